@@ -1,0 +1,40 @@
+# SoftFit's single entry point. `make demo` and `make test` each set everything up on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_DEPS := $(VENV)/.deps-installed
+STAMP_EXT := $(VENV)/.ext-built
+CSRC := $(wildcard csrc/*.cpp csrc/*.cu csrc/*.h)
+
+.PHONY: setup demo test lint bench extension clean
+
+setup: $(STAMP_EXT)
+
+$(STAMP_DEPS): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# The compiled extension (CPU always, CUDA when a toolkit is present) is built once and reused.
+$(STAMP_EXT): $(STAMP_DEPS) setup.py pyproject.toml $(CSRC)
+	$(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
+	$(PY) -c "import softfit._C"
+	touch $@
+
+extension: $(STAMP_EXT)
+
+demo: $(STAMP_EXT)
+	$(VENV)/bin/softfit demo --out out/demo
+
+lint: $(STAMP_DEPS)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP_EXT) lint
+	$(PY) scripts/run_tests.py
+
+bench: $(STAMP_EXT)
+	$(VENV)/bin/softfit bench raster
+
+clean:
+	rm -rf build $(VENV) backend/softfit/_C*.so backend/*.egg-info

@@ -1,0 +1,3 @@
+from softfit.cli import main
+
+raise SystemExit(main())

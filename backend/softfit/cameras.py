@@ -1,0 +1,322 @@
+"""Pinhole cameras in one convention (DESIGN.md §1), and the camera files SoftFit reads and writes.
+
+World frame: Blender's (right-handed, +Z up). Camera frame: Blender/OpenGL (looks down local -Z, +Y up,
++X right), stored as a 4x4 camera-to-world matrix. Pixels: origin at the image's top-left corner, x right,
+y down, pixel centres at (i + 0.5, j + 0.5). Intrinsics fx, fy, cx, cy in pixels.
+
+This module needs only numpy (the Blender add-on ships it); torch projection lives in `projection.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from softfit.errors import InputError
+
+ALOI_VIEWS = 72
+ALOI_STEP_DEG = 5.0
+SOFTRAS_DISTANCE = 2.732
+SOFTRAS_VIEW_ANGLE_DEG = 30.0  # SoftRas' `viewing_angle` is the half field of view.
+
+
+@dataclass(frozen=True)
+class Cameras:
+    """N pinhole cameras sharing one image size.
+
+    c2w: (N, 4, 4) camera-to-world; fx, fy, cx, cy: (N,) pixels; width, height: image size in pixels."""
+
+    c2w: np.ndarray
+    fx: np.ndarray
+    fy: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        c2w = np.asarray(self.c2w, dtype=np.float64)
+        if c2w.ndim != 3 or c2w.shape[1:] != (4, 4):
+            raise InputError(f"camera-to-world matrices must be (N, 4, 4), got {c2w.shape}")
+        n = c2w.shape[0]
+        object.__setattr__(self, "c2w", c2w)
+        for name in ("fx", "fy", "cx", "cy"):
+            v = np.broadcast_to(np.asarray(getattr(self, name), dtype=np.float64), (n,)).copy()
+            object.__setattr__(self, name, v)
+        if self.width <= 0 or self.height <= 0:
+            raise InputError(f"image size must be positive, got {self.width}x{self.height}")
+        if not (np.isfinite(c2w).all() and np.isfinite(self.intrinsics).all()):
+            raise InputError("camera parameters contain NaN or Inf")
+        if (self.fx == 0).any() or (self.fy == 0).any():
+            raise InputError("focal lengths must be non-zero")
+
+    def __len__(self) -> int:
+        return self.c2w.shape[0]
+
+    @property
+    def intrinsics(self) -> np.ndarray:
+        """(N, 4) rows of fx, fy, cx, cy."""
+        return np.stack([self.fx, self.fy, self.cx, self.cy], axis=1)
+
+    @property
+    def centers(self) -> np.ndarray:
+        """(N, 3) camera positions in the world."""
+        return self.c2w[:, :3, 3].copy()
+
+    @property
+    def w2c(self) -> np.ndarray:
+        """(N, 4, 4) world-to-camera matrices (rigid inverse, no general matrix inverse)."""
+        r = self.c2w[:, :3, :3]
+        t = self.c2w[:, :3, 3]
+        out = np.zeros_like(self.c2w)
+        out[:, :3, :3] = np.transpose(r, (0, 2, 1))
+        out[:, :3, 3] = -np.einsum("nji,nj->ni", r, t)
+        out[:, 3, 3] = 1.0
+        return out
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> Cameras:
+        idx = np.asarray(index, dtype=np.int64)
+        return Cameras(self.c2w[idx], self.fx[idx], self.fy[idx], self.cx[idx], self.cy[idx],
+                       self.width, self.height)
+
+    def resized(self, width: int, height: int) -> Cameras:
+        """The same cameras for images resampled to width x height (pixel-corner convention)."""
+        sx, sy = width / self.width, height / self.height
+        return Cameras(self.c2w, self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy, width, height)
+
+    def project_points(self, points: np.ndarray) -> np.ndarray:
+        """(N, P, 3) of (x_px, y_px, depth) for world points (P, 3); numpy twin of `projection.project`."""
+        p = np.asarray(points, dtype=np.float64)
+        w2c = self.w2c
+        pc = np.einsum("nij,pj->npi", w2c[:, :3, :3], p) + w2c[:, None, :3, 3]
+        depth = -pc[..., 2]
+        safe = np.where(np.abs(depth) < 1e-12, 1e-12, depth)
+        x = self.cx[:, None] + self.fx[:, None] * pc[..., 0] / safe
+        y = self.cy[:, None] - self.fy[:, None] * pc[..., 1] / safe
+        return np.stack([x, y, depth], axis=-1)
+
+
+def look_at(eye: np.ndarray, target: np.ndarray | None = None, up: np.ndarray | None = None) -> np.ndarray:
+    """Camera-to-world matrix of a camera at `eye` looking at `target` (origin), `up` (+Z) drawn up."""
+    eye = np.asarray(eye, dtype=np.float64)
+    target = np.zeros(3) if target is None else np.asarray(target, dtype=np.float64)
+    up = np.array([0.0, 0.0, 1.0]) if up is None else np.asarray(up, dtype=np.float64)
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, up)
+    if np.linalg.norm(right) < 1e-9:  # looking straight along `up`: any right vector will do
+        right = np.cross(forward, np.array([0.0, 1.0, 0.0]))
+    right /= np.linalg.norm(right)
+    cam_up = np.cross(right, forward)
+    c2w = np.eye(4)
+    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, cam_up, -forward, eye
+    return c2w
+
+
+def focal_from_fov(fov_deg: float, size: int) -> float:
+    """Focal length in pixels for a full field of view `fov_deg` across `size` pixels."""
+    return 0.5 * size / math.tan(math.radians(fov_deg) / 2.0)
+
+
+def turntable(
+    azimuths_deg: Sequence[float],
+    distance: float = SOFTRAS_DISTANCE,
+    elevation_deg: float | Sequence[float] = 0.0,
+    fov_deg: float = 2 * SOFTRAS_VIEW_ANGLE_DEG,
+    width: int = 256,
+    height: int = 256,
+) -> Cameras:
+    """Cameras on a circle around the origin, looking at it, world up +Z.
+
+    Azimuth 0 puts the camera on -Y (Blender's front view), 90 on +X (counter-clockwise seen from
+    above); elevation lifts it towards +Z. `fov_deg` spans the image's longer side."""
+    az = np.radians(np.asarray(azimuths_deg, dtype=np.float64))
+    el = np.radians(np.broadcast_to(np.asarray(elevation_deg, dtype=np.float64), az.shape))
+    eyes = distance * np.stack([np.sin(az) * np.cos(el), -np.cos(az) * np.cos(el), np.sin(el)], axis=1)
+    c2w = np.stack([look_at(e) for e in eyes]) if len(eyes) else np.zeros((0, 4, 4))
+    f = focal_from_fov(fov_deg, max(width, height))
+    return Cameras(c2w, f, f, width / 2.0, height / 2.0, width, height)
+
+
+def aloi_turntable(width: int = 384, height: int = 288, fov_deg: float = 2 * SOFTRAS_VIEW_ANGLE_DEG,
+                   distance: float = SOFTRAS_DISTANCE) -> Cameras:
+    """ALOI's layout: 72 views, azimuth 5 deg apart, elevation 0, at SoftRas' default distance."""
+    return turntable([ALOI_STEP_DEG * i for i in range(ALOI_VIEWS)], distance, 0.0, fov_deg, width, height)
+
+
+def from_softras(camera_npy: np.ndarray, image_size: int = 64,
+                 view_angle_deg: float = SOFTRAS_VIEW_ANGLE_DEG) -> Cameras:
+    """Convert SoftRas camera rows (distance, elevation deg, azimuth deg) in its Y-up world.
+
+    SoftRas places the eye at d*(cos e sin a, sin e, -cos e cos a) with Y up. Rotating Y-up to Z-up
+    (x, y, z) -> (x, -z, y) gives d*(cos e sin a, cos e cos a, sin e) in Blender's frame. SoftRas' own
+    renders are the left-right mirror of a pinhole camera at that pose: flip its images horizontally
+    when loading them (`softfit.data` does) so that they match these cameras."""
+    rows = np.asarray(camera_npy, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != 3:
+        raise InputError(
+            f"SoftRas cameras must be (N, 3) rows of distance, elevation, azimuth, got {rows.shape}")
+
+    d, e, a = rows[:, 0], np.radians(rows[:, 1]), np.radians(rows[:, 2])
+    eyes = np.stack([d * np.cos(e) * np.sin(a), d * np.cos(e) * np.cos(a), d * np.sin(e)], axis=1)
+    c2w = np.stack([look_at(x) for x in eyes])
+    f = 0.5 * image_size / math.tan(math.radians(view_angle_deg))
+    return Cameras(c2w, f, f, image_size / 2.0, image_size / 2.0, image_size, image_size)
+
+
+# ---------------------------------------------------------------------------------------------------
+# transforms.json (nerfstudio / instant-ngp)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One view of a transforms.json: the image file and its optional mask, resolved to absolute paths."""
+
+    image: Path
+    mask: Path | None
+
+
+def _resolve(base: Path, rel: str) -> Path:
+    """`file_path` is relative to the json file, with or without an extension."""
+    p = (base / rel).resolve()
+    if p.suffix and p.exists():
+        return p
+    for ext in (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".exr", ".tif", ".tiff"):
+        cand = p.with_name(p.name + ext)
+        if cand.exists():
+            return cand
+    return p
+
+
+def _intrinsics(meta: dict, frame: dict, image_size: tuple[int, int] | None) -> tuple[float, ...]:
+    """(fx, fy, cx, cy, w, h) for one frame: per-frame values override the top-level ones."""
+
+    def get(key: str) -> float | None:
+        v = frame.get(key, meta.get(key))
+        return None if v is None else float(v)
+
+    w, h = get("w"), get("h")
+    if w is None or h is None:
+        if image_size is None:
+            raise InputError("transforms.json gives no image size (w, h) and the image could not be read")
+        w, h = float(image_size[0]), float(image_size[1])
+    fx, fy = get("fl_x"), get("fl_y")
+    ax, ay = get("camera_angle_x"), get("camera_angle_y")
+    if fx is None and ax is not None:
+        fx = 0.5 * w / math.tan(ax / 2.0)
+    if fy is None and ay is not None:
+        fy = 0.5 * h / math.tan(ay / 2.0)
+    if fx is None and fy is None:
+        raise InputError("transforms.json needs camera_angle_x or fl_x (focal length)")
+    fx = fy if fx is None else fx
+    fy = fx if fy is None else fy
+    cx, cy = get("cx"), get("cy")
+    return fx, fy, (w / 2.0 if cx is None else cx), (h / 2.0 if cy is None else cy), w, h
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return im.size
+    except Exception:
+        return None
+
+
+def load_transforms(path: str | Path) -> tuple[Cameras, list[Frame]]:
+    """Read a transforms.json; views of other sizes are rescaled to the first frame's size."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "transforms.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise InputError(f"camera file not found: {path}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}") from exc
+    frames = meta.get("frames") if isinstance(meta, dict) else None
+    if not frames:
+        raise InputError(f"{path} has no frames")
+    base = path.parent
+    c2w, intr, out = [], [], []
+    for i, fr in enumerate(frames):
+        try:
+            m = np.asarray(fr["transform_matrix"], dtype=np.float64)
+            image = _resolve(base, str(fr["file_path"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{path}: frame {i} lacks a valid file_path/transform_matrix") from exc
+        if m.shape != (4, 4):
+            raise InputError(f"{path}: frame {i} transform_matrix must be 4x4, got {m.shape}")
+        need_size = any(k not in fr and k not in meta for k in ("w", "h"))
+        intr.append(_intrinsics(meta, fr, _image_size(image) if need_size else None))
+        c2w.append(m)
+        mask = fr.get("mask_path")
+        out.append(Frame(image, _resolve(base, str(mask)) if mask else None))
+    intr_a = np.asarray(intr)
+    w0, h0 = intr_a[0, 4], intr_a[0, 5]
+    sx, sy = w0 / intr_a[:, 4], h0 / intr_a[:, 5]
+    cams = Cameras(np.stack(c2w), intr_a[:, 0] * sx, intr_a[:, 1] * sy, intr_a[:, 2] * sx,
+                   intr_a[:, 3] * sy, int(round(w0)), int(round(h0)))
+    return cams, out
+
+
+def transforms_dict(cameras: Cameras, file_paths: Sequence[str], mask_paths: Sequence[str] | None = None
+                    ) -> dict:
+    """The transforms.json content for `cameras`; intrinsics per frame so nothing is lost."""
+    if len(file_paths) != len(cameras):
+        raise InputError(f"{len(file_paths)} file paths for {len(cameras)} cameras")
+    frames = []
+    for i, fp in enumerate(file_paths):
+        fr = {
+            "file_path": str(fp),
+            "transform_matrix": cameras.c2w[i].tolist(),
+            "fl_x": float(cameras.fx[i]), "fl_y": float(cameras.fy[i]),
+            "cx": float(cameras.cx[i]), "cy": float(cameras.cy[i]),
+        }
+        if mask_paths is not None:
+            fr["mask_path"] = str(mask_paths[i])
+        frames.append(fr)
+    meta = {"w": cameras.width, "h": cameras.height, "frames": frames}
+    if len(cameras):
+        meta["camera_angle_x"] = float(2 * math.atan(0.5 * cameras.width / cameras.fx[0]))
+    return meta
+
+
+def save_transforms(path: str | Path, cameras: Cameras, file_paths: Sequence[str],
+                    mask_paths: Sequence[str] | None = None) -> None:
+    Path(path).write_text(json.dumps(transforms_dict(cameras, file_paths, mask_paths), indent=2))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Blender camera settings
+
+
+def blender_camera_settings(cameras: Cameras, index: int, sensor_width: float = 36.0) -> dict:
+    """Blender camera data settings reproducing camera `index` at the render resolution width x height.
+
+    With sensor_fit AUTO the sensor spans the image's longer side; the principal point offset maps to
+    lens shift in units of that side; unequal fx/fy become a pixel aspect ratio."""
+    w, h = cameras.width, cameras.height
+    fx, fy = float(cameras.fx[index]), float(cameras.fy[index])
+    # Blender scales the narrower pixel direction: keep fx as the reference and stretch y pixels.
+    aspect_x, aspect_y = (1.0, fx / fy) if fx >= fy else (fy / fx, 1.0)
+    # With a pixel aspect ratio, Blender's effective sensor spans max(w*ax, h*ay) in aspect-scaled units.
+    side_px = max(w * aspect_x, h * aspect_y)
+    f_side = fx * aspect_x  # focal length in aspect-scaled pixel units (same along both axes)
+    return {
+        "sensor_fit": "AUTO",
+        "sensor_width": sensor_width,
+        "lens": f_side / side_px * sensor_width,
+        "shift_x": (w / 2.0 - float(cameras.cx[index])) * aspect_x / side_px,
+        "shift_y": (float(cameras.cy[index]) - h / 2.0) * aspect_y / side_px,
+        "pixel_aspect_x": aspect_x,
+        "pixel_aspect_y": aspect_y,
+        "resolution_x": w,
+        "resolution_y": h,
+    }

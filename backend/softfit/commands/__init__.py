@@ -1,0 +1,1 @@
+"""Sub-commands of the `softfit` CLI, one module each (see softfit.cli.COMMANDS)."""

@@ -1,0 +1,5 @@
+"""Multi-view input: images, silhouettes and cameras from every supported layout."""
+
+from softfit.data.types import MultiViewData
+
+__all__ = ["MultiViewData"]

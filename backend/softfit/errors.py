@@ -1,0 +1,6 @@
+"""User-facing errors. Anything raised as `InputError` is reported by the CLI, the server and the
+Blender panel as one clear line; other exceptions are bugs."""
+
+
+class InputError(ValueError):
+    """Bad user input: unreadable images, mismatched cameras, empty masks, NaNs, bad options."""
