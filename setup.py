@@ -45,7 +45,7 @@ def want_cuda() -> bool:
 
 def extension():
     cpp = sorted(glob.glob("csrc/*.cpp"))
-    cxx = ["-O3", "-std=c++17"]
+    cxx = ["-O3", "-std=c++20"]
     if want_cuda():
         import torch.utils.cpp_extension as ce
 
@@ -54,7 +54,7 @@ def extension():
             "softfit._C",
             cpp + sorted(glob.glob("csrc/*.cu")),
             define_macros=[("SOFTFIT_WITH_CUDA", None)],
-            extra_compile_args={"cxx": cxx, "nvcc": ["-O3", "-std=c++17"]},
+            extra_compile_args={"cxx": cxx, "nvcc": ["-O3", "-std=c++20"]},
         )
     return CppExtension("softfit._C", cpp, extra_compile_args={"cxx": cxx})
 

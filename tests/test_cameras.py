@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from softfit.cameras import (
     Cameras,
     aloi_turntable,
