@@ -1,8 +1,10 @@
-"""`MultiViewData`: what every loader produces and what the fit consumes."""
+"""`MultiViewData`: what every loader produces and what the fit consumes; `RawView`/`RawViews`: what the
+format readers hand to the common loading steps (silhouette choice, resizing, checks)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -47,3 +49,39 @@ class MultiViewData:
         idx = np.asarray(index, dtype=np.int64)
         return MultiViewData(self.silhouettes[idx], self.cameras.subset(idx), [self.names[i] for i in idx],
                              None if self.images is None else self.images[idx], dict(self.info))
+
+
+@dataclass(frozen=True)
+class RawView:
+    """One view as a format reader finds it, before anything is read or resized.
+
+    image: a file, or an (H, W, 3|4) uint8 array already in memory (SoftRas arrays); mask: a file, an
+    (H, W) float array in [0, 1], or None; label: how error messages name the view (a path, `file[i]`)."""
+
+    name: str
+    image: Path | np.ndarray
+    label: str
+    mask: Path | np.ndarray | None = None
+    mask_label: str = ""
+
+
+@dataclass(frozen=True)
+class RawViews:
+    """What a format reader returns: views and their cameras at the stored image size.
+
+    expected_sizes: per-view (W, H) the cameras were declared for (None for a view: its own size), or
+    None when every image must have the cameras' size; exif: apply EXIF orientation (uncalibrated photos
+    only, whose cameras come from a turntable spec and not from the stored pixels)."""
+
+    views: list[RawView]
+    cameras: Cameras
+    info: dict
+    expected_sizes: list[tuple[int, int] | None] | None = None
+    exif: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.views:
+            raise InputError(f"no views found in {self.info.get('source', 'the input')}")
+        if len(self.views) != len(self.cameras):
+            raise InputError(f"{len(self.views)} images but {len(self.cameras)} cameras "
+                             f"in {self.info.get('source', 'the input')}")

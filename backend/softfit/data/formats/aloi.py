@@ -1,0 +1,60 @@
+"""The Amsterdam Library of Object Images layout: `png2/<obj>/<obj>_r<angle>.png` (384 x 288 RGB on
+black) with masks in `mask2/<obj>/<obj>_r<angle>.png`. The other resolutions (`png`/`mask`,
+`png4`/`mask4`) pair the same way. Cameras: `aloi_turntable` at the angles in the file names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from softfit.cameras import ALOI_STEP_DEG, ALOI_VIEWS, aloi_turntable
+from softfit.data.formats.folder import (
+    angle_from_name,
+    displayed_size,
+    image_files,
+    sort_by_angle,
+    turntable_cameras,
+    views_with_masks,
+)
+from softfit.data.images import MASK_FOLDER, list_images
+from softfit.data.spec import TurntableSpec
+from softfit.data.types import RawViews
+from softfit.errors import InputError
+
+IMAGE_DIR = re.compile(r"png(\d*)$")
+
+
+def is_aloi(folder: Path) -> bool:
+    """An object folder inside `png*/` whose images are all `<obj>_r<angle>`."""
+    if not (folder.is_dir() and IMAGE_DIR.fullmatch(folder.parent.name)):
+        return False
+    files = list_images(folder)
+    return bool(files) and all(f.stem.startswith(folder.name + "_r") and angle_from_name(f.stem) is not None
+                               for f in files)
+
+
+def mask_folder(folder: Path) -> Path:
+    """png2/<obj> -> mask2/<obj> (same resolution suffix)."""
+    m = IMAGE_DIR.fullmatch(folder.parent.name)
+    return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
+
+
+def read(folder: Path, spec: TurntableSpec | None) -> RawViews:
+    files, angles = sort_by_angle(image_files(folder))
+    if angles is None:
+        raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>")
+    masks = mask_folder(folder)
+    views = views_with_masks(files, [masks, folder / MASK_FOLDER])
+    size = displayed_size(files[0])
+    steps = np.asarray(angles) / ALOI_STEP_DEG
+    on_grid = np.allclose(steps, np.round(steps)) and steps.min() >= 0 and steps.max() < ALOI_VIEWS
+    if spec is None and on_grid:
+        cameras = aloi_turntable(*size).subset(np.round(steps).astype(np.int64))
+    else:
+        cameras = turntable_cameras(spec or TurntableSpec(), len(files), angles, size)
+    info = {"format": "aloi", "source": str(folder), "object": folder.name,
+            "masks": str(masks) if masks.is_dir() else None,
+            "azimuths": [float(a) for a in (spec or TurntableSpec()).azimuths(len(files), angles)]}
+    return RawViews(views, cameras, info)

@@ -1,0 +1,99 @@
+"""Reading image and mask files into plain arrays, and finding them in folders.
+
+Images become (H, W, 3) RGB or (H, W, 4) RGBA uint8 (RGBA only when the file carries transparency);
+masks become (H, W) float32 in [0, 1]. Every failure is an InputError that names the file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from softfit.errors import InputError
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+MASK_FOLDER = "masks"
+
+
+def natural_key(path: Path) -> list:
+    """Sort key putting img2 before img10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside `folder` (not hidden), in natural order."""
+    files = [p for p in folder.iterdir()
+             if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")]
+    return sorted(files, key=natural_key)
+
+
+def find_mask(folders: list[Path], stem: str) -> Path | None:
+    """The mask with the image's stem (any image extension) in the first folder that has one."""
+    for folder in folders:
+        for ext in IMAGE_EXTS:
+            for cand in (folder / (stem + ext), folder / (stem + ext.upper())):
+                if cand.is_file():
+                    return cand
+    return None
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        im = Image.open(path)
+        im.load()
+        return im
+    except FileNotFoundError:
+        raise InputError(f"image not found: {path}") from None
+    except UnidentifiedImageError:
+        raise InputError(f"not a readable image: {path}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from None
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+
+
+def _high_depth_to_u8(im: Image.Image) -> np.ndarray:
+    """16-bit integer or float single-channel images to uint8."""
+    a = np.asarray(im)
+    if im.mode == "F":
+        return (np.clip(np.nan_to_num(a), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return (np.clip(a.astype(np.float64) / 65535.0, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def read_image(path: Path, exif: bool = False) -> np.ndarray:
+    """(H, W, 3) or (H, W, 4) uint8. `exif` applies the EXIF orientation (phone photos)."""
+    im = _open(path)
+    if exif:
+        im = ImageOps.exif_transpose(im)
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        g = _high_depth_to_u8(im)
+        out = np.repeat(g[..., None], 3, axis=2)
+    else:
+        out = np.asarray(im.convert("RGBA" if _has_alpha(im) else "RGB"))
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        raise InputError(f"image {path} is empty (0 pixels)")
+    return np.ascontiguousarray(out)
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: grey level, or the brightest colour channel (colour-coded masks),
+    times the alpha channel when there is one. Palette masks: any index but 0 is object."""
+    im = _open(path)
+    if im.mode == "1":
+        m = np.asarray(im, dtype=np.float32)
+    elif im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        m = _high_depth_to_u8(im).astype(np.float32) / 255.0
+    elif im.mode == "P" and "transparency" not in im.info:
+        m = (np.asarray(im) != 0).astype(np.float32)
+    elif im.mode == "L":
+        m = np.asarray(im, dtype=np.float32) / 255.0
+    else:
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+        m = rgba[..., :3].max(axis=2) * rgba[..., 3]
+    if m.size == 0:
+        raise InputError(f"mask {path} is empty (0 pixels)")
+    return np.ascontiguousarray(m, dtype=np.float32)

@@ -1,0 +1,254 @@
+"""`load_dataset`: any supported input layout -> `MultiViewData` at the working image size.
+
+Layouts (detected from the path):
+- a folder holding `transforms.json`, or the json file itself (`formats.transforms`);
+- SoftRas demo files `source.npy` + `camera.npy` (the folder or either file), or a SoftRas/ShapeNet
+  `.npz` archive with `object_index` choosing the object (`formats.softras`);
+- an ALOI object folder `.../png2/<obj>` with masks in `.../mask2/<obj>` (`formats.aloi`);
+- any other folder of images, with `cameras="turntable:views=..,distance=..,elevation=..,fov=.."` or a
+  transforms.json path (`formats.folder`).
+
+Then, the same for all: silhouettes from alpha / masks / a segmentation method (`silhouette.py`),
+checked at the stored resolution (no empty or full views), area-averaged to `image_size` on the long
+side with the aspect ratio kept, and the cameras' intrinsics scaled to match."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from softfit.data.formats import aloi, folder, softras, transforms
+from softfit.data.images import IMAGE_EXTS, list_images, read_image, read_mask
+from softfit.data.resize import resize, target_size
+from softfit.data.silhouette import SilhouetteChoice, parse_silhouette, resolve_auto, segment
+from softfit.data.spec import TurntableSpec, parse_turntable
+from softfit.data.types import MultiViewData, RawView, RawViews
+from softfit.errors import InputError
+
+SIZE_TOLERANCE_PX = 1.0  # rounding slack when a dataset's images were downscaled from the declared size
+
+
+def load_dataset(path: str | Path, cameras: str | None = None, silhouette: str = "auto",
+                 image_size: int | None = 256, object_index: int | None = None) -> MultiViewData:
+    """Load multi-view silhouettes, images and cameras from `path` (see the module docstring)."""
+    choice = parse_silhouette(silhouette)
+    target_size(1, 1, image_size)  # validate before any file is read
+    return assemble(read_views(Path(path), cameras, object_index), choice, image_size)
+
+
+def read_views(path: Path, cameras: str | None = None, object_index: int | None = None) -> RawViews:
+    """Detect the layout of `path` and run its reader."""
+    path = path.expanduser()
+    if not path.exists():
+        raise InputError(f"input not found: {path}")
+    spec, cam_json = _camera_option(cameras)
+    fmt, where = ("transforms", cam_json) if cam_json is not None else detect(path)
+    if object_index is not None and fmt != "softras_npz":
+        raise InputError(f"object_index applies to SoftRas .npz archives only, not to {path}")
+    if spec is not None and fmt in ("transforms", "softras", "softras_npz"):
+        raise InputError(f"{path} has its own cameras ({fmt}); drop the cameras option")
+    if fmt == "transforms":
+        return transforms.read(where)
+    if fmt == "softras":
+        return softras.read_npy(where)
+    if fmt == "softras_npz":
+        return softras.read_npz(where, object_index)
+    if fmt == "aloi":
+        return aloi.read(where, spec)
+    if spec is None:
+        raise InputError(f"no cameras for the images in {where}: pass cameras='turntable:views=N,"
+                         "distance=D,elevation=E,fov=F' (any subset) or a transforms.json path")
+    return folder.read(where, spec)
+
+
+def detect(path: Path) -> tuple[str, Path]:
+    """(format name, the path its reader takes)."""
+    if path.is_file():
+        name, suffix = path.name.lower(), path.suffix.lower()
+        if suffix == ".json":
+            return "transforms", path
+        if suffix == ".npz":
+            return "softras_npz", path
+        if name in ("source.npy", "camera.npy"):
+            return "softras", path.parent
+        if suffix in IMAGE_EXTS:
+            raise InputError(f"{path} is a single image: pass the folder holding all the views")
+        raise InputError(f"unknown input layout: {path} (expected a folder of images, transforms.json, "
+                         "SoftRas source.npy/camera.npy or a .npz archive)")
+    if (path / "transforms.json").is_file():
+        return "transforms", path / "transforms.json"
+    if (path / "source.npy").is_file() and (path / "camera.npy").is_file():
+        return "softras", path
+    archives = sorted(path.glob("*.npz"))
+    if len(archives) == 1 and not list_images(path):
+        return "softras_npz", archives[0]
+    if len(archives) > 1 and not list_images(path):
+        raise InputError(f"{path} holds {len(archives)} .npz archives: pass one of them")
+    if aloi.is_aloi(path):
+        return "aloi", path
+    folder.image_files(path)  # raises a helpful error when there are no images
+    return "folder", path
+
+
+def _camera_option(cameras: str | Path | None) -> tuple[TurntableSpec | None, Path | None]:
+    if cameras is None:
+        return None, None
+    text = str(cameras).strip()
+    if text.lower().startswith("turntable"):
+        return parse_turntable(text), None
+    p = Path(text).expanduser()
+    if p.is_dir() and (p / "transforms.json").is_file():
+        return None, p / "transforms.json"
+    if p.suffix.lower() == ".json":
+        if not p.is_file():
+            raise InputError(f"camera file not found: {p}")
+        return None, p
+    return parse_turntable(text), None  # raises: unknown spec
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+class _Sizer:
+    """Brings every view to one stored size, or says which file does not fit.
+
+    Without declared sizes every image must have the cameras' size. With them (transforms.json), each
+    image must have its declared size times one factor common to all views (a downscaled copy of the
+    dataset); views are resampled to the first view's size, as load_transforms scaled their cameras."""
+
+    def __init__(self, vs: RawViews, first: np.ndarray):
+        self.vs = vs
+        h, w = first.shape[:2]
+        cams = vs.cameras
+        if vs.expected_sizes is None:
+            self.scale = 1.0
+            if (w, h) != (cams.width, cams.height):
+                raise InputError(f"{vs.views[0].label} is {w}x{h} but its cameras are "
+                                 f"{cams.width}x{cams.height}")
+        else:
+            dw, dh = vs.expected_sizes[0] or (w, h)
+            self.scale = w / dw
+            if abs(h - dh * self.scale) > SIZE_TOLERANCE_PX:
+                raise InputError(f"{vs.views[0].label} is {w}x{h}, which is not a scaled copy of the "
+                                 f"declared {dw}x{dh}")
+        self.size = (w, h)
+
+    def fit(self, i: int, image: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        view = self.vs.views[i]
+        h, w = image.shape[:2]
+        if mask is not None and mask.shape != (h, w):
+            raise InputError(f"mask {view.mask_label} is {mask.shape[1]}x{mask.shape[0]} but its image "
+                             f"{view.label} is {w}x{h}")
+        if self.vs.expected_sizes is None:
+            if (w, h) != self.size:
+                raise InputError(f"images of different sizes: {view.label} is {w}x{h}, "
+                                 f"{self.vs.views[0].label} is {self.size[0]}x{self.size[1]}")
+            return image, mask
+        dw, dh = self.vs.expected_sizes[i] or (w, h)
+        if abs(w - dw * self.scale) > SIZE_TOLERANCE_PX or abs(h - dh * self.scale) > SIZE_TOLERANCE_PX:
+            raise InputError(f"{view.label} is {w}x{h} but the camera file declares {dw}x{dh}"
+                             + (f" (x{self.scale:.3g} like the first view)" if self.scale != 1 else ""))
+        if (w, h) != self.size:
+            image = resize(image, *self.size)
+            mask = None if mask is None else resize(mask, *self.size)
+        return image, mask
+
+
+def _coverage(sil: np.ndarray) -> tuple[bool, bool]:
+    """(empty, full): no pixel / every pixel at least half covered."""
+    hard = sil >= 0.5
+    return not hard.any(), bool(hard.all())
+
+
+def _check_coverage(stats: list[tuple[bool, bool]], labels: list[str], what: str) -> None:
+    for k, problem in ((0, "no object pixels (empty silhouette)"),
+                       (1, "the object covers the whole image (full silhouette)")):
+        bad = [labels[i] for i, s in enumerate(stats) if s[k]]
+        if bad:
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise InputError(f"{what}: {problem} in {', '.join(bad[:5])}{more}")
+
+
+def _load_view(vs: RawViews, view: RawView) -> tuple[np.ndarray, np.ndarray | None]:
+    image = view.image if isinstance(view.image, np.ndarray) else read_image(view.image, exif=vs.exif)
+    if view.mask is None:
+        mask = None
+    elif isinstance(view.mask, np.ndarray):
+        mask = np.asarray(view.mask, dtype=np.float32)
+    else:
+        mask = read_mask(view.mask)
+    return image, mask
+
+
+def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> MultiViewData:
+    """Read every view, pick the silhouette source, check and resize; the common half of loading."""
+    n = len(vs.views)
+    method = choice.method
+    want_alpha = method in ("alpha", "auto")
+    want_mask = method in ("mask", "auto")
+    segmenting = not choice.is_builtin
+    sizer: _Sizer | None = None
+    images, alpha, masks, work = [], [], [], []
+    alpha_stats, mask_stats = [], []
+    n_alpha, n_mask, translucent, opaque = 0, 0, False, []
+    for i, view in enumerate(vs.views):
+        image, mask = _load_view(vs, view)
+        if sizer is None:
+            sizer = _Sizer(vs, image)
+            sw, sh = sizer.size
+            tw, th = target_size(sw, sh, image_size)
+            ww, wh = target_size(sw, sh, None if image_size is None else min(2 * image_size, max(sw, sh)))
+        image, mask = sizer.fit(i, image, mask)
+        images.append(resize(np.ascontiguousarray(image[..., :3]), tw, th))
+        if image.shape[2] != 4:
+            opaque.append(view.label)
+        else:
+            n_alpha += 1
+            a = image[..., 3].astype(np.float32) / 255.0
+            translucent = translucent or bool(a.min() < 1.0)
+            if want_alpha:
+                alpha_stats.append(_coverage(a))
+                alpha.append(resize(a, tw, th))
+        if mask is not None:
+            n_mask += 1
+            if want_mask:
+                m = np.clip(mask, 0.0, 1.0)
+                mask_stats.append(_coverage(m))
+                masks.append(resize(m, tw, th))
+        if segmenting:
+            work.append(resize(np.ascontiguousarray(image[..., :3]), ww, wh))
+
+    names = [v.name for v in vs.views]
+    source = vs.info.get("source", "input")
+    if method == "auto":
+        method = resolve_auto(n_alpha == n and translucent, n_mask == n, source)
+    if method == "alpha":
+        if n_alpha < n:
+            raise InputError(f"silhouette 'alpha' needs images with an alpha channel; {n - n_alpha} of {n} "
+                             f"have none, e.g. {opaque[0]}")
+        if not translucent:
+            raise InputError(f"silhouette 'alpha': the images' alpha channel is fully opaque ({source})")
+        _check_coverage(alpha_stats, [v.label for v in vs.views], "silhouettes from the alpha channel")
+        sil = np.stack(alpha)
+    elif method == "mask":
+        if n_mask < n:
+            raise InputError(f"silhouette 'mask': no mask files found for {source} (per-frame mask_path, "
+                             "or a masks/ folder with the images' names)")
+        _check_coverage(mask_stats, [v.mask_label for v in vs.views], "silhouettes from masks")
+        sil = np.stack(masks)
+    else:
+        seg = segment(np.stack(work), choice, names)
+        _check_coverage([_coverage(s) for s in seg], [v.label for v in vs.views],
+                        f"silhouettes from segmentation {choice.method!r}")
+        sil = np.stack([resize(s, tw, th) for s in seg])
+
+    cams = vs.cameras
+    if (cams.width, cams.height) != (sw, sh):
+        cams = cams.resized(sw, sh)
+    info = dict(vs.info, silhouette=method, views=n, stored_size=[sw, sh], image_size=[tw, th])
+    if segmenting:
+        info["silhouette_options"] = {k: v if isinstance(v, bool | int | float) else str(v)
+                                      for k, v in choice.options.items()}
+    return MultiViewData(np.clip(sil, 0.0, 1.0).astype(np.float32), cams.resized(tw, th), names,
+                         np.stack(images).astype(np.uint8), info)
