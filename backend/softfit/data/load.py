@@ -34,7 +34,43 @@ def load_dataset(path: str | Path, cameras: str | None = None, silhouette: str =
     """Load multi-view silhouettes, images and cameras from `path` (see the module docstring)."""
     choice = parse_silhouette(silhouette)
     target_size(1, 1, image_size)  # validate before any file is read
+    if cameras is not None and _is_sfm(cameras):
+        return _load_with_sfm(Path(path), str(cameras), choice, image_size, object_index)
     return assemble(read_views(Path(path), cameras, object_index), choice, image_size)
+
+
+def _is_sfm(cameras: str | Path) -> bool:
+    return str(cameras).strip().lower().startswith("sfm")
+
+
+def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: int | None,
+                   object_index: int | None) -> MultiViewData:
+    """Cameras estimated by structure-from-motion on the stored-size images (more accurate than the
+    working copies), masked by the silhouettes. A layout with cameras of its own keeps them as ground
+    truth for the pose-error report; a plain folder reads as a turntable first (SfM falls back to it)."""
+    from softfit.sfm import estimate_from_spec, parse_spec, pose_errors
+
+    parse_spec(spec)  # bad options fail before any file is read
+    path = path.expanduser()
+    fmt = detect(path)[0] if path.exists() else None
+    own_cameras = fmt in ("transforms", "softras", "softras_npz")
+    stored = assemble(read_views(path, None if own_cameras or fmt == "aloi" else "turntable", object_index),
+                      choice, None)
+    if stored.images is None:
+        raise InputError(f"structure-from-motion needs images; {path} holds silhouettes only")
+    res = estimate_from_spec(stored.images, stored.silhouettes >= 0.5, spec)
+    if res.cameras is None:
+        raise InputError(res.message)
+    info = {**stored.info, "cameras": "sfm", "sfm": res.to_dict()}
+    if own_cameras:
+        info["sfm_pose_errors"] = pose_errors(res.cameras, stored.cameras)
+    data = MultiViewData(stored.silhouettes, res.cameras, stored.names, stored.images, info)
+    tw, th = target_size(data.cameras.width, data.cameras.height, image_size)
+    if (tw, th) == (data.cameras.width, data.cameras.height):
+        return data
+    sil = np.stack([resize(s, tw, th) for s in data.silhouettes])
+    img = np.stack([resize(i, tw, th) for i in data.images])
+    return MultiViewData(sil, data.cameras.resized(tw, th), data.names, img, {**info, "image_size": [tw, th]})
 
 
 def read_views(path: Path, cameras: str | None = None, object_index: int | None = None) -> RawViews:
