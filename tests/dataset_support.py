@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PIL import Image
+
 from softfit.cameras import Cameras
 from softfit.mesh.types import Mesh
 from softfit.projection import camera_tensors, project

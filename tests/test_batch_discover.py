@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from softfit.batch import ObjectJob, aggregate, completed_metrics, discover, write_summary
 from softfit.batch.discover import npz_object_count
 from softfit.batch.run import check_reachable

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from softfit.batch import BatchSettings, run_batch
 from softfit.commands import batch as batch_cmd
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from dataset_support import MIN_IOU, hard_masks, ious, read_masks
 from PIL import Image
+
 from softfit.cameras import Cameras, aloi_turntable, from_softras, load_transforms, save_transforms, turntable
 from softfit.mesh.io import load_mesh
 from softfit.mesh.types import Mesh

@@ -14,6 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 from PIL import Image
+
 from softfit.cameras import Cameras, aloi_turntable, from_softras, look_at, save_transforms, turntable
 from softfit.data.formats.softras import npz_camera_rows
 from softfit.data.load import load_dataset

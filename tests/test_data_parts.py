@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+
 from softfit.data.images import list_images, read_image, read_mask
 from softfit.data.load import detect
 from softfit.data.resize import resize, target_size

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from dataset_support import MIN_IOU, hard_masks, ious, read_masks
 from PIL import Image
+
 from softfit.cameras import from_softras, load_transforms
 from softfit.data.load import load_dataset
 from softfit.mesh.io import load_mesh

@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+
 from softfit.cameras import aloi_turntable, from_softras, turntable
 from softfit.dataset import render_dataset
 from softfit.dataset.options import RenderOptions, parse_size

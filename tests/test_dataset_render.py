@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from dataset_support import MIN_IOU, hard_masks, ious, read_masks
 from PIL import Image
+
 from softfit.cameras import Cameras, load_transforms, save_transforms, turntable
 from softfit.cli import main as cli_main
 from softfit.dataset import render_dataset

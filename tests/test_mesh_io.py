@@ -11,6 +11,7 @@ import textwrap
 
 import numpy as np
 import pytest
+
 from softfit.errors import InputError
 from softfit.mesh.io import load_mesh, save_obj, save_ply
 from softfit.mesh.sphere import uv_sphere

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from softfit.errors import InputError
 from softfit.mesh.sphere import sphere_resolution, sphere_triangles, uv_sphere
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from scipy import ndimage
+
 from softfit.cameras import load_transforms
 from softfit.errors import InputError
 from softfit.sfm import cameras_for, estimate_cameras, pose_errors

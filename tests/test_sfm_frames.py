@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from softfit.cameras import Cameras, look_at, turntable
 from softfit.errors import InputError
 from softfit.sfm import estimate_cameras, fallback_cameras, parse_spec, pose_errors, umeyama
