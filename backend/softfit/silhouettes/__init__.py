@@ -1,0 +1,86 @@
+"""Silhouettes from plain photos: `segment(images, method)` -> (N, H, W) bool masks.
+
+Methods (one module each): threshold, grabcut, backdrop, deeplab, and auto, which picks one of them by
+the rule in `auto.py` and reports its choice. `to_rgba` writes masks in the original method's RGBA
+convention; `check_consistency` flags views whose mask area jumps away from their neighbours'."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from softfit.errors import InputError
+from softfit.silhouettes import backdrop, deeplab, grabcut, threshold
+from softfit.silhouettes.auto import choose_method
+from softfit.silhouettes.common import check_images, clean_mask, require_nonempty
+from softfit.silhouettes.consistency import area_ratios, check_consistency
+from softfit.silhouettes.rgba import OBJECT_GREY, from_rgba, to_rgba
+
+log = logging.getLogger(__name__)
+
+METHODS = {
+    "threshold": threshold.segment,
+    "grabcut": grabcut.segment,
+    "backdrop": backdrop.segment,
+    "deeplab": deeplab.segment,
+}
+NAMES = ("auto", *METHODS)
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Masks plus what produced them: the method actually run, why, and the views flagged as outliers."""
+
+    masks: np.ndarray
+    method: str
+    reason: str
+    flagged: list[int] = field(default_factory=list)
+
+    def info(self) -> dict:
+        """JSON-safe summary for metrics/reports."""
+        return {"method": self.method, "reason": self.reason, "flagged_views": list(self.flagged)}
+
+
+def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str] | None = None,
+                      allow_empty: bool = False, **kw) -> Segmentation:
+    """Run `method` (or choose one with `auto`) and check the result across views.
+
+    `kw` goes to the method (see each module's `segment`); `backdrop=` and `weights=` also steer `auto`.
+    Raises InputError for an unknown method, bad images, or (unless `allow_empty`) any empty mask."""
+    imgs = check_images(images)
+    if method == "auto":
+        method, reason = choose_method(imgs, backdrop=kw.get("backdrop"), weights=kw.get("weights"))
+        log.info("silhouettes: auto chose %s because %s", method, reason)
+    elif method in METHODS:
+        reason = "requested"
+    else:
+        raise InputError(f"unknown silhouette method {method!r}; choose from {', '.join(NAMES)}")
+    own = {"backdrop": ("backdrop",), "deeplab": ("weights", "sha256", "arch", "device", "batch_size")}
+    for m, keys in own.items():  # options that belong to another method are dropped, not passed on
+        if m != method:
+            kw = {k: v for k, v in kw.items() if k not in keys}
+    allowed = set(inspect.signature(METHODS[method]).parameters) - {"images"}
+    if set(kw) - allowed:
+        raise InputError(f"unknown option(s) {', '.join(sorted(set(kw) - allowed))} for silhouette method "
+                         f"{method!r}; it takes: {', '.join(sorted(allowed))}")
+    masks = METHODS[method](imgs, **kw)
+    if not allow_empty:
+        require_nonempty(masks, method, names)
+    flagged = check_consistency(masks) if len(masks) >= 3 else []
+    if flagged:
+        log.warning("silhouettes: mask area jumps in view(s) %s", flagged)
+    return Segmentation(masks, method, reason, flagged)
+
+
+def segment(images: np.ndarray, method: str = "auto", **kw) -> np.ndarray:
+    """(N, H, W) bool masks of the object in each (N, H, W, 3) uint8 photo; see `segment_with_info`."""
+    return segment_with_info(images, method, **kw).masks
+
+
+__all__ = [
+    "METHODS", "NAMES", "OBJECT_GREY", "Segmentation", "area_ratios", "check_consistency", "choose_method",
+    "clean_mask", "from_rgba", "segment", "segment_with_info", "to_rgba",
+]
