@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 import zipfile
 
 import numpy as np
@@ -329,28 +327,17 @@ def test_softras_npz_object_index(tmp_path, flat):
 # silhouettes from segmentation methods (softfit.silhouettes), through the registry
 
 
-def test_segmentation_methods_are_looked_up_in_softfit_silhouettes(tmp_path, truth, monkeypatch):
+def test_segmentation_runs_at_twice_the_output_size_and_is_reported(tmp_path, truth):
     cams, sils = truth
     write_transforms(tmp_path, cams, sils, "rgb")
-    calls = []
-
-    def segment(images, method, **kw):  # stand-in for the other engineer's module
-        calls.append((images.shape, images.dtype, method, kw))
-        return images.max(axis=3) > 0
-
-    monkeypatch.setitem(sys.modules, "softfit.silhouettes", types.SimpleNamespace(segment=segment))
-    data = load_dataset(tmp_path, silhouette="threshold:level=12,fill=true", image_size=32)
-    shape, dtype, method, kw = calls[0]
-    assert shape == (6, 48, 64, 3) and dtype == np.uint8 and method == "threshold"  # 2x the output size
-    assert kw.pop("names") == data.names  # so its messages can name the views
-    assert kw == {"level": 12, "fill": True}
-    assert data.info["silhouette"] == "threshold"
+    data = load_dataset(tmp_path, silhouette="segment", image_size=32)
+    seg = data.info["segmentation"]
+    assert seg["method"] == "threshold" and "border" in seg["reason"]  # auto's choice, and why
+    assert isinstance(seg["flagged_views"], list)  # views whose mask area jumps, for the report
     blocks = (rgba(sils[0])[..., :3].max(axis=2) > 0).reshape(24, 2, 32, 2).mean(axis=(1, 3))
-    np.testing.assert_allclose(data.silhouettes[0], blocks, atol=1e-6)
-
-    monkeypatch.setitem(sys.modules, "softfit.silhouettes", None)  # not installed
-    with pytest.raises(InputError, match="needs softfit.silhouettes"):
-        load_dataset(tmp_path, silhouette="grabcut")
+    assert np.abs(data.silhouettes[0] - blocks).mean() < 0.02
+    with pytest.raises(InputError, match="unknown option"):
+        load_dataset(tmp_path, silhouette="threshold:bogus=1", image_size=32)
 
 
 def test_real_segmentation_of_aloi_photos_without_masks(tmp_path):

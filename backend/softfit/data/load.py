@@ -274,7 +274,7 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
         _check_coverage(mask_stats, [v.mask_label for v in vs.views], "silhouettes from masks")
         sil = np.stack(masks)
     else:
-        seg = segment(np.stack(work), choice, names)
+        seg, seg_info = segment(np.stack(work), choice, names)
         _check_coverage([_coverage(s) for s in seg], [v.label for v in vs.views],
                         f"silhouettes from segmentation {choice.method!r}")
         sil = np.stack([resize(s, tw, th) for s in seg])
@@ -284,6 +284,7 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
         cams = cams.resized(sw, sh)
     info = dict(vs.info, silhouette=method, views=n, stored_size=[sw, sh], image_size=[tw, th])
     if segmenting:
+        info["segmentation"] = seg_info
         info["silhouette_options"] = {k: v if isinstance(v, bool | int | float) else str(v)
                                       for k, v in choice.options.items()}
     return MultiViewData(np.clip(sil, 0.0, 1.0).astype(np.float32), cams.resized(tw, th), names,

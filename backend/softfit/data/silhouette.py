@@ -8,8 +8,6 @@ files when there are any, else asks for a method; "segment" lets `softfit.silhou
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,27 +52,15 @@ def resolve_auto(has_alpha: bool, has_masks: bool, source: str) -> str:
         "choose)")
 
 
-def segment(images: np.ndarray, choice: SilhouetteChoice, names: list[str]) -> np.ndarray:
-    """(N, H, W) float32 masks from `softfit.silhouettes.segment`; InputError when it is unavailable."""
-    try:
-        module = importlib.import_module(SEGMENTATION_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and SEGMENTATION_MODULE.startswith(exc.name):
-            raise InputError(f"silhouette method {choice.method!r} needs {SEGMENTATION_MODULE}, "
-                             "which is not installed; use 'alpha' or 'mask'") from None
-        raise
-    fn = getattr(module, "segment", None)
-    if fn is None:
-        raise InputError(f"{SEGMENTATION_MODULE} has no segment(); cannot run method {choice.method!r}")
-    kwargs = dict(choice.options)
-    try:
-        params = inspect.signature(fn).parameters
-        if "names" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            kwargs.setdefault("names", names)  # lets its messages name the views
-    except (TypeError, ValueError):
-        pass
-    masks = np.asarray(fn(images, ALIASES.get(choice.method, choice.method), **kwargs))
+def segment(images: np.ndarray, choice: SilhouetteChoice, names: list[str]) -> tuple[np.ndarray, dict]:
+    """(N, H, W) float32 masks from `softfit.silhouettes`, and its JSON-safe summary (the method that
+    ran, why `auto` chose it, views whose mask area jumps) for the report."""
+    from softfit.silhouettes import segment_with_info
+
+    seg = segment_with_info(images, ALIASES.get(choice.method, choice.method), names=names,
+                            **dict(choice.options))
+    masks = np.asarray(seg.masks)
     if masks.shape != images.shape[:3]:
         raise InputError(f"segmentation {choice.method!r} returned shape {masks.shape}, "
                          f"expected {images.shape[:3]}")
-    return masks.astype(np.float32) if masks.dtype == bool else np.clip(masks, 0, 1).astype(np.float32)
+    return masks.astype(np.float32), seg.info()
