@@ -1,0 +1,191 @@
+"""Jobs and the worker threads that run them.
+
+A Job is shared between the socket loop and one worker: the worker writes progress and the outcome under
+the job's lock, the loop reads snapshots. Only the newest progress and vertex frame are kept (latest-only
+streaming). Workers wake the loop through an inproc PUSH socket each; they never touch the ROUTER."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import zmq
+
+from softfit.errors import InputError
+from softfit.wire import errors as E
+from softfit.wire.protocol import json_safe
+
+from .request import FitRequest, build
+
+log = logging.getLogger("softfit.server")
+WAKE_ENDPOINT = "inproc://softfit-server-wake"
+
+
+def _num(x: Any) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _plain(metrics: Any) -> dict:
+    """Metrics as plain JSON (NaN -> null, unknown objects -> str), so sending them cannot fail."""
+    d = json.loads(json.dumps(json_safe(metrics), default=str))
+    return d if isinstance(d, dict) else {"metrics": d}
+
+
+class Job:
+    def __init__(self, job_id: str, session: str, request: FitRequest, order: int):
+        self.id, self.session, self.order = job_id, session, order
+        self.request: FitRequest | None = request  # dropped once the worker has built the data
+        self.key = f"{session}/{job_id}"
+        self.cancel = threading.Event()
+        self.lock = threading.Lock()
+        self.state = "queued"
+        self.seq = 0
+        self.progress: dict | None = None
+        self.frame: np.ndarray | None = None
+        self.result: tuple[np.ndarray, np.ndarray, dict, bool] | None = None
+        self.error: tuple[str, str] | None = None
+        self.submitted = time.monotonic()
+        self.notify: Callable[[], None] = lambda: None
+
+    @property
+    def final(self) -> bool:
+        return self.state in ("done", "failed", "cancelled")
+
+    # -- written by the worker (or the loop for a job that never started) --------------------------
+
+    def start(self) -> bool:
+        with self.lock:
+            if self.state != "queued" or self.cancel.is_set():
+                return False
+            self.state, self.seq = "running", self.seq + 1
+        return True
+
+    def on_progress(self, p: Any) -> None:
+        """The fit engine's callback: keep only the newest progress and vertices."""
+        prog = {"iteration": int(p.iteration), "iterations": int(p.iterations), "loss": _num(p.loss),
+                "iou": _num(p.iou), "elapsed": _num(p.elapsed),
+                "terms": {str(k): _num(v) for k, v in dict(p.terms or {}).items()}}
+        frame = np.array(p.verts, dtype="<f4", copy=True)
+        with self.lock:
+            self.progress, self.frame, self.seq = prog, frame, self.seq + 1
+        self.notify()
+
+    def finish(self, verts: np.ndarray, faces: np.ndarray, metrics: dict, cancelled: bool) -> None:
+        with self.lock:
+            self.result = (np.ascontiguousarray(verts, "<f8"), np.ascontiguousarray(faces, "<i8"),
+                           _plain(metrics), cancelled)
+            self.state, self.seq = ("cancelled" if cancelled else "done"), self.seq + 1
+        self.notify()
+
+    def cancel_queued(self) -> bool:
+        """End a job that has not started (atomically with `start`, so a starting job is never marked)."""
+        with self.lock:
+            if self.state != "queued":
+                return False
+            self.error = (E.CANCELLED, "cancelled before it started")
+            self.state, self.seq = "cancelled", self.seq + 1
+        return True
+
+    def fail(self, code: str, message: str) -> None:
+        with self.lock:
+            if self.final:
+                return
+            self.error = (code, message)
+            self.state, self.seq = "failed", self.seq + 1
+        self.notify()
+
+    # -- read by the loop --------------------------------------------------------------------------
+
+    def snapshot(self, after: int, frames: bool) -> tuple[dict, dict[str, np.ndarray]]:
+        """(body, arrays) of an `update` reply; the vertex frame only when newer than `after`."""
+        with self.lock:
+            body = {"seq": self.seq, "state": self.state, "queue_position": None, "progress": self.progress,
+                    "metrics": None, "error": None, "cancelled": False}
+            arrays: dict[str, np.ndarray] = {}
+            if frames and self.frame is not None and self.seq > after and not self.final:
+                arrays["frame"] = self.frame
+            if self.result is not None:
+                verts, faces, metrics, cancelled = self.result
+                arrays["verts"], arrays["faces"] = verts, faces
+                body["metrics"], body["cancelled"] = metrics, cancelled
+            if self.error is not None:
+                body["error"] = {"code": self.error[0], "message": self.error[1]}
+        return body, arrays
+
+
+class WorkerPool:
+    """`n` threads taking jobs in submission order; fits release the GIL in torch's kernels, so the
+    socket loop stays responsive while they run."""
+
+    def __init__(self, n: int, context: zmq.Context, fit_fn: Callable[..., Any]):
+        self.queue: queue.Queue[Job | None] = queue.Queue()
+        self._ctx, self._fit = context, fit_fn
+        self._threads = [threading.Thread(target=self._work, name=f"softfit-worker-{i}", daemon=True)
+                         for i in range(n)]
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def submit(self, job: Job) -> None:
+        self.queue.put(job)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not any(t.is_alive() for t in self._threads):
+            return
+        for _ in self._threads:
+            self.queue.put(None)
+        end = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, end - time.monotonic()))
+
+    def _work(self) -> None:
+        push = self._ctx.socket(zmq.PUSH)
+        push.setsockopt(zmq.LINGER, 0)
+        push.connect(WAKE_ENDPOINT)
+        try:
+            while (job := self.queue.get()) is not None:
+                self._run(job, push)
+        finally:
+            push.close()
+
+    def _run(self, job: Job, push: zmq.Socket) -> None:
+        key = job.key.encode()
+
+        def notify() -> None:
+            # a full queue means the loop is behind on wake-ups; it re-checks held polls on its timer anyway
+            with contextlib.suppress(zmq.ZMQError):
+                push.send(key, zmq.NOBLOCK)
+
+        job.notify = notify
+        if not job.start():
+            return
+        notify()
+        t0 = time.monotonic()
+        try:
+            request, job.request = job.request, None  # the request's buffers are freed with `data`
+            data, init, pinned = build(request)
+            res = self._fit(data, init, request.params, callback=job.on_progress, cancel=job.cancel,
+                            pinned=pinned)
+            del data
+            job.finish(res.mesh.verts, res.mesh.faces, dict(res.metrics), bool(res.cancelled))
+            log.info("job %s %s in %.1f s", job.id, "cancelled" if res.cancelled else "done",
+                     time.monotonic() - t0)
+        except InputError as exc:
+            job.fail(E.BAD_REQUEST, str(exc))
+            log.info("job %s rejected: %s", job.id, exc)
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            job.fail(E.FIT_FAILED, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,438 @@
+"""The server: one ROUTER socket served by one thread that never computes, and a pool of fit workers.
+
+Per request: decode and validate (softfit.wire.protocol), reply at once or, for a `poll` with nothing new,
+hold the reply until the job moves or the poll's wait runs out (long polling, latest-only). Sessions
+(clients) that stop talking for `client_timeout` seconds lose their jobs (cancelled). Every failure to
+understand a message becomes an `error` reply; the loop itself only stops on `stop()`, a signal or the
+death of `--parent-pid`."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+import os
+import socket as pysocket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from softfit import __version__
+from softfit.errors import InputError
+from softfit.wire import errors as E
+from softfit.wire.keys import load_server_keys
+from softfit.wire.messages import REQUESTS, check_submit
+from softfit.wire.protocol import (
+    PROTOCOL_VERSION,
+    Limits,
+    Message,
+    decode,
+    encode,
+    error_frames,
+    is_loopback,
+    new_token,
+)
+
+from .jobs import WAKE_ENDPOINT, Job, WorkerPool
+from .parent import ParentWatch
+from .request import prepare
+
+log = logging.getLogger("softfit.server")
+HOUSEKEEPING_S = 0.2
+DIGEST_HISTORY = 4096
+MAX_BATCH = 200  # messages handled before the loop looks at its timers again
+
+
+@dataclass
+class ServeConfig:
+    bind: str = "127.0.0.1"
+    port: int = 0
+    token: str | None = None
+    announce: Path | None = None
+    curve_keys: Path | None = None
+    workers: int = 1
+    parent_pid: int | None = None
+    client_timeout: float = 10.0
+    device: str = "auto"
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class _Session:
+    last_seen: float
+    jobs: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Held:
+    identity: bytes
+    msg_id: str
+    after: int
+    frames: bool
+    deadline: float
+
+
+def _endpoint(host: str, port: int) -> str:
+    h = host.strip("[]")
+    if ":" in h:
+        h = f"[{h}]"
+    return f"tcp://{h}:{port or '*'}"
+
+
+class Server:
+    """Bind in the constructor (so the address is known), serve in `serve_forever`, end with `stop()`."""
+
+    def __init__(self, config: ServeConfig, fit_fn: Callable[..., Any] | None = None,
+                 device: tuple[str, str] | None = None):
+        c = self.config = config
+        if c.workers < 1:
+            raise InputError("--workers must be >= 1")
+        if c.client_timeout < 4.0:
+            raise InputError("--client-timeout must be >= 4 s (clients poll every 2 s at most)")
+        if c.token is not None and len(c.token) < 16:
+            raise InputError("the token must be at least 16 characters")
+        if not is_loopback(c.bind) and c.curve_keys is None:
+            from softfit.commands.serve import NON_LOOPBACK
+
+            raise InputError(NON_LOOPBACK.format(bind=c.bind))
+        if fit_fn is None:
+            from softfit.fit import fit as fit_fn
+        if device is None:
+            from .device import device_info
+
+            device = device_info(c.device)
+        self.device, self.device_name = device
+        self.token = c.token or new_token()
+        self._key = self.token.encode("utf-8")
+        self.limits = c.limits
+        self.public_key: str | None = None
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        r = self.router
+        r.setsockopt(zmq.LINGER, 0)
+        r.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
+        r.setsockopt(zmq.ROUTER_MANDATORY, 1)  # unroutable replies raise instead of vanishing silently
+        r.setsockopt(zmq.SNDHWM, 1000)  # a reply that finds the queue full is dropped (clients retry)
+        if ":" in c.bind.strip("[]"):
+            r.setsockopt(zmq.IPV6, 1)
+        if c.curve_keys is not None:
+            try:
+                public, secret = load_server_keys(c.curve_keys)
+            except E.WireError as exc:
+                raise InputError(str(exc)) from None
+            r.curve_server, r.curve_secretkey, r.curve_publickey = True, secret, public
+            self.public_key = public.decode("ascii")
+        try:
+            r.bind(_endpoint(c.bind, c.port))
+        except zmq.ZMQError as exc:
+            self.ctx.destroy(linger=0)
+            raise InputError(f"cannot bind {c.bind}:{c.port or 'any port'}: {exc}") from None
+        endpoint = r.getsockopt(zmq.LAST_ENDPOINT).decode()
+        port = int(endpoint.rsplit(":", 1)[1])
+        wildcard = c.bind in ("*", "0.0.0.0", "::")
+        host = pysocket.gethostname() if wildcard else c.bind
+        self.address = _endpoint(host, port)
+        self.wake = self.ctx.socket(zmq.PULL)
+        self.wake.setsockopt(zmq.LINGER, 0)
+        self.wake.bind(WAKE_ENDPOINT)
+        self.pool = WorkerPool(c.workers, self.ctx, fit_fn)
+        self.jobs: dict[str, Job] = {}
+        self.sessions: dict[str, _Session] = {}
+        self.held: dict[str, _Held] = {}
+        self._digests: collections.deque[bytes] = collections.deque()
+        self._digest_set: set[bytes] = set()
+        self._order = 0
+        self._stop = False
+        self._parent = ParentWatch(c.parent_pid)
+        self.exit_reason = ""
+        self._served = False
+
+    # -- life cycle --------------------------------------------------------------------------------
+
+    def announcement(self) -> dict:
+        d = {"address": self.address, "token": self.token, "pid": os.getpid(), "protocol": PROTOCOL_VERSION,
+             "version": __version__, "device": self.device}
+        if self.public_key:
+            d["public_key"] = self.public_key
+        return d
+
+    def write_announce(self, path: Path) -> None:
+        """Atomically, readable by the owner only (it holds the token)."""
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.announcement(), f)
+        os.replace(tmp, path)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the loop to end (thread- and signal-safe)."""
+        self.exit_reason = self.exit_reason or reason
+        self._stop = True
+
+    def serve_forever(self) -> None:
+        """Serve until `stop()`; the sockets are closed when it returns."""
+        self._served = True
+        self.pool.start()
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        poller.register(self.wake, zmq.POLLIN)
+        next_housekeeping = 0.0
+        try:
+            while not self._stop:
+                now = time.monotonic()
+                wait = min([next_housekeeping - now, *(h.deadline - now for h in self.held.values())])
+                ready = dict(poller.poll(max(0, int(wait * 1000)) + 1))
+                try:
+                    if self.router in ready:
+                        self._read_requests()
+                    if self.wake in ready:
+                        self._read_wakeups()
+                    now = time.monotonic()
+                    self._answer_expired_polls(now)
+                    if now >= next_housekeeping:
+                        next_housekeeping = now + HOUSEKEEPING_S
+                        self._housekeeping(now)
+                except Exception:  # a bug must not take the service down: log it and keep serving
+                    log.exception("internal error in the server loop")
+        finally:
+            self._shutdown()
+
+    def close(self) -> None:
+        """Release the sockets of a server that never served (serve_forever closes its own)."""
+        if not self._served:
+            self._served = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        log.info("shutting down: %s", self.exit_reason or "stopped")
+        for key, h in list(self.held.items()):
+            self._reply_error(h.identity, E.SHUTDOWN, "the server is shutting down", h.msg_id,
+                              key.split("/")[1])
+        self.held.clear()
+        for job in self.jobs.values():
+            job.cancel.set()
+        self.pool.stop(timeout=5.0)
+        self.router.close(linger=0)
+        self.wake.close(linger=0)
+        self.ctx.term()
+        if self.config.announce is not None:
+            with contextlib.suppress(OSError):
+                self.config.announce.unlink()
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def _send(self, identity: bytes, frames: list) -> None:
+        try:
+            self.router.send_multipart([identity, *frames], flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            log.debug("dropped a reply: the client's queue is full")
+        except zmq.ZMQError as exc:
+            # EHOSTUNREACH: the client's connection is gone (it reconnected or died); it asks again if alive
+            if exc.errno != zmq.EHOSTUNREACH:
+                log.warning("could not send a reply: %s", exc)
+
+    def _reply(self, identity: bytes, req: Message, mtype: str, body: dict | None = None,
+               arrays: dict | None = None, job: str | None = None) -> None:
+        msg = Message(mtype, body or {}, arrays or {}, reply_to=req.id, job=job)
+        self._send(identity, encode(msg, self._key))
+
+    def _reply_error(self, identity: bytes, code: str, message: str, reply_to: str | None = None,
+                     job: str | None = None, signed: bool = True) -> None:
+        self._send(identity, error_frames(self._key, code, message, reply_to, job, signed))
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def _read_requests(self) -> None:
+        for _ in range(MAX_BATCH):
+            try:
+                frames = self.router.recv_multipart(flags=zmq.NOBLOCK, copy=True)
+            except zmq.Again:
+                return
+            self._handle(frames[0], frames[1:])
+
+    def _handle(self, identity: bytes, frames: list[bytes]) -> None:
+        mid = job = None
+        try:
+            msg = decode(frames, self._key, REQUESTS, self.limits)
+            mid, job = msg.id, msg.job
+            self._check_replay(frames[1])
+            getattr(self, "_on_" + msg.type)(identity, msg)
+        except E.ProtocolError as exc:
+            self._reply_error(identity, exc.code, exc.message, exc.msg_id or mid, exc.job or job,
+                              signed=exc.code != E.BAD_SIGNATURE)
+        except InputError as exc:
+            self._reply_error(identity, E.BAD_REQUEST, str(exc), mid, job)
+        except Exception as exc:  # a bug: report it, keep serving
+            log.exception("internal error handling a message")
+            self._reply_error(identity, E.INTERNAL, f"{type(exc).__name__}: {exc}", mid, job)
+
+    def _check_replay(self, sig: bytes) -> None:
+        """Jupyter-style digest history: a signature seen before is a replayed message."""
+        if sig in self._digest_set:
+            raise E.ProtocolError(E.REPLAYED, "this message was sent before (replayed signature)")
+        self._digests.append(sig)
+        self._digest_set.add(sig)
+        if len(self._digests) > DIGEST_HISTORY:
+            self._digest_set.discard(self._digests.popleft())
+
+    def _touch(self, session: str | None) -> None:
+        s = self.sessions.get(session) if session else None
+        if s is not None:
+            s.last_seen = time.monotonic()
+
+    def _job(self, msg: Message) -> Job:
+        job = self.jobs.get(f"{msg.session}/{msg.job}")
+        if job is None:
+            why = (f"jobs are cancelled and forgotten when their client is silent for "
+                   f"{self.config.client_timeout:g} s, or when the server restarts")
+            raise E.ProtocolError(E.UNKNOWN_JOB, f"no job {msg.job!r} for this client ({why})", msg.id,
+                                  msg.job)
+        return job
+
+    def _on_hello(self, identity: bytes, msg: Message) -> None:
+        self._touch(msg.session)
+        log.info("hello from %s %s", msg.body["client"], msg.body["version"])
+        self._reply(identity, msg, "welcome", {
+            "protocol": PROTOCOL_VERSION, "version": __version__, "device": self.device,
+            "device_name": self.device_name, "limits": self.limits.to_dict(),
+            "heartbeat": self.config.client_timeout / 4, "client_timeout": self.config.client_timeout,
+            "workers": self.config.workers})
+
+    def _on_ping(self, identity: bytes, msg: Message) -> None:
+        self._reply(identity, msg, "pong", {"echo": msg.body["echo"]} if "echo" in msg.body else {})
+
+    def _on_heartbeat(self, identity: bytes, msg: Message) -> None:
+        self._touch(msg.session)
+        self._reply(identity, msg, "heartbeat")
+
+    def _on_submit(self, identity: bytes, msg: Message) -> None:
+        key = f"{msg.session}/{msg.job}"
+        if key in self.jobs:  # a retried submit (its reply was lost): same job, same answer
+            self._touch(msg.session)
+            position = self._position(self.jobs[key])
+            self._reply(identity, msg, "accepted", {"queue_position": position}, job=msg.job)
+            return
+        check_submit(msg, self.limits)
+        session = self.sessions.get(msg.session)
+        if len(self.jobs) >= self.limits.max_jobs:
+            raise E.ProtocolError(E.BUSY, f"the server holds {len(self.jobs)} jobs, its limit; try later",
+                                  msg.id, msg.job)
+        if session is not None and len(session.jobs) >= self.limits.max_jobs_per_client:
+            raise E.ProtocolError(E.BUSY, f"this client already has {len(session.jobs)} jobs; cancel or "
+                                  "release some", msg.id, msg.job)
+        request = prepare(msg)
+        if request.params.device == "cuda" and self.device != "cuda":
+            raise InputError(f"params ask for device cuda but this server computes on {self.device}")
+        if session is None:
+            session = self.sessions[msg.session] = _Session(time.monotonic())
+        self._order += 1
+        job = Job(msg.job, msg.session, request, self._order)
+        self.jobs[key] = job
+        session.jobs.add(key)
+        session.last_seen = time.monotonic()
+        self.pool.submit(job)
+        log.info("job %s queued: %d views %s, %d vertices", msg.job, len(request.cameras),
+                 "x".join(map(str, request.views.shape[1:3])), len(request.verts))
+        self._reply(identity, msg, "accepted", {"queue_position": self._position(job)}, job=msg.job)
+
+    def _on_poll(self, identity: bytes, msg: Message) -> None:
+        job = self._job(msg)
+        self._touch(msg.session)
+        held = _Held(identity, msg.id, msg.body["after"], msg.body["frames"],
+                     time.monotonic() + msg.body["wait"])
+        old = self.held.pop(job.key, None)
+        if old is not None:  # one held poll per job: answer the superseded one now
+            self._answer(job, old)
+        if job.seq > held.after or job.final or msg.body["wait"] <= 0:
+            self._answer(job, held)
+        else:
+            self.held[job.key] = held
+
+    def _on_cancel(self, identity: bytes, msg: Message) -> None:
+        job = self._job(msg)
+        self._touch(msg.session)
+        self._cancel(job)
+        log.info("job %s cancel requested (%s)", job.id, job.state)
+        self._reply(identity, msg, "ack", {"state": job.state}, job=msg.job)
+
+    def _on_release(self, identity: bytes, msg: Message) -> None:
+        job = self.jobs.get(f"{msg.session}/{msg.job}")
+        if job is not None:
+            self._cancel(job)
+            self._forget(job)
+        self._touch(msg.session)
+        self._reply(identity, msg, "ack", {"state": "released"}, job=msg.job)
+
+    # -- jobs ---------------------------------------------------------------------------------------
+
+    def _cancel(self, job: Job) -> None:
+        job.cancel.set()  # a running fit stops at its next iteration
+        job.cancel_queued()
+        self._wake(job)
+
+    def _forget(self, job: Job) -> None:
+        self.jobs.pop(job.key, None)
+        self.held.pop(job.key, None)
+        s = self.sessions.get(job.session)
+        if s is not None:
+            s.jobs.discard(job.key)
+            if not s.jobs:
+                del self.sessions[job.session]
+
+    def _position(self, job: Job) -> int:
+        if job.state != "queued":
+            return 0
+        return sum(1 for j in self.jobs.values() if j.state == "queued" and j.order < job.order)
+
+    def _answer(self, job: Job, held: _Held) -> None:
+        body, arrays = job.snapshot(held.after, held.frames)
+        body["queue_position"] = self._position(job) if body["state"] == "queued" else None
+        msg = Message("update", body, arrays, reply_to=held.msg_id, job=job.id)
+        self._send(held.identity, encode(msg, self._key))
+
+    def _wake(self, job: Job) -> None:
+        held = self.held.get(job.key)
+        if held is not None and (job.seq > held.after or job.final):
+            del self.held[job.key]
+            self._answer(job, held)
+
+    def _read_wakeups(self) -> None:
+        keys = set()
+        while True:
+            try:
+                keys.add(self.wake.recv(zmq.NOBLOCK).decode())
+            except zmq.Again:
+                break
+        for key in keys:
+            job = self.jobs.get(key)
+            if job is not None:
+                self._wake(job)
+
+    def _answer_expired_polls(self, now: float) -> None:
+        for key, held in list(self.held.items()):
+            if now >= held.deadline:
+                del self.held[key]
+                job = self.jobs.get(key)
+                if job is not None:
+                    self._answer(job, held)
+
+    def _housekeeping(self, now: float) -> None:
+        for sid, s in list(self.sessions.items()):
+            if now - s.last_seen > self.config.client_timeout:
+                log.info("client %s silent for %.1f s: cancelling its %d job(s)", sid[:8], now - s.last_seen,
+                         len(s.jobs))
+                for key in list(s.jobs):
+                    job = self.jobs.get(key)
+                    if job is not None:
+                        self._cancel(job)
+                        self._forget(job)
+                self.sessions.pop(sid, None)
+        for job in self.jobs.values():  # wake-ups can be dropped under load: re-check held polls
+            self._wake(job)
+        if self._parent.parent_gone():
+            self.stop(f"parent process {self.config.parent_pid} is gone")

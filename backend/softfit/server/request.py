@@ -1,0 +1,107 @@
+"""A validated `submit` message -> what `softfit.fit.fit` takes (MultiViewData, Mesh, FitParams, pinned).
+
+`prepare` runs in the socket loop and does only the cheap checks that should fail the submit itself
+(parameters, cameras); `build` runs in the worker (silhouette conversion or segmentation, copies)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from softfit.cameras import Cameras, load_transforms
+from softfit.data.types import MultiViewData
+from softfit.errors import InputError
+from softfit.fit import FitParams
+from softfit.mesh.types import Mesh
+from softfit.wire.protocol import Message
+
+
+@dataclass
+class FitRequest:
+    views: np.ndarray  # (N, H, W) silhouettes (uint8 0..255 or float [0, 1]) or (N, H, W, 3|4) uint8 images
+    is_images: bool
+    cameras: Cameras
+    names: list[str]
+    verts: np.ndarray
+    faces: np.ndarray
+    pinned: np.ndarray | None
+    params: FitParams
+    silhouette_method: str
+
+
+def cameras_from_transforms(meta: dict, width: int, height: int) -> tuple[Cameras, list[str]]:
+    """Cameras for views of width x height from transforms.json content sent over the wire.
+
+    Frame paths mean nothing on the server, so they only name the views and never touch the disk;
+    a missing top-level w/h defaults to the sent image size, and cameras for another size are rescaled."""
+    frames = meta.get("frames")
+    if not isinstance(frames, list) or not all(isinstance(f, dict) for f in frames):
+        raise InputError("transforms: 'frames' must be a list of objects")
+    names = [_view_name(f.get("file_path"), i) for i, f in enumerate(frames)]
+    clean = dict(meta, frames=[{**{k: v for k, v in f.items() if k != "mask_path"}, "file_path": f"view_{i}"}
+                               for i, f in enumerate(frames)])
+    clean.setdefault("w", width)
+    clean.setdefault("h", height)
+    try:
+        with tempfile.TemporaryDirectory(prefix="softfit-wire-") as d:
+            path = Path(d) / "transforms.json"
+            path.write_text(json.dumps(clean))
+            cams, _ = load_transforms(path)
+    except InputError as exc:
+        raise InputError(f"transforms: {str(exc).split(': ', 1)[-1]}") from None
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise InputError(f"transforms: bad camera values ({exc})") from None
+    if (cams.width, cams.height) != (width, height):
+        cams = cams.resized(width, height)
+    return cams, names
+
+
+def _view_name(path: object, i: int) -> str:
+    if isinstance(path, str) and path:
+        stem = path.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if stem:
+            return stem[:128]
+    return f"view_{i:03d}"
+
+
+def prepare(msg: Message) -> FitRequest:
+    """The cheap, loop-side half: InputError here fails the submit with `bad_request`.
+
+    The request's `threads` is ignored: the server owns the CPU budget (`softfit serve --threads`), and
+    torch's thread count is process-wide, so concurrent fits must not each set it."""
+    a = msg.arrays
+    is_images = "images" in a
+    views = a["images"] if is_images else a["silhouettes"]
+    params_in = dict(msg.body.get("params") or {})
+    params_in["threads"] = 0
+    try:
+        params = FitParams.from_dict(params_in)
+    except TypeError as exc:
+        raise InputError(f"bad fit parameters: {exc}") from None
+    cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
+    method = msg.body.get("silhouette", "auto")
+    return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method)
+
+
+def build(req: FitRequest) -> tuple[MultiViewData, Mesh, np.ndarray | None]:
+    """The worker-side half: silhouettes (segmenting RGB images when needed), the data and the mesh."""
+    images = None
+    if req.is_images:
+        images = np.ascontiguousarray(req.views[..., :3])
+        if req.views.shape[-1] == 4:
+            sil = req.views[..., 3].astype(np.float32) / 255.0
+        else:
+            from softfit.silhouettes import segment
+
+            sil = segment(images, req.silhouette_method).astype(np.float32)
+    elif req.views.dtype == np.uint8:
+        sil = req.views.astype(np.float32) / 255.0
+    else:
+        sil = np.array(req.views, dtype=np.float32)
+    data = MultiViewData(sil, req.cameras, req.names, images, {"source": "wire"})
+    pinned = None if req.pinned is None else np.unique(req.pinned.astype(np.int64))
+    return data, Mesh(req.verts, req.faces), pinned

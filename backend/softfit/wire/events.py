@@ -1,0 +1,56 @@
+"""What a client sees of a job: plain dataclasses built from `update` replies (numpy only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The job waits for a free worker, behind `position` other queued jobs (reported when it changes)."""
+
+    position: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The newest progress the server had when asked (a slow client skips iterations, never lags)."""
+
+    iteration: int
+    iterations: int
+    loss: float
+    iou: float
+    elapsed: float
+    terms: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VertexFrame:
+    """Current vertex positions (V, 3) float32 (read-only) at `iteration`: the newest, not a backlog."""
+
+    iteration: int
+    verts: np.ndarray
+
+
+@dataclass(frozen=True)
+class Result:
+    """The final mesh (verts (V, 3) float64, faces (F, 3) int64) and the fit's metrics. `cancelled` is
+    True when the job was cancelled while running: the mesh is where the fit had got to."""
+
+    verts: np.ndarray
+    faces: np.ndarray
+    metrics: dict
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class JobError:
+    """The job ended without a mesh: `code` is one of softfit.wire.errors.CODES."""
+
+    code: str
+    message: str
+
+
+Event = Queued | Progress | VertexFrame | Result | JobError

@@ -1,0 +1,86 @@
+"""Every message type of protocol version 1: its body fields and buffers (docs/protocol.md in prose).
+
+Requests go client -> server and each gets exactly one reply (or an `error`) carrying `reply_to`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import errors as E
+from .protocol import ArraySpec, Field, Limits, Message, Schema
+
+MAX_WAIT = 2.0  # longest a `poll` may be held by the server before it answers with no news
+STATES = ("queued", "running", "done", "failed", "cancelled")
+FINAL_STATES = ("done", "failed", "cancelled")
+INDEX = ("<i4", "<i8")
+
+REQUESTS: dict[str, Schema] = {
+    "hello": Schema({"client": Field("str", max_len=128), "version": Field("str", max_len=64)}, session=True),
+    "ping": Schema({"echo": Field("str", required=False, max_len=256)}),
+    "heartbeat": Schema(session=True),
+    "submit": Schema(
+        {"transforms": Field("object"), "params": Field("object", required=False),
+         "silhouette": Field("str", required=False, max_len=32)},
+        {"silhouettes": ArraySpec(("|u1", "<f4"), ("max_views", "max_side", "max_side"), required=False),
+         "images": ArraySpec(("|u1",), ("max_views", "max_side", "max_side", (3, 4)), required=False),
+         "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3)),
+         "faces": ArraySpec(INDEX, ("max_faces", 3)),
+         "pinned": ArraySpec(INDEX, ("max_vertices",), required=False)},
+        session=True, job=True),
+    "poll": Schema({"after": Field("int", lo=-1, hi=2**53), "frames": Field("bool"),
+                    "wait": Field("float", lo=0.0, hi=MAX_WAIT)}, session=True, job=True),
+    "cancel": Schema(session=True, job=True),
+    "release": Schema(session=True, job=True),
+}
+
+REPLIES: dict[str, Schema] = {
+    "welcome": Schema({"protocol": Field("int"), "version": Field("str", max_len=64),
+                       "device": Field("str", max_len=32), "device_name": Field("str", max_len=256),
+                       "limits": Field("object"), "heartbeat": Field("float", lo=0.0),
+                       "client_timeout": Field("float", lo=0.0), "workers": Field("int", lo=1)}),
+    "pong": Schema({"echo": Field("str", required=False, max_len=256)}),
+    "heartbeat": Schema(),
+    "accepted": Schema({"queue_position": Field("int", lo=0)}, job=True),
+    "update": Schema(
+        {"seq": Field("int", lo=-1), "state": Field("str", choices=STATES),
+         "queue_position": Field("int", lo=0, null=True), "progress": Field("object", null=True),
+         "metrics": Field("object", null=True), "error": Field("object", null=True),
+         "cancelled": Field("bool")},
+        {"frame": ArraySpec(("<f4",), ("max_vertices", 3), required=False),
+         "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3), required=False),
+         "faces": ArraySpec(INDEX, ("max_faces", 3), required=False)},
+        job=True),
+    "ack": Schema({"state": Field("str", max_len=32)}),
+    "error": Schema({"code": Field("str", max_len=64), "message": Field("str", max_len=1000)}),
+}
+
+
+def _bad(message: str, msg: Message) -> E.ProtocolError:
+    return E.ProtocolError(E.BAD_REQUEST, message, msg.id, msg.job)
+
+
+def check_submit(msg: Message, limits: Limits) -> None:
+    """The checks of a fit request that span fields: one image source, matching counts, index ranges,
+    silhouette values in [0, 1], a camera per view. Runs on both sides (the client refuses early)."""
+    a = msg.arrays
+    if ("silhouettes" in a) == ("images" in a):
+        raise _bad("send exactly one of 'silhouettes' (N, H, W) or 'images' (N, H, W, 3|4)", msg)
+    views = a["silhouettes"] if "silhouettes" in a else a["images"]
+    n, h, w = views.shape[:3]
+    if min(n, h, w) < 1:
+        raise _bad(f"need at least one view of at least 1x1 pixels, got shape {views.shape}", msg)
+    if views.dtype == np.float32 and (views.min() < 0.0 or views.max() > 1.0):
+        raise _bad("float silhouettes must lie in [0, 1]", msg)
+    verts, faces = a["verts"], a["faces"]
+    if len(verts) < 3 or len(faces) < 1:
+        raise _bad(f"the initial mesh needs >= 3 vertices and >= 1 face, got {len(verts)} and {len(faces)}",
+                   msg)
+    if faces.min() < 0 or faces.max() >= len(verts):
+        raise _bad(f"face indices must lie in [0, {len(verts)})", msg)
+    pinned = a.get("pinned")
+    if pinned is not None and len(pinned) and (pinned.min() < 0 or pinned.max() >= len(verts)):
+        raise _bad(f"pinned vertex indices must lie in [0, {len(verts)})", msg)
+    frames = msg.body["transforms"].get("frames")
+    if not isinstance(frames, list) or len(frames) != n:
+        got = len(frames) if isinstance(frames, list) else "no"
+        raise _bad(f"transforms must hold one frame per view: {n} views but {got} frames", msg)

@@ -1,0 +1,136 @@
+"""Real fits over real sockets: a `softfit serve` process on 127.0.0.1, small scenes, 30 iterations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+from wire_support import LONG, PARAMS, direct_fit, scene, shared_backend, submit
+
+from softfit.wire import JobError, Progress, Queued, Result, VertexFrame
+
+
+@pytest.fixture
+def backend():
+    return shared_backend()
+
+
+def test_wire_fit_equals_direct_fit_and_streams(backend):
+    sc = scene()
+    want = direct_fit(sc, PARAMS)
+    with backend.client() as c:
+        info = c.handshake()
+        assert info["protocol"] == 1 and info["device"] == "cpu" and info["limits"]["max_vertices"] > 0
+        job = submit(c, sc, PARAMS)
+        events = list(c.events(job, timeout=120))
+    progress = [e for e in events if isinstance(e, Progress)]
+    frames = [e for e in events if isinstance(e, VertexFrame)]
+    result = events[-1]
+    assert isinstance(result, Result) and not result.cancelled
+    assert progress and frames, "progress and vertex frames must stream during the fit"
+    assert [p.iteration for p in progress] == sorted({p.iteration for p in progress})
+    assert progress[-1].iteration == PARAMS["iterations"] - 1
+    assert frames[0].verts.shape == sc.init.verts.shape and frames[0].verts.dtype == np.float32
+    np.testing.assert_array_equal(result.faces, sc.init.faces)
+    np.testing.assert_allclose(result.verts, want.mesh.verts, rtol=0, atol=1e-6)
+    assert result.metrics["train_iou"] == pytest.approx(want.metrics["train_iou"], abs=1e-6)
+    assert result.metrics["train_iou"] > 0.7  # it really fitted the ellipsoid
+    # the last streamed frame is the mesh after the last streamed iteration (float32)
+    if frames[-1].iteration == PARAMS["iterations"] - 1:
+        np.testing.assert_allclose(frames[-1].verts, result.verts, atol=1e-6)
+
+
+def test_cancel_stops_the_job_within_a_second(backend):
+    sc = scene()
+    with backend.client() as c:
+        job = submit(c, sc, LONG)
+        while not any(isinstance(e, Progress) for e in c.poll(job, timeout=5.0)):
+            pass
+        t0 = time.monotonic()
+        c.cancel(job)
+        result = c.wait(job, timeout=30)
+        elapsed = time.monotonic() - t0
+    assert result.cancelled and result.metrics["stop_reason"] == "cancelled"
+    assert 0 < result.metrics["iterations"] < LONG["iterations"]
+    assert elapsed < 1.0, f"cancel took {elapsed:.2f} s"
+
+
+def test_cancel_of_a_queued_job_is_a_job_error(backend):
+    sc = scene()
+    with backend.client() as c:
+        running = [submit(c, sc, LONG) for _ in range(2)]  # fill both workers
+        queued = submit(c, sc, LONG)
+        assert c.poll(queued, timeout=5.0) == [Queued(0)]
+        c.cancel(queued)
+        events = list(c.events(queued, timeout=10))
+        for j in running:
+            c.cancel(j)
+            assert c.wait(j, timeout=10).cancelled
+    assert isinstance(events[-1], JobError) and events[-1].code == "cancelled"
+
+
+def test_eight_concurrent_clients_get_their_own_results(backend):
+    scenes = [scene(1.0 + 0.1 * i, 0.8, 1.0 - 0.05 * i) for i in range(8)]
+    params = [dict(PARAMS, seed=i) for i in range(8)]
+    results: list = [None] * 8
+    errors: list = []
+
+    def one(i: int) -> None:
+        try:
+            with backend.client(timeout=20) as c:
+                results[i] = c.wait(submit(c, scenes[i], params[i]), timeout=180)
+        except Exception as exc:  # reported below, with the client's index
+            errors.append((i, exc))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(240)
+    assert not errors, errors
+    for i in range(8):
+        want = direct_fit(scenes[i], params[i])
+        np.testing.assert_allclose(results[i].verts, want.mesh.verts, atol=1e-6, err_msg=f"client {i}")
+    assert len({round(float(r.verts[:, 0].max()), 4) for r in results}) == 8  # 8 different meshes
+
+
+CLIENT_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import numpy as np
+    from softfit.wire import Client, Progress
+    address, token, data = sys.argv[1], sys.argv[2], np.load(sys.argv[3])
+    transforms, params = json.loads(sys.argv[4]), json.loads(sys.argv[5])
+    c = Client(address, token)
+    jobs = [c.submit(data["sil"], None, transforms, data["verts"], data["faces"], params) for _ in range(2)]
+    for j in jobs:
+        while not any(isinstance(e, Progress) for e in c.poll(j, timeout=5.0)):
+            pass
+    print("running", flush=True)
+    time.sleep(600)
+""")
+
+
+def test_killed_client_gets_its_jobs_cancelled_and_the_next_client_is_served(backend, tmp_path):
+    import json
+
+    sc = scene()
+    np.savez(tmp_path / "scene.npz", sil=sc.silhouettes, verts=sc.init.verts, faces=sc.init.faces)
+    proc = subprocess.Popen([sys.executable, "-c", CLIENT_SCRIPT, backend.address, backend.token,
+                             str(tmp_path / "scene.npz"), json.dumps(sc.transforms), json.dumps(LONG)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "running"  # both workers busy with its endless jobs
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    with backend.client() as c:
+        result = c.wait(submit(c, sc, PARAMS), timeout=120)
+    assert not result.cancelled and result.metrics["iterations"] == PARAMS["iterations"]
+    assert "cancelling its 2 job(s)" in backend.log_tail(20000)

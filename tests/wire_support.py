@@ -1,0 +1,89 @@
+"""Shared pieces of the wire tests: a small known scene, the fit parameters, a backend process."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from softfit.cameras import Cameras, transforms_dict, turntable
+from softfit.mesh.sphere import uv_sphere
+from softfit.mesh.types import Mesh
+
+SIZE = 48
+VIEWS = 6
+# Small but real: full-size rendering from the start, 30 steps, one CPU thread (deterministic).
+PARAMS = {"iterations": 30, "resolutions": [[0.0, 0]], "holdout": 0.0, "seed": 0}
+LONG = dict(PARAMS, iterations=1_000_000, plateau_patience=0)
+
+
+@dataclass(frozen=True)
+class Scene:
+    target: Mesh
+    cameras: Cameras
+    silhouettes: np.ndarray
+    transforms: dict
+    init: Mesh
+
+
+@lru_cache(maxsize=16)
+def scene(sx: float = 1.3, sy: float = 0.8, sz: float = 1.0) -> Scene:
+    """An ellipsoid with semi-axes 0.5*(sx, sy, sz) hard-rendered with softfit.raster in 6 views of 48²."""
+    from softfit.metrics import render_silhouettes
+
+    s = uv_sphere(300, 0.5)
+    target = Mesh(s.verts * np.array([sx, sy, sz]), s.faces)
+    cams = turntable(np.arange(VIEWS) * 360.0 / VIEWS, elevation_deg=20.0, width=SIZE, height=SIZE)
+    sil = render_silhouettes(target, cams)
+    tr = transforms_dict(cams, [f"view_{i:02d}.png" for i in range(VIEWS)])
+    return Scene(target, cams, sil, tr, uv_sphere(200, 0.5))
+
+
+def direct_fit(sc: Scene, params: dict):
+    """The same fit called in this process, as the server would run it (one torch thread)."""
+    import torch
+
+    from softfit.data.types import MultiViewData
+    from softfit.fit import FitParams, fit
+
+    data = MultiViewData(sc.silhouettes, sc.cameras, [f"view_{i:02d}" for i in range(VIEWS)])
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fit(data, sc.init, FitParams.from_dict(dict(params, threads=0)))
+    finally:
+        torch.set_num_threads(before)
+
+
+def submit(client, sc: Scene, params: dict) -> str:
+    return client.submit(sc.silhouettes, None, sc.transforms, sc.init.verts, sc.init.faces, params)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(*args: str):
+    from softfit.wire.launcher import launch_local_backend
+
+    return launch_local_backend(sys.executable, ["--threads", "1", *args], timeout=120)
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+@lru_cache(maxsize=1)
+def shared_backend():
+    """One `softfit serve` process for the wire tests (2 workers, clients time out after 4 s); the
+    launcher stops it when the test session's interpreter exits."""
+    return launch("--workers", "2", "--client-timeout", "4")
