@@ -240,24 +240,34 @@ def load_transforms(path: str | Path) -> tuple[Cameras, list[Frame]]:
         raise InputError(f"camera file not found: {path}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from exc
+    return parse_transforms(meta, path.parent, str(path))
+
+
+def parse_transforms(meta: dict, base: Path | None = None, source: str = "transforms"
+                     ) -> tuple[Cameras, list[Frame]]:
+    """Cameras and frames from transforms.json content; `base` resolves file paths (None: images are
+    not on this machine, e.g. sent over the wire, so w/h must be given)."""
     frames = meta.get("frames") if isinstance(meta, dict) else None
-    if not frames:
-        raise InputError(f"{path} has no frames")
-    base = path.parent
+    if not frames or not isinstance(frames, list):
+        raise InputError(f"{source} has no frames")
     c2w, intr, out = [], [], []
     for i, fr in enumerate(frames):
         try:
             m = np.asarray(fr["transform_matrix"], dtype=np.float64)
-            image = _resolve(base, str(fr["file_path"]))
+            rel = str(fr["file_path"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{path}: frame {i} lacks a valid file_path/transform_matrix") from exc
+            raise InputError(f"{source}: frame {i} lacks a valid file_path/transform_matrix") from exc
         if m.shape != (4, 4):
-            raise InputError(f"{path}: frame {i} transform_matrix must be 4x4, got {m.shape}")
-        need_size = any(k not in fr and k not in meta for k in ("w", "h"))
-        intr.append(_intrinsics(meta, fr, _image_size(image) if need_size else None))
+            raise InputError(f"{source}: frame {i} transform_matrix must be 4x4, got {m.shape}")
+        image = _resolve(base, rel) if base is not None else Path(rel)
+        need_size = base is not None and any(k not in fr and k not in meta for k in ("w", "h"))
+        try:
+            intr.append(_intrinsics(meta, fr, _image_size(image) if need_size else None))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{source}: frame {i} has bad intrinsics ({exc})") from exc
         c2w.append(m)
         mask = fr.get("mask_path")
-        out.append(Frame(image, _resolve(base, str(mask)) if mask else None))
+        out.append(Frame(image, _resolve(base, str(mask)) if mask and base is not None else None))
     intr_a = np.asarray(intr)
     w0, h0 = intr_a[0, 4], intr_a[0, 5]
     sx, sy = w0 / intr_a[:, 4], h0 / intr_a[:, 5]

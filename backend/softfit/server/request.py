@@ -5,14 +5,11 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from softfit.cameras import Cameras, load_transforms
+from softfit.cameras import Cameras, parse_transforms
 from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.fit import FitParams
@@ -47,12 +44,7 @@ def cameras_from_transforms(meta: dict, width: int, height: int) -> tuple[Camera
     clean.setdefault("w", width)
     clean.setdefault("h", height)
     try:
-        with tempfile.TemporaryDirectory(prefix="softfit-wire-") as d:
-            path = Path(d) / "transforms.json"
-            path.write_text(json.dumps(clean))
-            cams, _ = load_transforms(path)
-    except InputError as exc:
-        raise InputError(f"transforms: {str(exc).split(': ', 1)[-1]}") from None
+        cams, _ = parse_transforms(clean, None, "transforms")
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise InputError(f"transforms: bad camera values ({exc})") from None
     if (cams.width, cams.height) != (width, height):
