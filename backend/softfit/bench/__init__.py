@@ -1,0 +1,58 @@
+"""Benchmarks run by `softfit bench NAME`: one module per benchmark, each defining
+`add_arguments(parser)` and `run(args) -> int`, and writing its tables under benchmarks/."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+# name -> (module, help). Add `fit`, `wire`, ... here, each as softfit.bench.<name>.
+BENCHES: dict[str, tuple[str, str]] = {
+    "raster": ("softfit.bench.raster", "soft silhouette rasteriser: compiled kernels vs the dense reference"),
+    "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
+}
+
+
+def repo_root() -> Path:
+    """The checkout holding backend/ (benchmarks/ sits beside it)."""
+    return Path(__file__).resolve().parents[3]
+
+
+def cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo, or platform's best guess elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, object]:
+    """What a reader needs to compare figures between machines."""
+    info: dict[str, object] = {
+        "cpu": cpu_model(),
+        "logical_cpus": len(os.sched_getaffinity(0)),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        # Other processes share the CPU: a high load average means noisy, pessimistic CPU figures.
+        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["cuda"] = torch.version.cuda
+    try:
+        git = ["git", "rev-parse", "--short", "HEAD"]
+        rev = subprocess.run(git, cwd=repo_root(), capture_output=True, text=True, timeout=5)
+        if rev.returncode == 0:
+            info["git"] = rev.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info

@@ -1,0 +1,247 @@
+// CPU twin of the soft silhouette rasteriser (contract in raster.h): screen-space binning, then one
+// task per (mesh, tile) on torch's intra-op threads. Each task writes only its own pixels (forward) or its
+// own bin entries' gradients (backward), so results do not depend on the thread count.
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "raster.h"
+#include "raster_math.h"
+
+namespace softfit {
+namespace {
+
+// Runs fn(i) for every i in [0, n) on torch's threads, handing items out one at a time: tiles differ a
+// lot in cost (the object covers part of the image), and a static split would leave threads idle.
+template <typename Fn>
+void parallel_dynamic(int64_t n, const Fn& fn) {
+  const int64_t nthreads = std::min<int64_t>(at::get_num_threads(), n);
+  if (nthreads <= 1 || at::in_parallel_region()) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, nthreads, 1, [&](int64_t, int64_t) {
+    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
+      fn(i);
+    }
+  });
+}
+
+// Faces binned into tiles, sized exactly (count, prefix sum, fill): no capacity, nothing dropped.
+template <typename T>
+struct Bins {
+  int64_t tiles_x = 0, tiles_y = 0, ntiles = 0;  // per image
+  std::vector<Face<T>> faces;                    // (B * F) precomputed screen-space faces
+  std::vector<int64_t> offsets;                  // (B * ntiles + 1) start of each tile's list
+  std::vector<int32_t> entries;                  // face index within its mesh, ascending per tile
+};
+
+struct Sizes {
+  int64_t B, V, Bf, F, H, W;
+};
+
+Sizes sizes_of(const at::Tensor& verts, const at::Tensor& faces, int64_t height, int64_t width) {
+  return {verts.size(0), verts.size(1), faces.size(0), faces.size(1), height, width};
+}
+
+inline const int64_t* face_indices(const int64_t* faces, const Sizes& s, int64_t b, int64_t f) {
+  return faces + ((s.Bf == 1 ? 0 : b) * s.F + f) * 3;
+}
+
+template <typename T>
+Bins<T> build_bins(const T* verts, const int64_t* faces, const Sizes& s, T near, T radius) {
+  Bins<T> bins;
+  bins.tiles_x = (s.W + kTile - 1) / kTile;
+  bins.tiles_y = (s.H + kTile - 1) / kTile;
+  bins.ntiles = bins.tiles_x * bins.tiles_y;
+  bins.faces.resize(s.B * s.F);
+  at::parallel_for(0, s.B * s.F, 2048, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const int64_t b = i / s.F;
+      const int64_t* idx = face_indices(faces, s, b, i % s.F);
+      setup_face<T>(verts + b * s.V * 3, idx[0], idx[1], idx[2], near, radius, static_cast<int>(s.H),
+                    static_cast<int>(s.W), bins.faces[i]);
+    }
+  });
+  // Visits the tiles overlapped by each face of mesh b in face order (so lists come out ascending).
+  auto for_each_overlap = [&](int64_t b, auto&& visit) {
+    for (int64_t f = 0; f < s.F; ++f) {
+      const Face<T>& face = bins.faces[b * s.F + f];
+      if (face.x0 > face.x1 || face.y0 > face.y1) continue;
+      for (int64_t ty = face.y0 / kTile; ty <= face.y1 / kTile; ++ty) {
+        for (int64_t tx = face.x0 / kTile; tx <= face.x1 / kTile; ++tx) {
+          visit(b * bins.ntiles + ty * bins.tiles_x + tx, f);
+        }
+      }
+    }
+  };
+  std::vector<int64_t> counts(s.B * bins.ntiles, 0);
+  at::parallel_for(0, s.B, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b) for_each_overlap(b, [&](int64_t tile, int64_t) { ++counts[tile]; });
+  });
+  bins.offsets.assign(s.B * bins.ntiles + 1, 0);
+  for (int64_t i = 0; i < s.B * bins.ntiles; ++i) bins.offsets[i + 1] = bins.offsets[i] + counts[i];
+  bins.entries.resize(bins.offsets.back());
+  std::copy(bins.offsets.begin(), bins.offsets.end() - 1, counts.begin());  // counts become fill cursors
+  at::parallel_for(0, s.B, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b) {
+      for_each_overlap(b, [&](int64_t tile, int64_t f) { bins.entries[counts[tile]++] = static_cast<int32_t>(f); });
+    }
+  });
+  return bins;
+}
+
+// Pixel rectangle [x0, x1] x [y0, y1] of tile `t` (within one image) clipped to the image.
+struct TileRect {
+  int x0, x1, y0, y1;
+};
+
+inline TileRect tile_rect(int64_t t, int64_t tiles_x, int64_t H, int64_t W) {
+  const int x0 = static_cast<int>((t % tiles_x) * kTile);
+  const int y0 = static_cast<int>((t / tiles_x) * kTile);
+  return {x0, static_cast<int>(std::min<int64_t>(x0 + kTile, W)) - 1, y0,
+          static_cast<int>(std::min<int64_t>(y0 + kTile, H)) - 1};
+}
+
+template <typename T>
+void forward_kernel(const T* verts, const int64_t* faces, const Sizes& s, T inv_sigma, T cutoff_sq, T near,
+                    bool hard, T* alpha, T* logsum) {
+  const Bins<T> bins = build_bins<T>(verts, faces, s, near, hard ? T(0) : std::sqrt(cutoff_sq));
+  parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
+    const int64_t b = item / bins.ntiles;
+    const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
+    T acc[kTile * kTile] = {};  // S per pixel, or coverage in hard mode
+    PixelHit<T> h;
+    for (int64_t e = bins.offsets[item]; e < bins.offsets[item + 1]; ++e) {
+      const Face<T>& f = bins.faces[b * s.F + bins.entries[e]];
+      const int y0 = std::max(f.y0, r.y0), y1 = std::min(f.y1, r.y1);
+      for (int y = y0; y <= y1; ++y) {
+        int x0, x1;
+        row_span<T>(f, y, x0, x1);
+        x0 = std::max(x0, r.x0);
+        x1 = std::min(x1, r.x1);
+        T* row = acc + (y - r.y0) * kTile;
+        const T py = T(y) + T(0.5);
+        for (int x = x0; x <= x1; ++x) {
+          locate<T>(f, T(x) + T(0.5), py, h);
+          T logit;
+          if (hard) {
+            if (h.inside) row[x - r.x0] = T(1);
+          } else if (soft_logit<T>(h, inv_sigma, cutoff_sq, logit)) {
+            row[x - r.x0] -= softplus<T>(logit);
+          }
+        }
+      }
+    }
+    for (int y = r.y0; y <= r.y1; ++y) {
+      for (int x = r.x0; x <= r.x1; ++x) {
+        const T v = acc[(y - r.y0) * kTile + (x - r.x0)];
+        const int64_t p = (b * s.H + y) * s.W + x;
+        alpha[p] = hard ? v : -std::expm1(v);
+        logsum[p] = hard ? T(0) : v;
+      }
+    }
+  });
+}
+
+template <typename T>
+void backward_kernel(const T* grad_alpha, const T* logsum, const T* verts, const int64_t* faces,
+                     const Sizes& s, T inv_sigma, T cutoff_sq, T near, T* grad_verts) {
+  const Bins<T> bins = build_bins<T>(verts, faces, s, near, std::sqrt(cutoff_sq));
+  // One (gx0, gy0, gx1, gy1, gx2, gy2) per bin entry: tasks never share an output, so no races.
+  std::vector<T> entry_grad(bins.entries.size() * 6, T(0));
+  parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
+    const int64_t b = item / bins.ntiles;
+    const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
+    // ∂L/∂A · exp(S) per pixel: the factor every face's gradient at that pixel shares.
+    T g[kTile * kTile] = {};
+    bool any = false;
+    for (int y = r.y0; y <= r.y1; ++y) {
+      for (int x = r.x0; x <= r.x1; ++x) {
+        const int64_t p = (b * s.H + y) * s.W + x;
+        const T v = grad_alpha[p] * std::exp(logsum[p]);
+        g[(y - r.y0) * kTile + (x - r.x0)] = v;
+        any = any || v != T(0);
+      }
+    }
+    if (!any) return;
+    PixelHit<T> h;
+    for (int64_t e = bins.offsets[item]; e < bins.offsets[item + 1]; ++e) {
+      const Face<T>& f = bins.faces[b * s.F + bins.entries[e]];
+      const int y0 = std::max(f.y0, r.y0), y1 = std::min(f.y1, r.y1);
+      T acc[6] = {};
+      for (int y = y0; y <= y1; ++y) {
+        int x0, x1;
+        row_span<T>(f, y, x0, x1);
+        x0 = std::max(x0, r.x0);
+        x1 = std::min(x1, r.x1);
+        const T* row = g + (y - r.y0) * kTile;
+        const T py = T(y) + T(0.5);
+        for (int x = x0; x <= x1; ++x) {
+          const T gp = row[x - r.x0];
+          if (gp == T(0)) continue;
+          locate<T>(f, T(x) + T(0.5), py, h);
+          T logit;
+          if (!soft_logit<T>(h, inv_sigma, cutoff_sq, logit)) continue;
+          const T w = gp * sigmoid<T>(logit) * (h.inside ? inv_sigma : -inv_sigma);
+          add_pair_grad<T>(h, w, acc);
+        }
+      }
+      std::copy(acc, acc + 6, entry_grad.begin() + e * 6);
+    }
+  });
+  // Scatter to vertices mesh by mesh, in bin order: deterministic and race-free.
+  at::parallel_for(0, s.B, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b) {
+      T* gv = grad_verts + b * s.V * 3;
+      for (int64_t e = bins.offsets[b * bins.ntiles]; e < bins.offsets[(b + 1) * bins.ntiles]; ++e) {
+        const int64_t* idx = face_indices(faces, s, b, bins.entries[e]);
+        const T* ge = entry_grad.data() + e * 6;
+        for (int k = 0; k < 3; ++k) {
+          gv[idx[k] * 3] += ge[2 * k];
+          gv[idx[k] * 3 + 1] += ge[2 * k + 1];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+std::vector<at::Tensor> forward_cpu(const at::Tensor& verts, const at::Tensor& faces, int64_t height,
+                                    int64_t width, double sigma_px, double cutoff_sq, double near, bool hard) {
+  const Sizes s = sizes_of(verts, faces, height, width);
+  at::Tensor alpha = at::zeros({s.B, height, width}, verts.options());
+  at::Tensor logsum = at::zeros({s.B, height, width}, verts.options());
+  if (s.B == 0 || s.F == 0 || s.V == 0) return {alpha, logsum};
+  AT_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "softfit_forward_cpu", [&] {
+    forward_kernel<scalar_t>(verts.data_ptr<scalar_t>(), faces.data_ptr<int64_t>(), s,
+                             static_cast<scalar_t>(1.0 / sigma_px), static_cast<scalar_t>(cutoff_sq),
+                             static_cast<scalar_t>(near), hard, alpha.data_ptr<scalar_t>(),
+                             logsum.data_ptr<scalar_t>());
+  });
+  return {alpha, logsum};
+}
+
+at::Tensor backward_cpu(const at::Tensor& grad_alpha, const at::Tensor& logsum, const at::Tensor& verts,
+                        const at::Tensor& faces, int64_t height, int64_t width, double sigma_px,
+                        double cutoff_sq, double near) {
+  const Sizes s = sizes_of(verts, faces, height, width);
+  at::Tensor grad_verts = at::zeros_like(verts);
+  if (s.B == 0 || s.F == 0 || s.V == 0) return grad_verts;
+  AT_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "softfit_backward_cpu", [&] {
+    backward_kernel<scalar_t>(grad_alpha.data_ptr<scalar_t>(), logsum.data_ptr<scalar_t>(),
+                              verts.data_ptr<scalar_t>(), faces.data_ptr<int64_t>(), s,
+                              static_cast<scalar_t>(1.0 / sigma_px), static_cast<scalar_t>(cutoff_sq),
+                              static_cast<scalar_t>(near), grad_verts.data_ptr<scalar_t>());
+  });
+  return grad_verts;
+}
+
+}  // namespace softfit

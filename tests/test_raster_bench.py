@@ -1,0 +1,28 @@
+"""`softfit bench raster` runs end to end (tiny settings) and writes its JSON and markdown tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from softfit.bench.raster import sphere_mesh
+from softfit.cli import main
+
+
+def test_bench_meshes_have_requested_face_counts() -> None:
+    for nfaces in (1280, 3264, 5120):
+        verts, faces = sphere_mesh(nfaces)
+        assert faces.shape == (nfaces, 3) and int(faces.max()) == verts.shape[0] - 1
+        assert torch.allclose(verts.norm(dim=1), torch.ones(verts.shape[0], dtype=torch.float64))
+
+
+def test_bench_writes_tables(tmp_path: Path) -> None:
+    argv = ["bench", "raster", "--quick", "--repeats", "1", "--warmup", "0", "--dense-max-pairs", "1e5"]
+    assert main([*argv, "--no-cuda", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "raster.json").read_text())
+    assert {row["size"] for row in data["rows"]} == {128, 256}
+    assert all(row["compiled"]["forward_backward_s"] > 0 for row in data["rows"])
+    table = (tmp_path / "raster.md").read_text()
+    assert "softfit bench raster --quick" in table and "skipped (B·F·H·W" in table
