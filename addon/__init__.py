@@ -1,0 +1,52 @@
+"""SoftFit for Blender 5.0: fit a mesh to multi-view silhouettes, live in the viewport.
+
+The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the initial sphere, and
+runs fits on a backend process over ZeroMQ (the `wire` subpackage, copied in from the backend at build
+time), streaming vertices into a copy of the mesh through `bpy.app.timers`.
+
+Nothing here imports bpy at import time, so the pure modules (cameras, views, fitdata, geometry, sphere,
+meshfile, summary, backend_path) are importable and tested without Blender.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def _modules() -> list[ModuleType]:
+    from . import (
+        ops_backend,
+        ops_export,
+        ops_fit,
+        ops_mesh,
+        ops_scene,
+        panel,
+        preferences,
+        properties,
+    )
+
+    return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_export, panel]
+
+
+def register() -> None:
+    import bpy
+
+    for mod in _modules():
+        for cls in getattr(mod, "CLASSES", ()):
+            bpy.utils.register_class(cls)
+        if hasattr(mod, "register"):
+            mod.register()
+
+
+def unregister() -> None:
+    import bpy
+
+    from . import session, streaming
+
+    streaming.stop_timer()
+    session.shutdown()
+    for mod in reversed(_modules()):
+        if hasattr(mod, "unregister"):
+            mod.unregister()
+        for cls in reversed(getattr(mod, "CLASSES", ())):
+            bpy.utils.unregister_class(cls)

@@ -1,0 +1,143 @@
+"""The sidebar panel (View3D > Sidebar > SoftFit) and the status-bar progress line."""
+
+from __future__ import annotations
+
+import json
+
+import bpy
+
+from . import session
+from .blend import layout, settings, status
+from .meshes import METRICS, ROLE
+from .preferences import draw_backend_box
+from .summary import metric_lines
+
+CATEGORY = "SoftFit"
+
+
+class _Panel(bpy.types.Panel):
+    """Shared placement; never registered itself."""
+
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = CATEGORY
+
+
+class SOFTFIT_PT_main(_Panel):
+    bl_idname = "SOFTFIT_PT_main"
+    bl_label = "SoftFit"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        draw_backend_box(layout(self))
+
+
+class SOFTFIT_PT_input(_Panel):
+    bl_idname = "SOFTFIT_PT_input"
+    bl_label = "Input"
+    bl_parent_id = "SOFTFIT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        s = settings(context)
+        col = layout(self).column()
+        col.prop(s, "input_path")
+        col.prop(s, "input_kind")
+        if s.input_path.endswith(".npz"):
+            col.prop(s, "object_index")
+        col.prop(s, "camera_source")
+        if s.camera_source == "TURNTABLE":
+            box = col.box()
+            for name in ("tt_distance", "tt_elevation", "tt_fov", "tt_start", "tt_clockwise"):
+                box.prop(s, name)
+        col.prop(s, "silhouette")
+        col.prop(s, "image_size")
+        col.operator("softfit.setup_scene", icon="OUTLINER_OB_CAMERA")
+
+
+class SOFTFIT_PT_mesh(_Panel):
+    bl_idname = "SOFTFIT_PT_mesh"
+    bl_label = "Initial Mesh"
+    bl_parent_id = "SOFTFIT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        s = settings(context)
+        col = layout(self).column()
+        col.prop(s, "init_polys")
+        col.prop(s, "init_radius")
+        col.prop(s, "init_center")
+        col.operator("softfit.initial_mesh", icon="MESH_UVSPHERE")
+
+
+class SOFTFIT_PT_fit(_Panel):
+    bl_idname = "SOFTFIT_PT_fit"
+    bl_label = "Fit"
+    bl_parent_id = "SOFTFIT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        s = settings(context)
+        col = layout(self).column()
+        for name in ("iterations", "lr", "views_per_step", "holdout", "seed", "device", "extra_params"):
+            col.prop(s, name)
+        obj = context.active_object
+        if obj is not None and obj.type == "MESH":
+            col.prop_search(s, "pin_group", obj, "vertex_groups")
+        else:
+            col.prop(s, "pin_group")
+        col.prop(s, "refine_iterations")
+        row = col.row(align=True)
+        if session.get().job is None:
+            row.operator("softfit.fit", icon="PLAY")
+            row.operator("softfit.refine", icon="MODIFIER")
+        else:
+            row.operator("softfit.cancel", icon="CANCEL")
+        st = status()
+        if st is None:
+            return
+        if st.running:
+            box = col.box()
+            box.label(text=f"{st.object_name}: {st.message}")
+            box.label(text=f"loss {st.loss:.4f}   IoU {st.iou:.3f}   {st.elapsed:.1f} s   frames {st.frames}")
+            if st.iterations:
+                box.progress(factor=min(1.0, st.iteration / st.iterations),
+                             text=f"{st.iteration}/{st.iterations}")
+        elif st.message:
+            col.label(text=st.message, icon="ERROR" if st.error else "INFO")
+
+
+class SOFTFIT_PT_result(_Panel):
+    bl_idname = "SOFTFIT_PT_result"
+    bl_label = "Result"
+    bl_parent_id = "SOFTFIT_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        col = layout(self).column()
+        obj = context.active_object
+        raw = obj.get(METRICS) if obj is not None and obj.get(ROLE) == "result" else None
+        if isinstance(raw, str):
+            try:
+                metrics = json.loads(raw)
+            except ValueError:
+                metrics = {}
+            for line in metric_lines(metrics if isinstance(metrics, dict) else {}):
+                col.label(text=line)
+        else:
+            col.label(text="Select a fitted object to see its metrics")
+        col.operator("softfit.export", icon="EXPORT")
+
+
+def draw_status(self: bpy.types.Header, context: bpy.types.Context) -> None:
+    """Appended to the status bar: the running fit's progress."""
+    st = status()
+    if st is not None and st.running:
+        text = f"SoftFit {st.iteration}/{st.iterations}  loss {st.loss:.4f}  IoU {st.iou:.3f}"
+        layout(self).label(text=text, icon="MOD_SHRINKWRAP")
+
+
+CLASSES = (SOFTFIT_PT_main, SOFTFIT_PT_input, SOFTFIT_PT_mesh, SOFTFIT_PT_fit, SOFTFIT_PT_result)
+
+
+def register() -> None:
+    bpy.types.STATUSBAR_HT_header.append(draw_status)
+
+
+def unregister() -> None:
+    bpy.types.STATUSBAR_HT_header.remove(draw_status)

@@ -1,0 +1,148 @@
+"""The panel's settings (saved with the .blend, `Scene.softfit`) and the live fit status (not saved,
+`WindowManager.softfit`).
+
+No `from __future__ import annotations` here: Blender reads the property annotations as objects."""
+
+import json
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+from .errors import InputError
+from .views import InputOptions, Turntable
+
+INPUT_KINDS = [
+    ("AUTO", "Auto", "Detect from the path"),
+    ("TRANSFORMS", "transforms.json", "A transforms.json (or a folder holding one) with its images"),
+    ("ALOI", "ALOI object", "An ALOI object folder: <obj>_r<angle>.png, masks in ../../mask2/<obj>/"),
+    ("FOLDER", "Image folder", "Plain images, cameras from the turntable preset"),
+    ("SOFTRAS", "SoftRas", "SoftRas source.npy + camera.npy, or a ShapeNet .npz archive"),
+]
+CAMERA_SOURCES = [
+    ("FILE", "From input", "transforms.json, SoftRas camera.npy, or ALOI's fixed turntable"),
+    ("TURNTABLE", "Turntable", "Cameras on a circle around the origin (parameters below)"),
+]
+SILHOUETTES = [
+    ("AUTO", "Auto", "Alpha channel, else mask files, else the backend's automatic segmentation"),
+    ("ALPHA", "Alpha", "The images' alpha channel"),
+    ("MASK", "Masks", "Mask images (mask_path, masks/ folder, or ALOI's mask2/)"),
+    ("THRESHOLD", "Threshold (backend)", "Backend segmentation: threshold + largest component"),
+    ("GRABCUT", "GrabCut (backend)", "Backend segmentation: GrabCut"),
+    ("BACKDROP", "Backdrop (backend)", "Backend segmentation against the backdrop colour"),
+    ("DEEPLAB", "DeepLab (backend)", "Backend segmentation with user-supplied DeepLabv3 weights"),
+]
+DEVICES = [("auto", "Auto", "GPU when the backend has one"), ("cpu", "CPU", ""), ("cuda", "CUDA", "")]
+
+
+class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
+    """Everything the panel asks for; saved with the scene so a .blend remembers how it was fitted."""
+
+    input_path: StringProperty(
+        name="Input", subtype="FILE_PATH",
+        description="Image folder, transforms.json, ALOI object folder or SoftRas file")
+    input_kind: EnumProperty(name="Kind", items=INPUT_KINDS, default="AUTO")
+    camera_source: EnumProperty(name="Cameras", items=CAMERA_SOURCES, default="FILE")
+    tt_distance: FloatProperty(name="Distance", default=2.732, min=1e-3, unit="LENGTH")
+    tt_elevation: FloatProperty(name="Elevation", default=0.0, min=-90.0, max=90.0, description="Degrees")
+    tt_fov: FloatProperty(name="Field of View", default=60.0, min=1.0, max=179.0,
+                          description="Degrees across the image's longer side")
+    tt_start: FloatProperty(name="First Azimuth", default=0.0,
+                            description="Degrees added to every view's azimuth")
+    tt_clockwise: BoolProperty(name="Clockwise", default=False,
+                               description="The object turned clockwise seen from above")
+    object_index: IntProperty(name="Object", default=0, min=0,
+                              description="Object in a ShapeNet .npz archive")
+    silhouette: EnumProperty(name="Silhouette", items=SILHOUETTES, default="AUTO")
+    image_size: IntProperty(name="Image Size", default=256, min=0, max=4096,
+                            description="Longer side of the working images in pixels (0: source size)")
+
+    init_polys: IntProperty(name="Triangles", default=2000, min=8, max=2_000_000,
+                            description="Triangle count of the initial UV sphere")
+    init_radius: FloatProperty(name="Radius", default=0.5, min=1e-4, unit="LENGTH")
+    init_center: FloatVectorProperty(name="Center", size=3, default=(0.0, 0.0, 0.0), subtype="TRANSLATION")
+
+    iterations: IntProperty(name="Iterations", default=300, min=1, max=1_000_000)
+    refine_iterations: IntProperty(name="Refine Iterations", default=150, min=1, max=1_000_000)
+    lr: FloatProperty(name="Learning Rate", default=0.01, min=1e-6, max=10.0, precision=4)
+    views_per_step: IntProperty(name="Views per Step", default=4, min=1, max=1024)
+    holdout: FloatProperty(name="Held-out Fraction", default=0.1, min=0.0, max=0.9)
+    seed: IntProperty(name="Seed", default=0, min=0)
+    device: EnumProperty(name="Device", items=DEVICES, default="auto")
+    extra_params: StringProperty(name="More Parameters",
+                                 description='Further fit parameters as JSON, e.g. {"w_laplacian": 0.1}')
+    pin_group: StringProperty(name="Pinned Group",
+                              description="Vertices of this vertex group stay where they are during Refine")
+
+    def input_options(self) -> InputOptions:
+        return InputOptions(
+            path=bpy.path.abspath(self.input_path) if self.input_path else "",
+            kind=self.input_kind, camera_source=self.camera_source,
+            turntable=Turntable(self.tt_distance, self.tt_elevation, self.tt_fov, self.tt_start,
+                                self.tt_clockwise),
+            object_index=self.object_index)
+
+    def input_key(self) -> str:
+        """Identifies the views these settings produce (the session caches loaded views by it)."""
+        return json.dumps([repr(self.input_options()), self.silhouette, self.image_size])
+
+    def fit_params(self, refine: bool = False) -> dict:
+        """The FitParams dict to send; the backend validates it and names any bad value."""
+        params = {"iterations": self.refine_iterations if refine else self.iterations,
+                  "lr": _decimal(self.lr), "views_per_step": self.views_per_step,
+                  "holdout": _decimal(self.holdout), "seed": self.seed, "device": self.device}
+        if self.extra_params.strip():
+            try:
+                extra = json.loads(self.extra_params)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"More Parameters is not valid JSON: {exc}") from exc
+            if not isinstance(extra, dict):
+                raise InputError("More Parameters must be a JSON object")
+            params.update(extra)
+        return params
+
+
+def _decimal(x: float) -> float:
+    """A float property's value as typed (0.05, not float32's 0.05000000074505806)."""
+    return float(f"{x:.6g}")
+
+
+class SOFTFIT_PG_status(bpy.types.PropertyGroup):
+    """What the panel and status bar show while a fit runs (window-manager data: never saved)."""
+
+    running: BoolProperty(default=False)
+    object_name: StringProperty()
+    message: StringProperty()
+    error: BoolProperty(default=False)
+    iteration: IntProperty()
+    iterations: IntProperty()
+    loss: FloatProperty()
+    iou: FloatProperty()
+    elapsed: FloatProperty()
+    frames: IntProperty(description="Vertex frames applied to the object during this fit")
+    backend: StringProperty(description="Backend connection summary")
+
+
+CLASSES = (SOFTFIT_PG_settings, SOFTFIT_PG_status)
+
+
+POINTERS = ((bpy.types.Scene, "softfit", SOFTFIT_PG_settings), (bpy.types.WindowManager, "softfit",
+                                                                SOFTFIT_PG_status))
+
+
+def register() -> None:
+    """Called after CLASSES are registered: `Scene.softfit`, `WindowManager.softfit`."""
+    for owner, name, group in POINTERS:
+        setattr(owner, name, PointerProperty(type=group))  # type: ignore[func-returns-value]  # stub says None
+
+
+def unregister() -> None:
+    for owner, name, _group in reversed(POINTERS):
+        delattr(owner, name)

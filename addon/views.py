@@ -1,0 +1,279 @@
+"""Finding the views of an input (no bpy): which images, which masks, which cameras.
+
+Inputs, as the panel offers them: a folder with a `transforms.json` (or the file itself), an ALOI object
+folder (`png2/<obj>/<obj>_r<angle>.png`, masks in `mask2/<obj>/` or `masks/`), a plain image folder with
+a turntable preset, or SoftRas files (`source.npy` + `camera.npy`, or a ShapeNet `.npz` archive). The
+conventions are those of `softfit.data.load` (tests/test_addon_pure.py compares both on every layout).
+Image sizes are read by an injected function so Blender (bpy images) and the tests (PIL) share this.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cameras import (
+    IMAGE_EXTENSIONS,
+    SOFTRAS_DISTANCE,
+    ViewCameras,
+    from_softras,
+    parse_transforms,
+    turntable,
+)
+from .errors import InputError
+
+KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
+CAMERA_SOURCES = ("FILE", "TURNTABLE")
+ALOI_DISTANCE = SOFTRAS_DISTANCE
+ALOI_FOV_DEG = 60.0
+SHAPENET_ELEVATION = 30.0
+SHAPENET_STEP_DEG = 15.0
+_ANGLE = re.compile(r"_r(\d+(?:\.\d+)?)$")
+_IMAGE_DIR = re.compile(r"png(\d*)")
+MASK_FOLDER = "masks"
+
+
+@dataclass(frozen=True)
+class Turntable:
+    """The turntable preset: view i at azimuth start + direction * a, where a is the `_r<angle>` of its
+    file name, else 360 * i / N in file order; `fov_deg` spans the image's longer side."""
+
+    distance: float = ALOI_DISTANCE
+    elevation_deg: float = 0.0
+    fov_deg: float = ALOI_FOV_DEG
+    start_deg: float = 0.0
+    clockwise: bool = False
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    path: str
+    kind: str = "AUTO"
+    camera_source: str = "FILE"
+    turntable: Turntable = field(default_factory=Turntable)
+    object_index: int = 0  # ShapeNet .npz archives hold several objects
+
+
+@dataclass(frozen=True)
+class ViewSet:
+    """N views at their source size. Pixels come from `images` files or, for SoftRas, from `pixels`
+    (N, H, W, 4) uint8 RGBA already mirrored to match the cameras."""
+
+    kind: str
+    names: list[str]
+    cameras: ViewCameras
+    images: list[Path] | None = None
+    masks: list[Path | None] = field(default_factory=list)
+    pixels: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+ImageSize = Callable[[Path], tuple[int, int]]
+
+
+def _natural_key(p: Path) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.stem)]
+
+
+def _angle(p: Path) -> float | None:
+    m = _ANGLE.search(p.stem)
+    return float(m.group(1)) if m else None
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Images in natural order, or by their `_r<angle>` when every name has one."""
+    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix in IMAGE_EXTENSIONS),
+                   key=_natural_key)
+    pairs = [(a, p) for p in files if (a := _angle(p)) is not None]
+    if files and len(pairs) == len(files):
+        files = [p for _, p in sorted(pairs, key=lambda t: t[0])]
+    return files
+
+
+def is_aloi(folder: Path) -> bool:
+    """An object folder inside `png*/` whose images are all `<obj>_r<angle>`."""
+    if not (folder.is_dir() and _IMAGE_DIR.fullmatch(folder.parent.name)):
+        return False
+    files = list_images(folder)
+    return bool(files) and all(p.stem.startswith(folder.name + "_r") and _angle(p) is not None
+                               for p in files)
+
+
+def detect_kind(path: Path) -> str:
+    """The input kind of `path` (file or folder); InputError when it is none of them."""
+    if not path.exists():
+        raise InputError(f"input not found: {path}")
+    if path.is_file():
+        if path.suffix == ".json":
+            return "TRANSFORMS"
+        if path.suffix in (".npy", ".npz"):
+            return "SOFTRAS"
+        raise InputError(f"{path.name}: choose a folder, a transforms.json, or SoftRas .npy/.npz files")
+    if (path / "transforms.json").is_file():
+        return "TRANSFORMS"
+    if (path / "source.npy").is_file():
+        return "SOFTRAS"
+    images = list_images(path)
+    if not images:
+        raise InputError(f"no images in {path}")
+    if is_aloi(path):
+        return "ALOI"
+    return "FOLDER"
+
+
+def _mask_for(image: Path, mask_dirs: list[Path]) -> Path | None:
+    for d in mask_dirs:
+        for ext in IMAGE_EXTENSIONS:
+            cand = d / (image.stem + ext)
+            if cand.is_file():
+                return cand
+    return None
+
+
+def _masks(images: list[Path], dirs: Callable[[Path], list[Path]], where: str) -> list[Path | None]:
+    """Masks from the folders `dirs(image)` names: for every image or for none (never some)."""
+    masks = [_mask_for(p, list(dict.fromkeys(d for d in dirs(p) if d.is_dir()))) for p in images]
+    found = sum(m is not None for m in masks)
+    if 0 < found < len(images):
+        missing = next(p for p, m in zip(images, masks, strict=True) if m is None)
+        raise InputError(f"{where}: {found} of {len(images)} views have masks; none found for {missing.name}")
+    return masks
+
+
+def _aloi_mask_dir(folder: Path) -> Path:
+    """png2/<obj> -> mask2/<obj> (the same resolution suffix)."""
+    m = _IMAGE_DIR.fullmatch(folder.parent.name)
+    return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
+
+
+def _turntable_cameras(images: list[Path], preset: Turntable, size: tuple[int, int]) -> ViewCameras:
+    angles = [_angle(p) for p in images]
+    if not all(a is not None for a in angles):
+        angles = [360.0 * i / len(images) for i in range(len(images))]
+    sign = -1.0 if preset.clockwise else 1.0
+    az = [preset.start_deg + sign * float(a) for a in angles if a is not None]
+    return turntable(az, preset.distance, preset.elevation_deg, preset.fov_deg, size[0], size[1])
+
+
+def _check_sizes(images: list[Path], image_size: ImageSize) -> tuple[int, int]:
+    sizes = {image_size(p) for p in images}
+    if len(sizes) != 1:
+        raise InputError(f"images of a turntable must share one size, found {sorted(sizes)}")
+    return sizes.pop()
+
+
+def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageSize) -> ViewSet:
+    images = list_images(folder)
+    if not images:
+        raise InputError(f"no images in {folder}")
+    if kind == "ALOI" and opts.camera_source == "FILE":
+        preset = Turntable()  # ALOI's fixed layout: elevation 0 at SoftRas' distance, azimuth from names
+        if any(_angle(p) is None for p in images):
+            raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>.png")
+    elif opts.camera_source == "TURNTABLE":
+        preset = opts.turntable
+    else:
+        raise InputError(f"{folder} has no camera file: choose the turntable camera preset")
+    size = _check_sizes(images, image_size)
+    dirs = [_aloi_mask_dir(folder), folder / MASK_FOLDER] if kind == "ALOI" else [folder / MASK_FOLDER]
+    return ViewSet(kind, [p.stem for p in images], _turntable_cameras(images, preset, size), images,
+                   _masks(images, lambda _p: dirs, str(folder)))
+
+
+def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> ViewSet:
+    json_path = path / "transforms.json" if path.is_dir() else path
+    cams, frames = parse_transforms(json_path, image_size)
+    images = [f.image for f in frames]
+    missing = [p.name for p in images if not p.is_file()]
+    if missing:
+        raise InputError(f"{json_path.name} names {len(missing)} missing image(s), e.g. {missing[0]}")
+    if opts.camera_source == "TURNTABLE":
+        cams = _turntable_cameras(images, opts.turntable, (cams.width, cams.height))
+    bad = [f.mask.name for f in frames if f.mask is not None and not f.mask.is_file()]
+    if bad:
+        raise InputError(f"{json_path.name} names {len(bad)} missing mask(s), e.g. {bad[0]}")
+    masks: list[Path | None] = [f.mask for f in frames]
+    if all(m is None for m in masks):
+        masks = _masks(images, lambda p: [p.parent / MASK_FOLDER, json_path.parent / MASK_FOLDER],
+                       str(json_path))
+    return ViewSet("TRANSFORMS", [p.stem for p in images], cams, images, masks)
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path.name}: {exc}") from exc
+
+
+def _rgba_from_softras(arr: np.ndarray, what: str) -> np.ndarray:
+    """(N, 4, H, W) uint8 -> (N, H, W, 4), mirrored left-right to match pinhole cameras at SoftRas poses."""
+    if arr.ndim != 4 or arr.shape[1] != 4 or arr.shape[2] != arr.shape[3]:
+        raise InputError(f"{what} must be (N, 4, S, S) RGBA images, got {arr.shape}")
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.asarray(arr, dtype=np.float64) * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255)
+        arr = arr.astype(np.uint8)
+    return np.ascontiguousarray(np.transpose(arr, (0, 2, 3, 1))[:, :, ::-1, :])
+
+
+def _from_softras(path: Path, opts: InputOptions) -> ViewSet:
+    if path.is_dir() or path.name == "camera.npy":
+        path = (path if path.is_dir() else path.parent) / "source.npy"
+    if path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "arr_0" not in z:
+                    raise InputError(f"{path.name} has no arr_0 (SoftRas/ShapeNet archive)")
+                arr = z["arr_0"]
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {path.name}: {exc}") from exc
+        if arr.ndim != 5 or not 0 <= opts.object_index < arr.shape[0]:
+            raise InputError(f"{path.name}: object {opts.object_index} is not in an archive of shape "
+                             f"{arr.shape}")
+        pixels = _rgba_from_softras(arr[opts.object_index], path.name)
+        n = len(pixels)
+        # SoftRas' ShapeNet loader: view i at azimuth -15 i, elevation 30, distance 2.732.
+        rows = np.stack([np.full(n, SOFTRAS_DISTANCE), np.full(n, SHAPENET_ELEVATION),
+                         -SHAPENET_STEP_DEG * np.arange(n)], axis=1)
+    else:
+        pixels = _rgba_from_softras(_load_npy(path), path.name)
+        cam_path = path.with_name("camera.npy")
+        if not cam_path.is_file():
+            raise InputError(f"{path.name} needs camera.npy beside it")
+        rows = _load_npy(cam_path)
+    if len(rows) != len(pixels):
+        raise InputError(f"{len(pixels)} SoftRas images but {len(rows)} cameras")
+    size = pixels.shape[1]
+    cams = from_softras(rows, size)
+    if opts.camera_source == "TURNTABLE":
+        unnamed = [Path(f"view{i}") for i in range(len(pixels))]
+        cams = _turntable_cameras(unnamed, opts.turntable, (size, size))
+    return ViewSet("SOFTRAS", [f"{path.stem}_{i:03d}" for i in range(len(pixels))], cams, None,
+                   [None] * len(pixels), pixels)
+
+
+def discover(opts: InputOptions, image_size: ImageSize) -> ViewSet:
+    """The views of `opts.path`; InputError (one clear line) for anything unusable."""
+    if not opts.path:
+        raise InputError("choose an input folder or file first")
+    if opts.kind not in KINDS:
+        raise InputError(f"unknown input kind {opts.kind!r}")
+    if opts.camera_source not in CAMERA_SOURCES:
+        raise InputError(f"unknown camera source {opts.camera_source!r}")
+    path = Path(opts.path).expanduser()
+    kind = detect_kind(path) if opts.kind == "AUTO" else opts.kind
+    if not path.exists():
+        raise InputError(f"input not found: {path}")
+    if kind == "TRANSFORMS":
+        return _from_transforms(path, opts, image_size)
+    if kind == "SOFTRAS":
+        return _from_softras(path, opts)
+    if not path.is_dir():
+        raise InputError(f"{path} is not a folder")
+    return _from_folder(path, kind, opts, image_size)

@@ -1,0 +1,178 @@
+"""Build the SoftFit Blender extension zip, validated by Blender's own extension tool.
+
+    .venv/bin/python scripts/build_extension.py [--out build/dist] [--stage build/extension/softfit]
+
+Staging folder = addon/ (the package root) + blender_manifest.toml + backend/softfit/wire copied verbatim
+as the subpackage `wire` + the pyzmq wheels named in the manifest (fetched once with `pip download` into
+build/wheels). Blender's `blender_ext.py` (shipped in the bpy wheel, no Blender binary needed) validates
+the folder and builds the zip; the zip is then checked to hold no backend, test or build files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDON = ROOT / "addon"
+MANIFEST = ROOT / "blender_manifest.toml"
+WIRE = ROOT / "backend" / "softfit" / "wire"
+WHEEL_CACHE = ROOT / "build" / "wheels"
+DEFAULT_STAGE = ROOT / "build" / "extension" / "softfit"
+DEFAULT_OUT = ROOT / "build" / "dist"
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*")
+# Paths a built zip must never contain (top-level folders of the repository that are not the add-on).
+FORBIDDEN = re.compile(r"(^|/)(backend|tests?|build|scripts|csrc|\.venv|__pycache__)/|\.pyc$|\.so$")
+_ABSOLUTE_SOFTFIT = re.compile(r"^\s*(from|import)\s+(softfit|addon)\b", re.MULTILINE)
+_TORCH = re.compile(r"^\s*(from|import)\s+torch\b", re.MULTILINE)
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def manifest() -> dict:
+    return tomllib.loads(MANIFEST.read_text())
+
+
+def blender_ext_tool() -> Path:
+    """blender_ext.py from the installed bpy wheel (found without importing bpy)."""
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or not spec.submodule_search_locations:
+        raise BuildError("the bpy module is not installed: pip install bpy==5.0.1")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(root.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    if not found:
+        raise BuildError(f"blender_ext.py not found under {root}")
+    return found[-1]
+
+
+def _platform_of(wheel: str) -> tuple[str, str, str]:
+    """(project, version, a pip --platform tag) from a wheel file name."""
+    m = re.fullmatch(r"(?P<name>[^-]+)-(?P<ver>[^-]+)-[^-]+-[^-]+-(?P<plat>[^-]+)\.whl", wheel)
+    if not m:
+        raise BuildError(f"not a wheel file name: {wheel}")
+    return m["name"], m["ver"], m["plat"].split(".")[-1]
+
+
+def fetch_wheels(names: list[str], cache: Path = WHEEL_CACHE) -> list[Path]:
+    """The manifest's wheels, downloaded into `cache` by pip the first time (PyPI only)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in names:
+        path = cache / name
+        if not path.is_file():
+            project, version, platform = _platform_of(name)
+            cmd = [sys.executable, "-m", "pip", "download", f"{project}=={version}", "--only-binary=:all:",
+                   "--platform", platform, "--python-version", "3.11", "--no-deps", "-d", str(cache), "-q"]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0 or not path.is_file():
+                raise BuildError(f"could not download {name}: {proc.stderr.strip()[-500:]}")
+        out.append(path)
+    return out
+
+
+def check_sources() -> None:
+    """The add-on must not import torch or the backend package; the wire package must be self-contained."""
+    problems = []
+    for py in sorted(ADDON.rglob("*.py")):
+        text = py.read_text()
+        if _TORCH.search(text):
+            problems.append(f"{py.relative_to(ROOT)} imports torch")
+        if _ABSOLUTE_SOFTFIT.search(text):
+            problems.append(f"{py.relative_to(ROOT)} imports softfit/addon absolutely (use relative imports)")
+    for py in sorted(WIRE.rglob("*.py")):
+        text = py.read_text()
+        if _ABSOLUTE_SOFTFIT.search(text) or _TORCH.search(text):
+            problems.append(f"{py.relative_to(ROOT)} imports outside the wire package")
+    if not (WIRE / "__init__.py").is_file():
+        problems.append(f"{WIRE.relative_to(ROOT)}/__init__.py is missing")
+    if (ADDON / "wire").exists():
+        problems.append("addon/wire exists: the wire package is copied in at build time, not kept in addon/")
+    if problems:
+        raise BuildError("; ".join(problems))
+
+
+def stage(dest: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE, wheels: bool = True) -> Path:
+    """Assemble the extension folder at `dest` (replaced) and return it; `wheels=False` leaves the
+    wheels out (a development copy for an interpreter that has pyzmq already: not valid to build)."""
+    check_sources()
+    names = [Path(w).name for w in manifest().get("wheels", [])]
+    wheel_files = fetch_wheels(names, wheel_cache) if wheels else []
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(ADDON, dest, ignore=IGNORE)
+    shutil.copy2(MANIFEST, dest / "blender_manifest.toml")
+    shutil.copytree(WIRE, dest / "wire", ignore=IGNORE)
+    (dest / "wheels").mkdir()
+    for w in wheel_files:
+        shutil.copy2(w, dest / "wheels" / w.name)
+    return dest
+
+
+def _run_tool(*args: str) -> str:
+    proc = subprocess.run([sys.executable, str(blender_ext_tool()), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"blender_ext {args[0]} failed: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+    return proc.stdout
+
+
+def validate(folder: Path) -> None:
+    _run_tool("validate", str(folder))
+
+
+def check_zip(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+    bad = [n for n in names if FORBIDDEN.search(n)]
+    if bad:
+        raise BuildError(f"{path.name} contains files that must stay out of it: {bad[:5]}")
+    for need in ("__init__.py", "blender_manifest.toml", "wire/__init__.py"):
+        if need not in names:
+            raise BuildError(f"{path.name} lacks {need}")
+    return names
+
+
+def build(out: Path = DEFAULT_OUT, stage_dir: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE) -> Path:
+    """Stage, validate, build and check the zip; returns its path."""
+    folder = stage(stage_dir, wheel_cache)
+    validate(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    m = manifest()
+    zip_path = out / f"{m['id']}-{m['version']}.zip"
+    if zip_path.exists():
+        zip_path.unlink()
+    _run_tool("build", "--source-dir", str(folder), "--output-filepath", str(zip_path))
+    check_zip(zip_path)
+    return zip_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the zip (default build/dist)")
+    ap.add_argument("--stage", type=Path, default=DEFAULT_STAGE, help="staging folder (replaced)")
+    ap.add_argument("--wheel-cache", type=Path, default=WHEEL_CACHE, help="where pip downloads wheels")
+    ap.add_argument("--stage-only", action="store_true", help="assemble and validate the folder, no zip")
+    args = ap.parse_args(argv)
+    try:
+        if args.stage_only:
+            folder = stage(args.stage.resolve(), args.wheel_cache.resolve())
+            validate(folder)
+            print(folder)
+        else:
+            print(build(args.out.resolve(), args.stage.resolve(), args.wheel_cache.resolve()))
+    except BuildError as exc:
+        print(f"build_extension: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,396 @@
+"""Blender-side scenarios of the add-on tests, one per process (bpy allows one per process):
+
+    python tests/addon_driver.py SCENARIO ARGS_JSON REPORT_JSON
+
+Each scenario installs the built zip into a temporary local extension repository, enables it as
+bl_ext.sftest.softfit, drives it through its operators (as a user would press the buttons) and writes
+what it observed to REPORT_JSON; the pytest side asserts on that. Timers do not fire without a window,
+so fits are driven by calling the add-on's own timer function in a loop, as Blender would.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import bpy
+import numpy as np
+
+addon_utils = importlib.import_module("addon_utils")  # on sys.path once bpy is imported
+
+REPO = "sftest"
+NAME = f"bl_ext.{REPO}.softfit"
+OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFTFIT_OT_setup_scene",
+               "SOFTFIT_OT_initial_mesh", "SOFTFIT_OT_export", "SOFTFIT_OT_backend_start",
+               "SOFTFIT_OT_backend_stop", "SOFTFIT_OT_backend_restart", "SOFTFIT_PT_main", "SOFTFIT_PT_input",
+               "SOFTFIT_PT_mesh", "SOFTFIT_PT_fit", "SOFTFIT_PT_result")
+
+
+def mod(sub: str = "") -> ModuleType:
+    return sys.modules[NAME + (f".{sub}" if sub else "")]
+
+
+def install(zip_path: str, repo_dir: Path) -> list[str]:
+    """Start from an empty scene (no default cube), install and enable the zip; returns errors reported
+    while enabling."""
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    errors: list[str] = []
+    bpy.context.preferences.extensions.repos.new(name=REPO, module=REPO, custom_directory=str(repo_dir),
+                                                 source="USER")
+    result = bpy.ops.extensions.package_install_files(filepath=zip_path, repo=REPO, enable_on_install=False)
+    if result != {"FINISHED"}:
+        errors.append(f"install returned {result}")
+    addon_utils.enable(NAME, default_set=True, handle_error=lambda e: errors.append(repr(e)))
+    return errors
+
+
+def call(op) -> tuple[list[str], str]:
+    """Run an operator as a button would; an ERROR report (RuntimeError from Python) -> CANCELLED."""
+    try:
+        return sorted(op()), ""
+    except RuntimeError as exc:
+        return ["CANCELLED"], str(exc)
+
+
+def set_backend(python: str, timeout: float = 10.0) -> None:
+    prefs = bpy.context.preferences.addons[NAME].preferences
+    prefs.mode, prefs.python, prefs.timeout = "LOCAL", python, timeout
+
+
+def leftovers() -> list[str]:
+    """Anything of ours still registered after the add-on was disabled."""
+    left = [c for c in OUR_CLASSES if hasattr(bpy.types, c)]
+    left += [f"{t.__name__}.softfit" for t in (bpy.types.Scene, bpy.types.WindowManager)
+             if hasattr(t, "softfit")]
+    draw_funcs = getattr(bpy.types.STATUSBAR_HT_header.draw, "_draw_funcs", [])
+    left += [f"status bar {f.__module__}" for f in draw_funcs if "softfit" in f.__module__]
+    session = sys.modules.get(NAME + ".session")
+    if session is not None and session._session is not None:
+        left.append("session state")
+    streaming = sys.modules.get(NAME + ".streaming")
+    if streaming is not None and bpy.app.timers.is_registered(streaming.tick):
+        left.append("timer")
+    return left
+
+
+def local_verts(obj: bpy.types.Object) -> np.ndarray:
+    co = np.empty(len(obj.data.vertices) * 3, np.float32)
+    obj.data.vertices.foreach_get("co", co)
+    return co.reshape(-1, 3).astype(np.float64)
+
+
+def world_verts(obj: bpy.types.Object) -> np.ndarray:
+    m = np.array(obj.matrix_world)
+    return local_verts(obj) @ m[:3, :3].T + m[:3, 3]
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def lifecycle(args: dict, work: Path) -> dict:
+    rep: dict = {"errors": install(args["zip"], work / "repo")}
+    rep["enabled"] = NAME in bpy.context.preferences.addons
+    rep["registered"] = [c for c in OUR_CLASSES if hasattr(bpy.types, c)]
+    rep["properties"] = hasattr(bpy.types.Scene, "softfit") and hasattr(bpy.types.WindowManager, "softfit")
+    draw_funcs = getattr(bpy.types.STATUSBAR_HT_header.draw, "_draw_funcs", [])
+    rep["status_bar_hooked"] = any("softfit" in f.__module__ for f in draw_funcs)
+    prefs = bpy.context.preferences.addons[NAME].preferences
+    rep["prefs_idname"] = type(prefs).bl_idname
+    user_dir = mod("userdata").user_dir()
+    rep["user_dir"] = str(user_dir)
+    rep["user_dir_exists"] = user_dir.is_dir()
+    site = Path(bpy.utils.user_resource("EXTENSIONS")) / ".local" / "lib" / "python3.11" / "site-packages"
+    rep["wheel_installed"] = sorted(p.name for p in site.glob("pyzmq-*.dist-info"))
+    rep["torch_imported"] = "torch" in sys.modules
+    # Backend buttons: start, restart (a new process), then disable must stop it.
+    set_backend(sys.executable)
+    rep["start"] = sorted(bpy.ops.softfit.backend_start())
+    s = mod("session").get()
+    rep["summary"] = s.summary()
+    rep["info"] = {k: s.info.get(k) for k in ("protocol", "version", "device", "device_name")}
+    pid1 = s.local.process.pid
+    rep["restart"] = sorted(bpy.ops.softfit.backend_restart())
+    proc2 = mod("session").get().local.process
+    rep["restart_new_process"] = proc2.pid != pid1
+    # A "remote" backend (a server we start ourselves on 127.0.0.1): right token, then a wrong one.
+    remote = mod("wire.launcher").launch_local_backend(sys.executable)
+    prefs.mode, prefs.address, prefs.token, prefs.timeout = "REMOTE", remote.address, remote.token, 3.0
+    rep["remote_start"] = call(bpy.ops.softfit.backend_start)
+    rep["remote_summary"] = mod("session").get().summary()
+    rep["local_stopped_on_switch"] = proc2.poll() is not None
+    prefs.token = "0" * 64
+    t0 = time.monotonic()
+    rep["bad_token"] = call(bpy.ops.softfit.backend_restart)
+    rep["bad_token_seconds"] = time.monotonic() - t0
+    rep["bad_token_connected"] = mod("session").get().connected
+    remote.stop()
+    set_backend(sys.executable)
+    rep["restart_local"] = call(bpy.ops.softfit.backend_start)
+    proc2 = mod("session").get().local.process
+    rep["cycles"] = []
+    for _ in range(2):
+        errs: list[str] = []
+        addon_utils.disable(NAME, default_set=True, handle_error=lambda e, errs=errs: errs.append(repr(e)))
+        cycle = {"disable_errors": errs, "leftovers": leftovers(), "enabled_after_disable":
+                 NAME in bpy.context.preferences.addons}
+        cycle["backend_exit_code"] = proc2.poll() if proc2 is not None else None
+        proc2 = None
+        addon_utils.enable(NAME, default_set=True, handle_error=lambda e, errs=errs: errs.append(repr(e)))
+        cycle["enable_errors"] = list(errs)
+        cycle["registered"] = sum(hasattr(bpy.types, c) for c in OUR_CLASSES)
+        cycle["fresh_session"] = mod("session")._session is None or mod("session")._session.client is None
+        rep["cycles"].append(cycle)
+    rep["torch_imported_end"] = "torch" in sys.modules
+    return rep
+
+
+def initial_mesh(args: dict, work: Path) -> dict:
+    install(args["zip"], work / "repo")
+    s = bpy.context.scene.softfit
+    out = []
+    for polys in args["polys"]:
+        s.init_polys, s.init_radius, s.init_center = polys, args["radius"], args["center"]
+        result = bpy.ops.softfit.initial_mesh()
+        obj = bpy.context.active_object
+        mesh = obj.data
+        v = world_verts(obj)
+        dist = np.linalg.norm(v - np.asarray(args["center"]), axis=1)
+        sizes = [len(p.vertices) for p in mesh.polygons]
+        edges: dict[tuple[int, int], int] = {}
+        outward = 0
+        for p in mesh.polygons:
+            vs = list(p.vertices)
+            for a, b in zip(vs, vs[1:] + vs[:1], strict=True):
+                key = (min(a, b), max(a, b))
+                edges[key] = edges.get(key, 0) + 1
+            centroid = v[vs].mean(axis=0)
+            normal = np.cross(v[vs[1]] - v[vs[0]], v[vs[2]] - v[vs[0]])
+            outward += float(np.dot(normal, centroid - np.asarray(args["center"]))) > 0
+        out.append({"polys": polys, "result": sorted(result), "name": obj.name, "verts": len(mesh.vertices),
+                    "faces": len(mesh.polygons), "max_face_size": max(sizes), "min_face_size": min(sizes),
+                    "radius_err": float(np.abs(dist - args["radius"]).max()),
+                    "edge_use": sorted(set(edges.values())), "outward": outward,
+                    "role": obj.get("softfit_role")})
+    return {"meshes": out}
+
+
+def render_alpha(scene: bpy.types.Scene, camera: bpy.types.Object, path: Path) -> np.ndarray:
+    scene.camera = camera
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    img = bpy.data.images.load(str(path), check_existing=False)
+    w, h = img.size
+    buf = np.empty(w * h * 4, np.float32)
+    img.pixels.foreach_get(buf)
+    bpy.data.images.remove(img)
+    return buf.reshape(h, w, 4)[::-1, :, 3]
+
+
+def scene_counts() -> dict:
+    return {"objects": len(bpy.data.objects), "cameras": len(bpy.data.cameras),
+            "images": len(bpy.data.images), "collections": len(bpy.data.collections)}
+
+
+def setup_scene(args: dict, work: Path) -> dict:
+    install(args["zip"], work / "repo")
+    scene = bpy.context.scene
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.render_aa = "OFF"
+    scene.display.shading.light = "FLAT"
+    scene.render.film_transparent = True
+    s = scene.softfit
+    out = []
+    for case in args["cases"]:
+        s.input_path, s.image_size, s.silhouette = case["path"], case.get("image_size", 0), case["silhouette"]
+        before = scene_counts()
+        result, error = call(bpy.ops.softfit.setup_scene)
+        rec: dict = {"name": case["name"], "result": result, "error": error}
+        if case.get("expect_error"):
+            rec["unchanged"] = scene_counts() == before
+            out.append(rec)
+            continue
+        coll = bpy.data.collections["SoftFit Cameras"]
+        cams = sorted(coll.objects, key=lambda o: o["softfit_view"])
+        rec["cameras"] = len(cams)
+        rec["backgrounds"] = [len(c.data.background_images) for c in cams]
+        rec["bg_images_loaded"] = all(bg.image is not None and bg.image.size[0] > 0
+                                      for c in cams for bg in c.data.background_images)
+        rec["resolution"] = [scene.render.resolution_x, scene.render.resolution_y]
+        rec["pixel_aspect"] = [scene.render.pixel_aspect_x, scene.render.pixel_aspect_y]
+        mesh_npz = np.load(case["mesh"])
+        me = bpy.data.meshes.new("truth")
+        me.from_pydata(mesh_npz["verts"].tolist(), [], mesh_npz["faces"].tolist())
+        truth = bpy.data.objects.new("truth", me)
+        scene.collection.objects.link(truth)
+        expected = np.load(case["expected"])
+        ious = []
+        for i, cam in enumerate(cams):
+            alpha = render_alpha(scene, cam, work / f"{case['name']}_{i}.png") > 0.5
+            target = expected[i] > 0.5
+            ious.append(float((alpha & target).sum() / max((alpha | target).sum(), 1)))
+        rec["ious"] = ious
+        bpy.data.objects.remove(truth)
+        bpy.data.meshes.remove(me)
+        out.append(rec)
+    rec_all = {"cases": out, "camera_collections": [c.name for c in bpy.data.collections
+                                                   if c.name.startswith("SoftFit Cameras")]}
+    return rec_all
+
+
+def _drive(job_check=None, limit: float = 120.0) -> dict:
+    """Call the add-on's timer function until it unregisters itself, recording every applied frame."""
+    streaming = mod("streaming")
+    job = mod("session").get().job
+    frames, distinct, matched = 0, 0, True
+    last = None
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        nxt = streaming.tick()
+        if job.frames_applied > frames:
+            frames = job.frames_applied
+            v = world_verts(bpy.data.objects[job.object_name])
+            matched &= bool(np.allclose(v, job.last_frame, atol=1e-5))
+            if last is None or not np.array_equal(v, last):
+                distinct += 1
+            last = v
+            if job_check is not None and job_check(job):
+                return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": True}
+        if nxt is None:
+            break
+        time.sleep(nxt)
+    # A timer function returning None is unregistered by Blender: the fit ended the timer itself.
+    return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": False,
+            "outcome": job.outcome, "message": job.message, "timer_ended": nxt is None}
+
+
+def fit(args: dict, work: Path) -> dict:
+    install(args["zip"], work / "repo")
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    scene = bpy.context.scene
+    s = scene.softfit
+    s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
+    s.init_polys, s.init_radius = args["polys"], 0.5
+    s.iterations, s.lr, s.holdout, s.views_per_step = args["iterations"], args["lr"], args["holdout"], 4
+    rep: dict = {"setup": sorted(bpy.ops.softfit.setup_scene()),
+                 "init": sorted(bpy.ops.softfit.initial_mesh())}
+    sphere = bpy.context.active_object
+    sphere_verts = local_verts(sphere)
+
+    # 0. No backend to launch: reported, and nothing in the scene changes.
+    set_backend(str(work / "no-such-python"))
+    names = sorted(o.name for o in bpy.data.objects)
+    rep["missing_backend"] = call(bpy.ops.softfit.fit)
+    rep["missing_backend_scene_same"] = sorted(o.name for o in bpy.data.objects) == names
+    rep["missing_backend_no_job"] = mod("session").get().job is None and not sphere.hide_get()
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+
+    # 1. Fit: timer registered by the operator, frames streamed into a copy, result + metrics.
+    rep["fit_op"] = sorted(bpy.ops.softfit.fit())
+    rep["timer_registered"] = bpy.app.timers.is_registered(mod("streaming").tick)
+    job = mod("session").get().job
+    result_name = job.object_name
+    rep["fit"] = _drive()
+    res = bpy.data.objects[result_name]
+    rep["result_name"] = result_name
+    rep["metrics"] = json.loads(res["softfit_metrics"])
+    rep["status_message"] = bpy.context.window_manager.softfit.message
+    rep["sphere_unchanged"] = bool(np.array_equal(local_verts(sphere), sphere_verts))
+    rep["sphere_hidden"] = sphere.hide_get()
+    rep["result_moved"] = float(np.abs(local_verts(res) - sphere_verts).max())
+    rep["result_role"] = res.get("softfit_role")
+    rep["undo_poll_background"] = bpy.ops.ed.undo.poll()
+    np.save(work / "fitted_world.npy", world_verts(res))
+    bpy.context.view_layer.objects.active = res
+    rep["export_op"] = call(lambda: bpy.ops.softfit.export(filepath=str(work / "fitted.ply")))
+
+    # 2. Refine: hand-edit the result, pin its upper half, fit again from it.
+    pinned = [v.index for v in res.data.vertices if v.co.z > 0.1]
+    free = [v.index for v in res.data.vertices if v.co.z <= 0.1]
+    res.data.vertices[pinned[0]].co.x += 0.05  # hand edits, one pinned and one free vertex
+    res.data.vertices[free[0]].co.x += 0.05
+    res.data.update()
+    group = res.vertex_groups.new(name="keep")
+    group.add(pinned, 1.0, "REPLACE")
+    edited = local_verts(res)
+    s.pin_group, s.refine_iterations = "keep", args["refine_iterations"]
+    bpy.context.view_layer.objects.active = res
+    rep["refine_op"] = sorted(bpy.ops.softfit.refine())
+    refined = bpy.data.objects[mod("session").get().job.object_name]
+    rep["refine"] = _drive()
+    rv = local_verts(refined)
+    rep["refine_pinned_max_move"] = float(np.abs(rv[pinned] - edited[pinned]).max())
+    rep["refine_free_max_move"] = float(np.abs(rv[free] - edited[free]).max())
+    rep["refine_source_unchanged"] = bool(np.array_equal(local_verts(res), edited))
+    rep["refine_name"] = refined.name
+
+    # 3. Cancel: stop after a few frames; the mesh stays at the last frame, nothing arrives later.
+    bpy.context.view_layer.objects.active = sphere
+    s.iterations = 5000
+    rep["cancel_fit_op"] = sorted(bpy.ops.softfit.fit())
+    job = mod("session").get().job
+    rep["cancel_before"] = _drive(lambda j: j.frames_applied >= 3)
+    last = np.array(job.last_frame)
+    t0 = time.monotonic()
+    rep["cancel_op"] = sorted(bpy.ops.softfit.cancel())
+    rep["cancel_op_seconds"] = time.monotonic() - t0
+    obj = bpy.data.objects[job.object_name]
+    rep["cancel_kept_last"] = bool(np.allclose(world_verts(obj), last, atol=1e-5))
+    rep["cancel_outcome"] = job.outcome
+    rep["cancel_timer_left"] = bpy.app.timers.is_registered(mod("streaming").tick)  # Cancel unregisters it
+    time.sleep(1.0)
+    rep["cancel_tick_after"] = mod("streaming").tick()
+    rep["cancel_still_last"] = bool(np.allclose(world_verts(obj), last, atol=1e-5))
+    rep["cancel_metrics"] = json.loads(obj["softfit_metrics"])
+
+    # 4. Killed backend: reported, the copy removed, the source shown again, nothing else changed.
+    for o in list(bpy.data.objects):
+        if o.get("softfit_role") == "result":
+            bpy.data.objects.remove(o)
+    sphere.hide_set(False)
+    bpy.context.view_layer.objects.active = sphere
+    names_before = sorted(o.name for o in bpy.data.objects)
+    rep["kill_fit_op"] = sorted(bpy.ops.softfit.fit())
+    rep["kill_before"] = _drive(lambda j: j.frames_applied >= 1)
+    proc = mod("session").get().local.process
+    proc.kill()
+    proc.wait()
+    t0 = time.monotonic()
+    rep["kill"] = _drive(limit=60.0)
+    rep["kill_detect_seconds"] = time.monotonic() - t0
+    st = bpy.context.window_manager.softfit
+    rep["kill_status"] = {"error": st.error, "running": st.running, "message": st.message}
+    rep["kill_names_same"] = sorted(o.name for o in bpy.data.objects) == names_before
+    rep["kill_sphere_visible"] = not sphere.hide_get()
+    rep["kill_sphere_unchanged"] = bool(np.array_equal(local_verts(sphere), sphere_verts))
+    rep["backend_log"] = str(mod("userdata").user_dir() / "softfit-backend.log")
+    addon_utils.disable(NAME, default_set=True)
+    return rep
+
+
+def inspect_blend(args: dict, work: Path) -> dict:
+    """Open a .blend written by fit_in_blender.py and list what it holds."""
+    bpy.ops.wm.open_mainfile(filepath=args["blend"])
+    objs = {o.name: {"type": o.type, "role": o.get("softfit_role"), "hidden": o.hide_get(),
+                     "verts": len(o.data.vertices) if o.type == "MESH" else 0} for o in bpy.data.objects}
+    fitted = [o for o in bpy.data.objects if o.get("softfit_role") == "result"]
+    if fitted:
+        np.save(work / "blend_fitted_world.npy", world_verts(fitted[0]))
+    return {"objects": objs, "metrics": json.loads(fitted[0]["softfit_metrics"]) if fitted else None}
+
+
+SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, setup_scene, fit, inspect_blend)}
+
+
+def main() -> None:
+    scenario, args, report = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3])
+    rep = SCENARIOS[scenario](args, report.parent)
+    report.write_text(json.dumps(rep, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

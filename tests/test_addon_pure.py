@@ -1,0 +1,289 @@
+"""The add-on's pure-Python modules (no bpy), checked against the backend modules they mirror: cameras,
+the sphere rule, input layouts (views + silhouettes vs `softfit.data.load`), mesh files, geometry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from addon import backend_path, cameras, fitdata, geometry, meshfile, sphere, summary, views  # noqa: E402
+from addon.errors import InputError as AddonInputError  # noqa: E402
+from addon_helpers import box_mesh, convex_silhouettes, ring_cameras, write_rgba_dataset  # noqa: E402
+
+import softfit.cameras as sc  # noqa: E402
+from softfit.data.load import load_dataset  # noqa: E402
+from softfit.errors import InputError  # noqa: E402
+from softfit.mesh import io as mesh_io  # noqa: E402
+from softfit.mesh.sphere import sphere_resolution, uv_sphere  # noqa: E402
+from softfit.mesh.types import Mesh  # noqa: E402
+
+PURE = ("backend_path", "cameras", "errors", "fitdata", "geometry", "meshfile", "sphere", "summary", "views")
+
+
+def pil_rgba(path: Path) -> np.ndarray:
+    """What the add-on's bpy reader returns: (H, W, 4) float32 RGBA, top row first."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+
+
+def pil_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return im.size
+
+
+def same_cameras(a: cameras.ViewCameras, b: sc.Cameras, atol: float = 1e-9) -> None:
+    assert (a.width, a.height) == (b.width, b.height)
+    for name in ("c2w", "fx", "fy", "cx", "cy"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), atol=atol, err_msg=name)
+
+
+def test_pure_modules_import_without_bpy() -> None:
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import importlib\n"
+            f"for m in {PURE!r}: importlib.import_module('addon.' + m)\n"
+            "assert 'bpy' not in sys.modules and 'torch' not in sys.modules, sorted(sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_camera_math_matches_backend() -> None:
+    az = [0.0, 33.0, 290.0]
+    same_cameras(cameras.turntable(az, 3.1, 17.0, 47.0, 120, 90), sc.turntable(az, 3.1, 17.0, 47.0, 120, 90))
+    rows = np.array([[2.732, 30.0, 15.0], [2.0, -20.0, 200.0], [3.0, 89.0, 0.0]])
+    same_cameras(cameras.from_softras(rows, 64), sc.from_softras(rows, 64))
+    np.testing.assert_allclose(cameras.look_at([0, 0, 3.0]), sc.look_at(np.array([0, 0, 3.0])))
+    for aspect in (1.0, 1.3, 0.7):
+        c2w = sc.turntable(az, 3.0, 10.0, 50.0, 80, 56).c2w
+        ref = sc.Cameras(c2w, 70.0, 70.0 * aspect, 33.0, 31.0, 80, 56)
+        ours = cameras.ViewCameras(ref.c2w, ref.fx, ref.fy, ref.cx, ref.cy, 80, 56)
+        pts = np.random.default_rng(0).normal(scale=0.4, size=(20, 3))
+        np.testing.assert_allclose(ours.project_points(pts), ref.project_points(pts), atol=1e-9)
+        for i in range(len(az)):
+            assert cameras.blender_settings(ours, i) == pytest.approx(sc.blender_camera_settings(ref, i))
+    with pytest.raises(AddonInputError, match="focal"):
+        cameras.ViewCameras(np.eye(4)[None], 0.0, 1.0, 0, 0, 4, 4)
+
+
+def test_transforms_parsing_matches_backend(tmp_path: Path) -> None:
+    (tmp_path / "im").mkdir()
+    for i, size in enumerate([(40, 30), (40, 30), (80, 60)]):
+        Image.fromarray(np.zeros((size[1], size[0], 3), np.uint8)).save(tmp_path / "im" / f"f{i}.png")
+    c2w = sc.turntable([0, 90, 180], 3.0, 10.0, 50.0, 40, 30).c2w
+    meta = {"camera_angle_x": 0.9, "frames": [
+        {"file_path": "im/f0", "transform_matrix": c2w[0].tolist()},
+        {"file_path": "im/f1.png", "transform_matrix": c2w[1].tolist(), "fl_x": 51.0, "cx": 18.0},
+        {"file_path": "im/f2.png", "transform_matrix": c2w[2].tolist(), "w": 80, "h": 60,
+         "mask_path": "m/f2"}]}
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    ours, frames = cameras.parse_transforms(tmp_path / "transforms.json", pil_size)
+    ref, ref_frames = sc.load_transforms(tmp_path / "transforms.json")
+    same_cameras(ours, ref)
+    assert [f.image for f in frames] == [f.image for f in ref_frames]
+    assert frames[2].mask == ref_frames[2].mask
+    # What the add-on sends reads back as the same cameras.
+    (tmp_path / "sent.json").write_text(json.dumps(cameras.transforms_dict(ours, ["a", "b", "c"])))
+    same_cameras(ours, sc.load_transforms(tmp_path / "sent.json")[0])
+
+
+def test_sphere_rule_matches_backend() -> None:
+    for polys in [*range(8, 4000, 7), 10**5, 2 * 10**6]:
+        assert sphere.sphere_resolution(polys) == sphere_resolution(polys), polys
+        seg, rings = sphere.sphere_resolution(polys)
+        ref = uv_sphere(polys) if polys < 10**5 else None
+        if ref is not None:
+            assert (sphere.sphere_vertices(seg, rings), sphere.sphere_triangles(seg, rings)) == (
+                ref.n_verts, ref.n_faces)
+    for bad in (0, 7, True, 2.5, 10**9):
+        with pytest.raises(AddonInputError):
+            sphere.sphere_resolution(bad)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Input layouts: the add-on's views and silhouettes against softfit.data.load on the same files.
+
+VERTS, _ = box_mesh((0.45, 0.3, 0.25), (0.1, -0.05, 0.05), yaw_deg=25)
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+
+
+def make_layout(kind: str, base: Path) -> tuple[Path, dict, dict]:
+    """Files in one input layout; returns (path, add-on options, load_dataset options)."""
+    if kind in ("transforms_rgba", "transforms_masks"):
+        cams = ring_cameras(5, 48, 40, shift_px=(3.0, -2.0))
+        write_rgba_dataset(base, cams, convex_silhouettes(cams, VERTS), masks=kind.endswith("masks"))
+        return base, {}, {}
+    if kind == "transforms_downscaled":  # images stored at half the size the cameras declare
+        cams = ring_cameras(5, 96, 80, shift_px=(6.0, -4.0))
+        write_rgba_dataset(base, cams, convex_silhouettes(cams.resized(48, 40), VERTS))
+        return base, {}, {}
+    if kind in ("aloi", "folder"):
+        angles = [0, 5, 10, 20, 355] if kind == "aloi" else None
+        folder = base / "png2" / "obj7" if kind == "aloi" else base / "photos"
+        n = 5
+        az = angles if angles is not None else [360.0 * i / n for i in range(n)]
+        cams = sc.turntable(az, sc.SOFTRAS_DISTANCE, 0.0, 60.0, 64, 48)
+        sil = convex_silhouettes(cams, VERTS)
+        for i, s in enumerate(sil):
+            stem = f"obj7_r{angles[i]}" if angles is not None else f"img{i + 1}"
+            _save(folder / f"{stem}.png", np.dstack([(s * 200).astype(np.uint8)] * 3))
+            mask_dir = base / "mask2" / "obj7" if kind == "aloi" else folder / "masks"
+            _save(mask_dir / f"{stem}.png", (s * 255).astype(np.uint8))
+        if kind == "aloi":
+            return folder, {}, {}
+        return folder, {"camera_source": "TURNTABLE", "turntable": views.Turntable(2.732, 0.0, 60.0)}, {
+            "cameras": "turntable:distance=2.732,elevation=0,fov=60"}
+    rows = np.array([[2.732, 30.0, 15.0 * i] for i in range(4)])
+    sil = convex_silhouettes(sc.from_softras(rows, 32), VERTS)
+    rgba = np.zeros((4, 4, 32, 32), np.uint8)
+    rgba[:, 3] = (sil[:, :, ::-1] * 255).astype(np.uint8)
+    if kind == "softras_npy":
+        base.mkdir(parents=True, exist_ok=True)
+        np.save(base / "source.npy", rgba)
+        np.save(base / "camera.npy", rows)
+        return base / "camera.npy", {}, {}
+    arc = np.zeros((2, 24, 4, 32, 32), np.uint8)
+    arc[1] = np.roll(rgba[:1], 1, axis=-1)  # any content; object 1 is picked
+    np.savez(base / "objects.npz", arc)
+    return base / "objects.npz", {"object_index": 1}, {"object_index": 1}
+
+
+@pytest.mark.parametrize("kind", ["transforms_rgba", "transforms_masks", "transforms_downscaled", "aloi",
+                                  "folder", "softras_npy", "softras_npz"])
+def test_views_and_silhouettes_match_load_dataset(kind: str, tmp_path: Path) -> None:
+    path, opts, ref_opts = make_layout(kind, tmp_path)
+    vs = views.discover(views.InputOptions(str(path), **opts), pil_size)
+    ours = fitdata.assemble(vs, pil_rgba, 32, "AUTO")
+    ref = load_dataset(path, image_size=32, **ref_opts)
+    same_cameras(ours.cameras, ref.cameras, atol=1e-6)
+    assert ours.names == ref.names or kind.startswith("softras")
+    assert ours.silhouettes is not None and ours.silhouettes.shape == ref.silhouettes.shape
+    np.testing.assert_allclose(ours.silhouettes, ref.silhouettes, atol=2e-3)
+
+
+def test_input_errors_are_one_line(tmp_path: Path) -> None:
+    def fails(match: str, opts: views.InputOptions) -> None:
+        with pytest.raises(AddonInputError, match=match):
+            fitdata.assemble(views.discover(opts, pil_size), pil_rgba, 32, "AUTO")
+
+    fails("input not found", views.InputOptions(str(tmp_path / "nope")))
+    fails("choose an input", views.InputOptions(""))
+    (tmp_path / "empty").mkdir()
+    fails("no images", views.InputOptions(str(tmp_path / "empty")))
+    folder, _, _ = make_layout("folder", tmp_path / "f")
+    fails("turntable", views.InputOptions(str(folder)))  # a plain folder has no camera file
+    os.remove(folder / "masks" / "img3.png")
+    fails("4 of 5 views have masks", views.InputOptions(str(folder), camera_source="TURNTABLE"))
+    cams = ring_cameras(3, 16, 16)
+    sil = convex_silhouettes(cams, VERTS)
+    sil[1] = 0.0
+    write_rgba_dataset(tmp_path / "e", cams, sil)
+    fails("view_001: the silhouette is empty", views.InputOptions(str(tmp_path / "e")))
+    sil[1] = 1.0
+    write_rgba_dataset(tmp_path / "full", cams, sil)
+    fails("covers the whole image", views.InputOptions(str(tmp_path / "full")))
+    (tmp_path / "sr").mkdir()
+    np.save(tmp_path / "sr" / "source.npy", np.zeros((3, 4, 8, 8), np.uint8))
+    np.save(tmp_path / "sr" / "camera.npy", np.zeros((2, 3)))
+    fails("3 SoftRas images but 2 cameras", views.InputOptions(str(tmp_path / "sr")))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "transforms.json").write_text("{not json")
+    fails("not a readable JSON", views.InputOptions(str(tmp_path / "t")))
+    cams = ring_cameras(3, 40, 40)  # cameras for square images, images 40x20: mismatched
+    write_rgba_dataset(tmp_path / "m", cams, convex_silhouettes(ring_cameras(3, 40, 20), VERTS))
+    fails("different aspect ratio", views.InputOptions(str(tmp_path / "m")))
+
+
+def test_fitdata_sizes_resize_and_methods(tmp_path: Path) -> None:
+    assert fitdata.working_size(384, 288, 256) == (256, 192)
+    assert fitdata.working_size(100, 333, 64) == (19, 64)
+    assert fitdata.working_size(64, 64, 0) == (64, 64)
+    a = np.arange(16, dtype=np.float32).reshape(4, 4)
+    np.testing.assert_allclose(fitdata.resize_area(a, 2, 2), [[2.5, 4.5], [10.5, 12.5]])
+    rgb = np.random.default_rng(1).uniform(size=(6, 9, 3)).astype(np.float32)
+    assert np.isclose(fitdata.resize_area(rgb, 4, 5).mean(), rgb.mean(), atol=1e-6)  # area-preserving
+    folder, _, _ = make_layout("folder", tmp_path)
+    for name in os.listdir(folder / "masks"):
+        os.remove(folder / "masks" / name)
+    vs = views.discover(views.InputOptions(str(folder), camera_source="TURNTABLE"), pil_size)
+    auto = fitdata.assemble(vs, pil_rgba, 32, "AUTO")  # no alpha, no masks: the backend segments
+    assert auto.silhouettes is None and auto.images is not None and auto.images.shape == (5, 24, 32, 3)
+    assert auto.backend_method == "auto"
+    assert fitdata.assemble(vs, pil_rgba, 32, "GRABCUT").backend_method == "grabcut"
+    with pytest.raises(AddonInputError, match="Alpha"):
+        fitdata.assemble(vs, pil_rgba, 32, "ALPHA")
+    with pytest.raises(AddonInputError, match="no mask file"):
+        fitdata.assemble(vs, pil_rgba, 32, "MASK")
+    tf = fitdata.assemble(vs, pil_rgba, 32, "AUTO").transforms()
+    assert len(tf["frames"]) == 5 and (tf["w"], tf["h"]) == (32, 24)
+
+
+def test_geometry() -> None:
+    rng = np.random.default_rng(2)
+    m = np.eye(4)
+    m[:3, :3] = rng.normal(size=(3, 3))
+    m[:3, 3] = [1.0, -2.0, 0.5]
+    p = rng.normal(size=(50, 3))
+    np.testing.assert_allclose(geometry.to_local(geometry.transform_points(p, m), m), p, atol=1e-9)
+    flat = np.diag([1.0, 0.0, 1.0, 1.0])
+    with pytest.raises(AddonInputError, match="zero scale"):
+        geometry.to_local(p, flat)
+    with pytest.raises(AddonInputError, match="for a mesh of 49"):
+        geometry.check_frame(p, 49)
+    with pytest.raises(AddonInputError, match="NaN"):
+        geometry.check_frame(np.full((2, 3), np.nan), 2)
+    pinned = geometry.pinned_from_weights(np.array([5, 1, 3]), np.array([1.0, 0.2, 0.5]))
+    np.testing.assert_array_equal(pinned, [3, 5])
+    with pytest.raises(AddonInputError, match="face indices"):
+        geometry.check_mesh(p[:5], np.array([[0, 1, 9]] * 4))
+
+
+def test_mesh_files_match_backend_writer(tmp_path: Path) -> None:
+    s = uv_sphere(100, 0.7, (0.1, 0.2, 0.3))
+    for ext, writer in ((".obj", mesh_io.save_obj), (".ply", mesh_io.save_ply)):
+        meshfile.save_mesh(tmp_path / f"ours{ext}", s.verts, s.faces)
+        writer(tmp_path / f"ref{ext}", Mesh(s.verts, s.faces))
+        assert (tmp_path / f"ours{ext}").read_bytes() == (tmp_path / f"ref{ext}").read_bytes()
+        back = mesh_io.load_mesh(tmp_path / f"ours{ext}")
+        np.testing.assert_allclose(back.verts, s.verts, atol=1e-6)
+        np.testing.assert_array_equal(back.faces, s.faces)
+    with pytest.raises(AddonInputError, match="obj or .ply"):
+        meshfile.save_mesh(tmp_path / "x.stl", s.verts, s.faces)
+    with pytest.raises(AddonInputError, match="folder does not exist"):
+        meshfile.save_mesh(tmp_path / "no" / "x.obj", s.verts, s.faces)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ours.obj", "ours.ply", "ref.obj", "ref.ply"]
+
+
+def test_backend_interpreter_detection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOFTFIT_PYTHON", raising=False)
+    venv = ROOT / ".venv" / "bin" / "python"
+    if venv.is_file():
+        assert backend_path.find_repo_python(ROOT / "addon") == venv
+        assert backend_path.find_repo_python(ROOT / "build" / "extension" / "dev" / "softfit") == venv
+    assert backend_path.find_repo_python(tmp_path) is None  # installed from a zip: no checkout around
+    assert backend_path.local_python("", tmp_path) is None
+    monkeypatch.setenv("SOFTFIT_PYTHON", "/opt/py/bin/python")
+    assert backend_path.local_python("", tmp_path) == Path("/opt/py/bin/python")
+    assert backend_path.local_python("/usr/bin/python3", tmp_path) == Path("/usr/bin/python3")
+
+
+def test_summary_lines() -> None:
+    m = {"train_iou": 0.91234, "heldout_iou": 0.9, "wall_time": 12.34, "iterations": 300, "device": "cpu",
+         "chamfer": "bad"}
+    assert summary.metric_lines(m) == ["Held-out IoU: 0.9000", "Train IoU: 0.9123", "Iterations: 300",
+                                       "Time: 12.3 s", "Device: cpu"]
+    assert summary.result_message(m) == "done, held-out IoU 0.900, train IoU 0.912, 12.3 s"
+    assert summary.result_message({"cancelled": True}) == "cancelled"
+    assert InputError is not AddonInputError  # the add-on keeps its own error type (no backend import)
