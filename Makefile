@@ -6,7 +6,7 @@ STAMP_DEPS := $(VENV)/.deps-installed
 STAMP_EXT := $(VENV)/.ext-built
 CSRC := $(wildcard csrc/*.cpp csrc/*.cu csrc/*.h)
 
-.PHONY: setup demo test lint bench extension clean
+.PHONY: setup demo test lint bench extension addon-zip clean
 
 setup: $(STAMP_EXT)
 
@@ -19,7 +19,7 @@ $(STAMP_DEPS): requirements.txt
 # The compiled extension (CPU always, CUDA when a toolkit is present) is built once and reused.
 $(STAMP_EXT): $(STAMP_DEPS) setup.py pyproject.toml $(CSRC)
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
-	$(PY) -c "import softfit._C"
+	$(PY) -c "import softfit.raster"
 	touch $@
 
 extension: $(STAMP_EXT)
@@ -32,6 +32,10 @@ lint: $(STAMP_DEPS)
 
 test: $(STAMP_EXT) lint
 	$(PY) scripts/run_tests.py
+
+# The Blender extension zip under build/dist/, validated with Blender's own tool from the bpy wheel..
+addon-zip: $(STAMP_DEPS)
+	$(PY) scripts/build_extension.py
 
 bench: $(STAMP_EXT)
 	$(VENV)/bin/softfit bench raster
