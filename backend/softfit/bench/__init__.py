@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from softfit.sysinfo import cpu_model
+
 # name -> (module, help). Add `fit`, `wire`, ... here, each as softfit.bench.<name>.
 BENCHES: dict[str, tuple[str, str]] = {
     "raster": ("softfit.bench.raster", "soft silhouette rasteriser: compiled kernels vs the dense reference"),
@@ -20,17 +22,6 @@ BENCHES: dict[str, tuple[str, str]] = {
 def repo_root() -> Path:
     """The checkout holding backend/ (benchmarks/ sits beside it)."""
     return Path(__file__).resolve().parents[3]
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo, or platform's best guess elsewhere."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_info() -> dict[str, object]:

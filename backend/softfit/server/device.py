@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import platform
-from pathlib import Path
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "cpu"
+from softfit.sysinfo import cpu_model
 
 
 def device_info(requested: str = "auto") -> tuple[str, str]:
@@ -25,4 +14,4 @@ def device_info(requested: str = "auto") -> tuple[str, str]:
     dev = resolve_device(requested)
     if dev.type == "cuda":
         return "cuda", torch.cuda.get_device_name(dev)
-    return "cpu", cpu_name()
+    return "cpu", cpu_model()
