@@ -1,11 +1,12 @@
 """SoftFit for Blender 5.0: fit a mesh to multi-view silhouettes, live in the viewport.
 
 The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the initial sphere, and
-runs fits on a backend process over ZeroMQ (the `wire` subpackage, copied in from the backend at build
-time), streaming vertices into a copy of the mesh through `bpy.app.timers`.
+runs fits on a backend process over ZeroMQ, streaming vertices into a copy of the mesh through
+`bpy.app.timers`. Code shared with the backend is copied in verbatim at build time: the `wire` client and
+`core` (cameras, errors, the sphere rule); see scripts/build_extension.py.
 
-Nothing here imports bpy at import time, so the pure modules (cameras, views, fitdata, geometry, sphere,
-meshfile, summary, backend_path) are importable and tested without Blender.
+Nothing here imports bpy at import time, so the pure modules (cameras, views, fitdata, geometry,
+meshfile, summary, backend_path) are importable and tested without Blender, from a staged copy.
 """
 
 from __future__ import annotations

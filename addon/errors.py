@@ -1,7 +1,8 @@
 """The add-on's user-facing error. Operators turn it into one `{'ERROR'}` report; anything else is a bug.
 
-It mirrors `softfit.errors.InputError` (the add-on cannot import the backend package)."""
+It is the backend's `InputError` itself (shipped as `core/errors.py`), so errors raised by the shared
+camera and sphere code are caught like the add-on's own."""
 
+from .core.errors import InputError
 
-class InputError(ValueError):
-    """Bad user input: missing folders, unreadable images, mismatched cameras, empty masks, bad options."""
+__all__ = ["InputError"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cameras import ViewCameras, transforms_dict
+from .core.cameras import Cameras, transforms_dict
 from .errors import InputError
 from .views import ViewSet
 
@@ -28,7 +28,7 @@ class FitInputs:
     """N views at the working size: silhouettes (N, H, W) float32 or images (N, H, W, 3) uint8."""
 
     names: list[str]
-    cameras: ViewCameras
+    cameras: Cameras
     silhouettes: np.ndarray | None
     images: np.ndarray | None
     method: str  # where the silhouettes come from: ALPHA, MASK, or a backend method (AUTO included)
@@ -116,7 +116,7 @@ def choose_method(views: ViewSet, first_pixels: np.ndarray, method: str) -> str:
     return method
 
 
-def stored_size(cameras: ViewCameras, width: int, height: int, name: str) -> ViewCameras:
+def stored_size(cameras: Cameras, width: int, height: int, name: str) -> Cameras:
     """The cameras for images stored at width x height: the same size, or a proportional one (a dataset
     downscaled after its cameras were written; within a pixel of rounding), else InputError."""
     if (width, height) == (cameras.width, cameras.height):

@@ -10,9 +10,9 @@ import bpy
 import numpy as np
 
 from .blend import collection, mesh_object, view_layer
+from .core.mesh.sphere_rule import sphere_resolution
 from .errors import InputError
 from .geometry import check_frame, flat_co, pinned_from_weights, to_local, transform_points
-from .sphere import sphere_resolution
 
 ROLE = "softfit_role"  # custom property: "initial" on spheres, "result" on fit copies
 SOURCE = "softfit_source"  # on a fit copy: the object it was fitted from

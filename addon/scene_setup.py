@@ -12,7 +12,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .cameras import blender_settings
+from .core.cameras import blender_camera_settings
 from .fitdata import FitInputs
 from .images import image_from_array, load_for_display
 from .views import ViewSet
@@ -71,7 +71,7 @@ def build_cameras(scene: bpy.types.Scene, views: ViewSet, inputs: FitInputs) -> 
         created.append(coll)
         cams = inputs.cameras
         for i, name in enumerate(inputs.names):
-            s = blender_settings(cams, i)
+            s = blender_camera_settings(cams, i)
             cam = bpy.data.cameras.new(f"SoftFit {name}")
             created.append(cam)
             cam.sensor_fit = s["sensor_fit"]
@@ -102,7 +102,7 @@ def build_cameras(scene: bpy.types.Scene, views: ViewSet, inputs: FitInputs) -> 
             obj.matrix_world = Matrix(cams.c2w[i].tolist())
             obj[TAG] = i
             coll.objects.link(obj)
-        s0 = blender_settings(cams, 0)
+        s0 = blender_camera_settings(cams, 0)
         render = scene.render
         render.resolution_x, render.resolution_y = s0["resolution_x"], s0["resolution_y"]
         render.resolution_percentage = 100

@@ -16,14 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cameras import (
-    IMAGE_EXTENSIONS,
-    SOFTRAS_DISTANCE,
-    ViewCameras,
-    from_softras,
-    parse_transforms,
-    turntable,
-)
+from .cameras import IMAGE_EXTENSIONS, load_transforms
+from .core.cameras import SOFTRAS_DISTANCE, Cameras, from_softras, turntable
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
@@ -65,7 +59,7 @@ class ViewSet:
 
     kind: str
     names: list[str]
-    cameras: ViewCameras
+    cameras: Cameras
     images: list[Path] | None = None
     masks: list[Path | None] = field(default_factory=list)
     pixels: np.ndarray | None = None
@@ -152,7 +146,7 @@ def _aloi_mask_dir(folder: Path) -> Path:
     return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
 
 
-def _turntable_cameras(images: list[Path], preset: Turntable, size: tuple[int, int]) -> ViewCameras:
+def _turntable_cameras(images: list[Path], preset: Turntable, size: tuple[int, int]) -> Cameras:
     angles = [_angle(p) for p in images]
     if not all(a is not None for a in angles):
         angles = [360.0 * i / len(images) for i in range(len(images))]
@@ -188,7 +182,7 @@ def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageS
 
 def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> ViewSet:
     json_path = path / "transforms.json" if path.is_dir() else path
-    cams, frames = parse_transforms(json_path, image_size)
+    cams, frames = load_transforms(json_path, image_size)
     images = [f.image for f in frames]
     missing = [p.name for p in images if not p.is_file()]
     if missing:

@@ -2,15 +2,18 @@
 
     .venv/bin/python scripts/build_extension.py [--out build/dist] [--stage build/extension/softfit]
 
-Staging folder = addon/ (the package root) + blender_manifest.toml + backend/softfit/wire copied verbatim
-as the subpackage `wire` + the pyzmq wheels named in the manifest (fetched once with `pip download` into
-build/wheels). Blender's `blender_ext.py` (shipped in the bpy wheel, no Blender binary needed) validates
-the folder and builds the zip; the zip is then checked to hold no backend, test or build files.
+Staging folder = addon/ (the package root) + blender_manifest.toml + the backend code the add-on shares,
+copied verbatim: backend/softfit/wire as the subpackage `wire`, and the numpy-only camera and sphere-rule
+modules (`CORE`) as the subpackage `core`, at their paths under backend/softfit so their relative imports
+hold + the pyzmq wheels named in the manifest (fetched once with `pip download` into build/wheels).
+Blender's `blender_ext.py` (shipped in the bpy wheel, no Blender binary needed) validates the folder and
+builds the zip; the zip is then checked to hold no backend, test or build files.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import re
 import shutil
@@ -23,7 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "addon"
 MANIFEST = ROOT / "blender_manifest.toml"
-WIRE = ROOT / "backend" / "softfit" / "wire"
+BACKEND = ROOT / "backend" / "softfit"
+WIRE = BACKEND / "wire"
+# Backend modules the add-on runs too (numpy and the standard library only), by path under backend/softfit.
+CORE = ("errors.py", "cameras.py", "mesh/sphere_rule.py")
+CORE_INIT = '"""Backend modules shipped verbatim from backend/softfit by scripts/build_extension.py."""\n'
 WHEEL_CACHE = ROOT / "build" / "wheels"
 DEFAULT_STAGE = ROOT / "build" / "extension" / "softfit"
 DEFAULT_OUT = ROOT / "build" / "dist"
@@ -79,8 +86,45 @@ def fetch_wheels(names: list[str], cache: Path = WHEEL_CACHE) -> list[Path]:
     return out
 
 
+def shipped_backend() -> dict[Path, Path]:
+    """{path in the add-on: backend source} for every backend file the add-on ships verbatim."""
+    files = {Path("wire") / py.relative_to(WIRE): py for py in sorted(WIRE.rglob("*.py"))
+             if "__pycache__" not in py.parts}
+    files.update({Path("core") / rel: BACKEND / rel for rel in CORE})
+    return files
+
+
+def _packages(files: dict[Path, Path]) -> set[Path]:
+    """The package folders the shipped files sit in (a generated `__init__.py` makes `core/` ones)."""
+    return {parent for rel in files for parent in rel.parents if parent != Path(".")}
+
+
+def _unresolved_imports(rel: Path, text: str, files: dict[Path, Path]) -> list[str]:
+    """Relative imports of shipped file `rel` that leave its subpackage or name a module not shipped."""
+    modules = {f.with_suffix("") for f in files} | _packages(files)
+    top = rel.parts[0]
+    bad = []
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        base = rel.parent
+        for _ in range(node.level - 1):
+            base = base.parent
+        if not base.parts or base.parts[0] != top:
+            bad.append(f"{'.' * node.level}{node.module or ''} (outside {top}/)")
+            continue
+        if node.module:
+            target = base.joinpath(*node.module.split("."))
+            if target not in modules:
+                bad.append(f"{'.' * node.level}{node.module}")
+        elif base / "__init__.py" not in files:  # `from . import x` of a generated package: x is a module
+            bad += [f"{'.' * node.level}{a.name}" for a in node.names if base / a.name not in modules]
+    return bad
+
+
 def check_sources() -> None:
-    """The add-on must not import torch or the backend package; the wire package must be self-contained."""
+    """The add-on must not import torch or the backend package; what it ships from the backend must be
+    there, import no torch and no `softfit` absolutely, and resolve its relative imports among itself."""
     problems = []
     for py in sorted(ADDON.rglob("*.py")):
         text = py.read_text()
@@ -88,14 +132,22 @@ def check_sources() -> None:
             problems.append(f"{py.relative_to(ROOT)} imports torch")
         if _ABSOLUTE_SOFTFIT.search(text):
             problems.append(f"{py.relative_to(ROOT)} imports softfit/addon absolutely (use relative imports)")
-    for py in sorted(WIRE.rglob("*.py")):
-        text = py.read_text()
+    files = shipped_backend()
+    for rel, src in files.items():
+        if not src.is_file():
+            problems.append(f"{src.relative_to(ROOT)} is missing")
+            continue
+        text = src.read_text()
         if _ABSOLUTE_SOFTFIT.search(text) or _TORCH.search(text):
-            problems.append(f"{py.relative_to(ROOT)} imports outside the wire package")
+            problems.append(f"{src.relative_to(ROOT)} imports torch or softfit (it ships as {rel})")
+        for imp in _unresolved_imports(rel, text, files):
+            problems.append(f"{src.relative_to(ROOT)} imports {imp}, which the add-on does not ship")
     if not (WIRE / "__init__.py").is_file():
         problems.append(f"{WIRE.relative_to(ROOT)}/__init__.py is missing")
-    if (ADDON / "wire").exists():
-        problems.append("addon/wire exists: the wire package is copied in at build time, not kept in addon/")
+    for name in ("wire", "core"):
+        if (ADDON / name).exists():
+            problems.append(f"addon/{name} exists: it is copied in from the backend at build time, "
+                            "not kept in addon/")
     if problems:
         raise BuildError("; ".join(problems))
 
@@ -110,7 +162,13 @@ def stage(dest: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE, wheels: b
         shutil.rmtree(dest)
     shutil.copytree(ADDON, dest, ignore=IGNORE)
     shutil.copy2(MANIFEST, dest / "blender_manifest.toml")
-    shutil.copytree(WIRE, dest / "wire", ignore=IGNORE)
+    shipped = shipped_backend()
+    for rel, src in shipped.items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / rel)
+    for pkg in sorted(_packages(shipped)):  # core/ and core/mesh/ have no __init__.py of their own
+        if not (dest / pkg / "__init__.py").exists():
+            (dest / pkg / "__init__.py").write_text(CORE_INIT)
     (dest / "wheels").mkdir()
     for w in wheel_files:
         shutil.copy2(w, dest / "wheels" / w.name)
@@ -134,7 +192,8 @@ def check_zip(path: Path) -> list[str]:
     bad = [n for n in names if FORBIDDEN.search(n)]
     if bad:
         raise BuildError(f"{path.name} contains files that must stay out of it: {bad[:5]}")
-    for need in ("__init__.py", "blender_manifest.toml", "wire/__init__.py"):
+    shipped = [rel.as_posix() for rel in shipped_backend()] + ["core/__init__.py"]
+    for need in ("__init__.py", "blender_manifest.toml", *shipped):
         if need not in names:
             raise BuildError(f"{path.name} lacks {need}")
     return names

@@ -7,7 +7,8 @@ Sets up the cameras, adds the initial sphere, runs the fit on a backend (a local
 the checkout's .venv, or --address/--token for a remote one) with a blocking loop, since timers do not
 fire in background mode, then saves the .blend (cameras + fitted object) and, with --out, mesh.obj,
 mesh.ply and metrics.json. The add-on is used as installed in Blender when it is enabled there,
-otherwise it is staged from this checkout (addon/ + the wire package) and imported from there.
+otherwise it is staged from this checkout by build_extension.stage (addon/ + the backend's wire and core
+files, as the zip holds them) and imported from there.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def _wheel_for_platform(folder: Path) -> Path | None:
 
 
 def staged_addon() -> ModuleType:
-    """Stage addon/ + wire from this checkout and import it as a package (relative imports work)."""
+    """Stage the add-on from this checkout as the zip would hold it (build_extension.stage: addon/ + the
+    backend's wire and core files) and import it as a package (relative imports work)."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import build_extension
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import tomllib
@@ -29,6 +28,7 @@ from addon_helpers import (  # noqa: E402
     ROOT,
     box_mesh,
     convex_silhouettes,
+    pypi_reachable,
     ring_cameras,
     run_driver,
     write_rgba_dataset,
@@ -62,17 +62,9 @@ def built_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         return build_extension.build(out / "dist", out / "stage" / "softfit")
     except build_extension.BuildError as exc:
-        if "could not download" in str(exc) and not _pypi_reachable():
+        if "could not download" in str(exc) and not pypi_reachable():
             pytest.skip("PyPI is unreachable: cannot fetch the pyzmq wheels the zip bundles")
         raise
-
-
-def _pypi_reachable() -> bool:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +77,15 @@ def ellipsoid_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_zip_holds_the_addon_wire_and_wheels_only(built_zip: Path) -> None:
+def test_zip_holds_the_addon_shared_code_and_wheels_only(built_zip: Path) -> None:
     with zipfile.ZipFile(built_zip) as z:
         names = z.namelist()
         manifest = z.read("blender_manifest.toml").decode()
     assert "__init__.py" in names and "wire/client.py" in names and "wire/launcher.py" in names
+    with zipfile.ZipFile(built_zip) as z:  # the backend code it shares, byte for byte (one source)
+        for rel, src in build_extension.shipped_backend().items():
+            assert z.read(rel.as_posix()) == src.read_bytes(), rel
+    assert "core/cameras.py" in names and "core/mesh/sphere_rule.py" in names
     wheels = sorted(n for n in names if n.endswith(".whl"))
     assert len(wheels) == 3 and all(w.startswith("wheels/pyzmq-27.3.0-cp311-cp311-") for w in wheels)
     for platform in ("manylinux", "win_amd64", "macosx"):

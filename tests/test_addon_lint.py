@@ -2,15 +2,14 @@
 
 The stubs conflict with the real `bpy` module in .venv, so they live in their own environment,
 .cache/lint-venv (created on first use, pinned versions, reused while the pins are unchanged). The
-add-on is checked as it ships: staged with the wire package beside it (its relative imports resolve);
-the wire package itself belongs to the backend and is type-checked there, so its errors are not ours.
+add-on is checked as it ships: staged with the backend's wire and core packages beside it (its relative
+imports resolve); those belong to the backend and are checked there, so their errors are not ours.
 Skips only when PyPI cannot be reached to build the environment.
 """
 
 from __future__ import annotations
 
 import fcntl
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_extension  # noqa: E402
+from addon_helpers import pypi_reachable  # noqa: E402
 
 LINT_VENV = ROOT / ".cache" / "lint-venv"
 REQUIREMENTS = ("fake-bpy-module-5.0==20260730", "mypy==2.4.1", "numpy==1.26.4", "pyzmq==27.3.0")
@@ -36,17 +37,9 @@ no_implicit_optional = True
 warn_unused_ignores = True
 warn_redundant_casts = True
 
-[mypy-softfit.wire.*]
+[mypy-softfit.wire.*,softfit.core.*]
 ignore_errors = True
 """
-
-
-def _pypi_reachable() -> bool:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-        return True
-    except OSError:
-        return False
 
 
 def lint_python() -> Path:
@@ -63,7 +56,7 @@ def lint_python() -> Path:
         proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                                *REQUIREMENTS], capture_output=True, text=True)
         if proc.returncode != 0:
-            if not _pypi_reachable():
+            if not pypi_reachable():
                 pytest.skip("PyPI is unreachable: cannot build the lint environment")
             raise AssertionError(f"pip install failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         stamp.write_text(wanted)

@@ -1,12 +1,18 @@
-"""The add-on's pure-Python modules (no bpy), checked against the backend modules they mirror: cameras,
-the sphere rule, input layouts (views + silhouettes vs `softfit.data.load`), mesh files, geometry."""
+"""The add-on's pure-Python modules (no bpy), checked against the backend modules they mirror: input
+layouts (views + silhouettes vs `softfit.data.load`), transforms.json reading, mesh files, geometry.
+
+The add-on is imported as it ships: staged by scripts/build_extension.py (without wheels) as the package
+`softfit_addon`, so its `core` and `wire` subpackages (backend files copied in) are there."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +20,29 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_extension  # noqa: E402
 
-from addon import backend_path, cameras, fitdata, geometry, meshfile, sphere, summary, views  # noqa: E402
-from addon.errors import InputError as AddonInputError  # noqa: E402
+STAGE_DIR = Path(tempfile.mkdtemp(prefix="softfit-addon-"))
+atexit.register(shutil.rmtree, STAGE_DIR, True)
+build_extension.stage(STAGE_DIR / "softfit_addon", wheels=False)
+sys.path.insert(0, str(STAGE_DIR))
+
 from addon_helpers import box_mesh, convex_silhouettes, ring_cameras, write_rgba_dataset  # noqa: E402
+from softfit_addon import backend_path, cameras, fitdata, geometry, meshfile, summary, views  # noqa: E402
+from softfit_addon.core import cameras as core_cameras  # noqa: E402
+from softfit_addon.core.mesh.sphere_rule import sphere_resolution as addon_sphere_resolution  # noqa: E402
+from softfit_addon.errors import InputError as AddonInputError  # noqa: E402
 
 import softfit.cameras as sc  # noqa: E402
 from softfit.data.load import load_dataset  # noqa: E402
 from softfit.errors import InputError  # noqa: E402
 from softfit.mesh import io as mesh_io  # noqa: E402
-from softfit.mesh.sphere import sphere_resolution, uv_sphere  # noqa: E402
+from softfit.mesh.sphere import uv_sphere  # noqa: E402
 from softfit.mesh.types import Mesh  # noqa: E402
 
-PURE = ("backend_path", "cameras", "errors", "fitdata", "geometry", "meshfile", "sphere", "summary", "views")
+PURE = ("backend_path", "cameras", "errors", "fitdata", "geometry", "meshfile", "summary", "views")
 
 
 def pil_rgba(path: Path) -> np.ndarray:
@@ -42,7 +56,7 @@ def pil_size(path: Path) -> tuple[int, int]:
         return im.size
 
 
-def same_cameras(a: cameras.ViewCameras, b: sc.Cameras, atol: float = 1e-9) -> None:
+def same_cameras(a: core_cameras.Cameras, b: sc.Cameras, atol: float = 1e-9) -> None:
     assert (a.width, a.height) == (b.width, b.height)
     for name in ("c2w", "fx", "fy", "cx", "cy"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), atol=atol, err_msg=name)
@@ -50,28 +64,33 @@ def same_cameras(a: cameras.ViewCameras, b: sc.Cameras, atol: float = 1e-9) -> N
 
 def test_pure_modules_import_without_bpy() -> None:
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import importlib\n"
-            f"for m in {PURE!r}: importlib.import_module('addon.' + m)\n"
-            "assert 'bpy' not in sys.modules and 'torch' not in sys.modules, sorted(sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True)
+            f"for m in {PURE!r}: importlib.import_module('softfit_addon.' + m)\n"
+            "bad = {'bpy', 'torch', 'softfit'} & set(sys.modules)\n"
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code, str(STAGE_DIR)], capture_output=True, text=True,
+                          cwd=STAGE_DIR)
     assert proc.returncode == 0, proc.stderr
 
 
-def test_camera_math_matches_backend() -> None:
-    az = [0.0, 33.0, 290.0]
-    same_cameras(cameras.turntable(az, 3.1, 17.0, 47.0, 120, 90), sc.turntable(az, 3.1, 17.0, 47.0, 120, 90))
-    rows = np.array([[2.732, 30.0, 15.0], [2.0, -20.0, 200.0], [3.0, 89.0, 0.0]])
-    same_cameras(cameras.from_softras(rows, 64), sc.from_softras(rows, 64))
-    np.testing.assert_allclose(cameras.look_at([0, 0, 3.0]), sc.look_at(np.array([0, 0, 3.0])))
-    for aspect in (1.0, 1.3, 0.7):
-        c2w = sc.turntable(az, 3.0, 10.0, 50.0, 80, 56).c2w
-        ref = sc.Cameras(c2w, 70.0, 70.0 * aspect, 33.0, 31.0, 80, 56)
-        ours = cameras.ViewCameras(ref.c2w, ref.fx, ref.fy, ref.cx, ref.cy, 80, 56)
-        pts = np.random.default_rng(0).normal(scale=0.4, size=(20, 3))
-        np.testing.assert_allclose(ours.project_points(pts), ref.project_points(pts), atol=1e-9)
-        for i in range(len(az)):
-            assert cameras.blender_settings(ours, i) == pytest.approx(sc.blender_camera_settings(ref, i))
+def test_core_is_the_backend_code_verbatim() -> None:
+    """The shipped core/ files are the backend's own bytes, so there is nothing to keep in step."""
+    for rel, src in build_extension.shipped_backend().items():
+        assert (STAGE_DIR / "softfit_addon" / rel).read_bytes() == src.read_bytes(), rel
+    assert not (ROOT / "addon" / "core").exists() and not (ROOT / "addon" / "wire").exists()
+
+
+def test_shared_code_raises_the_addons_error() -> None:
+    """Operators catch the add-on's InputError: errors from the shared core must be that very class."""
+    assert AddonInputError is sys.modules["softfit_addon.core.errors"].InputError
+    assert AddonInputError is not InputError  # the add-on never imports the backend package
     with pytest.raises(AddonInputError, match="focal"):
-        cameras.ViewCameras(np.eye(4)[None], 0.0, 1.0, 0, 0, 4, 4)
+        core_cameras.Cameras(np.eye(4)[None], 0.0, 1.0, 0, 0, 4, 4)
+    with pytest.raises(AddonInputError, match="SoftRas cameras"):
+        core_cameras.from_softras(np.zeros((3, 2)), 32)
+    assert addon_sphere_resolution(2000) == (46, 23)  # 2024 triangles, the nearest to 2000
+    for bad in (0, 7, True, 2.5, 10**9):
+        with pytest.raises(AddonInputError, match="polygon count"):
+            addon_sphere_resolution(bad)  # type: ignore[arg-type]
 
 
 def test_transforms_parsing_matches_backend(tmp_path: Path) -> None:
@@ -85,27 +104,21 @@ def test_transforms_parsing_matches_backend(tmp_path: Path) -> None:
         {"file_path": "im/f2.png", "transform_matrix": c2w[2].tolist(), "w": 80, "h": 60,
          "mask_path": "m/f2"}]}
     (tmp_path / "transforms.json").write_text(json.dumps(meta))
-    ours, frames = cameras.parse_transforms(tmp_path / "transforms.json", pil_size)
+    measured: list[str] = []
+
+    def size_of(path: Path) -> tuple[int, int]:  # what Blender's image reader stands in for
+        measured.append(path.name)
+        return pil_size(path)
+
+    ours, frames = cameras.load_transforms(tmp_path / "transforms.json", size_of)
     ref, ref_frames = sc.load_transforms(tmp_path / "transforms.json")
+    assert measured == ["f0.png", "f1.png"]  # f2 states its size; f0 is found without its extension
     same_cameras(ours, ref)
     assert [f.image for f in frames] == [f.image for f in ref_frames]
     assert frames[2].mask == ref_frames[2].mask
     # What the add-on sends reads back as the same cameras.
-    (tmp_path / "sent.json").write_text(json.dumps(cameras.transforms_dict(ours, ["a", "b", "c"])))
+    (tmp_path / "sent.json").write_text(json.dumps(core_cameras.transforms_dict(ours, ["a", "b", "c"])))
     same_cameras(ours, sc.load_transforms(tmp_path / "sent.json")[0])
-
-
-def test_sphere_rule_matches_backend() -> None:
-    for polys in [*range(8, 4000, 7), 10**5, 2 * 10**6]:
-        assert sphere.sphere_resolution(polys) == sphere_resolution(polys), polys
-        seg, rings = sphere.sphere_resolution(polys)
-        ref = uv_sphere(polys) if polys < 10**5 else None
-        if ref is not None:
-            assert (sphere.sphere_vertices(seg, rings), sphere.sphere_triangles(seg, rings)) == (
-                ref.n_verts, ref.n_faces)
-    for bad in (0, 7, True, 2.5, 10**9):
-        with pytest.raises(AddonInputError):
-            sphere.sphere_resolution(bad)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -286,4 +299,3 @@ def test_summary_lines() -> None:
                                        "Time: 12.3 s", "Device: cpu"]
     assert summary.result_message(m) == "done, held-out IoU 0.900, train IoU 0.912, 12.3 s"
     assert summary.result_message({"cancelled": True}) == "cancelled"
-    assert InputError is not AddonInputError  # the add-on keeps its own error type (no backend import)

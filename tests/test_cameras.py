@@ -177,3 +177,8 @@ def test_softras_conversion_is_the_mirrored_pinhole():
         # SoftRas images are the left-right mirror of ours: col' = S - col, same row.
         np.testing.assert_allclose(ours[i, :, 0], 64 - theirs[:, 0], atol=1e-9)
         np.testing.assert_allclose(ours[i, :, 1], theirs[:, 1], atol=1e-9)
+
+
+def test_camera_on_its_target_is_a_clear_error():
+    with pytest.raises(InputError, match="sits on the point it looks at"):
+        look_at(np.zeros(3))

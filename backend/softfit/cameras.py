@@ -4,7 +4,9 @@ World frame: Blender's (right-handed, +Z up). Camera frame: Blender/OpenGL (look
 +X right), stored as a 4x4 camera-to-world matrix. Pixels: origin at the image's top-left corner, x right,
 y down, pixel centres at (i + 0.5, j + 0.5). Intrinsics fx, fy, cx, cy in pixels.
 
-This module needs only numpy (the Blender add-on ships it); torch projection lives in `projection.py`.
+This module needs only numpy and imports its one sibling (`errors`) relatively, because the Blender
+add-on ships this very file as `core/cameras.py` (scripts/build_extension.py); torch projection lives in
+`projection.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.errors import InputError
+from .errors import InputError
 
 ALOI_VIEWS = 72
 ALOI_STEP_DEG = 5.0
@@ -107,6 +109,8 @@ def look_at(eye: np.ndarray, target: np.ndarray | None = None, up: np.ndarray | 
     target = np.zeros(3) if target is None else np.asarray(target, dtype=np.float64)
     up = np.array([0.0, 0.0, 1.0]) if up is None else np.asarray(up, dtype=np.float64)
     forward = target - eye
+    if np.linalg.norm(forward) < 1e-12:
+        raise InputError(f"a camera at {eye.tolist()} sits on the point it looks at")
     forward /= np.linalg.norm(forward)
     right = np.cross(forward, up)
     if np.linalg.norm(right) < 1e-9:  # looking straight along `up`: any right vector will do
@@ -181,8 +185,8 @@ class Frame:
     mask: Path | None
 
 
-def _resolve(base: Path, rel: str) -> Path:
-    """`file_path` is relative to the json file, with or without an extension."""
+def resolve_frame_path(base: Path, rel: str) -> Path:
+    """The file a frame's `file_path` names: relative to the json file, with or without an extension."""
     p = (base / rel).resolve()
     if p.suffix and p.exists():
         return p
@@ -259,7 +263,7 @@ def parse_transforms(meta: dict, base: Path | None = None, source: str = "transf
             raise InputError(f"{source}: frame {i} lacks a valid file_path/transform_matrix") from exc
         if m.shape != (4, 4):
             raise InputError(f"{source}: frame {i} transform_matrix must be 4x4, got {m.shape}")
-        image = _resolve(base, rel) if base is not None else Path(rel)
+        image = resolve_frame_path(base, rel) if base is not None else Path(rel)
         need_size = base is not None and any(k not in fr and k not in meta for k in ("w", "h"))
         try:
             intr.append(_intrinsics(meta, fr, _image_size(image) if need_size else None))
@@ -267,7 +271,7 @@ def parse_transforms(meta: dict, base: Path | None = None, source: str = "transf
             raise InputError(f"{source}: frame {i} has bad intrinsics ({exc})") from exc
         c2w.append(m)
         mask = fr.get("mask_path")
-        out.append(Frame(image, _resolve(base, str(mask)) if mask and base is not None else None))
+        out.append(Frame(image, resolve_frame_path(base, str(mask)) if mask and base is not None else None))
     intr_a = np.asarray(intr)
     w0, h0 = intr_a[0, 4], intr_a[0, 5]
     sx, sy = w0 / intr_a[:, 4], h0 / intr_a[:, 5]

@@ -1,8 +1,8 @@
 """The initial UV sphere: triangulated poles, every vertex on the sphere, outward (CCW) winding.
 
-`sphere_resolution` is the one rule from a requested triangle count to Blender's UV sphere parameters
-(`segments` around, `rings` bands from pole to pole, as in `bpy.ops.mesh.primitive_uv_sphere_add(
-segments=..., ring_count=...)`), so the Blender add-on builds the same sphere with bmesh.
+Its resolution comes from `sphere_resolution` (in `sphere_rule`, re-exported here), the one rule from a
+requested triangle count to Blender's UV sphere parameters that the Blender add-on ships verbatim, so the
+add-on builds the same sphere with bmesh.
 """
 
 from __future__ import annotations
@@ -13,29 +13,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from softfit.errors import InputError
+from softfit.mesh.sphere_rule import (
+    MAX_POLYS,
+    MIN_POLYS,
+    sphere_resolution,
+    sphere_triangles,
+)
 from softfit.mesh.types import Mesh
 
-MIN_POLYS = 8  # the octahedron: 4 segments, 2 rings
-MAX_POLYS = 20_000_000
-
-
-def sphere_triangles(segments: int, rings: int) -> int:
-    """Triangles of a UV sphere with triangulated poles: two pole fans plus (rings - 2) quad bands."""
-    return 2 * segments * (rings - 1)
-
-
-def sphere_resolution(polys: int) -> tuple[int, int]:
-    """(segments, rings) with segments = 2 * rings whose triangle count 4 * rings * (rings - 1) is
-    closest to `polys` (ties go to the finer sphere). Square-ish quads need twice as many segments
-    around the equator (length 2*pi) as rings over a meridian (length pi)."""
-    if isinstance(polys, bool) or not isinstance(polys, int | np.integer):
-        raise InputError(f"polygon count must be an integer, got {polys!r}")
-    if not MIN_POLYS <= polys <= MAX_POLYS:
-        raise InputError(f"polygon count must be in [{MIN_POLYS}, {MAX_POLYS}], got {polys}")
-    guess = int((1 + math.sqrt(1 + polys)) / 2)
-    candidates = [r for r in (guess - 1, guess, guess + 1, guess + 2) if r >= 2]
-    rings = min(candidates, key=lambda r: (abs(sphere_triangles(2 * r, r) - polys), -r))
-    return 2 * rings, rings
+__all__ = ["MAX_POLYS", "MIN_POLYS", "sphere_resolution", "sphere_triangles", "uv_sphere"]
 
 
 def uv_sphere(polys: int, radius: float = 0.5, center: Sequence[float] = (0.0, 0.0, 0.0)) -> Mesh:
