@@ -15,6 +15,7 @@ from softfit.sysinfo import cpu_model
 # name -> (module, help). Add `fit`, `wire`, ... here, each as softfit.bench.<name>.
 BENCHES: dict[str, tuple[str, str]] = {
     "raster": ("softfit.bench.raster", "soft silhouette rasteriser: compiled kernels vs the dense reference"),
+    "fit": ("softfit.bench.fit", "the default demo fit: time, held-out IoU, IoU vs time; other objects"),
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
 }
 

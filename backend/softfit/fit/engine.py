@@ -1,0 +1,272 @@
+"""The fitting loop: the one engine that the CLI, the server and the experiments all call."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+import softfit
+from softfit.data.types import MultiViewData
+from softfit.errors import InputError
+from softfit.fit.losses import silhouette_loss
+from softfit.fit.optim import make_optimizer
+from softfit.fit.parameterization import make_parameterization
+from softfit.fit.params import FitParams
+from softfit.fit.regularizers import Topology, regularizer_terms
+from softfit.fit.views import Targets, make_targets, split_views
+from softfit.mesh.types import Mesh
+from softfit.metrics import view_iou
+from softfit.projection import project
+
+# Stop reasons recorded in metrics["stop_reason"].
+COMPLETED, PLATEAU, CANCELLED = "completed", "plateau", "cancelled"
+INTERRUPTED, DIVERGED = "interrupted", "diverged"
+_EMA = 0.1  # smoothing of the loss for early stopping (≈ the last 10 steps: views vary per step)
+
+
+@dataclass
+class Progress:
+    """One iteration's state, passed to the callback after the optimiser step.
+
+    loss: total loss of the step; iou: mean soft IoU of the step's views; terms: unweighted loss terms
+    ("silhouette" = 1 − soft IoU, then each active regulariser); verts: positions after the step."""
+
+    iteration: int
+    iterations: int
+    loss: float
+    iou: float
+    elapsed: float
+    terms: dict[str, float]
+    verts: np.ndarray
+
+
+@dataclass
+class FitResult:
+    mesh: Mesh
+    metrics: dict
+    cancelled: bool = False
+
+
+@dataclass
+class _History:
+    iteration: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    iou: list[float] = field(default_factory=list)
+    elapsed: list[float] = field(default_factory=list)
+    sigma: list[float] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)
+    terms: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, p: Progress, sigma: float, size: int) -> None:
+        self.iteration.append(p.iteration)
+        self.loss.append(p.loss)
+        self.iou.append(p.iou)
+        self.elapsed.append(round(p.elapsed, 4))
+        self.sigma.append(sigma)
+        self.size.append(size)
+        for k, v in p.terms.items():
+            self.terms.setdefault(k, []).append(v)
+
+    def to_dict(self) -> dict:
+        return {"iteration": self.iteration, "loss": self.loss, "iou": self.iou, "elapsed": self.elapsed,
+                "sigma": self.sigma, "size": self.size, "terms": self.terms}
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" = CUDA when both torch and the compiled rasteriser have it, else CPU."""
+    cuda_ok = torch.cuda.is_available()
+    if cuda_ok:
+        try:
+            from softfit import _C
+
+            cuda_ok = bool(_C.has_cuda())
+        except ImportError:
+            cuda_ok = False
+    if name == "cuda" and not cuda_ok:
+        raise InputError("device cuda requested, but there is no CUDA device or softfit._C lacks CUDA")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and cuda_ok) else "cpu")
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Use n CPU threads for the duration of a fit (0 = leave torch's setting)."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n > 0:
+            torch.set_num_threads(before)
+
+
+def _check_inputs(data: MultiViewData, init: Mesh, pinned: np.ndarray | None) -> np.ndarray:
+    if len(data) == 0:
+        raise InputError("no views to fit")
+    if init.n_faces == 0:
+        raise InputError("the initial mesh has no faces")
+    if pinned is None:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.asarray(pinned)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(f"pinned must hold integer vertex indices, got {arr.dtype}")
+    p = np.unique(arr.astype(np.int64).ravel())
+    if len(p) and (p.min() < 0 or p.max() >= init.n_verts):
+        raise InputError(f"pinned vertex indices must lie in [0, {init.n_verts})")
+    return p
+
+
+def fit(data: MultiViewData, init: Mesh, params: FitParams,
+        callback: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        pinned: np.ndarray | None = None) -> FitResult:
+    """Deform `init` until its silhouettes match `data`'s training views; score the held-out views.
+
+    The callback runs after every step (progress bars, vertex streaming); `cancel` is checked before
+    every step and ends the fit with the current mesh (cancelled=True). A KeyboardInterrupt raised during
+    the loop (Ctrl-C, or from the callback) does the same, with stop_reason "interrupted". Pinned
+    vertices never move. Deterministic for a given seed on a given device and thread count."""
+    params.validate()
+    pinned = _check_inputs(data, init, pinned)
+    device = resolve_device(params.device)
+    with _torch_threads(params.threads):
+        return _Fit(data, init, params, device, pinned).run(callback, cancel)
+
+
+class _Fit:
+    def __init__(self, data: MultiViewData, init: Mesh, params: FitParams, device: torch.device,
+                 pinned: np.ndarray) -> None:
+        self.data, self.init, self.p, self.device, self.pinned = data, init, params, device, pinned
+        self.dtype = torch.float32
+        self.train, self.held = split_views(data.cameras, params.holdout, params.seed)
+        if not (data.silhouettes[self.train] > 0.5).any():
+            raise InputError("every training silhouette is empty: nothing to fit")
+        self.faces = torch.as_tensor(init.faces, dtype=torch.int64, device=device)
+        self.topo = Topology.build(init.verts, init.faces, device)
+        verts0 = torch.as_tensor(init.verts, dtype=self.dtype, device=device)
+        self.param = make_parameterization(params.parameterization, verts0, init.faces, params.smoothing,
+                                           pinned)
+        self.opt = make_optimizer(params.optimizer, self.param.parameters(), params.lr, params.betas)
+        lo, hi = init.verts.min(0), init.verts.max(0)
+        self.scale = max(float(np.linalg.norm(hi - lo)), 1e-9)  # lr is relative to the mesh's size
+        self.weights = {"laplacian": params.w_laplacian, "edge": params.w_edge, "normal": params.w_normal,
+                        "flatten": params.w_flatten}
+        self._targets: dict[int, Targets] = {}
+        self._rng = np.random.default_rng(params.seed)
+        self._queue: list[int] = []
+
+    # -- schedule helpers -------------------------------------------------------------------------
+
+    def targets(self, size: int) -> Targets:
+        if size not in self._targets:
+            self._targets[size] = make_targets(self.data.silhouettes[self.train],
+                                               self.data.cameras.subset(self.train), size, self.dtype,
+                                               self.device)
+        return self._targets[size]
+
+    def next_views(self) -> np.ndarray:
+        """Draw views_per_step training views, cycling through shuffled epochs so every view is used
+        equally often."""
+        n, k = len(self.train), min(self.p.views_per_step, len(self.train))
+        while len(self._queue) < k:
+            self._queue.extend(self._rng.permutation(n).tolist())
+        out, self._queue = self._queue[:k], self._queue[k:]
+        return np.asarray(out, dtype=np.int64)
+
+    # -- loop -------------------------------------------------------------------------------------
+
+    def step(self, it: int) -> tuple[float, float, dict[str, float], int, float]:
+        from softfit.raster import rasterize_silhouette
+
+        size, sigma = self.p.resolution_at(it), self.p.sigma_at(it)
+        tg = self.targets(size)
+        idx = torch.as_tensor(self.next_views(), device=self.device)
+        x = self.param.verts()
+        screen = project(x, tg.w2c[idx], tg.intrinsics[idx])
+        alpha = rasterize_silhouette(screen, self.faces, (tg.height, tg.width), sigma=sigma)
+        sil_loss, ious = silhouette_loss(alpha, tg.silhouettes[idx])
+        regs = regularizer_terms(x, self.topo, self.weights, self.p.laplacian)
+        loss = sil_loss
+        for k, v in regs.items():
+            loss = loss + self.weights[k] * v
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.lr = self.p.lr_at(it) * self.scale
+        self.opt.step()
+        self.param.after_step()
+        terms = {"silhouette": float(sil_loss.detach())} | {k: float(v.detach()) for k, v in regs.items()}
+        return float(loss.detach()), float(ious.mean()), terms, max(tg.width, tg.height), sigma
+
+    def current_verts(self) -> torch.Tensor:
+        with torch.no_grad():
+            return self.param.verts().detach().clone()
+
+    def run(self, callback: Callable[[Progress], None] | None, cancel: threading.Event | None) -> FitResult:
+        p = self.p
+        t0 = time.perf_counter()
+        hist = _History()
+        reason, done = COMPLETED, 0
+        verts = self.current_verts()
+        best, ema, last_gain = float("inf"), None, 0
+        final_start = p.plateau_start()
+        cpu0 = time.process_time()
+        try:
+            for it in range(p.iterations):
+                if cancel is not None and cancel.is_set():
+                    reason = CANCELLED
+                    break
+                loss, iou, terms, size, sigma = self.step(it)
+                new = self.current_verts()
+                if not (np.isfinite(loss) and bool(torch.isfinite(new).all())):
+                    reason = DIVERGED
+                    break
+                verts, done = new, it + 1
+                prog = Progress(it, p.iterations, loss, iou, time.perf_counter() - t0, terms,
+                                verts.cpu().numpy().astype(np.float32))
+                hist.add(prog, sigma, size)
+                if callback is not None:
+                    callback(prog)
+                if p.plateau_patience and it >= final_start:
+                    ema = loss if ema is None else (1 - _EMA) * ema + _EMA * loss
+                    if ema < best - p.plateau_tol:
+                        best, last_gain = ema, it
+                    elif it - last_gain >= p.plateau_patience:
+                        reason = PLATEAU
+                        break
+        except KeyboardInterrupt:
+            reason = INTERRUPTED
+        fit_time, cpu_time = time.perf_counter() - t0, time.process_time() - cpu0
+        mesh = Mesh(verts.cpu().double().numpy(), self.init.faces)
+        if len(self.pinned):  # exact, not float32-rounded, positions for pinned vertices
+            mesh.verts[self.pinned] = self.init.verts[self.pinned]
+        metrics = self.evaluate(mesh)
+        metrics.update({
+            "iterations": done, "stop_reason": reason, "cancelled": reason in (CANCELLED, INTERRUPTED),
+            "fit_time": fit_time, "fit_cpu_time": cpu_time, "wall_time": time.perf_counter() - t0,
+            "history": hist.to_dict(),
+            "final_terms": {k: v[-1] for k, v in hist.terms.items()},
+        })
+        return FitResult(mesh, metrics, cancelled=reason in (CANCELLED, INTERRUPTED))
+
+    def evaluate(self, mesh: Mesh) -> dict:
+        """Hard-raster IoU on every training and held-out view at the data's full size."""
+        d = self.data
+        train_iou = view_iou(mesh, d.silhouettes[self.train], d.cameras.subset(self.train), self.device)
+        held_iou = view_iou(mesh, d.silhouettes[self.held], d.cameras.subset(self.held), self.device)
+        return {
+            "softfit_version": softfit.__version__, "torch_version": torch.__version__,
+            "device": str(self.device), "threads": torch.get_num_threads(), "params": self.p.to_dict(),
+            "n_views": len(d), "image_size": [d.cameras.width, d.cameras.height],
+            "mesh": {"verts": mesh.n_verts, "faces": mesh.n_faces, "pinned": len(self.pinned)},
+            "train_views": self.train.tolist(), "heldout_views": self.held.tolist(),
+            "heldout_names": [d.names[i] for i in self.held],
+            "train_iou": float(train_iou.mean()), "train_iou_per_view": train_iou.tolist(),
+            "heldout_iou": float(held_iou.mean()) if len(held_iou) else None,
+            "heldout_iou_per_view": held_iou.tolist(),
+        }

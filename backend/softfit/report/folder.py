@@ -1,0 +1,62 @@
+"""An output folder that appears complete or not at all: files go to a hidden temporary sibling, which
+is renamed into place once everything is written (a crash leaves the old folder, or none)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from softfit.errors import InputError
+
+
+def check_output_dir(out: str | Path, force: bool = False) -> Path:
+    """Fail early, before any work, when `out` could not be written: it is a file, a non-empty folder
+    (without force), or its parent cannot be created or written. Returns the absolute path."""
+    out = Path(out).expanduser().absolute()
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise InputError(f"output {out} exists and is not a folder")
+        if any(out.iterdir()) and not force:
+            raise InputError(f"output folder {out} is not empty (use --force to replace it)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.probe-")
+        os.rmdir(probe)
+    except OSError as exc:
+        raise InputError(f"cannot write the output folder {out}: {exc.strerror or exc}") from exc
+    return out
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str | Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside `out`; on success it replaces `out`, on any error it is removed."""
+    out = check_output_dir(out, force)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+        yield tmp
+        for f in tmp.rglob("*"):  # files written via temporary names (mkstemp) are private too
+            if f.is_file():
+                f.chmod(0o666 & ~umask)
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if old is not None:
+                os.replace(old, out)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,73 @@
+"""Assemble the output folder of one fit (see `softfit.report`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from softfit.cameras import transforms_dict
+from softfit.data.types import MultiViewData
+from softfit.errors import InputError
+from softfit.fit.engine import FitResult
+from softfit.mesh.io import save_obj, save_ply
+from softfit.metrics import render_silhouettes, silhouette_iou
+from softfit.report.folder import atomic_folder
+from softfit.report.plots import loss_plot, overlays_plot, pick_views
+from softfit.report.turntable import turntable_gif
+
+FILES = ("mesh.obj", "mesh.ply", "metrics.json", "cameras.json", "loss.png", "overlays.png")
+
+
+def json_safe(obj: Any) -> Any:
+    """Plain JSON types only: numpy scalars/arrays converted, NaN and ±Inf become null."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_report(out: str | Path, result: FitResult, data: MultiViewData, *, force: bool = False,
+                 turntable: bool = False, file_paths: list[str] | None = None, overlay_views: int = 24,
+                 device: str = "cpu") -> Path:
+    """Write every output file into a temporary sibling of `out`, then move it into place.
+
+    file_paths: the image paths to record in cameras.json (default: the view names)."""
+    try:
+        return _write(out, result, data, force, turntable, file_paths, overlay_views, device)
+    except OSError as exc:  # disk full, folder removed meanwhile...: one line, and nothing half-written
+        raise InputError(f"writing the output folder {out} failed: {exc.strerror or exc}") from exc
+
+
+def _write(out: str | Path, result: FitResult, data: MultiViewData, force: bool, turntable: bool,
+           file_paths: list[str] | None, overlay_views: int, device: str) -> Path:
+    metrics = json_safe(result.metrics)
+    held = list(metrics.get("heldout_views", []))
+    with atomic_folder(out, force) as tmp:
+        save_obj(tmp / "mesh.obj", result.mesh)
+        save_ply(tmp / "mesh.ply", result.mesh)
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, allow_nan=False))
+        cams = transforms_dict(data.cameras, file_paths if file_paths is not None else list(data.names))
+        (tmp / "cameras.json").write_text(json.dumps(cams, indent=1))
+        loss_plot(tmp / "loss.png", metrics)
+        views = pick_views(len(data), held, overlay_views)
+        fitted = render_silhouettes(result.mesh, data.cameras.subset(views), device)
+        targets = data.silhouettes[views]
+        ious = silhouette_iou(fitted, targets).tolist()
+        overlays_plot(tmp / "overlays.png", targets, fitted, [data.names[i] for i in views], ious,
+                      [i in set(held) for i in views])
+        if turntable:
+            turntable_gif(tmp / "turntable.gif", result.mesh)
+    return Path(out).expanduser().absolute()
