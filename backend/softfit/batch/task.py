@@ -29,8 +29,8 @@ class BatchSettings:
     cameras: str | None = None
     silhouette: str = "auto"
     image_size: int | None = 256
-    init: str = "sphere"
-    polys: int | str | None = None  # None: as `softfit fit` (2000 for the sphere, auto for softfit.init)
+    init: str | None = None  # None: as `softfit fit` (hull, falling back to bbox, then sphere)
+    polys: int | str | None = None  # None: as `softfit fit`
     radius: float = 0.5
     center: tuple[float, float, float] = (0.0, 0.0, 0.0)
     threads: int = 1  # torch threads per object when params leave it at 0
@@ -102,7 +102,7 @@ def fit_object(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
 
 
 def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
-    from softfit.commands.fit import make_init
+    from softfit.commands.fit import choose_init
     from softfit.data.load import load_dataset
     from softfit.fit import FitParams, fit
     from softfit.report import write_report
@@ -112,7 +112,7 @@ def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
         params.threads = settings.threads
     data = load_dataset(job.path, cameras=settings.cameras, silhouette=settings.silhouette,
                         image_size=settings.image_size, object_index=job.object_index)
-    init = make_init(settings.init, data, settings.polys, settings.radius, settings.center)
+    init_name, init = choose_init(settings.init, data, settings.polys, settings.radius, settings.center)
     result = fit(data, init, params)
     if job.gt_mesh:
         from softfit.mesh.io import load_mesh
@@ -122,7 +122,7 @@ def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
     result.metrics["object"] = job.to_dict()
     result.metrics["input"] = {"data": job.path, "object": job.object_index, "cameras": settings.cameras,
                                "silhouette": settings.silhouette, "image_size": settings.image_size,
-                               "init": settings.init, "polys": settings.polys, "gt_mesh": job.gt_mesh,
+                               "init": init_name, "polys": settings.polys, "gt_mesh": job.gt_mesh,
                                "views": len(data), "data_info": data.info, "init_verts": init.n_verts,
                                "init_faces": init.n_faces}
     device = str(result.metrics.get("device", "cpu"))

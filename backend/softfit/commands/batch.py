@@ -10,25 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from softfit.commands.fit import DEFAULT_INIT, add_fit_params, params_from_args
-
-
-def _polys(text: str) -> int | str:
-    """Same values as `softfit fit --polys`: an integer or 'auto'."""
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from exc
-
-
-def _xyz(text: str) -> tuple[float, float, float]:
-    try:
-        x, y, z = (float(v) for v in text.split(","))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected X,Y,Z, got {text!r}") from exc
-    return x, y, z
+from softfit.commands.fit import add_fit_params, add_init_arguments, add_input_arguments, params_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,17 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--cpus-per-task", type=float, default=1.0,
                    help="CPUs reserved per object (default 1; also its torch threads unless --threads)")
     g.add_argument("--gpus-per-task", type=float, default=0.0, help="GPUs reserved per object (default 0)")
-    g = parser.add_argument_group("input (for every object)")
-    g.add_argument("--cameras", help="turntable[:...] or sfm[:...] for image folders without cameras")
-    g.add_argument("--silhouette", default="auto", help="alpha | mask | auto (default auto)")
-    g.add_argument("--image-size", type=int, default=256,
-                   help="long side in pixels after resizing (0 = as stored)")
-    g = parser.add_argument_group("initial mesh")
-    g.add_argument("--init", default=DEFAULT_INIT, help="sphere, a mesh file, or a name from softfit.init")
-    g.add_argument("--polys", type=_polys, default=None, help="triangles of a generated initial mesh")
-    g.add_argument("--radius", type=float, default=0.5, help="sphere radius in world units (default 0.5)")
-    g.add_argument("--center", type=_xyz, default=(0.0, 0.0, 0.0),
-                   help="sphere centre X,Y,Z (default 0,0,0)")
+    add_input_arguments(parser.add_argument_group("input (for every object)"))
+    add_init_arguments(parser.add_argument_group("initial mesh (for every object)"))
     g = parser.add_argument_group("fit")
     g.add_argument("--params", metavar="FILE",
                    help="JSON object of fit parameters (options below override it)")

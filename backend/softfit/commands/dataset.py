@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, LAYOUTS
+from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, LAYOUTS, TEXTURES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,15 +45,18 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="image renderer: workbench (fast, no shadows without a GPU) or cycles (CPU path "
                         "tracing); auto: cycles for the backdrop, else workbench")
+    p.add_argument("--texture", choices=TEXTURES, default="none",
+                   help="none: one flat colour; noise: high-contrast colour noise fixed to the object, the "
+                        "same from every view (what structure-from-motion needs); masks stay exact")
     p.add_argument("--samples", type=int, default=8, help="Cycles samples per pixel")
-    p.add_argument("--seed", type=int, default=0, help="seed of --cameras random")
+    p.add_argument("--seed", type=int, default=0, help="seed of --cameras random and of --texture noise")
     p.add_argument("--name", help="object name (ALOI folder and file names); default: the source's name")
 
 
 def options_from_args(args: argparse.Namespace) -> dict:
     """render_dataset keyword options from parsed arguments."""
     keys = ("layout", "npz", "views", "size", "cameras", "elevation", "distance", "fov", "scale", "offset",
-            "background", "engine", "samples", "seed", "name")
+            "background", "engine", "texture", "samples", "seed", "name")
     opts = {k: getattr(args, k) for k in keys}
     opts["normalize"] = True if args.normalize else None
     return {k: v for k, v in opts.items() if v is not None}

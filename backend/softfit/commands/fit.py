@@ -108,6 +108,30 @@ def params_from_args(args: argparse.Namespace) -> FitParams:
     return FitParams.from_dict(base)
 
 
+def add_input_arguments(g: argparse._ArgumentGroup) -> None:
+    """How images become silhouettes and cameras (shared with `softfit batch`)."""
+    g.add_argument("--cameras", help="for plain image folders: turntable[:views=72,distance=2.732,"
+                   "elevation=0,fov=60], sfm[:...] (structure-from-motion) or a transforms.json")
+    g.add_argument("--silhouette", default="auto",
+                   help="alpha | mask | auto, or a segmentation method for plain photos: threshold | "
+                   "grabcut | backdrop:backdrop=EMPTY.png | deeplab:weights=FILE,sha256=HEX | segment "
+                   "(lets softfit choose); default auto (alpha, else masks)")
+    g.add_argument("--image-size", type=int, default=256,
+                   help="long side in pixels after resizing (0 = as stored)")
+
+
+def add_init_arguments(g: argparse._ArgumentGroup) -> None:
+    """The initial mesh (shared with `softfit batch`)."""
+    g.add_argument("--init", default=None,
+                   help="sphere, bbox2d, bbox, hull, or a mesh file (.obj/.ply); "
+                   "default: hull, falling back to bbox, then sphere")
+    g.add_argument("--polys", type=_polys, default=DEFAULT_POLYS,
+                   help=f"triangles of a generated initial mesh, or auto (default {DEFAULT_POLYS})")
+    g.add_argument("--radius", type=float, default=0.5, help="sphere radius in world units (default 0.5)")
+    g.add_argument("--center", type=_csv3, default=(0.0, 0.0, 0.0),
+                   help="sphere centre X,Y,Z (default 0,0,0)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DATA",
                         help="transforms.json folder, image folder, ALOI object folder, "
@@ -116,23 +140,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     g = parser.add_argument_group("input")
-    g.add_argument("--cameras", help="turntable[:views=72,distance=2.732,elevation=0,fov=60] or a "
-                   "transforms.json "
-                   "for plain image folders")
-    g.add_argument("--silhouette", default="auto", help="alpha | mask | auto (default auto)")
-    g.add_argument("--image-size", type=int, default=256,
-                   help="long side in pixels after resizing (0 = as stored)")
+    add_input_arguments(g)
     g.add_argument("--object", type=int, default=None, help="object index in a SoftRas/ShapeNet .npz archive")
     g.add_argument("--gt-mesh", help="ground-truth mesh (.obj/.ply, world frame): adds the Chamfer distance")
-    g = parser.add_argument_group("initial mesh")
-    g.add_argument("--init", default=None,
-                   help="sphere, a mesh file (.obj/.ply), or a name from softfit.init (hull, bbox, ...); "
-                   "default: hull, falling back to bbox, then sphere")
-    g.add_argument("--polys", type=_polys, default=DEFAULT_POLYS,
-                   help=f"triangles of a generated initial mesh, or auto (default {DEFAULT_POLYS})")
-    g.add_argument("--radius", type=float, default=0.5, help="sphere radius in world units (default 0.5)")
-    g.add_argument("--center", type=_csv3, default=(0.0, 0.0, 0.0),
-                   help="sphere centre X,Y,Z (default 0,0,0)")
+    add_init_arguments(parser.add_argument_group("initial mesh"))
     g = parser.add_argument_group("fit")
     g.add_argument("--params", metavar="FILE",
                    help="JSON object of fit parameters (the options below override it)")
