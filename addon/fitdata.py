@@ -43,12 +43,13 @@ class FitInputs:
 
 
 def working_size(width: int, height: int, image_size: int) -> tuple[int, int]:
-    """(w, h) with the longer side `image_size` (0: keep the source size); aspect ratio kept."""
+    """(w, h) with the longer side at most `image_size` (0: keep the source size; never enlarged, as the
+    backend's loader); aspect ratio kept."""
     if image_size < 0:
         raise InputError(f"image size must be positive (or 0 for the source size), got {image_size}")
     if image_size == 0:
         return width, height
-    scale = image_size / max(width, height)
+    scale = min(1.0, image_size / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 

@@ -223,6 +223,7 @@ def test_fitdata_sizes_resize_and_methods(tmp_path: Path) -> None:
     assert fitdata.working_size(384, 288, 256) == (256, 192)
     assert fitdata.working_size(100, 333, 64) == (19, 64)
     assert fitdata.working_size(64, 64, 0) == (64, 64)
+    assert fitdata.working_size(64, 48, 256) == (64, 48)  # never enlarged, like the backend
     a = np.arange(16, dtype=np.float32).reshape(4, 4)
     np.testing.assert_allclose(fitdata.resize_area(a, 2, 2), [[2.5, 4.5], [10.5, 12.5]])
     rgb = np.random.default_rng(1).uniform(size=(6, 9, 3)).astype(np.float32)

@@ -292,8 +292,10 @@ def test_softras_npy_is_unmirrored_to_match_its_cameras(tmp_path):
         assert min(ious) > 0.98, ious
     # without the flip, SoftRas' own images disagree with the pinhole cameras
     assert np.mean([iou(a, b) for a, b in zip(sr, pinhole, strict=True)]) < 0.8
-    up = load_dataset(tmp_path, image_size=128)
-    assert up.silhouettes.shape == (12, 128, 128) and up.cameras.fx[0] == pytest.approx(2 * pinhole_f(64))
+    kept = load_dataset(tmp_path, image_size=128)  # never enlarged
+    assert kept.silhouettes.shape == (12, 64, 64) and kept.cameras.fx[0] == pytest.approx(pinhole_f(64))
+    down = load_dataset(tmp_path, image_size=32)
+    assert down.silhouettes.shape == (12, 32, 32) and down.cameras.fx[0] == pytest.approx(pinhole_f(64) / 2)
 
 
 def pinhole_f(size: int) -> float:

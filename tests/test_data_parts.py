@@ -54,7 +54,8 @@ def test_parse_turntable_errors(text, match):
 def test_target_size_keeps_aspect():
     assert target_size(384, 288, 256) == (256, 192)
     assert target_size(288, 384, 256) == (192, 256)
-    assert target_size(64, 64, 256) == (256, 256)
+    assert target_size(64, 64, 256) == (64, 64)  # never enlarged
+    assert target_size(64, 48, 32) == (32, 24)
     assert target_size(1000, 3, 100) == (100, 1)
     assert target_size(384, 288, None) == (384, 288)
     for bad in (4, 0, 2.5, True, 100_000):

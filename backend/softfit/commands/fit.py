@@ -117,7 +117,7 @@ def add_input_arguments(g: argparse._ArgumentGroup) -> None:
                    "grabcut | backdrop:backdrop=EMPTY.png | deeplab:weights=FILE,sha256=HEX | segment "
                    "(lets softfit choose); default auto (alpha, else masks)")
     g.add_argument("--image-size", type=int, default=256,
-                   help="long side in pixels after resizing (0 = as stored)")
+                   help="long side in pixels after downsizing (0 = as stored; never enlarged)")
 
 
 def add_init_arguments(g: argparse._ArgumentGroup) -> None:

@@ -9,7 +9,7 @@ Layouts (detected from the path):
   transforms.json path (`formats.folder`).
 
 Then, the same for all: silhouettes from alpha / masks / a segmentation method (`silhouette.py`),
-checked at the stored resolution (no empty or full views), area-averaged to `image_size` on the long
+checked at the stored resolution (no empty or full views), area-averaged to at most `image_size` on the long
 side with the aspect ratio kept, and the cameras' intrinsics scaled to match."""
 
 from __future__ import annotations
