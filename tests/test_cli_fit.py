@@ -185,3 +185,21 @@ def test_help_lists_every_fit_parameter():
     text = parser.format_help()
     for f in fields(FitParams):
         assert "--" + f.name.replace("_", "-") in text
+
+
+def test_initial_mesh_never_sees_the_held_out_views(render_dataset_cached):
+    """A hull carved from all views would have seen the held-out ones and inflate their IoU."""
+    from softfit.commands.fit import choose_init, make_init
+    from softfit.data.load import load_dataset
+    from softfit.fit import FitParams
+    from softfit.fit.views import split_views
+
+    data = load_dataset(render_dataset_cached("suzanne", views=12, size="64"), image_size=None)
+    params = FitParams(holdout=0.25, seed=3)
+    train, held = split_views(data.cameras, params.holdout, params.seed)
+    assert len(held) == 3
+    _, mesh = choose_init("hull", data, 800, params=params)
+    from_train = make_init("hull", data.subset(train), 800, 0.5, (0.0, 0.0, 0.0))
+    from_all = make_init("hull", data, 800, 0.5, (0.0, 0.0, 0.0))
+    assert np.array_equal(mesh.verts, from_train.verts)
+    assert mesh.verts.shape != from_all.verts.shape or not np.allclose(mesh.verts, from_all.verts)

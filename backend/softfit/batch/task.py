@@ -112,7 +112,8 @@ def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
         params.threads = settings.threads
     data = load_dataset(job.path, cameras=settings.cameras, silhouette=settings.silhouette,
                         image_size=settings.image_size, object_index=job.object_index)
-    init_name, init = choose_init(settings.init, data, settings.polys, settings.radius, settings.center)
+    init_name, init = choose_init(settings.init, data, settings.polys, settings.radius, settings.center,
+                                  params=params)
     result = fit(data, init, params)
     if job.gt_mesh:
         from softfit.mesh.io import load_mesh

@@ -116,10 +116,10 @@ def run(args: argparse.Namespace) -> int:
     folder = cached_dataset(spec, cache_root(args.cache), args.quiet)
     data = load_dataset(folder, image_size=args.size)
     polys = DEMO_POLYS if args.polys is None else args.polys if args.polys == "auto" else int(args.polys)
-    init_name, init = choose_init(args.init, data, polys, quiet=args.quiet)
     params = FitParams(device=args.device, threads=args.threads)
     if args.iterations is not None:
         params = FitParams.from_dict(params.to_dict() | {"iterations": args.iterations})
+    init_name, init = choose_init(args.init, data, polys, quiet=args.quiet, params=params)
     gt = load_mesh(folder / "gt_mesh.obj")
     args.turntable = getattr(args, "turntable", True)
     extra = {"data": str(folder), "dataset": spec, "init": init_name, "polys": polys,

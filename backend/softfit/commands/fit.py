@@ -172,9 +172,17 @@ def load_data(args: argparse.Namespace) -> MultiViewData:
 
 
 def choose_init(name: str | None, data: MultiViewData, polys: int | str | None, radius: float = 0.5,
-                center: tuple[float, float, float] = (0.0, 0.0, 0.0), quiet: bool = True) -> tuple[str, Mesh]:
+                center: tuple[float, float, float] = (0.0, 0.0, 0.0), quiet: bool = True,
+                params: FitParams | None = None) -> tuple[str, Mesh]:
     """(name, mesh): `name` if given (its errors are the user's to see), else the first default that
-    works on these silhouettes (a visual hull needs every view to see the whole object, for one)."""
+    works on these silhouettes (a visual hull needs every view to see the whole object, for one).
+
+    With `params`, the mesh is built from the fit's training views only: a hull or box carved from the
+    held-out views too would have seen them, and their IoU would no longer be held out."""
+    if params is not None:
+        from softfit.fit.views import split_views
+
+        data = data.subset(split_views(data.cameras, params.holdout, params.seed)[0])
     if name is not None:
         return name, make_init(name, data, polys, radius, center)
     problems = []
@@ -297,7 +305,8 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     check_output_dir(args.out, args.force)
     data = load_data(args)
-    init_name, init = choose_init(args.init, data, args.polys, args.radius, args.center, args.quiet)
+    init_name, init = choose_init(args.init, data, args.polys, args.radius, args.center, args.quiet,
+                                  params=params)
     gt = None
     if args.gt_mesh:
         from softfit.mesh.io import load_mesh
