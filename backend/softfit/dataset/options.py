@@ -17,6 +17,7 @@ LAYOUTS = ("transforms", "aloi", "softras")
 CAMERA_LAYOUTS = ("turntable", "rings", "random")
 BACKGROUNDS = ("transparent", "black", "backdrop")
 ENGINES = ("auto", "workbench", "cycles")
+TEXTURES = ("none", "noise")
 MESH_SUFFIXES = (".obj", ".ply", ".stl")
 
 # Built-in meshes, built in Blender and normalised to a unit bounding box: the classic primitives, an
@@ -48,7 +49,9 @@ class RenderOptions:
     normalisation; normalize: fit the source into a unit box centred at the origin first (built-ins
     always are); background: transparent (RGBA) | black | backdrop (textured walls and floor with
     shadows); engine: workbench (fast, no shadows headless) | cycles (CPU path tracing, `samples`) for the
-    images, auto = cycles for the backdrop, else workbench; masks are always exact Workbench coverage."""
+    images, auto = cycles for the backdrop, else workbench; masks are always exact Workbench coverage;
+    texture: none (one flat colour) | noise (high-contrast colour noise fixed to the object, the same from
+    every view, for structure-from-motion; `dataset.texture`)."""
 
     sources: tuple[str, ...]
     layout: str = "transforms"
@@ -63,6 +66,7 @@ class RenderOptions:
     normalize: bool | None = None
     background: str | None = None
     engine: str = "auto"
+    texture: str = "none"
     samples: int = 8
     seed: int = 0
     name: str | None = None
@@ -154,6 +158,8 @@ class RenderOptions:
                              f"choose one of {', '.join(BACKGROUNDS)}")
         if self.engine not in ENGINES:
             raise InputError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        if self.texture not in TEXTURES:
+            raise InputError(f"unknown texture {self.texture!r}; choose one of {', '.join(TEXTURES)}")
         if not 1 <= self.samples <= 4096:
             raise InputError(f"samples must be between 1 and 4096, got {self.samples}")
         for key in ("distance", "fov", "scale"):

@@ -44,9 +44,10 @@ def reset() -> bpy.types.Scene:
     return scene
 
 
-def _material(name: str, color: tuple[float, ...], image: bpy.types.Image | None = None
-              ) -> bpy.types.Material:
-    """Principled material (Cycles); its diffuse_color and image node drive Workbench's colours too."""
+def _material(name: str, color: tuple[float, ...], image: bpy.types.Image | None = None,
+              interpolation: str = "Linear") -> bpy.types.Material:
+    """Principled material (Cycles); its diffuse_color and image node drive Workbench's colours too.
+    interpolation "Closest" samples the nearest texel, unfiltered and without mipmaps (texture atlases)."""
     mat = bpy.data.materials.new(name)
     mat.diffuse_color = color
     mat.use_nodes = True
@@ -56,6 +57,7 @@ def _material(name: str, color: tuple[float, ...], image: bpy.types.Image | None
     if image is not None:
         tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
         tex.image = image
+        tex.interpolation = interpolation
         mat.node_tree.links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
         mat.node_tree.nodes.active = tex
     return mat
@@ -63,10 +65,10 @@ def _material(name: str, color: tuple[float, ...], image: bpy.types.Image | None
 
 def add_mesh(scene: bpy.types.Scene, name: str, verts: np.ndarray, faces: np.ndarray,
              color: tuple[float, ...] = OBJECT_COLOR, uvs: np.ndarray | None = None,
-             image: bpy.types.Image | None = None) -> bpy.types.Object:
+             image: bpy.types.Image | None = None, interpolation: str = "Linear") -> bpy.types.Object:
     """A triangle mesh object at the identity transform: its vertex coordinates are world coordinates.
 
-    uvs: optional (F, 3, 2) per-corner texture coordinates."""
+    uvs: optional (F, 3, 2) per-corner texture coordinates of `image`."""
     mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(len(verts))
     mesh.vertices.foreach_set("co", np.asarray(verts, dtype=np.float32).ravel())
@@ -81,7 +83,7 @@ def add_mesh(scene: bpy.types.Scene, name: str, verts: np.ndarray, faces: np.nda
     mesh.validate()
     mesh.set_sharp_from_angle(angle=np.radians(40.0))  # flat cube sides, smooth curved surfaces
     obj = bpy.data.objects.new(name, mesh)
-    obj.data.materials.append(_material(name, color, image))
+    obj.data.materials.append(_material(name, color, image, interpolation))
     scene.collection.objects.link(obj)
     return obj
 
@@ -124,6 +126,11 @@ def _pattern(tiles: int, seed: int, cell: int = 64) -> np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size] // (cell // 4)
     img *= (0.85 + 0.15 * ((xx + yy) % 2))[..., None]
     return np.concatenate([img, np.ones((size, size, 1))], axis=2)
+
+
+def image(name: str, pixels: np.ndarray) -> bpy.types.Image:
+    """A packed image from (H, W, 4) float RGBA pixels, top row first."""
+    return _image(name, pixels)
 
 
 def _image(name: str, pixels: np.ndarray) -> bpy.types.Image:
