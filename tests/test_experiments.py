@@ -94,3 +94,19 @@ def test_bad_sections_are_input_errors(tmp_path, capsys):
     assert main(["experiments", "--out", str(tmp_path / "r"), "--sections", "x"]) == 2
     assert "sections must be" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_section_one_fits_the_users_aloi_library(render_dataset_cached, tmp_path):
+    """`--aloi ROOT`: real ALOI folders (here a Blender-rendered look-alike) are fitted and tabled."""
+    from softfit.experiments.context import Context, Section
+    from softfit.experiments.datasets import _user_aloi
+    from softfit.experiments.settings import Settings
+
+    root = render_dataset_cached("suzanne", layout="aloi", views=12)
+    ctx = Context(tmp_path, tmp_path, Settings.quick(), seed=0, verbose=False, aloi_root=root)
+    sec = Section(1, "Datasets", "")
+    _user_aloi(ctx, sec)
+    (row,) = sec.data["user_aloi"]
+    assert row["views"] == 12 and row["heldout_iou"] > 0.8  # a real fit of the library's object
+    caption, table = sec.tables[0]
+    assert "Your ALOI library" in caption and row["object"] in table

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the view split and the fits")
     parser.add_argument("--work", type=Path,
                         help="keep the rendered scenes here and reuse them (default: a temporary folder)")
+    parser.add_argument("--aloi", type=Path, metavar="ROOT",
+                        help="your ALOI library (ROOT/png2/<obj>, ROOT/mask2/<obj>): section 1 also fits "
+                             "each of its objects (no ground-truth mesh, so held-out IoU only)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -29,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
     run_experiments(args.out, quick=args.quick, sections=sections, seed=args.seed, work=args.work,
-                    verbose=not args.quiet)
+                    verbose=not args.quiet, aloi_root=args.aloi)
     print(f"wrote {args.out / 'experiments.md'} in {(time.perf_counter() - t0) / 60:.1f} min")
     return 0

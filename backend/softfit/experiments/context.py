@@ -21,6 +21,7 @@ class Context:
     settings: Settings
     seed: int
     verbose: bool = True
+    aloi_root: Path | None = None  # the user's ALOI library (png2/<obj>, mask2/<obj>), fitted in section 1
 
     def say(self, msg: str) -> None:
         log.info(msg)

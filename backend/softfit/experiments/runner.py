@@ -57,7 +57,7 @@ def parse_sections(text: str | Sequence[int]) -> list[int]:
 
 def run_experiments(out: Path | str, quick: bool = False, sections: Sequence[int] = (1, 2, 3, 4),
                     seed: int = 0, work: Path | str | None = None, verbose: bool = True,
-                    settings: Settings | None = None) -> dict:
+                    settings: Settings | None = None, aloi_root: Path | str | None = None) -> dict:
     """Run `sections` and (re)write the report in `out`; returns the experiments.json content.
 
     work: a folder to keep the rendered scenes in between runs (default: a temporary one, removed)."""
@@ -71,7 +71,7 @@ def run_experiments(out: Path | str, quick: bool = False, sections: Sequence[int
     own_work = work is None
     work_dir = Path(tempfile.mkdtemp(prefix="softfit-experiments-")) if own_work else Path(work)
     work_dir.mkdir(parents=True, exist_ok=True)
-    ctx = Context(stage, work_dir, settings, seed, verbose)
+    ctx = Context(stage, work_dir, settings, seed, verbose, None if aloi_root is None else Path(aloi_root))
     t0 = time.perf_counter()
     try:
         done: dict[int, Section] = _previous(out, settings, seed)
