@@ -140,3 +140,11 @@ def test_bad_inputs(problem):
     empty = MultiViewData(np.zeros_like(data.silhouettes), data.cameras, data.names)
     with pytest.raises(InputError, match="empty"):
         fit(empty, init, FitParams(iterations=1))
+    # Cameras that do not see the object: the first camera turned round to look away from it.
+    c2w = data.cameras.c2w.copy()
+    c2w[0, :3, :3] = c2w[0, :3, :3] @ np.diag([-1.0, 1.0, -1.0])
+    away = MultiViewData(data.silhouettes, type(data.cameras)(c2w, data.cameras.fx, data.cameras.fy,
+                         data.cameras.cx, data.cameras.cy, data.cameras.width, data.cameras.height),
+                         data.names)
+    with pytest.raises(InputError, match=f"{data.names[0]} do not see the initial mesh"):
+        fit(away, init, FitParams(iterations=1))

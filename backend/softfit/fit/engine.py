@@ -111,6 +111,13 @@ def _check_inputs(data: MultiViewData, init: Mesh, pinned: np.ndarray | None) ->
         raise InputError("no views to fit")
     if init.n_faces == 0:
         raise InputError("the initial mesh has no faces")
+    blind = _views_not_seeing(data, init)
+    if blind:
+        more = f" and {len(blind) - 5} more" if len(blind) > 5 else ""
+        raise InputError(
+            f"camera(s) {', '.join(blind[:5])}{more} do not see the initial mesh (it lies behind them or "
+            "outside their image) although their silhouettes show the object: check the cameras, or "
+            "place the initial mesh from the silhouettes (--init hull or bbox)")
     if pinned is None:
         return np.zeros(0, dtype=np.int64)
     arr = np.asarray(pinned)
@@ -120,6 +127,17 @@ def _check_inputs(data: MultiViewData, init: Mesh, pinned: np.ndarray | None) ->
     if len(p) and (p.min() < 0 or p.max() >= init.n_verts):
         raise InputError(f"pinned vertex indices must lie in [0, {init.n_verts})")
     return p
+
+
+def _views_not_seeing(data: MultiViewData, init: Mesh) -> list[str]:
+    """Names of views with object pixels in which no vertex of `init` lies in front of the camera and
+    inside the image: such a view gives the fit no gradient, and usually means wrong cameras."""
+    pts = data.cameras.project_points(init.verts)  # (N, V, 3): x_px, y_px, depth
+    w, h = data.cameras.width, data.cameras.height
+    seen = ((pts[..., 2] > 0) & (pts[..., 0] >= 0) & (pts[..., 0] <= w) & (pts[..., 1] >= 0)
+            & (pts[..., 1] <= h)).any(axis=1)
+    has_object = (data.silhouettes > 0.5).any(axis=(1, 2))
+    return [data.names[i] for i in np.flatnonzero(has_object & ~seen)]
 
 
 def fit(data: MultiViewData, init: Mesh, params: FitParams,
