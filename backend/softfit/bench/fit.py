@@ -60,10 +60,10 @@ def run_one(spec: dict, overrides: dict, init_name: str | None, polys: int | str
 
     folder = cached_dataset(spec, cache, quiet=True)
     data = load_dataset(folder, image_size=spec["size"])
-    t_init = time.perf_counter()
-    init_name, init = choose_init(init_name, data, polys)
-    t_init = time.perf_counter() - t_init
     params = FitParams.from_dict(FitParams(device="cpu", seed=seed).to_dict() | overrides)
+    t_init = time.perf_counter()
+    init_name, init = choose_init(init_name, data, polys, params=params)  # training views only
+    t_init = time.perf_counter() - t_init
     snaps: list[tuple[int, float, np.ndarray]] = []
 
     def keep(p) -> None:
