@@ -117,6 +117,24 @@ def choose_method(views: ViewSet, first_pixels: np.ndarray, method: str) -> str:
     return method
 
 
+def rgba_views(views: ViewSet, read_image: ReadImage, inputs: FitInputs) -> np.ndarray:
+    """(N, H, W, 4) uint8 colour views at the working size for SfM; alpha = the silhouette where it is
+    known here (features then come from the object only), else 255."""
+    h, w = inputs.cameras.height, inputs.cameras.width
+    out = np.full((len(views), h, w, 4), 255, np.uint8)
+    for i in range(len(views)):
+        if inputs.images is not None:
+            out[i, ..., :3] = inputs.images[i]
+            continue
+        p = (views.pixels[i].astype(np.float32) / 255.0 if views.pixels is not None
+             else read_image(views.images[i]) if views.images is not None else None)
+        assert p is not None
+        out[i, ..., :3] = _rgb_u8(resize_area(p, h, w))
+    if inputs.silhouettes is not None:
+        out[..., 3] = np.round(inputs.silhouettes * 255).astype(np.uint8)
+    return out
+
+
 def stored_size(cameras: Cameras, width: int, height: int, name: str) -> Cameras:
     """The cameras for images stored at width x height: the same size, or a proportional one (a dataset
     downscaled after its cameras were written; within a pixel of rounding), else InputError."""

@@ -46,6 +46,30 @@ def add_sphere(context: bpy.types.Context, polys: int, radius: float, center: tu
     return obj
 
 
+def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces: np.ndarray
+                ) -> bpy.types.Object:
+    """An initial mesh computed elsewhere (world coordinates, triangles) as a new, selected, active object;
+    InputError (and nothing added) when the arrays do not make a valid mesh."""
+    verts, faces = np.asarray(verts, np.float64), np.asarray(faces, np.int64)
+    if verts.ndim != 2 or verts.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0:
+        raise InputError(f"{name}: expected (V, 3) vertices and (F >= 1, 3) faces")
+    if faces.min() < 0 or faces.max() >= len(verts) or not np.isfinite(verts).all():
+        raise InputError(f"{name}: face indices out of range or non-finite vertices")
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(verts))
+    mesh.vertices.foreach_set("co", verts.astype(np.float32).ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    mesh.update()
+    obj = bpy.data.objects.new(name, mesh)
+    obj[ROLE] = "initial"
+    collection(context).objects.link(obj)
+    select_only(context, obj)
+    return obj
+
+
 def select_only(context: bpy.types.Context, obj: bpy.types.Object) -> None:
     layer = view_layer(context)
     for o in layer.objects:

@@ -61,9 +61,11 @@ class SOFTFIT_PT_mesh(_Panel):
     def draw(self, context: bpy.types.Context) -> None:
         s = settings(context)
         col = layout(self).column()
+        col.prop(s, "init_method")
         col.prop(s, "init_polys")
-        col.prop(s, "init_radius")
-        col.prop(s, "init_center")
+        if s.init_method == "SPHERE":
+            col.prop(s, "init_radius")
+            col.prop(s, "init_center")
         col.operator("softfit.initial_mesh", icon="MESH_UVSPHERE")
 
 

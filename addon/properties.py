@@ -29,6 +29,8 @@ INPUT_KINDS = [
 CAMERA_SOURCES = [
     ("FILE", "From input", "transforms.json, SoftRas camera.npy, or ALOI's fixed turntable"),
     ("TURNTABLE", "Turntable", "Cameras on a circle around the origin (parameters below)"),
+    ("SFM", "SfM (backend)", "Estimated from the images by the backend's structure from motion when the "
+     "scene is set up (an evenly spaced turntable if that fails)"),
 ]
 SILHOUETTES = [
     ("AUTO", "Auto", "Alpha channel, else mask files, else the backend's automatic segmentation"),
@@ -38,6 +40,11 @@ SILHOUETTES = [
     ("GRABCUT", "GrabCut (backend)", "Backend segmentation: GrabCut"),
     ("BACKDROP", "Backdrop (backend)", "Backend segmentation against the backdrop colour"),
     ("DEEPLAB", "DeepLab (backend)", "Backend segmentation with user-supplied DeepLabv3 weights"),
+]
+INIT_METHODS = [
+    ("SPHERE", "Sphere", "A UV sphere made here (radius and center below)"),
+    ("BBOX", "Bounding Box", "Ellipsoid in the 3-D box all views agree on, built by the backend"),
+    ("HULL", "Visual Hull", "The views' visual hull, remeshed, built by the backend from the views"),
 ]
 DEVICES = [("auto", "Auto", "GPU when the backend has one"), ("cpu", "CPU", ""), ("cuda", "CUDA", "")]
 
@@ -64,8 +71,9 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
     image_size: IntProperty(name="Image Size", default=256, min=0, max=4096,
                             description="Longer side of the working images in pixels (0: source size)")
 
+    init_method: EnumProperty(name="Method", items=INIT_METHODS, default="SPHERE")
     init_polys: IntProperty(name="Triangles", default=2000, min=8, max=2_000_000,
-                            description="Triangle count of the initial UV sphere")
+                            description="About how many triangles the initial mesh has")
     init_radius: FloatProperty(name="Radius", default=0.5, min=1e-4, unit="LENGTH")
     init_center: FloatVectorProperty(name="Center", size=3, default=(0.0, 0.0, 0.0), subtype="TRANSLATION")
 

@@ -21,7 +21,7 @@ from .core.cameras import SOFTRAS_DISTANCE, Cameras, from_softras, turntable
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
-CAMERA_SOURCES = ("FILE", "TURNTABLE")
+CAMERA_SOURCES = ("FILE", "TURNTABLE", "SFM")  # SFM: placeholders here, replaced by inputs.load
 ALOI_DISTANCE = SOFTRAS_DISTANCE
 ALOI_FOV_DEG = 60.0
 SHAPENET_ELEVATION = 30.0
@@ -170,7 +170,7 @@ def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageS
         preset = Turntable()  # ALOI's fixed layout: elevation 0 at SoftRas' distance, azimuth from names
         if any(_angle(p) is None for p in images):
             raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>.png")
-    elif opts.camera_source == "TURNTABLE":
+    elif opts.camera_source in ("TURNTABLE", "SFM"):
         preset = opts.turntable
     else:
         raise InputError(f"{folder} has no camera file: choose the turntable camera preset")

@@ -179,6 +179,49 @@ def initial_mesh(args: dict, work: Path) -> dict:
     return {"meshes": out}
 
 
+def backend_init(args: dict, work: Path) -> dict:
+    """Bad input first (scene unchanged), then the visual hull and the bbox mesh from a real backend."""
+    install(args["zip"], work / "repo")
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    s = bpy.context.scene.softfit
+    s.image_size, s.silhouette, s.init_polys = 0, "AUTO", args["polys"]
+    s.input_path, s.init_method = str(work / "no-such-folder"), "HULL"
+    before = sorted(o.name for o in bpy.data.objects)
+    rep: dict = {"bad": call(bpy.ops.softfit.initial_mesh)}
+    rep["bad_scene_same"] = sorted(o.name for o in bpy.data.objects) == before
+    s.input_path = args["path"]
+    for method in ("HULL", "BBOX"):
+        s.init_method = method
+        result, error = call(bpy.ops.softfit.initial_mesh)
+        obj = bpy.context.active_object
+        polys = obj.data.polygons
+        rep[method] = {"result": result, "error": error, "name": obj.name, "role": obj.get("softfit_role"),
+                       "verts": world_verts(obj).tolist(), "faces": [list(p.vertices) for p in polys]}
+    mod("session").disconnect()
+    return rep
+
+
+def sfm_setup(args: dict, work: Path) -> dict:
+    """Camera source SfM: Fit before Set up Scene is refused; Set up Scene gets the backend's cameras."""
+    install(args["zip"], work / "repo")
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    s = bpy.context.scene.softfit
+    s.input_path, s.image_size, s.silhouette, s.camera_source = args["path"], 0, "AUTO", "SFM"
+    s.init_method, s.init_polys = "HULL", args["polys"]
+    rep: dict = {"init_first": call(bpy.ops.softfit.initial_mesh)}
+    rep["setup"] = call(bpy.ops.softfit.setup_scene)
+    coll = bpy.data.collections.get("SoftFit Cameras")
+    cams = sorted(coll.objects, key=lambda o: o["softfit_view"]) if coll is not None else []
+    rep["cameras"] = [[list(r) for r in c.matrix_world] for c in cams]
+    _views, data = next(iter(mod("session").get().views.values()))
+    rep["c2w"] = np.asarray(data.cameras.c2w).tolist()
+    rep["init"] = call(bpy.ops.softfit.initial_mesh)
+    obj = bpy.context.active_object
+    rep["init_faces"] = len(obj.data.polygons) if obj is not None else 0
+    mod("session").disconnect()
+    return rep
+
+
 def render_alpha(scene: bpy.types.Scene, camera: bpy.types.Object, path: Path) -> np.ndarray:
     scene.camera = camera
     scene.render.filepath = str(path)
@@ -383,7 +426,8 @@ def inspect_blend(args: dict, work: Path) -> dict:
     return {"objects": objs, "metrics": json.loads(fitted[0]["softfit_metrics"]) if fitted else None}
 
 
-SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, setup_scene, fit, inspect_blend)}
+SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
+                                     inspect_blend)}
 
 
 def main() -> None:

@@ -294,3 +294,48 @@ def test_headless_script_under_plain_python(render_dataset_cached, tmp_path: Pat
     assert rep["metrics"]["heldout_iou"] == pytest.approx(metrics["heldout_iou"])
     saved = np.load(tmp_path / "inspect" / "blend_fitted_world.npy")
     assert np.allclose(saved, obj.verts, atol=1e-5)  # the .blend and the mesh files hold the same result
+
+
+def test_backend_initial_meshes_hull_and_bbox(built_zip: Path, ellipsoid_dataset: Path,
+                                              tmp_path: Path) -> None:
+    """Initial Mesh with Visual Hull / Bounding Box: the backend builds it from the views (`prepare`)."""
+    from softfit.mesh.types import Mesh
+    from softfit.metrics import render_silhouettes
+
+    rep = run_driver("backend_init", tmp_path, {"zip": str(built_zip), "path": str(ellipsoid_dataset),
+                                                "polys": 500})
+    result, error = rep["bad"]
+    assert result == ["CANCELLED"] and "SoftFit:" in error and rep["bad_scene_same"]
+    cams = ring_cameras(16, 64, 64, elevations=(25, -15, 5))  # as ellipsoid_dataset
+    verts = uv_sphere(200, 1.0).verts * np.array([0.55, 0.35, 0.28]) + np.array([0.1, -0.05, 0.05])
+    want = convex_silhouettes(cams, verts) > 0.5
+    ious = {}
+    for method in ("HULL", "BBOX"):
+        m = rep[method]
+        assert m["result"] == ["FINISHED"] and m["role"] == "initial", m["error"]
+        faces = np.asarray(m["faces"], np.int64)
+        assert faces.ndim == 2 and faces.shape[1] == 3 and len(faces) > 100
+        got = render_silhouettes(Mesh(np.asarray(m["verts"]), faces), cams) > 0.5
+        ious[method] = float(((got & want).sum((1, 2)) / (got | want).sum((1, 2))).min())
+    print(f"backend initial meshes, worst-view IoU: {ious}")
+    assert ious["HULL"] > 0.85 and ious["HULL"] > ious["BBOX"]
+
+
+def test_sfm_camera_source_sets_up_backend_cameras(built_zip: Path, ellipsoid_dataset: Path,
+                                                   tmp_path: Path) -> None:
+    """Camera source SfM: Set up Scene asks the backend (`prepare`); the flat-coloured views give SfM
+    nothing to match, so the backend's evenly spaced turntable (elevation 0, distance 2.732) comes back
+    instead of the dataset's own cameras (distance 3, elevations 25/-15/5)."""
+    rep = run_driver("sfm_setup", tmp_path, {"zip": str(built_zip), "path": str(ellipsoid_dataset),
+                                             "polys": 300})
+    result, error = rep["init_first"]
+    assert result == ["CANCELLED"] and "Set up Scene" in error
+    assert rep["setup"][0] == ["FINISHED"], rep["setup"]
+    c2w = np.asarray(rep["c2w"])
+    blender = np.asarray(rep["cameras"])
+    assert c2w.shape == (16, 4, 4) and blender.shape == (16, 4, 4)
+    pos = c2w[:, :3, 3]
+    np.testing.assert_allclose(np.linalg.norm(pos, axis=1), 2.732, atol=1e-3)
+    np.testing.assert_allclose(pos[:, 2], 0.0, atol=1e-3)
+    np.testing.assert_allclose(blender[:, :3, 3], pos, atol=1e-4)  # the scene's cameras are SfM's
+    assert rep["init"][0] == ["FINISHED"] and rep["init_faces"] > 0  # later operators use the cached cameras

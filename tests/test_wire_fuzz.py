@@ -56,6 +56,43 @@ class Fuzzer:
                   "body": {"transforms": tr, "params": {}}, "buffers": []}
         return header, arrays
 
+    def bad_prepare(self):
+        """A `prepare` (initial mesh from the views) broken in one way: (frames, acceptable codes)."""
+        r = self.r
+        h, a = self.submit()
+        del h["job"], a["verts"], a["faces"]
+        h["type"] = "prepare"
+        h["body"] = {"transforms": h["body"]["transforms"], "init": "hull", "polys": None}
+        what = r.randrange(6)
+        if what == 0:
+            h["body"]["init"] = r.choice(["sphere", "", 3, "x" * 300])
+            return self.pack(h, a), {E.BAD_BODY}
+        if what == 1:
+            h["body"]["polys"] = r.choice([0, -5, "many", 1.5, True, 10**9])
+            return self.pack(h, a), {E.BAD_BODY}
+        if what == 2:
+            h["body"]["transforms"] = r.choice(BAD_TRANSFORMS)
+            return self.pack(h, a), {E.BAD_REQUEST}
+        if what == 3:  # no or two image sources; nothing asked for; SfM without images or with transforms
+            choice = r.randrange(5)
+            if choice == 0:
+                del a["silhouettes"]
+            elif choice == 1:
+                a["images"] = np.zeros((3, 8, 8, 3), np.uint8)
+            elif choice == 2:
+                h["body"]["init"] = None
+            elif choice == 3:
+                h["body"]["cameras"] = "sfm"
+            else:
+                h["body"]["cameras"] = "sfm"
+                a = {"images": np.zeros((3, 8, 8, 3), np.uint8)}
+            return self.pack(h, a), {E.BAD_REQUEST}
+        if what == 4:
+            a["verts"] = np.zeros((3, 3), np.float32)  # a prepare carries no mesh
+            return self.pack(h, a), {E.BAD_ARRAY}
+        del h["session"]
+        return self.pack(h, a), {E.BAD_HEADER}
+
     def pack(self, header, arrays, specs=None):
         header["buffers"] = specs if specs is not None else [
             {"name": k, "dtype": a.dtype.str, "shape": list(a.shape)} for k, a in arrays.items()]
@@ -66,7 +103,7 @@ class Fuzzer:
 
     def __call__(self):
         r = self.r
-        kind = r.randrange(24)
+        kind = r.randrange(25)
         if kind == 0:  # random frames
             return [r.randbytes(r.randrange(0, 48)) for _ in range(r.randrange(1, 6))], {E.BAD_FRAMES}
         if kind == 1:  # wrong or missing signature
@@ -121,6 +158,8 @@ class Fuzzer:
             return self.sign(h), {E.UNKNOWN_JOB}
         if kind == 12:  # too many frames
             return [MAGIC, b"", b"{}", *[b""] * r.randrange(10, 20)], {E.TOO_LARGE}
+        if kind == 24:
+            return self.bad_prepare()
         h, a = self.submit()
         if kind == 13:  # buffer list does not match the frames
             f = self.pack(h, a)

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import zmq
 
 from softfit import __version__
 from softfit.errors import InputError
 from softfit.wire import errors as E
 from softfit.wire.keys import load_server_keys
-from softfit.wire.messages import REQUESTS, check_submit
+from softfit.wire.messages import REQUESTS, check_prepare, check_submit
 from softfit.wire.protocol import (
     PROTOCOL_VERSION,
     Limits,
@@ -40,7 +41,8 @@ from softfit.wire.protocol import (
 
 from .jobs import WAKE_ENDPOINT, Job, WorkerPool
 from .parent import ParentWatch
-from .request import prepare
+from .prepare import PREPARED_KEY, Preparer
+from .request import init_request, prepare
 
 log = logging.getLogger("softfit.server")
 HOUSEKEEPING_S = 0.2
@@ -141,6 +143,7 @@ class Server:
         self.wake.setsockopt(zmq.LINGER, 0)
         self.wake.bind(WAKE_ENDPOINT)
         self.pool = WorkerPool(c.workers, self.ctx, fit_fn)
+        self.preparer = Preparer(self.ctx, self.limits.max_jobs)
         self.jobs: dict[str, Job] = {}
         self.sessions: dict[str, _Session] = {}
         self.held: dict[str, _Held] = {}
@@ -340,6 +343,31 @@ class Server:
                  "x".join(map(str, request.views.shape[1:3])), len(request.verts))
         self._reply(identity, msg, "accepted", {"queue_position": self._position(job)}, job=msg.job)
 
+    def _on_prepare(self, identity: bytes, msg: Message) -> None:
+        """An initial mesh from the views: validated here, built on its own thread, answered `prepared`
+        from `_read_wakeups` (so the loop never computes)."""
+        self._touch(msg.session)
+        check_prepare(msg, self.limits)
+        request = init_request(msg)
+        if not self.preparer.start(identity, msg.id, request):
+            raise E.ProtocolError(E.BUSY, f"the server is preparing {self.limits.max_jobs} initial meshes, "
+                                  "its limit; try later", msg.id)
+        log.info("preparing (init %s, cameras %s) from %d views", request.init, request.sfm or "sent",
+                 len(request.views))
+
+    def _send_prepared(self) -> None:
+        for identity, msg_id, outcome in self.preparer.finished():
+            if isinstance(outcome, tuple):
+                self._reply_error(identity, outcome[0], outcome[1], msg_id)
+            else:
+                arrays = {}
+                if outcome.mesh is not None:
+                    arrays = {"verts": np.ascontiguousarray(outcome.mesh.verts, "<f4"),
+                              "faces": np.ascontiguousarray(outcome.mesh.faces, "<i4")}
+                body = {"message": outcome.message[:1000], "transforms": outcome.transforms,
+                        "fallback": outcome.fallback}
+                self._send(identity, encode(Message("prepared", body, arrays, reply_to=msg_id), self._key))
+
     def _on_poll(self, identity: bytes, msg: Message) -> None:
         job = self._job(msg)
         self._touch(msg.session)
@@ -408,6 +436,8 @@ class Server:
                 keys.add(self.wake.recv(zmq.NOBLOCK).decode())
             except zmq.Again:
                 break
+        if PREPARED_KEY in keys:
+            self._send_prepared()
         for key in keys:
             job = self.jobs.get(key)
             if job is not None:
@@ -432,6 +462,7 @@ class Server:
                         self._cancel(job)
                         self._forget(job)
                 self.sessions.pop(sid, None)
+        self._send_prepared()  # wake-ups can be dropped under load
         for job in self.jobs.values():  # wake-ups can be dropped under load: re-check held polls
             self._wake(job)
         if self._parent.parent_gone():

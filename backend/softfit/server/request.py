@@ -1,7 +1,9 @@
-"""A validated `submit` message -> what `softfit.fit.fit` takes (MultiViewData, Mesh, FitParams, pinned).
+"""A validated `submit` message -> what `softfit.fit.fit` takes (MultiViewData, Mesh, FitParams, pinned),
+and a validated `prepare` (initial-mesh) message -> its MultiViewData.
 
-`prepare` runs in the socket loop and does only the cheap checks that should fail the submit itself
-(parameters, cameras); `build` runs in the worker (silhouette conversion or segmentation, copies)."""
+`prepare`/`init_request` run in the socket loop and do only the cheap checks that should fail the request
+itself (parameters, cameras); `build`/`build_data` run in a worker (silhouette conversion or segmentation,
+copies)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,20 @@ class FitRequest:
     pinned: np.ndarray | None
     params: FitParams
     silhouette_method: str
+
+
+@dataclass
+class InitRequest:
+    """A `prepare` request: the views and cameras, and which initial mesh to build from them."""
+
+    views: np.ndarray
+    is_images: bool
+    cameras: Cameras | None
+    names: list[str]
+    init: str | None
+    polys: int | str
+    silhouette_method: str
+    sfm: str | None  # an SfM camera spec: `cameras` is None until the worker estimates them
 
 
 def cameras_from_transforms(meta: dict, width: int, height: int) -> tuple[Cameras, list[str]]:
@@ -66,8 +82,7 @@ def prepare(msg: Message) -> FitRequest:
     The request's `threads` is ignored: the server owns the CPU budget (`softfit serve --threads`), and
     torch's thread count is process-wide, so concurrent fits must not each set it."""
     a = msg.arrays
-    is_images = "images" in a
-    views = a["images"] if is_images else a["silhouettes"]
+    views, is_images = _views(msg)
     params_in = dict(msg.body.get("params") or {})
     params_in["threads"] = 0
     try:
@@ -79,8 +94,30 @@ def prepare(msg: Message) -> FitRequest:
     return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method)
 
 
-def build(req: FitRequest) -> tuple[MultiViewData, Mesh, np.ndarray | None]:
-    """The worker-side half: silhouettes (segmenting RGB images when needed), the data and the mesh."""
+def _views(msg: Message) -> tuple[np.ndarray, bool]:
+    a = msg.arrays
+    is_images = "images" in a
+    return (a["images"] if is_images else a["silhouettes"]), is_images
+
+
+def init_request(msg: Message) -> InitRequest:
+    """The loop-side half of a `prepare`: cameras parsed (InputError -> `bad_request`), nothing computed."""
+    views, is_images = _views(msg)
+    sfm = msg.body.get("cameras")
+    if sfm is not None:
+        from softfit.sfm.spec import parse_spec
+
+        parse_spec(sfm)  # a malformed spec fails the request, not the worker
+        cams, names = None, [f"view_{i:03d}" for i in range(len(views))]
+    else:
+        cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
+    polys = msg.body.get("polys")
+    return InitRequest(views, is_images, cams, names, msg.body["init"], "auto" if polys is None else polys,
+                       msg.body.get("silhouette", "auto"), sfm)
+
+
+def build_data(req: FitRequest | InitRequest) -> MultiViewData:
+    """Silhouettes (segmenting RGB images when needed) and cameras as MultiViewData (worker side)."""
     images = None
     if req.is_images:
         images = np.ascontiguousarray(req.views[..., :3])
@@ -94,6 +131,44 @@ def build(req: FitRequest) -> tuple[MultiViewData, Mesh, np.ndarray | None]:
         sil = req.views.astype(np.float32) / 255.0
     else:
         sil = np.array(req.views, dtype=np.float32)
-    data = MultiViewData(sil, req.cameras, req.names, images, {"source": "wire"})
+    return MultiViewData(sil, req.cameras, req.names, images, {"source": "wire"})
+
+
+@dataclass
+class Prepared:
+    mesh: Mesh | None
+    transforms: dict | None  # SfM cameras as transforms.json content, when asked for
+    fallback: bool  # SfM failed and an evenly spaced turntable was assumed
+    message: str
+
+
+def build_prepared(req: InitRequest) -> Prepared:
+    """The worker-side half of a `prepare`: SfM cameras (`softfit.sfm.estimate_from_spec`) when asked,
+    then `softfit.init.make_initial_mesh` over all views sent."""
+    from softfit.cameras import transforms_dict
+    from softfit.init import make_initial_mesh
+
+    notes, transforms, fallback = [], None, False
+    if req.sfm is not None:
+        from softfit.sfm.spec import estimate_from_spec
+
+        rgb = np.ascontiguousarray(req.views[..., :3])
+        masks = req.views[..., 3] > 127 if req.views.shape[-1] == 4 else None
+        result = estimate_from_spec(rgb, masks, req.sfm)
+        if result.cameras is None:
+            raise InputError(result.message)
+        req.cameras, fallback = result.cameras, bool(result.fallback)
+        transforms = transforms_dict(result.cameras, [f"{n}.png" for n in req.names])
+        notes.append(result.message)
+    mesh = None
+    if req.init is not None:
+        mesh = make_initial_mesh(req.init, build_data(req), req.polys)
+        notes.append(f"{req.init} initial mesh: {len(mesh.verts)} vertices, {len(mesh.faces)} faces")
+    return Prepared(mesh, transforms, fallback, "; ".join(notes))
+
+
+def build(req: FitRequest) -> tuple[MultiViewData, Mesh, np.ndarray | None]:
+    """The worker-side half of a `submit`: the data, the mesh and the pinned vertices."""
+    data = build_data(req)
     pinned = None if req.pinned is None else np.unique(req.pinned.astype(np.int64))
     return data, Mesh(req.verts, req.faces), pinned

@@ -1,7 +1,7 @@
 """SoftFit's wire protocol and client over ZeroMQ (numpy + pyzmq only, relative imports only: this
 package is copied verbatim into the Blender add-on). The server lives in `softfit.server`."""
 
-from .client import Client
+from .client import Client, Prepared
 from .errors import BadToken, JobFailed, ProtocolMismatch, RequestRejected, ServerGone, WireError, WireTimeout
 from .events import Event, JobError, Progress, Queued, Result, VertexFrame
 from .protocol import PROTOCOL_VERSION, Limits
@@ -9,7 +9,7 @@ from .protocol import PROTOCOL_VERSION, Limits
 __version__ = "0.1.0"  # SoftFit's version (a test keeps it equal to softfit.__version__)
 
 __all__ = [
-    "PROTOCOL_VERSION", "BadToken", "Client", "Event", "JobError", "JobFailed", "Limits", "Progress",
-    "ProtocolMismatch", "Queued", "RequestRejected", "Result", "ServerGone", "VertexFrame", "WireError",
-    "WireTimeout",
+    "PROTOCOL_VERSION", "BadToken", "Client", "Event", "JobError", "JobFailed", "Limits", "Prepared",
+    "Progress", "ProtocolMismatch", "Queued", "RequestRejected", "Result", "ServerGone", "VertexFrame",
+    "WireError", "WireTimeout",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +20,7 @@ import zmq
 from . import errors as E
 from .events import Event, JobError, Progress, Queued, Result, VertexFrame
 from .keys import load_public_key
-from .messages import FINAL_STATES, MAX_WAIT, REPLIES, REQUESTS, check_submit
+from .messages import FINAL_STATES, MAX_WAIT, REPLIES, REQUESTS, check_prepare, check_submit
 from .protocol import PROTOCOL_VERSION, Limits, Message, decode, encode, new_id
 
 CLIENT_MAXMSGSIZE = 2**30
@@ -37,6 +37,19 @@ class _Job:
     queue_position: int | None = None
     events: list[Event] = field(default_factory=list)
     done: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The reply to `Client.prepare`: the initial mesh (verts (V, 3) float32, faces (F, 3) int32, in the
+    cameras' frame; None when none was asked for), SfM cameras as transforms.json content (None when the
+    cameras were sent), whether SfM fell back to an assumed turntable, and the server's description."""
+
+    verts: np.ndarray | None
+    faces: np.ndarray | None
+    transforms: dict | None
+    message: str
+    fallback: bool = False
 
 
 class Client:
@@ -218,6 +231,46 @@ class Client:
         """Tell the server this client is alive (polling a job does this too)."""
         self._request(Message("heartbeat", session=self.session))
 
+    @staticmethod
+    def _view_arrays(silhouettes: np.ndarray | None, images: np.ndarray | None) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {}
+        if silhouettes is not None:
+            s = np.asarray(silhouettes)
+            arrays["silhouettes"] = (s.astype(np.uint8) * 255 if s.dtype == bool
+                                     else s if s.dtype == np.uint8 else s.astype(np.float32))
+        if images is not None:
+            arrays["images"] = np.asarray(images, dtype=np.uint8)
+        return arrays
+
+    def prepare(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict | None,
+                init: str | None = "hull", polys: int | str = "auto", cameras: str | None = None,
+                silhouette_method: str | None = None, timeout: float = 120.0) -> Prepared:
+        """Ask the server to prepare a fit from the views (same views as `submit`), blocking up to
+        `timeout` seconds: an initial mesh `init` ("bbox" or "hull", `softfit.init`; None: none) built
+        from all views, and/or, with `cameras` an SfM spec ("sfm" or "sfm:key=value,..."; needs RGB(A)
+        `images`, and `transforms` None), the views' cameras estimated by SfM. RequestRejected
+        (bad_request, ...) when the views cannot give what was asked."""
+        if self.info is None:
+            self.handshake()
+        body: dict = {"init": init, "polys": None if polys == "auto" else polys}
+        if transforms is not None:
+            body["transforms"] = transforms
+        if cameras is not None:
+            body["cameras"] = cameras
+        if silhouette_method is not None:
+            body["silhouette"] = silhouette_method
+        msg = Message("prepare", body, self._view_arrays(silhouettes, images), session=self.session)
+        nbytes = self._check_locally(msg, check_prepare)
+        # one attempt gets the whole timeout: a retry would start the work again
+        wait = max(0.0, timeout - self.timeout / (self.retries + 1))
+        reply = self._request(msg, extra=wait + nbytes / SEND_RATE)
+        if reply.type != "prepared":
+            raise E.WireError(f"expected prepared, got {reply.type!r}")
+        a, b = reply.arrays, reply.body
+        verts = np.array(a["verts"], np.float32) if "verts" in a else None
+        faces = np.array(a["faces"], np.int32) if "faces" in a else None
+        return Prepared(verts, faces, b["transforms"], b["message"], b["fallback"])
+
     def submit(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict,
                verts: np.ndarray, faces: np.ndarray, params: dict | None = None,
                pinned: np.ndarray | None = None, silhouette_method: str | None = None) -> str:
@@ -229,13 +282,7 @@ class Client:
         the initial mesh; params: FitParams fields; pinned: indices of vertices that must not move."""
         if self.info is None:
             self.handshake()
-        arrays: dict[str, np.ndarray] = {}
-        if silhouettes is not None:
-            s = np.asarray(silhouettes)
-            arrays["silhouettes"] = (s.astype(np.uint8) * 255 if s.dtype == bool
-                                     else s if s.dtype == np.uint8 else s.astype(np.float32))
-        if images is not None:
-            arrays["images"] = np.asarray(images, dtype=np.uint8)
+        arrays = self._view_arrays(silhouettes, images)
         v = np.asarray(verts)
         arrays["verts"] = v if v.dtype in (np.float32, np.float64) else v.astype(np.float64)
         arrays["faces"] = np.asarray(faces, dtype=np.int64)
@@ -251,14 +298,15 @@ class Client:
         self._jobs[job_id] = _Job()  # its first poll reports Queued(position) if it has not started yet
         return job_id
 
-    def _check_locally(self, msg: Message) -> int:
+    def _check_locally(self, msg: Message,
+                       check: Callable[[Message, Limits], None] = check_submit) -> int:
         """Validate a request as the server will, so bad input fails here with the same message."""
         try:
             frames = encode(msg, self._key)
         except (TypeError, ValueError) as exc:
             raise E.RequestRejected(E.BAD_BODY, f"request is not JSON-serialisable: {exc}") from None
         try:
-            check_submit(decode(frames, self._key, REQUESTS, self.limits), self.limits)
+            check(decode(frames, self._key, REQUESTS, self.limits), self.limits)
         except E.ProtocolError as exc:
             raise E.RequestRejected(exc.code, exc.message) from None
         return sum(len(f) for f in frames)

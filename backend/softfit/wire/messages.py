@@ -13,6 +13,11 @@ MAX_WAIT = 2.0  # longest a `poll` may be held by the server before it answers w
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL_STATES = ("done", "failed", "cancelled")
 INDEX = ("<i4", "<i8")
+INIT_METHODS = ("bbox", "hull")
+VIEW_ARRAYS = {
+    "silhouettes": ArraySpec(("|u1", "<f4"), ("max_views", "max_side", "max_side"), required=False),
+    "images": ArraySpec(("|u1",), ("max_views", "max_side", "max_side", (3, 4)), required=False),
+}
 
 REQUESTS: dict[str, Schema] = {
     "hello": Schema({"client": Field("str", max_len=128), "version": Field("str", max_len=64)}, session=True),
@@ -21,8 +26,7 @@ REQUESTS: dict[str, Schema] = {
     "submit": Schema(
         {"transforms": Field("object"), "params": Field("object", required=False),
          "silhouette": Field("str", required=False, max_len=32)},
-        {"silhouettes": ArraySpec(("|u1", "<f4"), ("max_views", "max_side", "max_side"), required=False),
-         "images": ArraySpec(("|u1",), ("max_views", "max_side", "max_side", (3, 4)), required=False),
+        {**VIEW_ARRAYS,
          "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3)),
          "faces": ArraySpec(INDEX, ("max_faces", 3)),
          "pinned": ArraySpec(INDEX, ("max_vertices",), required=False)},
@@ -30,6 +34,12 @@ REQUESTS: dict[str, Schema] = {
     "poll": Schema({"after": Field("int", lo=-1, hi=2**53), "frames": Field("bool"),
                     "wait": Field("float", lo=0.0, hi=MAX_WAIT)}, session=True, job=True),
     "cancel": Schema(session=True, job=True),
+    "prepare": Schema(
+        {"transforms": Field("object", required=False), "init": Field("str", null=True, choices=INIT_METHODS),
+         "cameras": Field("str", required=False, null=True, max_len=256),
+         "polys": Field("int", required=False, null=True, lo=4, hi=4_000_000),
+         "silhouette": Field("str", required=False, max_len=32)},
+        VIEW_ARRAYS, session=True),
     "release": Schema(session=True, job=True),
 }
 
@@ -50,6 +60,10 @@ REPLIES: dict[str, Schema] = {
          "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3), required=False),
          "faces": ArraySpec(INDEX, ("max_faces", 3), required=False)},
         job=True),
+    "prepared": Schema({"message": Field("str", max_len=1000), "transforms": Field("object", null=True),
+                        "fallback": Field("bool")},
+                       {"verts": ArraySpec(("<f4",), ("max_vertices", 3), required=False),
+                        "faces": ArraySpec(("<i4",), ("max_faces", 3), required=False)}),
     "ack": Schema({"state": Field("str", max_len=32)}),
     "error": Schema({"code": Field("str", max_len=64), "message": Field("str", max_len=1000)}),
 }
@@ -59,9 +73,9 @@ def _bad(message: str, msg: Message) -> E.ProtocolError:
     return E.ProtocolError(E.BAD_REQUEST, message, msg.id, msg.job)
 
 
-def check_submit(msg: Message, limits: Limits) -> None:
-    """The checks of a fit request that span fields: one image source, matching counts, index ranges,
-    silhouette values in [0, 1], a camera per view. Runs on both sides (the client refuses early)."""
+def check_views(msg: Message) -> None:
+    """The cross-field checks of the views of a `submit` or `prepare`: one image source, at least one view,
+    silhouettes in [0, 1], a transforms frame per view. Runs on both sides (the client refuses early)."""
     a = msg.arrays
     if ("silhouettes" in a) == ("images" in a):
         raise _bad("send exactly one of 'silhouettes' (N, H, W) or 'images' (N, H, W, 3|4)", msg)
@@ -71,6 +85,35 @@ def check_submit(msg: Message, limits: Limits) -> None:
         raise _bad(f"need at least one view of at least 1x1 pixels, got shape {views.shape}", msg)
     if views.dtype == np.float32 and (views.min() < 0.0 or views.max() > 1.0):
         raise _bad("float silhouettes must lie in [0, 1]", msg)
+    if "transforms" not in msg.body:  # a `prepare` that asks for SfM cameras instead
+        return
+    frames = msg.body["transforms"].get("frames")
+    if not isinstance(frames, list) or len(frames) != n:
+        got = len(frames) if isinstance(frames, list) else "no"
+        raise _bad(f"transforms must hold one frame per view: {n} views but {got} frames", msg)
+
+
+def check_prepare(msg: Message, limits: Limits) -> None:
+    """A `prepare` asks for something (an initial mesh, SfM cameras or both) and gets its cameras one way:
+    `transforms`, or `cameras` (an SfM spec, which needs RGB `images`); then the views' checks."""
+    b = msg.body
+    if b.get("init") is None and b.get("cameras") is None:
+        raise _bad("a prepare asks for 'init' (bbox|hull), 'cameras' (sfm[:...]) or both", msg)
+    if b.get("cameras") is not None:
+        if "transforms" in b:
+            raise _bad("send either 'transforms' or 'cameras' (SfM estimates them), not both", msg)
+        if "images" not in msg.arrays:
+            raise _bad("SfM cameras need the RGB 'images', not only silhouettes", msg)
+    elif "transforms" not in b:
+        raise _bad("without 'cameras' (SfM), 'transforms' must give one camera per view", msg)
+    check_views(msg)
+
+
+def check_submit(msg: Message, limits: Limits) -> None:
+    """The checks of a fit request that span fields: the views (`check_views`), then the initial mesh's
+    counts and index ranges. Runs on both sides (the client refuses early)."""
+    check_views(msg)
+    a = msg.arrays
     verts, faces = a["verts"], a["faces"]
     if len(verts) < 3 or len(faces) < 1:
         raise _bad(f"the initial mesh needs >= 3 vertices and >= 1 face, got {len(verts)} and {len(faces)}",
@@ -80,7 +123,3 @@ def check_submit(msg: Message, limits: Limits) -> None:
     pinned = a.get("pinned")
     if pinned is not None and len(pinned) and (pinned.min() < 0 or pinned.max() >= len(verts)):
         raise _bad(f"pinned vertex indices must lie in [0, {len(verts)})", msg)
-    frames = msg.body["transforms"].get("frames")
-    if not isinstance(frames, list) or len(frames) != n:
-        got = len(frames) if isinstance(frames, list) else "no"
-        raise _bad(f"transforms must hold one frame per view: {n} views but {got} frames", msg)
