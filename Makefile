@@ -1,5 +1,5 @@
 # SoftFit's single entry point. `make demo` and `make test` each set everything up on a fresh machine.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_DEPS := $(VENV)/.deps-installed
