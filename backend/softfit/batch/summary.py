@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
-import tempfile
 from pathlib import Path
+
+from softfit.atomic import write_atomic
 
 COLUMNS = (("heldout_iou", "held-out IoU", "{:.4f}"), ("chamfer", "Chamfer", "{:.4f}"),
            ("seconds", "time (s)", "{:.1f}"))
@@ -56,21 +56,10 @@ def markdown(records: list[dict], stats: dict, title: str = "SoftFit batch") -> 
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_summary(out: Path, records: list[dict], info: dict | None = None) -> dict:
     """Write out/summary.json and out/summary.md; returns the statistics."""
     stats = aggregate(records)
     doc = {"summary": stats, "objects": records, **({"batch": info} if info else {})}
-    _write_atomic(out / "summary.json", json.dumps(doc, indent=1, allow_nan=False))
-    _write_atomic(out / "summary.md", markdown(records, stats))
+    write_atomic(out / "summary.json", json.dumps(doc, indent=1, allow_nan=False))
+    write_atomic(out / "summary.md", markdown(records, stats))
     return stats

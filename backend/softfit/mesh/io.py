@@ -10,13 +10,12 @@ failed write never leaves half a mesh behind.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from softfit.atomic import write_atomic
 from softfit.errors import InputError
 from softfit.mesh.types import Mesh
 
@@ -68,7 +67,7 @@ def save_obj(path: str | Path, mesh: Mesh) -> None:
     # %.9g is exact for float32, the precision Blender stores.
     np.savetxt(buf, np.asarray(mesh.verts, dtype=np.float32), fmt="v %.9g %.9g %.9g")
     np.savetxt(buf, mesh.faces + 1, fmt="f %d %d %d")
-    _atomic_write(Path(path), buf.getvalue().encode("ascii"))
+    write_atomic(Path(path), buf.getvalue().encode("ascii"))
 
 
 def save_ply(path: str | Path, mesh: Mesh) -> None:
@@ -84,7 +83,7 @@ def save_ply(path: str | Path, mesh: Mesh) -> None:
     faces["n"] = 3
     faces["idx"] = mesh.faces
     body = np.asarray(mesh.verts, dtype="<f4").tobytes() + faces.tobytes()
-    _atomic_write(Path(path), header.encode("ascii") + body)
+    write_atomic(Path(path), header.encode("ascii") + body)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -289,15 +288,3 @@ def _triangulate(polys, n_verts: int) -> np.ndarray:
     k = np.arange(n_tris.sum()) - np.repeat(np.cumsum(n_tris) - n_tris, n_tris) + 1
     s0 = starts[poly]
     return np.stack([flat[s0], flat[s0 + k], flat[s0 + k + 1]], axis=1)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

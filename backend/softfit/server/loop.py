@@ -24,6 +24,7 @@ import numpy as np
 import zmq
 
 from softfit import __version__
+from softfit.atomic import write_atomic
 from softfit.errors import InputError
 from softfit.wire import errors as E
 from softfit.wire.keys import load_server_keys
@@ -166,11 +167,7 @@ class Server:
 
     def write_announce(self, path: Path) -> None:
         """Atomically, readable by the owner only (it holds the token)."""
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.announcement(), f)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(self.announcement()))
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the loop to end (thread- and signal-safe)."""
