@@ -41,9 +41,10 @@ def write_layout(out: Path, opts: RenderOptions, views: ViewSet, objects: list[R
                  info: dict) -> None:
     """Write everything into `out` (an empty folder), ending with dataset.json."""
     if opts.layout == "transforms":
-        _write_transforms(out, opts, views, objects[0])
+        _write_image_layout(out, opts, views, objects[0], "images", "masks")
     elif opts.layout == "aloi":
-        _write_aloi(out, opts, views, objects[0])
+        name = objects[0].name
+        _write_image_layout(out, opts, views, objects[0], f"png2/{name}", f"mask2/{name}")
     else:
         _write_softras(out, opts, views, objects)
     meta = {
@@ -73,17 +74,12 @@ def _write_views(out: Path, opts: RenderOptions, obj: RenderedObject, image_path
         write_png(out / mp, obj.masks[i].astype(np.uint8) * 255)
 
 
-def _write_transforms(out: Path, opts: RenderOptions, views: ViewSet, obj: RenderedObject) -> None:
-    images = [f"images/{n}.png" for n in views.names]
-    masks = [f"masks/{n}.png" for n in views.names]
-    _write_views(out, opts, obj, images, masks)
-    (out / "transforms.json").write_text(json.dumps(transforms_dict(views.cameras, images, masks), indent=2))
-    save_obj(out / "gt_mesh.obj", obj.mesh)
-
-
-def _write_aloi(out: Path, opts: RenderOptions, views: ViewSet, obj: RenderedObject) -> None:
-    images = [f"png2/{obj.name}/{n}.png" for n in views.names]
-    masks = [f"mask2/{obj.name}/{n}.png" for n in views.names]
+def _write_image_layout(out: Path, opts: RenderOptions, views: ViewSet, obj: RenderedObject,
+                        image_dir: str, mask_dir: str) -> None:
+    """Image files + masks (transforms: images/, masks/; ALOI: png2/<obj>/, mask2/<obj>/), with a
+    transforms.json and the ground-truth mesh beside them either way."""
+    images = [f"{image_dir}/{n}.png" for n in views.names]
+    masks = [f"{mask_dir}/{n}.png" for n in views.names]
     _write_views(out, opts, obj, images, masks)
     (out / "transforms.json").write_text(json.dumps(transforms_dict(views.cameras, images, masks), indent=2))
     save_obj(out / "gt_mesh.obj", obj.mesh)
