@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from dataset_support import softras_pixels
 
 from softfit.cameras import (
     Cameras,
@@ -150,22 +151,6 @@ def test_cameras_reject_nan_and_zero_focal():
         Cameras(np.eye(4)[None], 0, 1, 0, 0, 4, 4)
 
 
-def _softras_pixels(points_yup: np.ndarray, dist: float, elev: float, azim: float, size: int) -> np.ndarray:
-    """SoftRas' own projection written out from its conventions (Y-up world, look_at with
-    x = up × z, perspective x / (z tan θ), θ = 30°), giving (col, row) in pixels."""
-    e, a = math.radians(elev), math.radians(azim)
-    eye = dist * np.array([math.cos(e) * math.sin(a), math.sin(e), -math.cos(e) * math.cos(a)])
-    z = -eye / np.linalg.norm(eye)
-    x = np.cross([0.0, 1.0, 0.0], z)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    rel = points_yup - eye
-    pc = np.stack([rel @ x, rel @ y, rel @ z], axis=1)
-    t = math.tan(math.radians(30))
-    xn, yn = pc[:, 0] / (pc[:, 2] * t), pc[:, 1] / (pc[:, 2] * t)
-    return np.stack([(xn + 1) / 2 * size, (1 - yn) / 2 * size], axis=1)
-
-
 def test_softras_conversion_is_the_mirrored_pinhole():
     rows = np.array([[2.732, 30.0, 0.0], [2.732, 30.0, 75.0], [2.0, -10.0, 200.0]])
     cams = from_softras(rows, image_size=64)
@@ -173,7 +158,7 @@ def test_softras_conversion_is_the_mirrored_pinhole():
     pts_yup = np.stack([pts_zup[:, 0], pts_zup[:, 2], -pts_zup[:, 1]], axis=1)  # inverse of (x,-z,y)
     ours = cams.project_points(pts_zup)
     for i, (d, el, az) in enumerate(rows):
-        theirs = _softras_pixels(pts_yup, d, el, az, 64)
+        theirs = softras_pixels(pts_yup, d, el, az, 64)
         # SoftRas images are the left-right mirror of ours: col' = S - col, same row.
         np.testing.assert_allclose(ours[i, :, 0], 64 - theirs[:, 0], atol=1e-9)
         np.testing.assert_allclose(ours[i, :, 1], theirs[:, 1], atol=1e-9)

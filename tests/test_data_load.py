@@ -11,6 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from dataset_support import softras_pixels
 from PIL import Image
 
 from softfit.cameras import Cameras, aloi_turntable, from_softras, look_at, save_transforms, turntable
@@ -63,16 +64,7 @@ def softras_render(rows: np.ndarray, mesh: Mesh, size: int) -> np.ndarray:
     v = np.stack([mesh.verts[:, 0], mesh.verts[:, 2], -mesh.verts[:, 1]], axis=1)  # Z-up -> Y-up
     out = []
     for d, e, a in rows:
-        e, a = math.radians(e), math.radians(a)
-        eye = d * np.array([math.cos(e) * math.sin(a), math.sin(e), -math.cos(e) * math.cos(a)])
-        z = -eye / np.linalg.norm(eye)
-        x = np.cross([0.0, 1.0, 0.0], z)
-        x /= np.linalg.norm(x)
-        y = np.cross(z, x)
-        pc = (v - eye) @ np.stack([x, y, z]).T
-        t = math.tan(math.radians(30.0))
-        ndc = np.stack([pc[:, 0] / pc[:, 2] / t, pc[:, 1] / pc[:, 2] / t], axis=1)
-        px = np.stack([(ndc[:, 0] + 1) * size / 2, (1 - ndc[:, 1]) * size / 2], axis=1)
+        px = softras_pixels(v, d, e, a, size)
         out.append(draw(px[mesh.faces], size, size))
     return np.stack(out)
 
