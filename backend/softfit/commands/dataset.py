@@ -47,9 +47,10 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
                         "tracing); auto: cycles for the backdrop, else workbench")
     p.add_argument("--texture", choices=TEXTURES, default="none",
                    help="none: one flat colour; noise: high-contrast colour noise fixed to the object, the "
-                        "same from every view (what structure-from-motion needs); masks stay exact")
+                        "same from every view (what structure-from-motion needs); paint: smooth colour "
+                        "blotches (the texture benchmark's surface); masks stay exact")
     p.add_argument("--samples", type=int, default=8, help="Cycles samples per pixel")
-    p.add_argument("--seed", type=int, default=0, help="seed of --cameras random and of --texture noise")
+    p.add_argument("--seed", type=int, default=0, help="seed of --cameras random and of --texture")
     p.add_argument("--name", help="object name (ALOI folder and file names); default: the source's name")
 
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from softfit.commands.fit import DEFAULT_POLYS
+from softfit.commands.fit import DEFAULT_POLYS, add_texture_argument
 from softfit.errors import InputError
 
 # The default dataset: Blender's Suzanne, 72 views on three rings (elevations 10/35/60 deg, 24 azimuths
@@ -41,7 +41,9 @@ def cache_root(explicit: str | None = None) -> Path:
 def render_command(spec: dict, out: Path) -> list[str]:
     return [sys.executable, "-m", "softfit", "dataset", "render", spec["source"], "--out", str(out),
             "--views", str(spec["views"]), "--cameras", spec["cameras"], "--size", str(spec["size"]),
-            "--scale", f"{spec['scale']:g}", *(["--offset", spec["offset"]] if spec.get("offset") else [])]
+            "--scale", f"{spec['scale']:g}", *(["--offset", spec["offset"]] if spec.get("offset") else []),
+            *[a for k in ("background", "engine", "texture", "samples") if k in spec
+              for a in (f"--{k}", str(spec[k]))]]
 
 
 def cached_dataset(spec: dict, cache: Path, quiet: bool = False) -> Path:
@@ -94,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"), help="default cpu")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch's default)")
     parser.add_argument("--no-turntable", dest="turntable", action="store_false", help="skip turntable.gif")
+    add_texture_argument(parser)
 
 
 def _out_ok(out: Path, force: bool) -> bool:

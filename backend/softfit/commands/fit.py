@@ -150,6 +150,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_fit_params(g)
     g = parser.add_argument_group("output")
     g.add_argument("--turntable", action="store_true", help="also write turntable.gif of the result")
+    add_texture_argument(g)
+
+
+def add_texture_argument(g: argparse._ArgumentGroup) -> None:
+    """--no-texture (shared with `softfit demo`): the texture is baked by default."""
+    g.add_argument("--no-texture", dest="texture", action="store_false",
+                   help="skip the texture (mesh.glb, mesh.mtl, texture.png): an untextured mesh only")
 
 
 def _csv3(text: str) -> tuple[float, float, float]:
@@ -279,7 +286,19 @@ def summary(result: FitResult, out: Path) -> str:
         c = m["chamfer"]
         rel = f" ({100 * c['chamfer_rel']:.2f} % of the object's size)" if c.get("chamfer_rel") else ""
         lines.append(f"Chamfer distance {c['chamfer']:.4g}{rel}")
-    lines.append(f"results in {out}: mesh.obj, mesh.ply, metrics.json, loss.png, overlays.png")
+    topo = m.get("topology", {}).get("after")
+    if topo:
+        lines.append(f"mesh {'clean' if topo['ok'] else 'NOT clean'}: watertight {topo['watertight']}, "
+                     f"manifold {topo['manifold']}, self-intersections {topo['self_intersections']}")
+    tex = m.get("texture", {})
+    textured = "skipped" not in tex and bool(tex)
+    if textured:
+        lines.append(f"texture {tex['size'][0]}x{tex['size'][1]} baked in {tex['time']:.1f} s "
+                     f"({100 * tex['seen_fraction']:.1f} % of texels seen by a training view)")
+    elif tex:
+        lines.append(f"no texture: {tex['skipped']}")
+    files = "mesh.glb, mesh.obj + mesh.mtl + texture.png" if textured else "mesh.obj"
+    lines.append(f"results in {out}: {files}, mesh.ply, metrics.json, loss.png, overlays.png")
     return "\n".join(lines)
 
 
@@ -288,14 +307,16 @@ def fit_and_report(args: argparse.Namespace, data: MultiViewData, init: Mesh, pa
     """The part shared with `softfit demo`: fit, add Chamfer and inputs to the metrics, write DIR."""
     from softfit.metrics import chamfer_distance
     from softfit.report import write_report
+    from softfit.texture.finish import finish
 
     result = run_fit(data, init, params, quiet=args.quiet, callback=callback)
+    texture = finish(result, data, params, texture=getattr(args, "texture", True), quiet=args.quiet)
     if gt is not None:
         result.metrics["chamfer"] = chamfer_distance(result.mesh, gt, seed=params.seed)
     result.metrics["input"] = extra | {"views": len(data), "data_info": data.info,
                                        "init_verts": init.n_verts, "init_faces": init.n_faces}
     out = write_report(args.out, result, data, force=args.force, turntable=args.turntable,
-                       device=result.metrics["device"])
+                       device=result.metrics["device"], texture=texture)
     return result, out
 
 

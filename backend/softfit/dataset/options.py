@@ -17,7 +17,7 @@ LAYOUTS = ("transforms", "aloi", "softras")
 CAMERA_LAYOUTS = ("turntable", "rings", "random")
 BACKGROUNDS = ("transparent", "black", "backdrop")
 ENGINES = ("auto", "workbench", "cycles")
-TEXTURES = ("none", "noise")
+TEXTURES = ("none", "noise", "paint")
 MESH_SUFFIXES = (".obj", ".ply", ".stl")
 
 # Built-in meshes, built in Blender and normalised to a unit bounding box: the classic primitives, an
@@ -51,7 +51,8 @@ class RenderOptions:
     shadows); engine: workbench (fast, no shadows headless) | cycles (CPU path tracing, `samples`) for the
     images, auto = cycles for the backdrop, else workbench; masks are always exact Workbench coverage;
     texture: none (one flat colour) | noise (high-contrast colour noise fixed to the object, the same from
-    every view, for structure-from-motion; `dataset.texture`)."""
+    every view, for structure-from-motion; `dataset.texture`) | paint (smooth colour blotches: the texture
+    benchmark's surface)."""
 
     sources: tuple[str, ...]
     layout: str = "transforms"

@@ -42,10 +42,10 @@ def render_object(name: str, source: str, opts: RenderOptions, cams: Cameras, re
     """Masks then images of one object at every camera; also the time each pass took."""
     scene = sc.reset()
     mesh = world_mesh(source, opts)
-    if opts.texture == "noise":  # in the object's own frame: the pattern moves and scales with it
+    if opts.texture != "none":  # in the object's own frame: the pattern moves and scales with it
         own = (mesh.verts - np.asarray(opts.offset)) / opts.scale
-        uvs, pixels = noise_atlas(own, mesh.faces, opts.seed)
-        sc.add_mesh(scene, name, mesh.verts, mesh.faces, uvs=uvs, image=sc.image("noise", pixels[::-1]),
+        uvs, pixels = noise_atlas(own, mesh.faces, opts.seed, opts.texture)
+        sc.add_mesh(scene, name, mesh.verts, mesh.faces, uvs=uvs, image=sc.image(opts.texture, pixels[::-1]),
                     interpolation="Closest")
     else:
         sc.add_mesh(scene, name, mesh.verts, mesh.faces)
