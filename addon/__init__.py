@@ -19,6 +19,7 @@ def _modules() -> list[ModuleType]:
         ops_backend,
         ops_export,
         ops_fit,
+        ops_import,
         ops_mesh,
         ops_scene,
         panel,
@@ -26,7 +27,7 @@ def _modules() -> list[ModuleType]:
         properties,
     )
 
-    return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_export, panel]
+    return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_export, ops_import, panel]
 
 
 def register() -> None:

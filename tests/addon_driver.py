@@ -27,7 +27,7 @@ NAME = f"bl_ext.{REPO}.softfit"
 OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFTFIT_OT_setup_scene",
                "SOFTFIT_OT_initial_mesh", "SOFTFIT_OT_export", "SOFTFIT_OT_backend_start",
                "SOFTFIT_OT_backend_stop", "SOFTFIT_OT_backend_restart", "SOFTFIT_PT_main", "SOFTFIT_PT_input",
-               "SOFTFIT_PT_mesh", "SOFTFIT_PT_fit", "SOFTFIT_PT_result")
+               "SOFTFIT_PT_mesh", "SOFTFIT_PT_fit", "SOFTFIT_PT_result", "SOFTFIT_OT_import_result")
 
 
 def mod(sub: str = "") -> ModuleType:
@@ -426,8 +426,28 @@ def inspect_blend(args: dict, work: Path) -> dict:
     return {"objects": objs, "metrics": json.loads(fitted[0]["softfit_metrics"]) if fitted else None}
 
 
+def import_result(args: dict, work: Path) -> dict:
+    """File > Import > SoftFit result: the textured mesh.glb of a result folder, material wired."""
+    errors = install(args["zip"], work / "repo")
+    res = call(lambda: bpy.ops.softfit.import_result(filepath=args["folder"]))
+    missing = call(lambda: bpy.ops.softfit.import_result(filepath=str(work / "nowhere")))
+    obj = bpy.context.view_layer.objects.active
+    out = {"errors": errors, "result": res, "missing": missing, "name": obj.name if obj else None}
+    if obj is not None and obj.type == "MESH":
+        mat = obj.data.materials[0]
+        bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+        src = bsdf.inputs["Base Color"].links[0].from_node if bsdf.inputs["Base Color"].links else None
+        out |= {"verts": len(obj.data.vertices), "faces": len(obj.data.polygons),
+                "world": world_verts(obj).tolist(),
+                "base_color_from": src.type if src else None,
+                "image_size": list(src.image.size) if src is not None and src.image else None,
+                "active_node": mat.node_tree.nodes.active.type if mat.node_tree.nodes.active else None,
+                "uv_layers": len(obj.data.uv_layers)}
+    return out
+
+
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
-                                     inspect_blend)}
+                                     inspect_blend, import_result)}
 
 
 def main() -> None:

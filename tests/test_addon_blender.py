@@ -115,7 +115,7 @@ def test_zip_has_no_torch_and_only_relative_imports(built_zip: Path) -> None:
 def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     rep = run_driver("lifecycle", tmp_path, {"zip": str(built_zip)})
     assert rep["errors"] == [] and rep["enabled"]
-    assert len(rep["registered"]) == 14 and rep["properties"] and rep["status_bar_hooked"]
+    assert len(rep["registered"]) == 15 and rep["properties"] and rep["status_bar_hooked"]
     assert rep["prefs_idname"] == "bl_ext.sftest.softfit"
     assert rep["user_dir_exists"] and rep["user_dir"].startswith(str(tmp_path))
     assert rep["wheel_installed"] == ["pyzmq-27.3.0.dist-info"]  # the bundled wheel, installed by Blender
@@ -130,7 +130,7 @@ def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     for cycle in rep["cycles"]:
         assert cycle["disable_errors"] == [] and cycle["enable_errors"] == []
         assert cycle["leftovers"] == [] and not cycle["enabled_after_disable"]
-        assert cycle["registered"] == 14 and cycle["fresh_session"]
+        assert cycle["registered"] == 15 and cycle["fresh_session"]
     assert rep["cycles"][0]["backend_exit_code"] is not None  # unregister stopped the backend it launched
 
 
@@ -339,3 +339,23 @@ def test_sfm_camera_source_sets_up_backend_cameras(built_zip: Path, ellipsoid_da
     np.testing.assert_allclose(pos[:, 2], 0.0, atol=1e-3)
     np.testing.assert_allclose(blender[:, :3, 3], pos, atol=1e-4)  # the scene's cameras are SfM's
     assert rep["init"][0] == ["FINISHED"] and rep["init_faces"] > 0  # later operators use the cached cameras
+
+
+def test_import_result_brings_the_textured_mesh(built_zip: Path, render_dataset_cached,
+                                                tmp_path: Path) -> None:
+    from softfit.cli import main
+
+    data = render_dataset_cached("suzanne", views=12, size=64, cameras="rings", scale=1.6)
+    out = tmp_path / "result"
+    assert main(["fit", str(data), "--out", str(out), "--quiet", "--init", "sphere", "--polys", "300",
+                 "--iterations", "20", "--image-size", "64"]) == 0
+    rep = run_driver("import_result", tmp_path, {"zip": str(built_zip), "folder": str(out)})
+    assert rep["errors"] == [] and rep["result"] == [["FINISHED"], ""]
+    assert rep["missing"][0] == ["CANCELLED"] and "not found" in rep["missing"][1]
+    mesh = load_mesh(out / "mesh.obj")
+    # Seams merged back: the same vertices as the fitted mesh, in the same world place (+Z up).
+    assert (rep["verts"], rep["faces"]) == (mesh.n_verts, mesh.n_faces)
+    world = np.asarray(rep["world"])
+    assert np.allclose(np.sort(world, axis=0), np.sort(mesh.verts, axis=0), atol=1e-5)
+    assert rep["base_color_from"] == "TEX_IMAGE" and rep["active_node"] == "TEX_IMAGE"
+    assert rep["uv_layers"] == 1 and rep["image_size"][0] > 0

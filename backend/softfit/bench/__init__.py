@@ -17,7 +17,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "raster": ("softfit.bench.raster", "soft silhouette rasteriser: compiled kernels vs the dense reference"),
     "fit": ("softfit.bench.fit", "the default demo fit: time, held-out IoU, IoU vs time; other objects"),
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
-    "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM of Blender renders vs true photos"),
+    "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),
 }
 
 

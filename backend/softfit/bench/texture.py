@@ -148,7 +148,8 @@ def markdown(results: dict, info: dict, command: str) -> str:
         f"Machine: {info.get('cpu')}, {info.get('logical_cpus')} logical CPUs, torch {info.get('torch')}, "
         f"git {info.get('git', '?')}; load average at start {info.get('load_average_1min_at_start')}.", "",
         "| object | held-out views | held-out IoU | PSNR dB textured fit | (worst view) | SSIM | "
-        "PSNR GT mesh, same baker | SSIM | PSNR fit, flat colour | SSIM | texture | seen | bake s | clean mesh |",
+        "PSNR GT mesh, same baker | SSIM | PSNR fit, flat colour | SSIM | texture | seen | bake s | "
+        "clean mesh |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
     for name, r in results.items():

@@ -54,7 +54,8 @@ def main(argv: list[str]) -> int:
     cameras, _ = load_transforms(job["cameras"])
     renderer = sc.Renderer()
     try:
-        arrays = {name: render_glb(Path(p), cameras, job["views"], renderer) for name, p in job["meshes"].items()}
+        arrays = {name: render_glb(Path(p), cameras, job["views"], renderer)
+                  for name, p in job["meshes"].items()}
     finally:
         renderer.close()
     np.savez_compressed(job["out"], **arrays)

@@ -10,6 +10,7 @@ mesh whose neighbours meet exactly reports none."""
 from __future__ import annotations
 
 import numpy as np
+
 from softfit.mesh.types import Mesh
 
 _EDGES = ((0, 1), (1, 2), (2, 0))

@@ -38,6 +38,7 @@ MIN_COS = 0.1  # grazing views (> 84°) are not used
 BORDER_PX = 1.5  # mask-border fade over this many pixels, starting this far inside the mask
 DEPTH_TOL_PX = 3.0  # depth test slack in pixel footprints (a pixel centre is up to half a pixel off)
 HOLE_NEIGHBOURS = 8
+MAX_VIEWS = 32  # views baked from at most: spread evenly over the directions (cost grows with views)
 BATCH_ENTRIES = 3_000_000  # (view, texel) pairs evaluated at once
 
 
@@ -129,11 +130,25 @@ def _accumulate(points: np.ndarray, normals: np.ndarray, data: MultiViewData, de
     return sums[0], weights[0], sums[1], weights[1]
 
 
-def bake_texture(mesh: Mesh, data: MultiViewData, max_size: int | None = None) -> Texture:
-    """Unwrap `mesh` and bake its colours from `data`'s images and masks (see the module docstring)."""
+def spread_views(data: MultiViewData, k: int) -> np.ndarray:
+    """Indices of `k` views spread evenly over the viewing directions (all views if there are ≤ k):
+    with the head-on views weighted most, more views of the same side add time, not colour."""
+    from softfit.fit.views import split_views
+
+    if len(data) <= k:
+        return np.arange(len(data))
+    return np.sort(split_views(data.cameras, k / len(data), 0)[1])
+
+
+def bake_texture(mesh: Mesh, data: MultiViewData, max_size: int | None = None, max_views: int = MAX_VIEWS
+                 ) -> Texture:
+    """Unwrap `mesh` and bake its colours from `data`'s images and masks (see the module docstring),
+    using at most `max_views` of its views (`spread_views`)."""
     if data.images is None:
         raise InputError("no colour images: a texture needs photos, not only silhouettes")
     t0 = time.perf_counter()
+    n_views = len(data)
+    data = data.subset(spread_views(data, max_views))
     texel = pixel_footprint(mesh, data.cameras)
     uv = unwrap(mesh, texel, **({} if max_size is None else {"max_size": max_size}))
     t_unwrap = time.perf_counter() - t0
@@ -163,6 +178,6 @@ def bake_texture(mesh: Mesh, data: MultiViewData, max_size: int | None = None) -
     stats = {"size": [w, h], "texel": texel, "chart_texels": int(len(pix)),
              "seen_fraction": float(seen.mean()), "border_only_fraction": float(((strict_w == 0).numpy()
                                                                                  & seen).mean()),
-             "hole_filled_fraction": float(1.0 - seen.mean()), "views": len(data),
+             "hole_filled_fraction": float(1.0 - seen.mean()), "views": len(data), "views_given": n_views,
              "unwrap_time": round(t_unwrap, 3), "time": round(time.perf_counter() - t0, 3)}
     return Texture(uv, image, stats)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
+
 from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.fit.engine import FitResult
@@ -19,10 +21,11 @@ from softfit.texture.bake import Texture, bake_texture
 
 
 def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: bool = True,
-           quiet: bool = True) -> Texture | None:
+           quiet: bool = True, train: np.ndarray | None = None) -> Texture | None:
     """Replace `result.mesh` by its repaired version and bake its texture (when `texture` and the data
     has colour images). Adds metrics["topology"] (checks before/after, how far the shape moved) and
-    metrics["texture"] (size, coverage, time), or metrics["texture"] = {"skipped": reason}."""
+    metrics["texture"] (size, coverage, time), or metrics["texture"] = {"skipped": reason}.
+    train: the fit's training views (default: the split `params` makes, as the fit does)."""
     t0 = time.perf_counter()
     mesh, report = repair_mesh(result.mesh)
     report["time"] = round(time.perf_counter() - t0, 3)
@@ -35,7 +38,8 @@ def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: b
     if data.images is None:
         result.metrics["texture"] = {"skipped": "the input has silhouettes only, no colour images"}
         return None
-    train = split_views(data.cameras, params.holdout, params.seed)[0]
+    if train is None:
+        train = split_views(data.cameras, params.holdout, params.seed)[0]
     try:
         tex = bake_texture(mesh, data.subset(train))
     except InputError as exc:  # a texture is a bonus: the fitted mesh is still written
