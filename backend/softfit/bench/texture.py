@@ -75,34 +75,28 @@ def _blender_render(folder: Path, views: list[int], meshes: dict[str, Path], tmp
 
 
 def run_one(name: str, spec: dict, cache: Path, work: Path) -> dict:
-    from softfit.commands.demo import cached_dataset
-    from softfit.commands.fit import choose_init, run_fit
-    from softfit.data.load import load_dataset
+    from softfit.dataset.cache import cached_dataset
     from softfit.fit import FitParams
     from softfit.fit.engine import FitResult
     from softfit.mesh.clean import check_mesh
     from softfit.mesh.io import load_mesh
+    from softfit.pipeline import DEFAULT_POLYS, InitSpec, Inputs, ReportSpec, run
     from softfit.texture.export import save_textured
     from softfit.texture.finish import finish
 
     folder = cached_dataset(spec, cache, quiet=True)
-    data = load_dataset(folder, image_size=spec["size"])
     params = FitParams(device="cpu")
     load0 = os.getloadavg()[0]
-    _, init = choose_init(None, data, 2000, params=params)
-    t0 = time.perf_counter()
-    result = run_fit(data, init, params, quiet=True)
-    t_fit = time.perf_counter() - t0
-    tex = finish(result, data, params)
-    if tex is None:
-        raise RuntimeError(f"{name}: no texture ({result.metrics['texture']})")
-    held = [int(i) for i in result.metrics["heldout_views"]]
-    train = [i for i in range(len(data)) if i not in set(held)]
-    gt = load_mesh(folder / "gt_mesh.obj")
-    gt_result = FitResult(gt, {"heldout_views": held})
-    gt_tex = finish(gt_result, data, params)  # same baker, same training views, true geometry
     out = work / name
-    save_textured(out / "fit", tex)
+    outcome = run(Inputs(str(folder), image_size=spec["size"]), InitSpec(None, DEFAULT_POLYS), params,
+                  report=ReportSpec(out / "fit"))
+    m, data = outcome.metrics.raw, outcome.data
+    if "skipped" in m["texture"]:
+        raise RuntimeError(f"{name}: no texture ({m['texture']['skipped']})")
+    held = [int(i) for i in outcome.held]
+    train = outcome.train
+    gt_result = FitResult(load_mesh(folder / "gt_mesh.obj"), {})
+    gt_tex = finish(gt_result, data, params, train=train)  # same baker, same training views, true geometry
     save_textured(out / "gt", gt_tex)
     renders = _blender_render(folder, held, {"fit": out / "fit" / "mesh.glb", "gt": out / "gt" / "mesh.glb"},
                               out)
@@ -114,15 +108,16 @@ def run_one(name: str, spec: dict, cache: Path, work: Path) -> dict:
     scores: dict[str, dict] = {}
     for key, imgs in (("fit", over_black(renders["fit"])), ("gt_mesh", over_black(renders["gt"])),
                       ("flat", flat)):
-        psnr = [masked_psnr(r, p, m) for r, p, m in zip(imgs, photos, masks, strict=True)]
-        ssim = [masked_ssim(r, p, m) for r, p, m in zip(imgs, photos, masks, strict=True)]
+        psnr = [masked_psnr(r, p, k) for r, p, k in zip(imgs, photos, masks, strict=True)]
+        ssim = [masked_ssim(r, p, k) for r, p, k in zip(imgs, photos, masks, strict=True)]
         scores[key] = {"psnr": float(np.mean(psnr)), "psnr_min": float(np.min(psnr)), "psnr_per_view": psnr,
                        "ssim": float(np.mean(ssim)), "ssim_per_view": ssim}
     _save_strip(out / "heldout.png", photos, over_black(renders["fit"]), over_black(renders["gt"]))
-    topo = check_mesh(result.mesh).to_dict()
-    return {"dataset": spec, "heldout_views": held, "fit_time": t_fit, "texture": tex.stats,
-            "heldout_iou": result.metrics["heldout_iou"], "topology": topo,
-            "repair": {k: result.metrics["topology"][k] for k in ("steps", "max_displacement_rel")},
+    topo = check_mesh(load_mesh(out / "fit" / "mesh.obj")).to_dict()  # the written file, checked again
+    return {"dataset": spec, "heldout_views": held, "fit_time": m["fit_time"], "texture": m["texture"],
+            "heldout_iou": m["heldout_iou"], "topology": topo,
+            "repair": {k: m["topology"][k] for k in ("steps", "max_displacement_rel")},
+            "topology_before_repair_ok": m["topology"]["before"]["ok"],
             "scores": scores, "loadavg_before": load0, "strip": str(out / "heldout.png")}
 
 
@@ -179,7 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import shutil
 
-    from softfit.commands.demo import cache_root
+    from softfit.dataset.cache import cache_root
     from softfit.errors import InputError
 
     names = list(OBJECTS) if args.objects is None else [n.strip() for n in args.objects.split(",")]
