@@ -430,7 +430,7 @@ def import_result(args: dict, work: Path) -> dict:
     """File > Import > SoftFit result: the textured mesh.glb of a result folder, material wired."""
     errors = install(args["zip"], work / "repo")
     res = call(lambda: bpy.ops.softfit.import_result(filepath=args["folder"]))
-    missing = call(lambda: bpy.ops.softfit.import_result(filepath=str(work / "nowhere")))
+    missing = call(lambda: bpy.ops.softfit.import_result(filepath=str(work / "missing.glb")))
     obj = bpy.context.view_layer.objects.active
     out = {"errors": errors, "result": res, "missing": missing, "name": obj.name if obj else None}
     if obj is not None and obj.type == "MESH":
