@@ -36,16 +36,20 @@ def import_result(context: bpy.types.Context, path: str) -> bpy.types.Object:
     glb = result_file(path)
     before = set(bpy.data.objects)
     bpy.ops.import_scene.gltf(filepath=str(glb), merge_vertices=True)
-    new = [o for o in bpy.data.objects if o not in before and o.type == "MESH"]
+    new = [o for o in bpy.data.objects if o not in before and isinstance(o.data, bpy.types.Mesh)]
     if not new:
         raise ValueError(f"{glb} holds no mesh")
     obj = new[0]
     obj.name = f"SoftFit {glb.parent.name}"
-    for mat in obj.data.materials:
-        images = [n for n in mat.node_tree.nodes if n.type == "TEX_IMAGE"] if mat and mat.node_tree else []
-        if images:  # the image node active: Solid view's Texture colour and texture painting use it
-            mat.node_tree.nodes.active = images[0]
-    context.view_layer.objects.active = obj
+    mesh = obj.data
+    assert isinstance(mesh, bpy.types.Mesh)
+    for mat in mesh.materials:
+        tree = mat.node_tree if mat is not None else None
+        images = [n for n in tree.nodes if n.type == "TEX_IMAGE"] if tree is not None else []
+        if tree is not None and images:  # the image node active: Solid view's Texture colour uses it
+            tree.nodes.active = images[0]
+    if context.view_layer is not None:
+        context.view_layer.objects.active = obj
     return obj
 
 
@@ -69,8 +73,9 @@ class SOFTFIT_OT_import_result(bpy.types.Operator, ImportHelper):  # type: ignor
         return {"FINISHED"}
 
 
-def _menu(self, context: bpy.types.Context) -> None:  # noqa: ARG001
-    self.layout.operator(SOFTFIT_OT_import_result.bl_idname, text="SoftFit result (.glb)")
+def _menu(self: bpy.types.Menu, context: bpy.types.Context) -> None:  # noqa: ARG001
+    if self.layout is not None:
+        self.layout.operator(SOFTFIT_OT_import_result.bl_idname, text="SoftFit result (.glb)")
 
 
 def register() -> None:
