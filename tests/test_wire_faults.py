@@ -24,7 +24,7 @@ TIMEOUT = 2.0
 def test_server_killed_mid_fit_then_restarted(tmp_path):
     sc = scene()
     port, token = free_port(), new_token()
-    first = launch("--port", str(port), "--token", token)
+    first = launch("--port", str(port), env={"SOFTFIT_TOKEN": token})
     client = Client(first.address, token, timeout=TIMEOUT)
     try:
         job = submit(client, sc, LONG)
@@ -41,7 +41,7 @@ def test_server_killed_mid_fit_then_restarted(tmp_path):
         # the client reports the loss within its heartbeat timeout (plus one long-poll wait), never hangs
         assert gone_after < TIMEOUT + MAX_WAIT + 1.0, gone_after
 
-        second = launch("--port", str(port), "--token", token)
+        second = launch("--port", str(port), env={"SOFTFIT_TOKEN": token})
         try:
             assert client.handshake()["protocol"] == 1  # the same client object reconnects
             events = client.poll(job, timeout=5.0)  # the old job died with the old server

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 import zmq
-from wire_support import rss_kb, shared_backend
+from wire_support import raw_dealer, rss_kb, shared_backend
 
 from softfit.wire import Client
 from softfit.wire import errors as E
@@ -263,10 +263,7 @@ def backend():
 def test_fuzzed_messages_each_get_an_error_and_the_server_survives(backend):
     fuzz = Fuzzer(backend.token)
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.RCVTIMEO, 20_000)
-    sock.connect(backend.address)
+    sock = raw_dealer(ctx, backend.address, backend.token, 20_000)
     pid = backend.process.pid
     codes: dict[str, int] = {}
     rss = []
