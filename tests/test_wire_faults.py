@@ -70,7 +70,7 @@ def test_server_exits_when_its_parent_dies(tmp_path):
                                "--announce", str(announce)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         info = json.loads(server.stdout.readline())  # the server prints its announcement first
-        assert info["pid"] == server.pid and info["address"].startswith("tcp://127.0.0.1:")
+        assert info["pid"] == server.pid and info["address"].startswith("ipc://")
         assert announce.exists() and oct(announce.stat().st_mode & 0o777) == "0o600"
         parent.kill()
         parent.wait()

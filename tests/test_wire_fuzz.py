@@ -14,7 +14,7 @@ from wire_support import raw_dealer, rss_kb, shared_backend
 from softfit.wire import Client
 from softfit.wire import errors as E
 from softfit.wire.messages import REPLIES
-from softfit.wire.protocol import MAGIC, Limits, decode, signature
+from softfit.wire.protocol import MAGIC, Limits, decode, signature, unsigned_error
 
 MESSAGES = 10_000
 BATCH = 250
@@ -244,12 +244,13 @@ class Fuzzer:
 
 
 def _reply(frames: list[bytes], key: bytes) -> tuple[str, str]:
-    """(code, message) of an error reply; signed replies must verify, unsigned ones are bad_signature."""
+    """(code, message) of an error reply; signed replies must verify, unsigned ones are refusals made
+    before the signature was checked (bad_frames, too_large, bad_signature)."""
     assert frames[0] == MAGIC
     if frames[1] == b"":
-        head = json.loads(frames[2])
-        assert head["type"] == "error" and head["body"]["code"] == E.BAD_SIGNATURE, head
-        return head["body"]["code"], head["body"]["message"]
+        refused = unsigned_error(frames)
+        assert refused is not None, frames[2][:200]
+        return refused
     msg = decode(frames, key, REPLIES, Limits())
     assert msg.type == "error", msg
     return msg.body["code"], msg.body["message"]

@@ -34,6 +34,7 @@ class BatchSettings:
     radius: float = 0.5
     center: tuple[float, float, float] = (0.0, 0.0, 0.0)
     threads: int = 1  # torch threads per object when params leave it at 0
+    allow_outside_paths: bool = False  # camera files may name images outside their dataset folder
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "center", tuple(float(c) for c in self.center))
@@ -111,7 +112,8 @@ def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
     if params.threads == 0 and settings.threads > 0:
         params.threads = settings.threads
     data = load_dataset(job.path, cameras=settings.cameras, silhouette=settings.silhouette,
-                        image_size=settings.image_size, object_index=job.object_index)
+                        image_size=settings.image_size, object_index=job.object_index,
+                        allow_outside_paths=settings.allow_outside_paths)
     init_name, init = choose_init(settings.init, data, settings.polys, settings.radius, settings.center,
                                   params=params)
     result = fit(data, init, params)

@@ -118,6 +118,9 @@ def add_input_arguments(g: argparse._ArgumentGroup) -> None:
                    "(lets softfit choose); default auto (alpha, else masks)")
     g.add_argument("--image-size", type=int, default=256,
                    help="long side in pixels after downsizing (0 = as stored; never enlarged)")
+    g.add_argument("--allow-outside-paths", action="store_true",
+                   help="let a transforms.json name images and masks outside its own folder (absolute or "
+                   "../ paths); refused by default")
 
 
 def add_init_arguments(g: argparse._ArgumentGroup) -> None:
@@ -166,8 +169,9 @@ def _csv3(text: str) -> tuple[float, float, float]:
 def load_data(args: argparse.Namespace) -> MultiViewData:
     from softfit.data.load import load_dataset
 
-    size = args.image_size if args.image_size and args.image_size > 0 else None
+    size = args.image_size or None  # 0 = as stored; a negative size is refused by the loader
     return load_dataset(args.data, cameras=args.cameras, silhouette=args.silhouette, image_size=size,
+                        allow_outside_paths=args.allow_outside_paths,
                         object_index=args.object)
 
 

@@ -228,7 +228,8 @@ class Server:
         if clients is not None:
             auth.configure_curve(domain=ZAP_DOMAIN, location=str(clients))
         else:
-            auth.configure_plain(domain=ZAP_DOMAIN, passwords={ZAP_USER.decode(): zap_password(self.token).decode()})
+            password = zap_password(self.token).decode()
+            auth.configure_plain(domain=ZAP_DOMAIN, passwords={ZAP_USER.decode(): password})
         return auth
 
     def _bind(self, r: zmq.Socket) -> str:
