@@ -1,15 +1,18 @@
-"""Fuzzing the server with 10 000 malformed multipart messages from a seeded generator: each gets an error
-reply with the expected code, the server keeps serving (ping), and its memory does not keep growing."""
+"""Fuzzing the server with 10 000 malformed multipart messages from a seeded generator, sent over two
+connections (large and multi-frame payloads, signed pings replayed on either connection, everything that
+breaks the protocol): each gets the expected reply, the server keeps serving (ping), and its memory does
+not keep growing. Concurrent fuzzing clients beside a well-behaved one. `softfit bench wire` sends 50 000."""
 
 from __future__ import annotations
 
 import json
 import random
+import threading
 
 import numpy as np
 import pytest
 import zmq
-from wire_support import raw_dealer, rss_kb, shared_backend
+from wire_support import launch, raw_dealer, rss_kb
 
 from softfit.wire import Client
 from softfit.wire import errors as E
@@ -18,6 +21,7 @@ from softfit.wire.protocol import MAGIC, Limits, decode, signature, unsigned_err
 
 MESSAGES = 10_000
 BATCH = 250
+MAX_MESSAGE = 1 << 20  # the fuzz server's --max-message-mb 1: large payloads stay cheap
 BAD_PARAMS = [{"lr": -1}, {"iterations": "many"}, {"no_such_param": 1}, {"betas": [0.9]},
               {"sigma": [0, 1]}, {"holdout": 1.5}, {"device": "tpu"}, {"resolutions": []}]
 BAD_TRANSFORMS = [{"frames": "x"}, {"frames": [1, 2, 3]}, {},
@@ -101,9 +105,31 @@ class Fuzzer:
     def ping(self):
         return {"v": 1, "type": "ping", "id": self.rid(), "body": {}, "buffers": []}
 
+    def large(self):
+        """Over the message budget, in frames each within it (a frame over MAXMSGSIZE would drop the
+        connection instead of being answered), or a header over its own limit."""
+        r = self.r
+        if r.random() < 0.5:
+            n = r.randrange(3, 6)
+            part = b"\0" * (MAX_MESSAGE // 2 - r.randrange(100))
+            return [MAGIC, b"", b"{}", *[part] * n], {E.TOO_LARGE}
+        h = json.dumps(self.ping()).encode()
+        return self.sign(h + b" " * (MAX_MESSAGE - len(h) + r.randrange(1, 1000))), {E.TOO_LARGE}
+
+    def multi_frame(self):
+        """A signed request followed by more frames than its header declares, or more than allowed."""
+        r = self.r
+        n = r.randrange(1, 14)
+        f = self.sign(self.ping(), [r.randbytes(r.randrange(0, 64)) for _ in range(n)])
+        return f, {E.TOO_LARGE} if len(f) > Limits().max_frames else {E.BAD_HEADER}
+
     def __call__(self):
         r = self.r
-        kind = r.randrange(25)
+        kind = r.randrange(27)
+        if kind == 25:
+            return self.large()
+        if kind == 26:
+            return self.multi_frame()
         if kind == 0:  # random frames
             return [r.randbytes(r.randrange(0, 48)) for _ in range(r.randrange(1, 6))], {E.BAD_FRAMES}
         if kind == 1:  # wrong or missing signature
@@ -252,43 +278,98 @@ def _reply(frames: list[bytes], key: bytes) -> tuple[str, str]:
         assert refused is not None, frames[2][:200]
         return refused
     msg = decode(frames, key, REPLIES, Limits())
+    if msg.type == "pong":
+        return "pong", ""
     assert msg.type == "error", msg
     return msg.body["code"], msg.body["message"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def backend():
-    return shared_backend()
+    b = launch("--max-message-mb", str(MAX_MESSAGE >> 20), "--workers", "1")
+    yield b
+    b.stop()
 
 
 def test_fuzzed_messages_each_get_an_error_and_the_server_survives(backend):
     fuzz = Fuzzer(backend.token)
     ctx = zmq.Context()
-    sock = raw_dealer(ctx, backend.address, backend.token, 20_000)
+    socks = [raw_dealer(ctx, backend.address, backend.token, 20_000) for _ in range(2)]
     pid = backend.process.pid
     codes: dict[str, int] = {}
     rss = []
+    sent_pings: list[list[bytes]] = []
     try:
         for start in range(0, MESSAGES, BATCH):
             if start == 1000:
                 rss.append(rss_kb(pid))  # after warm-up: first-use allocations are done
-            batch = [fuzz() for _ in range(BATCH)]
-            for frames, _ in batch:
-                sock.send_multipart(frames)
-            for i, (_, want) in enumerate(batch):
-                code, message = _reply(sock.recv_multipart(), fuzz.key)
-                assert code in want, f"message {start + i}: got {code} ({message}), wanted {want}"
+            batch: list[tuple[int, list[bytes], set[str]]] = []
+            fresh = []
+            for _ in range(BATCH):
+                k = fuzz.r.randrange(20)
+                if k == 0:  # a valid signed ping: answered, and remembered for replaying
+                    frames, want = fuzz.sign(fuzz.ping()), {"pong"}
+                    fresh.append(frames)
+                elif k == 1 and sent_pings:  # a replay of an answered ping, on either connection
+                    frames, want = fuzz.r.choice(sent_pings), {E.REPLAYED}
+                else:
+                    frames, want = fuzz()
+                batch.append((fuzz.r.randrange(2), frames, want))
+            for i, frames, _ in batch:
+                socks[i].send_multipart(frames, copy=False)
+            for n, (i, _, want) in enumerate(batch):
+                code, message = _reply(socks[i].recv_multipart(), fuzz.key)
+                assert code in want, f"message {start + n}: got {code} ({message}), wanted {want}"
                 codes[code] = codes.get(code, 0) + 1
+            sent_pings += fresh  # replayed from the next batch on: the originals have been answered
         rss.append(rss_kb(pid))
     finally:
-        sock.close()
+        for s in socks:
+            s.close()
         ctx.term()
     assert sum(codes.values()) == MESSAGES
     assert set(codes) == {E.BAD_FRAMES, E.BAD_SIGNATURE, E.BAD_HEADER, E.PROTOCOL_MISMATCH, E.UNKNOWN_TYPE,
-                          E.BAD_BODY, E.BAD_ARRAY, E.TOO_LARGE, E.BAD_REQUEST, E.UNKNOWN_JOB}, codes
+                          E.BAD_BODY, E.BAD_ARRAY, E.TOO_LARGE, E.BAD_REQUEST, E.UNKNOWN_JOB, E.REPLAYED,
+                          "pong"}, codes
     assert backend.process.poll() is None
     with Client(backend.address, backend.token, timeout=5) as c:
         assert c.ping() > 0
     growth_mb = (rss[1] - rss[0]) / 1024
     print(f"server RSS {rss[0] / 1024:.1f} -> {rss[1] / 1024:.1f} MB after {MESSAGES - 1000} more; {codes}")
     assert growth_mb < 16, f"server RSS grew by {growth_mb:.1f} MB over {MESSAGES - 1000} messages"
+
+
+def test_concurrent_fuzzing_clients_and_a_well_behaved_one(backend):
+    """Four fuzzing connections on threads of their own and a real client fitting meanwhile: every fuzzed
+    message is answered as expected and the fit's result is the same as alone."""
+    from wire_support import PARAMS, direct_fit, scene, submit
+
+    errors: list[str] = []
+
+    def fuzz_thread(seed: int) -> None:
+        fuzz = Fuzzer(backend.token, seed)
+        ctx = zmq.Context()
+        sock = raw_dealer(ctx, backend.address, backend.token, 30_000)
+        try:
+            for n in range(400):
+                frames, want = fuzz()
+                sock.send_multipart(frames, copy=False)
+                code, message = _reply(sock.recv_multipart(), fuzz.key)
+                if code not in want:
+                    errors.append(f"seed {seed} message {n}: {code} ({message}), wanted {want}")
+        except Exception as exc:  # reported below, with the others
+            errors.append(f"seed {seed}: {type(exc).__name__}: {exc}")
+        finally:
+            sock.close()
+            ctx.term()
+
+    threads = [threading.Thread(target=fuzz_thread, args=(100 + i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    sc = scene()
+    with Client(backend.address, backend.token, timeout=10) as c:
+        result = c.wait(submit(c, sc, PARAMS), timeout=300)
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[:5]
+    np.testing.assert_allclose(result.verts, direct_fit(sc, PARAMS).mesh.verts, rtol=0, atol=1e-6)

@@ -24,7 +24,7 @@ from softfit.data.images import IMAGE_EXTS, list_images, read_image, read_mask
 from softfit.data.resize import resize, target_size
 from softfit.data.silhouette import SilhouetteChoice, parse_silhouette, resolve_auto, segment
 from softfit.data.spec import TurntableSpec, parse_turntable
-from softfit.data.types import MultiViewData, RawView, RawViews
+from softfit.data.types import MIN_VIEW_SIDE, MultiViewData, RawView, RawViews
 from softfit.errors import InputError
 
 SIZE_TOLERANCE_PX = 1.0  # rounding slack when a dataset's images were downscaled from the declared size
@@ -235,6 +235,9 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
         if sizer is None:
             sizer = _Sizer(vs, image)
             sw, sh = sizer.size
+            if min(sw, sh) < MIN_VIEW_SIDE:
+                raise InputError(f"{view.label} is {sw}x{sh} pixels: too small to fit a mesh to (each side "
+                                 f"needs at least {MIN_VIEW_SIDE} pixels)")
             tw, th = target_size(sw, sh, image_size)
             ww, wh = target_size(sw, sh, None if image_size is None else min(2 * image_size, max(sw, sh)))
         image, mask = sizer.fit(i, image, mask)

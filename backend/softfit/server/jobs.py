@@ -126,14 +126,16 @@ class Job:
 
 
 class FairQueue:
-    """Jobs waiting for a worker, taken fairly between clients: the next job is the oldest one of the
-    session with the fewest jobs running, so a client that queued many jobs cannot starve the others
-    (within a session, jobs run in submission order)."""
+    """Jobs waiting for a worker, taken fairly between clients: the next job belongs to the session with
+    the fewest jobs running and, among those, the one served longest ago (never served first), so a client
+    that queued many jobs cannot starve the others; within a session, jobs run in submission order."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._waiting: dict[str, collections.deque[Job]] = {}
         self._running: collections.Counter[str] = collections.Counter()
+        self._served: dict[str, int] = {}  # session -> when it last had a job started (a counter)
+        self._starts = 0
         self._closed = False
 
     def put(self, job: Job) -> None:
@@ -148,12 +150,15 @@ class FairQueue:
                 self._cond.wait()
             if self._closed:
                 return None
-            session = min(self._waiting, key=lambda s: (self._running[s], self._waiting[s][0].order))
+            session = min(self._waiting, key=lambda s: (self._running[s], self._served.get(s, -1),
+                                                         self._waiting[s][0].order))
             q = self._waiting[session]
             job = q.popleft()
             if not q:
                 del self._waiting[session]
             self._running[session] += 1
+            self._starts += 1
+            self._served[session] = self._starts
             return job
 
     def done(self, job: Job) -> None:
@@ -161,6 +166,8 @@ class FairQueue:
             self._running[job.session] -= 1
             if self._running[job.session] <= 0:
                 del self._running[job.session]
+                if job.session not in self._waiting:
+                    self._served.pop(job.session, None)  # an idle session leaves no trace
 
     def close(self) -> None:
         with self._cond:

@@ -65,8 +65,9 @@ class Limits:
                 raise ValueError(f"limit {f.name} must be a positive integer, got {v!r}")
 
     def max_frame_bytes(self) -> int:
-        """The largest legitimate frame: a header, or one buffer of a message within max_message_bytes."""
-        return max(self.max_header_bytes, self.max_message_bytes - len(MAGIC) - SIGNATURE_LEN)
+        """The largest legitimate frame: a header or one buffer of a message within max_message_bytes (which
+        also holds the magic and signature frames)."""
+        return max(1, self.max_message_bytes - len(MAGIC) - SIGNATURE_LEN)
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
