@@ -60,6 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-vertices", type=int, default=d.max_vertices)
     p.add_argument("--max-faces", type=int, default=d.max_faces)
     p.add_argument("--max-jobs", type=int, default=d.max_jobs, help="jobs held (queued, running, unread)")
+    p.add_argument("--max-jobs-per-client", type=int, default=d.max_jobs_per_client,
+                   help="jobs one client may hold at once")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
 
 
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         limits = Limits(max_message_bytes=args.max_message_mb * 2**20, max_views=args.max_views,
                         max_side=args.max_side, max_vertices=args.max_vertices, max_faces=args.max_faces,
-                        max_jobs=args.max_jobs)
+                        max_jobs=args.max_jobs, max_jobs_per_client=args.max_jobs_per_client)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     if args.threads < 0:
