@@ -14,7 +14,7 @@ from PIL import Image
 from wire_support import PARAMS, scene, shared_backend
 
 from softfit.cli import main
-from softfit.mesh.io import save_mesh
+from softfit.mesh.io import save_obj
 from softfit.mesh.sphere import uv_sphere
 from softfit.mesh.types import Mesh
 from softfit.wire import JobError, RequestRejected
@@ -140,7 +140,7 @@ def test_degenerate_initial_meshes_fail_clearly(dataset, tmp_path, capsys, case)
     verts = {"one point": np.zeros_like(s.verts), "no area": np.column_stack([s.verts[:, 0]] * 3),
              "huge": s.verts * 1e300}[case]
     if case != "huge":
-        save_mesh(tmp_path / "init.obj", Mesh(verts, s.faces))
+        save_obj(tmp_path / "init.obj", Mesh(verts, s.faces))
     else:  # written by hand: the mesh type itself refuses such coordinates
         lines = [f"v {x:.17g} {y:.17g} {z:.17g}" for x, y, z in verts]
         lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in s.faces]
@@ -169,7 +169,8 @@ def _submit_case(case: str) -> dict:
     elif case == "singular camera":
         tr["frames"][0]["transform_matrix"] = np.diag([0.0, 0, 0, 1]).tolist()
     elif case == "scaled camera":
-        tr["frames"][0]["transform_matrix"] = (np.array(tr["frames"][0]["transform_matrix"]) * 3).tolist()
+        m = np.array(tr["frames"][0]["transform_matrix"]) @ np.diag([3.0, 3.0, 3.0, 1.0])
+        tr["frames"][0]["transform_matrix"] = m.tolist()
     elif case == "focal 1e-300":
         for f in tr["frames"]:
             f["fl_x"] = f["fl_y"] = 1e-300

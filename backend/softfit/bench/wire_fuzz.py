@@ -16,6 +16,7 @@ from softfit.wire import errors as E
 from softfit.wire.messages import REPLIES
 from softfit.wire.protocol import MAGIC, ZAP_USER, Limits, decode, signature, unsigned_error, zap_password
 
+REPLAY_WINDOW = 100  # recent answered pings kept for replaying (about 2 000 messages back)
 MAX_MESSAGE = 1 << 20  # the fuzz server runs with --max-message-mb 1, so that large payloads stay cheap
 EXPECTED_CODES = {E.BAD_FRAMES, E.BAD_SIGNATURE, E.BAD_HEADER, E.PROTOCOL_MISMATCH, E.UNKNOWN_TYPE,
                   E.BAD_BODY, E.BAD_ARRAY, E.TOO_LARGE, E.BAD_REQUEST, E.UNKNOWN_JOB, E.REPLAYED, "pong"}
@@ -332,7 +333,9 @@ def run_fuzz(address: str, token: str, messages: int, seed: int = 1234, batch: i
                 if code not in want:
                     raise FuzzMismatch(f"message {start + n}: got {code} ({message}), wanted {want}")
                 codes[code] = codes.get(code, 0) + 1
-            answered_pings += fresh  # replayed from the next batch on: the originals have been answered
+            # replayed from the next batch on (the originals have been answered), while the server still
+            # holds their signatures: it remembers the last 4 096 of the messages it decoded
+            answered_pings = (answered_pings + fresh)[-REPLAY_WINDOW:]
             if on_batch is not None:
                 on_batch(start + len(todo))
     finally:

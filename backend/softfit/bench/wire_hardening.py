@@ -74,7 +74,7 @@ def _burst_against(backend, attacker_setup, client_kw: dict, frames: int = FRAME
     buf = memoryview(bytearray(frame_mb * 10**6))  # one buffer, referenced by every frame (zero-copy)
     socks = []
     t0 = time.monotonic()
-    for _ in range(2):  # two connections, half of the frames each, as one multipart message apiece
+    for _ in range(2 if frames else 0):  # two connections, half of the frames each, one message apiece
         s = ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.LINGER, 0)
         attacker_setup(s)
@@ -108,6 +108,8 @@ def measure_bursts() -> dict:
     out = {}
     local = _launch(["--bind", "127.0.0.1"])
     try:
+        out["baseline_no_attacker"] = _burst_against(local, None, {}, frames=0)  # the same window, quiet
+
         def no_credential(s):
             s.plain_username, s.plain_password = ZAP_USER, zap_password(new_token())  # a wrong token
 
@@ -218,10 +220,13 @@ def markdown(res: dict, info: dict, command: str) -> str:
              "## Bursts before authentication", "",
              "Each row: two connections send the given gigabytes as one multipart message each while a "
              "well-behaved client pings for 5 s. RSS is the server process's (Linux /proc); the peak is "
-             "sampled every 20 ms. Targets: growth <= 300 MB, client p99 <= 10 ms.", "",
+             "sampled every 20 ms. Targets: growth <= 300 MB, client p99 <= 10 ms. The first row is the "
+             "same measurement without an attacker, run in the same process just before: on a loaded "
+             "machine the p99 is set by the scheduler, compare the rows.", "",
              "| attacker | sent | server RSS before | peak | after | growth | pings | median | p99 |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    names = {"loopback_wrong_token": "loopback, wrong token (PLAIN refused by ZAP)",
+    names = {"baseline_no_attacker": "none (baseline: the same 5 s of pings, no burst)",
+             "loopback_wrong_token": "loopback, wrong token (PLAIN refused by ZAP)",
              "loopback_oversized_frames": "loopback, right token, frames over MAXMSGSIZE",
              "curve_unlisted_client": "CURVE, server key known, client not allow-listed"}
     for k, r in b.items():
