@@ -175,12 +175,25 @@ class FairQueue:
             self._cond.notify_all()
 
 
+def pipeline_fit(data: Any, init: Any, params: Any, callback: Any = None, cancel: Any = None,
+                 pinned: Any = None) -> Any:
+    """A submitted job through `softfit.pipeline.run` (the client's mesh as the initial mesh; the views'
+    split and the held-out scoring as for every other front end); the pool's default `fit_fn`."""
+    from softfit.fit import FitResult
+    from softfit.pipeline import InitSpec, Inputs, run
+
+    out = run(Inputs(data), InitSpec(mesh=init), params, on_progress=callback, cancel=cancel, pinned=pinned)
+    return FitResult(out.mesh, out.metrics.raw, out.cancelled)
+
+
 class WorkerPool:
     """`n` threads taking jobs from a FairQueue; fits release the GIL in torch's kernels, so the socket
     loop stays responsive while they run. With `cuda_devices` > 0 worker i computes on device
-    i % cuda_devices (one worker per GPU is the default of `softfit serve`)."""
+    i % cuda_devices (one worker per GPU is the default of `softfit serve`). `fit_fn` has
+    `softfit.fit.fit`'s signature (the wire benchmark swaps in a frame source)."""
 
-    def __init__(self, n: int, context: zmq.Context, fit_fn: Callable[..., Any], cuda_devices: int = 0):
+    def __init__(self, n: int, context: zmq.Context, fit_fn: Callable[..., Any] = pipeline_fit,
+                 cuda_devices: int = 0):
         self.queue = FairQueue()
         self._ctx, self._fit, self._cuda = context, fit_fn, cuda_devices
         self._threads = [threading.Thread(target=self._work, args=(i,), name=f"softfit-worker-{i}",
