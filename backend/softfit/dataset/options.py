@@ -13,6 +13,8 @@ from pathlib import Path
 
 from softfit.errors import InputError
 
+ERROR_PREFIX = "softfit-input-error: "  # how the render worker reports an InputError to render.py
+
 LAYOUTS = ("transforms", "aloi", "softras")
 CAMERA_LAYOUTS = ("turntable", "rings", "random")
 BACKGROUNDS = ("transparent", "black", "backdrop")

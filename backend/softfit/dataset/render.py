@@ -12,10 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from softfit.dataset.options import RenderOptions
+from softfit.dataset.options import ERROR_PREFIX, RenderOptions
 from softfit.errors import InputError
-
-ERROR_PREFIX = "softfit-input-error: "  # the worker's way of reporting an InputError
 
 
 def render_dataset(source: str | Path | list[str], out: Path | str, *, force: bool = False,

@@ -29,6 +29,7 @@ from softfit.wire import errors as E
 from softfit.wire.keys import load_server_keys
 from softfit.wire.messages import REQUESTS, check_prepare, check_submit
 from softfit.wire.protocol import (
+    NON_LOOPBACK,
     PROTOCOL_VERSION,
     Limits,
     Message,
@@ -99,8 +100,6 @@ class Server:
         if c.token is not None and len(c.token) < 16:
             raise InputError("the token must be at least 16 characters")
         if not is_loopback(c.bind) and c.curve_keys is None:
-            from softfit.commands.serve import NON_LOOPBACK
-
             raise InputError(NON_LOOPBACK.format(bind=c.bind))
         if fit_fn is None:
             from .jobs import pipeline_fit as fit_fn

@@ -21,7 +21,7 @@ from . import errors as E
 from .events import Event, JobError, Prepared, Progress, Queued, Result, VertexFrame
 from .keys import load_public_key
 from .messages import FINAL_STATES, MAX_WAIT, REPLIES, REQUESTS, check_prepare, check_submit
-from .protocol import PROTOCOL_VERSION, Limits, Message, decode, encode, new_id
+from .protocol import PROTOCOL_VERSION, SOFTFIT_VERSION, Limits, Message, decode, encode, new_id
 
 CLIENT_MAXMSGSIZE = 2**30
 SEND_RATE = 20e6  # bytes/s assumed when granting a large request extra time before retrying it
@@ -194,9 +194,7 @@ class Client:
     def handshake(self) -> dict:
         """Versions, compute device and limits of the server: {protocol, version, device, device_name,
         limits, heartbeat, client_timeout, workers}."""
-        from . import __version__
-
-        reply = self._request(Message("hello", {"client": self.name[:128], "version": __version__},
+        reply = self._request(Message("hello", {"client": self.name[:128], "version": SOFTFIT_VERSION},
                                       session=self.session))
         if reply.type != "welcome":
             raise E.WireError(f"expected a welcome, got {reply.type!r}")

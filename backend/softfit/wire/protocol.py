@@ -30,6 +30,7 @@ import numpy as np
 
 from . import errors as E
 
+SOFTFIT_VERSION = "0.1.0"  # the add-on ships this package: a test keeps it equal to softfit.__version__
 PROTOCOL_VERSION = 1
 MAGIC = b"SOFTFIT"
 SIGNATURE_LEN = 64  # hex digits of SHA-256
@@ -128,6 +129,12 @@ class Message:
     def __post_init__(self) -> None:
         if not self.id:
             self.id = new_id()
+
+
+# `softfit serve` (before torch loads) and the server itself refuse such a bind with this message.
+NON_LOOPBACK = ("refusing to bind {bind}: a non-loopback address would expose the server to the network "
+                "unencrypted; give --curve-keys DIR (create it with `softfit serve --generate-keys DIR`) or "
+                "bind 127.0.0.1")
 
 
 def is_loopback(host: str) -> bool:
