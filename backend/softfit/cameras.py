@@ -24,7 +24,10 @@ from .errors import InputError
 ALOI_VIEWS = 72
 ALOI_STEP_DEG = 5.0
 SOFTRAS_DISTANCE = 2.732
-SOFTRAS_VIEW_ANGLE_DEG = 30.0  # SoftRas' `viewing_angle` is the half field of view.
+SOFTRAS_VIEW_ANGLE_DEG = 30.0  # SoftRas' `viewing_angle` (the half field of view): its library default
+# ... but SoftRas renders its demo data (examples/demo_deform.py) and its ShapeNet sets (examples/recon/
+# models.py) with viewing_angle=15, a 30 deg field of view: the angle its data files must be read with.
+SOFTRAS_DATA_VIEW_ANGLE_DEG = 15.0
 
 
 @dataclass(frozen=True)
@@ -154,13 +157,14 @@ def aloi_turntable(width: int = 384, height: int = 288, fov_deg: float = 2 * SOF
 
 
 def from_softras(camera_npy: np.ndarray, image_size: int = 64,
-                 view_angle_deg: float = SOFTRAS_VIEW_ANGLE_DEG) -> Cameras:
+                 view_angle_deg: float = SOFTRAS_DATA_VIEW_ANGLE_DEG) -> Cameras:
     """Convert SoftRas camera rows (distance, elevation deg, azimuth deg) in its Y-up world.
 
     SoftRas places the eye at d*(cos e sin a, sin e, -cos e cos a) with Y up. Rotating Y-up to Z-up
     (x, y, z) -> (x, -z, y) gives d*(cos e sin a, cos e cos a, sin e) in Blender's frame. SoftRas' own
     renders are the left-right mirror of a pinhole camera at that pose: flip its images horizontally
-    when loading them (`softfit.data` does) so that they match these cameras."""
+    when loading them (`softfit.data` does) so that they match these cameras. `view_angle_deg` is SoftRas'
+    `viewing_angle` (half the field of view); default 15, what SoftRas' own data was rendered with."""
     rows = np.asarray(camera_npy, dtype=np.float64)
     if rows.ndim != 2 or rows.shape[1] != 3:
         raise InputError(

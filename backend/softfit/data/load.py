@@ -3,7 +3,8 @@
 Layouts (detected from the path):
 - a folder holding `transforms.json`, or the json file itself (`formats.transforms`);
 - SoftRas demo files `source.npy` + `camera.npy` (the folder or either file), or a SoftRas/ShapeNet
-  `.npz` archive with `object_index` choosing the object (`formats.softras`);
+  `.npz` archive with `object_index` choosing the object (`formats.softras`), read with SoftRas' data
+  viewing angle 15 deg (`cameras="softras:viewing_angle=DEG"` for data rendered otherwise);
 - an ALOI object folder `.../png2/<obj>` with masks in `.../mask2/<obj>` (`formats.aloi`);
 - any other folder of images, with `cameras="turntable:views=..,distance=..,elevation=..,fov=.."` or a
   transforms.json path (`formats.folder`).
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG
 from softfit.data.formats import aloi, folder, softras, transforms
 from softfit.data.images import IMAGE_EXTS, list_images, read_image, read_mask
 from softfit.data.resize import resize, target_size
 from softfit.data.silhouette import SilhouetteChoice, parse_silhouette, resolve_auto, segment
-from softfit.data.spec import TurntableSpec, parse_turntable
+from softfit.data.spec import TurntableSpec, parse_softras, parse_turntable
 from softfit.data.types import MultiViewData, RawView, RawViews
 from softfit.errors import InputError
 
@@ -78,18 +80,24 @@ def read_views(path: Path, cameras: str | None = None, object_index: int | None 
     path = path.expanduser()
     if not path.exists():
         raise InputError(f"input not found: {path}")
+    view_angle = None
+    if cameras is not None and str(cameras).strip().lower().startswith("softras"):
+        view_angle, cameras = parse_softras(str(cameras)), None
     spec, cam_json = _camera_option(cameras)
     fmt, where = ("transforms", cam_json) if cam_json is not None else detect(path)
+    if view_angle is not None and fmt not in ("softras", "softras_npz"):
+        raise InputError(f"cameras 'softras:...' apply to SoftRas source.npy/.npz data, not to {path}")
     if object_index is not None and fmt != "softras_npz":
         raise InputError(f"object_index applies to SoftRas .npz archives only, not to {path}")
     if spec is not None and fmt in ("transforms", "softras", "softras_npz"):
         raise InputError(f"{path} has its own cameras ({fmt}); drop the cameras option")
     if fmt == "transforms":
         return transforms.read(where)
-    if fmt == "softras":
-        return softras.read_npy(where)
-    if fmt == "softras_npz":
-        return softras.read_npz(where, object_index)
+    if fmt in ("softras", "softras_npz"):
+        angle = SOFTRAS_DATA_VIEW_ANGLE_DEG if view_angle is None else view_angle
+        if fmt == "softras":
+            return softras.read_npy(where, angle)
+        return softras.read_npz(where, object_index, angle)
     if fmt == "aloi":
         return aloi.read(where, spec)
     if spec is None:
