@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import math
+import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -180,7 +181,8 @@ def _wire_array(name: str, a: np.ndarray) -> np.ndarray:
 
 
 def json_safe(x: Any) -> Any:
-    """Non-finite floats become null (JSON has no NaN); numpy scalars become Python numbers."""
+    """Plain JSON types only (messages and metrics.json alike): numpy scalars/arrays become Python numbers
+    and lists, non-finite floats null (JSON has no NaN), paths strings."""
     if isinstance(x, dict):
         return {str(k): json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
@@ -191,6 +193,8 @@ def json_safe(x: Any) -> Any:
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):
         return None
+    if isinstance(x, os.PathLike):
+        return os.fspath(x)
     return x
 
 
