@@ -8,12 +8,11 @@ temporary name and renamed: a failed export never leaves half a file.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .core.atomic import public_mode, write_atomic
 from .errors import InputError
 
 OBJ_HEADER = (
@@ -55,13 +54,7 @@ def save_mesh(path: str | Path, verts: np.ndarray, faces: np.ndarray) -> Path:
     if not path.parent.is_dir():
         raise InputError(f"folder does not exist: {path.parent}")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a mesh file is not
-        os.replace(tmp, path)
+        write_atomic(path, data, public_mode())
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from softfit.atomic import swap_folder
 from softfit.dataset.options import ERROR_PREFIX, RenderOptions
 from softfit.errors import InputError
 
@@ -38,7 +39,7 @@ def render_dataset(source: str | Path | list[str], out: Path | str, *, force: bo
             render_into(tmp, opts)
         else:
             _run_worker(opts, tmp, timeout)
-        _replace(tmp, out)
+        swap_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -67,14 +68,3 @@ def _worker_env() -> dict[str, str]:
     backend = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (backend, env.get("PYTHONPATH")) if p)
     return env
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    """Move the finished folder to `out`, replacing an existing one only once the new one is complete."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.atomic import write_atomic
+from softfit.atomic import public_mode, write_atomic
 from softfit.errors import InputError
 from softfit.mesh.types import Mesh
 
@@ -67,7 +67,7 @@ def save_obj(path: str | Path, mesh: Mesh) -> None:
     # %.9g is exact for float32, the precision Blender stores.
     np.savetxt(buf, np.asarray(mesh.verts, dtype=np.float32), fmt="v %.9g %.9g %.9g")
     np.savetxt(buf, mesh.faces + 1, fmt="f %d %d %d")
-    write_atomic(Path(path), buf.getvalue().encode("ascii"))
+    write_atomic(Path(path), buf.getvalue().encode("ascii"), public_mode())
 
 
 def save_ply(path: str | Path, mesh: Mesh) -> None:
@@ -83,7 +83,7 @@ def save_ply(path: str | Path, mesh: Mesh) -> None:
     faces["n"] = 3
     faces["idx"] = mesh.faces
     body = np.asarray(mesh.verts, dtype="<f4").tobytes() + faces.tobytes()
-    write_atomic(Path(path), header.encode("ascii") + body)
+    write_atomic(Path(path), header.encode("ascii") + body, public_mode())
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import zmq
 
 from softfit import __version__
-from softfit.atomic import write_atomic
+from softfit.atomic import PRIVATE, write_atomic
 from softfit.errors import InputError
 from softfit.wire import errors as E
 from softfit.wire.keys import load_server_keys
@@ -165,7 +165,7 @@ class Server:
 
     def write_announce(self, path: Path) -> None:
         """Atomically, readable by the owner only (it holds the token)."""
-        write_atomic(path, json.dumps(self.announcement()))
+        write_atomic(path, json.dumps(self.announcement()), PRIVATE)  # it holds the token
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the loop to end (thread- and signal-safe)."""
