@@ -360,7 +360,6 @@ def test_segmentation_runs_at_twice_the_output_size_and_is_reported(tmp_path, tr
 
 def test_real_segmentation_of_aloi_photos_without_masks(tmp_path):
     """The real softfit.silhouettes through the registry: masks land on the right cameras."""
-    pytest.importorskip("softfit.silhouettes.threshold")
     make_aloi(tmp_path, angles=(0, 90, 180, 270), size=(192, 144), masks=False)
     direct = render(aloi_turntable(192, 144).subset([0, 18, 36, 54]), MESH)
     for method in ("threshold", "segment"):
