@@ -15,8 +15,6 @@ from pathlib import Path
 from .core.cameras import Cameras, Frame, parse_transforms, resolve_frame_path
 from .errors import InputError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG", ".exr", ".tif", ".tiff", ".bmp")
-
 
 def load_transforms(path: Path, image_size: Callable[[Path], tuple[int, int]]
                     ) -> tuple[Cameras, list[Frame]]:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cameras import IMAGE_EXTENSIONS, load_transforms
+from .cameras import load_transforms
 from .core.cameras import SOFTRAS_DISTANCE, Cameras, from_softras, turntable
+from .core.data.files import MASK_FOLDER, angle_from_name, find_mask, sort_by_angle
+from .core.data.files import list_images as image_files
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
@@ -26,9 +28,7 @@ ALOI_DISTANCE = SOFTRAS_DISTANCE
 ALOI_FOV_DEG = 60.0
 SHAPENET_ELEVATION = 30.0
 SHAPENET_STEP_DEG = 15.0
-_ANGLE = re.compile(r"_r(\d+(?:\.\d+)?)$")
 _IMAGE_DIR = re.compile(r"png(\d*)")
-MASK_FOLDER = "masks"
 
 
 @dataclass(frozen=True)
@@ -71,23 +71,10 @@ class ViewSet:
 ImageSize = Callable[[Path], tuple[int, int]]
 
 
-def _natural_key(p: Path) -> list:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.stem)]
-
-
-def _angle(p: Path) -> float | None:
-    m = _ANGLE.search(p.stem)
-    return float(m.group(1)) if m else None
-
-
 def list_images(folder: Path) -> list[Path]:
-    """Images in natural order, or by their `_r<angle>` when every name has one."""
-    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix in IMAGE_EXTENSIONS),
-                   key=_natural_key)
-    pairs = [(a, p) for p in files if (a := _angle(p)) is not None]
-    if files and len(pairs) == len(files):
-        files = [p for _, p in sorted(pairs, key=lambda t: t[0])]
-    return files
+    """Images in natural order, or by their `_r<angle>` when every name has one (`core/data/files.py`,
+    the backend's own rule)."""
+    return sort_by_angle(image_files(folder))[0]
 
 
 def is_aloi(folder: Path) -> bool:
@@ -95,7 +82,7 @@ def is_aloi(folder: Path) -> bool:
     if not (folder.is_dir() and _IMAGE_DIR.fullmatch(folder.parent.name)):
         return False
     files = list_images(folder)
-    return bool(files) and all(p.stem.startswith(folder.name + "_r") and _angle(p) is not None
+    return bool(files) and all(p.stem.startswith(folder.name + "_r") and angle_from_name(p.stem) is not None
                                for p in files)
 
 
@@ -121,18 +108,9 @@ def detect_kind(path: Path) -> str:
     return "FOLDER"
 
 
-def _mask_for(image: Path, mask_dirs: list[Path]) -> Path | None:
-    for d in mask_dirs:
-        for ext in IMAGE_EXTENSIONS:
-            cand = d / (image.stem + ext)
-            if cand.is_file():
-                return cand
-    return None
-
-
 def _masks(images: list[Path], dirs: Callable[[Path], list[Path]], where: str) -> list[Path | None]:
     """Masks from the folders `dirs(image)` names: for every image or for none (never some)."""
-    masks = [_mask_for(p, list(dict.fromkeys(d for d in dirs(p) if d.is_dir()))) for p in images]
+    masks = [find_mask(list(dict.fromkeys(d for d in dirs(p) if d.is_dir())), p.stem) for p in images]
     found = sum(m is not None for m in masks)
     if 0 < found < len(images):
         missing = next(p for p, m in zip(images, masks, strict=True) if m is None)
@@ -147,7 +125,7 @@ def _aloi_mask_dir(folder: Path) -> Path:
 
 
 def _turntable_cameras(images: list[Path], preset: Turntable, size: tuple[int, int]) -> Cameras:
-    angles = [_angle(p) for p in images]
+    angles = [angle_from_name(p.stem) for p in images]
     if not all(a is not None for a in angles):
         angles = [360.0 * i / len(images) for i in range(len(images))]
     sign = -1.0 if preset.clockwise else 1.0
@@ -168,7 +146,7 @@ def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageS
         raise InputError(f"no images in {folder}")
     if kind == "ALOI" and opts.camera_source == "FILE":
         preset = Turntable()  # ALOI's fixed layout: elevation 0 at SoftRas' distance, azimuth from names
-        if any(_angle(p) is None for p in images):
+        if any(angle_from_name(p.stem) is None for p in images):
             raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>.png")
     elif opts.camera_source in ("TURNTABLE", "SFM"):
         preset = opts.turntable

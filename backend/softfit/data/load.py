@@ -20,10 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG
+from softfit.data.files import IMAGE_EXTS, list_images
 from softfit.data.formats import aloi, folder, softras, transforms
-from softfit.data.images import IMAGE_EXTS, list_images, read_image, read_mask
-from softfit.data.resize import resize, target_size
+from softfit.data.images import read_image, read_mask
+from softfit.data.pixels import is_translucent
+from softfit.data.resize import resize
 from softfit.data.silhouette import SilhouetteChoice, parse_silhouette, resolve_auto, segment
+from softfit.data.size import target_size
 from softfit.data.spec import TurntableSpec, parse_softras, parse_turntable
 from softfit.data.types import MultiViewData, RawView, RawViews
 from softfit.errors import InputError
@@ -250,7 +253,7 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
         else:
             n_alpha += 1
             a = image[..., 3].astype(np.float32) / 255.0
-            translucent = translucent or bool(a.min() < 1.0)
+            translucent = translucent or is_translucent(a)
             if want_alpha:
                 alpha_stats.append(_coverage(a))
                 alpha.append(resize(a, tw, th))

@@ -10,15 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from softfit.cameras import ALOI_STEP_DEG, ALOI_VIEWS, aloi_turntable
-from softfit.data.formats.folder import (
-    angle_from_name,
-    displayed_size,
-    image_files,
-    sort_by_angle,
-    turntable_cameras,
-    views_with_masks,
-)
-from softfit.data.images import MASK_FOLDER, list_images
+from softfit.data.files import MASK_FOLDER, angle_from_name, list_images, sort_by_angle
+from softfit.data.formats.folder import displayed_size, image_files, turntable_cameras, views_with_masks
 from softfit.data.spec import TurntableSpec
 from softfit.data.types import RawViews
 from softfit.errors import InputError

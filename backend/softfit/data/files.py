@@ -1,0 +1,51 @@
+"""Finding a view's files: which names are images, in which order, where a view's mask lives, and the
+turntable angle a file name carries. Standard library only: the Blender add-on ships this module
+(`core/data/files.py`) so both sides find the same files in the same order."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any case
+MASK_FOLDER = "masks"
+ANGLE_SUFFIX = re.compile(r"_r(-?\d+(?:\.\d+)?)$")
+
+
+def natural_key(path: Path) -> list:
+    """Sort key putting img2 before img10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".")
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside `folder` (not hidden), in natural order."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and is_image(p)), key=natural_key)
+
+
+def find_mask(folders: list[Path], stem: str) -> Path | None:
+    """The mask with the image's stem (any image extension) in the first folder that has one."""
+    for folder in folders:
+        for ext in IMAGE_EXTS:
+            for cand in (folder / (stem + ext), folder / (stem + ext.upper())):
+                if cand.is_file():
+                    return cand
+    return None
+
+
+def angle_from_name(stem: str) -> float | None:
+    """12_r35 -> 35.0, view_r-30 -> -30.0; None without an `_r<angle>` suffix."""
+    m = ANGLE_SUFFIX.search(stem)
+    return float(m.group(1)) if m else None
+
+
+def sort_by_angle(files: list[Path]) -> tuple[list[Path], list[float] | None]:
+    """Files ordered by their `_r<angle>` suffix, with the angles; file order and None without one."""
+    angles = [angle_from_name(f.stem) for f in files]
+    if any(a is None for a in angles):
+        return files, None
+    order = sorted(range(len(files)), key=lambda i: angles[i])  # type: ignore[arg-type, return-value]
+    return [files[i] for i in order], [angles[i] for i in order]  # type: ignore[misc]
