@@ -219,6 +219,14 @@ def fit_report(built_zip: Path, ellipsoid_dataset: Path, tmp_path_factory: pytes
     return rep
 
 
+def test_only_changed_settings_are_sent(fit_report: dict) -> None:
+    """FitParams' defaults rule: an untouched panel sends no fit parameters, a touched one only what was
+    set (views per step was left alone), a refinement its own step count."""
+    assert fit_report["params_untouched"] == {}
+    assert fit_report["params_set"] == {"iterations": 150, "lr": 0.05, "holdout": 0.15}
+    assert fit_report["params_refine"] == {"iterations": 150, "lr": 0.05, "holdout": 0.15}  # refine's default
+
+
 def test_missing_backend_is_reported(fit_report: dict) -> None:
     result, error = fit_report["missing_backend"]
     assert result == ["CANCELLED"] and "backend interpreter not found" in error

@@ -367,3 +367,26 @@ def test_summary_lines() -> None:
                                        "Time: 12.3 s", "Device: cpu"]
     assert summary.result_message(m) == "done, held-out IoU 0.900, train IoU 0.912, 12.3 s"
     assert summary.result_message({"cancelled": True}) == "cancelled"
+
+
+def test_the_panels_fit_defaults_are_fitparams_defaults() -> None:
+    """What the panel shows before anything is changed is what the backend will use (nothing is sent
+    until the user changes it): each fit setting's default equals FitParams' (lr was 0.01 against 0.05)."""
+    import ast
+    from dataclasses import fields
+
+    from softfit.fit import FitParams
+
+    tree = ast.parse((ROOT / "addon" / "properties.py").read_text())
+    settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SOFTFIT_PG_settings")
+    shown = {}
+    for node in settings.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.annotation, ast.Call):
+            for kw in node.annotation.keywords:
+                if kw.arg == "default":
+                    shown[node.target.id] = ast.literal_eval(kw.value)
+    fit_settings = ast.literal_eval(next(
+        n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "FIT_SETTINGS"))
+    defaults = {f.name: f.default for f in fields(FitParams)}
+    assert fit_settings and all(name in defaults for name in fit_settings)
+    assert {n: shown[n] for n in fit_settings} == {n: defaults[n] for n in fit_settings}
