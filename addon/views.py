@@ -9,7 +9,6 @@ Image sizes are read by an injected function so Blender (bpy images) and the tes
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +16,16 @@ from pathlib import Path
 import numpy as np
 
 from .cameras import load_transforms
-from .core.cameras import SOFTRAS_DISTANCE, Cameras, from_softras, turntable
-from .core.data.files import MASK_FOLDER, angle_from_name, find_mask, sort_by_angle
+from .core.cameras import SOFTRAS_DISTANCE, Cameras, turntable
+from .core.data.files import MASK_FOLDER, aloi_mask_folder, angle_from_name, find_mask, is_aloi, sort_by_angle
 from .core.data.files import list_images as image_files
+from .core.data.formats import softras
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
 CAMERA_SOURCES = ("FILE", "TURNTABLE", "SFM")  # SFM: placeholders here, replaced by inputs.load
 ALOI_DISTANCE = SOFTRAS_DISTANCE
 ALOI_FOV_DEG = 60.0
-SHAPENET_ELEVATION = 30.0
-SHAPENET_STEP_DEG = 15.0
-_IMAGE_DIR = re.compile(r"png(\d*)")
 
 
 @dataclass(frozen=True)
@@ -77,15 +74,6 @@ def list_images(folder: Path) -> list[Path]:
     return sort_by_angle(image_files(folder))[0]
 
 
-def is_aloi(folder: Path) -> bool:
-    """An object folder inside `png*/` whose images are all `<obj>_r<angle>`."""
-    if not (folder.is_dir() and _IMAGE_DIR.fullmatch(folder.parent.name)):
-        return False
-    files = list_images(folder)
-    return bool(files) and all(p.stem.startswith(folder.name + "_r") and angle_from_name(p.stem) is not None
-                               for p in files)
-
-
 def detect_kind(path: Path) -> str:
     """The input kind of `path` (file or folder); InputError when it is none of them."""
     if not path.exists():
@@ -118,12 +106,6 @@ def _masks(images: list[Path], dirs: Callable[[Path], list[Path]], where: str) -
     return masks
 
 
-def _aloi_mask_dir(folder: Path) -> Path:
-    """png2/<obj> -> mask2/<obj> (the same resolution suffix)."""
-    m = _IMAGE_DIR.fullmatch(folder.parent.name)
-    return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
-
-
 def _turntable_cameras(images: list[Path], preset: Turntable, size: tuple[int, int]) -> Cameras:
     angles = [angle_from_name(p.stem) for p in images]
     if not all(a is not None for a in angles):
@@ -153,7 +135,7 @@ def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageS
     else:
         raise InputError(f"{folder} has no camera file: choose the turntable camera preset")
     size = _check_sizes(images, image_size)
-    dirs = [_aloi_mask_dir(folder), folder / MASK_FOLDER] if kind == "ALOI" else [folder / MASK_FOLDER]
+    dirs = [aloi_mask_folder(folder), folder / MASK_FOLDER] if kind == "ALOI" else [folder / MASK_FOLDER]
     return ViewSet(kind, [p.stem for p in images], _turntable_cameras(images, preset, size), images,
                    _masks(images, lambda _p: dirs, str(folder)))
 
@@ -177,57 +159,19 @@ def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> V
     return ViewSet("TRANSFORMS", [p.stem for p in images], cams, images, masks)
 
 
-def _load_npy(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path.name}: {exc}") from exc
-
-
-def _rgba_from_softras(arr: np.ndarray, what: str) -> np.ndarray:
-    """(N, 4, H, W) uint8 -> (N, H, W, 4), mirrored left-right to match pinhole cameras at SoftRas poses."""
-    if arr.ndim != 4 or arr.shape[1] != 4 or arr.shape[2] != arr.shape[3]:
-        raise InputError(f"{what} must be (N, 4, S, S) RGBA images, got {arr.shape}")
-    if arr.dtype != np.uint8:
-        arr = np.clip(np.asarray(arr, dtype=np.float64) * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255)
-        arr = arr.astype(np.uint8)
-    return np.ascontiguousarray(np.transpose(arr, (0, 2, 3, 1))[:, :, ::-1, :])
-
-
 def _from_softras(path: Path, opts: InputOptions) -> ViewSet:
-    if path.is_dir() or path.name == "camera.npy":
-        path = (path if path.is_dir() else path.parent) / "source.npy"
+    """SoftRas files through the backend's own reader (`core/data/formats/softras.py`): the same
+    unmirrored pixels, cameras (viewing angle 15) and checks as `softfit fit`."""
     if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if "arr_0" not in z:
-                    raise InputError(f"{path.name} has no arr_0 (SoftRas/ShapeNet archive)")
-                arr = z["arr_0"]
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read {path.name}: {exc}") from exc
-        if arr.ndim != 5 or not 0 <= opts.object_index < arr.shape[0]:
-            raise InputError(f"{path.name}: object {opts.object_index} is not in an archive of shape "
-                             f"{arr.shape}")
-        pixels = _rgba_from_softras(arr[opts.object_index], path.name)
-        n = len(pixels)
-        # SoftRas' ShapeNet loader: view i at azimuth -15 i, elevation 30, distance 2.732.
-        rows = np.stack([np.full(n, SOFTRAS_DISTANCE), np.full(n, SHAPENET_ELEVATION),
-                         -SHAPENET_STEP_DEG * np.arange(n)], axis=1)
+        raw = softras.read_npz(path, opts.object_index)
     else:
-        pixels = _rgba_from_softras(_load_npy(path), path.name)
-        cam_path = path.with_name("camera.npy")
-        if not cam_path.is_file():
-            raise InputError(f"{path.name} needs camera.npy beside it")
-        rows = _load_npy(cam_path)
-    if len(rows) != len(pixels):
-        raise InputError(f"{len(pixels)} SoftRas images but {len(rows)} cameras")
-    size = pixels.shape[1]
-    cams = from_softras(rows, size)
+        raw = softras.read_npy(path if path.is_dir() else path.parent)
+    pixels = np.stack([np.asarray(v.image) for v in raw.views])
+    cams = raw.cameras
     if opts.camera_source == "TURNTABLE":
         unnamed = [Path(f"view{i}") for i in range(len(pixels))]
-        cams = _turntable_cameras(unnamed, opts.turntable, (size, size))
-    return ViewSet("SOFTRAS", [f"{path.stem}_{i:03d}" for i in range(len(pixels))], cams, None,
-                   [None] * len(pixels), pixels)
+        cams = _turntable_cameras(unnamed, opts.turntable, (cams.width, cams.height))
+    return ViewSet("SOFTRAS", [v.name for v in raw.views], cams, None, [None] * len(pixels), pixels)
 
 
 def discover(opts: InputOptions, image_size: ImageSize) -> ViewSet:

@@ -10,6 +10,7 @@ from pathlib import Path
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any case
 MASK_FOLDER = "masks"
 ANGLE_SUFFIX = re.compile(r"_r(-?\d+(?:\.\d+)?)$")
+ALOI_IMAGE_DIR = re.compile(r"png(\d*)$")  # ALOI: png2/<obj>/<obj>_r<angle>.png, masks in mask2/<obj>/
 
 
 def natural_key(path: Path) -> list:
@@ -49,3 +50,18 @@ def sort_by_angle(files: list[Path]) -> tuple[list[Path], list[float] | None]:
         return files, None
     order = sorted(range(len(files)), key=lambda i: angles[i])  # type: ignore[arg-type, return-value]
     return [files[i] for i in order], [angles[i] for i in order]  # type: ignore[misc]
+
+
+def is_aloi(folder: Path) -> bool:
+    """An ALOI object folder: inside `png*/`, its images all named `<obj>_r<angle>`."""
+    if not (folder.is_dir() and ALOI_IMAGE_DIR.fullmatch(folder.parent.name)):
+        return False
+    files = list_images(folder)
+    return bool(files) and all(f.stem.startswith(folder.name + "_r") and angle_from_name(f.stem) is not None
+                               for f in files)
+
+
+def aloi_mask_folder(folder: Path) -> Path:
+    """png2/<obj> -> mask2/<obj> (the same resolution suffix)."""
+    m = ALOI_IMAGE_DIR.fullmatch(folder.parent.name)
+    return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG
-from softfit.data.files import IMAGE_EXTS, list_images
+from softfit.data.files import IMAGE_EXTS, is_aloi, list_images
 from softfit.data.formats import aloi, folder, softras, transforms
 from softfit.data.images import read_image, read_mask
 from softfit.data.pixels import is_translucent
@@ -132,7 +132,7 @@ def detect(path: Path) -> tuple[str, Path]:
         return "softras_npz", archives[0]
     if len(archives) > 1 and not list_images(path):
         raise InputError(f"{path} holds {len(archives)} .npz archives: pass one of them")
-    if aloi.is_aloi(path):
+    if is_aloi(path):
         return "aloi", path
     folder.image_files(path)  # raises a helpful error when there are no images
     return "folder", path

@@ -10,7 +10,8 @@ cameras are built with that angle unless the caller passes another.
 
 SoftRas' camera has a left-handed image frame (its x axis is up x forward), so each of its images is
 the left-right mirror of a pinhole render at the same pose: images are flipped horizontally here, once,
-so they match the converted cameras."""
+so they match the converted cameras. numpy only: the Blender add-on ships this reader
+(`core/data/formats/softras.py`) and reads SoftRas data with it."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG, SOFTRAS_DISTANCE, from_softras
-from softfit.data.types import RawView, RawViews
-from softfit.errors import InputError
+from ...cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG, SOFTRAS_DISTANCE, from_softras
+from ...errors import InputError
+from ..types import RawView, RawViews
 
 NPZ_VIEWS = 24
 NPZ_ELEVATION_DEG = 30.0
