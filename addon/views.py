@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cameras import load_transforms
-from .core.cameras import SOFTRAS_DISTANCE, Cameras, turntable
+from .core.cameras import SOFTRAS_DISTANCE, Cameras, load_transforms, turntable
 from .core.data.files import MASK_FOLDER, aloi_mask_folder, angle_from_name, find_mask, is_aloi, sort_by_angle
 from .core.data.files import list_images as image_files
 from .core.data.formats import softras

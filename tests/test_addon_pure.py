@@ -30,7 +30,7 @@ build_extension.stage(STAGE_DIR / "softfit_addon", wheels=False)
 sys.path.insert(0, str(STAGE_DIR))
 
 from addon_helpers import box_mesh, convex_silhouettes, ring_cameras, write_rgba_dataset  # noqa: E402
-from softfit_addon import backend_path, cameras, fitdata, geometry, meshfile, summary, views  # noqa: E402
+from softfit_addon import backend_path, fitdata, geometry, meshfile, summary, views  # noqa: E402
 from softfit_addon.core import cameras as core_cameras  # noqa: E402
 from softfit_addon.core.mesh.sphere_rule import sphere_resolution as addon_sphere_resolution  # noqa: E402
 from softfit_addon.errors import InputError as AddonInputError  # noqa: E402
@@ -42,7 +42,7 @@ from softfit.mesh import io as mesh_io  # noqa: E402
 from softfit.mesh.sphere import uv_sphere  # noqa: E402
 from softfit.mesh.types import Mesh  # noqa: E402
 
-PURE = ("backend_path", "cameras", "errors", "fitdata", "geometry", "meshfile", "summary", "views")
+PURE = ("backend_path", "errors", "fitdata", "geometry", "meshfile", "summary", "views")
 
 
 def pil_rgba(path: Path) -> np.ndarray:
@@ -110,7 +110,7 @@ def test_transforms_parsing_matches_backend(tmp_path: Path) -> None:
         measured.append(path.name)
         return pil_size(path)
 
-    ours, frames = cameras.load_transforms(tmp_path / "transforms.json", size_of)
+    ours, frames = core_cameras.load_transforms(tmp_path / "transforms.json", size_of)
     ref, ref_frames = sc.load_transforms(tmp_path / "transforms.json")
     assert measured == ["f0.png", "f1.png"]  # f2 states its size; f0 is found without its extension
     same_cameras(ours, ref)
@@ -280,7 +280,7 @@ def test_input_errors_are_one_line(tmp_path: Path) -> None:
     fails("has 3 images but .*camera.npy has 2 cameras", views.InputOptions(str(tmp_path / "sr")))
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "transforms.json").write_text("{not json")
-    fails("not a readable JSON", views.InputOptions(str(tmp_path / "t")))
+    fails("not valid JSON", views.InputOptions(str(tmp_path / "t")))
     cams = ring_cameras(3, 40, 40)  # cameras for square images, images 40x20: mismatched
     write_rgba_dataset(tmp_path / "m", cams, convex_silhouettes(ring_cameras(3, 40, 20), VERTS))
     fails("different aspect ratio", views.InputOptions(str(tmp_path / "m")))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,8 +237,10 @@ def _image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def load_transforms(path: str | Path) -> tuple[Cameras, list[Frame]]:
-    """Read a transforms.json; views of other sizes are rescaled to the first frame's size."""
+def load_transforms(path: str | Path, image_size: Callable[[Path], tuple[int, int] | None] | None = None
+                    ) -> tuple[Cameras, list[Frame]]:
+    """Read a transforms.json; views of other sizes are rescaled to the first frame's size. `image_size`
+    measures (w, h) of frames that state none (default: PIL's header read; Blender passes its own)."""
     path = Path(path)
     if path.is_dir():
         path = path / "transforms.json"
@@ -248,10 +250,11 @@ def load_transforms(path: str | Path) -> tuple[Cameras, list[Frame]]:
         raise InputError(f"camera file not found: {path}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from exc
-    return parse_transforms(meta, path.parent, str(path))
+    return parse_transforms(meta, path.parent, str(path), image_size or _image_size)
 
 
-def parse_transforms(meta: dict, base: Path | None = None, source: str = "transforms"
+def parse_transforms(meta: dict, base: Path | None = None, source: str = "transforms",
+                     image_size: Callable[[Path], tuple[int, int] | None] | None = None
                      ) -> tuple[Cameras, list[Frame]]:
     """Cameras and frames from transforms.json content; `base` resolves file paths (None: images are
     not on this machine, e.g. sent over the wire, so w/h must be given)."""
@@ -270,7 +273,7 @@ def parse_transforms(meta: dict, base: Path | None = None, source: str = "transf
         image = resolve_frame_path(base, rel) if base is not None else Path(rel)
         need_size = base is not None and any(k not in fr and k not in meta for k in ("w", "h"))
         try:
-            intr.append(_intrinsics(meta, fr, _image_size(image) if need_size else None))
+            intr.append(_intrinsics(meta, fr, (image_size or _image_size)(image) if need_size else None))
         except (TypeError, ValueError) as exc:
             raise InputError(f"{source}: frame {i} has bad intrinsics ({exc})") from exc
         c2w.append(m)

@@ -87,9 +87,7 @@ def run(ctx: Context) -> Section:
     sec.add_grid(ctx.out / "cameras.png", grid, 2.0,
                  "A textured input view, the meshes fitted with ground-truth and with SfM cameras "
                  "(shown in their own frames), and the ground truth")
-    sec.data["rows"] = data_rows
-    sec.text, sec.headline = _summarise(data_rows)
-    return sec
+    return sec.close(data_rows, _summarise)
 
 
 def _fit(ctx: Context, data, gt: Mesh, to_gt: tuple | None = None):

@@ -45,6 +45,12 @@ class Section:
     headline: dict = field(default_factory=dict)
     seconds: float = 0.0
 
+    def close(self, rows: list[dict], summarise) -> Section:
+        """Keep the section's JSON rows and the text and headline `summarise(rows)` writes from them."""
+        self.data["rows"] = rows
+        self.text, self.headline = summarise(rows)
+        return self
+
     def add_grid(self, path: Path, grid: list, cell: float, caption: str) -> None:
         """Draw an image grid (`figures.image_grid`) into `path` and list it under `caption`."""
         from softfit.experiments.figures import image_grid

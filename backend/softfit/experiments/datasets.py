@@ -69,9 +69,7 @@ def run(ctx: Context) -> Section:
     sec.add_grid(ctx.out / "datasets.png", grid, 1.9,
                  "Each style and object: an input view, the fit against the true silhouette on a "
                  "held-out view, the fitted mesh and the ground truth")
-    sec.data["rows"] = data_rows
-    sec.text, sec.headline = _summarise(data_rows)
-    return sec
+    return sec.close(data_rows, _summarise)
 
 
 def _user_aloi(ctx: Context, sec: Section) -> None:
