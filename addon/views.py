@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from .core.cameras import SOFTRAS_DISTANCE, Cameras, load_transforms, turntable
-from .core.data.files import MASK_FOLDER, aloi_mask_folder, angle_from_name, find_mask, is_aloi, sort_by_angle
+from .core.data.files import MASK_FOLDER, aloi_mask_folder, angle_from_name, detect, find_mask, sort_by_angle
 from .core.data.files import list_images as image_files
 from .core.data.formats import softras
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
+KIND_OF = {"transforms": "TRANSFORMS", "softras": "SOFTRAS", "softras_npz": "SOFTRAS", "aloi": "ALOI",
+           "folder": "FOLDER"}  # backend format name -> the panel's input kind
 CAMERA_SOURCES = ("FILE", "TURNTABLE", "SFM")  # SFM: placeholders here, replaced by inputs.load
 ALOI_DISTANCE = SOFTRAS_DISTANCE
 ALOI_FOV_DEG = 60.0
@@ -74,25 +76,10 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def detect_kind(path: Path) -> str:
-    """The input kind of `path` (file or folder); InputError when it is none of them."""
+    """The input kind of `path` (file or folder), by the backend's own rule (`core/data/files.py`)."""
     if not path.exists():
         raise InputError(f"input not found: {path}")
-    if path.is_file():
-        if path.suffix == ".json":
-            return "TRANSFORMS"
-        if path.suffix in (".npy", ".npz"):
-            return "SOFTRAS"
-        raise InputError(f"{path.name}: choose a folder, a transforms.json, or SoftRas .npy/.npz files")
-    if (path / "transforms.json").is_file():
-        return "TRANSFORMS"
-    if (path / "source.npy").is_file():
-        return "SOFTRAS"
-    images = list_images(path)
-    if not images:
-        raise InputError(f"no images in {path}")
-    if is_aloi(path):
-        return "ALOI"
-    return "FOLDER"
+    return KIND_OF[detect(path)[0]]
 
 
 def _masks(images: list[Path], dirs: Callable[[Path], list[Path]], where: str) -> list[Path | None]:
@@ -161,10 +148,8 @@ def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> V
 def _from_softras(path: Path, opts: InputOptions) -> ViewSet:
     """SoftRas files through the backend's own reader (`core/data/formats/softras.py`): the same
     unmirrored pixels, cameras (viewing angle 15) and checks as `softfit fit`."""
-    if path.suffix == ".npz":
-        raw = softras.read_npz(path, opts.object_index)
-    else:
-        raw = softras.read_npy(path if path.is_dir() else path.parent)
+    fmt, where = detect(path)
+    raw = softras.read_npz(where, opts.object_index) if fmt == "softras_npz" else softras.read_npy(where)
     pixels = np.stack([np.asarray(v.image) for v in raw.views])
     cams = raw.cameras
     if opts.camera_source == "TURNTABLE":

@@ -1,11 +1,14 @@
-"""Finding a view's files: which names are images, in which order, where a view's mask lives, and the
-turntable angle a file name carries. Standard library only: the Blender add-on ships this module
-(`core/data/files.py`) so both sides find the same files in the same order."""
+"""Finding a view's files: which input layout a path holds (`detect`), which names are images, in which
+order, where a view's mask lives, and the turntable angle a file name carries. Standard library only:
+the Blender add-on ships this module (`core/data/files.py`) so both sides find the same files in the
+same order."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from ..errors import InputError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any case
 MASK_FOLDER = "masks"
@@ -65,3 +68,44 @@ def aloi_mask_folder(folder: Path) -> Path:
     """png2/<obj> -> mask2/<obj> (the same resolution suffix)."""
     m = ALOI_IMAGE_DIR.fullmatch(folder.parent.name)
     return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The folder's images; a clear error for an empty folder or one holding only sub-folders."""
+    if not folder.is_dir():
+        raise InputError(f"not a folder: {folder}")
+    files = list_images(folder)
+    if not files:
+        subs = sorted(p.name for p in folder.iterdir() if p.is_dir() and list_images(p))
+        hint = f"; it holds image folders ({', '.join(subs[:5])}): pass one of them" if subs else ""
+        raise InputError(f"no images found in {folder}{hint}")
+    return files
+
+
+def detect(path: Path) -> tuple[str, Path]:
+    """(format name, the path its reader takes)."""
+    if path.is_file():
+        name, suffix = path.name.lower(), path.suffix.lower()
+        if suffix == ".json":
+            return "transforms", path
+        if suffix == ".npz":
+            return "softras_npz", path
+        if name in ("source.npy", "camera.npy"):
+            return "softras", path.parent
+        if suffix in IMAGE_EXTS:
+            raise InputError(f"{path} is a single image: pass the folder holding all the views")
+        raise InputError(f"unknown input layout: {path} (expected a folder of images, transforms.json, "
+                         "SoftRas source.npy/camera.npy or a .npz archive)")
+    if (path / "transforms.json").is_file():
+        return "transforms", path / "transforms.json"
+    if (path / "source.npy").is_file() and (path / "camera.npy").is_file():
+        return "softras", path
+    archives = sorted(path.glob("*.npz"))
+    if len(archives) == 1 and not list_images(path):
+        return "softras_npz", archives[0]
+    if len(archives) > 1 and not list_images(path):
+        raise InputError(f"{path} holds {len(archives)} .npz archives: pass one of them")
+    if is_aloi(path):
+        return "aloi", path
+    image_files(path)  # raises a helpful error when there are no images
+    return "folder", path

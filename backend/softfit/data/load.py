@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG
-from softfit.data.files import IMAGE_EXTS, is_aloi, list_images
+from softfit.data.files import detect
 from softfit.data.formats import aloi, folder, softras, transforms
 from softfit.data.images import read_image, read_mask
 from softfit.data.pixels import is_translucent
@@ -107,35 +107,6 @@ def read_views(path: Path, cameras: str | None = None, object_index: int | None 
         raise InputError(f"no cameras for the images in {where}: pass cameras='turntable:views=N,"
                          "distance=D,elevation=E,fov=F' (any subset) or a transforms.json path")
     return folder.read(where, spec)
-
-
-def detect(path: Path) -> tuple[str, Path]:
-    """(format name, the path its reader takes)."""
-    if path.is_file():
-        name, suffix = path.name.lower(), path.suffix.lower()
-        if suffix == ".json":
-            return "transforms", path
-        if suffix == ".npz":
-            return "softras_npz", path
-        if name in ("source.npy", "camera.npy"):
-            return "softras", path.parent
-        if suffix in IMAGE_EXTS:
-            raise InputError(f"{path} is a single image: pass the folder holding all the views")
-        raise InputError(f"unknown input layout: {path} (expected a folder of images, transforms.json, "
-                         "SoftRas source.npy/camera.npy or a .npz archive)")
-    if (path / "transforms.json").is_file():
-        return "transforms", path / "transforms.json"
-    if (path / "source.npy").is_file() and (path / "camera.npy").is_file():
-        return "softras", path
-    archives = sorted(path.glob("*.npz"))
-    if len(archives) == 1 and not list_images(path):
-        return "softras_npz", archives[0]
-    if len(archives) > 1 and not list_images(path):
-        raise InputError(f"{path} holds {len(archives)} .npz archives: pass one of them")
-    if is_aloi(path):
-        return "aloi", path
-    folder.image_files(path)  # raises a helpful error when there are no images
-    return "folder", path
 
 
 def _camera_option(cameras: str | Path | None) -> tuple[TurntableSpec | None, Path | None]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from softfit.cameras import ALOI_STEP_DEG, ALOI_VIEWS, aloi_turntable
-from softfit.data.files import MASK_FOLDER, aloi_mask_folder, sort_by_angle
-from softfit.data.formats.folder import displayed_size, image_files, turntable_cameras, views_with_masks
+from softfit.data.files import MASK_FOLDER, aloi_mask_folder, image_files, sort_by_angle
+from softfit.data.formats.folder import displayed_size, turntable_cameras, views_with_masks
 from softfit.data.spec import TurntableSpec
 from softfit.data.types import RawViews
 from softfit.errors import InputError

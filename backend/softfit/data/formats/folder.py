@@ -11,24 +11,12 @@ from pathlib import Path
 from PIL import Image
 
 from softfit.cameras import Cameras, turntable
-from softfit.data.files import MASK_FOLDER, find_mask, list_images, sort_by_angle
+from softfit.data.files import MASK_FOLDER, find_mask, image_files, sort_by_angle
 from softfit.data.spec import TurntableSpec
 from softfit.data.types import RawView, RawViews
 from softfit.errors import InputError
 
 _EXIF_ORIENTATION = 0x0112
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The folder's images; a clear error for an empty folder or one holding only sub-folders."""
-    if not folder.is_dir():
-        raise InputError(f"not a folder: {folder}")
-    files = list_images(folder)
-    if not files:
-        subs = sorted(p.name for p in folder.iterdir() if p.is_dir() and list_images(p))
-        hint = f"; it holds image folders ({', '.join(subs[:5])}): pass one of them" if subs else ""
-        raise InputError(f"no images found in {folder}{hint}")
-    return files
 
 
 def displayed_size(path: Path) -> tuple[int, int]:
