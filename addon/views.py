@@ -128,7 +128,7 @@ def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageS
 
 def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> ViewSet:
     json_path = path / "transforms.json" if path.is_dir() else path
-    cams, frames = load_transforms(json_path, image_size)
+    cams, frames = load_transforms(json_path, image_size=image_size)
     images = [f.image for f in frames]
     missing = [p.name for p in images if not p.is_file()]
     if missing:

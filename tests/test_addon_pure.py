@@ -110,7 +110,7 @@ def test_transforms_parsing_matches_backend(tmp_path: Path) -> None:
         measured.append(path.name)
         return pil_size(path)
 
-    ours, frames = core_cameras.load_transforms(tmp_path / "transforms.json", size_of)
+    ours, frames = core_cameras.load_transforms(tmp_path / "transforms.json", image_size=size_of)
     ref, ref_frames = sc.load_transforms(tmp_path / "transforms.json")
     assert measured == ["f0.png", "f1.png"]  # f2 states its size; f0 is found without its extension
     same_cameras(ours, ref)
