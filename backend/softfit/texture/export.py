@@ -16,7 +16,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from softfit.atomic import write_atomic
+from softfit.atomic import public_mode, write_atomic
 from softfit.mesh.io import OBJ_HEADER
 from softfit.texture.bake import Texture
 
@@ -69,8 +69,8 @@ def glb_bytes(tex: Texture) -> bytes:
 def save_textured(folder: str | Path, tex: Texture) -> list[str]:
     """Write mesh.obj, mesh.mtl, texture.png and mesh.glb into `folder`; returns the file names."""
     folder = Path(folder)
-    write_atomic(folder / "mesh.obj", obj_text(tex).encode("ascii"))
-    write_atomic(folder / MTL_FILE, mtl_text().encode("ascii"))
-    write_atomic(folder / TEXTURE_FILE, png_bytes(tex.image))
-    write_atomic(folder / "mesh.glb", glb_bytes(tex))
+    write_atomic(folder / "mesh.obj", obj_text(tex).encode("ascii"), public_mode())
+    write_atomic(folder / MTL_FILE, mtl_text().encode("ascii"), public_mode())
+    write_atomic(folder / TEXTURE_FILE, png_bytes(tex.image), public_mode())
+    write_atomic(folder / "mesh.glb", glb_bytes(tex), public_mode())
     return ["mesh.obj", MTL_FILE, TEXTURE_FILE, "mesh.glb"]
