@@ -9,28 +9,58 @@
 #include <cmath>
 #include <vector>
 
+#ifndef _OPENMP
+#include <thread>
+#endif
+
 #include "raster.h"
 #include "raster_math.h"
 
 namespace softfit {
 namespace {
 
-// Runs fn(i) for every i in [0, n) on torch's threads, handing items out one at a time: tiles differ a
-// lot in cost (the object covers part of the image), and a static split would leave threads idle.
+// Threads that did work in the latest CPU forward / backward pass (the debug query `cpu_threads_used`).
+std::atomic<int64_t> g_forward_threads{0};
+std::atomic<int64_t> g_backward_threads{0};
+
+// Runs fn(i) for every i in [0, n) on at::get_num_threads() threads, handing items out one at a time:
+// tiles differ a lot in cost (the object covers part of the image), and a static split would leave
+// threads idle. Returns how many threads ran at least one item. With OpenMP this is torch's own thread
+// pool (at::parallel_for); without it at::parallel_for would be a serial loop, so the fallback starts
+// std::threads itself.
 template <typename Fn>
-void parallel_dynamic(int64_t n, const Fn& fn) {
+int64_t parallel_dynamic(int64_t n, const Fn& fn) {
   const int64_t nthreads = std::min<int64_t>(at::get_num_threads(), n);
   if (nthreads <= 1 || at::in_parallel_region()) {
     for (int64_t i = 0; i < n; ++i) fn(i);
-    return;
+    return n > 0 ? 1 : 0;
   }
   std::atomic<int64_t> next{0};
-  at::parallel_for(0, nthreads, 1, [&](int64_t, int64_t) {
+  std::atomic<int64_t> workers{0};
+  auto work = [&] {
+    bool did = false;
     for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
          i = next.fetch_add(1, std::memory_order_relaxed)) {
       fn(i);
+      did = true;
     }
-  });
+    if (did) workers.fetch_add(1, std::memory_order_relaxed);
+  };
+#ifdef _OPENMP
+  at::parallel_for(0, nthreads, 1, [&](int64_t, int64_t) { work(); });
+#else
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < nthreads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+#endif
+  return workers.load();
+}
+
+// Runs fn(lo, hi) over [0, n) in chunks of `grain`, in parallel (each chunk must write its own outputs).
+template <typename Fn>
+void parallel_chunks(int64_t n, int64_t grain, const Fn& fn) {
+  parallel_dynamic((n + grain - 1) / grain, [&](int64_t c) { fn(c * grain, std::min(n, (c + 1) * grain)); });
 }
 
 // Faces binned into tiles, sized exactly (count, prefix sum, fill): no capacity, nothing dropped.
@@ -61,7 +91,7 @@ Bins<T> build_bins(const T* verts, const int64_t* faces, const Sizes& s, T near,
   bins.tiles_y = (s.H + kTile - 1) / kTile;
   bins.ntiles = bins.tiles_x * bins.tiles_y;
   bins.faces.resize(s.B * s.F);
-  at::parallel_for(0, s.B * s.F, 2048, [&](int64_t lo, int64_t hi) {
+  parallel_chunks(s.B * s.F, 2048, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const int64_t b = i / s.F;
       const int64_t* idx = face_indices(faces, s, b, i % s.F);
@@ -82,14 +112,14 @@ Bins<T> build_bins(const T* verts, const int64_t* faces, const Sizes& s, T near,
     }
   };
   std::vector<int64_t> counts(s.B * bins.ntiles, 0);
-  at::parallel_for(0, s.B, 1, [&](int64_t lo, int64_t hi) {
+  parallel_chunks(s.B, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) for_each_overlap(b, [&](int64_t tile, int64_t) { ++counts[tile]; });
   });
   bins.offsets.assign(s.B * bins.ntiles + 1, 0);
   for (int64_t i = 0; i < s.B * bins.ntiles; ++i) bins.offsets[i + 1] = bins.offsets[i] + counts[i];
   bins.entries.resize(bins.offsets.back());
   std::copy(bins.offsets.begin(), bins.offsets.end() - 1, counts.begin());  // counts become fill cursors
-  at::parallel_for(0, s.B, 1, [&](int64_t lo, int64_t hi) {
+  parallel_chunks(s.B, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) {
       for_each_overlap(b, [&](int64_t tile, int64_t f) { bins.entries[counts[tile]++] = static_cast<int32_t>(f); });
     }
@@ -113,7 +143,7 @@ template <typename T>
 void forward_kernel(const T* verts, const int64_t* faces, const Sizes& s, T inv_sigma, T cutoff_sq, T near,
                     bool hard, T* alpha, T* logsum) {
   const Bins<T> bins = build_bins<T>(verts, faces, s, near, hard ? T(0) : std::sqrt(cutoff_sq));
-  parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
+  g_forward_threads = parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
     const int64_t b = item / bins.ntiles;
     const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
     T acc[kTile * kTile] = {};  // S per pixel, or coverage in hard mode
@@ -156,7 +186,7 @@ void backward_kernel(const T* grad_alpha, const T* logsum, const T* verts, const
   const Bins<T> bins = build_bins<T>(verts, faces, s, near, std::sqrt(cutoff_sq));
   // One (gx0, gy0, gx1, gy1, gx2, gy2) per bin entry: tasks never share an output, so no races.
   std::vector<T> entry_grad(bins.entries.size() * 6, T(0));
-  parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
+  g_backward_threads = parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
     const int64_t b = item / bins.ntiles;
     const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
     // ∂L/∂A · exp(S) per pixel: the factor every face's gradient at that pixel shares.
@@ -197,7 +227,7 @@ void backward_kernel(const T* grad_alpha, const T* logsum, const T* verts, const
     }
   });
   // Scatter to vertices mesh by mesh, in bin order: deterministic and race-free.
-  at::parallel_for(0, s.B, 1, [&](int64_t lo, int64_t hi) {
+  parallel_chunks(s.B, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) {
       T* gv = grad_verts + b * s.V * 3;
       for (int64_t e = bins.offsets[b * bins.ntiles]; e < bins.offsets[(b + 1) * bins.ntiles]; ++e) {
@@ -242,6 +272,16 @@ at::Tensor backward_cpu(const at::Tensor& grad_alpha, const at::Tensor& logsum, 
                               static_cast<scalar_t>(near), grad_verts.data_ptr<scalar_t>());
   });
   return grad_verts;
+}
+
+std::vector<int64_t> cpu_threads_used() { return {g_forward_threads.load(), g_backward_threads.load()}; }
+
+std::string cpu_parallel_backend() {
+#ifdef _OPENMP
+  return "openmp";
+#else
+  return "std::thread";
+#endif
 }
 
 }  // namespace softfit
