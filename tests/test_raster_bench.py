@@ -24,5 +24,13 @@ def test_bench_writes_tables(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "raster.json").read_text())
     assert {row["size"] for row in data["rows"]} == {128, 256}
     assert all(row["compiled"]["forward_backward_s"] > 0 for row in data["rows"])
+    for row in data["rows"]:
+        c = row["compiled"]
+        assert c["forward_backward_cpu_s"] > 0 and row["load_1min"] >= 0
+        if torch.get_num_threads() > 1:  # scaling 1 thread -> all threads, timed in the same run
+            assert c["threads_1"]["forward_backward_s"] > 0
+            assert row["scaling_forward_backward"] == c["threads_1"]["forward_backward_s"] / c[
+                "forward_backward_s"]
     table = (tmp_path / "raster.md").read_text()
     assert "softfit bench raster --quick" in table and "skipped (B·F·H·W" in table
+    assert "fwd+bwd CPU ms" in table and "scaling fwd+bwd" in table and data["machine"]["duration_s"] >= 0
