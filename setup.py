@@ -94,7 +94,12 @@ def openmp_flags() -> tuple[list[str], list[str]]:
 def extension():
     cpp = sorted(glob.glob("csrc/*.cpp"))
     omp_cxx, omp_link = openmp_flags()
-    cxx = ["/O2", "/std:c++20", *omp_cxx] if sys.platform == "win32" else ["-O3", "-std=c++20", *omp_cxx]
+    # -fno-trapping-math: no code here reads floating-point exception flags, and without it gcc keeps the
+    # pixel loops' compares and selects scalar. It changes no result (no reassociation, unlike -ffast-math).
+    if sys.platform == "win32":
+        cxx = ["/O2", "/std:c++20", *omp_cxx]
+    else:
+        cxx = ["-O3", "-std=c++20", "-fno-trapping-math", *omp_cxx]
     if want_cuda():
         import torch.utils.cpp_extension as ce
 

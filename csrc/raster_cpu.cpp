@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #ifndef _OPENMP
@@ -139,6 +140,141 @@ inline TileRect tile_rect(int64_t t, int64_t tiles_x, int64_t H, int64_t W) {
           static_cast<int>(std::min<int64_t>(y0 + kTile, H)) - 1};
 }
 
+// exp(x) for x <= 0, in a form the compiler can vectorise across a row of pixels (std::exp is an opaque
+// call that keeps the loop scalar). float: range reduction x = n·ln2 + r, |r| <= ln2/2, and Cephes'
+// degree-6 polynomial for e^r (≈ 1 ulp); x is clamped at -80, where e^x (< 2e-35) no longer changes
+// 1 + e^x or a sigmoid that is used. double keeps std::exp (gradcheck precision; not the hot path).
+template <typename T>
+inline T exp_nonpositive(T x) {
+  return std::exp(x);
+}
+
+template <>
+inline float exp_nonpositive<float>(float x) {
+  x = x < -80.0f ? -80.0f : x;
+  const float shifter = 12582912.0f;  // 1.5·2^23: adding and subtracting it rounds to an integer
+  const float n = (x * 1.44269504088896341f + shifter) - shifter;
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float er = p * (r * r) + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return er * scale;
+}
+
+// One row of one face in the forward pass, pixels xa .. xa+n-1 (n <= kTile), branch-free so the
+// compiler vectorises it. Every pair (pixel, face) with d² within the cut-off, or inside, multiplies
+// the pixel's prod by 1 + e^{-|x|} and, inside, adds x to lin: log(1 - D) = -softplus(x) =
+// -(max(x, 0) + log(1 + e^{-|x|})), so S = -(lin + log prod) costs one exp per pair and one log per
+// pixel instead of an exp and a log1p per pair. Factors lie in (1, 2]: prod is rescaled by the caller.
+template <typename T>
+inline void forward_row(const Face<T>& face, T py, int xa, int n, T inv_sigma, T cutoff_sq, T* prod,
+                        T* lin) {
+  const Face<T> f = face;  // a local copy: the stores below cannot alias it, so it stays in registers
+#pragma omp simd
+  for (int i = 0; i < n; ++i) {
+    const T px = T(xa + i) + T(0.5);
+    T d2 = T(INFINITY);
+    int pos = 0, neg = 0;
+    for (int k = 0; k < 3; ++k) {
+      const T dx = px - f.ax[k];
+      const T dy = py - f.ay[k];
+      const T cross = f.ex[k] * dy - f.ey[k] * dx;
+      pos += cross > T(0);
+      neg += cross < T(0);
+      const T t = std::min(std::max((dx * f.ex[k] + dy * f.ey[k]) * f.inv_len2[k], T(0)), T(1));
+      const T qx = dx - t * f.ex[k];
+      const T qy = dy - t * f.ey[k];
+      d2 = std::min(d2, qx * qx + qy * qy);
+    }
+    const bool inside = (pos == 3) | (neg == 3);
+    const bool hit = inside | (d2 <= cutoff_sq);
+    const T x = d2 * inv_sigma;  // |logit|
+    const T e = exp_nonpositive<T>(-x);
+    const T factor = hit ? T(1) + e : T(1);
+    const T add = inside ? x : T(0);
+    prod[i] = prod[i] * factor;
+    lin[i] = lin[i] + add;
+  }
+}
+
+// One row of one face in the backward pass: adds ∂L/∂(vertex xy) of its pixels to acc[6], with
+// g = ∂L/∂A · exp(S) per pixel. Same maths as locate + add_pair_grad, branch-free: the closest edge of
+// each pixel (first of equals, as in locate) gets -2w(1-t)(p-q) on its first vertex, -2wt(p-q) on its
+// second, with w = g · sigmoid(x) · δ/σ.
+template <typename T>
+inline void backward_row(const Face<T>& face, T py, int xa, int n, T inv_sigma, T cutoff_sq, const T* g,
+                         T* acc) {
+  const Face<T> f = face;
+  T a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2, a3, a4, a5)
+  for (int i = 0; i < n; ++i) {
+    const T px = T(xa + i) + T(0.5);
+    T d2 = T(INFINITY), bqx = 0, bqy = 0, bt = 0;
+    int edge = 0, pos = 0, neg = 0;
+    for (int k = 0; k < 3; ++k) {
+      const T dx = px - f.ax[k];
+      const T dy = py - f.ay[k];
+      const T cross = f.ex[k] * dy - f.ey[k] * dx;
+      pos += cross > T(0);
+      neg += cross < T(0);
+      const T t = std::min(std::max((dx * f.ex[k] + dy * f.ey[k]) * f.inv_len2[k], T(0)), T(1));
+      const T qx = dx - t * f.ex[k];
+      const T qy = dy - t * f.ey[k];
+      const T dk = qx * qx + qy * qy;
+      const bool closer = dk < d2;
+      d2 = closer ? dk : d2;
+      bqx = closer ? qx : bqx;
+      bqy = closer ? qy : bqy;
+      bt = closer ? t : bt;
+      edge = closer ? k : edge;
+    }
+    const bool inside = (pos == 3) | (neg == 3);
+    const bool hit = (g[i] != T(0)) & (inside | (d2 <= cutoff_sq));
+    const T x = d2 * inv_sigma;  // |logit|
+    const T e = exp_nonpositive<T>(-x);
+    const T sig = (inside ? T(1) : e) / (T(1) + e);  // sigmoid(δ·x)
+    const T w = hit ? g[i] * sig * (inside ? inv_sigma : -inv_sigma) : T(0);
+    const T ca = T(-2) * w * (T(1) - bt);  // on the edge's first vertex
+    const T cb = T(-2) * w * bt;           // on its second
+    const T c0 = (edge == 0 ? ca : T(0)) + (edge == 2 ? cb : T(0));
+    const T c1 = (edge == 1 ? ca : T(0)) + (edge == 0 ? cb : T(0));
+    const T c2 = (edge == 2 ? ca : T(0)) + (edge == 1 ? cb : T(0));
+    a0 += c0 * bqx;
+    a1 += c0 * bqy;
+    a2 += c1 * bqx;
+    a3 += c1 * bqy;
+    a4 += c2 * bqx;
+    a5 += c2 * bqy;
+  }
+  acc[0] += a0;
+  acc[1] += a1;
+  acc[2] += a2;
+  acc[3] += a3;
+  acc[4] += a4;
+  acc[5] += a5;
+}
+
+// Rows of face f inside tile r, with each row's cut-off span clipped to the tile: fn(y, xa, n).
+template <typename T, typename Fn>
+inline void for_each_row(const Face<T>& f, const TileRect& r, const Fn& fn) {
+  const int y0 = std::max(f.y0, r.y0), y1 = std::min(f.y1, r.y1);
+  for (int y = y0; y <= y1; ++y) {
+    int xa, xb;
+    row_span<T>(f, y, xa, xb);
+    xa = std::max(xa, r.x0);
+    xb = std::min(xb, r.x1);
+    if (xa <= xb) fn(y, xa, xb - xa + 1);
+  }
+}
+
 template <typename T>
 void forward_kernel(const T* verts, const int64_t* faces, const Sizes& s, T inv_sigma, T cutoff_sq, T near,
                     bool hard, T* alpha, T* logsum) {
@@ -146,35 +282,48 @@ void forward_kernel(const T* verts, const int64_t* faces, const Sizes& s, T inv_
   g_forward_threads = parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
     const int64_t b = item / bins.ntiles;
     const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
-    T acc[kTile * kTile] = {};  // S per pixel, or coverage in hard mode
-    PixelHit<T> h;
-    for (int64_t e = bins.offsets[item]; e < bins.offsets[item + 1]; ++e) {
+    // Per pixel: prod · 2^(64·scale) = ∏(1 + e^{-|x|}) and lin = Σ_inside x (see forward_row); in hard
+    // mode lin holds the coverage.
+    T prod[kTile * kTile], lin[kTile * kTile] = {}, scale[kTile * kTile] = {};
+    std::fill(prod, prod + kTile * kTile, T(1));
+    const int64_t first = bins.offsets[item], end = bins.offsets[item + 1];
+    for (int64_t e = first; e < end; ++e) {
       const Face<T>& f = bins.faces[b * s.F + bins.entries[e]];
-      const int y0 = std::max(f.y0, r.y0), y1 = std::min(f.y1, r.y1);
-      for (int y = y0; y <= y1; ++y) {
-        int x0, x1;
-        row_span<T>(f, y, x0, x1);
-        x0 = std::max(x0, r.x0);
-        x1 = std::min(x1, r.x1);
-        T* row = acc + (y - r.y0) * kTile;
+      for_each_row(f, r, [&](int y, int xa, int n) {
+        const int at = (y - r.y0) * kTile + (xa - r.x0);
         const T py = T(y) + T(0.5);
-        for (int x = x0; x <= x1; ++x) {
-          locate<T>(f, T(x) + T(0.5), py, h);
-          T logit;
-          if (hard) {
-            if (h.inside) row[x - r.x0] = T(1);
-          } else if (soft_logit<T>(h, inv_sigma, cutoff_sq, logit)) {
-            row[x - r.x0] -= softplus<T>(logit);
+        if (hard) {
+          PixelHit<T> h;
+          for (int i = 0; i < n; ++i) {
+            locate<T>(f, T(xa + i) + T(0.5), py, h);
+            if (h.inside) lin[at + i] = T(1);
           }
+        } else {
+          forward_row<T>(f, py, xa, n, inv_sigma, cutoff_sq, prod + at, lin + at);
+        }
+      });
+      // Each face at most doubles prod: rescale every 64 faces, long before it could overflow.
+      if (!hard && (e - first) % 64 == 63) {
+        for (int i = 0; i < kTile * kTile; ++i) {
+          const bool big = prod[i] > T(1.8446744073709552e19);  // 2^64
+          prod[i] = big ? prod[i] * T(5.421010862427522e-20) : prod[i];
+          scale[i] += big ? T(1) : T(0);
         }
       }
     }
+    const T ln2_64 = T(64 * 0.6931471805599453);
     for (int y = r.y0; y <= r.y1; ++y) {
       for (int x = r.x0; x <= r.x1; ++x) {
-        const T v = acc[(y - r.y0) * kTile + (x - r.x0)];
+        const int i = (y - r.y0) * kTile + (x - r.x0);
         const int64_t p = (b * s.H + y) * s.W + x;
-        alpha[p] = hard ? v : -std::expm1(v);
-        logsum[p] = hard ? T(0) : v;
+        if (hard) {
+          alpha[p] = lin[i];
+          logsum[p] = T(0);
+        } else {
+          const T v = (T(0) - lin[i]) - (std::log(prod[i]) + scale[i] * ln2_64);
+          alpha[p] = -std::expm1(v);
+          logsum[p] = v;
+        }
       }
     }
   });
@@ -201,28 +350,13 @@ void backward_kernel(const T* grad_alpha, const T* logsum, const T* verts, const
       }
     }
     if (!any) return;
-    PixelHit<T> h;
     for (int64_t e = bins.offsets[item]; e < bins.offsets[item + 1]; ++e) {
       const Face<T>& f = bins.faces[b * s.F + bins.entries[e]];
-      const int y0 = std::max(f.y0, r.y0), y1 = std::min(f.y1, r.y1);
       T acc[6] = {};
-      for (int y = y0; y <= y1; ++y) {
-        int x0, x1;
-        row_span<T>(f, y, x0, x1);
-        x0 = std::max(x0, r.x0);
-        x1 = std::min(x1, r.x1);
-        const T* row = g + (y - r.y0) * kTile;
-        const T py = T(y) + T(0.5);
-        for (int x = x0; x <= x1; ++x) {
-          const T gp = row[x - r.x0];
-          if (gp == T(0)) continue;
-          locate<T>(f, T(x) + T(0.5), py, h);
-          T logit;
-          if (!soft_logit<T>(h, inv_sigma, cutoff_sq, logit)) continue;
-          const T w = gp * sigmoid<T>(logit) * (h.inside ? inv_sigma : -inv_sigma);
-          add_pair_grad<T>(h, w, acc);
-        }
-      }
+      for_each_row(f, r, [&](int y, int xa, int n) {
+        const T* row = g + (y - r.y0) * kTile + (xa - r.x0);
+        backward_row<T>(f, T(y) + T(0.5), xa, n, inv_sigma, cutoff_sq, row, acc);
+      });
       std::copy(acc, acc + 6, entry_grad.begin() + e * 6);
     }
   });
