@@ -284,9 +284,10 @@ void forward_kernel(const T* verts, const int64_t* faces, const Sizes& s, T inv_
     const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
     // Per pixel: prod · 2^(64·scale) = ∏(1 + e^{-|x|}) and lin = Σ_inside x (see forward_row); in hard
     // mode lin holds the coverage.
+    const int64_t first = bins.offsets[item], end = bins.offsets[item + 1];
+    if (first == end) return;  // no face near this tile: alpha and S stay 0
     T prod[kTile * kTile], lin[kTile * kTile] = {}, scale[kTile * kTile] = {};
     std::fill(prod, prod + kTile * kTile, T(1));
-    const int64_t first = bins.offsets[item], end = bins.offsets[item + 1];
     for (int64_t e = first; e < end; ++e) {
       const Face<T>& f = bins.faces[b * s.F + bins.entries[e]];
       for_each_row(f, r, [&](int y, int xa, int n) {
@@ -319,7 +320,7 @@ void forward_kernel(const T* verts, const int64_t* faces, const Sizes& s, T inv_
         if (hard) {
           alpha[p] = lin[i];
           logsum[p] = T(0);
-        } else {
+        } else if (prod[i] != T(1) || lin[i] != T(0) || scale[i] != T(0)) {  // else S = 0, alpha = 0
           const T v = (T(0) - lin[i]) - (std::log(prod[i]) + scale[i] * ln2_64);
           alpha[p] = -std::expm1(v);
           logsum[p] = v;
@@ -338,6 +339,7 @@ void backward_kernel(const T* grad_alpha, const T* logsum, const T* verts, const
   g_backward_threads = parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
     const int64_t b = item / bins.ntiles;
     const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
+    if (bins.offsets[item] == bins.offsets[item + 1]) return;  // no face near this tile
     // ∂L/∂A · exp(S) per pixel: the factor every face's gradient at that pixel shares.
     T g[kTile * kTile] = {};
     bool any = false;

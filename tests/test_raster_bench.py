@@ -32,5 +32,13 @@ def test_bench_writes_tables(tmp_path: Path) -> None:
             assert row["scaling_forward_backward"] == c["threads_1"]["forward_backward_s"] / c[
                 "forward_backward_s"]
     table = (tmp_path / "raster.md").read_text()
+    # the page names the command that made it, non-default options included
+    assert "softfit bench raster --quick --repeats 1 --warmup 0 --dense-max-pairs 100000" in table
     assert "softfit bench raster --quick" in table and "skipped (B·F·H·W" in table
+    # the fit step, part by part: every part measured, and the parts add up to the whole step
+    for st in data["fit_step"]:
+        parts = st["cpu_s"]
+        assert parts["raster forward"] > 0 and parts["backward"] > 0
+        assert abs(sum(v for k, v in parts.items() if k != "step") - parts["step"]) < 0.5 * parts["step"]
+    assert "One fit step, part by part" in table
     assert "fwd+bwd CPU ms" in table and "scaling fwd+bwd" in table and data["machine"]["duration_s"] >= 0
