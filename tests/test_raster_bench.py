@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from softfit.bench.raster import sphere_mesh
@@ -42,3 +43,14 @@ def test_bench_writes_tables(tmp_path: Path) -> None:
         assert abs(sum(v for k, v in parts.items() if k != "step") - parts["step"]) < 0.5 * parts["step"]
     assert "One fit step, part by part" in table
     assert "fwd+bwd CPU ms" in table and "scaling fwd+bwd" in table and data["machine"]["duration_s"] >= 0
+    assert "softfit bench raster --quick" in table  # the command that regenerates it
+    for row in data["rows"]:
+        # every case is either compared with the dense reference side by side or says why not
+        pairs = row["views"] * row["faces"] * row["size"] ** 2
+        if pairs <= 1e5:
+            assert row["speedup_forward_backward"] == pytest.approx(
+                row["dense"]["forward_backward_s"] / row["compiled"]["forward_backward_s"])
+        else:
+            assert "dense" not in row and f"{pairs:.2g} pairs > budget 1e+05" in row["dense_skipped"]
+        # and the table shows the JSON's numbers
+        assert f"{row['compiled']['forward_backward_s'] * 1e3:.1f}" in table
