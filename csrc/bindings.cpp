@@ -16,5 +16,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("width"), py::arg("sigma_px"), py::arg("cutoff_sq"), py::arg("near"),
         py::call_guard<py::gil_scoped_release>());
   m.def("has_cuda", &softfit::has_cuda, "whether the CUDA kernels were compiled in");
+  m.def("cpu_threads_used", &softfit::cpu_threads_used,
+        "[forward, backward]: threads that did work in the latest CPU pass of each (debug)");
+  m.def("cpu_parallel_backend", &softfit::cpu_parallel_backend, "\"openmp\" or \"std::thread\"");
   m.def("tile_size", [] { return softfit::kTile; }, "binning tile edge in pixels");
 }

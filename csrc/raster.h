@@ -27,6 +27,7 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
 #include <vector>
 
 namespace softfit {
@@ -36,6 +37,12 @@ std::vector<at::Tensor> forward_cpu(const at::Tensor& verts, const at::Tensor& f
 at::Tensor backward_cpu(const at::Tensor& grad_alpha, const at::Tensor& logsum, const at::Tensor& verts,
                         const at::Tensor& faces, int64_t height, int64_t width, double sigma_px,
                         double cutoff_sq, double near);
+
+// Debug facts about the CPU kernels' threading, for tests and benchmarks: how many threads did work in
+// the latest CPU {forward, backward} pass, and which parallel backend was compiled in ("openmp", or
+// "std::thread" where the compiler had no OpenMP).
+std::vector<int64_t> cpu_threads_used();
+std::string cpu_parallel_backend();
 
 #ifdef SOFTFIT_WITH_CUDA
 std::vector<at::Tensor> forward_cuda(const at::Tensor& verts, const at::Tensor& faces, int64_t height,

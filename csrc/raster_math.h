@@ -38,7 +38,9 @@ struct Face {
   T ax[3], ay[3];      // vertex k (pixels)
   T ex[3], ey[3];      // edge k = vertex k+1 - vertex k
   T inv_len2[3];       // 1 / |edge k|², 0 for a (near) zero-length edge
-  T rlen[3];           // cut-off radius · |edge k|, for the per-row spans
+  T len[3];            // |edge k|, for the per-row spans
+  T span_r;            // cut-off distance (pixels, 0 for hard coverage), widened for rounding
+  T inv_ex[3], inv_ey[3];  // 1 / ex, 1 / ey (0 where that component is 0), for the per-row spans
   T orient;            // +1 / -1: the sign of every edge function inside; 0 when (near) degenerate
   int x0, x1, y0, y1;  // inclusive pixel range that can get > eps from this face; empty when x0 > x1
 };
@@ -77,12 +79,17 @@ SF_HD bool setup_face(const T* verts, int64_t i0, int64_t i1, int64_t i2, T near
     f.ey[k] = f.ay[n] - f.ay[k];
     const T len2 = f.ex[k] * f.ex[k] + f.ey[k] * f.ey[k];
     f.inv_len2[k] = len2 > min_edge_len2<T>() ? T(1) / len2 : T(0);
-    f.rlen[k] = radius * sqrt(len2);
+    f.len[k] = sqrt(len2);
+    f.inv_ex[k] = f.ex[k] != T(0) ? T(1) / f.ex[k] : T(0);
+    f.inv_ey[k] = f.ey[k] != T(0) ? T(1) / f.ey[k] : T(0);
     xmin = fmin(xmin, f.ax[k]);
     xmax = fmax(xmax, f.ax[k]);
     ymin = fmin(ymin, f.ay[k]);
     ymax = fmax(ymax, f.ay[k]);
   }
+  // The spans' radius, widened so that float rounding in the pixel loop cannot reach past it.
+  const T mag = fmax(fmax(fabs(xmin), fabs(xmax)), fmax(fabs(ymin), fabs(ymax)));
+  f.span_r = radius * T(1.000001) + T(1e-3) + T(1e-5) * mag;
   // Pixel i has its centre at i + 0.5; the small slack keeps the range conservative under rounding
   // (the exact cut-off is the d² test in the pixel loop). Clamp before the int conversion.
   const T pad = radius + T(1e-3);
@@ -98,31 +105,57 @@ SF_HD bool setup_face(const T* verts, int64_t i0, int64_t i1, int64_t i2, T near
 }
 
 // Columns [xa, xb] (within the face's box) of row y whose pixel centres may lie within the cut-off of
-// the face: the three edge half-planes pushed out by the radius contain its r-neighbourhood. Solved per
-// row in double with 1 px of slack; near-horizontal edges and degenerate faces do not clip (superset).
+// the face; xa > xb when none do. The exact d² test stays in the pixel loop: this only has to be a
+// superset of it, and is tight: the face's r-neighbourhood is convex, the union of the face and its three
+// edge capsules (segment ⊕ disk of radius r), and both ends of its chord along the row lie in a capsule.
+// So the chord runs from the least to the greatest end of the capsules' chords, and each capsule's chord
+// is the hull of its end disks' chords and its band's (the segment swept ±r along its normal). Solved in
+// double with r widened by a hair, so float rounding in the pixel loop cannot miss a pixel.
 template <typename T>
 SF_HD void row_span(const Face<T>& f, int y, int& xa, int& xb) {
-  xa = f.x0;
-  xb = f.x1;
-  if (f.orient == T(0)) return;
-  const double py = y + 0.5;
-  double lo = -1.0, hi = double(f.x1) + 2.0;
+  xa = 1;
+  xb = 0;
+  const double c = y + 0.5;
+  const double r = f.span_r;
+  double lo = INFINITY, hi = -INFINITY;
   for (int k = 0; k < 3; ++k) {
-    const double a = -double(f.orient) * f.ey[k];  // edge k keeps a·px + b >= 0
-    if (fabs(a) < 1e-3) continue;
-    const double b =
-        double(f.orient) * (double(f.ex[k]) * (py - f.ay[k]) + double(f.ey[k]) * f.ax[k]) + f.rlen[k];
-    const double bound = -b / a;
-    if (a > 0) {
-      lo = fmax(lo, bound);
-    } else {
-      hi = fmin(hi, bound);
+    const double ax = f.ax[k], ex = f.ex[k], ey = f.ey[k];
+    const double dy = c - double(f.ay[k]);
+    if (dy <= r && dy >= -r) {  // the disk around vertex k (vertex k + 1 is the next edge's)
+      const double w = sqrt(r * r - dy * dy);
+      lo = ax - w < lo ? ax - w : lo;
+      hi = ax + w > hi ? ax + w : hi;
+    }
+    if (!(f.len[k] > T(1e-6))) continue;  // a point: its disks cover it
+    // Band, in u = x - ax: 0 <= u·ex + dy·ey <= |e|² (along the edge), |ex·dy - ey·u| <= r·|e| (across).
+    double u0 = -INFINITY, u1 = INFINITY;
+    if (ex != 0.0) {
+      const double a = -dy * ey * f.inv_ex[k], b = (ex * ex + ey * ey - dy * ey) * f.inv_ex[k];
+      u0 = a < b ? a : b;
+      u1 = a < b ? b : a;
+    } else if (dy * ey < 0.0 || dy * ey > ey * ey) {
+      continue;
+    }
+    const double rl = r * double(f.len[k]);
+    if (ey != 0.0) {
+      const double a = (ex * dy - rl) * f.inv_ey[k], b = (ex * dy + rl) * f.inv_ey[k];
+      const double a0 = a < b ? a : b, b0 = a < b ? b : a;
+      u0 = a0 > u0 ? a0 : u0;
+      u1 = b0 < u1 ? b0 : u1;
+    } else if (ex * dy > rl || ex * dy < -rl) {
+      continue;
+    }
+    if (u0 <= u1) {
+      lo = ax + u0 < lo ? ax + u0 : lo;
+      hi = ax + u1 > hi ? ax + u1 : hi;
     }
   }
-  lo = clamp_to<double>(floor(lo - 0.5) - 1.0, -1.0, double(f.x1) + 1.0);
-  hi = clamp_to<double>(ceil(hi - 0.5) + 1.0, -1.0, double(f.x1) + 1.0);
-  if (int(lo) > xa) xa = int(lo);
-  if (int(hi) < xb) xb = int(hi);
+  if (!(lo <= hi)) return;
+  // Pixel x has its centre at x + 0.5: the columns with lo <= x + 0.5 <= hi, within the face's box.
+  const double first = clamp_to<double>(ceil(lo - 0.5), double(f.x0), double(f.x1) + 1.0);
+  const double last = clamp_to<double>(floor(hi - 0.5), double(f.x0) - 1.0, double(f.x1));
+  xa = static_cast<int>(first);
+  xb = static_cast<int>(last);
 }
 
 // Where pixel centre (px, py) lies relative to a face: squared distance to the boundary, inside flag

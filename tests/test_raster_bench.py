@@ -24,7 +24,25 @@ def test_bench_writes_tables(tmp_path: Path) -> None:
     assert main([*argv, "--no-cuda", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "raster.json").read_text())
     assert {row["size"] for row in data["rows"]} == {128, 256}
+    assert all(row["compiled"]["forward_backward_s"] > 0 for row in data["rows"])
+    for row in data["rows"]:
+        c = row["compiled"]
+        assert c["forward_backward_cpu_s"] > 0 and row["load_1min"] >= 0
+        if torch.get_num_threads() > 1:  # scaling 1 thread -> all threads, timed in the same run
+            assert c["threads_1"]["forward_backward_s"] > 0
+            assert row["scaling_forward_backward"] == c["threads_1"]["forward_backward_s"] / c[
+                "forward_backward_s"]
     table = (tmp_path / "raster.md").read_text()
+    # the page names the command that made it, non-default options included
+    assert "softfit bench raster --quick --repeats 1 --warmup 0 --dense-max-pairs 100000" in table
+    assert "softfit bench raster --quick" in table and "skipped (B·F·H·W" in table
+    # the fit step, part by part: every part measured, and the parts add up to the whole step
+    for st in data["fit_step"]:
+        parts = st["cpu_s"]
+        assert parts["raster forward"] > 0 and parts["backward"] > 0
+        assert abs(sum(v for k, v in parts.items() if k != "step") - parts["step"]) < 0.5 * parts["step"]
+    assert "One fit step, part by part" in table
+    assert "fwd+bwd CPU ms" in table and "scaling fwd+bwd" in table and data["machine"]["duration_s"] >= 0
     assert "softfit bench raster --quick" in table  # the command that regenerates it
     for row in data["rows"]:
         # every case is either compared with the dense reference side by side or says why not

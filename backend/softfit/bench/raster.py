@@ -1,8 +1,11 @@
 """`softfit bench raster`: times the compiled soft rasteriser against the dense reference on ico
 spheres that fill about half the image, and writes benchmarks/raster.json and benchmarks/raster.md.
 
-Each figure is the median of several repeats after a warm-up. Peak memory is the growth of the
-process's resident set (sampled every 2 ms) during the last timed call, or the CUDA allocator's peak."""
+Each figure is the median of several repeats after a warm-up. CPU rows are timed on one thread and on
+all threads (interleaved call by call, so a change in the machine's load hits both alike) and report the
+process's CPU time beside the wall time: CPU time ≈ threads × wall time shows the cores really worked.
+Peak memory is the growth of the process's resident set (sampled every 2 ms) during the last timed
+call, or the CUDA allocator's peak."""
 
 from __future__ import annotations
 
@@ -179,33 +182,52 @@ def _sync(device: torch.device) -> None:
 
 
 def median_time(
-    fn: Callable[[], object], repeats: int, warmup: int, device: torch.device, memory: bool = False
-) -> tuple[float, int]:
-    """Median wall time of fn in seconds after `warmup` untimed calls, and (when `memory`) the peak
-    extra bytes of the last call: the CUDA allocator's peak, or the resident-set growth on CPU."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times, peak = [], 0
-    for i in range(repeats):
-        last = memory and i == repeats - 1
-        if last and device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-            base = torch.cuda.memory_allocated(device)
-        rss = PeakRSS() if last and device.type == "cpu" else None
-        start = time.perf_counter()
-        if rss is not None:
-            with rss:
+    fn: Callable[[], object],
+    repeats: int,
+    warmup: int,
+    device: torch.device,
+    memory: bool = False,
+    threads: tuple[int, ...] = (0,),
+) -> dict[int, dict[str, float]]:
+    """Per thread count in `threads` (0 = leave torch's setting): median wall and CPU seconds of fn after
+    `warmup` untimed calls, and (when `memory`) the peak extra bytes of the last call: the CUDA
+    allocator's peak, or the resident-set growth on CPU. Thread counts alternate call by call."""
+    default = torch.get_num_threads()
+    out: dict[int, dict[str, float]] = {}
+    walls: dict[int, list[float]] = {n: [] for n in threads}
+    cpus: dict[int, list[float]] = {n: [] for n in threads}
+    try:
+        for n in threads:
+            torch.set_num_threads(n or default)
+            for _ in range(warmup):
                 fn()
-        else:
-            fn()
         _sync(device)
-        times.append(time.perf_counter() - start)
-        if rss is not None:
-            peak = rss.peak_bytes
-        elif last:
-            peak = torch.cuda.max_memory_allocated(device) - base
-    return statistics.median(times), peak
+        for i in range(repeats):
+            for n in threads:
+                torch.set_num_threads(n or default)
+                last = memory and i == repeats - 1 and n == threads[-1]
+                if last and device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(device)
+                    base = torch.cuda.memory_allocated(device)
+                rss = PeakRSS() if last and device.type == "cpu" else None
+                start, cpu_start = time.perf_counter(), time.process_time()
+                if rss is not None:
+                    with rss:
+                        fn()
+                else:
+                    fn()
+                _sync(device)
+                walls[n].append(time.perf_counter() - start)
+                cpus[n].append(time.process_time() - cpu_start)
+                if rss is not None:
+                    out.setdefault(n, {})["peak_bytes"] = rss.peak_bytes
+                elif last:
+                    out.setdefault(n, {})["peak_bytes"] = torch.cuda.max_memory_allocated(device) - base
+    finally:
+        torch.set_num_threads(default)
+    for n in threads:
+        out.setdefault(n, {}).update(wall_s=statistics.median(walls[n]), cpu_s=statistics.median(cpus[n]))
+    return out
 
 
 def measure(
@@ -215,8 +237,11 @@ def measure(
     size: int,
     repeats: int,
     warmup: int,
-) -> dict[str, float]:
-    """Forward and forward+backward median times (s) and the forward+backward peak memory (bytes)."""
+    threads: tuple[int, ...] = (0,),
+) -> dict[str, object]:
+    """Forward and forward+backward median wall/CPU times (s) and the forward+backward peak memory
+    (bytes), with torch's thread setting; plus, per extra thread count n > 0 in `threads`, the same
+    times under "threads_n"."""
     device = verts.device
 
     def forward() -> None:
@@ -227,9 +252,21 @@ def measure(
         v = verts.detach().requires_grad_(True)
         op(v, faces, (size, size), sigma=SIGMA).sum().backward()
 
-    fwd, _ = median_time(forward, repeats, warmup, device)
-    fwd_bwd, peak = median_time(forward_backward, repeats, warmup, device, memory=True)
-    return {"forward_s": fwd, "forward_backward_s": fwd_bwd, "peak_bytes": peak}
+    fwd = median_time(forward, repeats, warmup, device, threads=threads)
+    fwd_bwd = median_time(forward_backward, repeats, warmup, device, memory=True, threads=threads)
+    result: dict[str, object] = {}
+    for n in threads:
+        times = {
+            "forward_s": fwd[n]["wall_s"],
+            "forward_cpu_s": fwd[n]["cpu_s"],
+            "forward_backward_s": fwd_bwd[n]["wall_s"],
+            "forward_backward_cpu_s": fwd_bwd[n]["cpu_s"],
+        }
+        if n == 0:
+            result |= times | {"peak_bytes": fwd_bwd[0].get("peak_bytes", 0)}
+        else:
+            result[f"threads_{n}"] = times
+    return result
 
 
 def run_case(
@@ -240,7 +277,16 @@ def run_case(
     verts = sphere_views(unit, views, size, size).to(device=device, dtype=torch.float32)
     faces = faces.to(device)
     row: dict[str, object] = {"device": device.type, "faces": nfaces, "size": size, "views": views}
-    row["compiled"] = measure(rasterize_silhouette, verts, faces, size, args.repeats, args.warmup)
+    row["load_1min"] = round(os.getloadavg()[0], 2)
+    # CPU: torch's thread setting (0) and one thread, interleaved, for the thread-scaling column.
+    threads = (0, 1) if device.type == "cpu" and torch.get_num_threads() > 1 else (0,)
+    compiled = measure(rasterize_silhouette, verts, faces, size, args.repeats, args.warmup, threads)
+    row["compiled"] = compiled
+    row["threads"] = torch.get_num_threads()
+    if "threads_1" in compiled:
+        one = compiled["threads_1"]
+        row["scaling_forward"] = one["forward_s"] / compiled["forward_s"]
+        row["scaling_forward_backward"] = one["forward_backward_s"] / compiled["forward_backward_s"]
     pairs = views * nfaces * size * size
     if device.type == "cpu" and pairs <= args.dense_max_pairs:
         dense = measure(dense_silhouette, verts, faces, size, args.dense_repeats, 0)
@@ -256,6 +302,53 @@ def run_case(
     return row
 
 
+STEP_PARTS = ("Large Steps solve", "projection", "raster forward", "loss", "backward", "optimiser")
+
+
+def step_profile(nfaces: int, size: int, views: int, sigma: float, repeats: int) -> dict[str, float]:
+    """Median CPU seconds of each part of one fit step, as the fit engine runs it (Large Steps λ = 5,
+    uniform Adam, `views` views of `size`², silhouette loss), on an ico sphere of nfaces seen from random
+    directions against a random target. CPU time, not wall time: it sums the threads' work and is less
+    sensitive to other processes. "backward" holds the raster backward and the backward solve."""
+    from softfit.fit.losses import silhouette_loss
+    from softfit.fit.optim import make_optimizer
+    from softfit.fit.parameterization import make_parameterization
+    from softfit.projection import project
+
+    unit, faces = sphere_mesh(nfaces)
+    gen = torch.Generator().manual_seed(0)
+    w2c = torch.eye(4).repeat(views, 1, 1)
+    w2c[:, :3, :3] = torch.linalg.qr(torch.randn(views, 3, 3, generator=gen))[0]
+    w2c[:, 2, 3] = -3.0
+    intr = torch.tensor([[1.2 * size, 1.2 * size, size / 2, size / 2]]).repeat(views, 1)
+    target = (torch.rand(views, size, size, generator=gen) > 0.5).float()
+    param = make_parameterization("largesteps", (0.5 * unit).float(), faces.numpy(), 5.0)
+    opt = make_optimizer("adam_uniform", param.parameters(), 1e-3, (0.9, 0.99))
+    samples: dict[str, list[float]] = {k: [] for k in (*STEP_PARTS, "step")}
+    for i in range(repeats + 1):
+        t = [time.process_time()]
+        x = param.verts()
+        t.append(time.process_time())
+        screen = project(x, w2c, intr)
+        t.append(time.process_time())
+        alpha = rasterize_silhouette(screen, faces, (size, size), sigma=sigma)
+        t.append(time.process_time())
+        loss, _ = silhouette_loss(alpha, target)
+        t.append(time.process_time())
+        opt.zero_grad()
+        loss.backward()
+        t.append(time.process_time())
+        opt.step()
+        param.after_step()
+        t.append(time.process_time())
+        if i == 0:
+            continue  # warm-up
+        for k, name in enumerate(STEP_PARTS):
+            samples[name].append(t[k + 1] - t[k])
+        samples["step"].append(t[-1] - t[0])
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f}"
 
@@ -264,7 +357,8 @@ def _mb(nbytes: float) -> str:
     return f"{nbytes / 2**20:.0f}"
 
 
-def markdown(rows: list[dict[str, object]], info: dict[str, object], command: str) -> str:
+def markdown(rows: list[dict[str, object]], info: dict[str, object], command: str,
+             steps: list[dict[str, object]] | None = None) -> str:
     """The results as a markdown page: machine, command, and one table per device."""
     lines = [
         "# Soft silhouette rasteriser benchmark",
@@ -277,6 +371,13 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
         "`alpha.sum().backward()`. CPU peak memory is the resident-set growth during the last fwd+bwd call;",
         "CUDA peak memory is the allocator's.",
         "",
+        "CPU rows: wall time with all torch threads, the process's CPU time for the same calls, the wall",
+        "time on 1 thread (timed call by call in turn with the all-threads one), and the scaling",
+        "1 thread → all threads. `load` is the 1-minute load average when the row started: other processes",
+        "on a shared machine slow every figure down and flatten the scaling (2 cores under a load of 4 leave",
+        "about one core to this process). Speed-up vs dense compares with the dense pure-torch reference",
+        "of the same formula, run on all threads in the same process.",
+        "",
         "| machine | |",
         "|---|---|",
     ]
@@ -288,9 +389,10 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
         lines += ["", f"## {device.upper()}", ""]
         if device == "cpu":
             lines += [
-                "| faces | size | views | fwd ms | fwd+bwd ms | peak MB | dense fwd ms | dense fwd+bwd ms "
-                "| dense peak MB | speed-up fwd | speed-up fwd+bwd |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+                "| faces | size | views | load | fwd ms | fwd CPU ms | fwd+bwd ms | fwd+bwd CPU ms "
+                "| 1-thread fwd ms | 1-thread fwd+bwd ms | scaling fwd | scaling fwd+bwd | peak MB "
+                "| dense fwd ms | dense fwd+bwd ms | dense peak MB | vs dense fwd | vs dense fwd+bwd |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             ]
         else:
             lines += [
@@ -299,14 +401,23 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
             ]
         for r in dev_rows:
             c = r["compiled"]
-            cells = [
-                f"{r['faces']:,}",
-                f"{r['size']}²",
-                str(r["views"]),
-                _ms(c["forward_s"]),
-                _ms(c["forward_backward_s"]),
-                _mb(c["peak_bytes"]),
-            ]
+            cells = [f"{r['faces']:,}", f"{r['size']}²", str(r["views"])]
+            if device == "cpu":
+                one = c.get("threads_1", {})
+                cells += [
+                    f"{r['load_1min']:.1f}",
+                    _ms(c["forward_s"]),
+                    _ms(c["forward_cpu_s"]),
+                    _ms(c["forward_backward_s"]),
+                    _ms(c["forward_backward_cpu_s"]),
+                    _ms(one["forward_s"]) if one else "",
+                    _ms(one["forward_backward_s"]) if one else "",
+                    f"{r['scaling_forward']:.2f}×" if one else "",
+                    f"{r['scaling_forward_backward']:.2f}×" if one else "",
+                ]
+            else:
+                cells += [_ms(c["forward_s"]), _ms(c["forward_backward_s"])]
+            cells.append(_mb(c["peak_bytes"]))
             if device == "cpu" and "dense" in r:
                 d = r["dense"]
                 cells += [
@@ -318,6 +429,24 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
                 ]
             elif device == "cpu":
                 cells += [str(r["dense_skipped"]), "", "", "", ""]
+            lines.append("| " + " | ".join(cells) + " |")
+    if steps:
+        lines += [
+            "",
+            "## One fit step, part by part (CPU time, all threads)",
+            "",
+            "The fit engine's step on an ico sphere (Large Steps λ = 5, uniform Adam, silhouette loss",
+            "against a random target), median CPU ms per part. `backward` holds the raster backward and the",
+            "backward Large Steps solve; the forward solve is its own column. σ anneals from 1e-4 to 1e-6 in",
+            "a default fit, so every σ is shown.",
+            "",
+            "| faces | size | views | σ | " + " | ".join(STEP_PARTS) + " | whole step |",
+            "|---:|---:|---:|---:|" + "---:|" * (len(STEP_PARTS) + 1),
+        ]
+        for st in steps:
+            parts = st["cpu_s"]
+            cells = [f"{st['faces']:,}", f"{st['size']}²", str(st["views"]), f"{st['sigma']:g}"]
+            cells += [_ms(parts[k]) for k in (*STEP_PARTS, "step")]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -336,6 +465,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <repo>/benchmarks)")
 
 
+def _non_default_flags(args: argparse.Namespace) -> list[str]:
+    """The options that changed the figures, as typed, so the page names the command that made it."""
+    flags = ["--quick"] if args.quick else []
+    defaults = {"repeats": 7, "warmup": 2, "dense_repeats": 1, "dense_max_pairs": DENSE_MAX_PAIRS,
+                "threads": None}
+    for name, default in defaults.items():
+        value = getattr(args, name)
+        if value != default:
+            flags.append(f"--{name.replace('_', '-')} {value:g}" if isinstance(value, float) else
+                         f"--{name.replace('_', '-')} {value}")
+    return flags
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs the CPU table (and the GPU one where a GPU exists) and writes raster.json / raster.md."""
     if args.threads:
@@ -349,6 +491,8 @@ def run(args: argparse.Namespace) -> int:
     if torch.cuda.is_available() and not args.no_cuda:
         devices.append(torch.device("cuda"))
     rows = []
+    info = machine_info()  # before the runs: its load average is the one at the start
+    started = time.perf_counter()
     for device in devices:
         dev_cases = list(cases)
         if device.type == "cuda":
@@ -357,19 +501,31 @@ def run(args: argparse.Namespace) -> int:
             row = run_case(nfaces, size, views, device, args)
             c = row["compiled"]
             dense = f", dense fwd+bwd {_ms(row['dense']['forward_backward_s'])} ms" if "dense" in row else ""
+            scaling = f", 1→{row['threads']} threads {row['scaling_forward_backward']:.2f}×" if (
+                "scaling_forward_backward" in row) else ""
             print(
                 f"{device.type} {nfaces:>6} faces {size:>4}² x{views}: fwd {_ms(c['forward_s'])} ms, "
-                f"fwd+bwd {_ms(c['forward_backward_s'])} ms{dense}",
+                f"fwd+bwd {_ms(c['forward_backward_s'])} ms{scaling}{dense} (load {row['load_1min']})",
                 flush=True,
             )
             rows.append(row)
-    info = machine_info()
-    command = "softfit bench raster" + (" --quick" if args.quick else "")
+    step_cases = [(5120, 128, 4)] if args.quick else [(20480, 256, 4)]
+    steps = []
+    for nfaces, size, views in step_cases:
+        for sigma in (1e-4, 1e-5, 1e-6):
+            parts = step_profile(nfaces, size, views, sigma, max(args.repeats, 1))
+            steps.append({"faces": nfaces, "size": size, "views": views, "sigma": sigma, "cpu_s": parts})
+            print(f"fit step {nfaces} faces {size}² x{views} σ {sigma:g}: {_ms(parts['step'])} CPU ms",
+                  flush=True)
+    info["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["duration_s"] = round(time.perf_counter() - started)
+    command = " ".join(["softfit bench raster", *_non_default_flags(args)])
     out = args.out or repo_root() / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
     (out / "raster.json").write_text(
-        json.dumps({"machine": info, "command": command, "sigma": SIGMA, "rows": rows}, indent=2) + "\n"
+        json.dumps({"machine": info, "command": command, "sigma": SIGMA, "rows": rows, "fit_step": steps},
+                   indent=2) + "\n"
     )
-    (out / "raster.md").write_text(markdown(rows, info, command))
+    (out / "raster.md").write_text(markdown(rows, info, command, steps))
     print(f"wrote {out / 'raster.json'} and {out / 'raster.md'}", file=sys.stderr)
     return 0
