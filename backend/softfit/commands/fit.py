@@ -273,8 +273,10 @@ def summary(result: FitResult, out: Path) -> str:
              f"on {m['device']} ({m['stop_reason']})",
              f"train IoU {m['train_iou']:.4f}"]
     if m.get("heldout_iou") is not None:
-        lines.append(f"held-out IoU {m['heldout_iou']:.4f} over {len(m['heldout_views'])} views "
-                     f"(min {min(m['heldout_iou_per_view']):.4f})")
+        what = "agreement with the segmentation" if "segmentation" in m.get("iou_against", "") else "IoU"
+        lines.append(f"held-out {what} {m['heldout_iou']:.4f} over {len(m['heldout_views'])} views "
+                     f"(min {min(m['heldout_iou_per_view']):.4f}; against "
+                     f"{m.get('iou_against', 'the input')})")
     if m.get("chamfer"):
         c = m["chamfer"]
         rel = f" ({100 * c['chamfer_rel']:.2f} % of the object's size)" if c.get("chamfer_rel") else ""
@@ -305,6 +307,11 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     check_output_dir(args.out, args.force)
     data = load_data(args)
+    if not args.quiet:
+        from softfit.data.silhouette import notes
+
+        for line in notes(data.info):
+            print(line)
     init_name, init = choose_init(args.init, data, args.polys, args.radius, args.center, args.quiet,
                                   params=params)
     gt = None
