@@ -34,19 +34,19 @@ def test_multiview_beats_grabcut_on_a_textured_room(backdrop_scene):
     assert "OTHER views" in info["view_agreement_is"] and "not accuracy" in info["view_agreement_is"]
     assert seg.weights is not None and seg.weights.shape == (len(images),)
     # a good segmentation: the views confirm each other and nothing is flagged
-    assert info["median_agreement"] >= 0.85 and not info["warnings"], info
+    assert np.median(info["view_relative_agreement"]) >= 0.93 and not info["warnings"], info
 
 
 def test_agreement_flags_a_wrong_view_and_weights_it_down(backdrop_scene):
     images, gt, cams = backdrop_scene
     good = confidence.assess(cams, gt, [f"v{i}" for i in range(len(gt))])
     assert good.doubtful == [] and (good.weights == 1).all() and not good.warnings
-    assert np.median(good.agreement) >= 0.85  # true masks: only the hull's own looseness
+    assert np.median(good.rel) >= 0.95  # true masks: measured 0.977 on a 16-view render
     bad = gt.copy()
     h, w = bad.shape[1:]
     bad[3, h // 2:, :] = True  # view 3 took in the floor below the object
     judged = confidence.assess(cams, bad, [f"v{i}" for i in range(len(gt))])
-    assert judged.doubtful == [3] and judged.weights[3] < 0.5 and judged.agreement[3] < 0.6
+    assert judged.doubtful == [3] and judged.weights[3] < 0.5 and judged.rel[3] < 0.6
     assert (np.delete(judged.weights, 3) == 1).all()
     assert any("doubtful" in x and "v3" in x for x in judged.warnings)
     # most views reaching the border: the floor, or an object leaving the frame

@@ -82,17 +82,20 @@ def seed_labels(shape: tuple[int, int], center: np.ndarray, radius: float, chang
     return labels
 
 
-def prior_labels(prior: np.ndarray, static: np.ndarray | None, border: float, band: float) -> np.ndarray:
-    """Labels from the reprojected hull: deeper than the band inside it sure object, farther than the band
-    outside it (or outside it and matching a fixed camera's background) sure background, the band
-    probable either way. The band is `band` x the prior's equivalent radius (at least 2 px)."""
+def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None, border: float, band: float
+                 ) -> np.ndarray:
+    """Labels from the reprojected hull `prior` and the view's own last `mask`: sure object deeper than
+    the band inside both (the hull is looser than the object wherever few views constrain it, so it alone
+    never forces a pixel in); sure background farther than the band outside the prior (or outside it and
+    matching a fixed camera's background); probable object elsewhere inside the prior, probable background
+    in the band. The band is `band` x the prior's equivalent radius (at least 2 px)."""
     labels = np.full(prior.shape, cv2.GC_PR_BGD, np.uint8)
     if not prior.any():
         _frame(labels, border)
         return labels
     m = max(2.0, band * float(np.sqrt(prior.sum() / np.pi)))
     u8 = prior.astype(np.uint8)
-    d_in = cv2.distanceTransform(u8, cv2.DIST_L2, 5)
+    d_in = cv2.distanceTransform(u8 & mask.astype(np.uint8), cv2.DIST_L2, 5)
     d_out = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 5)
     labels[prior] = cv2.GC_PR_FGD
     labels[d_in > m] = cv2.GC_FGD
@@ -129,6 +132,24 @@ def _up(cameras: Cameras, center: np.ndarray) -> np.ndarray | None:
         return None
     up = mean / np.linalg.norm(mean)
     return up if float(np.median((cameras.centers - center) @ up)) >= 0 else None
+
+
+def tight_hull(cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple, resolution: int,
+               max_misses: int, pad: float = 0.15) -> tuple[VoxelVotes, np.ndarray, tuple]:
+    """(votes, hull, box): the hull carved in `box`, then again in a box around it (plus `pad` of its size,
+    inside `outer`) when that is much smaller: voxels must be small next to the object, whose size is
+    only known once carved (a box from the cameras alone can be many times larger)."""
+    votes = VoxelVotes(cams, box[0], box[1], resolution)
+    occ = votes.hull(votes.inside(masks), max_misses)
+    b = votes.bounds(occ)
+    if b is None:
+        return votes, occ, box
+    p = pad * float((b[1] - b[0]).max())
+    tight = (np.maximum(outer[0], b[0] - p), np.minimum(outer[1], b[1] + p))
+    if float((tight[1] - tight[0]).max()) < 0.8 * float((box[1] - box[0]).max()):
+        votes = VoxelVotes(cams, tight[0], tight[1], resolution)
+        occ = votes.hull(votes.inside(masks), max_misses)
+    return votes, occ, tight
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -168,21 +189,17 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     done = 0
     for _ in range(rounds):
         done += 1
-        votes = VoxelVotes(cams, lo, hi, resolution)
-        occ = votes.hull(votes.inside(masks), max_misses)
+        votes, occ, (lo, hi) = tight_hull(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses)
         if up is not None:
             occ = cut_support(votes, occ, up)
         if not occ.any():
             _fail(names, masks, "the views' masks share no common 3-D region (the visual hull is empty)")
         priors = np.stack([votes.project(occ, i) for i in range(n)])
-        new = np.stack([grabcut(small[i], prior_labels(priors[i], None if static is None else static[i],
-                                                       border, band), iterations) for i in range(n)])
+        new = np.stack([grabcut(small[i], prior_labels(priors[i], masks[i], None if static is None
+                                                       else static[i], border, band), iterations)
+                        for i in range(n)])
         change = float(np.mean([_iou(a, b) for a, b in zip(masks, new, strict=True)]))
         masks = new
-        b = votes.bounds(occ)
-        if b is not None:  # next round: a finer grid on the hull (plus a margin), inside the first box
-            pad = 0.15 * float((b[1] - b[0]).max())
-            lo, hi = np.maximum(lo0, b[0] - pad), np.minimum(hi0, b[1] + pad)
         if change >= settle:
             break
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names)
