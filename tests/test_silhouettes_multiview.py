@@ -151,3 +151,15 @@ def test_multiview_needs_cameras():
         S.segment(np.zeros((3, 32, 32, 3), np.uint8), "multiview")
     with pytest.raises(InputError, match="images but"):
         multiview.segment_views(np.zeros((3, 32, 32, 3), np.uint8), _ring())
+
+
+def test_an_object_leaving_the_frame_is_refused_not_fitted(render_dataset_cached):
+    """Scaled far beyond the frame, the object reaches the image border in every view: one error naming
+    the views and what to try, never masks of a part of it (or of the floor) handed to the fit."""
+    folder = render_dataset_cached("suzanne", views=8, size="64x48", background="backdrop", elevation=15,
+                                   scale=6.0, samples=4)
+    images, _, cams = load_views(folder)
+    with pytest.raises(InputError) as err:
+        S.segment(images, "auto", cameras=cams)
+    msg = str(err.value)
+    assert "no object could be isolated" in msg and "--silhouette grabcut" in msg and "\n" not in msg

@@ -33,6 +33,7 @@ from softfit.silhouettes.confidence import ViewConfidence, judge
 from softfit.silhouettes.convergence import object_region
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
 
+LEAVES_FRAME = 0.75  # masks reaching the border in this fraction of views: no whole object to fit
 TRY = ("try --silhouette grabcut, give masks (--silhouette mask with a masks/ folder), or photograph the "
        "empty scene and pass it (--silhouette backdrop:backdrop=EMPTY.png)")
 
@@ -205,6 +206,12 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names)
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
+    edge = np.flatnonzero(conf.touches_border)
+    if len(edge) >= LEAVES_FRAME * n:
+        which = ", ".join(names[i] for i in edge[:8]) + (" ..." if len(edge) > 8 else "")
+        raise InputError(f"no object could be isolated: the masks reach the image border in {len(edge)} of "
+                         f"{n} views ({which}), so the object leaves the frame or the floor was taken for "
+                         f"it; {TRY}")
     full = np.stack([_upsample(imgs[i], masks[i]) for i in range(n)])
     return MultiViewSegmentation(full, conf, done, time.perf_counter() - t0, notes)
 
