@@ -179,7 +179,6 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     static = None if still is None else np.stack([~still.differs(im) for im in small])
     if still is not None:
         notes.append("fixed camera: the per-pixel median over the views is used as the background")
-        small = np.stack([still.features(im) for im in small])
     centers, radii = region.projected(cams)
     masks = np.stack([grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] / 3,
                                                     None if static is None else ~static[i], border),

@@ -26,22 +26,6 @@ class StaticBackground:
     median: np.ndarray
     threshold: float
 
-    def distance(self, image: np.ndarray) -> np.ndarray:
-        """(H, W) float32 RGB distance of `image` from the background (both lightly blurred)."""
-        d = cv2.GaussianBlur(image.astype(np.float32), (3, 3), 0) - self.median
-        return np.sqrt((d * d).sum(-1))
-
-    def features(self, image: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 image for colour models: Lab lightness, the distance from the background (the
-        noise threshold maps to 64) and the mean of Lab a and b. GrabCut then separates object from
-        background by how much they change between views as well as by colour, which is what holds for a
-        dark object on a dark turntable (measured on a Cycles scene: 0.55 -> 0.66 mask IoU; a colourful
-        object on a tiled floor 0.955 -> 0.942, the price of the merged chroma channels)."""
-        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
-        change = np.clip(self.distance(image) * (64.0 / self.threshold), 0, 255).astype(np.uint8)
-        chroma = ((lab[..., 1].astype(np.uint16) + lab[..., 2]) // 2).astype(np.uint8)
-        return np.ascontiguousarray(np.stack([lab[..., 0], change, chroma], -1))
-
     def differs(self, image: np.ndarray) -> np.ndarray:
         """(H, W) bool: pixels of `image` (same size as the median) unlike the background."""
         d = cv2.GaussianBlur(image.astype(np.float32), (3, 3), 0) - self.median
