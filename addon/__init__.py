@@ -3,9 +3,10 @@
 The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the initial sphere, and
 runs fits on a backend process over ZeroMQ, streaming vertices into a copy of the mesh through
 `bpy.app.timers`. Code shared with the backend is copied in verbatim at build time: the `wire` client and
-`core` (cameras, errors, the sphere rule); see scripts/build_extension.py.
+`core` (cameras, errors, atomic writes, mesh files, the input rules of `softfit.data`: file listing,
+working size, pixel tests, the SoftRas reader); see scripts/build_extension.py.
 
-Nothing here imports bpy at import time, so the pure modules (cameras, views, fitdata, geometry,
+Nothing here imports bpy at import time, so the pure modules (views, fitdata, geometry,
 meshfile, summary, backend_path) are importable and tested without Blender, from a staged copy.
 """
 

@@ -41,7 +41,7 @@ def start(context: bpy.types.Context, refine: bool = False, config: BackendConfi
     st = status()
     if st is not None:
         st.running, st.error, st.object_name = True, False, copy.name
-        st.iteration, st.iterations, st.frames = 0, params["iterations"], 0
+        st.iteration, st.iterations, st.frames = 0, params.get("iterations", sets.iterations), 0
         st.loss, st.iou, st.elapsed = 0.0, 0.0, 0.0
         st.message = f"{job.kind} submitted ({len(data.names)} views, {len(verts)} vertices)"
         st.backend = s.summary()

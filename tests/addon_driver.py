@@ -316,10 +316,13 @@ def fit(args: dict, work: Path) -> dict:
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
     scene = bpy.context.scene
     s = scene.softfit
+    untouched = s.fit_params()  # nothing changed yet: nothing to send, FitParams' defaults rule
     s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
     s.init_polys, s.init_radius = args["polys"], 0.5
-    s.iterations, s.lr, s.holdout, s.views_per_step = args["iterations"], args["lr"], args["holdout"], 4
-    rep: dict = {"setup": sorted(bpy.ops.softfit.setup_scene()),
+    s.iterations, s.lr, s.holdout = args["iterations"], args["lr"], args["holdout"]
+    rep: dict = {"params_untouched": untouched, "params_set": s.fit_params(),
+                 "params_refine": s.fit_params(refine=True),
+                 "setup": sorted(bpy.ops.softfit.setup_scene()),
                  "init": sorted(bpy.ops.softfit.initial_mesh())}
     sphere = bpy.context.active_object
     sphere_verts = local_verts(sphere)

@@ -21,6 +21,8 @@ from softfit.mesh.sphere import uv_sphere
 from softfit.metrics import view_iou
 from softfit.pipeline import InitSpec, ReportSpec
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 DATASET = {"source": "suzanne", "views": 24, "size": 96, "cameras": "rings", "scale": 1.6}
 # Small and fast: 96 px images, 120 steps (about 5 s of fitting on 2 cores).
 FIT = ["--init", "sphere", "--radius", "0.5", "--polys", "800", "--iterations", "120",

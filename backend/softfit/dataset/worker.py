@@ -17,9 +17,8 @@ import numpy as np
 from softfit.cameras import Cameras
 from softfit.dataset import scene as sc
 from softfit.dataset.layouts import RenderedObject, write_layout
-from softfit.dataset.options import BUILTINS, RenderOptions, default_name
+from softfit.dataset.options import BUILTINS, ERROR_PREFIX, RenderOptions, default_name
 from softfit.dataset.primitives import normalized
-from softfit.dataset.render import ERROR_PREFIX
 from softfit.dataset.shapes import source_triangles
 from softfit.dataset.texture import noise_atlas
 from softfit.dataset.views import view_set

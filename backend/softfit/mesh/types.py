@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from softfit.errors import InputError
+from ..errors import InputError
 
 MAX_COORD = 1e12  # |coordinate| bound: squared distances must stay finite in the float32 rasteriser
 DEGENERATE_AREA = 1e-9  # total face area / bounding-box diagonal² below which a mesh has no surface

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from softfit.cameras import transforms_dict
 from softfit.data.types import MultiViewData
@@ -18,25 +14,9 @@ from softfit.metrics import render_silhouettes, silhouette_iou
 from softfit.report.folder import atomic_folder
 from softfit.report.plots import loss_plot, overlays_plot, pick_views
 from softfit.report.turntable import turntable_gif
+from softfit.wire.protocol import json_safe
 
 FILES = ("mesh.obj", "mesh.ply", "metrics.json", "cameras.json", "loss.png", "overlays.png")
-
-
-def json_safe(obj: Any) -> Any:
-    """Plain JSON types only: numpy scalars/arrays converted, NaN and ±Inf become null."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, np.generic):
-        return json_safe(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def write_report(out: str | Path, result: FitResult, data: MultiViewData, *, force: bool = False,
