@@ -25,11 +25,20 @@ def metric_lines(metrics: dict) -> list[str]:
 
 
 def result_message(metrics: dict) -> str:
-    """'done, held-out IoU 0.951, train IoU 0.962, 41.2 s' (or 'cancelled, ...')."""
+    """'done, held-out IoU 0.951, train IoU 0.962, 41.2 s' (or 'cancelled, ...'). Silhouettes segmented
+    on the server make the IoUs agreement with that segmentation, and say so; then come the segmentation
+    method and its warnings (`metrics["segmentation_warnings"]`), the things an artist must know."""
     parts = ["cancelled" if metrics.get("cancelled") else "done"]
+    segmented = "segmentation" in str(metrics.get("iou_against", ""))
     for key, label in (("heldout_iou", "held-out IoU"), ("train_iou", "train IoU")):
         if _number(metrics.get(key)):
+            label = label.replace("IoU", "agreement with the segmentation") if segmented else label
             parts.append(f"{label} {metrics[key]:.3f}")
     if _number(metrics.get("wall_time")):
         parts.append(f"{metrics['wall_time']:.1f} s")
+    if segmented and metrics.get("silhouette_method"):
+        parts.append(f"silhouettes by {metrics['silhouette_method']}")
+    warnings = metrics.get("segmentation_warnings") or []
+    if isinstance(warnings, list) and warnings:
+        parts.append("WARNING: " + "; ".join(str(w) for w in warnings))
     return ", ".join(parts)

@@ -261,10 +261,16 @@ def test_aloi_full_size_resized_to_256(tmp_path):
     assert min(iou(a, b) for a, b in zip(data.silhouettes, direct, strict=True)) > 0.97
 
 
-def test_aloi_without_masks_needs_a_segmentation_method(tmp_path):
-    make_aloi(tmp_path, masks=False)
-    with pytest.raises(InputError, match="segmentation method is needed.*threshold"):
-        load_dataset(tmp_path / "png2" / "7")
+def test_aloi_without_masks_auto_segments_the_photos_and_says_why(tmp_path):
+    _, sils = make_aloi(tmp_path, masks=False)
+    data = load_dataset(tmp_path / "png2" / "7", image_size=None)
+    choice = data.info["silhouette_choice"]
+    assert choice["requested"] == "auto" and choice["chose"] == "multiview"
+    assert "no transparency" in choice["because"] and "cameras are known" in choice["because"]
+    seg = data.info["segmentation"]
+    assert seg["method"] == "multiview" and len(seg["view_agreement"]) == len(sils)
+    assert data.view_weights is not None and data.view_weights.shape == (len(sils),)
+    assert min(iou(a, b) for a, b in zip(data.silhouettes, sils, strict=True)) > 0.9
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -350,7 +356,7 @@ def test_segmentation_runs_at_twice_the_output_size_and_is_reported(tmp_path, tr
     write_transforms(tmp_path, cams, sils, "rgb")
     data = load_dataset(tmp_path, silhouette="segment", image_size=32)
     seg = data.info["segmentation"]
-    assert seg["method"] == "threshold" and "border" in seg["reason"]  # auto's choice, and why
+    assert seg["method"] == "multiview" and "cameras are known" in seg["reason"]  # auto's choice, and why
     assert isinstance(seg["flagged_views"], list)  # views whose mask area jumps, for the report
     blocks = (rgba(sils[0])[..., :3].max(axis=2) > 0).reshape(24, 2, 32, 2).mean(axis=(1, 3))
     assert np.abs(data.silhouettes[0] - blocks).mean() < 0.02

@@ -160,3 +160,30 @@ def test_render_size_keeps_aspect():
     assert render_size(384, 288, 128) == (128, 96)
     assert render_size(384, 288, 0) == (384, 288)
     assert render_size(256, 256, 512) == (256, 256)
+
+
+def test_view_weights_scale_each_views_pull():
+    """A weighted mean over views: a zero-weight view adds nothing, equal weights are the plain mean."""
+    from softfit.fit.losses import silhouette_loss
+
+    alpha = torch.rand(3, 8, 8, requires_grad=True)
+    target = (torch.rand(3, 8, 8) > 0.5).float()
+    plain, ious = silhouette_loss(alpha, target)
+    same, _ = silhouette_loss(alpha, target, torch.full((3,), 0.3))
+    assert torch.allclose(plain, same)
+    only01, _ = silhouette_loss(alpha, target, torch.tensor([1.0, 1.0, 0.0]))
+    assert torch.allclose(only01, (1 - ious[:2]).mean())
+    only01.backward()
+    assert alpha.grad[2].abs().max() == 0 and alpha.grad[:2].abs().max() > 0
+
+
+def test_view_weights_are_validated_and_follow_subsets():
+    from softfit.data.types import MultiViewData
+
+    cams = turntable([0.0, 90.0, 180.0], width=8, height=8)
+    sil = np.zeros((3, 8, 8), np.float32)
+    data = MultiViewData(sil, cams, ["a", "b", "c"], view_weights=[1.0, 0.25, 1.0])
+    assert data.subset([1, 2]).view_weights.tolist() == [0.25, 1.0]
+    for bad in ([1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 0.0, 0.0], [1.0, float("nan"), 1.0]):
+        with pytest.raises(InputError, match="view_weights"):
+            MultiViewData(sil, cams, ["a", "b", "c"], view_weights=bad)

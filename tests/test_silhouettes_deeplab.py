@@ -1,6 +1,6 @@
 """The DeepLabv3 path with a randomly initialised model saved to a temporary weights file.
 
-No real weights exist here (none ship in any wheel and nothing is downloaded), so this checks loading,
+No real weights exist here (none ship in any wheel and there is no network), so this checks loading,
 hash verification, batching and the foreground rule, not accuracy."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_refuses_wrong_or_missing_hash(random_weights, images, tmp_path, monkeyp
         S.segment(images, "deeplab", weights=path, sha256=wrong)
     with pytest.raises(InputError, match="no expected SHA-256"):
         S.segment(images, "deeplab", weights=path)
-    with pytest.raises(InputError, match="needs a weights file"):
+    with pytest.raises(InputError, match="needs weights: weights=FILE"):
         S.segment(images, "deeplab")
     with pytest.raises(InputError, match="not found"):
         S.segment(images, "deeplab", weights=tmp_path / "missing.pth", sha256=sha)
@@ -83,3 +83,30 @@ def test_foreground_is_any_non_background_class(random_weights, images, tmp_path
     assert not deeplab.segment(images, weights=path, sha256=sha, clean=False).any()
     with pytest.raises(InputError, match="found no object"):
         S.segment(images, "deeplab", weights=path, sha256=sha)
+
+
+def test_torchvision_weights_come_from_the_hub_cache_hash_checked(random_weights, images, monkeypatch,
+                                                                   tmp_path):
+    """weights=torchvision: torch's hub cache is where the file lives. A file there is verified against
+    the hash in its published name (a random model fails that check), and the one line that an offline
+    machine gets names the exact file to put there."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    target = deeplab.hub_path("mobilenet_v3_large")
+    assert target.parent == tmp_path / "torch" / "hub" / "checkpoints"
+    assert target.name == "deeplabv3_mobilenet_v3_large-fc3c493d.pth"
+    # offline (a closed local port stands in for the unreachable server): one line, naming the file
+    monkeypatch.setattr(deeplab, "DOWNLOAD_URL", "http://127.0.0.1:9/{stem}.pth")
+    with pytest.raises(InputError) as err:
+        S.segment(images, "deeplab", weights="torchvision")
+    msg = str(err.value)
+    assert "\n" not in msg and str(target) in msg and "weights=FILE" in msg
+    assert not target.exists()  # nothing half-downloaded is left where a later run would trust it
+    # a file in the cache is checked like any other: the random model is not torchvision's
+    path, sha, _ = random_weights
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(path.read_bytes())
+    with pytest.raises(InputError, match="refusing to load"):
+        S.segment(images, "deeplab", weights="torchvision")
+    # with the hash given explicitly (a user's own file put there) it loads and segments
+    out = deeplab.segment(images, weights="torchvision", sha256=sha, device="cpu", clean=False)
+    assert out.shape == images.shape[:3] and out.dtype == bool

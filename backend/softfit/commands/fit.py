@@ -103,13 +103,20 @@ def run_with_progress(inputs: Inputs, init: InitSpec, params: FitParams, report:
 
 
 def summary(outcome: Outcome) -> str:
+    """What the user reads after a fit: where the silhouettes came from (auto's choice, agreement,
+    warnings), the fit, its IoUs and what they were measured against."""
+    from softfit.data.silhouette import notes
+
     m = outcome.metrics.raw
-    lines = [f"fitted {m['mesh']['verts']} vertices in {m['iterations']} iterations, {m['fit_time']:.1f} s "
-             f"on {m['device']} ({m['stop_reason']})",
-             f"train IoU {m['train_iou']:.4f}"]
+    lines = notes(outcome.data.info)
+    lines += [f"fitted {m['mesh']['verts']} vertices in {m['iterations']} iterations, {m['fit_time']:.1f} s "
+              f"on {m['device']} ({m['stop_reason']})",
+              f"train IoU {m['train_iou']:.4f}"]
     if m.get("heldout_iou") is not None:
-        lines.append(f"held-out IoU {m['heldout_iou']:.4f} over {len(m['heldout_views'])} views "
-                     f"(min {min(m['heldout_iou_per_view']):.4f})")
+        what = "agreement with the segmentation" if "segmentation" in m.get("iou_against", "") else "IoU"
+        lines.append(f"held-out {what} {m['heldout_iou']:.4f} over {len(m['heldout_views'])} views "
+                     f"(min {min(m['heldout_iou_per_view']):.4f}; against "
+                     f"{m.get('iou_against', 'the input')})")
     if m.get("chamfer"):
         c = m["chamfer"]
         rel = f" ({100 * c['chamfer_rel']:.2f} % of the object's size)" if c.get("chamfer_rel") else ""

@@ -72,13 +72,15 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
     info = {**stored.info, "cameras": "sfm", "sfm": res.to_dict()}
     if own_cameras:
         info["sfm_pose_errors"] = pose_errors(res.cameras, stored.cameras)
-    data = MultiViewData(stored.silhouettes, res.cameras, stored.names, stored.images, info)
+    data = MultiViewData(stored.silhouettes, res.cameras, stored.names, stored.images, info,
+                         stored.view_weights)
     tw, th = target_size(data.cameras.width, data.cameras.height, image_size)
     if (tw, th) == (data.cameras.width, data.cameras.height):
         return data
     sil = np.stack([resize(s, tw, th) for s in data.silhouettes])
     img = np.stack([resize(i, tw, th) for i in data.images])
-    return MultiViewData(sil, data.cameras.resized(tw, th), data.names, img, {**info, "image_size": [tw, th]})
+    return MultiViewData(sil, data.cameras.resized(tw, th), data.names, img, {**info, "image_size": [tw, th]},
+                         data.view_weights)
 
 
 def read_views(path: Path, cameras: str | None = None, object_index: int | None = None,
@@ -238,13 +240,18 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
                 m = np.clip(mask, 0.0, 1.0)
                 mask_stats.append(_coverage(m))
                 masks.append(resize(m, tw, th))
-        if segmenting:
+        if segmenting or method == "auto":  # auto segments when there is no alpha and no mask
             work.append(resize(np.ascontiguousarray(image[..., :3]), ww, wh))
 
     names = [v.name for v in vs.views]
     source = vs.info.get("source", "input")
+    chose = None
     if method == "auto":
-        method = resolve_auto(n_alpha == n and translucent, n_mask == n, source)
+        method, why = resolve_auto(n_alpha == n and translucent, n_mask == n, source)
+        chose = {"requested": "auto", "chose": method, "because": why}
+        if method == "segment":
+            choice = SilhouetteChoice("segment", {})
+    weights = None
     if method == "alpha":
         if n_alpha < n:
             raise InputError(f"silhouette 'alpha' needs images with an alpha channel; {n - n_alpha} of {n} "
@@ -260,18 +267,26 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
         _check_coverage(mask_stats, [v.mask_label for v in vs.views], "silhouettes from masks")
         sil = np.stack(masks)
     else:
-        seg, seg_info = segment(np.stack(work), choice, names)
-        _check_coverage([_coverage(s) for s in seg], [v.label for v in vs.views],
-                        f"silhouettes from segmentation {choice.method!r}")
-        sil = np.stack([resize(s, tw, th) for s in seg])
+        wcams = vs.cameras.resized(ww, wh)
+        seg = segment(np.stack(work), choice, names, wcams)
+        seg_info, weights = seg.info(), seg.weights
+        if chose is not None:
+            chose["because"] += f"; {seg.method} because {seg.reason}"
+            chose["chose"] = seg.method
+        _check_coverage([_coverage(s) for s in seg.masks.astype(np.float32)], [v.label for v in vs.views],
+                        f"silhouettes from segmentation {seg.method!r}")
+        sil = np.stack([resize(s.astype(np.float32), tw, th) for s in seg.masks])
+        segmenting = True
 
     cams = vs.cameras
     if (cams.width, cams.height) != (sw, sh):
         cams = cams.resized(sw, sh)
     info = dict(vs.info, silhouette=method, views=n, stored_size=[sw, sh], image_size=[tw, th])
+    if chose is not None:
+        info["silhouette_choice"] = chose
     if segmenting:
         info["segmentation"] = seg_info
         info["silhouette_options"] = {k: v if isinstance(v, bool | int | float) else str(v)
                                       for k, v in choice.options.items()}
     return MultiViewData(np.clip(sil, 0.0, 1.0).astype(np.float32), cams.resized(tw, th), names,
-                         np.stack(images).astype(np.uint8), info)
+                         np.stack(images).astype(np.uint8), info, weights)

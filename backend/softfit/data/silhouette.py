@@ -3,8 +3,9 @@
 `alpha` and `mask` are read here; every other name is a segmentation method looked up in
 `softfit.silhouettes` (`segment(images (N, H, W, 3) uint8, method, **options) -> (N, H, W) bool`), so
 new methods need no change here. "auto" takes alpha when the images have real transparency, else mask
-files when there are any, else asks for a method; "segment" lets `softfit.silhouettes` choose one
-(its own "auto")."""
+files when every view has one, else segments the photos with the method `softfit.silhouettes` chooses
+(its own "auto": camera-aware `multiview` when the cameras are known), and says which and why;
+"segment" skips alpha and masks and segments."""
 
 from __future__ import annotations
 
@@ -40,27 +41,40 @@ def parse_silhouette(text: str) -> SilhouetteChoice:
     return SilhouetteChoice(name, {k: parse_value(v) for k, v in opts.items()})
 
 
-def resolve_auto(has_alpha: bool, has_masks: bool, source: str) -> str:
-    """'alpha' or 'mask' for silhouette='auto', or an InputError asking for a segmentation method."""
+def resolve_auto(has_alpha: bool, has_masks: bool, source: str) -> tuple[str, str]:
+    """(silhouette source, why) for silhouette='auto': 'alpha', 'mask' or 'segment'."""
     if has_alpha:
-        return "alpha"
+        return "alpha", "the images have real transparency (alpha channel)"
     if has_masks:
-        return "mask"
-    raise InputError(
-        f"{source}: the images have no transparency and no masks were found, so a segmentation method "
-        f"is needed: pass silhouette= one of {', '.join(KNOWN_METHODS)} ('segment' lets softfit.silhouettes "
-        "choose)")
+        return "mask", "every view has a mask file"
+    return "segment", f"{source}: the images have no transparency and there are no masks, so the photos " \
+                      "are segmented"
 
 
-def segment(images: np.ndarray, choice: SilhouetteChoice, names: list[str]) -> tuple[np.ndarray, dict]:
-    """(N, H, W) float32 masks from `softfit.silhouettes`, and its JSON-safe summary (the method that
-    ran, why `auto` chose it, views whose mask area jumps) for the report."""
+def notes(info: dict) -> list[str]:
+    """Lines for the user about where the silhouettes came from (`MultiViewData.info`): what `auto`
+    chose and why, how far the segmented views agree, and every warning."""
+    out = []
+    choice = info.get("silhouette_choice")
+    if choice:
+        out.append(f"silhouettes: auto chose {choice['chose']} because {choice['because']}")
+    seg = info.get("segmentation") or {}
+    if "median_agreement" in seg:
+        out.append(f"segmentation: median agreement {seg['median_agreement']:.3f} of each view's mask with "
+                   "the hull of the other views (agreement, not accuracy)")
+    out += [f"warning: {w}" for w in seg.get("warnings", [])]
+    return out
+
+
+def segment(images: np.ndarray, choice: SilhouetteChoice, names: list[str], cameras=None):
+    """The `softfit.silhouettes.Segmentation` of the images (masks, the method that ran and why, per-view
+    agreement, weights and warnings when `cameras` are given)."""
     from softfit.silhouettes import segment_with_info
 
-    seg = segment_with_info(images, ALIASES.get(choice.method, choice.method), names=names,
+    seg = segment_with_info(images, ALIASES.get(choice.method, choice.method), names=names, cameras=cameras,
                             **dict(choice.options))
     masks = np.asarray(seg.masks)
     if masks.shape != images.shape[:3]:
         raise InputError(f"segmentation {choice.method!r} returned shape {masks.shape}, "
                          f"expected {images.shape[:3]}")
-    return masks.astype(np.float32), seg.info()
+    return seg

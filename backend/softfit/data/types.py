@@ -19,13 +19,16 @@ class MultiViewData:
     """N views of one object at one image size.
 
     silhouettes: (N, H, W) float32 in [0, 1] (1 = object); images: (N, H, W, 3) uint8 or None when only
-    silhouettes are known; cameras: N cameras of size W x H; names: one label per view (file stem)."""
+    silhouettes are known; cameras: N cameras of size W x H; names: one label per view (file stem);
+    view_weights: (N,) how much each view counts in the fit's loss (None = all alike; segmentation sets
+    it from each view's agreement with the others, so doubtful masks pull less)."""
 
     silhouettes: np.ndarray
     cameras: Cameras
     names: list[str]
     images: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    view_weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         s = np.asarray(self.silhouettes, dtype=np.float32)
@@ -46,6 +49,11 @@ class MultiViewData:
             raise InputError("silhouettes contain NaN or Inf")
         if self.images is not None and self.images.shape[:3] != s.shape:
             raise InputError(f"images {self.images.shape} do not match silhouettes {s.shape}")
+        if self.view_weights is not None:
+            vw = np.asarray(self.view_weights, dtype=np.float64).reshape(-1)
+            if vw.shape != (n,) or not np.isfinite(vw).all() or (vw < 0).any() or not (vw > 0).any():
+                raise InputError(f"view_weights must be {n} finite weights >= 0, not all 0")
+            object.__setattr__(self, "view_weights", vw)
 
     def __len__(self) -> int:
         return self.silhouettes.shape[0]
@@ -53,7 +61,8 @@ class MultiViewData:
     def subset(self, index) -> MultiViewData:
         idx = np.asarray(index, dtype=np.int64)
         return MultiViewData(self.silhouettes[idx], self.cameras.subset(idx), [self.names[i] for i in idx],
-                             None if self.images is None else self.images[idx], dict(self.info))
+                             None if self.images is None else self.images[idx], dict(self.info),
+                            None if self.view_weights is None else self.view_weights[idx])
 
 
 @dataclass(frozen=True)

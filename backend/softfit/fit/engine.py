@@ -180,6 +180,9 @@ class _Fit:
         self.weights = {"laplacian": params.w_laplacian, "edge": params.w_edge, "normal": params.w_normal,
                         "flatten": params.w_flatten}
         self._targets: dict[int, Targets] = {}
+        vw = data.view_weights
+        self.view_weights = None if vw is None else torch.as_tensor(vw[self.train], dtype=self.dtype,
+                                                                     device=device)
         self._rng = np.random.default_rng(params.seed)
         self._queue: list[int] = []
 
@@ -212,7 +215,8 @@ class _Fit:
         x = self.param.verts()
         screen = project(x, tg.w2c[idx], tg.intrinsics[idx])
         alpha = rasterize_silhouette(screen, self.faces, (tg.height, tg.width), sigma=sigma)
-        sil_loss, ious = silhouette_loss(alpha, tg.silhouettes[idx])
+        sil_loss, ious = silhouette_loss(alpha, tg.silhouettes[idx],
+                                         None if self.view_weights is None else self.view_weights[idx])
         regs = regularizer_terms(x, self.topo, self.weights, self.p.laplacian)
         loss = sil_loss
         for k, v in regs.items():
@@ -291,4 +295,23 @@ class _Fit:
             "train_iou": float(train_iou.mean()), "train_iou_per_view": train_iou.tolist(),
             "heldout_iou": float(held_iou.mean()) if len(held_iou) else None,
             "heldout_iou_per_view": held_iou.tolist(),
-        }
+        } | silhouette_provenance(d.info)
+
+
+def silhouette_provenance(info: dict) -> dict:
+    """What the IoUs were measured against, and the segmentation's warnings, for metrics.json.
+
+    IoU against segmented masks only says the mesh agrees with the segmentation; calling it accuracy
+    would flatter a fit of the wrong masks (a floor taken for the object agrees perfectly with itself)."""
+    seg = info.get("segmentation")
+    choice = {"silhouette_choice": info["silhouette_choice"]} if "silhouette_choice" in info else {}
+    if seg is None:
+        src = info.get("silhouette", "given")
+        return {"iou_against": f"the input silhouettes ({src})"} | choice
+    out = choice | {"iou_against": f"segmented masks ({seg.get('method', '?')}): agreement with the "
+                                   "segmentation, not accuracy",
+           "silhouette_method": seg.get("method"), "silhouette_reason": seg.get("reason")}
+    for k in ("median_agreement", "doubtful_views", "warnings"):
+        if k in seg:
+            out["segmentation_" + k] = seg[k]
+    return out

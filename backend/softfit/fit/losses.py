@@ -12,7 +12,12 @@ def soft_iou(alpha: torch.Tensor, target: torch.Tensor, eps: float = 1e-6) -> to
     return inter / (union + eps)
 
 
-def silhouette_loss(alpha: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss = mean over views of 1 − soft IoU, per-view soft IoU detached)."""
+def silhouette_loss(alpha: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss = mean over views of 1 − soft IoU, per-view soft IoU detached). `weights` (B,): how much each
+    view counts (a weighted mean, so doubtful segmented views pull less; None = all alike)."""
     iou = soft_iou(alpha, target)
-    return (1.0 - iou).mean(), iou.detach()
+    if weights is None:
+        return (1.0 - iou).mean(), iou.detach()
+    w = weights.to(iou)
+    return ((1.0 - iou) * w).sum() / w.sum().clamp_min(1e-12), iou.detach()

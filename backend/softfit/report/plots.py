@@ -70,14 +70,19 @@ def loss_plot(path: str | Path, metrics: dict) -> None:
 
 
 
-def overlay_image(target: np.ndarray, fitted: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8: green = both cover the pixel, red = target only, blue = fit only."""
+def overlay_image(target: np.ndarray, fitted: np.ndarray, photo: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, 3) uint8: green = both cover the pixel, red = target only, blue = fit only. Over a `photo`
+    the colours are tinted onto it (so a mask that took in the floor shows the floor under its tint)."""
     t, f = target > 0.5, fitted > 0.5
     img = np.empty((*t.shape, 3), dtype=np.uint8)
     img[...] = NEITHER
     img[t & f] = BOTH
     img[t & ~f] = TARGET_ONLY
     img[~t & f] = FIT_ONLY
+    if photo is not None:
+        p = np.asarray(photo, dtype=np.float32)[..., :3]
+        tint = np.where((t | f)[..., None], 0.5 * p + 0.5 * img, 0.6 * p)
+        img = np.clip(tint, 0, 255).astype(np.uint8)
     return img
 
 
@@ -94,24 +99,29 @@ def pick_views(n_views: int, heldout: list[int], limit: int = 24) -> list[int]:
     return sorted(set(picked) | set(held))
 
 
-def _crop(targets: np.ndarray, fitted: np.ndarray, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def _crop(targets: np.ndarray, fitted: np.ndarray, margin: float = 0.1, photos: np.ndarray | None = None
+          ) -> tuple[np.ndarray, ...]:
     """Crop every view to one box around everything either silhouette covers (plus a margin), so a small
     object fills its cell; one box for all views keeps their scale comparable."""
     cover = ((targets > 0.5) | (fitted > 0.5)).any(0) if len(targets) else np.zeros((0, 0), bool)
     if not cover.any():
-        return targets, fitted
+        return targets, fitted, photos
     rows, cols = np.flatnonzero(cover.any(1)), np.flatnonzero(cover.any(0))
     h, w = cover.shape
     pad = int(margin * max(rows[-1] - rows[0], cols[-1] - cols[0])) + 2
     r0, r1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, h)
     c0, c1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)
-    return targets[:, r0:r1, c0:c1], fitted[:, r0:r1, c0:c1]
+    return (targets[:, r0:r1, c0:c1], fitted[:, r0:r1, c0:c1],
+            None if photos is None else photos[:, r0:r1, c0:c1])
 
 
 def overlays_plot(path: str | Path, targets: np.ndarray, fitted: np.ndarray, names: list[str],
-                  ious: list[float], heldout: list[bool]) -> None:
-    """A grid of overlays, one per view, titled with its name and hard IoU; held-out views framed."""
-    targets, fitted = _crop(np.asarray(targets), np.asarray(fitted))
+                  ious: list[float], heldout: list[bool], photos: np.ndarray | None = None,
+                  target_label: str = "target") -> None:
+    """A grid of overlays, one per view, titled with its name and hard IoU; held-out views framed.
+    `photos`: the views' images under the masks; `target_label` names what the targets are (segmented
+    masks make the IoU agreement with the segmentation, and the legend says so)."""
+    targets, fitted, photos = _crop(np.asarray(targets), np.asarray(fitted), photos=photos)
     n = len(targets)
     cols = int(np.ceil(np.sqrt(n * 4 / 3))) if n else 1
     rows = max(1, int(np.ceil(n / cols)))
@@ -123,7 +133,8 @@ def overlays_plot(path: str | Path, targets: np.ndarray, fitted: np.ndarray, nam
         ax.set_axis_off()
     for k in range(n):
         ax = axes[k]
-        ax.imshow(overlay_image(targets[k], fitted[k]), interpolation="nearest")
+        ax.imshow(overlay_image(targets[k], fitted[k], None if photos is None else photos[k]),
+                  interpolation="nearest")
         label = f"{names[k]}  IoU {ious[k]:.3f}"
         if heldout[k]:
             label = "held-out " + label
@@ -135,7 +146,7 @@ def overlays_plot(path: str | Path, targets: np.ndarray, fitted: np.ndarray, nam
                 s.set_linewidth(3)
         ax.set_title(label, fontsize=7, color=HELDOUT_EDGE if heldout[k] else "black")
     handles = [Patch(color=np.asarray(c) / 255, label=t) for c, t in
-               ((BOTH, "both"), (TARGET_ONLY, "target only"), (FIT_ONLY, "fit only"))]
+               ((BOTH, "both"), (TARGET_ONLY, f"{target_label} only"), (FIT_ONLY, "fit only"))]
     handles.append(Patch(facecolor="none", edgecolor=HELDOUT_EDGE, lw=2, label="held-out view"))
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))

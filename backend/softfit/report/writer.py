@@ -51,8 +51,10 @@ def _write(out: str | Path, result: FitResult, data: MultiViewData, force: bool,
         fitted = render_silhouettes(result.mesh, data.cameras.subset(views), device)
         targets = data.silhouettes[views]
         ious = silhouette_iou(fitted, targets).tolist()
+        segmented = "segmentation" in data.info
         overlays_plot(tmp / "overlays.png", targets, fitted, [data.names[i] for i in views], ious,
-                      [i in set(held) for i in views])
+                      [i in set(held) for i in views], None if data.images is None else data.images[views],
+                      "segmented mask (IoU = agreement)" if segmented else "target")
         if turntable:
             turntable_gif(tmp / "turntable.gif", result.mesh)
     return Path(out).expanduser().absolute()

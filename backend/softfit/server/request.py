@@ -134,21 +134,33 @@ def prepare_request(msg: Message) -> InitRequest:
 
 
 def build_data(req: FitRequest | InitRequest) -> MultiViewData:
-    """Silhouettes (segmenting RGB images when needed) and cameras as MultiViewData (worker side)."""
-    images = None
+    """Silhouettes (segmenting RGB images when needed) and cameras as MultiViewData (worker side).
+
+    Segmented views carry what the segmentation found (method, why, per-view agreement, warnings) in
+    `info["segmentation"]`, and their weights for the loss: the fit's metrics, and so the result message
+    the add-on shows, report them."""
+    images, info, weights = None, {"source": "wire"}, None
     if req.is_images:
         images = np.ascontiguousarray(req.views[..., :3])
         if req.views.shape[-1] == 4:
             sil = req.views[..., 3].astype(np.float32) / 255.0
         else:
-            from softfit.silhouettes import segment
+            from softfit.data.silhouette import parse_silhouette, segment
 
-            sil = segment(images, req.silhouette_method).astype(np.float32)
+            seg = segment(images, parse_silhouette(_segmentation_name(req.silhouette_method)), req.names,
+                          req.cameras)
+            sil, weights = seg.masks.astype(np.float32), seg.weights
+            info["segmentation"] = seg.info()
     elif req.views.dtype == np.uint8:
         sil = req.views.astype(np.float32) / 255.0
     else:
         sil = np.array(req.views, dtype=np.float32)
-    return MultiViewData(sil, req.cameras, req.names, images, {"source": "wire"})
+    return MultiViewData(sil, req.cameras, req.names, images, info, weights)
+
+
+def _segmentation_name(method: str | None) -> str:
+    """RGB photos have no alpha and no mask files: 'auto' (or nothing) means 'let segmentation choose'."""
+    return "segment" if method in (None, "", "auto") else method
 
 
 def build_prepared(req: InitRequest) -> Prepared:

@@ -1,8 +1,11 @@
 """Silhouettes from plain photos: `segment(images, method)` -> (N, H, W) bool masks.
 
-Methods (one module each): threshold, grabcut, backdrop, deeplab, and auto, which picks one of them by
-the rule in `auto.py` and reports its choice. `to_rgba` writes masks in the original method's RGBA
-convention; `check_consistency` flags views whose mask area jumps away from their neighbours'."""
+Methods (one module each): threshold, grabcut, backdrop, deeplab, multiview (needs the cameras), and
+auto, which picks one of them by the rule in `auto.py` and reports its choice. With cameras, every
+method's masks are also judged against each other (`confidence`): per-view agreement with the hull of
+the other views, doubtful views with their loss weights, and warnings. `to_rgba` writes masks in the
+original method's RGBA convention; `check_consistency` flags views whose mask area jumps away from their
+neighbours'."""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from softfit.cameras import Cameras
 from softfit.errors import InputError
-from softfit.silhouettes import backdrop, deeplab, grabcut, threshold
+from softfit.silhouettes import backdrop, deeplab, grabcut, multiview, threshold
 from softfit.silhouettes.auto import choose_method
 from softfit.silhouettes.common import check_images, clean_mask, require_nonempty
+from softfit.silhouettes.confidence import ViewConfidence, assess
 from softfit.silhouettes.consistency import area_ratios, check_consistency
 from softfit.silhouettes.rgba import OBJECT_GREY, from_rgba, to_rgba
 
@@ -26,33 +31,52 @@ METHODS = {
     "grabcut": grabcut.segment,
     "backdrop": backdrop.segment,
     "deeplab": deeplab.segment,
+    "multiview": multiview.segment,
 }
 NAMES = ("auto", *METHODS)
 
 
 @dataclass(frozen=True)
 class Segmentation:
-    """Masks plus what produced them: the method actually run, why, and the views flagged as outliers."""
+    """Masks plus what produced them: the method actually run, why, the views flagged as outliers, and
+    (with cameras) each view's confidence: agreement, loss weight, doubtful views, warnings."""
 
     masks: np.ndarray
     method: str
     reason: str
     flagged: list[int] = field(default_factory=list)
+    confidence: ViewConfidence | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        """(N,) per-view weights for the fit's loss (None without cameras: all views count alike)."""
+        return None if self.confidence is None else self.confidence.weights
+
+    @property
+    def warnings(self) -> list[str]:
+        return [] if self.confidence is None else list(self.confidence.warnings)
 
     def info(self) -> dict:
         """JSON-safe summary for metrics/reports."""
-        return {"method": self.method, "reason": self.reason, "flagged_views": list(self.flagged)}
+        out = {"method": self.method, "reason": self.reason, "flagged_views": list(self.flagged)}
+        if self.confidence is not None:
+            out.update(self.confidence.info())
+        return out | self.details
 
 
 def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str] | None = None,
-                      allow_empty: bool = False, **kw) -> Segmentation:
+                      allow_empty: bool = False, cameras: Cameras | None = None, **kw) -> Segmentation:
     """Run `method` (or choose one with `auto`) and check the result across views.
 
-    `kw` goes to the method (see each module's `segment`); `backdrop=` and `weights=` also steer `auto`.
-    Raises InputError for an unknown method, bad images, or (unless `allow_empty`) any empty mask."""
+    `cameras` (one per image, any image size) enable `multiview` (auto's choice then) and the per-view
+    confidence of any method. `kw` goes to the method (see each module's `segment`); `backdrop=` and
+    `weights=` also steer `auto`. Raises InputError for an unknown method, bad images, or (unless
+    `allow_empty`) any empty mask."""
     imgs = check_images(images)
     if method == "auto":
-        method, reason = choose_method(imgs, backdrop=kw.get("backdrop"), weights=kw.get("weights"))
+        method, reason = choose_method(imgs, backdrop=kw.get("backdrop"), weights=kw.get("weights"),
+                                       cameras=cameras)
         log.info("silhouettes: auto chose %s because %s", method, reason)
     elif method in METHODS:
         reason = "requested"
@@ -62,17 +86,31 @@ def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str]
     for m, keys in own.items():  # options that belong to another method are dropped, not passed on
         if m != method:
             kw = {k: v for k, v in kw.items() if k not in keys}
-    allowed = set(inspect.signature(METHODS[method]).parameters) - {"images"}
+    allowed = set(inspect.signature(METHODS[method]).parameters) - {"images", "cameras", "names"}
     if set(kw) - allowed:
         raise InputError(f"unknown option(s) {', '.join(sorted(set(kw) - allowed))} for silhouette method "
                          f"{method!r}; it takes: {', '.join(sorted(allowed))}")
-    masks = METHODS[method](imgs, **kw)
+    conf, details = None, {}
+    if method == "multiview":
+        if cameras is None:
+            raise InputError("silhouette method 'multiview' needs the views' cameras")
+        mv = multiview.segment_views(imgs, cameras, names, **kw)
+        masks, conf = mv.masks, mv.confidence
+        details = {"multiview": {"rounds": mv.rounds, "notes": mv.notes,
+                                 "seconds_per_view": round(mv.seconds / len(masks), 3)}}
+    else:
+        masks = METHODS[method](imgs, **kw)
     if not allow_empty:
         require_nonempty(masks, method, names)
+    found = masks.reshape(len(masks), -1).any(1).all()
+    if conf is None and cameras is not None and len(masks) >= 3 and found:
+        conf = assess(cameras, masks, names or [str(i) for i in range(len(masks))])
     flagged = check_consistency(masks) if len(masks) >= 3 else []
     if flagged:
         log.warning("silhouettes: mask area jumps in view(s) %s", flagged)
-    return Segmentation(masks, method, reason, flagged)
+    for w in [] if conf is None else conf.warnings:
+        log.warning("silhouettes: %s", w)
+    return Segmentation(masks, method, reason, flagged, conf, details)
 
 
 def segment(images: np.ndarray, method: str = "auto", **kw) -> np.ndarray:
@@ -81,6 +119,6 @@ def segment(images: np.ndarray, method: str = "auto", **kw) -> np.ndarray:
 
 
 __all__ = [
-    "METHODS", "NAMES", "OBJECT_GREY", "Segmentation", "area_ratios", "check_consistency", "choose_method",
-    "clean_mask", "from_rgba", "segment", "segment_with_info", "to_rgba",
+    "METHODS", "NAMES", "OBJECT_GREY", "Segmentation", "ViewConfidence", "area_ratios", "check_consistency",
+    "choose_method", "clean_mask", "from_rgba", "segment", "segment_with_info", "to_rgba",
 ]

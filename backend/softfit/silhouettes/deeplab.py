@@ -1,11 +1,15 @@
-"""`deeplab`: torchvision DeepLabv3 (MobileNetV3-Large or ResNet-50); object = any non-background class.
+"""`deeplab`: torchvision DeepLabv3 (MobileNetV3-Large, ResNet-50 or ResNet-101); object = any
+non-background class.
 
-Nothing is downloaded: the model is built with `weights=None, weights_backbone=None` and loaded from a
-user-supplied state-dict file whose SHA-256 must match the expected hash (given by the user, or known
-for torchvision's published files, whose names carry their hash prefix as torchvision checks it). The
-file can also be configured with the environment variables SOFTFIT_DEEPLAB_WEIGHTS and
-SOFTFIT_DEEPLAB_SHA256. Its 21 VOC classes miss many everyday objects: `auto` only picks it when
-weights are configured and the classical methods do not fit the data."""
+The model is built with `weights=None, weights_backbone=None` and loaded from a state-dict file whose
+SHA-256 must match the expected hash (given by the user, or known for torchvision's published files,
+whose names carry their hash prefix as torchvision checks it). The file is either the user's
+(`weights=FILE`, or the environment variables SOFTFIT_DEEPLAB_WEIGHTS and SOFTFIT_DEEPLAB_SHA256) or
+torchvision's own (`weights=torchvision`), fetched on first use into torch's hub cache the usual torch
+way and checked like any other file; with no network that fails with one line naming the file to put
+there. Nothing is ever downloaded unless asked for. Its 21 VOC classes miss many everyday objects: it is
+an option, never the default (`auto` only picks it without cameras, when weights are configured and
+the classical methods do not fit the data)."""
 
 from __future__ import annotations
 
@@ -22,20 +26,55 @@ from softfit.silhouettes.common import check_images, clean_mask
 
 ENV_WEIGHTS = "SOFTFIT_DEEPLAB_WEIGHTS"
 ENV_SHA256 = "SOFTFIT_DEEPLAB_SHA256"
-ARCHS = ("mobilenet_v3_large", "resnet50")
+ARCHS = ("mobilenet_v3_large", "resnet50", "resnet101")
 # torchvision's published weights: file stem -> (architecture, SHA-256 prefix carried in the file name).
 KNOWN_WEIGHTS = {
     "deeplabv3_mobilenet_v3_large-fc3c493d": ("mobilenet_v3_large", "fc3c493d"),
     "deeplabv3_resnet50_coco-cd0a2569": ("resnet50", "cd0a2569"),
+    "deeplabv3_resnet101_coco-586e9e4e": ("resnet101", "586e9e4e"),
 }
+DOWNLOAD = "torchvision"  # weights=torchvision: fetch torchvision's published file into the hub cache
+DOWNLOAD_URL = "https://download.pytorch.org/models/{stem}.pth"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def configured_weights(weights: str | os.PathLike | None = None) -> Path | None:
-    """The weights file given explicitly or through SOFTFIT_DEEPLAB_WEIGHTS, if any."""
+    """The weights file given explicitly or through SOFTFIT_DEEPLAB_WEIGHTS, if any (for
+    weights=torchvision: where the hub cache keeps the default architecture's file)."""
     w = weights if weights is not None else os.environ.get(ENV_WEIGHTS)
+    if w is not None and str(w) == DOWNLOAD:
+        return hub_path(ARCHS[0])
     return Path(w) if w else None
+
+
+def hub_path(arch: str) -> Path:
+    """Where torch's hub cache keeps torchvision's published weights for `arch`."""
+    import torch
+
+    if arch not in ARCHS:
+        raise InputError(f"DeepLab architecture must be one of {ARCHS}, got {arch!r}")
+    stem = next(k for k, (a, _) in KNOWN_WEIGHTS.items() if a == arch)
+    return Path(torch.hub.get_dir()) / "checkpoints" / f"{stem}.pth"
+
+
+def fetch(arch: str, url: str | None = None) -> Path:
+    """torchvision's weights for `arch` in the hub cache, downloaded there on first use (hash-checked by
+    torch while downloading, and by `verify` on every load). Offline: one line naming the file to provide."""
+    import torch
+
+    path = hub_path(arch)
+    if path.is_file():
+        return path
+    src = url or DOWNLOAD_URL.format(stem=path.stem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(src, str(path), hash_prefix=KNOWN_WEIGHTS[path.stem][1],
+                                       progress=False)
+    except (OSError, RuntimeError, ValueError) as exc:  # URLError is an OSError; a bad hash a RuntimeError
+        raise InputError(f"cannot fetch DeepLab weights ({type(exc).__name__}: {str(exc)[:120]}): download "
+                         f"{src} and save it as {path}, or pass weights=FILE") from None
+    return path
 
 
 def file_sha256(path: Path) -> str:
@@ -78,13 +117,20 @@ def _arch_of(state: dict, path: Path, arch: str | None) -> str:
         return arch
     if path.stem in KNOWN_WEIGHTS:
         return KNOWN_WEIGHTS[path.stem][0]
-    return "resnet50" if any(k.startswith("backbone.conv1.") for k in state) else "mobilenet_v3_large"
+    if not any(k.startswith("backbone.conv1.") for k in state):
+        return "mobilenet_v3_large"
+    return "resnet101" if any(k.startswith("backbone.layer3.22.") for k in state) else "resnet50"
 
 
 def build_model(arch: str, num_classes: int, aux_loss: bool):
-    from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large, deeplabv3_resnet50
+    from torchvision.models.segmentation import (
+        deeplabv3_mobilenet_v3_large,
+        deeplabv3_resnet50,
+        deeplabv3_resnet101,
+    )
 
-    ctor = deeplabv3_resnet50 if arch == "resnet50" else deeplabv3_mobilenet_v3_large
+    ctor = {"resnet50": deeplabv3_resnet50, "resnet101": deeplabv3_resnet101}.get(arch,
+                                                                                 deeplabv3_mobilenet_v3_large)
     return ctor(weights=None, weights_backbone=None, num_classes=num_classes, aux_loss=aux_loss)
 
 
@@ -127,10 +173,15 @@ def resolve_device(device: str) -> str:
 def load_model(weights: str | os.PathLike | None = None, sha256: str | None = None, arch: str | None = None,
                device: str = "auto"):
     """Verify and load the DeepLabv3 model; InputError when no weights are configured."""
+    w = weights if weights is not None else os.environ.get(ENV_WEIGHTS)
+    if w is not None and str(w) == DOWNLOAD:
+        a = arch or ARCHS[0]
+        path = fetch(a)
+        return _load(str(path.resolve()), verify(path, sha256), a, resolve_device(device))
     path = configured_weights(weights)
     if path is None:
-        raise InputError(f"silhouette method 'deeplab' needs a weights file (weights=FILE or {ENV_WEIGHTS}); "
-                         "nothing is downloaded")
+        raise InputError(f"silhouette method 'deeplab' needs weights: weights=FILE (or {ENV_WEIGHTS}), or "
+                         f"weights={DOWNLOAD} to fetch torchvision's into torch's hub cache")
     digest = verify(path, sha256)
     return _load(str(path.resolve()), digest, arch, resolve_device(device))
 
@@ -162,8 +213,9 @@ def predict(model, images: np.ndarray, batch_size: int = 8, max_side: int | None
 def segment(images: np.ndarray, weights: str | os.PathLike | None = None, sha256: str | None = None,
             arch: str | None = None, device: str = "auto", batch_size: int = 8, max_side: int | None = 520,
             clean: bool = True, open_radius: int = 1, holes: bool | float = True) -> np.ndarray:
-    """(N, H, W) bool masks. `weights`: state-dict file; `sha256`: its expected hash (full or prefix);
-    `arch`: "mobilenet_v3_large" | "resnet50" (default: from the file); `device`: auto | cpu | cuda;
+    """(N, H, W) bool masks. `weights`: state-dict file, or "torchvision" (fetched into the hub cache on
+    first use); `sha256`: its expected hash (full or prefix); `arch`: "mobilenet_v3_large" | "resnet50" |
+    "resnet101" (default: from the file; mobilenet_v3_large for "torchvision"); `device`: auto | cpu | cuda;
     `batch_size`: images per forward pass; `max_side`: inference resolution (long side)."""
     imgs = check_images(images)
     if batch_size < 1:

@@ -1,0 +1,56 @@
+"""A fixed camera's background: the per-pixel median over the views of a turntable capture.
+
+When the camera stands still and only the object turns, everything but the object (floor, wall, the
+turntable's rim, shadows cast by the fixed lights) looks the same in every photo, so the median over
+the views is a photo of the background almost everywhere. It is trusted only where it is proven: the
+capture counts as fixed-camera when the image borders (object-free) match that median in nearly every
+view. A rotation-symmetric object (a mug's body) also looks the same in every view, so a pixel matching
+the median is only *probably* background: the caller combines it with the other cues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from softfit.silhouettes.common import border_pixels, border_width
+
+MIN_NOISE = 6.0  # RGB units: compression and sensor noise never count as a change
+
+
+@dataclass(frozen=True)
+class StaticBackground:
+    """median (H, W, 3) float32 image; threshold: RGB distance above which a pixel differs from it."""
+
+    median: np.ndarray
+    threshold: float
+
+    def differs(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) bool: pixels of `image` (same size as the median) unlike the background."""
+        d = cv2.GaussianBlur(image.astype(np.float32), (3, 3), 0) - self.median
+        return np.sqrt((d * d).sum(-1)) > self.threshold
+
+
+def detect(images: np.ndarray, border: float = 0.03, min_views: int = 6, agree: float = 0.9
+           ) -> StaticBackground | None:
+    """The static background of a fixed-camera capture, or None when the views' borders differ (the
+    camera moved) or there are too few views for a median to ignore the object."""
+    n, h, w = images.shape[:3]
+    if n < min_views:
+        return None
+    blurred = np.stack([cv2.GaussianBlur(im.astype(np.float32), (3, 3), 0) for im in images])
+    median = np.median(blurred, axis=0)
+    bw = border_width(h, w, border)
+    ref = border_pixels(median, bw)
+    dists = np.stack([np.sqrt(((border_pixels(b, bw) - ref) ** 2).sum(-1)) for b in blurred])
+    # Sensor noise from each photo itself (pixel minus its blurred self), never from the differences
+    # between views, which a moving camera would inflate into a threshold that accepts anything.
+    fine = np.concatenate([border_pixels(im.astype(np.float32) - b, bw).ravel()
+                           for im, b in zip(images, blurred, strict=True)])
+    sigma = 1.4826 * float(np.median(np.abs(fine - np.median(fine))))
+    threshold = max(MIN_NOISE, 4.0 * np.sqrt(3.0) * sigma)
+    still = (dists <= threshold).mean(1)  # per view: the fraction of its border matching the median
+    if float(np.median(still)) < agree:
+        return None
+    return StaticBackground(median.astype(np.float32), threshold)

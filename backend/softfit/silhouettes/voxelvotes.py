@@ -1,0 +1,127 @@
+"""Visual-hull votes on a dense voxel grid: which views see each voxel inside their mask.
+
+`softfit.init.carve` answers "inside every silhouette?" fast with an octree; segmentation needs more: how
+many views vote against each voxel (a hull that tolerates a few wrong masks), and the hull carved from
+all views *but one* (to judge that one view's mask without its own vote). Keeping the per-view votes on
+a dense grid answers both from one projection pass. Grids stay small (<= 64³): the hull is a prior for
+the next segmentation round and a judge of agreement, not the final shape."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from softfit.cameras import Cameras
+from softfit.silhouettes.common import disk
+
+
+class VoxelVotes:
+    """A cubic-voxel grid over the box [lo, hi] and each voxel centre's pixel in every view."""
+
+    def __init__(self, cameras: Cameras, lo: np.ndarray, hi: np.ndarray, resolution: int = 56):
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        self.h = float((hi - lo).max()) / resolution
+        self.dims = np.maximum(1, np.ceil((hi - lo) / self.h - 1e-9).astype(int))
+        axes = [lo[k] + (np.arange(self.dims[k]) + 0.5) * self.h for k in range(3)]
+        self.centers = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+        self.cameras = cameras
+        w, hgt = cameras.width, cameras.height
+        n = len(cameras)
+        self.pixel = np.empty((n, len(self.centers)), np.int32)
+        depth_med = np.empty(n)
+        w2c = cameras.w2c.astype(np.float32)
+        pts = self.centers.astype(np.float32)
+        for i in range(n):  # one view at a time: a (V, 3) matmul, no (N, V, 3) temporaries
+            pc = pts @ w2c[i, :3, :3].T + w2c[i, :3, 3]
+            depth = -pc[:, 2]
+            safe = np.where(depth > 1e-6, depth, 1.0)
+            x = cameras.cx[i] + cameras.fx[i] * pc[:, 0] / safe
+            y = cameras.cy[i] - cameras.fy[i] * pc[:, 1] / safe
+            ok = (depth > 1e-6) & (x >= 0) & (x < w) & (y >= 0) & (y < hgt)
+            self.pixel[i] = np.where(ok, y.astype(np.int32) * w + x.astype(np.int32), -1)
+            depth_med[i] = np.median(depth[ok]) if ok.any() else np.nan
+        f = np.maximum(np.abs(cameras.fx), np.abs(cameras.fy))
+        self.voxel_px = np.nan_to_num(self.h * f / depth_med, nan=1.0)  # (N,) a voxel's size in pixels
+
+    def inside(self, masks: np.ndarray) -> np.ndarray:
+        """(N, V) bool: the voxel centre projects onto the view's mask (off the image = outside)."""
+        flat = np.asarray(masks, bool).reshape(len(masks), -1)
+        rows = np.arange(len(flat))[:, None]
+        return np.where(self.pixel >= 0, flat[rows, np.maximum(self.pixel, 0)], False)
+
+    def hull(self, inside: np.ndarray, max_misses: int, leave_out: int | None = None) -> np.ndarray:
+        """(V,) voxels inside all views' masks but at most `max_misses`; `leave_out`: ignore that view."""
+        misses = (~inside).sum(0)
+        if leave_out is not None:
+            misses = misses - (~inside[leave_out])
+        return misses <= max_misses
+
+    def grid(self, occ: np.ndarray) -> np.ndarray:
+        return occ.reshape(tuple(self.dims))
+
+    def project(self, occ: np.ndarray, view: int) -> np.ndarray:
+        """(H, W) bool: the occupied voxels as seen by `view`: the pixels their centres fall on, with the
+        gaps between neighbouring centres closed (no net growth: a voxel counts by its centre, as in
+        `softfit.init.carve`, and a prior fattened by half a voxel measured worse)."""
+        w, hgt = self.cameras.width, self.cameras.height
+        out = np.zeros(hgt * w, np.uint8)
+        px = self.pixel[view][occ]
+        out[px[px >= 0]] = 1
+        out = out.reshape(hgt, w)
+        r = int(np.ceil(0.71 * self.voxel_px[view]))  # half a voxel's diagonal bridges neighbours
+        if r > 0 and out.any():
+            pad = r + 1
+            out = cv2.copyMakeBorder(out, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+            out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, disk(r))[pad:-pad, pad:-pad]
+        return out.astype(bool)
+
+    def bounds(self, occ: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lo, hi) of the occupied voxels' cells, or None when none is occupied."""
+        if not occ.any():
+            return None
+        c = self.centers[occ]
+        return c.min(0) - 0.5 * self.h, c.max(0) + 0.5 * self.h
+
+
+def cut_support(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray, slab: float = 0.1, wider: float = 1.5,
+                min_layers: int = 15) -> np.ndarray:
+    """Remove a support plane's footprint from the hull (the object rests on it; cameras look down).
+
+    A shadow, a reflection or a patch of floor that the masks took in is flat on the support, and the
+    hull of a flat patch seen from above is a double tent: widest in the plane, thinning above and below
+    it. So the support is the highest hull layer (along `up`) whose cross-section is `wider` times larger
+    than every layer more than `slab` of the hull's height (at least 3 voxels) above it. Everything below
+    that layer goes (nothing of the object is under its support), and so does whatever within `slab` above
+    it sticks out sideways from the object above. Without such a layer nothing is cut: a cone's base is
+    not much wider than the cone just above it."""
+    if not occ.any():
+        return occ
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    c = votes.centers
+    t = c @ up
+    base = t[occ].min()
+    layer = np.floor((t - base) / votes.h + 0.5).astype(int)
+    top = int(layer[occ].max())
+    if top + 1 < min_layers:
+        return occ
+    s = max(2, int(round(slab * (top + 1))))
+    # In-plane cell of every voxel: two axes orthogonal to up, binned at the voxel size.
+    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    a /= np.linalg.norm(a)
+    b = np.cross(up, a)
+    u = np.floor(c @ a / votes.h).astype(np.int64)
+    v = np.floor(c @ b / votes.h).astype(np.int64)
+    u, v = u - u.min(), v - v.min()
+    area = np.bincount(layer[occ], minlength=top + 1).astype(float)
+    above = np.zeros(top + 2)
+    for k in range(top, -1, -1):  # above[k]: the widest layer from k up
+        above[k] = max(above[k + 1], area[k])
+    plane = int(np.argmax(area))
+    if plane + s > top or area[plane] <= wider * above[plane + s]:
+        return occ
+    upper = occ & (layer >= plane + s)
+    covered = np.zeros((int(u.max()) + 1, int(v.max()) + 1), np.uint8)
+    covered[u[upper], v[upper]] = 1
+    covered = cv2.dilate(covered, np.ones((3, 3), np.uint8)).astype(bool)  # binning slack
+    skirt = occ & (layer < plane + s) & ~covered[u, v]
+    return occ & ~skirt & (layer >= plane)
