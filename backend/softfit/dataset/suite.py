@@ -102,7 +102,7 @@ SCENES: dict[str, SceneSpec] = {s.name: s for s in (
     SceneSpec("turntable-floor", "fixed camera, Suzanne turning on a visible grey turntable on a tiled "
               "floor, indoor HDRI plus a sun (hard shadow on the disc)",
               object="suzanne", material="clay", support="turntable", floor_texture="tiles",
-              hdri="interior", hdri_strength=1.0, sun=2.5, capture="turntable", elevation=(25.0, 25.0),
+              hdri="interior", hdri_strength=0.8, sun=1.5, capture="turntable", elevation=(25.0, 25.0),
               distance=2.6),
     SceneSpec("dark-cloth", "fixed camera, a near-black torus knot turning on a dark cloth-covered "
               "turntable, dim studio light (ALOI's look, low contrast)",
