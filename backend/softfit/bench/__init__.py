@@ -17,6 +17,8 @@ BENCHES: dict[str, tuple[str, str]] = {
     "raster": ("softfit.bench.raster", "soft silhouette rasteriser: compiled kernels vs the dense reference"),
     "fit": ("softfit.bench.fit", "the default demo fit: time, held-out IoU, IoU vs time; other objects"),
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
+    "silhouettes": ("softfit.bench.silhouettes",
+                    "every silhouette method on photoreal Cycles scenes, scored against the true masks"),
 }
 
 

@@ -6,7 +6,8 @@ Layouts (detected from the path):
   `.npz` archive with `object_index` choosing the object (`formats.softras`);
 - an ALOI object folder `.../png2/<obj>` with masks in `.../mask2/<obj>` (`formats.aloi`);
 - any other folder of images, with `cameras="turntable:views=..,distance=..,elevation=..,fov=.."` or a
-  transforms.json path (`formats.folder`).
+  transforms.json path (`formats.folder`), or `cameras="colmap:MODEL_DIR"`, a COLMAP sparse model
+  (`formats.colmap`).
 
 Then, the same for all: silhouettes from alpha / masks / a segmentation method (`silhouette.py`),
 checked at the stored resolution (no empty or full views), area-averaged to at most `image_size` on the long
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.data.formats import aloi, folder, softras, transforms
+from softfit.data.formats import aloi, colmap, folder, softras, transforms
 from softfit.data.images import IMAGE_EXTS, list_images, read_image, read_mask
 from softfit.data.resize import resize, target_size
 from softfit.data.silhouette import SilhouetteChoice, parse_silhouette, resolve_auto, segment
@@ -78,6 +79,13 @@ def read_views(path: Path, cameras: str | None = None, object_index: int | None 
     path = path.expanduser()
     if not path.exists():
         raise InputError(f"input not found: {path}")
+    model = colmap.parse_option(str(cameras)) if cameras is not None else None
+    if model is not None:
+        if object_index is not None:
+            raise InputError(f"object_index applies to SoftRas .npz archives only, not to {path}")
+        if not path.is_dir():
+            raise InputError(f"cameras='colmap:DIR' needs the folder of the images, got {path}")
+        return colmap.read(path, model)
     spec, cam_json = _camera_option(cameras)
     fmt, where = ("transforms", cam_json) if cam_json is not None else detect(path)
     if object_index is not None and fmt != "softras_npz":
