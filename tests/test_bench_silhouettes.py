@@ -32,7 +32,7 @@ def test_bench_scores_registered_methods_against_the_true_masks(tmp_path, monkey
                      "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
     doc = json.loads((out / "silhouettes.json").read_text())
     scene = doc["scenes"]["turntable-floor"]
-    assert "background" in scene["methods"]["backdrop"]["error"]  # needs an empty-scene photo: reported
+    assert "empty-scene photo" in scene["methods"]["backdrop"]["error"]  # reported, not hidden
     box = scene["methods"]["centre_box"]
     # The mask IoU is against the true masks: recompute it here from the scene's truth/ folder.
     truth = read_masks(sorted((Path(scene["folder"]) / "truth" / "masks").glob("*.png")))
