@@ -53,7 +53,7 @@ class SceneSpec:
     hdri_rotation: float = 0.0
     sun: float = 0.0
     capture: str = "turntable"
-    views: int = 24
+    views: int = 16
     size: tuple[int, int] = (400, 300)
     elevation: tuple[float, float] = (25.0, 25.0)
     distance: float = 2.6
@@ -63,7 +63,7 @@ class SceneSpec:
     fov: float = 45.0
     object_size: float = 1.0
     clutter: int = 0
-    samples: int = 16
+    samples: int = 12
     seed: int = 0
 
     def to_dict(self) -> dict:
