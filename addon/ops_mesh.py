@@ -31,7 +31,7 @@ def backend_initial(context: bpy.types.Context, method: str) -> tuple[bpy.types.
     assert sess.client is not None
     reply = sess.client.prepare(data.silhouettes, data.images, data.transforms(), init=init,
                                 polys=int(s.init_polys), silhouette_method=data.backend_method,
-                                timeout=PREPARE_TIMEOUT)
+                                timeout=PREPARE_TIMEOUT, params=s.fit_params())
     if reply.verts is None or reply.faces is None:
         raise InputError(f"the backend sent no {init} mesh")
     return add_initial(context, name, reply.verts, reply.faces), reply.message

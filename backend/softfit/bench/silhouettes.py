@@ -66,31 +66,29 @@ def _load(path: Path, silhouette: str, image_size: int):
 
 
 def fit_scored(data, truth, gt_mesh, seed: int = 0) -> dict:
-    """The default fit on `data`'s masks, scored against the true masks `truth` (same cameras)."""
-    from softfit.commands.fit import DEFAULT_POLYS, choose_init
+    """The default fit (`softfit.pipeline.run`) on `data`'s masks, scored against the true masks `truth`
+    (same cameras, hence the same held-out views)."""
     from softfit.errors import InputError
-    from softfit.fit import FitParams, fit
-    from softfit.metrics import chamfer_distance, view_iou
+    from softfit.fit import FitParams
+    from softfit.metrics import view_iou
+    from softfit.pipeline import DEFAULT_POLYS, InitSpec, Inputs, run
 
-    params = FitParams(device="cpu", seed=seed)
     t0 = time.perf_counter()
     try:
-        init_name, init = choose_init(None, data, DEFAULT_POLYS, params=params)
-        res = fit(data, init, params)
+        out = run(Inputs(data), InitSpec(None, DEFAULT_POLYS), FitParams(device="cpu", seed=seed), gt_mesh)
     except InputError as exc:
         return {"error": str(exc).splitlines()[0][:300]}
-    m = res.metrics
-    held = np.asarray(m["heldout_views"], dtype=np.int64)
-    vs_truth = view_iou(res.mesh, truth.silhouettes, truth.cameras)
+    held = np.asarray(out.held, dtype=np.int64)
+    vs_truth = view_iou(out.mesh, truth.silhouettes, truth.cameras)
     return {
-        "init": init_name,
+        "init": out.init_name,
         "seconds": time.perf_counter() - t0,
         "heldout_views": held.tolist(),
         "heldout_iou_vs_true_masks": float(vs_truth[held].mean()),
         "heldout_iou_vs_true_masks_per_view": vs_truth[held].tolist(),
         "all_views_iou_vs_true_masks": float(vs_truth.mean()),
-        "heldout_agreement_with_own_masks": m["heldout_iou"],
-        "chamfer_rel": chamfer_distance(res.mesh, gt_mesh, seed=seed)["chamfer_rel"],
+        "heldout_agreement_with_own_masks": out.metrics.heldout_iou,
+        "chamfer_rel": out.metrics.chamfer_rel,
     }
 
 
@@ -234,8 +232,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from softfit.commands.demo import cache_root
-    from softfit.dataset.cache import cached_scene
+    from softfit.dataset.cache import cache_root, cached_scene
     from softfit.dataset.suite import SCENES
     from softfit.errors import InputError
 
