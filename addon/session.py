@@ -35,6 +35,7 @@ class BackendConfig:
     token: str = ""
     server_key: str = ""
     timeout: float = 10.0
+    client_key: str = ""  # NAME.key_secret for a CURVE server's allow-list
 
 
 @dataclass
@@ -98,7 +99,8 @@ def connect(config: BackendConfig) -> Session:
             raise InputError("set the remote backend's address (tcp://host:port) in the preferences")
         try:
             client = Client(config.address, config.token, config.server_key or None,
-                            timeout=config.timeout, name="blender-softfit")
+                            timeout=config.timeout, name="blender-softfit",
+                            client_key=config.client_key or None)
         except (ValueError, OSError, zmq.ZMQError) as exc:  # bad address or key
             raise InputError(f"cannot connect to {config.address}: {exc}") from exc
         try:

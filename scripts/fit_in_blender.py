@@ -4,7 +4,7 @@
     .venv/bin/python scripts/fit_in_blender.py INPUT [options] --save result.blend   (the bpy module)
 
 Sets up the cameras, adds the initial sphere, runs the fit on a backend (a local interpreter, by default
-the checkout's .venv, or --address/--token for a remote one) with a blocking loop, since timers do not
+the checkout's .venv, or --address/--token-file for a remote one) with a blocking loop, since timers do not
 fire in background mode, then saves the .blend (cameras + fitted object) and, with --out, mesh.obj,
 mesh.ply and metrics.json. The add-on is used as installed in Blender when it is enabled there,
 otherwise it is staged from this checkout by build_extension.stage (addon/ + the backend's wire and core
@@ -56,13 +56,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--python", default="", help="backend interpreter (default: the checkout's .venv)")
     ap.add_argument("--server-args", default="", help="extra arguments for `softfit serve`")
     ap.add_argument("--address", default="", help="remote backend tcp://host:port (instead of --python)")
-    ap.add_argument("--token", default="")
+    ap.add_argument("--token-file", type=Path, default=None,
+                    help="file holding the remote backend's token (else $SOFTFIT_TOKEN; never on the "
+                    "command line, where every user sees it)")
     ap.add_argument("--server-key", default="", help="remote backend's CURVE public key")
+    ap.add_argument("--client-key", default="", help="this client's NAME.key_secret (`softfit keys client`)")
     ap.add_argument("--timeout", type=float, default=None, help="cancel the fit after this many seconds")
     ap.add_argument("--keep-scene", action="store_true", help="keep the objects already in the scene")
     ap.add_argument("--save", type=Path, help="write the .blend here")
     ap.add_argument("--out", type=Path, help="folder for mesh.obj, mesh.ply and metrics.json")
     return ap.parse_args(argv)
+
+
+def _token(args) -> str:
+    if args.token_file is not None:
+        return args.token_file.read_text().strip()
+    return os.environ.get("SOFTFIT_TOKEN", "")
 
 
 def script_args() -> list[str]:
@@ -157,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         # Plain Python with softfit installed is a backend itself; Blender's Python is not.
         python = args.python or (sys.executable if _has_softfit() else "")
         config = session.BackendConfig(mode=mode, python=python, args=args.server_args,
-                                       address=args.address, token=args.token, server_key=args.server_key)
+                                       address=args.address, token=_token(args), server_key=args.server_key,
+                                       client_key=args.client_key)
         job = fitting.start(bpy.context, config=config)
         print(f"fit_in_blender: {job.kind} running on {session.get().summary()}")
         streaming.run_blocking(job, timeout=args.timeout)

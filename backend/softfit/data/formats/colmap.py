@@ -60,14 +60,18 @@ def _reconstruction(model: Path):
         raise InputError(f"cannot read the COLMAP model in {model}: {exc}") from exc
 
 
-def _image_file(folder: Path, name: str) -> Path:
+def _image_file(folder: Path, name: str, allow_outside: bool) -> Path:
+    """The photo a model's image name refers to; it must stay inside `folder` unless `allow_outside`."""
     for cand in (folder / name, folder / "images" / name):
+        if not allow_outside and not cand.resolve().is_relative_to(folder.resolve()):
+            raise InputError(f"COLMAP image name {name!r} lies outside the folder {folder}: paths must stay "
+                             "inside it (pass --allow-outside-paths if you trust this model)")
         if cand.is_file():
             return cand
     return folder / name
 
 
-def read(folder: Path, model: Path) -> RawViews:
+def read(folder: Path, model: Path, allow_outside: bool = False) -> RawViews:
     from softfit.sfm.frames import colmap_to_c2w
 
     rec = _reconstruction(model)
@@ -75,7 +79,7 @@ def read(folder: Path, model: Path) -> RawViews:
                    key=lambda im: natural_key(Path(im.name)))
     if not posed:
         raise InputError(f"{model}: the COLMAP model has no registered images")
-    files = [_image_file(folder, img.name) for img in posed]
+    files = [_image_file(folder, img.name, allow_outside) for img in posed]
     missing = [str(f) for f in files if not f.is_file()]
     keep = [i for i, f in enumerate(files) if f.is_file()]
     if missing:

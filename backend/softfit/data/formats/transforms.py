@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 MIN_VIEWS = 3  # fewer views than this cannot constrain a shape, nor hold one out
 
 
-def read(json_path: Path) -> RawViews:
-    cameras, frames = load_transforms(json_path)
+def read(json_path: Path, allow_outside: bool = False) -> RawViews:
+    """The views of a transforms.json; its image and mask paths must stay inside its folder unless
+    `allow_outside` (softfit.cameras.resolve_frame_path)."""
+    cameras, frames = load_transforms(json_path, allow_outside)
     meta = _read_meta(json_path)
     base = json_path.parent
     present = [i for i, fr in enumerate(frames) if fr.image.is_file()]
