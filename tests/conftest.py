@@ -30,3 +30,17 @@ def render_dataset_cached(tmp_path_factory: pytest.TempPathFactory) -> Callable[
         return cache[key]
 
     return render
+
+
+@pytest.fixture(scope="session")
+def render_scene_cached(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """`render_scene_cached(name, views=3, size="96x72", samples=4) -> Path`: a tiny photoreal scene
+    (`softfit.dataset.suite`), rendered once per session with Cycles in its own process."""
+    from softfit.dataset.cache import cached_scene
+
+    root = tmp_path_factory.mktemp("scenes")
+
+    def render(name: str, views: int = 3, size: str = "96x72", samples: int = 4) -> Path:
+        return cached_scene(name, root, views=views, size=size, samples=samples)
+
+    return render

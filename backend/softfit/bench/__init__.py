@@ -18,6 +18,8 @@ BENCHES: dict[str, tuple[str, str]] = {
     "fit": ("softfit.bench.fit", "the default demo fit: time, held-out IoU, IoU vs time; other objects"),
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
     "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),
+    "silhouettes": ("softfit.bench.silhouettes",
+                    "every silhouette method on photoreal Cycles scenes, scored against the true masks"),
 }
 
 

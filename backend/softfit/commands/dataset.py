@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, LAYOUTS, TEXTURES
+from softfit.dataset.suite import SCENES
+from softfit.errors import InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,9 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_render_arguments(p: argparse.ArgumentParser) -> None:
     """The `render` options; scripts/render_dataset.py (inside Blender) parses the same ones."""
-    p.add_argument("source", nargs="+", metavar="SOURCE",
+    p.add_argument("source", nargs="*", metavar="SOURCE",
                    help=f"mesh file (.obj/.ply/.stl, Z up) or built-in: {', '.join(BUILTINS)}; "
-                        "several only with --layout softras --npz")
+                        "several only with --layout softras --npz; none with --scene")
+    p.add_argument("--scene", choices=list(SCENES),
+                   help="a photoreal Cycles scene instead of a mesh: " + "; ".join(
+                       f"{k}: {v.description}" for k, v in SCENES.items())
+                   + ". RGB photos + transforms.json; true masks and mesh under truth/ (never read by a "
+                     "fit). --views, --size, --samples, --seed override the scene's own")
     p.add_argument("--out", required=True, type=Path, help="output folder (must be empty unless --force)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     p.add_argument("--layout", choices=LAYOUTS, default="transforms",
@@ -50,8 +57,9 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
                    help="none: one flat colour; noise: high-contrast colour noise fixed to the object, the "
                         "same from every view (what structure-from-motion needs); paint: smooth colour "
                         "blotches (the texture benchmark's surface); masks stay exact")
-    p.add_argument("--samples", type=int, default=8, help="Cycles samples per pixel")
-    p.add_argument("--seed", type=int, default=0, help="seed of --cameras random and of --texture")
+    p.add_argument("--samples", type=int, help="Cycles samples per pixel (default 8; a --scene its own)")
+    p.add_argument("--seed", type=int,
+                   help="seed of --cameras random and of --texture (default 0; a --scene its own)")
     p.add_argument("--name", help="object name (ALOI folder and file names); default: the source's name")
 
 
@@ -68,6 +76,17 @@ def run(args: argparse.Namespace, in_process: bool = False) -> int:
     from softfit.dataset.render import render_dataset
 
     t0 = time.perf_counter()
+    if args.scene:
+        from softfit.dataset.render import render_scene
+
+        if args.source:
+            raise InputError("--scene renders its own object: give no SOURCE")
+        out = render_scene(args.scene, args.out, force=args.force, in_process=in_process, views=args.views,
+                           size=args.size, samples=args.samples, seed=args.seed)
+        print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+        return 0
+    if not args.source:
+        raise InputError("give a SOURCE mesh (or --scene NAME)")
     out = render_dataset(args.source, args.out, force=args.force, in_process=in_process,
                          **options_from_args(args))
     print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")

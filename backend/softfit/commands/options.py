@@ -87,8 +87,9 @@ def params_from_args(args: argparse.Namespace) -> FitParams:
 def add_input_arguments(g: argparse._ArgumentGroup) -> None:
     """How images become silhouettes and cameras (shared with `softfit batch`)."""
     g.add_argument("--cameras", help="for plain image folders: turntable[:views=72,distance=2.732,"
-                   "elevation=0,fov=60], sfm[:...] (structure-from-motion) or a transforms.json; for "
-                   "SoftRas data: softras:viewing_angle=DEG (default 15, as SoftRas renders its data)")
+                   "elevation=0,fov=60], sfm[:...] (structure-from-motion), colmap:DIR (a COLMAP sparse "
+                   "model, read directly) or a transforms.json; for SoftRas data: softras:viewing_angle=DEG "
+                   "(default 15, as SoftRas renders its data)")
     g.add_argument("--silhouette", default="auto",
                    help="alpha | mask | auto, or a segmentation method for plain photos: threshold | "
                    "grabcut | backdrop:backdrop=EMPTY.png | deeplab:weights=FILE,sha256=HEX | segment "

@@ -7,7 +7,8 @@ Layouts (detected from the path):
   viewing angle 15 deg (`cameras="softras:viewing_angle=DEG"` for data rendered otherwise);
 - an ALOI object folder `.../png2/<obj>` with masks in `.../mask2/<obj>` (`formats.aloi`);
 - any other folder of images, with `cameras="turntable:views=..,distance=..,elevation=..,fov=.."` or a
-  transforms.json path (`formats.folder`).
+  transforms.json path (`formats.folder`), or `cameras="colmap:MODEL_DIR"`, a COLMAP sparse model
+  (`formats.colmap`).
 
 Then, the same for all: silhouettes from alpha / masks / a segmentation method (`silhouette.py`),
 checked at the stored resolution (no empty or full views), area-averaged to at most `image_size` on the long
@@ -21,7 +22,7 @@ import numpy as np
 
 from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG, check_declared_size
 from softfit.data.files import detect
-from softfit.data.formats import aloi, folder, softras, transforms
+from softfit.data.formats import aloi, colmap, folder, softras, transforms
 from softfit.data.images import read_image, read_mask
 from softfit.data.pixels import is_translucent
 from softfit.data.resize import resize
@@ -92,6 +93,13 @@ def read_views(path: Path, cameras: str | None = None, object_index: int | None 
     view_angle = None
     if cameras is not None and str(cameras).strip().lower().startswith("softras"):
         view_angle, cameras = parse_softras(str(cameras)), None
+    model = colmap.parse_option(str(cameras)) if cameras is not None else None
+    if model is not None:
+        if object_index is not None:
+            raise InputError(f"object_index applies to SoftRas .npz archives only, not to {path}")
+        if not path.is_dir():
+            raise InputError(f"cameras='colmap:DIR' needs the folder of the images, got {path}")
+        return colmap.read(path, model, allow_outside_paths)
     spec, cam_json = _camera_option(cameras)
     fmt, where = ("transforms", cam_json) if cam_json is not None else detect(path)
     if view_angle is not None and fmt not in ("softras", "softras_npz"):

@@ -1,6 +1,10 @@
 """The rendered-dataset cache shared by `softfit demo` and `softfit bench fit`: each dataset is rendered by
 `softfit dataset render` in a subprocess (one `bpy` per process, and a Blender crash cannot take the
-caller with it) into a folder keyed by the render options, so later runs start fitting at once."""
+caller with it) into a folder keyed by the render options, so later runs start fitting at once.
+
+Photoreal scenes (`softfit.dataset.suite`) are cached the same way by `cached_scene(name, root)`: Cycles
+takes seconds per view, so each scene is rendered once into `root/scenes/<name>-<key>`, the key hashing the
+scene's full specification, SCENE_FORMAT and the SoftFit version (a changed scene is rendered afresh)."""
 
 from __future__ import annotations
 
@@ -74,3 +78,29 @@ def cached_dataset(spec: dict, cache: Path, quiet: bool = False) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+SCENE_FORMAT = 1  # bump when the photoreal renderer changes what a given spec looks like
+
+
+def scene_folder(name: str, root: Path, **overrides) -> Path:
+    """Where `cached_scene` keeps the scene (`overrides`: views, size, samples, seed)."""
+    from softfit import __version__
+    from softfit.dataset.suite import scene_spec
+
+    spec = scene_spec(name, **overrides)
+    key = json.dumps({"scene": spec.to_dict(), "softfit": __version__, "format": SCENE_FORMAT},
+                     sort_keys=True)
+    return Path(root) / "scenes" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def cached_scene(name: str, root: Path, quiet: bool = True, **overrides) -> Path:
+    """The rendered scene folder, rendering it on first use (see `softfit.dataset.render.render_scene`)."""
+    from softfit.dataset.render import render_scene
+
+    folder = scene_folder(name, root, **overrides)
+    if (folder / "dataset.json").is_file():
+        return folder
+    if not quiet:
+        print(f"rendering scene {name} with Cycles into {folder} (first use only) ...", flush=True)
+    return render_scene(name, folder, force=True, **overrides)

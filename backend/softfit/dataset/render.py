@@ -25,6 +25,40 @@ def render_dataset(source: str | Path | list[str], out: Path | str, *, force: bo
 
     in_process=True renders with this process's `bpy` (inside Blender, or a process that renders once)."""
     opts = RenderOptions.from_dict({**options, "sources": source})
+
+    def work(tmp: Path) -> None:
+        if in_process:
+            from softfit.dataset.worker import render_into
+
+            render_into(tmp, opts)
+        else:
+            _run_worker("softfit.dataset.worker", opts.to_dict(), tmp, timeout)
+
+    return _render(out, force, work)
+
+
+def render_scene(scene: str, out: Path | str, *, force: bool = False, in_process: bool = False,
+                 timeout: float | None = None, views: int | None = None, size: str | None = None,
+                 samples: int | None = None, seed: int | None = None) -> Path:
+    """Render the named photoreal scene (`softfit.dataset.suite.SCENES`) into `out`: RGB photos and
+    transforms.json, true masks and mesh under truth/. views/size/samples/seed override the scene's."""
+    from softfit.dataset.suite import scene_spec
+
+    spec = scene_spec(scene, views=views, size=size, samples=samples, seed=seed)
+
+    def work(tmp: Path) -> None:
+        if in_process:
+            from softfit.dataset.photoreal import render_scene_into
+
+            render_scene_into(tmp, spec)
+        else:
+            _run_worker("softfit.dataset.photoreal", spec.to_dict(), tmp, timeout)
+
+    return _render(out, force, work)
+
+
+def _render(out: Path | str, force: bool, work) -> Path:
+    """Run `work(tmp)` into a fresh folder beside `out`, then move it into place."""
     out = Path(out).absolute()
     if out.exists() and not out.is_dir():
         raise InputError(f"output {out} exists and is not a folder")
@@ -33,12 +67,7 @@ def render_dataset(source: str | Path | list[str], out: Path | str, *, force: bo
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.rendering-", dir=out.parent))
     try:
-        if in_process:
-            from softfit.dataset.worker import render_into
-
-            render_into(tmp, opts)
-        else:
-            _run_worker(opts, tmp, timeout)
+        work(tmp)
         swap_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -46,11 +75,11 @@ def render_dataset(source: str | Path | list[str], out: Path | str, *, force: bo
     return out
 
 
-def _run_worker(opts: RenderOptions, tmp: Path, timeout: float | None) -> None:
+def _run_worker(module: str, options: dict, tmp: Path, timeout: float | None) -> None:
     opts_file = tmp.with_name(tmp.name + ".json")
-    opts_file.write_text(json.dumps(opts.to_dict()))
+    opts_file.write_text(json.dumps(options))
     try:
-        proc = subprocess.run([sys.executable, "-m", "softfit.dataset.worker", str(opts_file), str(tmp)],
+        proc = subprocess.run([sys.executable, "-m", module, str(opts_file), str(tmp)],
                               capture_output=True, text=True, timeout=timeout, env=_worker_env())
     finally:
         opts_file.unlink(missing_ok=True)

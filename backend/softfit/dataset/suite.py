@@ -1,0 +1,200 @@
+"""The named photoreal test scenes of `softfit dataset render --scene NAME` (pure Python + numpy).
+
+Each scene is a photo-like capture rendered with Cycles: one of Blender's bundled HDRI worlds as the
+background and light, the object standing on a textured floor, table or visible turntable, and a camera
+path as a person would shoot it: a fixed camera in front of a turning turntable, or a hand-held orbit
+(irregular elevation and distance, aim jittered off the object). Photos are RGB, with no alpha and no
+masks beside them: what the fit sees is only what a camera would give. The true masks (the object alone,
+rendered separately) and the true mesh go to `truth/`, which no loader reads by default, so every method
+is scored against the truth and never against its own guess.
+
+The suite spans the failure modes of issue 10: a visible floor and turntable, dark on dark, glossy
+reflections, a cluttered room, and different objects (thin, concave, detailed). Scene sizes and view
+counts are the benchmark's; tests render tiny versions through the `size`/`views`/`samples` overrides."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from softfit.cameras import Cameras, focal_from_fov, look_at
+from softfit.dataset.options import BUILTINS, parse_size
+from softfit.errors import InputError
+
+HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
+SUPPORTS = ("floor", "table", "turntable")
+MATERIALS = ("clay", "dark", "glossy", "painted")
+CAPTURES = ("turntable", "handheld")
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """One photoreal scene.
+
+    object: a built-in mesh, scaled to `object_size` (longest side, world units) and standing on the
+    support's top at z = 0; material: clay (matte orange), dark (near-black, slightly rough), glossy
+    (clear-coated, mirror-like highlights), painted (two-tone); support: floor (large textured plane),
+    table (wooden top with legs on a tiled floor), turntable (a disc with a marker stripe that turns with
+    the object, on a floor); floor_texture: tiles | wood | cloth (dark fabric); hdri: bundled world and its
+    strength and rotation (degrees); sun: extra sun strength for hard shadows (0 = none); capture:
+    turntable (fixed camera, the object and disc turn, the room stays) | handheld (the camera moves, with
+    `elevation` as (min, max) degrees, `distance` jittered by ±`distance_jitter` of itself, aim jittered
+    by `aim_jitter` × object size, roll up to `roll` degrees); fov across the longer image side."""
+
+    name: str
+    description: str
+    object: str
+    material: str
+    support: str
+    floor_texture: str
+    hdri: str
+    hdri_strength: float = 1.0
+    hdri_rotation: float = 0.0
+    sun: float = 0.0
+    capture: str = "turntable"
+    views: int = 16
+    size: tuple[int, int] = (400, 300)
+    elevation: tuple[float, float] = (25.0, 25.0)
+    distance: float = 2.6
+    distance_jitter: float = 0.0
+    aim_jitter: float = 0.0
+    roll: float = 0.0
+    fov: float = 45.0
+    object_size: float = 1.0
+    clutter: int = 0
+    samples: int = 12
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["size"], d["elevation"] = list(self.size), list(self.elevation)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SceneSpec:
+        d = dict(d)
+        d["size"], d["elevation"] = tuple(d["size"]), tuple(d["elevation"])
+        return cls(**d).check()
+
+    def check(self) -> SceneSpec:
+        for key, allowed in (("object", BUILTINS), ("support", SUPPORTS), ("material", MATERIALS),
+                             ("hdri", HDRIS), ("capture", CAPTURES), ("floor_texture", FLOOR_TEXTURES)):
+            if getattr(self, key) not in allowed:
+                raise InputError(f"scene {self.name}: {key} {getattr(self, key)!r} is not one of "
+                                 f"{', '.join(allowed)}")
+        w, h = self.size
+        if not (16 <= w <= 4096 and 16 <= h <= 4096):
+            raise InputError(f"scene image size must be 16..4096 px per side, got {w}x{h}")
+        if not 2 <= self.views <= 1000:
+            raise InputError(f"scene views must be between 2 and 1000, got {self.views}")
+        if not 1 <= self.samples <= 4096:
+            raise InputError(f"samples must be between 1 and 4096, got {self.samples}")
+        lo, hi = self.elevation
+        if not 3.0 <= lo <= hi <= 80.0:
+            raise InputError(f"scene elevations must satisfy 3 <= min <= max <= 80 degrees, got {lo}, {hi}")
+        return self
+
+
+FLOOR_TEXTURES = ("tiles", "wood", "cloth")
+
+SCENES: dict[str, SceneSpec] = {s.name: s for s in (
+    SceneSpec("turntable-floor", "fixed camera, Suzanne turning on a visible grey turntable on a tiled "
+              "floor, indoor HDRI plus a sun (hard shadow on the disc)",
+              object="suzanne", material="clay", support="turntable", floor_texture="tiles",
+              hdri="interior", hdri_strength=0.8, sun=1.5, capture="turntable", elevation=(25.0, 25.0),
+              distance=2.6),
+    SceneSpec("dark-cloth", "fixed camera, a near-black torus knot turning on a dark cloth-covered "
+              "turntable, dim studio light (ALOI's look, low contrast)",
+              object="torus_knot", material="dark", support="turntable", floor_texture="cloth",
+              hdri="studio", hdri_strength=0.6, sun=1.5, capture="turntable", elevation=(15.0, 15.0),
+              distance=2.5, seed=1),
+    SceneSpec("handheld-room", "hand-held orbit around a two-tone bucket on a wooden table in a room, "
+              "other objects on the table, irregular height, distance and aim",
+              object="bucket", material="painted", support="table", floor_texture="wood",
+              hdri="interior", hdri_strength=1.0, hdri_rotation=120.0, capture="handheld",
+              elevation=(15.0, 55.0), distance=3.4, distance_jitter=0.15, aim_jitter=0.08, roll=4.0,
+              clutter=3, seed=2),
+    SceneSpec("glossy-table", "hand-held orbit around a glossy, clear-coated torus on a table outdoors: "
+              "reflections of the sky and the table on the object",
+              object="torus", material="glossy", support="table", floor_texture="tiles",
+              hdri="courtyard", hdri_strength=1.0, hdri_rotation=40.0, sun=2.0, capture="handheld",
+              elevation=(20.0, 50.0), distance=2.6, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
+              seed=3),
+)}
+
+
+def scene_spec(name: str, views: int | None = None, size: str | tuple[int, int] | None = None,
+               samples: int | None = None, seed: int | None = None) -> SceneSpec:
+    """The named scene, with optional overrides (tests render tiny versions)."""
+    if name not in SCENES:
+        raise InputError(f"unknown scene {name!r}; choose one of {', '.join(SCENES)}")
+    spec = SCENES[name]
+    over: dict = {}
+    if views is not None:
+        over["views"] = int(views)
+    if size is not None:
+        over["size"] = parse_size(size)
+    if samples is not None:
+        over["samples"] = int(samples)
+    if seed is not None:
+        over["seed"] = int(seed)
+    return replace(spec, **over).check()
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Where everything is at each view: `object_pose` (N, 4, 4) world-from-object (the turntable's
+    turn; identity when hand-held), `camera` (N, 4, 4) camera-to-world in the room, and `cameras`, the
+    same views in the object's frame (what transforms.json records and the fit uses)."""
+
+    object_pose: np.ndarray
+    camera: np.ndarray
+    cameras: Cameras
+
+
+def _rot_z(deg: float) -> np.ndarray:
+    t = np.radians(deg)
+    m = np.eye(4)
+    m[:2, :2] = [[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]
+    return m
+
+
+def _eye(distance: float, elevation: float, azimuth: float, target: np.ndarray) -> np.ndarray:
+    """Azimuth 0 on -Y, 90 on +X, as `softfit.cameras.turntable`."""
+    e, a = np.radians(elevation), np.radians(azimuth)
+    return target + distance * np.array([np.cos(e) * np.sin(a), -np.cos(e) * np.cos(a), np.sin(e)])
+
+
+def capture(spec: SceneSpec, object_height: float) -> Capture:
+    """The camera path of `spec` around an object `object_height` tall standing at the origin."""
+    n = spec.views
+    w, h = spec.size
+    centre = np.array([0.0, 0.0, 0.5 * object_height])
+    rng = np.random.default_rng(1000 + spec.seed)
+    poses, c2ws = [], []
+    if spec.capture == "turntable":
+        fixed = look_at(_eye(spec.distance, spec.elevation[0], 0.0, centre), centre)
+        for i in range(n):
+            poses.append(_rot_z(360.0 * i / n))
+            c2ws.append(fixed)
+    else:
+        lo, hi = spec.elevation
+        step = 360.0 / n
+        for i in range(n):
+            az = step * i + rng.uniform(-0.35, 0.35) * step
+            el = rng.uniform(lo, hi)
+            dist = spec.distance * (1.0 + rng.uniform(-1.0, 1.0) * spec.distance_jitter)
+            aim = centre + rng.normal(0.0, spec.aim_jitter * spec.object_size, 3)
+            c2w = look_at(_eye(dist, el, az, centre), aim)
+            roll = np.radians(rng.uniform(-spec.roll, spec.roll))
+            r = np.eye(4)
+            r[:2, :2] = [[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]]
+            poses.append(np.eye(4))
+            c2ws.append(c2w @ r)  # roll about the camera's own viewing axis
+    pose, cam = np.stack(poses), np.stack(c2ws)
+    in_object = np.linalg.inv(pose) @ cam
+    f = focal_from_fov(spec.fov, max(w, h))
+    ones = np.ones(n)
+    cams = Cameras(in_object, f * ones, f * ones, 0.5 * w * ones, 0.5 * h * ones, w, h)
+    return Capture(pose, cam, cams)
