@@ -23,9 +23,9 @@ from mathutils import Matrix
 
 from softfit.cameras import Cameras, transforms_dict
 from softfit.dataset import scene as sc
+from softfit.dataset.options import ERROR_PREFIX
 from softfit.dataset.png import write_png
 from softfit.dataset.primitives import normalized
-from softfit.dataset.options import ERROR_PREFIX
 from softfit.dataset.shapes import source_triangles
 from softfit.dataset.suite import Capture, SceneSpec, capture
 from softfit.errors import InputError

@@ -18,8 +18,8 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.data.distortion import Distortion, undistort
-from softfit.data.formats.transforms import MIN_VIEWS
 from softfit.data.files import MASK_FOLDER, find_mask, natural_key
+from softfit.data.formats.transforms import MIN_VIEWS
 from softfit.data.images import read_image, read_mask
 from softfit.data.types import RawView, RawViews
 from softfit.errors import InputError
