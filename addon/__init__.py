@@ -2,8 +2,10 @@
 
 The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the initial sphere, and
 runs fits on a backend process over ZeroMQ, streaming vertices into a copy of the mesh through
-`bpy.app.timers`. Code shared with the backend is copied in verbatim at build time: the `wire` client and
-`core` (cameras, errors, the sphere rule); see scripts/build_extension.py.
+`bpy.app.timers`. Every wait on the backend happens in worker threads that never touch bpy (tasks.py,
+streaming.JobPump); the main thread only applies what they deliver. Code shared with the backend is
+copied in verbatim at build time: the `wire` client and `core` (cameras, errors, the sphere); see
+scripts/build_extension.py.
 
 Nothing here imports bpy at import time, so the pure modules (cameras, views, fitdata, geometry,
 meshfile, summary, backend_path) are importable and tested without Blender, from a staged copy.
@@ -19,14 +21,17 @@ def _modules() -> list[ModuleType]:
         ops_backend,
         ops_export,
         ops_fit,
+        ops_install,
         ops_mesh,
         ops_scene,
         panel,
         preferences,
         properties,
+        streaming,
     )
 
-    return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_export, panel]
+    return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_install, ops_export,
+            panel, streaming]
 
 
 def register() -> None:
@@ -42,9 +47,10 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import session, streaming
+    from . import session, streaming, tasks
 
     streaming.stop_timer()
+    tasks.shutdown()
     session.shutdown()
     for mod in reversed(_modules()):
         if hasattr(mod, "unregister"):

@@ -1,16 +1,15 @@
-"""Blender meshes <-> vertex arrays: the initial sphere (bmesh), reading a mesh for a fit, writing
-streamed positions (`foreach_set` + `update`), and the copy a fit writes into."""
+"""Blender meshes <-> vertex arrays: the initial sphere (numpy + `foreach_set`), reading a mesh for a
+fit, writing streamed positions (`foreach_set` + `update`), the copy a fit writes into, shape keys."""
 
 from __future__ import annotations
 
 import contextlib
 
-import bmesh
 import bpy
 import numpy as np
 
 from .blend import collection, mesh_object, view_layer
-from .core.mesh.sphere_rule import sphere_resolution
+from .core.mesh.sphere import uv_sphere
 from .errors import InputError
 from .geometry import check_frame, flat_co, pinned_from_weights, to_local, transform_points
 
@@ -19,19 +18,25 @@ SOURCE = "softfit_source"  # on a fit copy: the object it was fitted from
 METRICS = "softfit_metrics"  # on a fit copy: the backend's metrics as JSON
 
 
-def sphere_mesh(name: str, polys: int, radius: float) -> bpy.types.Mesh:
-    """A UV sphere of about `polys` triangles (softfit's `sphere_resolution` rule): every vertex on the
-    sphere, poles as triangle fans, quads split into triangles."""
-    segments, rings = sphere_resolution(int(polys))
-    bm = bmesh.new()
-    try:
-        bmesh.ops.create_uvsphere(bm, u_segments=segments, v_segments=rings, radius=radius)
-        bmesh.ops.triangulate(bm, faces=[f for f in bm.faces if len(f.verts) > 3], quad_method="FIXED")
-        mesh = bpy.data.meshes.new(name)
-        bm.to_mesh(mesh)
-    finally:
-        bm.free()
+def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray) -> bpy.types.Mesh:
+    """A new mesh datablock from (V, 3) vertices and (F, 3) triangles, written with `foreach_set` (a
+    million triangles in well under a second; bmesh or `from_pydata` take tens of seconds)."""
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(verts))
+    mesh.vertices.foreach_set("co", np.ascontiguousarray(verts, np.float32).ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", np.ascontiguousarray(faces, np.int32).ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    mesh.update()
     return mesh
+
+
+def sphere_mesh(name: str, polys: int, radius: float) -> bpy.types.Mesh:
+    """The backend's UV sphere of about `polys` triangles (`core.mesh.sphere`, shipped verbatim): every
+    vertex on the sphere, poles as triangle fans, outward winding; built with numpy + `foreach_set`."""
+    sphere = uv_sphere(int(polys), radius)
+    return mesh_from_arrays(name, sphere.verts, sphere.faces)
 
 
 def add_sphere(context: bpy.types.Context, polys: int, radius: float, center: tuple[float, float, float]
@@ -55,14 +60,7 @@ def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces:
         raise InputError(f"{name}: expected (V, 3) vertices and (F >= 1, 3) faces")
     if faces.min() < 0 or faces.max() >= len(verts) or not np.isfinite(verts).all():
         raise InputError(f"{name}: face indices out of range or non-finite vertices")
-    mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(len(verts))
-    mesh.vertices.foreach_set("co", verts.astype(np.float32).ravel())
-    mesh.loops.add(faces.size)
-    mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
-    mesh.polygons.add(len(faces))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
-    mesh.update()
+    mesh = mesh_from_arrays(name, verts, faces)
     obj = bpy.data.objects.new(name, mesh)
     obj[ROLE] = "initial"
     collection(context).objects.link(obj)
@@ -96,12 +94,21 @@ def triangles(mesh: bpy.types.Mesh) -> np.ndarray:
     return tris.reshape(-1, 3).astype(np.int64)
 
 
-def read_world(obj: bpy.types.Object | None) -> tuple[np.ndarray, np.ndarray]:
-    """World-space vertices and triangles of a mesh object (its own vertices, modifiers ignored)."""
+def read_world(obj: bpy.types.Object | None, depsgraph: bpy.types.Depsgraph | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """World-space vertices and triangles of a mesh object as the artist sees it: with `depsgraph`, the
+    evaluated mesh (shape keys, modifiers); without, its own vertices."""
     obj, mesh = mesh_object(obj)
     if obj.mode == "EDIT":
         obj.update_from_editmode()
-    return transform_points(local_verts(mesh), matrix_np(obj)), triangles(mesh)
+    if depsgraph is None:
+        return transform_points(local_verts(mesh), matrix_np(obj)), triangles(mesh)
+    evaluated = obj.evaluated_get(depsgraph)
+    em = evaluated.to_mesh()
+    try:
+        return transform_points(local_verts(em), matrix_np(obj)), triangles(em)
+    finally:
+        evaluated.to_mesh_clear()
 
 
 def write_world(obj: bpy.types.Object, verts: np.ndarray) -> None:
@@ -144,18 +151,35 @@ def pinned_indices(obj: bpy.types.Object, group: str) -> np.ndarray | None:
     return pinned
 
 
-def fit_copy(context: bpy.types.Context, source: bpy.types.Object) -> bpy.types.Object:
-    """A copy of `source` (own mesh, no shape keys) for the fit to write into; the source is hidden,
-    never modified, so the artist's mesh is never lost."""
+def base_name(source: bpy.types.Object) -> str:
+    """The artist's object a fit of `source` belongs to (a result refits on behalf of its source)."""
+    return str(source.get(SOURCE, source.name)) if source.get(ROLE) == "result" else source.name
+
+
+def results_of(base: str) -> list[bpy.types.Object]:
+    return [o for o in bpy.data.objects if o.get(ROLE) == "result" and o.get(SOURCE) == base]
+
+
+def fit_copy(context: bpy.types.Context, source: bpy.types.Object, depsgraph: bpy.types.Depsgraph | None
+             ) -> tuple[bpy.types.Object, list[str]]:
+    """A copy of `source` for the fit to write into: the evaluated mesh (modifiers and shape keys
+    applied, so it has the vertices the fit starts from), no modifiers. The source and the base's other
+    results are hidden, never modified; returns the copy and the names of what was hidden."""
     _source, mesh = mesh_object(source)
     obj = source.copy()
-    obj.data = copy = mesh.copy()
+    if depsgraph is not None:
+        copy = bpy.data.meshes.new_from_object(source.evaluated_get(depsgraph), preserve_all_data_layers=True,
+                                               depsgraph=depsgraph)
+    else:
+        copy = mesh.copy()
+    obj.data = copy
+    obj.modifiers.clear()
     if copy.shape_keys is not None:
         obj.shape_key_clear()
-    base = source.get(SOURCE, source.name) if source.get(ROLE) == "result" else source.name
+    base = base_name(source)
     obj.name = f"{base}.fit"
     obj[ROLE] = "result"
-    obj[SOURCE] = source.name
+    obj[SOURCE] = base
     if obj.get(METRICS) is not None:
         del obj[METRICS]
     for coll in source.users_collection:
@@ -163,21 +187,64 @@ def fit_copy(context: bpy.types.Context, source: bpy.types.Object) -> bpy.types.
     if not obj.users_collection:
         collection(context).objects.link(obj)
     obj.matrix_world = source.matrix_world.copy()
-    source.hide_set(True)
+    hidden = []
+    for other in [source, *results_of(base)]:
+        if other != obj and not other.hide_get():
+            with contextlib.suppress(RuntimeError):  # not in the current view layer
+                other.hide_set(True)
+                hidden.append(other.name)
     select_only(context, obj)
-    return obj
+    return obj, hidden
 
 
-def discard_copy(name: str) -> None:
-    """Remove a fit copy and show its source again (a failed fit leaves the scene as it was)."""
-    obj = bpy.data.objects.get(name)
-    if obj is None:
-        return
-    source = bpy.data.objects.get(obj.get(SOURCE, ""))
+def remove_object(obj: bpy.types.Object) -> None:
     mesh = obj.data
     bpy.data.objects.remove(obj)
     if isinstance(mesh, bpy.types.Mesh) and mesh.users == 0:
         bpy.data.meshes.remove(mesh)
-    if source is not None:
-        with contextlib.suppress(RuntimeError):  # not in the current view layer
-            source.hide_set(False)
+
+
+def discard_copy(name: str, show: list[str] | None = None, uid: int | None = None) -> None:
+    """Remove a fit copy (if it is still there and, with `uid`, still the same object) and show the
+    objects named in `show` again: a failed or cancelled fit leaves the scene as it was."""
+    obj = bpy.data.objects.get(name)
+    if obj is not None and (uid is None or obj.session_uid == uid):
+        remove_object(obj)
+    for other in show or []:
+        o = bpy.data.objects.get(other)
+        if o is not None:
+            with contextlib.suppress(RuntimeError):  # not in the current view layer
+                o.hide_set(False)
+
+
+SHAPE_KEY = "SoftFit"
+
+
+def write_shape_key(original: bpy.types.Object, result: bpy.types.Object) -> bool:
+    """The result's shape as the shape key "SoftFit" on `original` (replacing an earlier one), at value
+    1, made so that the shape-key mix equals the result (the other keys keep their values); False when
+    the vertex counts differ (modifiers changed the topology: keep the copy instead)."""
+    _o, mesh = mesh_object(original)
+    _r, rmesh = mesh_object(result)
+    n = len(mesh.vertices)
+    if n != len(rmesh.vertices):
+        return False
+    world = transform_points(local_verts(rmesh), matrix_np(result))
+    target = to_local(world, matrix_np(original))
+    if mesh.shape_keys is None:
+        original.shape_key_add(name="Basis", from_mix=False)
+    assert mesh.shape_keys is not None
+    old = mesh.shape_keys.key_blocks.get(SHAPE_KEY)
+    if old is not None:
+        original.shape_key_remove(old)
+    mix_key = original.shape_key_add(name="SoftFit mix", from_mix=True)  # what the keys show now
+    mix = np.empty(n * 3, np.float32)
+    mix_key.data.foreach_get("co", mix)
+    original.shape_key_remove(mix_key)
+    basis = np.empty(n * 3, np.float32)
+    mesh.shape_keys.reference_key.data.foreach_get("co", basis)
+    key = original.shape_key_add(name=SHAPE_KEY, from_mix=False)
+    key.data.foreach_set("co", flat_co(basis.reshape(-1, 3) + target - mix.reshape(-1, 3)))
+    key.value = 1.0
+    mesh.update()
+    return True
