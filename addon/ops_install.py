@@ -20,7 +20,8 @@ VENV_NAME = "backend-venv"
 
 
 def current() -> installer.Installer | None:
-    return getattr(session.get(), "installer", None)
+    s = session._session  # never create a session just to look (unregister runs this)
+    return s.installer if s is not None else None
 
 
 def package_source(prefs: bpy.types.AddonPreferences) -> str:
