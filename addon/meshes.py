@@ -206,15 +206,22 @@ def remove_object(obj: bpy.types.Object) -> None:
 
 def discard_copy(name: str, show: list[str] | None = None, uid: int | None = None) -> None:
     """Remove a fit copy (if it is still there and, with `uid`, still the same object) and show the
-    objects named in `show` again: a failed or cancelled fit leaves the scene as it was."""
+    objects named in `show` again, the first one selected and active: a failed or cancelled fit leaves
+    the scene as it was."""
     obj = bpy.data.objects.get(name)
     if obj is not None and (uid is None or obj.session_uid == uid):
         remove_object(obj)
+    shown = []
     for other in show or []:
         o = bpy.data.objects.get(other)
         if o is not None:
             with contextlib.suppress(RuntimeError):  # not in the current view layer
                 o.hide_set(False)
+                shown.append(o)
+    layer = bpy.context.view_layer
+    if shown and layer is not None and layer.objects.active is None:
+        with contextlib.suppress(RuntimeError, InputError):
+            select_only(bpy.context, shown[0])
 
 
 SHAPE_KEY = "SoftFit"

@@ -147,19 +147,32 @@ def disconnect() -> None:
         local.stop()
 
 
-def backend_died() -> tuple[int, str] | None:
-    """(exit code, log tail) of a local backend whose process has exited, else None."""
+def process_exited(process: Any) -> bool:
+    """Whether a child process has ended, without waiting: `poll()`, or on Linux a zombie state (a killed
+    process with many threads stays unreapable for seconds while its threads wind down)."""
+    if process.poll() is not None:
+        return True
+    try:
+        stat = Path(f"/proc/{process.pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+
+
+def backend_died() -> tuple[int | None, str] | None:
+    """(exit code or None if not known yet, log tail) of a local backend whose process has ended."""
     s = get()
     local = s.local
-    if local is not None and local.process.poll() is not None:
+    if local is not None and process_exited(local.process):
         return local.process.returncode, local.log_tail(20000)
     return None
 
 
-def died_message(code: int, log: str, save: Any = None) -> str:
+def died_message(code: int | None, log: str, save: Any = None) -> str:
     """'the backend process exited with code 1; its log is in ...' (`save(log)` -> path or None)."""
     path = save(log) if save is not None else None
-    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    how = ("died" if code is None else f"was killed by signal {-code}" if code < 0
+           else f"exited with code {code}")
     return f"the backend process {how}" + (f"; its log is in {path}" if path else "")
 
 

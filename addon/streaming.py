@@ -87,7 +87,7 @@ class JobPump:
 
     def _died(self) -> str | None:
         local = self.local
-        if local is None or local.process.poll() is None:
+        if local is None or not session.process_exited(local.process):
             return None
         return session.died_message(local.process.returncode, local.log_tail(20000))
 

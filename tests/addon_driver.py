@@ -596,6 +596,8 @@ def fit(args: dict, work: Path) -> dict:
     rep["backend_log"] = str(mod("userdata").user_dir() / "softfit-backend.log")
 
     # 11. Cancel with a dead backend returns at once (the pump sends the cancel, not the main thread).
+    rep["kill_source_active"] = bpy.context.view_layer.objects.active == sphere
+    bpy.context.view_layer.objects.active = sphere
     rep["dead_cancel_fit_op"] = start_fit()
     job = mod("session").get().job
     _drive(lambda j: j.frames_applied >= 1)

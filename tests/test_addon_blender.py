@@ -323,6 +323,7 @@ def test_killed_backend_is_noticed_by_polling_and_scene_intact(fit_report: dict)
     assert r["kill_status"]["error"] and not r["kill_status"]["running"]
     assert r["kill_summary"].startswith("not connected")
     assert r["kill_names_same"] and r["kill_sphere_visible"] and r["kill_sphere_unchanged"]
+    assert r["kill_source_active"]  # the source is selected again, ready for the next try
     log = Path(r["backend_log"])  # the dead backend's log, kept in the extension's user folder
     assert log.is_file() and log.is_relative_to(r["work"]) and str(log) in r["kill"]["message"]
     assert "killed by signal 9" in r["kill"]["message"]
