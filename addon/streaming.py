@@ -206,9 +206,10 @@ class FitJob:
             elif isinstance(final, JobError):
                 self.fail(f"the fit failed: {final.code}: {final.message}")
             elif isinstance(final, str):
-                if session.backend_died() is not None:
+                died = session.backend_died()
+                if died is not None:  # the log is saved here: the pump thread never touches bpy
+                    final = session.died_message(*died, save=userdata.save_backend_log)
                     session.forget_dead(final)
-                userdata.save_backend_log(final)
                 self.fail(final)
         except InputError as exc:  # our side broke (object deleted, bad frame): stop the backend's job too
             self.fail(str(exc), cancel_job=True)
