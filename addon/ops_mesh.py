@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import bpy
+import numpy as np
 from bpy.props import EnumProperty
 
 from . import inputs, session, streaming, tasks
 from .blend import mesh_object, settings, status
 from .errors import InputError
-from .meshes import add_initial, add_sphere
+from .geometry import mesh_topology
+from .meshes import SphereArrays, add_initial, add_sphere, sphere_arrays
 from .preferences import backend_config
 from .session import BackendConfig
 from .wire.client import Prepared
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 BACKEND_METHODS = {"BBOX": ("bbox", "SoftFit BBox"), "HULL": ("hull", "SoftFit Hull")}
 PREPARE_TIMEOUT = 300.0  # a hull from many large views takes a while on a CPU backend
 TASK = "prepare"
+SYNC_SPHERE_POLYS = 20_000  # larger spheres are computed in a worker thread
 
 
 def resolve_method(method: str, has_views: bool) -> str:
@@ -47,19 +50,23 @@ def request_initial(context: bpy.types.Context, method: str, config: BackendConf
     cfg = config if config is not None else backend_config(context)
     polys = int(s.init_polys)
 
-    def work() -> Prepared:
+    def work() -> tuple[Prepared, tuple[np.ndarray, np.ndarray] | None]:
         sess = session.connect(cfg)
         with sess.lock:
             assert sess.client is not None
-            return sess.client.prepare(data.silhouettes, data.images, data.transforms(), init=init,
-                                       polys=polys, silhouette_method=data.backend_method,
-                                       timeout=PREPARE_TIMEOUT)
+            reply = sess.client.prepare(data.silhouettes, data.images, data.transforms(), init=init,
+                                        polys=polys, silhouette_method=data.backend_method,
+                                        timeout=PREPARE_TIMEOUT)
+        if reply.verts is None or reply.faces is None or len(reply.faces) == 0:
+            return reply, None
+        return reply, mesh_topology(reply.faces, len(reply.verts))  # here, not on the main thread
 
-    def done(reply: Prepared) -> None:
+    def done(result: tuple[Prepared, tuple[np.ndarray, np.ndarray] | None]) -> None:
+        reply, topology = result
         try:
             if reply.verts is None or reply.faces is None:
                 raise InputError(f"the backend sent no {init} mesh")
-            obj = add_initial(bpy.context, name, reply.verts, reply.faces)
+            obj = add_initial(bpy.context, name, reply.verts, reply.faces, topology)
         except InputError as exc:
             failed(exc)
             return
@@ -90,6 +97,21 @@ def add_sphere_now(context: bpy.types.Context) -> bpy.types.Object:
     return add_sphere(context, s.init_polys, s.init_radius, center)
 
 
+def request_sphere(context: bpy.types.Context) -> tasks.Task:
+    """A large sphere: its arrays and topology are computed in a worker thread, the object is made on
+    the main thread from them (attribute writes only)."""
+    s = settings(context)
+    center = (s.init_center[0], s.init_center[1], s.init_center[2])
+    polys, radius = int(s.init_polys), float(s.init_radius)
+
+    def done(arrays: SphereArrays) -> None:
+        obj = add_sphere(bpy.context, polys, radius, center, arrays)
+        _say(f"sphere with {len(obj.data.vertices)} vertices, {len(obj.data.polygons)} triangles", False)
+
+    return tasks.run(TASK, "building the sphere", lambda: sphere_arrays(polys, radius), done,
+                     lambda exc: _say(f"sphere: {exc}", True))
+
+
 METHODS = [("SETTINGS", "From Settings", "The method chosen in the panel"),
            ("SPHERE", "Sphere", "A UV sphere made here"),
            ("HULL", "Visual Hull", "The views' visual hull from the backend"),
@@ -116,6 +138,12 @@ class SOFTFIT_OT_initial_mesh(bpy.types.Operator):
                     raise InputError("the backend is still building the last initial mesh")
                 request_initial(context, method)
                 self.report({"INFO"}, f"SoftFit: the backend is building the {method.lower()} mesh")
+                return {"FINISHED"}
+            if s.init_polys > SYNC_SPHERE_POLYS:
+                if tasks.busy(TASK) is not None:
+                    raise InputError("the last initial mesh is still being built")
+                request_sphere(context)
+                self.report({"INFO"}, f"SoftFit: building a sphere of {s.init_polys} triangles")
                 return {"FINISHED"}
             _obj, mesh = mesh_object(add_sphere_now(context))
         except (InputError, WireError) as exc:

@@ -223,7 +223,12 @@ def initial_mesh(args: dict, work: Path) -> dict:
                     "radius_err": float(np.abs(dist - args["radius"]).max()),
                     "edge_use": sorted(set(edges.values())), "outward": outward,
                     "role": obj.get("softfit_role")})
-    return {"meshes": out}
+    # Reading a mesh for a fit: triangles as they are, quads and n-gons split as fans, in polygon order.
+    me = bpy.data.meshes.new("ngons")
+    me.from_pydata([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (2, 0, 0), (2, 1, 0), (3, 0.5, 0)], [],
+                   [(0, 1, 2, 3), (1, 4, 2), (4, 6, 5, 2)])
+    tris = mod("meshes").triangles(me).tolist()
+    return {"meshes": out, "ngon_triangles": tris}
 
 
 def backend_init(args: dict, work: Path) -> dict:

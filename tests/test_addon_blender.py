@@ -158,6 +158,7 @@ def test_initial_mesh_counts_and_sphere(built_zip: Path, tmp_path: Path) -> None
         assert m["radius_err"] < 1e-5
         assert m["edge_use"] == [2]  # closed 2-manifold
         assert m["outward"] == m["faces"]
+    assert rep["ngon_triangles"] == [[0, 1, 2], [0, 2, 3], [1, 4, 2], [4, 6, 5], [4, 5, 2]]
 
 
 @pytest.fixture(scope="module")
