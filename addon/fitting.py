@@ -49,11 +49,11 @@ def read_request(context: bpy.types.Context, refine: bool = False) -> Request:
     if pending():
         raise InputError("a fit is already running: cancel it first")
     sets = settings(context)
-    source, _mesh = mesh_object(context.active_object)
+    source, mesh = mesh_object(context.active_object)
     verts, faces = meshes.read_world(source, context.evaluated_depsgraph_get())
     check_mesh(verts, faces, source.name)
     pinned = meshes.pinned_indices(source, sets.pin_group) if refine else None
-    if pinned is not None and len(source.data.vertices) != len(verts):
+    if pinned is not None and len(mesh.vertices) != len(verts):
         raise InputError(f"{source.name}'s modifiers change its vertices: apply them before pinning a group")
     _views, data = inputs.load(sets)
     return Request(source.name, source.session_uid, verts, faces, pinned, sets.fit_params(refine), data,

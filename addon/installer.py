@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def ellipsoid_silhouettes(axes: tuple[float, float, float], views: int = 8, size
                           ) -> tuple[np.ndarray, dict]:
     """Exact silhouettes of an axis-aligned ellipsoid at the origin: a pixel is inside when the ray
     through its centre meets the ellipsoid. Returns (N, H, W) uint8 (255 = object) and transforms."""
-    cams = turntable(np.arange(views) * 360.0 / views, distance=3.0,
+    cams = turntable((np.arange(views) * 360.0 / views).tolist(), distance=3.0,
                      elevation_deg=[20.0, -15.0] * (views // 2), fov_deg=40.0, width=size, height=size)
     ys, xs = np.mgrid[0:size, 0:size] + 0.5
     sil = np.zeros((views, size, size), np.uint8)
@@ -170,7 +171,8 @@ def ellipsoid_silhouettes(axes: tuple[float, float, float], views: int = 8, size
     return sil, transforms_dict(cams, [f"view_{i:02d}.png" for i in range(views)])
 
 
-def selftest_fit(python: str, iterations: int = 40, timeout: float = 600.0, log=print) -> dict:
+def selftest_fit(python: str, iterations: int = 40, timeout: float = 600.0,
+                 log: Callable[[str], None] = print) -> dict:
     """Launch the backend of `python`, fit a 0.5 sphere to an ellipsoid's silhouettes, stop it; the
     result's metrics. InputError when the fit fails or scores below SELFTEST_IOU on its training views."""
     t0 = time.monotonic()

@@ -4,6 +4,7 @@ fit, writing streamed positions (`foreach_set` + `update`), the copy a fit write
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import bpy
 import numpy as np
@@ -16,6 +17,12 @@ from .geometry import check_frame, flat_co, mesh_topology, pinned_from_weights, 
 ROLE = "softfit_role"  # custom property: "initial" on spheres, "result" on fit copies
 SOURCE = "softfit_source"  # on a fit copy: the object it was fitted from
 METRICS = "softfit_metrics"  # on a fit copy: the backend's metrics as JSON
+
+
+def attribute(mesh: bpy.types.Mesh, name: str) -> Any:
+    """A mesh attribute (its `data` takes and gives whole arrays: `foreach_set`/`foreach_get` copy the
+    buffer at once, unlike `vertices.foreach_set("co")`, which goes item by item)."""
+    return mesh.attributes[name]
 
 
 def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray,
@@ -31,11 +38,10 @@ def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray,
     mesh.edges.add(len(edges))
     mesh.loops.add(faces.size)
     mesh.polygons.add(len(faces))
-    attrs = mesh.attributes
-    attrs["position"].data.foreach_set("vector", verts.ravel())
-    attrs[".edge_verts"].data.foreach_set("value", np.ascontiguousarray(edges, np.int32).ravel())
-    attrs[".corner_vert"].data.foreach_set("value", faces.ravel())
-    attrs[".corner_edge"].data.foreach_set("value", np.ascontiguousarray(corner_edge, np.int32))
+    attribute(mesh, "position").data.foreach_set("vector", verts.ravel())
+    attribute(mesh, ".edge_verts").data.foreach_set("value", np.ascontiguousarray(edges, np.int32).ravel())
+    attribute(mesh, ".corner_vert").data.foreach_set("value", faces.ravel())
+    attribute(mesh, ".corner_edge").data.foreach_set("value", np.ascontiguousarray(corner_edge, np.int32))
     mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
     mesh.update(calc_edges=False)
     return mesh
@@ -97,7 +103,7 @@ def matrix_np(obj: bpy.types.Object) -> np.ndarray:
 
 def local_verts(mesh: bpy.types.Mesh) -> np.ndarray:
     co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.attributes["position"].data.foreach_get("vector", co)  # a copy of the array, not item by item
+    attribute(mesh, "position").data.foreach_get("vector", co)  # a copy of the array, not item by item
     return co.reshape(-1, 3).astype(np.float64)
 
 
@@ -107,7 +113,7 @@ def triangles(mesh: bpy.types.Mesh) -> np.ndarray:
     `loop_triangles.foreach_get` takes 150 ms per 200 k triangles."""
     n_loops, n_polys = len(mesh.loops), len(mesh.polygons)
     corner = np.empty(n_loops, dtype=np.int32)
-    mesh.attributes[".corner_vert"].data.foreach_get("value", corner)
+    attribute(mesh, ".corner_vert").data.foreach_get("value", corner)
     if n_loops == 3 * n_polys:  # every polygon has >= 3 corners: all are triangles, in order
         return corner.reshape(-1, 3).astype(np.int64)
     starts = np.empty(n_polys, dtype=np.int32)
@@ -143,7 +149,7 @@ def write_world(obj: bpy.types.Object, verts: np.ndarray) -> None:
     v = check_frame(verts, len(mesh.vertices))
     # The position attribute takes the buffer as it is; `vertices.foreach_set("co")` goes item by item
     # (about 50 ms per 100 k vertices against well under 1 ms).
-    mesh.attributes["position"].data.foreach_set("vector", flat_co(to_local(v, matrix_np(obj))))
+    attribute(mesh, "position").data.foreach_set("vector", flat_co(to_local(v, matrix_np(obj))))
     mesh.update()
 
 
@@ -239,7 +245,7 @@ def discard_copy(name: str, show: list[str] | None = None, uid: int | None = Non
     obj = bpy.data.objects.get(name)
     if obj is not None and (uid is None or obj.session_uid == uid):
         remove_object(obj)
-    shown = []
+    shown: list[bpy.types.Object] = []
     for other in show or []:
         o = bpy.data.objects.get(other)
         if o is not None:

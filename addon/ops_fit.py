@@ -33,7 +33,10 @@ def cancel_fit(keep: bool = False) -> str:
         return ""
     if job is None:  # still starting: drop the submit's outcome, cancel the job if it was accepted
         assert task is not None
-        task.on_done = lambda res: tasks.run("cancel", "cancelling", lambda: fitting._cancel_quietly(*res))
+        def cancel_accepted(res: tuple) -> None:
+            tasks.run("cancel", "cancelling", lambda: fitting._cancel_quietly(*res))
+
+        task.on_done = cancel_accepted
         task.on_error = lambda _exc: None
         task.handled = True  # nothing pending any more as far as the panel is concerned
         st = status()
@@ -62,6 +65,7 @@ class _FitOperator(bpy.types.Operator):
 
     bl_options = {"REGISTER", "UNDO"}
     refine = False
+    _timer: bpy.types.Timer | None = None
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -117,8 +121,9 @@ class _FitOperator(bpy.types.Operator):
 
     def _end(self, context: bpy.types.Context) -> None:
         wm = context.window_manager
-        if wm is not None and getattr(self, "_timer", None) is not None:
-            wm.event_timer_remove(self._timer)
+        timer = self._timer
+        if wm is not None and timer is not None:
+            wm.event_timer_remove(timer)
             self._timer = None
         streaming.tag_redraw()
 
@@ -145,6 +150,8 @@ class SOFTFIT_OT_cancel(bpy.types.Operator):
     bl_idname = "softfit.cancel"
     bl_label = "Cancel Fit"
     bl_options = {"REGISTER", "UNDO"}
+    if TYPE_CHECKING:
+        keep: bool
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -159,7 +166,7 @@ class SOFTFIT_OT_cancel(bpy.types.Operator):
 
 
 # Set here, not as a class annotation: with postponed annotations Blender would see a string.
-SOFTFIT_OT_cancel.__annotations__["keep"] = BoolProperty(
+SOFTFIT_OT_cancel.__annotations__["keep"] = BoolProperty(  # type: ignore[func-returns-value]
     name="Keep", default=False, description="Keep the partly fitted mesh instead of restoring the original")
 
 CLASSES = (SOFTFIT_OT_fit, SOFTFIT_OT_refine, SOFTFIT_OT_cancel)

@@ -37,7 +37,7 @@ def start_install(context: bpy.types.Context) -> installer.Installer:
     prefs = preferences(context)
     venv = userdata.user_dir() / VENV_NAME
     inst = installer.Installer(venv, package_source(prefs), prefs.pip_args).start()
-    session.get().installer = inst  # type: ignore[attr-defined]
+    session.get().installer = inst
     if not bpy.app.timers.is_registered(watch):
         bpy.app.timers.register(watch, first_interval=WATCH_INTERVAL)
     return inst

@@ -7,6 +7,7 @@ sphere in the same time) and the sphere otherwise; the sphere is always one clic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import bpy
@@ -40,7 +41,7 @@ def resolve_method(method: str, has_views: bool) -> str:
 
 
 def request_initial(context: bpy.types.Context, method: str, config: BackendConfig | None = None,
-                    on_end=None) -> tasks.Task:
+                    on_end: Callable[[bpy.types.Object | None, str], None] | None = None) -> tasks.Task:
     """Ask the backend for the `method` initial mesh of the scene's views in a worker thread; the object
     is added (main thread) only once the reply is in, so any failure leaves the scene as it was.
     `on_end(object or None, message)` runs on the main thread at the end."""
@@ -105,8 +106,8 @@ def request_sphere(context: bpy.types.Context) -> tasks.Task:
     polys, radius = int(s.init_polys), float(s.init_radius)
 
     def done(arrays: SphereArrays) -> None:
-        obj = add_sphere(bpy.context, polys, radius, center, arrays)
-        _say(f"sphere with {len(obj.data.vertices)} vertices, {len(obj.data.polygons)} triangles", False)
+        _obj, mesh = mesh_object(add_sphere(bpy.context, polys, radius, center, arrays))
+        _say(f"sphere with {len(mesh.vertices)} vertices, {len(mesh.polygons)} triangles", False)
 
     return tasks.run(TASK, "building the sphere", lambda: sphere_arrays(polys, radius), done,
                      lambda exc: _say(f"sphere: {exc}", True))
@@ -125,6 +126,8 @@ class SOFTFIT_OT_initial_mesh(bpy.types.Operator):
     bl_idname = "softfit.initial_mesh"
     bl_label = "Initial Mesh"
     bl_options = {"REGISTER", "UNDO"}
+    if TYPE_CHECKING:
+        method: str
 
     def execute(self, context: bpy.types.Context) -> set[OperatorReturnItems]:
         if context.mode != "OBJECT":
@@ -154,7 +157,7 @@ class SOFTFIT_OT_initial_mesh(bpy.types.Operator):
         return {"FINISHED"}
 
 
-SOFTFIT_OT_initial_mesh.__annotations__["method"] = EnumProperty(name="Method", items=METHODS,
-                                                                 default="SETTINGS")
+SOFTFIT_OT_initial_mesh.__annotations__["method"] = EnumProperty(  # type: ignore[func-returns-value]
+    name="Method", items=METHODS, default="SETTINGS")
 
 CLASSES = (SOFTFIT_OT_initial_mesh,)

@@ -635,6 +635,56 @@ def fit(args: dict, work: Path) -> dict:
     return rep
 
 
+def install_backend(args: dict, work: Path) -> dict:
+    """Install Local Backend from the preferences on a fresh profile, then the first fit with it.
+
+    The test pre-creates the environment at the installer's place with a .pth file that shares this
+    environment's dependencies (torch & co., about 4 GB, are not reinstalled per test run); pip then
+    installs the SoftFit wheel itself (`--no-deps`, set in the preferences' pip Arguments)."""
+    import subprocess
+    import sysconfig
+
+    install(args["zip"], work / "repo")
+    prefs = bpy.context.preferences.addons[NAME].preferences
+    prefs.mode, prefs.python, prefs.timeout = "LOCAL", "", 30.0
+    prefs.package, prefs.pip_args = args["wheel"], "--no-deps"
+    venv = mod("userdata").user_dir() / mod("ops_install").VENV_NAME
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "_shared_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    rep: dict = {"python_before": prefs.python}
+    rep["install_op"] = call(bpy.ops.softfit.install_backend)
+    inst = mod("ops_install").current()
+    watch = mod("ops_install").watch
+    end = time.monotonic() + args.get("limit", 900)
+    while time.monotonic() < end and watch() is not None:
+        time.sleep(0.25)
+    rep["error"], rep["log_tail"] = inst.error, list(inst.log_lines)[-8:]
+    rep["python_after"] = prefs.python
+    rep["selftest"] = inst.selftest
+    rep["progress"] = inst.progress
+    if not prefs.python:
+        return rep
+    where = subprocess.run([prefs.python, "-c", "import softfit, softfit.raster; print(softfit.__file__)"],
+                           capture_output=True, text=True)
+    rep["softfit_from"] = where.stdout.strip() or where.stderr[-500:]
+    # First fit: Set up Scene, Visual Hull, Fit, with the backend just installed.
+    s = bpy.context.scene.softfit
+    s.input_path, s.image_size, s.silhouette, s.init_polys = args["path"], 0, "AUTO", 500
+    s.iterations, s.holdout = 40, 0.15
+    rep["setup"] = call(bpy.ops.softfit.setup_scene)
+    rep["hull"] = call(bpy.ops.softfit.initial_mesh)
+    settle()
+    rep["fit_op"] = start_fit()
+    job = mod("session").get().job
+    rep["backend_python"] = mod("session").get().local.process.args[0] if job is not None else None
+    rep["fit"] = _drive(limit=300) if job is not None else {"error": status()}
+    if job is not None and job.finished:
+        rep["metrics"] = job.metrics
+    addon_utils.disable(NAME, default_set=True)
+    return rep
+
+
 def inspect_blend(args: dict, work: Path) -> dict:
     """Open a .blend written by fit_in_blender.py and list what it holds."""
     bpy.ops.wm.open_mainfile(filepath=args["blend"])
@@ -647,7 +697,7 @@ def inspect_blend(args: dict, work: Path) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
-                                     inspect_blend)}
+                                     install_backend, inspect_blend)}
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -415,3 +416,45 @@ def test_sfm_camera_source_sets_up_backend_cameras(built_zip: Path, ellipsoid_da
     np.testing.assert_allclose(pos[:, 2], 0.0, atol=1e-3)
     np.testing.assert_allclose(blender[:, :3, 3], pos, atol=1e-4)  # the scene's cameras are SfM's
     assert rep["init"][0] == ["FINISHED"] and rep["init_faces"] > 0  # later operators use the cached cameras
+
+
+@pytest.fixture(scope="module")
+def backend_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SoftFit backend wheel as `make dist` builds it (pip wheel, compiled rasteriser inside; CPU
+    kernels only here, to keep the build short), from a copy of the sources."""
+    src = tmp_path_factory.mktemp("src")
+    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.egg-info", "*.pyc")
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("csrc", "backend"):
+        shutil.copytree(ROOT / name, src / name, ignore=ignore)
+    out = tmp_path_factory.mktemp("wheel")
+    env = dict(os.environ, SOFTFIT_NO_CUDA="1")
+    cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+           "--wheel-dir", str(out), str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    wheel = next(out.glob("softfit-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        assert any(n.startswith("softfit/_C") and n.endswith(".so") for n in z.namelist())
+    return wheel
+
+
+def test_install_backend_from_preferences_then_first_fit(built_zip: Path, backend_wheel: Path,
+                                                         ellipsoid_dataset: Path, tmp_path: Path) -> None:
+    """Bug "it needs a terminal": on a fresh user profile, Install Local Backend pip-installs the wheel
+    into the add-on's user folder, passes its self-test fit and fills in the interpreter; the first fit
+    (Set up Scene, Visual Hull, Fit) then runs on that backend. Dependencies are shared into the new
+    environment by a .pth file (see the scenario), the SoftFit package itself is installed by pip."""
+    rep = run_driver("install_backend", tmp_path, {"zip": str(built_zip), "wheel": str(backend_wheel),
+                                                   "path": str(ellipsoid_dataset)}, timeout=1200)
+    assert rep["python_before"] == "" and rep["install_op"][0] == ["FINISHED"]
+    assert rep["error"] == "" and rep["progress"] == 1.0, rep["log_tail"]
+    venv = Path(rep["python_after"]).parent.parent
+    assert venv.name == "backend-venv" and venv.is_relative_to(tmp_path)  # the add-on's user folder
+    assert Path(rep["softfit_from"]).is_relative_to(venv), rep["softfit_from"]  # pip put softfit there
+    assert rep["selftest"]["train_iou"] >= 0.85
+    assert rep["setup"][0] == ["FINISHED"] and rep["hull"][0] == ["FINISHED"]
+    assert rep["fit_op"][0] == ["FINISHED"] and rep["backend_python"] == rep["python_after"]
+    assert rep["fit"]["outcome"] == "done", rep["fit"]
+    assert rep["metrics"]["heldout_iou"] >= 0.8, rep["metrics"]
