@@ -21,8 +21,8 @@ from .geometry import mesh_topology
 from .meshes import SphereArrays, add_initial, add_sphere, sphere_arrays
 from .preferences import backend_config
 from .session import BackendConfig
-from .wire.client import Prepared
 from .wire.errors import WireError
+from .wire.events import Prepared
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
@@ -50,6 +50,7 @@ def request_initial(context: bpy.types.Context, method: str, config: BackendConf
     _views, data = inputs.load(s)
     cfg = config if config is not None else backend_config(context)
     polys = int(s.init_polys)
+    params = s.fit_params()  # the fit's held-out views must not shape its start
 
     def work() -> tuple[Prepared, tuple[np.ndarray, np.ndarray] | None]:
         sess = session.connect(cfg)
@@ -57,7 +58,7 @@ def request_initial(context: bpy.types.Context, method: str, config: BackendConf
             assert sess.client is not None
             reply = sess.client.prepare(data.silhouettes, data.images, data.transforms(), init=init,
                                         polys=polys, silhouette_method=data.backend_method,
-                                        timeout=PREPARE_TIMEOUT)
+                                        timeout=PREPARE_TIMEOUT, params=params)
         if reply.verts is None or reply.faces is None or len(reply.faces) == 0:
             return reply, None
         return reply, mesh_topology(reply.faces, len(reply.verts))  # here, not on the main thread

@@ -49,7 +49,7 @@ def test_batch_isolates_failures_and_resumes(root, tmp_path, capsys):
         assert rows[name]["status"] == "done", rows[name]
         assert 0.0 < rows[name]["heldout_iou"] <= 1.0 and rows[name]["chamfer"] > 0  # gt meshes found
         metrics = json.loads((out / name / "metrics.json").read_text())
-        assert metrics["iterations"] == 8 and metrics["object"]["name"] == name
+        assert metrics["iterations"] == 8 and metrics["input"]["job"]["name"] == name
         assert (out / name / "mesh.obj").is_file() and (out / name / "overlays.png").is_file()
     assert not (out / "broken").exists()  # nothing half-written for the failure
     assert doc["summary"]["done"] == 2 and doc["summary"]["failed"] == 1

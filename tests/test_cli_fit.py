@@ -14,10 +14,12 @@ from PIL import Image
 
 from softfit.cameras import load_transforms
 from softfit.cli import main
+from softfit.commands.options import inputs_from_args, params_from_args
 from softfit.data.load import load_dataset
 from softfit.mesh.io import load_mesh
 from softfit.mesh.sphere import uv_sphere
 from softfit.metrics import view_iou
+from softfit.pipeline import InitSpec, ReportSpec
 
 DATASET = {"source": "suzanne", "views": 24, "size": 96, "cameras": "rings", "scale": 1.6}
 # Small and fast: 96 px images, 120 steps (about 5 s of fitting on 2 cores).
@@ -127,18 +129,18 @@ def test_keyboard_interrupt_still_writes_the_result(dataset, tmp_path):
     out = tmp_path / "out"
     argv = ["fit", str(dataset), "--out", str(out), "--quiet", "--iterations", "50", "--image-size", "48"]
     args = build_parser(argv).parse_args(argv)
-    data = fit_cmd.load_data(args)
-    init = fit_cmd.make_init("sphere", data, 200, 0.5, (0, 0, 0))
 
     def interrupt(p):
         if p.iteration == 3:
             raise KeyboardInterrupt
 
-    result, written = fit_cmd.fit_and_report(args, data, init, fit_cmd.params_from_args(args), None, {},
-                                             callback=interrupt)
+    params = params_from_args(args)
+    outcome = fit_cmd.run_with_progress(inputs_from_args(args), InitSpec("sphere", 200), params,
+                                        ReportSpec(out), quiet=True, callback=interrupt)
+    written = outcome.report
     m = json.loads((written / "metrics.json").read_text())
     assert m["stop_reason"] == "interrupted" and m["cancelled"] and m["iterations"] == 4
-    assert np.allclose(load_mesh(out / "mesh.obj").verts, result.mesh.verts, atol=1e-5)
+    assert np.allclose(load_mesh(out / "mesh.obj").verts, outcome.mesh.verts, atol=1e-5)
 
 
 def test_sigint_stops_the_cli_cleanly(dataset, tmp_path):
@@ -189,17 +191,17 @@ def test_help_lists_every_fit_parameter():
 
 def test_initial_mesh_never_sees_the_held_out_views(render_dataset_cached):
     """A hull carved from all views would have seen the held-out ones and inflate their IoU."""
-    from softfit.commands.fit import choose_init, make_init
     from softfit.data.load import load_dataset
     from softfit.fit import FitParams
     from softfit.fit.views import split_views
+    from softfit.pipeline import initial_mesh, make_init
 
     data = load_dataset(render_dataset_cached("suzanne", views=12, size="64"), image_size=None)
     params = FitParams(holdout=0.25, seed=3)
     train, held = split_views(data.cameras, params.holdout, params.seed)
     assert len(held) == 3
-    _, mesh = choose_init("hull", data, 800, params=params)
-    from_train = make_init("hull", data.subset(train), 800, 0.5, (0.0, 0.0, 0.0))
-    from_all = make_init("hull", data, 800, 0.5, (0.0, 0.0, 0.0))
+    _, mesh = initial_mesh(InitSpec("hull", 800), data, params)
+    from_train = make_init("hull", data.subset(train), 800)
+    from_all = make_init("hull", data, 800)
     assert np.array_equal(mesh.verts, from_train.verts)
     assert mesh.verts.shape != from_all.verts.shape or not np.allclose(mesh.verts, from_all.verts)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from softfit.cli import main
-from softfit.commands.demo import cache_root
 from softfit.data.load import load_dataset
+from softfit.dataset.cache import cache_root
 from softfit.init import make_initial_mesh
 from softfit.mesh.io import load_mesh
 from softfit.metrics import view_iou

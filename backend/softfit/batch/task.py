@@ -1,5 +1,5 @@
-"""One batch object, start to finish, through the same API as `softfit fit`: load_dataset -> initial mesh
--> fit -> Chamfer against the ground truth (when known) -> write_report. Runs inside a Ray worker (or
+"""One batch object, start to finish, through `softfit.pipeline.run` (as `softfit fit`): views -> initial
+mesh -> fit -> Chamfer against the ground truth (when known) -> report. Runs inside a Ray worker (or
 inline); never raises: every outcome is a JSON-safe record, so one bad object cannot stop the batch.
 
 Only JSON text crosses the process boundary (`run_json`): no pickled objects of ours travel to or from
@@ -102,32 +102,18 @@ def fit_object(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
 
 
 def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
-    from softfit.commands.fit import choose_init
-    from softfit.data.load import load_dataset
-    from softfit.fit import FitParams, fit
-    from softfit.report import write_report
+    from softfit.fit import FitParams
+    from softfit.mesh.io import load_mesh
+    from softfit.pipeline import InitSpec, Inputs, ReportSpec, run
 
     params = FitParams.from_dict(dict(settings.params))
     if params.threads == 0 and settings.threads > 0:
         params.threads = settings.threads
-    data = load_dataset(job.path, cameras=settings.cameras, silhouette=settings.silhouette,
-                        image_size=settings.image_size, object_index=job.object_index)
-    init_name, init = choose_init(settings.init, data, settings.polys, settings.radius, settings.center,
-                                  params=params)
-    result = fit(data, init, params)
-    if job.gt_mesh:
-        from softfit.mesh.io import load_mesh
-        from softfit.metrics import chamfer_distance
-
-        result.metrics["chamfer"] = chamfer_distance(result.mesh, load_mesh(job.gt_mesh), seed=params.seed)
-    result.metrics["object"] = job.to_dict()
-    result.metrics["input"] = {"data": job.path, "object": job.object_index, "cameras": settings.cameras,
-                               "silhouette": settings.silhouette, "image_size": settings.image_size,
-                               "init": init_name, "polys": settings.polys, "gt_mesh": job.gt_mesh,
-                               "views": len(data), "data_info": data.info, "init_verts": init.n_verts,
-                               "init_faces": init.n_faces}
-    device = str(result.metrics.get("device", "cpu"))
-    write_report(out_root / job.name, result, data, force=True, device=device)
+    inputs = Inputs(job.path, settings.cameras, settings.silhouette, settings.image_size, job.object_index)
+    init = InitSpec(settings.init, settings.polys, settings.radius, settings.center)
+    run(inputs, init, params, load_mesh(job.gt_mesh) if job.gt_mesh else None,
+        report=ReportSpec(out_root / job.name, force=True),
+        record={"gt_mesh": job.gt_mesh, "job": job.to_dict()})
     written = completed_metrics(out_root / job.name)
     if written is None:
         raise RuntimeError(f"{out_root / job.name}/{METRICS_FILE} was not written completely")

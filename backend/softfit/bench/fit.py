@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from softfit.bench import machine_info, repo_root
+from softfit.dataset.cache import DEFAULT_DATASET
 
 # Render specs: the demo's camera layout (72 views on three rings, 256 px) for every object.
-from softfit.commands.demo import DEFAULT_DATASET
 
 DEMO = dict(DEFAULT_DATASET)
 OBJECTS: dict[str, dict] = {
@@ -49,21 +49,17 @@ VARIANTS: dict[str, tuple[dict, str | None]] = {
 
 def run_one(spec: dict, overrides: dict, init_name: str | None, polys: int | str, cache: Path, seed: int = 0,
             snapshot_every: int = 10) -> dict:
-    """Fit one dataset with FitParams defaults + overrides; score held-out IoU along the way."""
-    from softfit.commands.demo import cached_dataset
-    from softfit.commands.fit import choose_init
-    from softfit.data.load import load_dataset
-    from softfit.fit import FitParams, fit
+    """Fit one dataset through the pipeline with FitParams defaults + overrides; score held-out IoU along
+    the way."""
+    from softfit.dataset.cache import cached_dataset
+    from softfit.fit import FitParams
     from softfit.mesh.io import load_mesh
     from softfit.mesh.types import Mesh
-    from softfit.metrics import chamfer_distance, view_iou
+    from softfit.metrics import view_iou
+    from softfit.pipeline import InitSpec, Inputs, run
 
     folder = cached_dataset(spec, cache, quiet=True)
-    data = load_dataset(folder, image_size=spec["size"])
     params = FitParams.from_dict(FitParams(device="cpu", seed=seed).to_dict() | overrides)
-    t_init = time.perf_counter()
-    init_name, init = choose_init(init_name, data, polys, params=params)  # training views only
-    t_init = time.perf_counter() - t_init
     snaps: list[tuple[int, float, np.ndarray]] = []
 
     def keep(p) -> None:
@@ -71,23 +67,22 @@ def run_one(spec: dict, overrides: dict, init_name: str | None, polys: int | str
             snaps.append((p.iteration, p.elapsed, p.verts.copy()))
 
     load0 = os.getloadavg()[0]
-    res = fit(data, init, params, callback=keep)
-    m = res.metrics
-    held = np.asarray(m["heldout_views"], dtype=np.int64)
-    cams, sil = data.cameras.subset(held), data.silhouettes[held]
+    out = run(Inputs(str(folder), image_size=spec["size"]), InitSpec(init_name, polys), params,
+              load_mesh(folder / "gt_mesh.obj"), on_progress=keep)
+    m, init = out.metrics.raw, out.init
+    cams, sil = out.data.cameras.subset(out.held), out.data.silhouettes[out.held]
     curve = [{"iteration": -1, "time": 0.0, "heldout_iou": float(view_iou(init, sil, cams).mean())}]
     for it, t, v in snaps:
         curve.append({"iteration": it, "time": round(t, 3),
                       "heldout_iou": float(view_iou(Mesh(v, init.faces), sil, cams).mean())})
-    cd = chamfer_distance(res.mesh, load_mesh(folder / "gt_mesh.obj"), seed=seed)
-    return {"dataset": spec, "overrides": overrides, "init": init_name, "init_faces": init.n_faces,
-            "init_time": t_init,
+    return {"dataset": spec, "overrides": overrides, "init": out.init_name, "init_faces": init.n_faces,
+            "init_time": out.init_seconds,
             "fit_time": m["fit_time"], "fit_cpu_time": m["fit_cpu_time"], "wall_time": m["wall_time"],
             "iterations": m["iterations"],
             "stop_reason": m["stop_reason"], "train_iou": m["train_iou"], "heldout_iou": m["heldout_iou"],
-            "heldout_iou_min": min(m["heldout_iou_per_view"]), "chamfer": cd["chamfer"],
-            "chamfer_rel": cd["chamfer_rel"], "loadavg_before": load0, "loadavg_after": os.getloadavg()[0],
-            "curve": curve}
+            "heldout_iou_min": min(m["heldout_iou_per_view"]), "chamfer": out.metrics.chamfer,
+            "chamfer_rel": out.metrics.chamfer_rel, "loadavg_before": load0,
+            "loadavg_after": os.getloadavg()[0], "curve": curve}
 
 
 def _row(name: str, r: dict) -> str:
@@ -154,14 +149,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from softfit.commands.demo import DEMO_POLYS, cache_root
+    from softfit.dataset.cache import cache_root
+    from softfit.pipeline import DEFAULT_POLYS
 
     if args.threads:
         torch.set_num_threads(args.threads)
     cache = cache_root(args.cache)
     init = args.init
     polys = args.polys if args.polys in (None, "auto") else int(args.polys)
-    polys = DEMO_POLYS if polys is None else polys
+    polys = DEFAULT_POLYS if polys is None else polys
     t0 = time.perf_counter()
 
     def go(name: str, spec: dict, overrides: dict, init_name: str | None = None) -> dict:

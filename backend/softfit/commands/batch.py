@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from softfit.commands.fit import add_fit_params, add_init_arguments, add_input_arguments, params_from_args
+from softfit.commands.options import add_fit_params, add_init_arguments, add_input_arguments, params_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

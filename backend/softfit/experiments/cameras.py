@@ -11,7 +11,7 @@ import numpy as np
 
 from softfit.experiments import figures, scenes
 from softfit.experiments.context import Context, Section
-from softfit.experiments.scoring import initial_mesh, score_fit
+from softfit.experiments.scoring import score_fit
 from softfit.experiments.tables import md_table
 from softfit.fit import FitParams
 from softfit.mesh.types import Mesh
@@ -103,8 +103,7 @@ def _fit(ctx: Context, data, gt: Mesh, to_gt: tuple | None = None):
     """Fit from the visual hull; with `to_gt` = (s, R, t) the Chamfer distance is measured after mapping
     the fit into the ground-truth frame."""
     params = ctx.settings.fit_params(ctx.seed)
-    init, init_s = initial_mesh("hull", data, params)
-    f = score_fit(data, init, params, None, init_seconds=init_s)
+    f = score_fit(data, "hull", params, None)
     from softfit.metrics import chamfer_distance
 
     mesh = f.mesh
@@ -120,8 +119,7 @@ def _refined(ctx: Context, sfm, gt: Mesh, sim: tuple):  # pragma: no cover - nee
     """SfM cameras refined jointly with the mesh, scored like the SfM row (through the SfM cameras,
     since FitResult carries no refined cameras to score with)."""
     params = ctx.settings.fit_params(ctx.seed, refine_cameras=True)
-    init, _ = initial_mesh("hull", sfm, params)
-    f = score_fit(sfm, init, params, None)
+    f = score_fit(sfm, "hull", params, None)
     from softfit.metrics import chamfer_distance
 
     scale, rot, trans = sim

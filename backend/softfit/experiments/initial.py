@@ -12,7 +12,7 @@ import numpy as np
 
 from softfit.experiments import figures, scenes
 from softfit.experiments.context import Context, Section
-from softfit.experiments.scoring import Scored, first_reaching, heldout, initial_mesh, score_fit
+from softfit.experiments.scoring import Scored, first_reaching, heldout, score_fit
 from softfit.experiments.tables import md_table
 from softfit.init import resolve_polys
 
@@ -47,8 +47,7 @@ def scene_for(case: Case, ctx: Context) -> scenes.Scene:
 
 def _fit(ctx: Context, data, gt, name: str, polys, **over) -> Scored:
     params = ctx.settings.fit_params(ctx.seed, plateau_patience=0, **over)
-    init, init_s = initial_mesh(name, data, params, polys)
-    return score_fit(data, init, params, gt, curve_every=ctx.settings.curve_every, init_seconds=init_s)
+    return score_fit(data, name, params, gt, curve_every=ctx.settings.curve_every, polys=polys)
 
 
 def run(ctx: Context) -> Section:

@@ -14,7 +14,7 @@ from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.experiments import figures, scenes
 from softfit.experiments.context import Context, Section
-from softfit.experiments.scoring import initial_mesh, score_fit
+from softfit.experiments.scoring import score_fit
 from softfit.experiments.tables import md_table
 from softfit.metrics import silhouette_iou
 from softfit.report.plots import overlay_image
@@ -130,8 +130,7 @@ def _fits(ctx: Context, data: MultiViewData, masks: dict, gt, scene_label: str, 
             continue
         fit_data = MultiViewData(small[name], cams, data.names, None, {"silhouette": name})
         try:
-            init, init_s = initial_mesh("hull", fit_data, params)
-            f = score_fit(fit_data, init, params, gt, truth=small["truth"], init_seconds=init_s)
+            f = score_fit(fit_data, "hull", params, gt, truth=small["truth"])
         except InputError as exc:  # e.g. a method left a view empty: the failure is the result
             rows.append({"scene": scene_label, "object": source, "masks": name, "heldout_iou": None,
                          "chamfer_rel": None, "iterations": None, "failed": str(exc)})

@@ -143,8 +143,12 @@ def _views_not_seeing(data: MultiViewData, init: Mesh) -> list[str]:
 def fit(data: MultiViewData, init: Mesh, params: FitParams,
         callback: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
-        pinned: np.ndarray | None = None) -> FitResult:
+        pinned: np.ndarray | None = None,
+        views: tuple[np.ndarray, np.ndarray] | None = None) -> FitResult:
     """Deform `init` until its silhouettes match `data`'s training views; score the held-out views.
+
+    views: the (train, held-out) indices; default `split_views` of `params` (softfit.pipeline passes the
+    split it also built the initial mesh from, so the two can never disagree).
 
     The callback runs after every step (progress bars, vertex streaming); `cancel` is checked before
     every step and ends the fit with the current mesh (cancelled=True). A KeyboardInterrupt raised during
@@ -154,15 +158,16 @@ def fit(data: MultiViewData, init: Mesh, params: FitParams,
     pinned = _check_inputs(data, init, pinned)
     device = resolve_device(params.device)
     with _torch_threads(params.threads):
-        return _Fit(data, init, params, device, pinned).run(callback, cancel)
+        split = views if views is not None else split_views(data.cameras, params.holdout, params.seed)
+        return _Fit(data, init, params, device, pinned, split).run(callback, cancel)
 
 
 class _Fit:
     def __init__(self, data: MultiViewData, init: Mesh, params: FitParams, device: torch.device,
-                 pinned: np.ndarray) -> None:
+                 pinned: np.ndarray, views: tuple[np.ndarray, np.ndarray]) -> None:
         self.data, self.init, self.p, self.device, self.pinned = data, init, params, device, pinned
         self.dtype = torch.float32
-        self.train, self.held = split_views(data.cameras, params.holdout, params.seed)
+        self.train, self.held = (np.asarray(v, dtype=np.int64) for v in views)
         if not (data.silhouettes[self.train] > 0.5).any():
             raise InputError("every training silhouette is empty: nothing to fit")
         self.faces = torch.as_tensor(init.faces, dtype=torch.int64, device=device)

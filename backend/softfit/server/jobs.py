@@ -125,11 +125,23 @@ class Job:
         return body, arrays
 
 
+def pipeline_fit(data: Any, init: Any, params: Any, callback: Any = None, cancel: Any = None,
+                 pinned: Any = None) -> Any:
+    """A submitted job through `softfit.pipeline.run` (the client's mesh as the initial mesh; the views'
+    split and the held-out scoring as for every other front end); the pool's default `fit_fn`."""
+    from softfit.fit import FitResult
+    from softfit.pipeline import InitSpec, Inputs, run
+
+    out = run(Inputs(data), InitSpec(mesh=init), params, on_progress=callback, cancel=cancel, pinned=pinned)
+    return FitResult(out.mesh, out.metrics.raw, out.cancelled)
+
+
 class WorkerPool:
     """`n` threads taking jobs in submission order; fits release the GIL in torch's kernels, so the
-    socket loop stays responsive while they run."""
+    socket loop stays responsive while they run. `fit_fn` has `softfit.fit.fit`'s signature (the wire
+    benchmark swaps in a frame source)."""
 
-    def __init__(self, n: int, context: zmq.Context, fit_fn: Callable[..., Any]):
+    def __init__(self, n: int, context: zmq.Context, fit_fn: Callable[..., Any] = pipeline_fit):
         self.queue: queue.Queue[Job | None] = queue.Queue()
         self._ctx, self._fit = context, fit_fn
         self._threads = [threading.Thread(target=self._work, name=f"softfit-worker-{i}", daemon=True)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import zmq
 
 from softfit import __version__
@@ -43,7 +42,7 @@ from softfit.wire.protocol import (
 from .jobs import WAKE_ENDPOINT, Job, WorkerPool
 from .parent import ParentWatch
 from .prepare import PREPARED_KEY, Preparer
-from .request import init_request, prepare
+from .request import prepare_request, submit_request
 
 log = logging.getLogger("softfit.server")
 HOUSEKEEPING_S = 0.2
@@ -104,7 +103,7 @@ class Server:
 
             raise InputError(NON_LOOPBACK.format(bind=c.bind))
         if fit_fn is None:
-            from softfit.fit import fit as fit_fn
+            from .jobs import pipeline_fit as fit_fn
         if device is None:
             from .device import device_info
 
@@ -325,7 +324,7 @@ class Server:
         if session is not None and len(session.jobs) >= self.limits.max_jobs_per_client:
             raise E.ProtocolError(E.BUSY, f"this client already has {len(session.jobs)} jobs; cancel or "
                                   "release some", msg.id, msg.job)
-        request = prepare(msg)
+        request = submit_request(msg)
         if request.params.device == "cuda" and self.device != "cuda":
             raise InputError(f"params ask for device cuda but this server computes on {self.device}")
         if session is None:
@@ -345,7 +344,7 @@ class Server:
         from `_read_wakeups` (so the loop never computes)."""
         self._touch(msg.session)
         check_prepare(msg, self.limits)
-        request = init_request(msg)
+        request = prepare_request(msg)
         if not self.preparer.start(identity, msg.id, request):
             raise E.ProtocolError(E.BUSY, f"the server is preparing {self.limits.max_jobs} initial meshes, "
                                   "its limit; try later", msg.id)
@@ -357,10 +356,7 @@ class Server:
             if isinstance(outcome, tuple):
                 self._reply_error(identity, outcome[0], outcome[1], msg_id)
             else:
-                arrays = {}
-                if outcome.mesh is not None:
-                    arrays = {"verts": np.ascontiguousarray(outcome.mesh.verts, "<f4"),
-                              "faces": np.ascontiguousarray(outcome.mesh.faces, "<i4")}
+                arrays = {} if outcome.verts is None else {"verts": outcome.verts, "faces": outcome.faces}
                 body = {"message": outcome.message[:1000], "transforms": outcome.transforms,
                         "fallback": outcome.fallback}
                 self._send(identity, encode(Message("prepared", body, arrays, reply_to=msg_id), self._key))

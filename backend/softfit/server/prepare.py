@@ -15,9 +15,10 @@ import zmq
 
 from softfit.errors import InputError
 from softfit.wire import errors as E
+from softfit.wire.events import Prepared
 
 from .jobs import WAKE_ENDPOINT
-from .request import InitRequest, Prepared, build_prepared
+from .request import InitRequest, build_prepared
 
 log = logging.getLogger("softfit.server")
 PREPARED_KEY = "prepare:done"  # the wake-up key that tells the loop a `prepared` reply is ready

@@ -1,9 +1,9 @@
-"""A validated `submit` message -> what `softfit.fit.fit` takes (MultiViewData, Mesh, FitParams, pinned),
-and a validated `prepare` (initial-mesh) message -> its MultiViewData.
+"""A validated `submit` message -> what `softfit.pipeline.run` takes (MultiViewData, Mesh, FitParams,
+pinned), and a validated `prepare` (initial-mesh) message -> its MultiViewData.
 
-`prepare`/`init_request` run in the socket loop and do only the cheap checks that should fail the request
-itself (parameters, cameras); `build`/`build_data` run in a worker (silhouette conversion or segmentation,
-copies)."""
+`submit_request`/`prepare_request` run in the socket loop and do only the cheap checks that should fail
+the request itself (parameters, cameras); `build`/`build_data`/`build_prepared` run in a worker
+(silhouette conversion or segmentation, copies, the initial mesh)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.fit import FitParams
 from softfit.mesh.types import Mesh
+from softfit.wire.events import Prepared
 from softfit.wire.protocol import Message
 
 
@@ -44,6 +45,7 @@ class InitRequest:
     polys: int | str
     silhouette_method: str
     sfm: str | None  # an SfM camera spec: `cameras` is None until the worker estimates them
+    params: FitParams  # the fit's split: the initial mesh is built from its training views only
 
 
 def cameras_from_transforms(meta: dict, width: int, height: int) -> tuple[Cameras, list[str]]:
@@ -76,19 +78,23 @@ def _view_name(path: object, i: int) -> str:
     return f"view_{i:03d}"
 
 
-def prepare(msg: Message) -> FitRequest:
-    """The cheap, loop-side half: InputError here fails the submit with `bad_request`.
-
-    The request's `threads` is ignored: the server owns the CPU budget (`softfit serve --threads`), and
-    torch's thread count is process-wide, so concurrent fits must not each set it."""
-    a = msg.arrays
-    views, is_images = _views(msg)
+def fit_params(msg: Message) -> FitParams:
+    """The request's FitParams (defaults for what it leaves out). Its `threads` is ignored: the server owns
+    the CPU budget (`softfit serve --threads`), and torch's thread count is process-wide, so concurrent
+    fits must not each set it."""
     params_in = dict(msg.body.get("params") or {})
     params_in["threads"] = 0
     try:
-        params = FitParams.from_dict(params_in)
+        return FitParams.from_dict(params_in)
     except TypeError as exc:
         raise InputError(f"bad fit parameters: {exc}") from None
+
+
+def submit_request(msg: Message) -> FitRequest:
+    """The cheap, loop-side half of a `submit`: InputError here fails it with `bad_request`."""
+    a = msg.arrays
+    views, is_images = _views(msg)
+    params = fit_params(msg)
     cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
     method = msg.body.get("silhouette", "auto")
     return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method)
@@ -100,7 +106,7 @@ def _views(msg: Message) -> tuple[np.ndarray, bool]:
     return (a["images"] if is_images else a["silhouettes"]), is_images
 
 
-def init_request(msg: Message) -> InitRequest:
+def prepare_request(msg: Message) -> InitRequest:
     """The loop-side half of a `prepare`: cameras parsed (InputError -> `bad_request`), nothing computed."""
     views, is_images = _views(msg)
     sfm = msg.body.get("cameras")
@@ -113,7 +119,7 @@ def init_request(msg: Message) -> InitRequest:
         cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
     polys = msg.body.get("polys")
     return InitRequest(views, is_images, cams, names, msg.body["init"], "auto" if polys is None else polys,
-                       msg.body.get("silhouette", "auto"), sfm)
+                       msg.body.get("silhouette", "auto"), sfm, fit_params(msg))
 
 
 def build_data(req: FitRequest | InitRequest) -> MultiViewData:
@@ -134,19 +140,12 @@ def build_data(req: FitRequest | InitRequest) -> MultiViewData:
     return MultiViewData(sil, req.cameras, req.names, images, {"source": "wire"})
 
 
-@dataclass
-class Prepared:
-    mesh: Mesh | None
-    transforms: dict | None  # SfM cameras as transforms.json content, when asked for
-    fallback: bool  # SfM failed and an evenly spaced turntable was assumed
-    message: str
-
-
 def build_prepared(req: InitRequest) -> Prepared:
     """The worker-side half of a `prepare`: SfM cameras (`softfit.sfm.estimate_from_spec`) when asked,
-    then `softfit.init.make_initial_mesh` over all views sent."""
+    then the initial mesh from the training views of the fit the request's params describe
+    (`softfit.pipeline.initial_mesh`, as for every front end)."""
     from softfit.cameras import transforms_dict
-    from softfit.init import make_initial_mesh
+    from softfit.pipeline import InitSpec, initial_mesh
 
     notes, transforms, fallback = [], None, False
     if req.sfm is not None:
@@ -160,11 +159,13 @@ def build_prepared(req: InitRequest) -> Prepared:
         req.cameras, fallback = result.cameras, bool(result.fallback)
         transforms = transforms_dict(result.cameras, [f"{n}.png" for n in req.names])
         notes.append(result.message)
-    mesh = None
+    verts = faces = None
     if req.init is not None:
-        mesh = make_initial_mesh(req.init, build_data(req), req.polys)
-        notes.append(f"{req.init} initial mesh: {len(mesh.verts)} vertices, {len(mesh.faces)} faces")
-    return Prepared(mesh, transforms, fallback, "; ".join(notes))
+        _, mesh = initial_mesh(InitSpec(req.init, req.polys), build_data(req), req.params)
+        verts, faces = np.ascontiguousarray(mesh.verts, "<f4"), np.ascontiguousarray(mesh.faces, "<i4")
+        notes.append(f"{req.init} initial mesh from the training views: {len(verts)} vertices, "
+                     f"{len(faces)} faces")
+    return Prepared(verts, faces, transforms, "; ".join(notes), fallback)
 
 
 def build(req: FitRequest) -> tuple[MultiViewData, Mesh, np.ndarray | None]:

@@ -1,9 +1,9 @@
 """SoftFit's wire protocol and client over ZeroMQ (numpy + pyzmq only, relative imports only: this
 package is copied verbatim into the Blender add-on). The server lives in `softfit.server`."""
 
-from .client import Client, Prepared
+from .client import Client
 from .errors import BadToken, JobFailed, ProtocolMismatch, RequestRejected, ServerGone, WireError, WireTimeout
-from .events import Event, JobError, Progress, Queued, Result, VertexFrame
+from .events import Event, JobError, Prepared, Progress, Queued, Result, VertexFrame
 from .protocol import PROTOCOL_VERSION, Limits
 
 __version__ = "0.1.0"  # SoftFit's version (a test keeps it equal to softfit.__version__)

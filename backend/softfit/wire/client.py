@@ -18,7 +18,7 @@ import numpy as np
 import zmq
 
 from . import errors as E
-from .events import Event, JobError, Progress, Queued, Result, VertexFrame
+from .events import Event, JobError, Prepared, Progress, Queued, Result, VertexFrame
 from .keys import load_public_key
 from .messages import FINAL_STATES, MAX_WAIT, REPLIES, REQUESTS, check_prepare, check_submit
 from .protocol import PROTOCOL_VERSION, Limits, Message, decode, encode, new_id
@@ -37,19 +37,6 @@ class _Job:
     queue_position: int | None = None
     events: list[Event] = field(default_factory=list)
     done: bool = False
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The reply to `Client.prepare`: the initial mesh (verts (V, 3) float32, faces (F, 3) int32, in the
-    cameras' frame; None when none was asked for), SfM cameras as transforms.json content (None when the
-    cameras were sent), whether SfM fell back to an assumed turntable, and the server's description."""
-
-    verts: np.ndarray | None
-    faces: np.ndarray | None
-    transforms: dict | None
-    message: str
-    fallback: bool = False
 
 
 class Client:
@@ -244,12 +231,14 @@ class Client:
 
     def prepare(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict | None,
                 init: str | None = "hull", polys: int | str = "auto", cameras: str | None = None,
-                silhouette_method: str | None = None, timeout: float = 120.0) -> Prepared:
+                silhouette_method: str | None = None, timeout: float = 120.0, params: dict | None = None
+                ) -> Prepared:
         """Ask the server to prepare a fit from the views (same views as `submit`), blocking up to
         `timeout` seconds: an initial mesh `init` ("bbox" or "hull", `softfit.init`; None: none) built
-        from all views, and/or, with `cameras` an SfM spec ("sfm" or "sfm:key=value,..."; needs RGB(A)
-        `images`, and `transforms` None), the views' cameras estimated by SfM. RequestRejected
-        (bad_request, ...) when the views cannot give what was asked."""
+        from the training views of the fit `params` describes (the same params as the `submit`: its
+        held-out views must not shape the start), and/or, with `cameras` an SfM spec ("sfm" or
+        "sfm:key=value,..."; needs RGB(A) `images`, and `transforms` None), the views' cameras estimated
+        by SfM. RequestRejected (bad_request, ...) when the views cannot give what was asked."""
         if self.info is None:
             self.handshake()
         body: dict = {"init": init, "polys": None if polys == "auto" else polys}
@@ -259,6 +248,8 @@ class Client:
             body["cameras"] = cameras
         if silhouette_method is not None:
             body["silhouette"] = silhouette_method
+        if params:
+            body["params"] = params
         msg = Message("prepare", body, self._view_arrays(silhouettes, images), session=self.session)
         nbytes = self._check_locally(msg, check_prepare)
         # one attempt gets the whole timeout: a retry would start the work again

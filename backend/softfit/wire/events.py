@@ -53,4 +53,18 @@ class JobError:
     message: str
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The reply to `Client.prepare`: the initial mesh (verts (V, 3) float32, faces (F, 3) int32, in the
+    cameras' frame, built from the fit's training views; None when none was asked for), SfM cameras as
+    transforms.json content (None when the cameras were sent), the server's description, and whether SfM
+    fell back to an assumed turntable."""
+
+    verts: np.ndarray | None
+    faces: np.ndarray | None
+    transforms: dict | None
+    message: str
+    fallback: bool = False
+
+
 Event = Queued | Progress | VertexFrame | Result | JobError

@@ -38,7 +38,8 @@ REQUESTS: dict[str, Schema] = {
         {"transforms": Field("object", required=False), "init": Field("str", null=True, choices=INIT_METHODS),
          "cameras": Field("str", required=False, null=True, max_len=256),
          "polys": Field("int", required=False, null=True, lo=4, hi=4_000_000),
-         "silhouette": Field("str", required=False, max_len=32)},
+         "silhouette": Field("str", required=False, max_len=32),
+         "params": Field("object", required=False)},  # the fit's: its held-out views are left out
         VIEW_ARRAYS, session=True),
     "release": Schema(session=True, job=True),
 }

@@ -1,0 +1,71 @@
+"""The initial mesh of a fit, chosen by name and built from the TRAINING views only.
+
+A visual hull or a 3-D box carved from every view would already have seen the held-out silhouettes and
+flatter their IoU, so every caller (the CLI, the server's `prepare`, batch, benchmarks, experiments)
+gets its mesh through `initial_mesh`, which subsets the views with the same `split_views` as the fit."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from softfit.data.types import MultiViewData
+from softfit.errors import InputError
+from softfit.fit import FitParams
+from softfit.fit.views import split_views
+from softfit.mesh.types import Mesh
+
+DEFAULT_POLYS = 2000  # initial-mesh triangles (benchmarks/fit.md)
+DEFAULT_INITS = ("hull", "bbox", "sphere")
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """Which initial mesh: a built one (`mesh`), or `name` (sphere, bbox2d, bbox, hull, or an .obj/.ply
+    path; None = the visual hull, falling back to the bbox ellipsoid, then the sphere)."""
+
+    name: str | None = None
+    polys: int | str | None = DEFAULT_POLYS
+    radius: float = 0.5
+    center: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    mesh: Mesh | None = None
+
+
+def training_views(data: MultiViewData, params: FitParams) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) view indices of a fit of `data` with `params`: the one split every step uses."""
+    return split_views(data.cameras, params.holdout, params.seed)
+
+
+def initial_mesh(spec: InitSpec, data: MultiViewData, params: FitParams, quiet: bool = True
+                 ) -> tuple[str, Mesh]:
+    """(name, mesh) built from the training views of `data` under `params`. A named mesh's errors are the
+    user's to see; without a name the first default that works on these silhouettes is taken (a visual
+    hull needs every view to see the whole object, for one)."""
+    if spec.mesh is not None:
+        return spec.name or "given", spec.mesh
+    train = data.subset(training_views(data, params)[0])
+    if spec.name is not None:
+        return spec.name, make_init(spec.name, train, spec.polys, spec.radius, spec.center)
+    problems = []
+    for cand in DEFAULT_INITS:
+        try:
+            return cand, make_init(cand, train, spec.polys, spec.radius, spec.center)
+        except InputError as exc:
+            problems.append(f"{cand}: {exc}")
+            if not quiet:
+                print(f"initial mesh {cand} failed ({exc}); trying the next one", file=sys.stderr)
+    raise InputError("no initial mesh could be built: " + "; ".join(problems))
+
+
+def make_init(name: str, data: MultiViewData, polys: int | str | None, radius: float = 0.5,
+              center: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Mesh:
+    """The mesh `name` from all of `data`'s views (callers pass the training views)."""
+    from softfit.init import make_initial_mesh
+
+    if Path(name).suffix.lower() in (".obj", ".ply") and not Path(name).is_file():
+        raise InputError(f"initial mesh file not found: {name}")
+    kw = {"radius": radius, "center": center} if name == "sphere" else {}
+    return make_initial_mesh(name, data, DEFAULT_POLYS if polys is None else polys, **kw)

@@ -1,0 +1,135 @@
+"""`run(inputs, init, params, gt, on_progress, cancel) -> Outcome`: the one pipeline from views to a scored,
+reported mesh. The CLI, the demo, the server, batch, the benchmarks and the experiments only translate
+their inputs into its arguments and present its outcome, so a rule about the run (above all: held-out
+views never reach the initial mesh or the loss) holds for all of them at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from softfit.data.types import MultiViewData
+from softfit.fit import FitParams, FitResult, Progress, fit
+from softfit.mesh.types import Mesh
+from softfit.pipeline.initial import InitSpec, initial_mesh, training_views
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Where the views come from: a dataset path (read by `softfit.data.load`), or views in memory."""
+
+    source: str | Path | MultiViewData
+    cameras: str | None = None
+    silhouette: str = "auto"
+    image_size: int | None = 256
+    object_index: int | None = None
+
+    def load(self) -> MultiViewData:
+        if isinstance(self.source, MultiViewData):
+            return self.source
+        from softfit.data.load import load_dataset
+
+        size = self.image_size if self.image_size and self.image_size > 0 else None
+        return load_dataset(self.source, cameras=self.cameras, silhouette=self.silhouette, image_size=size,
+                            object_index=self.object_index)
+
+    def record(self) -> dict:
+        """What metrics.json says about the input."""
+        src = self.source
+        if isinstance(src, MultiViewData):
+            src = src.info.get("source", "memory")
+        return {"data": str(src), "cameras": self.cameras, "silhouette": self.silhouette,
+                "image_size": self.image_size, "object": self.object_index}
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """Where and how to write the output folder (`softfit.report.write_report`)."""
+
+    out: str | Path
+    force: bool = False
+    turntable: bool = False
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The headline numbers of a run; `raw` is the full metrics.json content. Held-out IoU is measured
+    against the input silhouettes of views that never entered initialisation or the loss."""
+
+    train_iou: float
+    heldout_iou: float | None
+    heldout_views: tuple[int, ...]
+    chamfer: float | None
+    chamfer_rel: float | None
+    iterations: int
+    fit_time: float
+    stop_reason: str
+    device: str
+    raw: dict
+
+
+@dataclass
+class Outcome:
+    mesh: Mesh
+    metrics: Metrics
+    report: Path | None  # the output folder, when one was asked for
+    data: MultiViewData
+    init: Mesh
+    init_name: str
+    init_seconds: float
+    train: np.ndarray  # training view indices (the only views the initial mesh and the loss saw)
+    held: np.ndarray
+    cancelled: bool
+
+
+def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = None,
+        on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None, *,
+        report: ReportSpec | None = None, pinned: np.ndarray | None = None, record: dict | None = None,
+        quiet: bool = True) -> Outcome:
+    """Load the views, split train/held-out once, build the initial mesh from the training views, fit
+    (the held-out views scored only), add the Chamfer distance to `gt`, write the report.
+
+    `cancel` ends the fit early with the current mesh; when it has a `stop_reason` attribute (the CLI's
+    Ctrl-C: "interrupted") that reason is recorded. `record` adds fields to metrics.json's "input"."""
+    params.validate()
+    data = inputs.load()
+    train, held = training_views(data, params)
+    t0 = time.perf_counter()
+    init_name, mesh0 = initial_mesh(init, data, params, quiet=quiet)
+    init_seconds = time.perf_counter() - t0
+    result = fit(data, mesh0, params, callback=on_progress, cancel=cancel, pinned=pinned, views=(train, held))
+    m = result.metrics
+    reason = getattr(cancel, "stop_reason", None)
+    if result.cancelled and reason:
+        m["stop_reason"] = reason
+    if gt is not None:
+        from softfit.metrics import chamfer_distance
+
+        m["chamfer"] = chamfer_distance(result.mesh, gt, seed=params.seed)
+    m["input"] = inputs.record() | {"init": init_name, "polys": init.polys, "views": len(data),
+                                    "data_info": data.info, "init_verts": mesh0.n_verts,
+                                    "init_faces": mesh0.n_faces} | (record or {})
+    folder = _write(report, result, data) if report is not None else None
+    return Outcome(result.mesh, _metrics(m), folder, data, mesh0, init_name, init_seconds, train, held,
+                   result.cancelled)
+
+
+def _write(spec: ReportSpec, result: FitResult, data: MultiViewData) -> Path:
+    from softfit.report import write_report
+
+    return write_report(spec.out, result, data, force=spec.force, turntable=spec.turntable,
+                        device=str(result.metrics.get("device", "cpu")))
+
+
+def _metrics(m: dict) -> Metrics:
+    cd = m.get("chamfer") or {}
+    return Metrics(train_iou=m["train_iou"], heldout_iou=m.get("heldout_iou"),
+                   heldout_views=tuple(int(i) for i in m.get("heldout_views", ())), chamfer=cd.get("chamfer"),
+                   chamfer_rel=cd.get("chamfer_rel"), iterations=int(m["iterations"]),
+                   fit_time=float(m["fit_time"]), stop_reason=str(m["stop_reason"]),
+                   device=str(m.get("device", "cpu")), raw=m)
