@@ -67,7 +67,9 @@ class Recorder:
 
     def summary(self, outcome: str) -> dict:
         ms = np.asarray(self.calls) * 1e3
-        return {"calls": len(ms), "max_ms": float(ms.max()) if len(ms) else 0.0,
+        return {"calls": len(ms), "over_50ms": int((ms > 50.0).sum()),
+                "slowest_ms": sorted((round(float(x), 1) for x in ms), reverse=True)[:3],
+                "max_ms": float(ms.max()) if len(ms) else 0.0,
                 "p99_ms": float(np.percentile(ms, 99)) if len(ms) else 0.0,
                 "total_ms": float(ms.sum()), "wall_s": time.perf_counter() - self.t0, "outcome": outcome}
 
