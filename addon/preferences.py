@@ -30,6 +30,9 @@ class SoftFitPreferences(bpy.types.AddonPreferences):
     server_key: StringProperty(name="Server Key",
                                description="The server's CURVE public key (Z85 text or a server.key file); "
                                            "required for non-loopback servers")
+    client_key: StringProperty(name="Client Key", subtype="FILE_PATH",
+                               description="This client's NAME.key_secret from `softfit keys client` (a "
+                                           "CURVE server admits allow-listed clients only)")
     package: StringProperty(
         name="Backend Package", subtype="FILE_PATH",
         description="SoftFit backend wheel or folder of wheels to install (empty: the wheel bundled with "
@@ -58,6 +61,7 @@ class SoftFitPreferences(bpy.types.AddonPreferences):
             layout.prop(self, "address")
             layout.prop(self, "token")
             layout.prop(self, "server_key")
+            layout.prop(self, "client_key")
         layout.prop(self, "timeout")
         draw_backend_box(layout)
 
@@ -91,7 +95,8 @@ def backend_config(context: bpy.types.Context) -> session.BackendConfig:
     p = preferences(context)
     return session.BackendConfig(mode=p.mode, python=bpy.path.abspath(p.python) if p.python else "",
                                  args=p.args, address=p.address, token=p.token,
-                                 server_key=p.server_key, timeout=p.timeout)
+                                 server_key=p.server_key, timeout=p.timeout,
+                                 client_key=bpy.path.abspath(p.client_key) if p.client_key else "")
 
 
 CLASSES = (SoftFitPreferences,)

@@ -41,6 +41,7 @@ class BackendConfig:
     token: str = ""
     server_key: str = ""
     timeout: float = 10.0
+    client_key: str = ""  # NAME.key_secret for a CURVE server's allow-list
 
 
 @dataclass
@@ -105,8 +106,8 @@ def _connect(s: Session, config: BackendConfig) -> None:
     if config.mode == "LOCAL":
         python = backend_path.local_python(config.python, ADDON_DIR)
         if python is None:
-            raise InputError("no backend interpreter: set the Python path in the SoftFit preferences "
-                             "(a Python with softfit installed, e.g. the repository's .venv)")
+            raise InputError("no backend interpreter: press Install Local Backend in the SoftFit preferences, "
+                             "or set its Python path (a Python with softfit installed)")
         if not python.is_file():
             raise InputError(f"backend interpreter not found: {python}")
         local = launch_local_backend(str(python), server_args(config), timeout=START_TIMEOUT)
@@ -122,7 +123,8 @@ def _connect(s: Session, config: BackendConfig) -> None:
             raise InputError("set the remote backend's address (tcp://host:port) in the preferences")
         try:
             client = Client(config.address, config.token, config.server_key or None,
-                            timeout=config.timeout, name="blender-softfit")
+                            timeout=config.timeout, name="blender-softfit",
+                            client_key=config.client_key or None)
         except (ValueError, OSError, zmq.ZMQError) as exc:  # bad address or key
             raise InputError(f"cannot connect to {config.address}: {exc}") from exc
         try:

@@ -9,7 +9,8 @@ background mode, then saves the .blend (cameras + fitted object) and, with --out
 and metrics.json. The objects already in the opened file are kept (--clear-scene removes them first).
 
 The add-on is used as installed in Blender when it is enabled there, and then so is its backend from
-the preferences (local interpreter or remote address); --python or --address override them. Otherwise
+the preferences (local interpreter or remote address); --python or --address (with --token-file or
+$SOFTFIT_TOKEN) override them. Otherwise
 it is staged from this checkout by build_extension.stage (addon/ + the backend's wire and core files, as
 the zip holds them) and imported from there, with the checkout's .venv as the backend.
 """
@@ -61,8 +62,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--python", default="", help="backend interpreter (default: the checkout's .venv)")
     ap.add_argument("--server-args", default="", help="extra arguments for `softfit serve`")
     ap.add_argument("--address", default="", help="remote backend tcp://host:port (instead of --python)")
-    ap.add_argument("--token", default="")
+    ap.add_argument("--token-file", type=Path, default=None,
+                    help="file holding the remote backend's token (else $SOFTFIT_TOKEN; never on the "
+                    "command line, where every user sees it)")
     ap.add_argument("--server-key", default="", help="remote backend's CURVE public key")
+    ap.add_argument("--client-key", default="", help="this client's NAME.key_secret (`softfit keys client`)")
     ap.add_argument("--timeout", type=float, default=None, help="cancel the fit after this many seconds")
     ap.add_argument("--clear-scene", action="store_true",
                     help="remove the objects already in the opened file first (default: keep them)")
@@ -70,6 +74,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--save", type=Path, help="write the .blend here")
     ap.add_argument("--out", type=Path, help="folder for mesh.obj, mesh.ply and metrics.json")
     return ap.parse_args(argv)
+
+
+def _token(args) -> str:
+    if args.token_file is not None:
+        return args.token_file.read_text().strip()
+    return os.environ.get("SOFTFIT_TOKEN", "")
 
 
 def script_args() -> list[str]:
@@ -211,7 +221,7 @@ def backend(bpy: ModuleType, args: argparse.Namespace, session: ModuleType, pref
     # Plain Python with softfit installed is a backend itself; Blender's Python is not.
     python = args.python or (sys.executable if _has_softfit() else "")
     return session.BackendConfig(mode=mode, python=python, args=args.server_args, address=args.address,
-                                 token=args.token, server_key=args.server_key)
+                                 token=_token(args), server_key=args.server_key, client_key=args.client_key)
 
 
 def _has_softfit() -> bool:

@@ -148,7 +148,7 @@ def lifecycle(args: dict, work: Path) -> dict:
     proc2 = mod("session").get().local.process
     rep["restart_new_process"] = proc2.pid != pid1
     # A "remote" backend (a server we start ourselves on 127.0.0.1): right token, then a wrong one.
-    remote = mod("wire.launcher").launch_local_backend(sys.executable)
+    remote = mod("wire.launcher").launch_local_backend(sys.executable, ["--bind", "127.0.0.1"])
     prefs.mode, prefs.address, prefs.token, prefs.timeout = "REMOTE", remote.address, remote.token, 3.0
     rep["remote_start"] = call(bpy.ops.softfit.backend_start)
     settle()

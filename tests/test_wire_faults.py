@@ -24,7 +24,7 @@ TIMEOUT = 2.0
 def test_server_killed_mid_fit_then_restarted(tmp_path):
     sc = scene()
     port, token = free_port(), new_token()
-    first = launch("--port", str(port), "--token", token)
+    first = launch("--port", str(port), env={"SOFTFIT_TOKEN": token})
     client = Client(first.address, token, timeout=TIMEOUT)
     try:
         job = submit(client, sc, LONG)
@@ -41,7 +41,7 @@ def test_server_killed_mid_fit_then_restarted(tmp_path):
         # the client reports the loss within its heartbeat timeout (plus one long-poll wait), never hangs
         assert gone_after < TIMEOUT + MAX_WAIT + 1.0, gone_after
 
-        second = launch("--port", str(port), "--token", token)
+        second = launch("--port", str(port), env={"SOFTFIT_TOKEN": token})
         try:
             assert client.handshake()["protocol"] == 1  # the same client object reconnects
             events = client.poll(job, timeout=5.0)  # the old job died with the old server
@@ -70,7 +70,7 @@ def test_server_exits_when_its_parent_dies(tmp_path):
                                "--announce", str(announce)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         info = json.loads(server.stdout.readline())  # the server prints its announcement first
-        assert info["pid"] == server.pid and info["address"].startswith("tcp://127.0.0.1:")
+        assert info["pid"] == server.pid and info["address"].startswith("ipc://")
         assert announce.exists() and oct(announce.stat().st_mode & 0o777) == "0o600"
         parent.kill()
         parent.wait()

@@ -66,6 +66,9 @@ def test_cancel_of_a_queued_job_is_a_job_error(backend):
     sc = scene()
     with backend.client() as c:
         running = [submit(c, sc, LONG) for _ in range(2)]  # fill both workers
+        for j in running:  # and wait until both have started
+            while not any(isinstance(e, Progress) for e in c.poll(j, timeout=5.0)):
+                pass
         queued = submit(c, sc, LONG)
         assert c.poll(queued, timeout=5.0) == [Queued(0)]
         c.cancel(queued)

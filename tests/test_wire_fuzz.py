@@ -1,296 +1,81 @@
-"""Fuzzing the server with 10 000 malformed multipart messages from a seeded generator: each gets an error
-reply with the expected code, the server keeps serving (ping), and its memory does not keep growing."""
+"""Fuzzing the server with 10 000 malformed multipart messages from a seeded generator
+(softfit.bench.wire_fuzz), sent over two connections with large and multi-frame payloads and signed pings
+replayed on either connection: each gets the expected reply, the server keeps serving (ping), and its
+memory does not keep growing. Then concurrent fuzzing connections beside a well-behaved client.
+`softfit bench wire` sends 50 000."""
 
 from __future__ import annotations
 
-import json
-import random
+import threading
 
 import numpy as np
 import pytest
 import zmq
-from wire_support import rss_kb, shared_backend
+from wire_support import launch, rss_kb
 
+from softfit.bench.wire_fuzz import EXPECTED_CODES, MAX_MESSAGE, Fuzzer, dealer, reply_code, run_fuzz
 from softfit.wire import Client
-from softfit.wire import errors as E
-from softfit.wire.messages import REPLIES
-from softfit.wire.protocol import MAGIC, Limits, decode, signature
 
 MESSAGES = 10_000
-BATCH = 250
-BAD_PARAMS = [{"lr": -1}, {"iterations": "many"}, {"no_such_param": 1}, {"betas": [0.9]},
-              {"sigma": [0, 1]}, {"holdout": 1.5}, {"device": "tpu"}, {"resolutions": []}]
-BAD_TRANSFORMS = [{"frames": "x"}, {"frames": [1, 2, 3]}, {},
-                  {"camera_angle_x": 0.5, "frames": [{"transform_matrix": [[1, 0], [0, 1]]}] * 3},
-                  {"frames": [{"transform_matrix": np.eye(4).tolist()}] * 3},  # no focal length
-                  {"camera_angle_x": "wide", "frames": [{"transform_matrix": np.eye(4).tolist()}] * 3},
-                  {"camera_angle_x": 0.0, "frames": [{"transform_matrix": np.eye(4).tolist()}] * 3},
-                  {"camera_angle_x": 0.5, "frames": [{"transform_matrix": np.eye(4).tolist()}] * 2}]
 
 
-class Fuzzer:
-    """Builds one malformed message per call: (frames, acceptable error codes)."""
-
-    def __init__(self, token: str, seed: int = 1234):
-        self.key = token.encode()
-        self.r = random.Random(seed)
-        self.n = 0
-
-    def rid(self) -> str:
-        self.n += 1
-        return f"fz{self.n}"
-
-    def sign(self, header, bufs=()) -> list[bytes]:
-        head = header if isinstance(header, bytes) else json.dumps(header).encode()
-        bufs = [bytes(b) for b in bufs]
-        return [MAGIC, signature(self.key, [head, *bufs]), head, *bufs]
-
-    def submit(self):
-        """A valid submit: 3 views of 8x8, a tetrahedron; callers break it."""
-        tr = {"camera_angle_x": 0.8, "frames": [{"file_path": f"v{i}", "transform_matrix": np.eye(4).tolist()}
-                                                 for i in range(3)]}
-        arrays = {"silhouettes": np.ones((3, 8, 8), np.float32) * 0.5,
-                  "verts": np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float64),
-                  "faces": np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]], np.int64)}
-        header = {"v": 1, "type": "submit", "id": self.rid(), "session": "fuzz", "job": f"j{self.n}",
-                  "body": {"transforms": tr, "params": {}}, "buffers": []}
-        return header, arrays
-
-    def bad_prepare(self):
-        """A `prepare` (initial mesh from the views) broken in one way: (frames, acceptable codes)."""
-        r = self.r
-        h, a = self.submit()
-        del h["job"], a["verts"], a["faces"]
-        h["type"] = "prepare"
-        h["body"] = {"transforms": h["body"]["transforms"], "init": "hull", "polys": None}
-        what = r.randrange(6)
-        if what == 0:
-            h["body"]["init"] = r.choice(["sphere", "", 3, "x" * 300])
-            return self.pack(h, a), {E.BAD_BODY}
-        if what == 1:
-            h["body"]["polys"] = r.choice([0, -5, "many", 1.5, True, 10**9])
-            return self.pack(h, a), {E.BAD_BODY}
-        if what == 2:
-            h["body"]["transforms"] = r.choice(BAD_TRANSFORMS)
-            return self.pack(h, a), {E.BAD_REQUEST}
-        if what == 3:  # no or two image sources; nothing asked for; SfM without images or with transforms
-            choice = r.randrange(5)
-            if choice == 0:
-                del a["silhouettes"]
-            elif choice == 1:
-                a["images"] = np.zeros((3, 8, 8, 3), np.uint8)
-            elif choice == 2:
-                h["body"]["init"] = None
-            elif choice == 3:
-                h["body"]["cameras"] = "sfm"
-            else:
-                h["body"]["cameras"] = "sfm"
-                a = {"images": np.zeros((3, 8, 8, 3), np.uint8)}
-            return self.pack(h, a), {E.BAD_REQUEST}
-        if what == 4:
-            a["verts"] = np.zeros((3, 3), np.float32)  # a prepare carries no mesh
-            return self.pack(h, a), {E.BAD_ARRAY}
-        del h["session"]
-        return self.pack(h, a), {E.BAD_HEADER}
-
-    def pack(self, header, arrays, specs=None):
-        header["buffers"] = specs if specs is not None else [
-            {"name": k, "dtype": a.dtype.str, "shape": list(a.shape)} for k, a in arrays.items()]
-        return self.sign(header, [a.tobytes() for a in arrays.values()])
-
-    def ping(self):
-        return {"v": 1, "type": "ping", "id": self.rid(), "body": {}, "buffers": []}
-
-    def __call__(self):
-        r = self.r
-        kind = r.randrange(25)
-        if kind == 0:  # random frames
-            return [r.randbytes(r.randrange(0, 48)) for _ in range(r.randrange(1, 6))], {E.BAD_FRAMES}
-        if kind == 1:  # wrong or missing signature
-            f = self.sign(self.ping())
-            good = f[1]
-            flipped = good[:-1] + (b"1" if good[-1:] == b"0" else b"0")
-            f[1] = r.choice([b"", r.randbytes(32).hex().encode(), flipped, good[:10], good + b"0"])
-            return f, {E.BAD_SIGNATURE}
-        if kind == 2:  # not JSON / not UTF-8
-            return self.sign(r.randbytes(r.randrange(1, 64)) + b"\xff"), {E.BAD_HEADER}
-        if kind == 3:  # truncated JSON
-            h = json.dumps(self.ping()).encode()
-            return self.sign(h[: r.randrange(1, len(h) - 1)]), {E.BAD_HEADER}
-        if kind == 4:  # JSON, but not an object
-            return self.sign(r.choice([b"[]", b"1", b'"x"', b"null", b"[1,2]"])), {E.BAD_HEADER}
-        if kind == 5:  # wrong protocol version
-            h = self.ping()
-            h["v"] = r.choice([0, 2, "1", True, 1.0, None, [1]])
-            if r.random() < 0.3:
-                del h["v"]
-            return self.sign(h), {E.PROTOCOL_MISMATCH}
-        if kind == 6:  # unknown type
-            h = self.ping()
-            h["type"] = r.choice(["pong", "welcome", "update", "", "x" * 100, 5, None, "exec"])
-            return self.sign(h), {E.UNKNOWN_TYPE}
-        if kind == 7:  # bad ids
-            h = self.ping()
-            h["id"] = r.choice(["", "x" * 65, "a b", "ü", 7, None, ["x"]])
-            return self.sign(h), {E.BAD_HEADER}
-        if kind == 8:  # unknown header field
-            h = self.ping()
-            h[r.choice(["token", "pickle", "extra"])] = 1
-            return self.sign(h), {E.BAD_HEADER}
-        if kind == 9:  # NaN / Infinity / overflowing numbers in the JSON
-            h = json.dumps({"v": 1, "type": "poll", "id": self.rid(), "session": "s", "job": "j",
-                            "body": {"after": 0, "frames": True, "wait": 0.0}, "buffers": []})
-            bad = r.choice(["NaN", "Infinity", "-Infinity", "1e999"])
-            return self.sign(h.replace('"wait": 0.0', f'"wait": {bad}').encode()), {E.BAD_HEADER}
-        if kind == 10:  # bad body fields
-            h = {"v": 1, "type": "poll", "id": self.rid(), "session": "s", "job": "j", "buffers": [],
-                 "body": r.choice([[], {"after": "x", "frames": True, "wait": 0.0},
-                                   {"after": 0, "frames": 1, "wait": 0.0}, {"after": 0, "frames": True},
-                                   {"after": 0, "frames": True, "wait": 99.0},
-                                   {"after": 0, "frames": True, "wait": 0.0, "more": 1}])}
-            return self.sign(h), {E.BAD_BODY}
-        if kind == 11:  # poll / cancel of a job that does not exist
-            h = {"v": 1, "type": r.choice(["poll", "cancel"]), "id": self.rid(), "session": "nobody",
-                 "job": f"none{self.n}", "buffers": [],
-                 "body": {"after": -1, "frames": True, "wait": 0.0}}
-            if h["type"] == "cancel":
-                h["body"] = {}
-            return self.sign(h), {E.UNKNOWN_JOB}
-        if kind == 12:  # too many frames
-            return [MAGIC, b"", b"{}", *[b""] * r.randrange(10, 20)], {E.TOO_LARGE}
-        if kind == 24:
-            return self.bad_prepare()
-        h, a = self.submit()
-        if kind == 13:  # buffer list does not match the frames
-            f = self.pack(h, a)
-            head, bufs = json.loads(f[2]), f[3:]
-            choice = r.randrange(3)
-            if choice == 0:
-                bufs = bufs[:-1]  # a buffer frame missing
-            elif choice == 1:
-                head["buffers"] = head["buffers"][:-1]  # a buffer not declared
-            else:
-                bufs = [*bufs, b"extra"]
-            return self.sign(head, bufs), {E.BAD_HEADER}
-        if kind == 14:  # truncated or padded buffer
-            f = self.pack(h, a)
-            i = r.randrange(3, len(f))
-            bufs = list(f[3:])
-            bufs[i - 3] = bufs[i - 3][:-r.randrange(1, 5)] if r.random() < 0.5 else bufs[i - 3] + b"\0"
-            return self.sign(json.loads(f[2]), bufs), {E.BAD_ARRAY}
-        if kind == 15:  # huge declared shapes
-            specs = [{"name": k, "dtype": v.dtype.str, "shape": list(v.shape)} for k, v in a.items()]
-            s = r.choice(specs)
-            s["shape"][0] = r.choice([10**12, 2**62, 10**30, 5_000_000])
-            return self.pack(h, a, specs), {E.TOO_LARGE}
-        if kind == 16:  # wrong dtypes, dimensions, names
-            specs = [{"name": k, "dtype": v.dtype.str, "shape": list(v.shape)} for k, v in a.items()]
-            s = r.choice(specs)
-            what = r.randrange(5)
-            if what == 0:
-                s["dtype"] = r.choice(["<f2", ">f4", "object", "O", 5, None, "<c8", "|b1"])
-            elif what == 1:
-                s["shape"] = s["shape"][:-1]
-            elif what == 2:
-                s["shape"][0] = r.choice([-1, True, 1.5, "3", None])
-            elif what == 3:
-                s["name"] = r.choice(["weights", "pickle", 3, ""])
-            else:
-                specs.append(dict(specs[0]))
-                a = {**a, "dup": a[specs[0]["name"]]}
-            return self.pack(h, a, specs), {E.BAD_ARRAY}
-        if kind == 17:  # NaN / Inf in the vertices or silhouettes
-            k = r.choice(["verts", "silhouettes"])
-            a[k] = a[k].copy()
-            a[k].flat[r.randrange(a[k].size)] = r.choice([np.nan, np.inf, -np.inf])
-            return self.pack(h, a), {E.BAD_ARRAY}
-        if kind == 18:  # face or pinned indices out of range
-            if r.random() < 0.5:
-                a["faces"] = a["faces"].copy()
-                a["faces"].flat[r.randrange(12)] = r.choice([-1, 4, 2**40])
-            else:
-                a["pinned"] = np.array([0, r.choice([-3, 4, 99])], np.int64)
-            return self.pack(h, a), {E.BAD_REQUEST}
-        if kind == 19:  # two image sources, or none, or a missing mesh
-            choice = r.randrange(3)
-            if choice == 0:
-                a["images"] = np.zeros((3, 8, 8, 3), np.uint8)
-                return self.pack(h, a), {E.BAD_REQUEST}
-            if choice == 1:
-                del a["silhouettes"]
-                return self.pack(h, a), {E.BAD_REQUEST}
-            del a[r.choice(["verts", "faces"])]
-            return self.pack(h, a), {E.BAD_ARRAY}
-        if kind == 20:  # transforms that do not fit the views
-            h["body"]["transforms"] = r.choice(BAD_TRANSFORMS)
-            return self.pack(h, a), {E.BAD_REQUEST}
-        if kind == 21:  # bad fit parameters
-            h["body"]["params"] = r.choice(BAD_PARAMS)
-            return self.pack(h, a), {E.BAD_REQUEST}
-        if kind == 22:  # silhouettes out of range, empty dimensions, images with 2 channels
-            choice = r.randrange(3)
-            if choice == 0:
-                a["silhouettes"] = a["silhouettes"] * r.choice([3.0, -1.0])  # base is 0.5
-                return self.pack(h, a), {E.BAD_REQUEST}
-            if choice == 1:
-                a["silhouettes"] = np.zeros((3, 0, 8), np.float32)
-                return self.pack(h, a), {E.BAD_REQUEST}
-            del a["silhouettes"]
-            a["images"] = np.zeros((3, 8, 8, 2), np.uint8)
-            return self.pack(h, a), {E.BAD_ARRAY}
-        # kind 23: a missing session or job on a request that needs one
-        del h[r.choice(["session", "job"])]
-        return self.pack(h, a), {E.BAD_HEADER}
-
-
-def _reply(frames: list[bytes], key: bytes) -> tuple[str, str]:
-    """(code, message) of an error reply; signed replies must verify, unsigned ones are bad_signature."""
-    assert frames[0] == MAGIC
-    if frames[1] == b"":
-        head = json.loads(frames[2])
-        assert head["type"] == "error" and head["body"]["code"] == E.BAD_SIGNATURE, head
-        return head["body"]["code"], head["body"]["message"]
-    msg = decode(frames, key, REPLIES, Limits())
-    assert msg.type == "error", msg
-    return msg.body["code"], msg.body["message"]
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def backend():
-    return shared_backend()
+    b = launch("--max-message-mb", str(MAX_MESSAGE >> 20), "--workers", "1")
+    yield b
+    b.stop()
 
 
 def test_fuzzed_messages_each_get_an_error_and_the_server_survives(backend):
-    fuzz = Fuzzer(backend.token)
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.RCVTIMEO, 20_000)
-    sock.connect(backend.address)
     pid = backend.process.pid
-    codes: dict[str, int] = {}
-    rss = []
-    try:
-        for start in range(0, MESSAGES, BATCH):
-            if start == 1000:
-                rss.append(rss_kb(pid))  # after warm-up: first-use allocations are done
-            batch = [fuzz() for _ in range(BATCH)]
-            for frames, _ in batch:
-                sock.send_multipart(frames)
-            for i, (_, want) in enumerate(batch):
-                code, message = _reply(sock.recv_multipart(), fuzz.key)
-                assert code in want, f"message {start + i}: got {code} ({message}), wanted {want}"
-                codes[code] = codes.get(code, 0) + 1
-        rss.append(rss_kb(pid))
-    finally:
-        sock.close()
-        ctx.term()
+    rss: list[int] = []
+
+    def sample(sent: int) -> None:
+        if sent in (2000, MESSAGES):  # after warm-up (first-use allocations), and at the end
+            rss.append(rss_kb(pid))
+
+    codes = run_fuzz(backend.address, backend.token, MESSAGES, on_batch=sample)
     assert sum(codes.values()) == MESSAGES
-    assert set(codes) == {E.BAD_FRAMES, E.BAD_SIGNATURE, E.BAD_HEADER, E.PROTOCOL_MISMATCH, E.UNKNOWN_TYPE,
-                          E.BAD_BODY, E.BAD_ARRAY, E.TOO_LARGE, E.BAD_REQUEST, E.UNKNOWN_JOB}, codes
+    assert set(codes) == EXPECTED_CODES, codes
     assert backend.process.poll() is None
     with Client(backend.address, backend.token, timeout=5) as c:
         assert c.ping() > 0
     growth_mb = (rss[1] - rss[0]) / 1024
-    print(f"server RSS {rss[0] / 1024:.1f} -> {rss[1] / 1024:.1f} MB after {MESSAGES - 1000} more; {codes}")
-    assert growth_mb < 16, f"server RSS grew by {growth_mb:.1f} MB over {MESSAGES - 1000} messages"
+    print(f"server RSS {rss[0] / 1024:.1f} -> {rss[1] / 1024:.1f} MB after {MESSAGES - 2000} more; {codes}")
+    assert growth_mb < 16, f"server RSS grew by {growth_mb:.1f} MB over {MESSAGES - 2000} messages"
+
+
+def test_concurrent_fuzzing_clients_and_a_well_behaved_one(backend):
+    """Four fuzzing connections on threads of their own and a real client fitting meanwhile: every fuzzed
+    message is answered as expected and the fit's result is the same as alone."""
+    from wire_support import PARAMS, direct_fit, scene, submit
+
+    errors: list[str] = []
+
+    def fuzz_thread(seed: int) -> None:
+        fuzz = Fuzzer(backend.token, seed)
+        ctx = zmq.Context()
+        sock = dealer(ctx, backend.address, backend.token, 30_000)
+        try:
+            for n in range(400):
+                frames, want = fuzz()
+                sock.send_multipart(frames, copy=False)
+                code, message = reply_code(sock.recv_multipart(), fuzz.key)
+                if code not in want:
+                    errors.append(f"seed {seed} message {n}: {code} ({message}), wanted {want}")
+        except Exception as exc:  # reported below, with the others
+            errors.append(f"seed {seed}: {type(exc).__name__}: {exc}")
+        finally:
+            sock.close()
+            ctx.term()
+
+    threads = [threading.Thread(target=fuzz_thread, args=(100 + i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    sc = scene()
+    with Client(backend.address, backend.token, timeout=10) as c:
+        result = c.wait(submit(c, sc, PARAMS), timeout=300)
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[:5]
+    np.testing.assert_allclose(result.verts, direct_fit(sc, PARAMS).mesh.verts, rtol=0, atol=1e-6)

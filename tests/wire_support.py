@@ -68,10 +68,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(*args: str):
+def launch(*args: str, env: dict[str, str] | None = None):
+    """`softfit serve` in a process of its own (ipc:// unless the args choose TCP); `env` adds variables."""
+    import os
+
     from softfit.wire.launcher import launch_local_backend
 
-    return launch_local_backend(sys.executable, ["--threads", "1", *args], timeout=120)
+    return launch_local_backend(sys.executable, ["--threads", "1", *args], timeout=120,
+                                env=None if env is None else {**os.environ, **env})
+
+
+def raw_dealer(ctx, address: str, token: str | None, timeout_ms: int = 5000):
+    """A bare DEALER speaking to a server as an attacker or fuzzer would: with the transport credential
+    derived from `token` (None: none at all, refused by the server's authenticator)."""
+    import zmq
+
+    from softfit.wire.protocol import ZAP_USER, zap_password
+
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    if token is not None:
+        sock.plain_username, sock.plain_password = ZAP_USER, zap_password(token)
+    sock.connect(address)
+    return sock
 
 
 def rss_kb(pid: int) -> int:

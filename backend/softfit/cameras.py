@@ -25,6 +25,9 @@ ALOI_VIEWS = 72
 ALOI_STEP_DEG = 5.0
 SOFTRAS_DISTANCE = 2.732
 SOFTRAS_VIEW_ANGLE_DEG = 30.0  # SoftRas' `viewing_angle` is the half field of view.
+RIGID_TOL = 1e-3  # |R^T R - I| and |det R - 1| allowed: float32 round-off in files, not a scale or shear
+MAX_IMAGE_SIDE = 100_000  # px: larger than any sensor; beyond it a declared size is a mistake
+FOV_RANGE_DEG = (1e-3, 179.0)  # full field of view across the longer side a focal length may give
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,32 @@ class Cameras:
             object.__setattr__(self, name, v)
         if self.width <= 0 or self.height <= 0:
             raise InputError(f"image size must be positive, got {self.width}x{self.height}")
+        if max(self.width, self.height) > MAX_IMAGE_SIDE:
+            raise InputError(f"image size {self.width}x{self.height} is over {MAX_IMAGE_SIDE} px per side: "
+                             "check the camera file's w and h")
         if not (np.isfinite(c2w).all() and np.isfinite(self.intrinsics).all()):
             raise InputError("camera parameters contain NaN or Inf")
-        if (self.fx == 0).any() or (self.fy == 0).any():
-            raise InputError("focal lengths must be non-zero")
+        check_rigid(c2w)
+        self._check_intrinsics()
+
+    def _check_intrinsics(self) -> None:
+        """Focal lengths must give a field of view a lens can have; the principal point must lie in the
+        image. A focal of 1e-300 px or a centre far outside the frame is a broken file, not a camera."""
+        long_side = max(self.width, self.height)
+        lo, hi = (0.5 * long_side / math.tan(math.radians(a) / 2.0) for a in reversed(FOV_RANGE_DEG))
+        for name in ("fx", "fy"):
+            f = getattr(self, name)
+            bad = np.flatnonzero(~((f >= lo) & (f <= hi)))
+            if len(bad):
+                i = int(bad[0])
+                raise InputError(f"camera {i}: focal length {name}={f[i]:.6g} px is outside "
+                                 f"[{lo:.3g}, {hi:.3g}] px, a field of view of {FOV_RANGE_DEG[0]:g} to "
+                                 f"{FOV_RANGE_DEG[1]:g} degrees over {long_side} px")
+        bad = np.flatnonzero((self.cx < 0) | (self.cx > self.width) | (self.cy < 0) | (self.cy > self.height))
+        if len(bad):
+            i = int(bad[0])
+            raise InputError(f"camera {i}: principal point ({self.cx[i]:.6g}, {self.cy[i]:.6g}) px lies "
+                             f"outside its {self.width}x{self.height} image")
 
     def __len__(self) -> int:
         return self.c2w.shape[0]
@@ -101,6 +126,41 @@ class Cameras:
         x = self.cx[:, None] + self.fx[:, None] * pc[..., 0] / safe
         y = self.cy[:, None] - self.fy[:, None] * pc[..., 1] / safe
         return np.stack([x, y, depth], axis=-1)
+
+
+MAX_SCALE = 16.0  # images may be a copy of the declared size scaled by at most this (images_2 ... _8)
+
+
+def check_declared_size(declared: tuple[float, float], actual: tuple[int, int], label: str,
+                        tolerance_px: float = 1.0) -> float:
+    """The factor actual / declared image size; InputError unless the images are the declared size or a
+    copy of it scaled by at most MAX_SCALE with the same aspect ratio (within `tolerance_px`). A camera
+    file that declares 1e9 x 1e9 for 48 px images describes other images."""
+    (dw, dh), (w, h) = declared, actual
+    scale = w / dw if dw > 0 else 0.0
+    if not (1.0 / MAX_SCALE <= scale <= MAX_SCALE) or abs(h - dh * scale) > tolerance_px:
+        raise InputError(f"{label} is {w}x{h} but the cameras declare {dw:g}x{dh:g}: declared sizes must "
+                         f"match the images (or a copy of them scaled by at most {MAX_SCALE:g}x, same aspect "
+                         "ratio)")
+    return scale
+
+
+def check_rigid(c2w: np.ndarray, tol: float = RIGID_TOL) -> None:
+    """Camera-to-world matrices must be rigid: an orthonormal rotation with determinant +1 (no scale,
+    shear or mirror), a finite translation and a last row of (0, 0, 0, 1). InputError names the camera."""
+    r = c2w[:, :3, :3]
+    gram_err = np.abs(np.einsum("nji,njk->nik", r, r) - np.eye(3)).max(axis=(1, 2)) if len(r) else r
+    det = np.linalg.det(r) if len(r) else r
+    row_err = np.abs(c2w[:, 3, :] - np.array([0.0, 0.0, 0.0, 1.0])).max(axis=1) if len(r) else r
+    for i in range(len(c2w)):
+        if row_err[i] > tol:
+            raise InputError(f"camera {i}: transform_matrix's last row must be 0 0 0 1, got "
+                             f"{np.round(c2w[i, 3], 6).tolist()}")
+        err = max(gram_err[i], abs(det[i] - 1.0))
+        if err > tol:
+            raise InputError(f"camera {i}: transform_matrix is not a rigid camera pose (its rotation is not "
+                             f"orthonormal with determinant +1: off by {err:.3g}, tolerance {tol:g}); "
+                             "scaled, sheared, mirrored or singular matrices are refused")
 
 
 def look_at(eye: np.ndarray, target: np.ndarray | None = None, up: np.ndarray | None = None) -> np.ndarray:
@@ -185,9 +245,15 @@ class Frame:
     mask: Path | None
 
 
-def resolve_frame_path(base: Path, rel: str) -> Path:
-    """The file a frame's `file_path` names: relative to the json file, with or without an extension."""
+def resolve_frame_path(base: Path, rel: str, allow_outside: bool = False) -> Path:
+    """The file a frame's `file_path` names: relative to the json file, with or without an extension.
+
+    It must stay inside the dataset folder `base` (after resolving `..` and links) unless `allow_outside`:
+    a camera file may not make SoftFit read, and show in its reports, any image on the disk."""
     p = (base / rel).resolve()
+    if not allow_outside and not p.is_relative_to(base.resolve()):
+        raise InputError(f"{rel!r} lies outside the dataset folder {base}: paths in a camera file must stay "
+                         "inside it (pass --allow-outside-paths if you trust this file)")
     if p.suffix and p.exists():
         return p
     for ext in (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".exr", ".tif", ".tiff"):
@@ -202,7 +268,14 @@ def _intrinsics(meta: dict, frame: dict, image_size: tuple[int, int] | None) -> 
 
     def get(key: str) -> float | None:
         v = frame.get(key, meta.get(key))
-        return None if v is None else float(v)
+        if v is None:
+            return None
+        if isinstance(v, bool):
+            raise ValueError(f"{key} must be a number, got {v!r}")
+        x = float(v)
+        if not math.isfinite(x):
+            raise ValueError(f"{key} must be a finite number, got {v!r}")
+        return x
 
     w, h = get("w"), get("h")
     if w is None or h is None:
@@ -233,8 +306,9 @@ def _image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def load_transforms(path: str | Path) -> tuple[Cameras, list[Frame]]:
-    """Read a transforms.json; views of other sizes are rescaled to the first frame's size."""
+def load_transforms(path: str | Path, allow_outside: bool = False) -> tuple[Cameras, list[Frame]]:
+    """Read a transforms.json; views of other sizes are rescaled to the first frame's size. Frame paths
+    must stay inside the json's folder unless `allow_outside`."""
     path = Path(path)
     if path.is_dir():
         path = path / "transforms.json"
@@ -244,13 +318,14 @@ def load_transforms(path: str | Path) -> tuple[Cameras, list[Frame]]:
         raise InputError(f"camera file not found: {path}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from exc
-    return parse_transforms(meta, path.parent, str(path))
+    return parse_transforms(meta, path.parent, str(path), allow_outside)
 
 
-def parse_transforms(meta: dict, base: Path | None = None, source: str = "transforms"
-                     ) -> tuple[Cameras, list[Frame]]:
+def parse_transforms(meta: dict, base: Path | None = None, source: str = "transforms",
+                     allow_outside: bool = False) -> tuple[Cameras, list[Frame]]:
     """Cameras and frames from transforms.json content; `base` resolves file paths (None: images are
-    not on this machine, e.g. sent over the wire, so w/h must be given)."""
+    not on this machine, e.g. sent over the wire, so w/h must be given), which must stay inside `base`
+    unless `allow_outside`."""
     frames = meta.get("frames") if isinstance(meta, dict) else None
     if not frames or not isinstance(frames, list):
         raise InputError(f"{source} has no frames")
@@ -263,7 +338,7 @@ def parse_transforms(meta: dict, base: Path | None = None, source: str = "transf
             raise InputError(f"{source}: frame {i} lacks a valid file_path/transform_matrix") from exc
         if m.shape != (4, 4):
             raise InputError(f"{source}: frame {i} transform_matrix must be 4x4, got {m.shape}")
-        image = resolve_frame_path(base, rel) if base is not None else Path(rel)
+        image = resolve_frame_path(base, rel, allow_outside) if base is not None else Path(rel)
         need_size = base is not None and any(k not in fr and k not in meta for k in ("w", "h"))
         try:
             intr.append(_intrinsics(meta, fr, _image_size(image) if need_size else None))
@@ -271,8 +346,14 @@ def parse_transforms(meta: dict, base: Path | None = None, source: str = "transf
             raise InputError(f"{source}: frame {i} has bad intrinsics ({exc})") from exc
         c2w.append(m)
         mask = fr.get("mask_path")
-        out.append(Frame(image, resolve_frame_path(base, str(mask)) if mask and base is not None else None))
+        out.append(Frame(image, resolve_frame_path(base, str(mask), allow_outside)
+                         if mask and base is not None else None))
     intr_a = np.asarray(intr)
+    bad = np.flatnonzero(((intr_a[:, 4:6] < 1) | (intr_a[:, 4:6] > MAX_IMAGE_SIDE)).any(axis=1))
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"{source}: frame {i} declares an image size of {intr_a[i, 4]:g}x{intr_a[i, 5]:g} "
+                         f"px; sides must lie in [1, {MAX_IMAGE_SIDE}]")
     w0, h0 = intr_a[0, 4], intr_a[0, 5]
     sx, sy = w0 / intr_a[:, 4], h0 / intr_a[:, 5]
     cams = Cameras(np.stack(c2w), intr_a[:, 0] * sx, intr_a[:, 1] * sy, intr_a[:, 2] * sx,

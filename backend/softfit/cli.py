@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("softfit.commands.dataset", "render ground-truth datasets with Blender (bpy)"),
     "bench": ("softfit.commands.bench", "run a benchmark and write its table under benchmarks/"),
     "serve": ("softfit.commands.serve", "run the ZeroMQ fitting server"),
+    "keys": ("softfit.commands.keys", "make and list CURVE keys and the client allow-list"),
     "batch": ("softfit.commands.batch", "fit every object under a folder as Ray tasks"),
     "experiments": ("softfit.commands.experiments", "regenerate the initialisation experiments report"),
 }

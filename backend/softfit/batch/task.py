@@ -34,6 +34,7 @@ class BatchSettings:
     radius: float = 0.5
     center: tuple[float, float, float] = (0.0, 0.0, 0.0)
     threads: int = 1  # torch threads per object when params leave it at 0
+    allow_outside_paths: bool = False  # camera files may name images outside their dataset folder
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "center", tuple(float(c) for c in self.center))
@@ -109,7 +110,8 @@ def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
     params = FitParams.from_dict(dict(settings.params))
     if params.threads == 0 and settings.threads > 0:
         params.threads = settings.threads
-    inputs = Inputs(job.path, settings.cameras, settings.silhouette, settings.image_size, job.object_index)
+    inputs = Inputs(job.path, settings.cameras, settings.silhouette, settings.image_size, job.object_index,
+                    settings.allow_outside_paths)
     init = InitSpec(settings.init, settings.polys, settings.radius, settings.center)
     run(inputs, init, params, load_mesh(job.gt_mesh) if job.gt_mesh else None,
         report=ReportSpec(out_root / job.name, force=True),

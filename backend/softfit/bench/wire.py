@@ -9,7 +9,8 @@
 3. Fit overhead: the same fit called directly in this process and submitted to the `softfit serve`
    process (both one torch thread, frames streamed); the ratio wire / direct.
 
-Writes benchmarks/wire.json and benchmarks/wire.md."""
+Writes benchmarks/wire.json and benchmarks/wire.md; the hardening section (softfit.bench.wire_hardening:
+bursts before authentication, a vanished client, 50 000 fuzzed messages) writes wire_hardening.json/.md."""
 
 from __future__ import annotations
 
@@ -232,9 +233,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fit-iterations", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5, help="fit timings (median)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <repo>/benchmarks)")
+    parser.add_argument("--only", choices=("all", "speed", "hardening"), default="all",
+                        help="speed: sections 1-3 (wire.md); hardening: bursts before authentication, a "
+                        "vanished client, fuzz (wire_hardening.md)")
+    parser.add_argument("--fuzz-messages", type=int, default=50_000)
+    parser.add_argument("--cancel-repeats", type=int, default=5)
 
 
 def run(args: argparse.Namespace) -> int:
+    out = args.out or repo_root() / "benchmarks"
+    if args.only in ("all", "hardening"):
+        from softfit.bench import wire_hardening
+
+        command = "softfit bench wire --only hardening" + "".join(
+            f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+            if k in ("fuzz_messages", "cancel_repeats") and v != _defaults()[k])
+        wire_hardening.run(out, args.fuzz_messages, args.cancel_repeats, command)
+    if args.only == "hardening":
+        return 0
     from softfit.wire import Client
     from softfit.wire.launcher import launch_local_backend
 
@@ -268,7 +284,6 @@ def run(args: argparse.Namespace) -> int:
         f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
         if k in ("pings", "duration", "fit_views", "fit_size", "fit_iterations", "repeats")
         and v != _defaults()[k])
-    out = args.out or repo_root() / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
     (out / "wire.json").write_text(json.dumps({"machine": info, "command": command, **res}, indent=2) + "\n")
     (out / "wire.md").write_text(markdown(res, info, command))

@@ -50,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     settings = BatchSettings(
         params=params.to_dict(), cameras=args.cameras, silhouette=args.silhouette,
-        image_size=args.image_size if args.image_size and args.image_size > 0 else None, init=args.init,
+        image_size=args.image_size or None, init=args.init,
         polys=args.polys, radius=args.radius, center=args.center,
-        threads=params.threads or max(1, int(args.cpus_per_task)))
+        threads=params.threads or max(1, int(args.cpus_per_task)),
+        allow_outside_paths=args.allow_outside_paths)
 
     def show(rec: dict, done: int, total: int) -> None:
         if not args.quiet:

@@ -94,6 +94,9 @@ def add_input_arguments(g: argparse._ArgumentGroup) -> None:
                    "(lets softfit choose); default auto (alpha, else masks)")
     g.add_argument("--image-size", type=int, default=256,
                    help="long side in pixels after downsizing (0 = as stored; never enlarged)")
+    g.add_argument("--allow-outside-paths", action="store_true",
+                   help="let a transforms.json name images and masks outside its own folder (absolute or "
+                   "../ paths); refused by default")
 
 
 def add_init_arguments(g: argparse._ArgumentGroup) -> None:
@@ -118,7 +121,7 @@ def _csv3(text: str) -> tuple[float, float, float]:
 
 def inputs_from_args(args: argparse.Namespace, data: str | None = None) -> Inputs:
     return Inputs(data if data is not None else args.data, args.cameras, args.silhouette, args.image_size,
-                  getattr(args, "object", None))
+                  getattr(args, "object", None), getattr(args, "allow_outside_paths", False))
 
 
 def init_from_args(args: argparse.Namespace) -> InitSpec:

@@ -18,25 +18,29 @@ from pathlib import Path
 
 import numpy as np
 
+from softfit.cameras import check_declared_size
 from softfit.data.formats import aloi, folder, softras, transforms
 from softfit.data.images import IMAGE_EXTS, list_images, read_image, read_mask
 from softfit.data.resize import resize, target_size
 from softfit.data.silhouette import SilhouetteChoice, parse_silhouette, resolve_auto, segment
 from softfit.data.spec import TurntableSpec, parse_turntable
-from softfit.data.types import MultiViewData, RawView, RawViews
+from softfit.data.types import MIN_VIEW_SIDE, MultiViewData, RawView, RawViews
 from softfit.errors import InputError
 
 SIZE_TOLERANCE_PX = 1.0  # rounding slack when a dataset's images were downscaled from the declared size
 
 
 def load_dataset(path: str | Path, cameras: str | None = None, silhouette: str = "auto",
-                 image_size: int | None = 256, object_index: int | None = None) -> MultiViewData:
-    """Load multi-view silhouettes, images and cameras from `path` (see the module docstring)."""
+                 image_size: int | None = 256, object_index: int | None = None,
+                 allow_outside_paths: bool = False) -> MultiViewData:
+    """Load multi-view silhouettes, images and cameras from `path` (see the module docstring). Paths in
+    a camera file must stay inside its folder unless `allow_outside_paths`."""
     choice = parse_silhouette(silhouette)
     target_size(1, 1, image_size)  # validate before any file is read
     if cameras is not None and _is_sfm(cameras):
-        return _load_with_sfm(Path(path), str(cameras), choice, image_size, object_index)
-    return assemble(read_views(Path(path), cameras, object_index), choice, image_size)
+        return _load_with_sfm(Path(path), str(cameras), choice, image_size, object_index,
+                              allow_outside_paths)
+    return assemble(read_views(Path(path), cameras, object_index, allow_outside_paths), choice, image_size)
 
 
 def _is_sfm(cameras: str | Path) -> bool:
@@ -44,7 +48,7 @@ def _is_sfm(cameras: str | Path) -> bool:
 
 
 def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: int | None,
-                   object_index: int | None) -> MultiViewData:
+                   object_index: int | None, allow_outside_paths: bool = False) -> MultiViewData:
     """Cameras estimated by structure-from-motion on the stored-size images (more accurate than the
     working copies), masked by the silhouettes. A layout with cameras of its own keeps them as ground
     truth for the pose-error report; a plain folder reads as a turntable first (SfM falls back to it)."""
@@ -54,8 +58,8 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
     path = path.expanduser()
     fmt = detect(path)[0] if path.exists() else None
     own_cameras = fmt in ("transforms", "softras", "softras_npz")
-    stored = assemble(read_views(path, None if own_cameras or fmt == "aloi" else "turntable", object_index),
-                      choice, None)
+    stored = assemble(read_views(path, None if own_cameras or fmt == "aloi" else "turntable", object_index,
+                                 allow_outside_paths), choice, None)
     if stored.images is None:
         raise InputError(f"structure-from-motion needs images; {path} holds silhouettes only")
     res = estimate_from_spec(stored.images, stored.silhouettes >= 0.5, spec)
@@ -73,7 +77,8 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
     return MultiViewData(sil, data.cameras.resized(tw, th), data.names, img, {**info, "image_size": [tw, th]})
 
 
-def read_views(path: Path, cameras: str | None = None, object_index: int | None = None) -> RawViews:
+def read_views(path: Path, cameras: str | None = None, object_index: int | None = None,
+               allow_outside_paths: bool = False) -> RawViews:
     """Detect the layout of `path` and run its reader."""
     path = path.expanduser()
     if not path.exists():
@@ -85,7 +90,7 @@ def read_views(path: Path, cameras: str | None = None, object_index: int | None 
     if spec is not None and fmt in ("transforms", "softras", "softras_npz"):
         raise InputError(f"{path} has its own cameras ({fmt}); drop the cameras option")
     if fmt == "transforms":
-        return transforms.read(where)
+        return transforms.read(where, allow_outside_paths)
     if fmt == "softras":
         return softras.read_npy(where)
     if fmt == "softras_npz":
@@ -164,10 +169,7 @@ class _Sizer:
                                  f"{cams.width}x{cams.height}")
         else:
             dw, dh = vs.expected_sizes[0] or (w, h)
-            self.scale = w / dw
-            if abs(h - dh * self.scale) > SIZE_TOLERANCE_PX:
-                raise InputError(f"{vs.views[0].label} is {w}x{h}, which is not a scaled copy of the "
-                                 f"declared {dw}x{dh}")
+            self.scale = check_declared_size((dw, dh), (w, h), vs.views[0].label, SIZE_TOLERANCE_PX)
         self.size = (w, h)
 
     def fit(self, i: int, image: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -233,6 +235,9 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
         if sizer is None:
             sizer = _Sizer(vs, image)
             sw, sh = sizer.size
+            if min(sw, sh) < MIN_VIEW_SIDE:
+                raise InputError(f"{view.label} is {sw}x{sh} pixels: too small to fit a mesh to (each side "
+                                 f"needs at least {MIN_VIEW_SIDE} pixels)")
             tw, th = target_size(sw, sh, image_size)
             ww, wh = target_size(sw, sh, None if image_size is None else min(2 * image_size, max(sw, sh)))
         image, mask = sizer.fit(i, image, mask)

@@ -21,7 +21,7 @@ def target_size(width: int, height: int, image_size: int | None) -> tuple[int, i
     if isinstance(image_size, bool) or not isinstance(image_size, int | np.integer):
         raise InputError(f"image_size must be a whole number of pixels or None, got {image_size!r}")
     if not 8 <= image_size <= 16384:
-        raise InputError(f"image_size must be in [8, 16384], got {image_size}")
+        raise InputError(f"image_size must be in [8, 16384] pixels (0 or None: as stored), got {image_size}")
     s = min(1.0, image_size / max(width, height))
     return max(1, math.floor(width * s + 0.5)), max(1, math.floor(height * s + 0.5))
 

@@ -11,6 +11,8 @@ import numpy as np
 from softfit.cameras import Cameras
 from softfit.errors import InputError
 
+MIN_VIEW_SIDE = 8  # px: the smallest render size a fit uses (FitParams.resolutions)
+
 
 @dataclass(frozen=True)
 class MultiViewData:
@@ -33,6 +35,9 @@ class MultiViewData:
             raise InputError(f"silhouettes must be (N, H, W), got {s.shape}")
         if len(self.cameras) != n:
             raise InputError(f"{n} silhouettes but {len(self.cameras)} cameras")
+        if n and min(h, w) < MIN_VIEW_SIDE:
+            raise InputError(f"the views are {w}x{h} pixels: too small to fit a mesh to (each side needs at "
+                             f"least {MIN_VIEW_SIDE} pixels)")
         if (self.cameras.width, self.cameras.height) != (w, h):
             raise InputError(f"cameras are {self.cameras.width}x{self.cameras.height}, images {w}x{h}")
         if len(self.names) != n:

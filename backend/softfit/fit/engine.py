@@ -20,7 +20,7 @@ from softfit.fit.parameterization import make_parameterization
 from softfit.fit.params import FitParams
 from softfit.fit.regularizers import Topology, regularizer_terms
 from softfit.fit.views import Targets, make_targets, split_views
-from softfit.mesh.types import Mesh
+from softfit.mesh.types import Mesh, check_initial_mesh
 from softfit.metrics import view_iou
 from softfit.projection import project
 
@@ -109,8 +109,7 @@ def _torch_threads(n: int) -> Iterator[None]:
 def _check_inputs(data: MultiViewData, init: Mesh, pinned: np.ndarray | None) -> np.ndarray:
     if len(data) == 0:
         raise InputError("no views to fit")
-    if init.n_faces == 0:
-        raise InputError("the initial mesh has no faces")
+    check_initial_mesh(init)
     blind = _views_not_seeing(data, init)
     if blind:
         more = f" and {len(blind) - 5} more" if len(blind) > 5 else ""

@@ -16,6 +16,10 @@ OPTIMIZERS = ("adam", "adam_uniform")
 PARAMETERIZATIONS = ("largesteps", "vertices")
 LAPLACIANS = ("uniform", "cotangent")
 DEVICES = ("auto", "cpu", "cuda")
+# σ (NDC²) a soft rasteriser can use: below 1e-10 even a 16 384 px image is hard-edged (1/σ overflows in
+# float32 pixel units); above 1 one pixel's blur spans the whole image.
+SIGMA_RANGE = (1e-10, 1.0)
+MAX_INT = 10**15  # integer parameters beyond this are typos (and lose precision as JSON doubles)
 
 
 def _opt(help_text: str, **kw: Any) -> dict:
@@ -88,7 +92,9 @@ class FitParams:
         _check(all(0 <= b < 1 for b in self.betas), "betas must lie in [0, 1)")
         _check(self.smoothing >= 0, "smoothing must be >= 0")
         _check(self.views_per_step >= 1, "views_per_step must be >= 1")
-        _check(all(s > 0 for s in self.sigma), "sigma values must be > 0")
+        _check(all(SIGMA_RANGE[0] <= s <= SIGMA_RANGE[1] for s in self.sigma),
+               f"sigma values must lie in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}] NDC² (the image's long "
+               f"side spans 2), got {list(self.sigma)}")
         _check(0 <= self.sigma_anneal <= 1, "sigma_anneal must lie in [0, 1]")
         _check(min(self.w_laplacian, self.w_edge, self.w_normal, self.w_flatten) >= 0,
                "regulariser weights must be >= 0")
@@ -153,8 +159,12 @@ def _check(ok: bool, message: str) -> None:
 
 
 def _int(v: Any, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | float) or float(v) != int(v):
+    if isinstance(v, bool) or not isinstance(v, int | float):
         raise InputError(f"{name} must be an integer, got {v!r}")
+    if isinstance(v, float) and (not math.isfinite(v) or v != int(v)):
+        raise InputError(f"{name} must be an integer, got {v!r}")
+    if abs(v) > MAX_INT:
+        raise InputError(f"{name} must be an integer of at most {MAX_INT:.0e} in size, got {v!r}")
     return int(v)
 
 
@@ -177,8 +187,8 @@ def _schedule(v: Any) -> tuple[tuple[float, int], ...]:
     out = []
     for item in v:
         frac, size = _tuple_of(item, 2, float, "resolutions")
-        if size != int(size) or size < 0 or 0 < size < 8:
-            raise InputError(f"resolutions: size must be 0 (full) or an integer >= 8, got {size!r}")
+        if size != int(size) or size < 0 or 0 < size < 8 or size > 16384:
+            raise InputError(f"resolutions: size must be 0 (full) or an integer in [8, 16384], got {size!r}")
         out.append((frac, int(size)))
     fracs = [f for f, _ in out]
     _check(fracs[0] == 0.0, "resolutions: the first stage must start at fraction 0")

@@ -28,15 +28,16 @@ class Inputs:
     silhouette: str = "auto"
     image_size: int | None = 256
     object_index: int | None = None
+    allow_outside_paths: bool = False  # a camera file may name images outside its folder
 
     def load(self) -> MultiViewData:
         if isinstance(self.source, MultiViewData):
             return self.source
         from softfit.data.load import load_dataset
 
-        size = self.image_size if self.image_size and self.image_size > 0 else None
+        size = self.image_size or None  # 0 = as stored; a negative size is refused by the loader
         return load_dataset(self.source, cameras=self.cameras, silhouette=self.silhouette, image_size=size,
-                            object_index=self.object_index)
+                            object_index=self.object_index, allow_outside_paths=self.allow_outside_paths)
 
     def record(self) -> dict:
         """What metrics.json says about the input."""

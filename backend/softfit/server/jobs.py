@@ -6,11 +6,11 @@ streaming). Workers wake the loop through an inproc PUSH socket each; they never
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
 import math
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -125,6 +125,56 @@ class Job:
         return body, arrays
 
 
+class FairQueue:
+    """Jobs waiting for a worker, taken fairly between clients: the next job belongs to the session with
+    the fewest jobs running and, among those, the one served longest ago (never served first), so a client
+    that queued many jobs cannot starve the others; within a session, jobs run in submission order."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: dict[str, collections.deque[Job]] = {}
+        self._running: collections.Counter[str] = collections.Counter()
+        self._served: dict[str, int] = {}  # session -> when it last had a job started (a counter)
+        self._starts = 0
+        self._closed = False
+
+    def put(self, job: Job) -> None:
+        with self._cond:
+            self._waiting.setdefault(job.session, collections.deque()).append(job)
+            self._cond.notify()
+
+    def get(self) -> Job | None:
+        """Block until a job is due (None once closed); the caller calls `done(job)` when it ends."""
+        with self._cond:
+            while not self._closed and not self._waiting:
+                self._cond.wait()
+            if self._closed:
+                return None
+            session = min(self._waiting, key=lambda s: (self._running[s], self._served.get(s, -1),
+                                                         self._waiting[s][0].order))
+            q = self._waiting[session]
+            job = q.popleft()
+            if not q:
+                del self._waiting[session]
+            self._running[session] += 1
+            self._starts += 1
+            self._served[session] = self._starts
+            return job
+
+    def done(self, job: Job) -> None:
+        with self._cond:
+            self._running[job.session] -= 1
+            if self._running[job.session] <= 0:
+                del self._running[job.session]
+                if job.session not in self._waiting:
+                    self._served.pop(job.session, None)  # an idle session leaves no trace
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
 def pipeline_fit(data: Any, init: Any, params: Any, callback: Any = None, cancel: Any = None,
                  pinned: Any = None) -> Any:
     """A submitted job through `softfit.pipeline.run` (the client's mesh as the initial mesh; the views'
@@ -137,15 +187,17 @@ def pipeline_fit(data: Any, init: Any, params: Any, callback: Any = None, cancel
 
 
 class WorkerPool:
-    """`n` threads taking jobs in submission order; fits release the GIL in torch's kernels, so the
-    socket loop stays responsive while they run. `fit_fn` has `softfit.fit.fit`'s signature (the wire
-    benchmark swaps in a frame source)."""
+    """`n` threads taking jobs from a FairQueue; fits release the GIL in torch's kernels, so the socket
+    loop stays responsive while they run. With `cuda_devices` > 0 worker i computes on device
+    i % cuda_devices (one worker per GPU is the default of `softfit serve`). `fit_fn` has
+    `softfit.fit.fit`'s signature (the wire benchmark swaps in a frame source)."""
 
-    def __init__(self, n: int, context: zmq.Context, fit_fn: Callable[..., Any] = pipeline_fit):
-        self.queue: queue.Queue[Job | None] = queue.Queue()
-        self._ctx, self._fit = context, fit_fn
-        self._threads = [threading.Thread(target=self._work, name=f"softfit-worker-{i}", daemon=True)
-                         for i in range(n)]
+    def __init__(self, n: int, context: zmq.Context, fit_fn: Callable[..., Any] = pipeline_fit,
+                 cuda_devices: int = 0):
+        self.queue = FairQueue()
+        self._ctx, self._fit, self._cuda = context, fit_fn, cuda_devices
+        self._threads = [threading.Thread(target=self._work, args=(i,), name=f"softfit-worker-{i}",
+                                          daemon=True) for i in range(n)]
 
     def start(self) -> None:
         for t in self._threads:
@@ -155,21 +207,26 @@ class WorkerPool:
         self.queue.put(job)
 
     def stop(self, timeout: float = 5.0) -> None:
-        if not any(t.is_alive() for t in self._threads):
-            return
-        for _ in self._threads:
-            self.queue.put(None)
+        self.queue.close()
         end = time.monotonic() + timeout
         for t in self._threads:
-            t.join(max(0.0, end - time.monotonic()))
+            if t.is_alive():
+                t.join(max(0.0, end - time.monotonic()))
 
-    def _work(self) -> None:
+    def _work(self, index: int) -> None:
+        if self._cuda:
+            import torch
+
+            torch.cuda.set_device(index % self._cuda)  # per thread: "cuda" means this worker's GPU
         push = self._ctx.socket(zmq.PUSH)
         push.setsockopt(zmq.LINGER, 0)
         push.connect(WAKE_ENDPOINT)
         try:
             while (job := self.queue.get()) is not None:
-                self._run(job, push)
+                try:
+                    self._run(job, push)
+                finally:
+                    self.queue.done(job)
         finally:
             push.close()
 

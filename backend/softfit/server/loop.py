@@ -1,10 +1,18 @@
 """The server: one ROUTER socket served by one thread that never computes, and a pool of fit workers.
 
+Transport (docs/security.md): local use binds `ipc://` in a fresh 0700 folder where the platform has it
+(else TCP loopback); every connection authenticates in ZeroMQ's handshake through a ZAP handler
+(`zmq.auth`): PLAIN with a credential derived from the token, or CURVE with a client allow-list off
+loopback. A peer without them is refused before it can send a single message, which is what bounds the
+memory an unauthenticated peer can make the server use (ZeroMQ buffers whole multipart messages).
+
 Per request: decode and validate (softfit.wire.protocol), reply at once or, for a `poll` with nothing new,
-hold the reply until the job moves or the poll's wait runs out (long polling, latest-only). Sessions
-(clients) that stop talking for `client_timeout` seconds lose their jobs (cancelled). Every failure to
-understand a message becomes an `error` reply; the loop itself only stops on `stop()`, a signal or the
-death of `--parent-pid`."""
+hold the reply until the job moves or the poll's wait runs out (long polling, latest-only). A session
+(client) owning unfinished jobs is probed every HEARTBEAT_S with an unsolicited `heartbeat`; when its
+connection is gone (ZeroMQ reports the peer unroutable; ZMTP heartbeats drop a silent network peer) and
+it does not come back within LOST_GRACE_S, its jobs are cancelled; sessions silent for `client_timeout`
+seconds lose their jobs too. Every failure to understand a message becomes an `error` reply; the loop
+itself only stops on `stop()`, a signal or the death of `--parent-pid`."""
 
 from __future__ import annotations
 
@@ -13,7 +21,9 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import socket as pysocket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,17 +36,20 @@ from softfit import __version__
 from softfit.atomic import write_atomic
 from softfit.errors import InputError
 from softfit.wire import errors as E
-from softfit.wire.keys import load_server_keys
+from softfit.wire.keys import allowed_clients_dir, load_server_keys
 from softfit.wire.messages import REQUESTS, check_prepare, check_submit
 from softfit.wire.protocol import (
     PROTOCOL_VERSION,
+    ZAP_USER,
     Limits,
     Message,
+    check_token,
     decode,
     encode,
     error_frames,
     is_loopback,
     new_token,
+    zap_password,
 )
 
 from .jobs import WAKE_ENDPOINT, Job, WorkerPool
@@ -46,17 +59,44 @@ from .request import prepare_request, submit_request
 
 log = logging.getLogger("softfit.server")
 HOUSEKEEPING_S = 0.2
+HEARTBEAT_S = 0.2  # probe sessions owning unfinished jobs this often
+LOST_GRACE_S = 0.6  # a session whose connection is gone gets this long to reconnect (lazy pirate)
+ZMTP_HEARTBEAT_MS = (500, 1200)  # ZMTP PING interval and timeout: a peer that stops answering is dropped
 DIGEST_HISTORY = 4096
 MAX_BATCH = 200  # messages handled before the loop looks at its timers again
+LOCAL_BINDS = ("auto", "ipc")
+ZAP_DOMAIN = "softfit"
+
+
+def cuda_device_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def default_workers(device: str) -> int:
+    """One worker per GPU; on a CPU, one (a fit uses every core through torch's threads; raise it with
+    --workers to share the cores between clients, each fit then gets cores / workers threads)."""
+    return max(1, cuda_device_count()) if device == "cuda" else 1
+
+
+def ipc_available() -> bool:
+    """ipc:// (Unix domain sockets) where the platform has them and folder permissions protect them."""
+    return os.name == "posix" and bool(zmq.has("ipc"))
 
 
 @dataclass
 class ServeConfig:
-    bind: str = "127.0.0.1"
+    """bind: "auto" (ipc:// on POSIX, else 127.0.0.1; with a port, 127.0.0.1), "ipc", or a host (a
+    non-loopback host needs curve_keys, whose `clients/` folder is the allow-list unless allow_clients
+    names another); token: >= 32 hex digits (default: a fresh random one)."""
+
+    bind: str = "auto"
     port: int = 0
     token: str | None = None
     announce: Path | None = None
     curve_keys: Path | None = None
+    allow_clients: Path | None = None
     workers: int = 1
     parent_pid: int | None = None
     client_timeout: float = 10.0
@@ -68,6 +108,8 @@ class ServeConfig:
 class _Session:
     last_seen: float
     jobs: set[str] = field(default_factory=set)
+    identity: bytes | None = None  # the connection its last message came on
+    lost_at: float | None = None  # when a heartbeat probe found that connection gone
 
 
 @dataclass
@@ -96,9 +138,15 @@ class Server:
             raise InputError("--workers must be >= 1")
         if c.client_timeout < 4.0:
             raise InputError("--client-timeout must be >= 4 s (clients poll every 2 s at most)")
-        if c.token is not None and len(c.token) < 16:
-            raise InputError("the token must be at least 16 characters")
-        if not is_loopback(c.bind) and c.curve_keys is None:
+        if c.token is not None:
+            try:
+                c.token = check_token(c.token)
+            except ValueError as exc:
+                raise InputError(str(exc)) from None
+        if c.bind == "ipc" and not ipc_available():
+            raise InputError("ipc:// is not available on this platform: bind 127.0.0.1")
+        local = c.bind in LOCAL_BINDS or is_loopback(c.bind)
+        if not local and c.curve_keys is None:
             from softfit.commands.serve import NON_LOOPBACK
 
             raise InputError(NON_LOOPBACK.format(bind=c.bind))
@@ -113,36 +161,48 @@ class Server:
         self._key = self.token.encode("utf-8")
         self.limits = c.limits
         self.public_key: str | None = None
+        keys = clients = None
+        if c.curve_keys is not None:
+            try:
+                keys = load_server_keys(c.curve_keys)
+                clients = allowed_clients_dir(c.curve_keys) if c.allow_clients is None else c.allow_clients
+                if not any(Path(clients).glob("*.key")):
+                    raise E.WireError(f"no client keys (*.key) in {clients}: nobody could connect")
+            except E.WireError as exc:
+                raise InputError(str(exc)) from None
         self.ctx = zmq.Context()
+        self.runtime_dir: Path | None = None
+        self.auth = self._start_authenticator(clients)
         self.router = self.ctx.socket(zmq.ROUTER)
         r = self.router
         r.setsockopt(zmq.LINGER, 0)
-        r.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
+        # ZeroMQ bounds each frame, not the message: the largest legitimate frame. Larger ones close the
+        # connection while they arrive, before they are buffered.
+        r.setsockopt(zmq.MAXMSGSIZE, self.limits.max_frame_bytes())
         r.setsockopt(zmq.ROUTER_MANDATORY, 1)  # unroutable replies raise instead of vanishing silently
         r.setsockopt(zmq.SNDHWM, 1000)  # a reply that finds the queue full is dropped (clients retry)
+        r.setsockopt(zmq.HEARTBEAT_IVL, ZMTP_HEARTBEAT_MS[0])
+        r.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMTP_HEARTBEAT_MS[1])
+        r.setsockopt(zmq.HANDSHAKE_IVL, 5000)  # a peer that never completes the handshake is dropped
+        r.zap_domain = ZAP_DOMAIN.encode()
         if ":" in c.bind.strip("[]"):
             r.setsockopt(zmq.IPV6, 1)
-        if c.curve_keys is not None:
-            try:
-                public, secret = load_server_keys(c.curve_keys)
-            except E.WireError as exc:
-                raise InputError(str(exc)) from None
+        if keys is not None:
+            public, secret = keys
             r.curve_server, r.curve_secretkey, r.curve_publickey = True, secret, public
             self.public_key = public.decode("ascii")
+        else:
+            r.plain_server = True
         try:
-            r.bind(_endpoint(c.bind, c.port))
-        except zmq.ZMQError as exc:
-            self.ctx.destroy(linger=0)
+            self.address = self._bind(r)
+        except (zmq.ZMQError, OSError) as exc:
+            self._destroy()
             raise InputError(f"cannot bind {c.bind}:{c.port or 'any port'}: {exc}") from None
-        endpoint = r.getsockopt(zmq.LAST_ENDPOINT).decode()
-        port = int(endpoint.rsplit(":", 1)[1])
-        wildcard = c.bind in ("*", "0.0.0.0", "::")
-        host = pysocket.gethostname() if wildcard else c.bind
-        self.address = _endpoint(host, port)
         self.wake = self.ctx.socket(zmq.PULL)
         self.wake.setsockopt(zmq.LINGER, 0)
         self.wake.bind(WAKE_ENDPOINT)
-        self.pool = WorkerPool(c.workers, self.ctx, fit_fn)
+        gpus = cuda_device_count() if self.device == "cuda" else 0
+        self.pool = WorkerPool(c.workers, self.ctx, fit_fn, gpus)
         self.preparer = Preparer(self.ctx, self.limits.max_jobs)
         self.jobs: dict[str, Job] = {}
         self.sessions: dict[str, _Session] = {}
@@ -150,10 +210,51 @@ class Server:
         self._digests: collections.deque[bytes] = collections.deque()
         self._digest_set: set[bytes] = set()
         self._order = 0
+        self._next_probe = 0.0
         self._stop = False
         self._parent = ParentWatch(c.parent_pid)
         self.exit_reason = ""
         self._served = False
+
+    def _start_authenticator(self, clients: Path | None):
+        """ZeroMQ's own authenticator (ZAP) in a thread of this context: CURVE clients must be on the
+        allow-list, PLAIN clients must present the token-derived password. It runs before a peer may
+        send any message."""
+        from zmq.auth.thread import ThreadAuthenticator
+
+        auth = ThreadAuthenticator(self.ctx, log=logging.getLogger("softfit.server.auth"))
+        auth.start()
+        if clients is not None:
+            auth.configure_curve(domain=ZAP_DOMAIN, location=str(clients))
+        else:
+            password = zap_password(self.token).decode()
+            auth.configure_plain(domain=ZAP_DOMAIN, passwords={ZAP_USER.decode(): password})
+        return auth
+
+    def _bind(self, r: zmq.Socket) -> str:
+        """Bind and return the address clients connect to."""
+        c = self.config
+        if c.bind == "ipc" or (c.bind == "auto" and not c.port and ipc_available()):
+            base = os.environ.get("XDG_RUNTIME_DIR")
+            base = base if base and os.path.isdir(base) and len(base) < 60 else None
+            self.runtime_dir = Path(tempfile.mkdtemp(prefix="softfit-", dir=base))  # mode 0700
+            os.chmod(self.runtime_dir, 0o700)
+            address = f"ipc://{self.runtime_dir / 'serve.sock'}"
+            r.bind(address)
+            return address
+        host = "127.0.0.1" if c.bind == "auto" else c.bind
+        r.bind(_endpoint(host, c.port))
+        endpoint = r.getsockopt(zmq.LAST_ENDPOINT).decode()
+        port = int(endpoint.rsplit(":", 1)[1])
+        wildcard = host in ("*", "0.0.0.0", "::")
+        return _endpoint(pysocket.gethostname() if wildcard else host, port)
+
+    def _destroy(self) -> None:
+        """Close the sockets, the authenticator and the context; remove the ipc folder."""
+        self.auth.stop()
+        self.ctx.destroy(linger=0)
+        if self.runtime_dir is not None:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -218,22 +319,25 @@ class Server:
         self.pool.stop(timeout=5.0)
         self.router.close(linger=0)
         self.wake.close(linger=0)
-        self.ctx.term()
+        self._destroy()
         if self.config.announce is not None:
             with contextlib.suppress(OSError):
                 self.config.announce.unlink()
 
     # -- sending ----------------------------------------------------------------------------------
 
-    def _send(self, identity: bytes, frames: list) -> None:
+    def _send(self, identity: bytes, frames: list) -> bool:
+        """False only when the peer's connection is gone (EHOSTUNREACH); a full queue drops the reply."""
         try:
             self.router.send_multipart([identity, *frames], flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
             log.debug("dropped a reply: the client's queue is full")
         except zmq.ZMQError as exc:
             # EHOSTUNREACH: the client's connection is gone (it reconnected or died); it asks again if alive
-            if exc.errno != zmq.EHOSTUNREACH:
-                log.warning("could not send a reply: %s", exc)
+            if exc.errno == zmq.EHOSTUNREACH:
+                return False
+            log.warning("could not send a reply: %s", exc)
+        return True
 
     def _reply(self, identity: bytes, req: Message, mtype: str, body: dict | None = None,
                arrays: dict | None = None, job: str | None = None) -> None:
@@ -263,7 +367,7 @@ class Server:
             getattr(self, "_on_" + msg.type)(identity, msg)
         except E.ProtocolError as exc:
             self._reply_error(identity, exc.code, exc.message, exc.msg_id or mid, exc.job or job,
-                              signed=exc.code != E.BAD_SIGNATURE)
+                              signed=not exc.unverified)
         except InputError as exc:
             self._reply_error(identity, E.BAD_REQUEST, str(exc), mid, job)
         except Exception as exc:  # a bug: report it, keep serving
@@ -279,10 +383,13 @@ class Server:
         if len(self._digests) > DIGEST_HISTORY:
             self._digest_set.discard(self._digests.popleft())
 
-    def _touch(self, session: str | None) -> None:
+    def _touch(self, session: str | None, identity: bytes | None = None) -> None:
+        """A message from `session` (on the connection `identity`): it is alive, and reachable there."""
         s = self.sessions.get(session) if session else None
         if s is not None:
             s.last_seen = time.monotonic()
+            if identity is not None:
+                s.identity, s.lost_at = identity, None
 
     def _job(self, msg: Message) -> Job:
         job = self.jobs.get(f"{msg.session}/{msg.job}")
@@ -294,7 +401,7 @@ class Server:
         return job
 
     def _on_hello(self, identity: bytes, msg: Message) -> None:
-        self._touch(msg.session)
+        self._touch(msg.session, identity)
         log.info("hello from %s %s", msg.body["client"], msg.body["version"])
         self._reply(identity, msg, "welcome", {
             "protocol": PROTOCOL_VERSION, "version": __version__, "device": self.device,
@@ -306,13 +413,13 @@ class Server:
         self._reply(identity, msg, "pong", {"echo": msg.body["echo"]} if "echo" in msg.body else {})
 
     def _on_heartbeat(self, identity: bytes, msg: Message) -> None:
-        self._touch(msg.session)
+        self._touch(msg.session, identity)
         self._reply(identity, msg, "heartbeat")
 
     def _on_submit(self, identity: bytes, msg: Message) -> None:
         key = f"{msg.session}/{msg.job}"
         if key in self.jobs:  # a retried submit (its reply was lost): same job, same answer
-            self._touch(msg.session)
+            self._touch(msg.session, identity)
             position = self._position(self.jobs[key])
             self._reply(identity, msg, "accepted", {"queue_position": position}, job=msg.job)
             return
@@ -329,6 +436,7 @@ class Server:
             raise InputError(f"params ask for device cuda but this server computes on {self.device}")
         if session is None:
             session = self.sessions[msg.session] = _Session(time.monotonic())
+        session.identity, session.lost_at = identity, None
         self._order += 1
         job = Job(msg.job, msg.session, request, self._order)
         self.jobs[key] = job
@@ -342,7 +450,7 @@ class Server:
     def _on_prepare(self, identity: bytes, msg: Message) -> None:
         """An initial mesh from the views: validated here, built on its own thread, answered `prepared`
         from `_read_wakeups` (so the loop never computes)."""
-        self._touch(msg.session)
+        self._touch(msg.session, identity)
         check_prepare(msg, self.limits)
         request = prepare_request(msg)
         if not self.preparer.start(identity, msg.id, request):
@@ -363,7 +471,7 @@ class Server:
 
     def _on_poll(self, identity: bytes, msg: Message) -> None:
         job = self._job(msg)
-        self._touch(msg.session)
+        self._touch(msg.session, identity)
         held = _Held(identity, msg.id, msg.body["after"], msg.body["frames"],
                      time.monotonic() + msg.body["wait"])
         old = self.held.pop(job.key, None)
@@ -376,7 +484,7 @@ class Server:
 
     def _on_cancel(self, identity: bytes, msg: Message) -> None:
         job = self._job(msg)
-        self._touch(msg.session)
+        self._touch(msg.session, identity)
         self._cancel(job)
         log.info("job %s cancel requested (%s)", job.id, job.state)
         self._reply(identity, msg, "ack", {"state": job.state}, job=msg.job)
@@ -386,7 +494,7 @@ class Server:
         if job is not None:
             self._cancel(job)
             self._forget(job)
-        self._touch(msg.session)
+        self._touch(msg.session, identity)
         self._reply(identity, msg, "ack", {"state": "released"}, job=msg.job)
 
     # -- jobs ---------------------------------------------------------------------------------------
@@ -444,17 +552,39 @@ class Server:
                 if job is not None:
                     self._answer(job, held)
 
+    def _probe(self, s: _Session, now: float) -> None:
+        """Heartbeat a session that owns unfinished jobs: an unsolicited `heartbeat` (no reply_to; clients
+        drop it) to the connection it last used. ZeroMQ refuses to route it once that connection is gone:
+        the client died, closed its socket, or stopped answering ZMTP pings."""
+        if s.identity is None or not any(k in self.jobs and not self.jobs[k].final for k in s.jobs):
+            return
+        if self._send(s.identity, encode(Message("heartbeat"), self._key)):
+            s.lost_at = None
+        elif s.lost_at is None:
+            s.lost_at = now
+
+    def _drop_session(self, sid: str, why: str) -> None:
+        s = self.sessions.pop(sid, None)
+        if s is None:
+            return
+        log.info("client %s %s: cancelling its %d job(s)", sid[:8], why, len(s.jobs))
+        for key in list(s.jobs):
+            job = self.jobs.get(key)
+            if job is not None:
+                self._cancel(job)
+                self._forget(job)
+
     def _housekeeping(self, now: float) -> None:
+        probe = now >= self._next_probe
+        if probe:
+            self._next_probe = now + HEARTBEAT_S
         for sid, s in list(self.sessions.items()):
-            if now - s.last_seen > self.config.client_timeout:
-                log.info("client %s silent for %.1f s: cancelling its %d job(s)", sid[:8], now - s.last_seen,
-                         len(s.jobs))
-                for key in list(s.jobs):
-                    job = self.jobs.get(key)
-                    if job is not None:
-                        self._cancel(job)
-                        self._forget(job)
-                self.sessions.pop(sid, None)
+            if probe:
+                self._probe(s, now)
+            if s.lost_at is not None and now - s.lost_at > LOST_GRACE_S:
+                self._drop_session(sid, f"lost its connection {now - s.lost_at:.1f} s ago")
+            elif now - s.last_seen > self.config.client_timeout:
+                self._drop_session(sid, f"silent for {now - s.last_seen:.1f} s")
         self._send_prepared()  # wake-ups can be dropped under load
         for job in self.jobs.values():  # wake-ups can be dropped under load: re-check held polls
             self._wake(job)

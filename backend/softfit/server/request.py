@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from softfit.cameras import Cameras, parse_transforms
-from softfit.data.types import MultiViewData
+from softfit.cameras import Cameras, check_declared_size, parse_transforms
+from softfit.data.types import MIN_VIEW_SIDE, MultiViewData
 from softfit.errors import InputError
 from softfit.fit import FitParams
-from softfit.mesh.types import Mesh
+from softfit.mesh.types import Mesh, check_initial_mesh
 from softfit.wire.events import Prepared
 from softfit.wire.protocol import Message
 
@@ -66,6 +66,7 @@ def cameras_from_transforms(meta: dict, width: int, height: int) -> tuple[Camera
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise InputError(f"transforms: bad camera values ({exc})") from None
     if (cams.width, cams.height) != (width, height):
+        check_declared_size((cams.width, cams.height), (width, height), f"the {len(names)} sent view(s)")
         cams = cams.resized(width, height)
     return cams, names
 
@@ -94,10 +95,19 @@ def submit_request(msg: Message) -> FitRequest:
     """The cheap, loop-side half of a `submit`: InputError here fails it with `bad_request`."""
     a = msg.arrays
     views, is_images = _views(msg)
+    _check_view_size(views)
     params = fit_params(msg)
     cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
+    check_initial_mesh(Mesh(a["verts"], a["faces"]))  # coordinates in range, not degenerate
     method = msg.body.get("silhouette", "auto")
     return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method)
+
+
+def _check_view_size(views: np.ndarray) -> None:
+    h, w = views.shape[1:3]
+    if min(h, w) < MIN_VIEW_SIDE:
+        raise InputError(f"the views are {w}x{h} pixels: too small to fit a mesh to (each side needs at "
+                         f"least {MIN_VIEW_SIDE} pixels)")
 
 
 def _views(msg: Message) -> tuple[np.ndarray, bool]:
@@ -109,6 +119,7 @@ def _views(msg: Message) -> tuple[np.ndarray, bool]:
 def prepare_request(msg: Message) -> InitRequest:
     """The loop-side half of a `prepare`: cameras parsed (InputError -> `bad_request`), nothing computed."""
     views, is_images = _views(msg)
+    _check_view_size(views)
     sfm = msg.body.get("cameras")
     if sfm is not None:
         from softfit.sfm.spec import parse_spec

@@ -9,6 +9,7 @@ Not thread-safe: use one Client per thread."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
@@ -19,9 +20,19 @@ import zmq
 
 from . import errors as E
 from .events import Event, JobError, Prepared, Progress, Queued, Result, VertexFrame
-from .keys import load_public_key
+from .keys import load_public_key, load_secret_keys
 from .messages import FINAL_STATES, MAX_WAIT, REPLIES, REQUESTS, check_prepare, check_submit
-from .protocol import PROTOCOL_VERSION, Limits, Message, decode, encode, new_id
+from .protocol import (
+    PROTOCOL_VERSION,
+    ZAP_USER,
+    Limits,
+    Message,
+    decode,
+    encode,
+    new_id,
+    unsigned_error,
+    zap_password,
+)
 
 CLIENT_MAXMSGSIZE = 2**30
 SEND_RATE = 20e6  # bytes/s assumed when granting a large request extra time before retrying it
@@ -42,25 +53,32 @@ class _Job:
 class Client:
     """A connection to one SoftFit server.
 
-    address: "tcp://host:port"; token: the per-launch key every message is signed with;
-    server_public_key: the server's CURVE public key (Z85 bytes/str or a `server.key` file) for a remote
-    backend; timeout: seconds of server silence before `ServerGone` (also the heartbeat timeout)."""
+    address: "ipc://..." (local) or "tcp://host:port"; token: the per-launch key every message is signed
+    with (and, without CURVE, the source of the connection's PLAIN credentials); server_public_key: the
+    server's CURVE public key (Z85 bytes/str or a `server.key` file) for a remote backend; client_key: this
+    client's `NAME.key_secret` from `softfit keys client` (the server admits allow-listed keys only);
+    timeout: seconds of server silence before `ServerGone` (also the heartbeat timeout)."""
 
     def __init__(self, address: str, token: str, server_public_key: bytes | str | None = None,
-                 timeout: float = 10.0, retries: int = 2, name: str = "softfit-client"):
+                 timeout: float = 10.0, retries: int = 2, name: str = "softfit-client",
+                 client_key: str | None = None):
         if not token:
             raise E.BadToken("a token is required")
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be > 0 and retries >= 0")
         self.address, self.timeout, self.retries, self.name = address, float(timeout), int(retries), name
         self._key = token.encode("utf-8")
+        self._zap_password = zap_password(token)
         self._server_key = None if server_public_key is None else load_public_key(server_public_key)
+        self._client_keys = None if client_key is None else load_secret_keys(client_key)
         self.session = new_id() + new_id()
         self.info: dict | None = None
         self.limits = Limits()
         self._reply_limits = _reply_limits(self.limits)
         self._ctx = zmq.Context()
         self._socket: zmq.Socket | None = None
+        self._monitor: zmq.Socket | None = None
+        self._poller = zmq.Poller()
         self._pending: set[str] = set()
         self._replies: dict[str, Message] = {}
         self._jobs: dict[str, _Job] = {}
@@ -74,15 +92,42 @@ class Client:
         s.setsockopt(zmq.IMMEDIATE, 1)  # queue only to a live connection, so a dead server shows as Again
         s.setsockopt(zmq.MAXMSGSIZE, CLIENT_MAXMSGSIZE)
         if self._server_key is not None:
-            public, secret = zmq.curve_keypair()
+            public, secret = self._client_keys or zmq.curve_keypair()
             s.curve_serverkey, s.curve_publickey, s.curve_secretkey = self._server_key, public, secret
+        else:
+            s.plain_username, s.plain_password = ZAP_USER, self._zap_password
+        # the server's authenticator refuses wrong credentials during the handshake: we learn it here
+        self._monitor = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
         s.connect(self.address)
         self._socket = s
+        self._poller = zmq.Poller()
+        self._poller.register(s, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+
+    def _close_socket(self, linger: int = 0) -> None:
+        if self._socket is None:
+            return
+        if self._monitor is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                self._socket.disable_monitor()
+            self._monitor.close(linger=0)
+            self._monitor = None
+        self._socket.close(linger=linger)
+
+    def _check_refused(self) -> None:
+        """BadToken when the server's authenticator refused our handshake (wrong token or key)."""
+        if self._monitor is None or not self._monitor.poll(0, zmq.POLLIN):
+            return
+        self._monitor.recv_multipart()
+        if self._server_key is not None:
+            raise E.BadToken(f"{self.address} refused this client's CURVE key: it is not on the server's "
+                             "allow-list (`softfit keys client`), or the token is wrong")
+        raise E.BadToken(f"{self.address} refused the connection: the token is wrong")
 
     def _reconnect(self) -> None:
         """Lazy pirate: drop the socket (and whatever it had queued) and start over."""
         if self._socket is not None:
-            self._socket.close(linger=0)
+            self._close_socket(0)
         self._pending.clear()
         self._replies.clear()
         for st in self._jobs.values():
@@ -96,7 +141,7 @@ class Client:
         for job_id, st in self._jobs.items():
             if not st.done:
                 self._send(Message("cancel", session=self.session, job=job_id), time.monotonic() + 0.2)
-        self._socket.close(linger=200)
+        self._close_socket(200)
         self._socket = None
         self._ctx.term()
 
@@ -122,6 +167,7 @@ class Client:
                 sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=True)
                 return True
             except zmq.Again:
+                self._check_refused()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -130,9 +176,18 @@ class Client:
     def _receive(self, timeout: float) -> bool:
         """Handle one incoming message if one arrives within `timeout` seconds."""
         sock = self._sock()
-        if not sock.poll(max(0, int(timeout * 1000)), zmq.POLLIN):
+        ready = dict(self._poller.poll(max(0, int(timeout * 1000))))
+        if self._monitor in ready:
+            self._check_refused()
+        if sock not in ready:
             return False
         frames = sock.recv_multipart(copy=True)
+        refused = unsigned_error(frames)
+        if refused is not None:  # refused before its signature was checked: nothing to verify
+            code, message = refused
+            if code == E.BAD_SIGNATURE:
+                raise E.BadToken(f"{self.address} rejected our signature: the token is wrong")
+            raise E.RequestRejected(code, message)
         try:
             msg = decode(frames, self._key, REPLIES, self._reply_limits)
         except E.ProtocolError as exc:

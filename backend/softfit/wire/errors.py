@@ -34,9 +34,13 @@ class WireError(Exception):
 class ProtocolError(WireError):
     """A message that breaks the protocol; `code` is one of CODES, `msg_id`/`job` are set when known."""
 
-    def __init__(self, code: str, message: str, msg_id: str | None = None, job: str | None = None):
+    def __init__(self, code: str, message: str, msg_id: str | None = None, job: str | None = None,
+                 unverified: bool = False):
         super().__init__(message)
         self.code, self.message, self.msg_id, self.job = code, message, msg_id, job
+        # raised before the signature was verified: the peer may not hold the token, so the reply to it
+        # is sent unsigned (signing it would hand an unauthenticated peer a MAC made with our key)
+        self.unverified = unverified
 
 
 class ServerGone(WireError):
@@ -48,7 +52,8 @@ class ProtocolMismatch(WireError):
 
 
 class BadToken(WireError):
-    """The server rejected our signature, or its replies do not verify: the token is wrong."""
+    """The server rejected our signature or our connection credentials, or its replies do not verify: the
+    token is wrong (or, with CURVE, this client's key is not on the server's allow-list)."""
 
 
 class RequestRejected(WireError):

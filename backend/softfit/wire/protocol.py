@@ -34,6 +34,8 @@ PROTOCOL_VERSION = 1
 MAGIC = b"SOFTFIT"
 SIGNATURE_LEN = 64  # hex digits of SHA-256
 ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
+TOKEN_RE = re.compile(r"[0-9A-Fa-f]{32,256}\Z")  # >= 128 bits of hex: guessing one is hopeless
+ZAP_USER = b"softfit"
 HEADER_KEYS = frozenset({"v", "type", "id", "session", "job", "reply_to", "body", "buffers"})
 DTYPES: dict[str, np.dtype] = {s: np.dtype(s) for s in ("|u1", "<i4", "<i8", "<f4", "<f8")}
 
@@ -42,7 +44,9 @@ DTYPES: dict[str, np.dtype] = {s: np.dtype(s) for s in ("|u1", "<i4", "<i8", "<f
 class Limits:
     """What a server accepts; sent in the handshake so the client can refuse early with a clear error.
 
-    max_message_bytes is also the socket's MAXMSGSIZE (ZeroMQ applies it to each frame)."""
+    ZeroMQ applies MAXMSGSIZE to each frame, so the server sets it to `max_frame_bytes()`, the largest
+    frame a legitimate request can hold; messages and frame counts are bounded after receipt, and peers
+    without the token never get that far (docs/security.md)."""
 
     max_message_bytes: int = 256 * 2**20
     max_header_bytes: int = 4 * 2**20
@@ -59,6 +63,11 @@ class Limits:
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"limit {f.name} must be a positive integer, got {v!r}")
+
+    def max_frame_bytes(self) -> int:
+        """The largest legitimate frame: a header or one buffer of a message within max_message_bytes (which
+        also holds the magic and signature frames)."""
+        return max(1, self.max_message_bytes - len(MAGIC) - SIGNATURE_LEN)
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -147,6 +156,20 @@ def new_id() -> str:
 def new_token() -> str:
     """A per-launch key: 256 random bits as hex."""
     return secrets.token_hex(32)
+
+
+def check_token(token: str) -> str:
+    """A token must be at least 32 hex digits (128 bits): short or guessable ones are refused."""
+    if not isinstance(token, str) or not TOKEN_RE.match(token.strip()):
+        raise ValueError("a token must be 32 to 256 hexadecimal digits (make one with "
+                         "`python -c 'import secrets; print(secrets.token_hex(32))'`)")
+    return token.strip()
+
+
+def zap_password(token: str) -> bytes:
+    """The transport-level credential derived from the token (ZeroMQ PLAIN, checked by the server's ZAP
+    handler before any message is accepted): a MAC of a constant, so the token itself never travels."""
+    return hmac.new(token.encode("utf-8"), b"softfit-zap-v1", hashlib.sha256).hexdigest().encode("ascii")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -335,19 +358,20 @@ def decode(frames: Sequence[bytes], key: bytes, schemas: dict[str, Schema], limi
     ids, body fields, then each buffer's name, dtype, shape, limits and byte length."""
     if len(frames) < 3 or frames[0] != MAGIC:
         raise E.ProtocolError(E.BAD_FRAMES, "not a SoftFit message: expected [MAGIC, signature, header, "
-                              "buffers...]")
+                              "buffers...]", unverified=True)
     if len(frames) > limits.max_frames:
-        raise E.ProtocolError(E.TOO_LARGE, f"{len(frames)} frames, over the limit of {limits.max_frames}")
+        raise E.ProtocolError(E.TOO_LARGE, f"{len(frames)} frames, over the limit of {limits.max_frames}",
+                              unverified=True)
     total = sum(len(f) for f in frames)
     if total > limits.max_message_bytes:
         raise E.ProtocolError(E.TOO_LARGE, f"message of {total} bytes, over the limit of "
-                              f"{limits.max_message_bytes}")
+                              f"{limits.max_message_bytes}", unverified=True)
     if len(frames[2]) > limits.max_header_bytes:
         raise E.ProtocolError(E.TOO_LARGE, f"header of {len(frames[2])} bytes, over the limit of "
-                              f"{limits.max_header_bytes}")
+                              f"{limits.max_header_bytes}", unverified=True)
     sig = bytes(frames[1])
     if not key or len(sig) != SIGNATURE_LEN or not hmac.compare_digest(sig, signature(key, frames[2:])):
-        raise E.ProtocolError(E.BAD_SIGNATURE, "missing or invalid signature: wrong token")
+        raise E.ProtocolError(E.BAD_SIGNATURE, "missing or invalid signature: wrong token", unverified=True)
     try:
         h = parse_json(frames[2])
     except (ValueError, RecursionError) as exc:
@@ -378,7 +402,28 @@ def decode(frames: Sequence[bytes], key: bytes, schemas: dict[str, Schema], limi
 
 def error_frames(key: bytes, code: str, message: str, reply_to: str | None = None, job: str | None = None,
                  signed: bool = True) -> list[bytes | memoryview]:
-    """An `error` message; unsigned (empty signature) when answering a peer whose signature failed, since
-    that peer cannot verify ours anyway."""
+    """An `error` message; unsigned (empty signature) when answering a peer whose message was refused
+    before its signature was verified: that peer may not hold the token, and must not get a MAC made
+    with it. Unsigned errors never carry reply_to/job (they would echo unverified input)."""
+    if not signed:
+        reply_to = job = None
     msg = Message("error", {"code": code, "message": message[:1000]}, reply_to=reply_to, job=job)
     return encode(msg, key if signed else b"")
+
+
+UNSIGNED_CODES = (E.BAD_FRAMES, E.BAD_SIGNATURE, E.TOO_LARGE)
+
+
+def unsigned_error(frames: Sequence[bytes]) -> tuple[str, str] | None:
+    """(code, message) of an unsigned `error` reply (the server refused our message before verifying its
+    signature), or None when `frames` is not one. Nothing else is ever trusted unsigned."""
+    if len(frames) != 3 or frames[0] != MAGIC or frames[1] != b"" or len(frames[2]) > 4096:
+        return None
+    try:
+        h = parse_json(frames[2])
+    except (ValueError, RecursionError):
+        return None
+    body = h.get("body") if isinstance(h, dict) else None
+    if not isinstance(body, dict) or h.get("type") != "error" or body.get("code") not in UNSIGNED_CODES:
+        return None
+    return body["code"], str(body.get("message", ""))[:1000]

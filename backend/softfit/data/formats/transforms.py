@@ -14,8 +14,10 @@ from softfit.data.types import RawView, RawViews
 from softfit.errors import InputError
 
 
-def read(json_path: Path) -> RawViews:
-    cameras, frames = load_transforms(json_path)
+def read(json_path: Path, allow_outside: bool = False) -> RawViews:
+    """The views of a transforms.json; its image and mask paths must stay inside its folder unless
+    `allow_outside` (softfit.cameras.resolve_frame_path)."""
+    cameras, frames = load_transforms(json_path, allow_outside)
     base = json_path.parent
     views = []
     for fr in frames:
