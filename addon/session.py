@@ -106,8 +106,8 @@ def _connect(s: Session, config: BackendConfig) -> None:
     if config.mode == "LOCAL":
         python = backend_path.local_python(config.python, ADDON_DIR)
         if python is None:
-            raise InputError("no backend interpreter: press Install Local Backend in the SoftFit preferences, "
-                             "or set its Python path (a Python with softfit installed)")
+            raise InputError("no backend interpreter: press Install Local Backend in the SoftFit "
+                             "preferences, or set its Python path (a Python with softfit installed)")
         if not python.is_file():
             raise InputError(f"backend interpreter not found: {python}")
         local = launch_local_backend(str(python), server_args(config), timeout=START_TIMEOUT)
