@@ -20,6 +20,7 @@ from .geometry import check_mesh
 from .preferences import backend_config
 from .session import BackendConfig
 from .streaming import FitJob, JobPump
+from .wire.errors import WireError
 
 TASK = "fit"
 
@@ -61,7 +62,18 @@ def read_request(context: bpy.types.Context, refine: bool = False) -> Request:
 
 
 def _submit(req: Request, config: BackendConfig) -> tuple[session.Session, str]:
-    """Worker thread: connect (starting a local backend if needed) and submit; returns the job id."""
+    """Worker thread: connect (starting a local backend if needed) and submit; returns the job id. A
+    local backend found dead meanwhile (killed just before) is replaced once."""
+    try:
+        return _submit_once(req, config)
+    except WireError:
+        if session.backend_died() is None:
+            raise
+        session.disconnect()
+        return _submit_once(req, config)
+
+
+def _submit_once(req: Request, config: BackendConfig) -> tuple[session.Session, str]:
     s = session.connect(config)
     with s.lock:
         assert s.client is not None

@@ -606,8 +606,10 @@ def fit(args: dict, work: Path) -> dict:
     rep["dead_cancel_fit_op"] = start_fit()
     job = mod("session").get().job
     _drive(lambda j: j.frames_applied >= 1)
-    mod("session").get().local.process.kill()
+    dead = mod("session").get().local.process
+    dead.kill()
     rep["dead_cancel_op"] = call(bpy.ops.softfit.cancel)
+    dead.wait()
     rep["dead_cancel_job_cleared"] = mod("session").get().job is None
 
     # 12. Another file opened during a fit: the job is cancelled; the new file's same-named object is
