@@ -6,7 +6,7 @@ STAMP_DEPS := $(VENV)/.deps-installed
 STAMP_EXT := $(VENV)/.ext-built
 CSRC := $(wildcard csrc/*.cpp csrc/*.cu csrc/*.h)
 
-.PHONY: setup demo test lint bench extension addon-zip dist clean
+.PHONY: setup demo test test-fast lint bench extension addon-zip dist clean
 
 setup: $(STAMP_EXT)
 
@@ -32,6 +32,11 @@ lint: $(STAMP_DEPS)
 
 test: $(STAMP_EXT) lint
 	$(PY) scripts/run_tests.py
+
+# The edit-test loop: everything but the tests marked slow (Blender renders, end-to-end fits). CI runs
+# `make test`, all of them.
+test-fast: $(STAMP_EXT) lint
+	$(PY) scripts/run_tests.py -m "not slow"
 
 # The Blender extension zip under build/dist/, validated with Blender's own tool from the bpy wheel..
 addon-zip: $(STAMP_DEPS)

@@ -4,10 +4,11 @@ The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the 
 runs fits on a backend process over ZeroMQ, streaming vertices into a copy of the mesh through
 `bpy.app.timers`. Every wait on the backend happens in worker threads that never touch bpy (tasks.py,
 streaming.JobPump); the main thread only applies what they deliver. Code shared with the backend is
-copied in verbatim at build time: the `wire` client and `core` (cameras, errors, the sphere); see
-scripts/build_extension.py.
+copied in verbatim at build time: the `wire` client and `core` (cameras, errors, atomic writes, mesh
+files, the sphere, the input rules of `softfit.data`: file listing, working size, pixel tests, the SoftRas
+reader); see scripts/build_extension.py.
 
-Nothing here imports bpy at import time, so the pure modules (cameras, views, fitdata, geometry,
+Nothing here imports bpy at import time, so the pure modules (views, fitdata, geometry,
 meshfile, summary, backend_path) are importable and tested without Blender, from a staged copy.
 """
 
@@ -21,6 +22,7 @@ def _modules() -> list[ModuleType]:
         ops_backend,
         ops_export,
         ops_fit,
+        ops_import,
         ops_install,
         ops_mesh,
         ops_scene,
@@ -31,7 +33,7 @@ def _modules() -> list[ModuleType]:
     )
 
     return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_install, ops_export,
-            panel, streaming]
+            ops_import, panel, streaming]
 
 
 def register() -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .core.cameras import Cameras, transforms_dict
+from .core.data.pixels import is_translucent, mask_coverage
+from .core.data.size import target_size
 from .errors import InputError
 from .views import ViewSet
 
@@ -43,14 +45,11 @@ class FitInputs:
 
 
 def working_size(width: int, height: int, image_size: int) -> tuple[int, int]:
-    """(w, h) with the longer side at most `image_size` (0: keep the source size; never enlarged, as the
-    backend's loader); aspect ratio kept."""
+    """(w, h) with the longer side at most `image_size` (0: keep the source size): the backend's own rule
+    (`core/data/size.py`), so both sides work at the same size."""
     if image_size < 0:
         raise InputError(f"image size must be positive (or 0 for the source size), got {image_size}")
-    if image_size == 0:
-        return width, height
-    scale = min(1.0, image_size / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return target_size(width, height, image_size or None)
 
 
 def _area_weights(n_in: int, n_out: int) -> np.ndarray:
@@ -75,15 +74,8 @@ def resize_area(arr: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def has_alpha(pixels: np.ndarray) -> bool:
-    """True when the image has an alpha channel that separates something (not all opaque)."""
-    return pixels.ndim == 3 and pixels.shape[2] == 4 and float(pixels[..., 3].min()) < 0.5
-
-
-def mask_channel(pixels: np.ndarray) -> np.ndarray:
-    """A mask image's coverage: its alpha where it has one that varies, else its first channel."""
-    if has_alpha(pixels) and float(pixels[..., :3].min()) == float(pixels[..., :3].max()):
-        return pixels[..., 3]
-    return pixels[..., 0] if pixels.ndim == 3 else pixels
+    """True when the image has an alpha channel that separates something (`core/data/pixels.py`)."""
+    return pixels.ndim == 3 and pixels.shape[2] == 4 and is_translucent(pixels[..., 3])
 
 
 def check_silhouette(s: np.ndarray, name: str) -> None:
@@ -180,7 +172,7 @@ def assemble(views: ViewSet, read_image: ReadImage, image_size: int, method: str
             if m.shape[:2] != p.shape[:2]:
                 raise InputError(f"mask {mask_path.name} is {m.shape[1]}x{m.shape[0]}, its image "
                                  f"{p.shape[1]}x{p.shape[0]}")
-            s = mask_channel(m)
+            s = mask_coverage(m)
         else:
             assert img is not None
             img[i] = _rgb_u8(resize_area(p, h, w))

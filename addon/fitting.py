@@ -94,7 +94,7 @@ def start(context: bpy.types.Context, refine: bool = False, config: BackendConfi
     st = status()
     if st is not None:
         st.running, st.error, st.object_name, st.frames = True, False, req.source, 0
-        st.iteration, st.iterations = 0, int(req.params.get("iterations", 0))
+        st.iteration, st.iterations = 0, int(req.params.get("iterations", settings(context).iterations))
         st.loss, st.iou, st.elapsed = 0.0, 0.0, 0.0
         st.message = "starting the backend" if session.get().client is None else f"submitting the {req.kind}"
 

@@ -67,6 +67,7 @@ def _apply_preset(self: "SOFTFIT_PG_settings", _context: bpy.types.Context) -> N
 
 
 DEVICES = [("auto", "Auto", "GPU when the backend has one"), ("cpu", "CPU", ""), ("cuda", "CUDA", "")]
+FIT_SETTINGS = ("iterations", "lr", "views_per_step", "holdout", "seed", "device")  # FitParams fields
 
 
 class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
@@ -104,7 +105,8 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
 
     iterations: IntProperty(name="Iterations", default=300, min=1, max=1_000_000)
     refine_iterations: IntProperty(name="Refine Iterations", default=150, min=1, max=1_000_000)
-    lr: FloatProperty(name="Learning Rate", default=0.01, min=1e-6, max=10.0, precision=4)
+    lr: FloatProperty(name="Learning Rate", default=0.05, min=1e-6, max=10.0, precision=4,
+                      description="Step size relative to the mesh's size")
     views_per_step: IntProperty(name="Views per Step", default=4, min=1, max=1024)
     holdout: FloatProperty(name="Held-out Fraction", default=0.1, min=0.0, max=0.9)
     seed: IntProperty(name="Seed", default=0, min=0)
@@ -127,10 +129,14 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
         return json.dumps([repr(self.input_options()), self.silhouette, self.image_size])
 
     def fit_params(self, refine: bool = False) -> dict:
-        """The FitParams dict to send; the backend validates it and names any bad value."""
-        params = {"iterations": self.refine_iterations if refine else self.iterations,
-                  "lr": _decimal(self.lr), "views_per_step": self.views_per_step,
-                  "holdout": _decimal(self.holdout), "seed": self.seed, "device": self.device}
+        """The FitParams dict to send: only the settings the user changed (and a refinement's own step
+        count), so the backend's FitParams defaults rule everything else; it validates what is sent and
+        names any bad value. (The defaults shown here equal FitParams': tests/test_addon_lint.py.)"""
+        params: dict = {"iterations": self.refine_iterations} if refine else {}
+        for name in FIT_SETTINGS:
+            if self.is_property_set(name) and not (refine and name == "iterations"):
+                value = getattr(self, name)
+                params[name] = _decimal(value) if isinstance(value, float) else value
         if self.extra_params.strip():
             try:
                 extra = json.loads(self.extra_params)

@@ -9,26 +9,24 @@ Image sizes are read by an injected function so Blender (bpy images) and the tes
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .cameras import IMAGE_EXTENSIONS, load_transforms
-from .core.cameras import SOFTRAS_DISTANCE, Cameras, from_softras, turntable
+from .core.cameras import SOFTRAS_DISTANCE, Cameras, load_transforms, turntable
+from .core.data.files import MASK_FOLDER, aloi_mask_folder, angle_from_name, detect, find_mask, sort_by_angle
+from .core.data.files import list_images as image_files
+from .core.data.formats import softras
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
+KIND_OF = {"transforms": "TRANSFORMS", "softras": "SOFTRAS", "softras_npz": "SOFTRAS", "aloi": "ALOI",
+           "folder": "FOLDER"}  # backend format name -> the panel's input kind
 CAMERA_SOURCES = ("FILE", "TURNTABLE", "SFM")  # SFM: placeholders here, replaced by inputs.load
 ALOI_DISTANCE = SOFTRAS_DISTANCE
 ALOI_FOV_DEG = 60.0
-SHAPENET_ELEVATION = 30.0
-SHAPENET_STEP_DEG = 15.0
-_ANGLE = re.compile(r"_r(\d+(?:\.\d+)?)$")
-_IMAGE_DIR = re.compile(r"png(\d*)")
-MASK_FOLDER = "masks"
 
 
 @dataclass(frozen=True)
@@ -71,68 +69,22 @@ class ViewSet:
 ImageSize = Callable[[Path], tuple[int, int]]
 
 
-def _natural_key(p: Path) -> list:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.stem)]
-
-
-def _angle(p: Path) -> float | None:
-    m = _ANGLE.search(p.stem)
-    return float(m.group(1)) if m else None
-
-
 def list_images(folder: Path) -> list[Path]:
-    """Images in natural order, or by their `_r<angle>` when every name has one."""
-    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix in IMAGE_EXTENSIONS),
-                   key=_natural_key)
-    pairs = [(a, p) for p in files if (a := _angle(p)) is not None]
-    if files and len(pairs) == len(files):
-        files = [p for _, p in sorted(pairs, key=lambda t: t[0])]
-    return files
-
-
-def is_aloi(folder: Path) -> bool:
-    """An object folder inside `png*/` whose images are all `<obj>_r<angle>`."""
-    if not (folder.is_dir() and _IMAGE_DIR.fullmatch(folder.parent.name)):
-        return False
-    files = list_images(folder)
-    return bool(files) and all(p.stem.startswith(folder.name + "_r") and _angle(p) is not None
-                               for p in files)
+    """Images in natural order, or by their `_r<angle>` when every name has one (`core/data/files.py`,
+    the backend's own rule)."""
+    return sort_by_angle(image_files(folder))[0]
 
 
 def detect_kind(path: Path) -> str:
-    """The input kind of `path` (file or folder); InputError when it is none of them."""
+    """The input kind of `path` (file or folder), by the backend's own rule (`core/data/files.py`)."""
     if not path.exists():
         raise InputError(f"input not found: {path}")
-    if path.is_file():
-        if path.suffix == ".json":
-            return "TRANSFORMS"
-        if path.suffix in (".npy", ".npz"):
-            return "SOFTRAS"
-        raise InputError(f"{path.name}: choose a folder, a transforms.json, or SoftRas .npy/.npz files")
-    if (path / "transforms.json").is_file():
-        return "TRANSFORMS"
-    if (path / "source.npy").is_file():
-        return "SOFTRAS"
-    images = list_images(path)
-    if not images:
-        raise InputError(f"no images in {path}")
-    if is_aloi(path):
-        return "ALOI"
-    return "FOLDER"
-
-
-def _mask_for(image: Path, mask_dirs: list[Path]) -> Path | None:
-    for d in mask_dirs:
-        for ext in IMAGE_EXTENSIONS:
-            cand = d / (image.stem + ext)
-            if cand.is_file():
-                return cand
-    return None
+    return KIND_OF[detect(path)[0]]
 
 
 def _masks(images: list[Path], dirs: Callable[[Path], list[Path]], where: str) -> list[Path | None]:
     """Masks from the folders `dirs(image)` names: for every image or for none (never some)."""
-    masks = [_mask_for(p, list(dict.fromkeys(d for d in dirs(p) if d.is_dir()))) for p in images]
+    masks = [find_mask(list(dict.fromkeys(d for d in dirs(p) if d.is_dir())), p.stem) for p in images]
     found = sum(m is not None for m in masks)
     if 0 < found < len(images):
         missing = next(p for p, m in zip(images, masks, strict=True) if m is None)
@@ -140,14 +92,8 @@ def _masks(images: list[Path], dirs: Callable[[Path], list[Path]], where: str) -
     return masks
 
 
-def _aloi_mask_dir(folder: Path) -> Path:
-    """png2/<obj> -> mask2/<obj> (the same resolution suffix)."""
-    m = _IMAGE_DIR.fullmatch(folder.parent.name)
-    return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
-
-
 def _turntable_cameras(images: list[Path], preset: Turntable, size: tuple[int, int]) -> Cameras:
-    angles = [_angle(p) for p in images]
+    angles = [angle_from_name(p.stem) for p in images]
     if not all(a is not None for a in angles):
         angles = [360.0 * i / len(images) for i in range(len(images))]
     sign = -1.0 if preset.clockwise else 1.0
@@ -168,21 +114,21 @@ def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageS
         raise InputError(f"no images in {folder}")
     if kind == "ALOI" and opts.camera_source == "FILE":
         preset = Turntable()  # ALOI's fixed layout: elevation 0 at SoftRas' distance, azimuth from names
-        if any(_angle(p) is None for p in images):
+        if any(angle_from_name(p.stem) is None for p in images):
             raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>.png")
     elif opts.camera_source in ("TURNTABLE", "SFM"):
         preset = opts.turntable
     else:
         raise InputError(f"{folder} has no camera file: choose the turntable camera preset")
     size = _check_sizes(images, image_size)
-    dirs = [_aloi_mask_dir(folder), folder / MASK_FOLDER] if kind == "ALOI" else [folder / MASK_FOLDER]
+    dirs = [aloi_mask_folder(folder), folder / MASK_FOLDER] if kind == "ALOI" else [folder / MASK_FOLDER]
     return ViewSet(kind, [p.stem for p in images], _turntable_cameras(images, preset, size), images,
                    _masks(images, lambda _p: dirs, str(folder)))
 
 
 def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> ViewSet:
     json_path = path / "transforms.json" if path.is_dir() else path
-    cams, frames = load_transforms(json_path, image_size)
+    cams, frames = load_transforms(json_path, image_size=image_size)
     images = [f.image for f in frames]
     missing = [p.name for p in images if not p.is_file()]
     if missing:
@@ -199,57 +145,17 @@ def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> V
     return ViewSet("TRANSFORMS", [p.stem for p in images], cams, images, masks)
 
 
-def _load_npy(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path.name}: {exc}") from exc
-
-
-def _rgba_from_softras(arr: np.ndarray, what: str) -> np.ndarray:
-    """(N, 4, H, W) uint8 -> (N, H, W, 4), mirrored left-right to match pinhole cameras at SoftRas poses."""
-    if arr.ndim != 4 or arr.shape[1] != 4 or arr.shape[2] != arr.shape[3]:
-        raise InputError(f"{what} must be (N, 4, S, S) RGBA images, got {arr.shape}")
-    if arr.dtype != np.uint8:
-        arr = np.clip(np.asarray(arr, dtype=np.float64) * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255)
-        arr = arr.astype(np.uint8)
-    return np.ascontiguousarray(np.transpose(arr, (0, 2, 3, 1))[:, :, ::-1, :])
-
-
 def _from_softras(path: Path, opts: InputOptions) -> ViewSet:
-    if path.is_dir() or path.name == "camera.npy":
-        path = (path if path.is_dir() else path.parent) / "source.npy"
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if "arr_0" not in z:
-                    raise InputError(f"{path.name} has no arr_0 (SoftRas/ShapeNet archive)")
-                arr = z["arr_0"]
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read {path.name}: {exc}") from exc
-        if arr.ndim != 5 or not 0 <= opts.object_index < arr.shape[0]:
-            raise InputError(f"{path.name}: object {opts.object_index} is not in an archive of shape "
-                             f"{arr.shape}")
-        pixels = _rgba_from_softras(arr[opts.object_index], path.name)
-        n = len(pixels)
-        # SoftRas' ShapeNet loader: view i at azimuth -15 i, elevation 30, distance 2.732.
-        rows = np.stack([np.full(n, SOFTRAS_DISTANCE), np.full(n, SHAPENET_ELEVATION),
-                         -SHAPENET_STEP_DEG * np.arange(n)], axis=1)
-    else:
-        pixels = _rgba_from_softras(_load_npy(path), path.name)
-        cam_path = path.with_name("camera.npy")
-        if not cam_path.is_file():
-            raise InputError(f"{path.name} needs camera.npy beside it")
-        rows = _load_npy(cam_path)
-    if len(rows) != len(pixels):
-        raise InputError(f"{len(pixels)} SoftRas images but {len(rows)} cameras")
-    size = pixels.shape[1]
-    cams = from_softras(rows, size)
+    """SoftRas files through the backend's own reader (`core/data/formats/softras.py`): the same
+    unmirrored pixels, cameras (viewing angle 15) and checks as `softfit fit`."""
+    fmt, where = detect(path)
+    raw = softras.read_npz(where, opts.object_index) if fmt == "softras_npz" else softras.read_npy(where)
+    pixels = np.stack([np.asarray(v.image) for v in raw.views])
+    cams = raw.cameras
     if opts.camera_source == "TURNTABLE":
         unnamed = [Path(f"view{i}") for i in range(len(pixels))]
-        cams = _turntable_cameras(unnamed, opts.turntable, (size, size))
-    return ViewSet("SOFTRAS", [f"{path.stem}_{i:03d}" for i in range(len(pixels))], cams, None,
-                   [None] * len(pixels), pixels)
+        cams = _turntable_cameras(unnamed, opts.turntable, (cams.width, cams.height))
+    return ViewSet("SOFTRAS", [v.name for v in raw.views], cams, None, [None] * len(pixels), pixels)
 
 
 def discover(opts: InputOptions, image_size: ImageSize) -> ViewSet:

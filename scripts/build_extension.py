@@ -29,7 +29,9 @@ MANIFEST = ROOT / "blender_manifest.toml"
 BACKEND = ROOT / "backend" / "softfit"
 WIRE = BACKEND / "wire"
 # Backend modules the add-on runs too (numpy and the standard library only), by path under backend/softfit.
-CORE = ("errors.py", "cameras.py", "mesh/sphere_rule.py", "mesh/sphere.py", "mesh/types.py")
+CORE = ("errors.py", "atomic.py", "cameras.py", "mesh/sphere_rule.py", "mesh/sphere.py", "mesh/types.py",
+        "mesh/io.py", "data/files.py", "data/size.py", "data/pixels.py", "data/types.py",
+        "data/formats/softras.py")
 CORE_INIT = '"""Backend modules shipped verbatim from backend/softfit by scripts/build_extension.py."""\n'
 WHEEL_CACHE = ROOT / "build" / "wheels"
 BACKEND_WHEEL_DIR = "backend_wheel"  # installer.bundled_wheel looks here

@@ -52,12 +52,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--polys", type=int, default=2000, help="triangles of the initial mesh")
     ap.add_argument("--radius", type=float, default=0.5)
     ap.add_argument("--center", default="0,0,0", help="sphere centre X,Y,Z")
-    ap.add_argument("--iterations", type=int, default=300)
-    ap.add_argument("--lr", type=float, default=0.01)
-    ap.add_argument("--views-per-step", type=int, default=4)
-    ap.add_argument("--holdout", type=float, default=0.1)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    for name, kind in (("iterations", int), ("lr", float), ("views-per-step", int), ("holdout", float),
+                       ("seed", int)):  # unset: the backend's FitParams default, as in the panel
+        ap.add_argument(f"--{name}", type=kind, default=None, help="default: the backend's")
+    ap.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"], help="default: the backend's")
     ap.add_argument("--params", default="", help="more fit parameters as JSON")
     ap.add_argument("--python", default="", help="backend interpreter (default: the checkout's .venv)")
     ap.add_argument("--server-args", default="", help="extra arguments for `softfit serve`")
@@ -137,8 +135,10 @@ def configure(bpy: ModuleType, args: argparse.Namespace) -> None:
     s.object_index, s.silhouette, s.image_size = args.object, args.silhouette.upper(), args.image_size
     s.init_polys, s.init_radius, s.init_method = args.polys, args.radius, args.init.upper()
     s.init_center = [float(x) for x in args.center.split(",")]
-    s.iterations, s.lr, s.views_per_step = args.iterations, args.lr, args.views_per_step
-    s.holdout, s.seed, s.device, s.extra_params = args.holdout, args.seed, args.device, args.params
+    for name in ("iterations", "lr", "views_per_step", "holdout", "seed", "device"):
+        if getattr(args, name) is not None:  # only what was given is set, so only that is sent
+            setattr(s, name, getattr(args, name))
+    s.extra_params = args.params
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFT
                "SOFTFIT_OT_initial_mesh", "SOFTFIT_OT_export", "SOFTFIT_OT_backend_start",
                "SOFTFIT_OT_backend_stop", "SOFTFIT_OT_backend_restart", "SOFTFIT_OT_install_backend",
                "SOFTFIT_OT_cancel_install", "SOFTFIT_PT_main", "SOFTFIT_PT_input", "SOFTFIT_PT_advanced",
-               "SOFTFIT_PT_result")
+               "SOFTFIT_PT_result", "SOFTFIT_OT_import_result")
 
 
 def mod(sub: str = "") -> ModuleType:
@@ -395,10 +395,15 @@ def fit(args: dict, work: Path) -> dict:
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
     scene = bpy.context.scene
     s = scene.softfit
+    untouched = s.fit_params()  # nothing changed yet: nothing to send, FitParams' defaults rule
     s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
     s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
-    s.iterations, s.lr, s.holdout, s.views_per_step = args["iterations"], args["lr"], args["holdout"], 4
-    rep: dict = {"setup": sorted(bpy.ops.softfit.setup_scene()),
+    s.iterations, s.lr, s.holdout = args["iterations"], args["lr"], args["holdout"]
+    params_set, params_refine = s.fit_params(), s.fit_params(refine=True)
+    s.views_per_step = 4
+    rep: dict = {"params_untouched": untouched, "params_set": params_set,
+                 "params_refine": params_refine,
+                 "setup": sorted(bpy.ops.softfit.setup_scene()),
                  "init": sorted(bpy.ops.softfit.initial_mesh())}
     sphere = bpy.context.active_object
     sphere_verts = local_verts(sphere)
@@ -698,8 +703,28 @@ def inspect_blend(args: dict, work: Path) -> dict:
     return {"objects": objs, "metrics": json.loads(fitted[0]["softfit_metrics"]) if fitted else None}
 
 
+def import_result(args: dict, work: Path) -> dict:
+    """File > Import > SoftFit result: the textured mesh.glb of a result folder, material wired."""
+    errors = install(args["zip"], work / "repo")
+    res = call(lambda: bpy.ops.softfit.import_result(filepath=args["folder"]))
+    missing = call(lambda: bpy.ops.softfit.import_result(filepath=str(work / "missing.glb")))
+    obj = bpy.context.view_layer.objects.active
+    out = {"errors": errors, "result": res, "missing": missing, "name": obj.name if obj else None}
+    if obj is not None and obj.type == "MESH":
+        mat = obj.data.materials[0]
+        bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+        src = bsdf.inputs["Base Color"].links[0].from_node if bsdf.inputs["Base Color"].links else None
+        out |= {"verts": len(obj.data.vertices), "faces": len(obj.data.polygons),
+                "world": world_verts(obj).tolist(),
+                "base_color_from": src.type if src else None,
+                "image_size": list(src.image.size) if src is not None and src.image else None,
+                "active_node": mat.node_tree.nodes.active.type if mat.node_tree.nodes.active else None,
+                "uv_layers": len(obj.data.uv_layers)}
+    return out
+
+
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
-                                     install_backend, inspect_blend)}
+                                     install_backend, inspect_blend, import_result)}
 
 
 def main() -> None:

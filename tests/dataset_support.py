@@ -36,10 +36,12 @@ def read_masks(paths) -> np.ndarray:
     return np.stack([np.asarray(Image.open(p)) > 127 for p in paths])
 
 
-def softras_pixels(points_yup: np.ndarray, dist: float, elev: float, azim: float, size: int) -> np.ndarray:
+def softras_pixels(points_yup: np.ndarray, dist: float, elev: float, azim: float, size: int,
+                   viewing_angle: float = 15.0) -> np.ndarray:
     """(P, 2) pixel (col, row) of Y-up points as SoftRas projects them, written out independently of
     softfit.cameras: eye d*(cos e sin a, sin e, -cos e cos a), look_at with x = up × z, perspective
-    x / (z tan 30°), image row 0 at the top. The test reference for the SoftRas conversion."""
+    x / (z tan viewing_angle) with viewing_angle=15 as SoftRas renders its demo and ShapeNet data, image
+    row 0 at the top. The test reference for the SoftRas conversion."""
     e, a = math.radians(elev), math.radians(azim)
     eye = dist * np.array([math.cos(e) * math.sin(a), math.sin(e), -math.cos(e) * math.cos(a)])
     z = -eye / np.linalg.norm(eye)
@@ -47,6 +49,6 @@ def softras_pixels(points_yup: np.ndarray, dist: float, elev: float, azim: float
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
     pc = (points_yup - eye) @ np.stack([x, y, z]).T
-    t = math.tan(math.radians(30))
+    t = math.tan(math.radians(viewing_angle))
     xn, yn = pc[:, 0] / (pc[:, 2] * t), pc[:, 1] / (pc[:, 2] * t)
     return np.stack([(xn + 1) / 2 * size, (1 - yn) / 2 * size], axis=1)

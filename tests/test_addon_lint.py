@@ -14,13 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_extension  # noqa: E402
-from addon_helpers import pypi_reachable  # noqa: E402
+import pytest  # noqa: E402
+from addon_helpers import index_unreachable, pypi_reachable  # noqa: E402
+
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
 
 LINT_VENV = ROOT / ".cache" / "lint-venv"
 REQUIREMENTS = ("fake-bpy-module-5.0==20260730", "mypy==2.4.1", "numpy==1.26.4", "pyzmq==27.3.0")
@@ -57,7 +58,7 @@ def lint_python() -> Path:
                                *REQUIREMENTS], capture_output=True, text=True)
         if proc.returncode != 0:
             if not pypi_reachable():
-                pytest.skip("PyPI is unreachable: cannot build the lint environment")
+                index_unreachable("build the lint environment")
             raise AssertionError(f"pip install failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         stamp.write_text(wanted)
     return python

@@ -30,7 +30,7 @@ build_extension.stage(STAGE_DIR / "softfit_addon", wheels=False)
 sys.path.insert(0, str(STAGE_DIR))
 
 from addon_helpers import box_mesh, convex_silhouettes, ring_cameras, write_rgba_dataset  # noqa: E402
-from softfit_addon import backend_path, cameras, fitdata, geometry, meshfile, summary, views  # noqa: E402
+from softfit_addon import backend_path, fitdata, geometry, meshfile, summary, views  # noqa: E402
 from softfit_addon.core import cameras as core_cameras  # noqa: E402
 from softfit_addon.core.mesh.sphere_rule import sphere_resolution as addon_sphere_resolution  # noqa: E402
 from softfit_addon.errors import InputError as AddonInputError  # noqa: E402
@@ -42,7 +42,7 @@ from softfit.mesh import io as mesh_io  # noqa: E402
 from softfit.mesh.sphere import uv_sphere  # noqa: E402
 from softfit.mesh.types import Mesh  # noqa: E402
 
-PURE = ("backend_path", "cameras", "errors", "fitdata", "geometry", "installer", "meshfile", "session",
+PURE = ("backend_path", "errors", "fitdata", "geometry", "installer", "meshfile", "session",
         "summary", "tasks", "views")
 
 
@@ -111,7 +111,7 @@ def test_transforms_parsing_matches_backend(tmp_path: Path) -> None:
         measured.append(path.name)
         return pil_size(path)
 
-    ours, frames = cameras.load_transforms(tmp_path / "transforms.json", size_of)
+    ours, frames = core_cameras.load_transforms(tmp_path / "transforms.json", image_size=size_of)
     ref, ref_frames = sc.load_transforms(tmp_path / "transforms.json")
     assert measured == ["f0.png", "f1.png"]  # f2 states its size; f0 is found without its extension
     same_cameras(ours, ref)
@@ -187,6 +187,73 @@ def test_views_and_silhouettes_match_load_dataset(kind: str, tmp_path: Path) -> 
     np.testing.assert_allclose(ours.silhouettes, ref.silhouettes, atol=2e-3)
 
 
+def _photos(folder: Path, stems: list[str], exts: list[str], az: list[float], colour_masks: bool = False
+            ) -> tuple[dict, dict]:
+    """A plain folder of opaque photos with masks/ beside them, on a turntable at `az` (file order)."""
+    cams = sc.turntable(az, sc.SOFTRAS_DISTANCE, 0.0, 60.0, 64, 48)
+    for stem, ext, s in zip(stems, exts, convex_silhouettes(cams, VERTS), strict=True):
+        _save(folder / f"{stem}{ext}", np.dstack([(s * 200).astype(np.uint8)] * 3))
+        m = (s * 255).astype(np.uint8)
+        _save(folder / "masks" / f"{stem}.png", np.dstack([0 * m, m, 0 * m]) if colour_masks else m)
+    return ({"camera_source": "TURNTABLE", "turntable": views.Turntable(2.732, 0.0, 60.0)},
+            {"cameras": "turntable:distance=2.732,elevation=0,fov=60"})
+
+
+def _both(path: Path, opts: dict, ref_opts: dict, size: int):
+    vs = views.discover(views.InputOptions(str(path), **opts), pil_size)
+    ours = fitdata.assemble(vs, pil_rgba, size, "AUTO")
+    return ours, load_dataset(path, image_size=size, **ref_opts)
+
+
+def _same(ours, ref) -> None:
+    same_cameras(ours.cameras, ref.cameras, atol=1e-6)
+    assert ours.names == ref.names and ours.silhouettes.shape == ref.silhouettes.shape
+    np.testing.assert_allclose(ours.silhouettes, ref.silhouettes, atol=2e-3)
+
+
+def test_a_1000x250_view_at_size_250_is_250x63_on_both_sides(tmp_path: Path) -> None:
+    """62.5 rows round half up on both sides (the add-on's own rounding gave 62, the backend 63)."""
+    cams = ring_cameras(3, 1000, 250)
+    write_rgba_dataset(tmp_path, cams, convex_silhouettes(cams, VERTS * 0.3))
+    ours, ref = _both(tmp_path, {}, {}, 250)
+    assert ours.silhouettes.shape == ref.silhouettes.shape == (3, 63, 250)
+    _same(ours, ref)
+
+
+def test_image_extensions_in_any_case_are_found_alike(tmp_path: Path) -> None:
+    """.PNG, .webp and .bmp count on both sides (the add-on's own list missed .webp and .Png)."""
+    opts, ref_opts = _photos(tmp_path, ["img1", "img2", "img3", "img4"], [".PNG", ".webp", ".bmp", ".Png"],
+                             [0.0, 90.0, 180.0, 270.0])
+    _same(*_both(tmp_path, opts, ref_opts, 32))
+
+
+def test_negative_turntable_angles_in_names_order_the_views_alike(tmp_path: Path) -> None:
+    """`_r-30` is an angle on both sides (the add-on's own pattern took no minus sign)."""
+    stems = ["view_r0", "view_r-30", "view_r30", "view_r-60"]
+    opts, ref_opts = _photos(tmp_path, stems, [".png"] * 4, [0.0, -30.0, 30.0, -60.0])
+    ours, ref = _both(tmp_path, opts, ref_opts, 32)
+    assert ours.names == ["view_r-60", "view_r-30", "view_r0", "view_r30"]
+    _same(ours, ref)
+
+
+def test_colour_coded_masks_cover_alike(tmp_path: Path) -> None:
+    """A green-on-black mask: its brightest channel on both sides (the add-on took the red one: empty)."""
+    opts, ref_opts = _photos(tmp_path, ["a", "b", "c"], [".png"] * 3, [0.0, 120.0, 240.0], colour_masks=True)
+    _same(*_both(tmp_path, opts, ref_opts, 32))
+
+
+def test_a_faintly_translucent_alpha_is_the_silhouette_on_both_sides(tmp_path: Path) -> None:
+    """Alpha 255 on the object and 160 around it: translucent, so both sides take it as the silhouette
+    (and both refuse it as covering the whole image); the add-on's own test (alpha < 0.5 somewhere) sent
+    such views to segmentation instead."""
+    cams = ring_cameras(3, 32, 32)
+    write_rgba_dataset(tmp_path, cams, 0.63 + 0.37 * convex_silhouettes(cams, VERTS))
+    with pytest.raises(InputError, match="whole image"):
+        load_dataset(tmp_path, image_size=32)
+    with pytest.raises(AddonInputError, match="covers the whole image"):
+        _both(tmp_path, {}, {}, 32)
+
+
 def test_input_errors_are_one_line(tmp_path: Path) -> None:
     def fails(match: str, opts: views.InputOptions) -> None:
         with pytest.raises(AddonInputError, match=match):
@@ -211,10 +278,10 @@ def test_input_errors_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "sr").mkdir()
     np.save(tmp_path / "sr" / "source.npy", np.zeros((3, 4, 8, 8), np.uint8))
     np.save(tmp_path / "sr" / "camera.npy", np.zeros((2, 3)))
-    fails("3 SoftRas images but 2 cameras", views.InputOptions(str(tmp_path / "sr")))
+    fails("has 3 images but .*camera.npy has 2 cameras", views.InputOptions(str(tmp_path / "sr")))
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "transforms.json").write_text("{not json")
-    fails("not a readable JSON", views.InputOptions(str(tmp_path / "t")))
+    fails("not valid JSON", views.InputOptions(str(tmp_path / "t")))
     cams = ring_cameras(3, 40, 40)  # cameras for square images, images 40x20: mismatched
     write_rgba_dataset(tmp_path / "m", cams, convex_silhouettes(ring_cameras(3, 40, 20), VERTS))
     fails("different aspect ratio", views.InputOptions(str(tmp_path / "m")))
@@ -377,3 +444,26 @@ def test_installer_selftest_fits_with_a_real_backend() -> None:
     lines: list[str] = []
     result = installer.selftest_fit(sys.executable, log=lines.append)
     assert result["train_iou"] >= installer.SELFTEST_IOU and any("train IoU" in ln for ln in lines)
+
+
+def test_the_panels_fit_defaults_are_fitparams_defaults() -> None:
+    """What the panel shows before anything is changed is what the backend will use (nothing is sent
+    until the user changes it): each fit setting's default equals FitParams' (lr was 0.01 against 0.05)."""
+    import ast
+    from dataclasses import fields
+
+    from softfit.fit import FitParams
+
+    tree = ast.parse((ROOT / "addon" / "properties.py").read_text())
+    settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SOFTFIT_PG_settings")
+    shown = {}
+    for node in settings.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.annotation, ast.Call):
+            for kw in node.annotation.keywords:
+                if kw.arg == "default":
+                    shown[node.target.id] = ast.literal_eval(kw.value)
+    fit_settings = ast.literal_eval(next(
+        n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "FIT_SETTINGS"))
+    defaults = {f.name: f.default for f in fields(FitParams)}
+    assert fit_settings and all(name in defaults for name in fit_settings)
+    assert {n: shown[n] for n in fit_settings} == {n: defaults[n] for n in fit_settings}

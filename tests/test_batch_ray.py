@@ -13,6 +13,8 @@ import pytest
 from softfit.batch import BatchSettings, run_batch
 from softfit.commands import batch as batch_cmd
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 TINY_FIT = ["--iterations", "8", "--resolutions", "0:full", "--views-per-step", "2", "--holdout", "0.25",
             "--threads", "1", "--image-size", "32", "--polys", "200"]
 

@@ -21,6 +21,8 @@ from softfit.mesh.sphere import uv_sphere
 from softfit.metrics import view_iou
 from softfit.pipeline import InitSpec, ReportSpec
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 DATASET = {"source": "suzanne", "views": 24, "size": 96, "cameras": "rings", "scale": 1.6}
 # Small and fast: 96 px images, 120 steps (about 5 s of fitting on 2 cores).
 FIT = ["--init", "sphere", "--radius", "0.5", "--polys", "800", "--iterations", "120",
@@ -77,6 +79,32 @@ def test_output_files_parse_back(fitted, dataset):
         with Image.open(out / png) as im:
             im.load()
             assert im.width > 200 and im.height > 200
+
+
+def test_result_is_clean_and_textured_by_default(fitted):
+    _, out = fitted
+    names = {p.name for p in out.iterdir()}
+    assert {"mesh.glb", "mesh.mtl", "texture.png"} <= names
+    m = json.loads((out / "metrics.json").read_text())
+    topo = m["topology"]["after"]
+    assert topo["ok"] and topo["watertight"] and topo["manifold"] and topo["self_intersections"] == 0
+    assert m["texture"]["baked_from"] == "training views" and m["texture"]["seen_fraction"] > 0.8
+    from softfit.mesh.clean import check_mesh
+
+    assert check_mesh(load_mesh(out / "mesh.obj")).ok  # the file itself, checked again
+    with Image.open(out / "texture.png") as im:
+        assert list(im.size) == m["texture"]["size"]
+
+
+def test_no_texture_writes_the_plain_mesh(dataset, tmp_path):
+    out = tmp_path / "plain"
+    assert main(["fit", str(dataset), "--out", str(out), "--quiet", "--no-texture", "--init", "sphere",
+                 "--polys", "300", "--iterations", "5", "--image-size", "96"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert "mesh.obj" in names and not names & {"mesh.glb", "mesh.mtl", "texture.png"}
+    m = json.loads((out / "metrics.json").read_text())
+    assert "skipped" in m["texture"] and m["topology"]["after"]["watertight"]
+    assert "mtllib" not in (out / "mesh.obj").read_text()
 
 
 def test_non_empty_output_is_refused_without_force(dataset, tmp_path, capsys):

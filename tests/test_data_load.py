@@ -58,13 +58,14 @@ def render(cams: Cameras, mesh: Mesh) -> np.ndarray:
     return np.stack([draw(pts[i][mesh.faces][..., :2], cams.width, cams.height) for i in range(len(cams))])
 
 
-def softras_render(rows: np.ndarray, mesh: Mesh, size: int) -> np.ndarray:
+def softras_render(rows: np.ndarray, mesh: Mesh, size: int, viewing_angle: float = 15.0) -> np.ndarray:
     """(N, S, S) silhouettes as SoftRas draws them: Y-up world, its look_at (x axis = up x forward),
-    perspective x / (z tan 30 deg), pixel centres at (2i + 1 - S) / S with image row 0 at the top."""
+    perspective x / (z tan viewing_angle) (15 deg, as SoftRas renders its demo and ShapeNet data), pixel
+    centres at (2i + 1 - S) / S with image row 0 at the top."""
     v = np.stack([mesh.verts[:, 0], mesh.verts[:, 2], -mesh.verts[:, 1]], axis=1)  # Z-up -> Y-up
     out = []
     for d, e, a in rows:
-        px = softras_pixels(v, d, e, a, size)
+        px = softras_pixels(v, d, e, a, size, viewing_angle)
         out.append(draw(px[mesh.faces], size, size))
     return np.stack(out)
 
@@ -290,8 +291,31 @@ def test_softras_npy_is_unmirrored_to_match_its_cameras(tmp_path):
     assert down.silhouettes.shape == (12, 32, 32) and down.cameras.fx[0] == pytest.approx(pinhole_f(64) / 2)
 
 
-def pinhole_f(size: int) -> float:
-    return size / 2 / math.tan(math.radians(30))
+def pinhole_f(size: int, viewing_angle: float = 15.0) -> float:
+    return size / 2 / math.tan(math.radians(viewing_angle))
+
+
+def test_softras_viewing_angle_defaults_to_15_and_cameras_override_it(tmp_path):
+    """SoftRas data rendered with another viewing angle (its library default, 30) is read correctly only
+    with `cameras="softras:viewing_angle=30"`; the default of 15 then misses it."""
+    rows = np.stack([np.full(8, 2.732), np.full(8, 20.0), np.arange(8) * 45.0], axis=1)
+    sr = softras_render(rows, MESH, 64, viewing_angle=30.0)
+    np.save(tmp_path / "source.npy", np.stack([np.moveaxis(rgba(s, i), 2, 0) for i, s in enumerate(sr)]))
+    np.save(tmp_path / "camera.npy", rows)
+    pinhole = render(from_softras(rows, 64, view_angle_deg=30.0), MESH)
+    wide = load_dataset(tmp_path, cameras="softras:viewing_angle=30", image_size=None)
+    assert wide.cameras.fx[0] == pytest.approx(pinhole_f(64, 30.0)) and wide.info["viewing_angle"] == 30.0
+    assert min(iou(a, b) for a, b in zip(wide.silhouettes, pinhole, strict=True)) > 0.98
+    default = load_dataset(tmp_path, image_size=None)
+    assert default.cameras.fx[0] == pytest.approx(pinhole_f(64)) and default.info["viewing_angle"] == 15.0
+    narrow = render(default.cameras, MESH)
+    assert max(iou(a, b) for a, b in zip(default.silhouettes, narrow, strict=True)) < 0.8
+    for bad in ("softras:viewing_angle=0", "softras:viewing_angle=x", "softras:fov=30"):
+        with pytest.raises(InputError):
+            load_dataset(tmp_path, cameras=bad, image_size=None)
+    save_png(tmp_path / "photos" / "a.png", rgba(sr[0]))
+    with pytest.raises(InputError, match="apply to SoftRas"):
+        load_dataset(tmp_path / "photos", cameras="softras")
 
 
 @pytest.mark.parametrize("flat", [False, True])
@@ -336,7 +360,6 @@ def test_segmentation_runs_at_twice_the_output_size_and_is_reported(tmp_path, tr
 
 def test_real_segmentation_of_aloi_photos_without_masks(tmp_path):
     """The real softfit.silhouettes through the registry: masks land on the right cameras."""
-    pytest.importorskip("softfit.silhouettes.threshold")
     make_aloi(tmp_path, angles=(0, 90, 180, 270), size=(192, 144), masks=False)
     direct = render(aloi_turntable(192, 144).subset([0, 18, 36, 54]), MESH)
     for method in ("threshold", "segment"):

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from softfit.data.images import list_images, read_image, read_mask
+from softfit.data.files import list_images
+from softfit.data.images import read_image, read_mask
 from softfit.data.load import detect
-from softfit.data.resize import resize, target_size
+from softfit.data.resize import resize
+from softfit.data.size import target_size
 from softfit.data.spec import TurntableSpec, parse_spec, parse_turntable, parse_value
 from softfit.errors import InputError
 

@@ -13,6 +13,8 @@ from softfit.cameras import from_softras, load_transforms
 from softfit.data.load import load_dataset
 from softfit.mesh.io import load_mesh
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 
 def supersampled(mesh, cams, k: int = 4) -> np.ndarray:
     """(N, H, W) covered fraction of each pixel: hard raster at k x k samples per pixel, averaged."""

@@ -9,6 +9,8 @@ from softfit.cameras import load_transforms
 from softfit.data.load import load_dataset
 from softfit.errors import InputError
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 
 def test_textureless_object_falls_back_to_turntable_with_pose_errors(render_dataset_cached):
     root = render_dataset_cached("suzanne", views=12, size="96")

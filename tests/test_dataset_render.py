@@ -21,6 +21,8 @@ from softfit.errors import InputError
 from softfit.mesh.io import load_mesh, save_ply
 from softfit.mesh.types import Mesh
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -17,6 +17,8 @@ from softfit.dataset.texture import noise_atlas, noise_color, sample_atlas
 from softfit.errors import InputError
 from softfit.mesh.sphere import uv_sphere
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 SIZE, VIEWS = 96, 3
 
 

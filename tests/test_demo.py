@@ -13,6 +13,8 @@ from softfit.init import make_initial_mesh
 from softfit.mesh.io import load_mesh
 from softfit.metrics import view_iou
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 SMALL = ["--views", "12", "--size", "64", "--iterations", "60", "--no-turntable", "--polys", "500"]
 
 

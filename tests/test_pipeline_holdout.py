@@ -24,6 +24,8 @@ from softfit.mesh.io import load_mesh, save_obj
 from softfit.mesh.sphere import uv_sphere
 from softfit.mesh.types import Mesh
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 SIZE, VIEWS, ITERS, POLYS = 48, 12, 12, 300
 FIT = {"iterations": ITERS, "threads": 1, "resolutions": [[0.0, 0]], "views_per_step": 3}
 

@@ -24,6 +24,8 @@ from softfit.cameras import load_transforms
 from softfit.errors import InputError
 from softfit.sfm import cameras_for, estimate_cameras, pose_errors
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 VIEWS, PLAIN_VIEWS, SIZE, ELEVATION = 36, 18, 256, 20.0
 
 RENDER_SCRIPT = textwrap.dedent("""

@@ -18,6 +18,8 @@ from softfit.wire.launcher import launch_local_backend
 from softfit.wire.messages import MAX_WAIT
 from softfit.wire.protocol import new_token
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `make test-fast` leaves it out, CI runs it
+
 TIMEOUT = 2.0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,10 @@ from .errors import InputError
 ALOI_VIEWS = 72
 ALOI_STEP_DEG = 5.0
 SOFTRAS_DISTANCE = 2.732
-SOFTRAS_VIEW_ANGLE_DEG = 30.0  # SoftRas' `viewing_angle` is the half field of view.
+SOFTRAS_VIEW_ANGLE_DEG = 30.0  # SoftRas' `viewing_angle` (the half field of view): its library default
+# ... but SoftRas renders its demo data (examples/demo_deform.py) and its ShapeNet sets (examples/recon/
+# models.py) with viewing_angle=15, a 30 deg field of view: the angle its data files must be read with.
+SOFTRAS_DATA_VIEW_ANGLE_DEG = 15.0
 RIGID_TOL = 1e-3  # |R^T R - I| and |det R - 1| allowed: float32 round-off in files, not a scale or shear
 MAX_IMAGE_SIDE = 100_000  # px: larger than any sensor; beyond it a declared size is a mistake
 FOV_RANGE_DEG = (1e-3, 179.0)  # full field of view across the longer side a focal length may give
@@ -214,13 +217,14 @@ def aloi_turntable(width: int = 384, height: int = 288, fov_deg: float = 2 * SOF
 
 
 def from_softras(camera_npy: np.ndarray, image_size: int = 64,
-                 view_angle_deg: float = SOFTRAS_VIEW_ANGLE_DEG) -> Cameras:
+                 view_angle_deg: float = SOFTRAS_DATA_VIEW_ANGLE_DEG) -> Cameras:
     """Convert SoftRas camera rows (distance, elevation deg, azimuth deg) in its Y-up world.
 
     SoftRas places the eye at d*(cos e sin a, sin e, -cos e cos a) with Y up. Rotating Y-up to Z-up
     (x, y, z) -> (x, -z, y) gives d*(cos e sin a, cos e cos a, sin e) in Blender's frame. SoftRas' own
     renders are the left-right mirror of a pinhole camera at that pose: flip its images horizontally
-    when loading them (`softfit.data` does) so that they match these cameras."""
+    when loading them (`softfit.data` does) so that they match these cameras. `view_angle_deg` is SoftRas'
+    `viewing_angle` (half the field of view); default 15, what SoftRas' own data was rendered with."""
     rows = np.asarray(camera_npy, dtype=np.float64)
     if rows.ndim != 2 or rows.shape[1] != 3:
         raise InputError(
@@ -306,9 +310,12 @@ def _image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def load_transforms(path: str | Path, allow_outside: bool = False) -> tuple[Cameras, list[Frame]]:
+def load_transforms(path: str | Path, allow_outside: bool = False,
+                    image_size: Callable[[Path], tuple[int, int] | None] | None = None
+                    ) -> tuple[Cameras, list[Frame]]:
     """Read a transforms.json; views of other sizes are rescaled to the first frame's size. Frame paths
-    must stay inside the json's folder unless `allow_outside`."""
+    must stay inside the json's folder unless `allow_outside`. `image_size` measures (w, h) of frames
+    that state none (default: PIL's header read; Blender passes its own)."""
     path = Path(path)
     if path.is_dir():
         path = path / "transforms.json"
@@ -318,11 +325,13 @@ def load_transforms(path: str | Path, allow_outside: bool = False) -> tuple[Came
         raise InputError(f"camera file not found: {path}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from exc
-    return parse_transforms(meta, path.parent, str(path), allow_outside)
+    return parse_transforms(meta, path.parent, str(path), allow_outside, image_size or _image_size)
 
 
 def parse_transforms(meta: dict, base: Path | None = None, source: str = "transforms",
-                     allow_outside: bool = False) -> tuple[Cameras, list[Frame]]:
+                     allow_outside: bool = False,
+                     image_size: Callable[[Path], tuple[int, int] | None] | None = None
+                     ) -> tuple[Cameras, list[Frame]]:
     """Cameras and frames from transforms.json content; `base` resolves file paths (None: images are
     not on this machine, e.g. sent over the wire, so w/h must be given), which must stay inside `base`
     unless `allow_outside`."""
@@ -341,7 +350,7 @@ def parse_transforms(meta: dict, base: Path | None = None, source: str = "transf
         image = resolve_frame_path(base, rel, allow_outside) if base is not None else Path(rel)
         need_size = base is not None and any(k not in fr and k not in meta for k in ("w", "h"))
         try:
-            intr.append(_intrinsics(meta, fr, _image_size(image) if need_size else None))
+            intr.append(_intrinsics(meta, fr, (image_size or _image_size)(image) if need_size else None))
         except (TypeError, ValueError) as exc:
             raise InputError(f"{source}: frame {i} has bad intrinsics ({exc})") from exc
         c2w.append(m)

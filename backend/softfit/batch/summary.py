@@ -7,7 +7,7 @@ import math
 import statistics
 from pathlib import Path
 
-from softfit.atomic import write_atomic
+from softfit.atomic import public_mode, write_atomic
 
 COLUMNS = (("heldout_iou", "held-out IoU", "{:.4f}"), ("chamfer", "Chamfer", "{:.4f}"),
            ("seconds", "time (s)", "{:.1f}"))
@@ -60,6 +60,6 @@ def write_summary(out: Path, records: list[dict], info: dict | None = None) -> d
     """Write out/summary.json and out/summary.md; returns the statistics."""
     stats = aggregate(records)
     doc = {"summary": stats, "objects": records, **({"batch": info} if info else {})}
-    write_atomic(out / "summary.json", json.dumps(doc, indent=1, allow_nan=False))
-    write_atomic(out / "summary.md", markdown(records, stats))
+    write_atomic(out / "summary.json", json.dumps(doc, indent=1, allow_nan=False), public_mode())
+    write_atomic(out / "summary.md", markdown(records, stats), public_mode())
     return stats

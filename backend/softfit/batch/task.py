@@ -8,7 +8,6 @@ a worker."""
 from __future__ import annotations
 
 import json
-import math
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from softfit.batch.discover import ObjectJob
 from softfit.errors import InputError
+from softfit.wire.protocol import json_safe
 
 METRICS_FILE = "metrics.json"
 REQUIRED_METRICS = ("heldout_iou", "train_iou", "iterations")
@@ -126,14 +126,4 @@ def run_json(job_json: str, out_root: str, settings_json: str) -> str:
     """`fit_object` with JSON text in and out: the function a Ray task runs."""
     job = ObjectJob.from_dict(json.loads(job_json))
     rec = fit_object(job, Path(out_root), BatchSettings.from_dict(json.loads(settings_json)))
-    return json.dumps(_finite(rec), allow_nan=False)
-
-
-def _finite(obj):
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    return json.dumps(json_safe(rec), allow_nan=False)

@@ -18,6 +18,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "fit": ("softfit.bench.fit", "the default demo fit: time, held-out IoU, IoU vs time; other objects"),
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
     "addon": ("softfit.bench.addon", "Blender add-on: main-thread time per artist action (real bpy)"),
+    "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),
 }
 
 

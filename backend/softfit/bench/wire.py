@@ -187,7 +187,8 @@ def markdown(res: dict, info: dict, command: str) -> str:
         "# Wire benchmark (`softfit bench wire`)", "",
         f"Regenerate: `{command}`", "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), "",
-        "## Round trip (ping over 127.0.0.1 to `softfit serve`)", "",
+        "## Round trip (ping to `softfit serve` over its default local transport: ipc:// on POSIX, else "
+        "127.0.0.1)", "",
         "| pings | median | p99 |", "|---:|---:|---:|",
         f"| {p['pings']} | {p['median_ms']:.3f} ms | {p['p99_ms']:.3f} ms |", "",
         "## Vertex frames (latest-only, one client pulling as fast as it can)", "",

@@ -35,7 +35,8 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
                    help="degrees: turntable one value (default 30, aloi 0); rings one per ring "
                         "(default 10,35,60); random MIN,MAX (default -90,90)")
     p.add_argument("--distance", type=float, default=2.732, help="camera distance from the origin")
-    p.add_argument("--fov", type=float, default=60.0, help="field of view across the longer side, degrees")
+    p.add_argument("--fov", type=float, default=None, help="field of view across the longer side, degrees "
+                   "(default 60; 30 for the softras layout, as SoftRas renders its data)")
     p.add_argument("--scale", type=float, default=1.0, help="object scale (after normalisation)")
     p.add_argument("--offset", default="0,0,0", help="object offset X,Y,Z in world units")
     p.add_argument("--normalize", action="store_true",
@@ -47,9 +48,10 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
                         "tracing); auto: cycles for the backdrop, else workbench")
     p.add_argument("--texture", choices=TEXTURES, default="none",
                    help="none: one flat colour; noise: high-contrast colour noise fixed to the object, the "
-                        "same from every view (what structure-from-motion needs); masks stay exact")
+                        "same from every view (what structure-from-motion needs); paint: smooth colour "
+                        "blotches (the texture benchmark's surface); masks stay exact")
     p.add_argument("--samples", type=int, default=8, help="Cycles samples per pixel")
-    p.add_argument("--seed", type=int, default=0, help="seed of --cameras random and of --texture noise")
+    p.add_argument("--seed", type=int, default=0, help="seed of --cameras random and of --texture")
     p.add_argument("--name", help="object name (ALOI folder and file names); default: the source's name")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from softfit.commands.options import add_texture_argument
 from softfit.dataset.cache import DEFAULT_DATASET
 
 
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"), help="default cpu")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch's default)")
     parser.add_argument("--no-turntable", dest="turntable", action="store_false", help="skip turntable.gif")
+    add_texture_argument(parser)
 
 
 def _out_ok(out: Path, force: bool) -> bool:
@@ -53,11 +55,13 @@ def run(args: argparse.Namespace) -> int:
         params = FitParams.from_dict(params.to_dict() | {"iterations": args.iterations})
     turntable = getattr(args, "turntable", True)
     outcome = run_with_progress(Inputs(str(folder), image_size=args.size), InitSpec(args.init, polys),
-                                params, ReportSpec(out, force, turntable), load_gt(folder / "gt_mesh.obj"),
+                                params, ReportSpec(out, force, turntable, getattr(args, "texture", True)),
+                                load_gt(folder / "gt_mesh.obj"),
                                 args.quiet, {"dataset": spec, "gt_mesh": "gt_mesh.obj"})
     if not args.quiet:
         print(summary(outcome))
         extra_files = " and turntable.gif" if turntable else ""
         print(f"look at {outcome.report / 'overlays.png'}, {outcome.report / 'loss.png'}{extra_files}; "
-              f"import mesh.obj into Blender with Forward Y, Up Z")
+              "open mesh.glb in Blender (File > Import > glTF, or the add-on's Import SoftFit Result), "
+              "or import mesh.obj with Forward Y, Up Z")
     return 130 if outcome.metrics.stop_reason == "interrupted" else 0

@@ -17,6 +17,7 @@ from softfit.commands.options import (
     add_fit_params,
     add_init_arguments,
     add_input_arguments,
+    add_texture_argument,
     init_from_args,
     inputs_from_args,
     params_from_args,
@@ -45,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_fit_params(g)
     g = parser.add_argument_group("output")
     g.add_argument("--turntable", action="store_true", help="also write turntable.gif of the result")
+    add_texture_argument(g)
 
 
 class Interrupt(threading.Event):
@@ -112,7 +114,19 @@ def summary(outcome: Outcome) -> str:
         c = m["chamfer"]
         rel = f" ({100 * c['chamfer_rel']:.2f} % of the object's size)" if c.get("chamfer_rel") else ""
         lines.append(f"Chamfer distance {c['chamfer']:.4g}{rel}")
-    lines.append(f"results in {outcome.report}: mesh.obj, mesh.ply, metrics.json, loss.png, overlays.png")
+    topo = m.get("topology", {}).get("after")
+    if topo:
+        lines.append(f"mesh {'clean' if topo['ok'] else 'NOT clean'}: watertight {topo['watertight']}, "
+                     f"manifold {topo['manifold']}, self-intersections {topo['self_intersections']}")
+    tex = m.get("texture", {})
+    textured = bool(tex) and "skipped" not in tex
+    if textured:
+        lines.append(f"texture {tex['size'][0]}x{tex['size'][1]} baked in {tex['time']:.1f} s "
+                     f"({100 * tex['seen_fraction']:.1f} % of texels seen by a training view)")
+    elif tex:
+        lines.append(f"no texture: {tex['skipped']}")
+    files = "mesh.glb, mesh.obj + mesh.mtl + texture.png" if textured else "mesh.obj"
+    lines.append(f"results in {outcome.report}: {files}, mesh.ply, metrics.json, loss.png, overlays.png")
     return "\n".join(lines)
 
 
@@ -133,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, args.force)
     gt = load_gt(args.gt_mesh)
     outcome = run_with_progress(inputs_from_args(args), init_from_args(args), params,
-                                ReportSpec(args.out, args.force, args.turntable), gt, args.quiet,
-                                {"gt_mesh": args.gt_mesh})
+                                ReportSpec(args.out, args.force, args.turntable, args.texture), gt,
+                                args.quiet, {"gt_mesh": args.gt_mesh})
     if not args.quiet:
         print(summary(outcome))
     return 130 if outcome.metrics.stop_reason == "interrupted" else 0

@@ -87,7 +87,8 @@ def params_from_args(args: argparse.Namespace) -> FitParams:
 def add_input_arguments(g: argparse._ArgumentGroup) -> None:
     """How images become silhouettes and cameras (shared with `softfit batch`)."""
     g.add_argument("--cameras", help="for plain image folders: turntable[:views=72,distance=2.732,"
-                   "elevation=0,fov=60], sfm[:...] (structure-from-motion) or a transforms.json")
+                   "elevation=0,fov=60], sfm[:...] (structure-from-motion) or a transforms.json; for "
+                   "SoftRas data: softras:viewing_angle=DEG (default 15, as SoftRas renders its data)")
     g.add_argument("--silhouette", default="auto",
                    help="alpha | mask | auto, or a segmentation method for plain photos: threshold | "
                    "grabcut | backdrop:backdrop=EMPTY.png | deeplab:weights=FILE,sha256=HEX | segment "
@@ -109,6 +110,12 @@ def add_init_arguments(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--radius", type=float, default=0.5, help="sphere radius in world units (default 0.5)")
     g.add_argument("--center", type=_csv3, default=(0.0, 0.0, 0.0),
                    help="sphere centre X,Y,Z (default 0,0,0)")
+
+
+def add_texture_argument(g: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--no-texture (softfit fit and demo): the texture is baked by default."""
+    g.add_argument("--no-texture", dest="texture", action="store_false",
+                   help="skip the texture (mesh.glb, mesh.mtl, texture.png): an untextured mesh only")
 
 
 def _csv3(text: str) -> tuple[float, float, float]:

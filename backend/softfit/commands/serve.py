@@ -21,10 +21,6 @@ from softfit.errors import InputError
 
 TOKEN_ENV = "SOFTFIT_TOKEN"
 
-NON_LOOPBACK = ("refusing to bind {bind}: a non-loopback address would expose the server to the network "
-                "unencrypted; give --curve-keys DIR (create it with `softfit serve --generate-keys DIR`) or "
-                "bind 127.0.0.1")
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from softfit.wire.protocol import Limits
@@ -77,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"public key (give to clients): {public}\nsecret key (keep on the server): {secret}")
         return 0
 
-    from softfit.wire.protocol import Limits, is_loopback
+    from softfit.wire.protocol import NON_LOOPBACK, Limits, is_loopback
 
     if args.bind not in ("auto", "ipc") and not is_loopback(args.bind) and args.curve_keys is None:
         raise InputError(NON_LOOPBACK.format(bind=args.bind))  # before torch is imported: fail fast

@@ -1,42 +1,17 @@
-"""Reading image and mask files into plain arrays, and finding them in folders.
+"""Reading image and mask files into plain arrays (finding them: `data/files.py`).
 
 Images become (H, W, 3) RGB or (H, W, 4) RGBA uint8 (RGBA only when the file carries transparency);
 masks become (H, W) float32 in [0, 1]. Every failure is an InputError that names the file."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from softfit.data.pixels import mask_coverage
 from softfit.errors import InputError
-
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-MASK_FOLDER = "masks"
-
-
-def natural_key(path: Path) -> list:
-    """Sort key putting img2 before img10."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Image files directly inside `folder` (not hidden), in natural order."""
-    files = [p for p in folder.iterdir()
-             if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")]
-    return sorted(files, key=natural_key)
-
-
-def find_mask(folders: list[Path], stem: str) -> Path | None:
-    """The mask with the image's stem (any image extension) in the first folder that has one."""
-    for folder in folders:
-        for ext in IMAGE_EXTS:
-            for cand in (folder / (stem + ext), folder / (stem + ext.upper())):
-                if cand.is_file():
-                    return cand
-    return None
 
 
 def _open(path: Path) -> Image.Image:
@@ -92,8 +67,7 @@ def read_mask(path: Path) -> np.ndarray:
     elif im.mode == "L":
         m = np.asarray(im, dtype=np.float32) / 255.0
     else:
-        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
-        m = rgba[..., :3].max(axis=2) * rgba[..., 3]
+        m = mask_coverage(np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0)
     if m.size == 0:
         raise InputError(f"mask {path} is empty (0 pixels)")
     return np.ascontiguousarray(m, dtype=np.float32)

@@ -3,7 +3,8 @@
 Layouts (detected from the path):
 - a folder holding `transforms.json`, or the json file itself (`formats.transforms`);
 - SoftRas demo files `source.npy` + `camera.npy` (the folder or either file), or a SoftRas/ShapeNet
-  `.npz` archive with `object_index` choosing the object (`formats.softras`);
+  `.npz` archive with `object_index` choosing the object (`formats.softras`), read with SoftRas' data
+  viewing angle 15 deg (`cameras="softras:viewing_angle=DEG"` for data rendered otherwise);
 - an ALOI object folder `.../png2/<obj>` with masks in `.../mask2/<obj>` (`formats.aloi`);
 - any other folder of images, with `cameras="turntable:views=..,distance=..,elevation=..,fov=.."` or a
   transforms.json path (`formats.folder`).
@@ -18,12 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.cameras import check_declared_size
+from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG, check_declared_size
+from softfit.data.files import detect
 from softfit.data.formats import aloi, folder, softras, transforms
-from softfit.data.images import IMAGE_EXTS, list_images, read_image, read_mask
-from softfit.data.resize import resize, target_size
+from softfit.data.images import read_image, read_mask
+from softfit.data.pixels import is_translucent
+from softfit.data.resize import resize
 from softfit.data.silhouette import SilhouetteChoice, parse_silhouette, resolve_auto, segment
-from softfit.data.spec import TurntableSpec, parse_turntable
+from softfit.data.size import target_size
+from softfit.data.spec import TurntableSpec, parse_softras, parse_turntable
 from softfit.data.types import MIN_VIEW_SIDE, MultiViewData, RawView, RawViews
 from softfit.errors import InputError
 
@@ -83,53 +87,30 @@ def read_views(path: Path, cameras: str | None = None, object_index: int | None 
     path = path.expanduser()
     if not path.exists():
         raise InputError(f"input not found: {path}")
+    view_angle = None
+    if cameras is not None and str(cameras).strip().lower().startswith("softras"):
+        view_angle, cameras = parse_softras(str(cameras)), None
     spec, cam_json = _camera_option(cameras)
     fmt, where = ("transforms", cam_json) if cam_json is not None else detect(path)
+    if view_angle is not None and fmt not in ("softras", "softras_npz"):
+        raise InputError(f"cameras 'softras:...' apply to SoftRas source.npy/.npz data, not to {path}")
     if object_index is not None and fmt != "softras_npz":
         raise InputError(f"object_index applies to SoftRas .npz archives only, not to {path}")
     if spec is not None and fmt in ("transforms", "softras", "softras_npz"):
         raise InputError(f"{path} has its own cameras ({fmt}); drop the cameras option")
     if fmt == "transforms":
         return transforms.read(where, allow_outside_paths)
-    if fmt == "softras":
-        return softras.read_npy(where)
-    if fmt == "softras_npz":
-        return softras.read_npz(where, object_index)
+    if fmt in ("softras", "softras_npz"):
+        angle = SOFTRAS_DATA_VIEW_ANGLE_DEG if view_angle is None else view_angle
+        if fmt == "softras":
+            return softras.read_npy(where, angle)
+        return softras.read_npz(where, object_index, angle)
     if fmt == "aloi":
         return aloi.read(where, spec)
     if spec is None:
         raise InputError(f"no cameras for the images in {where}: pass cameras='turntable:views=N,"
                          "distance=D,elevation=E,fov=F' (any subset) or a transforms.json path")
     return folder.read(where, spec)
-
-
-def detect(path: Path) -> tuple[str, Path]:
-    """(format name, the path its reader takes)."""
-    if path.is_file():
-        name, suffix = path.name.lower(), path.suffix.lower()
-        if suffix == ".json":
-            return "transforms", path
-        if suffix == ".npz":
-            return "softras_npz", path
-        if name in ("source.npy", "camera.npy"):
-            return "softras", path.parent
-        if suffix in IMAGE_EXTS:
-            raise InputError(f"{path} is a single image: pass the folder holding all the views")
-        raise InputError(f"unknown input layout: {path} (expected a folder of images, transforms.json, "
-                         "SoftRas source.npy/camera.npy or a .npz archive)")
-    if (path / "transforms.json").is_file():
-        return "transforms", path / "transforms.json"
-    if (path / "source.npy").is_file() and (path / "camera.npy").is_file():
-        return "softras", path
-    archives = sorted(path.glob("*.npz"))
-    if len(archives) == 1 and not list_images(path):
-        return "softras_npz", archives[0]
-    if len(archives) > 1 and not list_images(path):
-        raise InputError(f"{path} holds {len(archives)} .npz archives: pass one of them")
-    if aloi.is_aloi(path):
-        return "aloi", path
-    folder.image_files(path)  # raises a helpful error when there are no images
-    return "folder", path
 
 
 def _camera_option(cameras: str | Path | None) -> tuple[TurntableSpec | None, Path | None]:
@@ -247,7 +228,7 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
         else:
             n_alpha += 1
             a = image[..., 3].astype(np.float32) / 255.0
-            translucent = translucent or bool(a.min() < 1.0)
+            translucent = translucent or is_translucent(a)
             if want_alpha:
                 alpha_stats.append(_coverage(a))
                 alpha.append(resize(a, tw, th))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.cameras import Cameras
-from softfit.errors import InputError
+from ..cameras import Cameras
+from ..errors import InputError
 
 MIN_VIEW_SIDE = 8  # px: the smallest render size a fit uses (FitParams.resolutions)
 

@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from softfit.atomic import swap_folder
 from softfit.errors import InputError
 
 # The default dataset: Blender's Suzanne, 72 views on three rings (elevations 10/35/60 deg, 24 azimuths
@@ -35,7 +36,9 @@ def cache_root(explicit: str | None = None) -> Path:
 def render_command(spec: dict, out: Path) -> list[str]:
     return [sys.executable, "-m", "softfit", "dataset", "render", spec["source"], "--out", str(out),
             "--views", str(spec["views"]), "--cameras", spec["cameras"], "--size", str(spec["size"]),
-            "--scale", f"{spec['scale']:g}", *(["--offset", spec["offset"]] if spec.get("offset") else [])]
+            "--scale", f"{spec['scale']:g}", *(["--offset", spec["offset"]] if spec.get("offset") else []),
+            *[a for k in ("background", "engine", "texture", "samples") if k in spec
+              for a in (f"--{k}", str(spec[k]))]]
 
 
 def cache_folder(spec: dict, cache: Path) -> Path:
@@ -65,9 +68,7 @@ def cached_dataset(spec: dict, cache: Path, quiet: bool = False) -> Path:
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             raise InputError("rendering the demo dataset failed: " + " | ".join(tail))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(render_out, folder)
+        swap_folder(render_out, folder)
         if not quiet:
             print(f"rendered {spec['views']} views in {time.perf_counter() - t0:.1f} s", flush=True)
     finally:

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from softfit.errors import InputError
 
+ERROR_PREFIX = "softfit-input-error: "  # how the render worker reports an InputError to render.py
+
 LAYOUTS = ("transforms", "aloi", "softras")
 CAMERA_LAYOUTS = ("turntable", "rings", "random")
 BACKGROUNDS = ("transparent", "black", "backdrop")
 ENGINES = ("auto", "workbench", "cycles")
-TEXTURES = ("none", "noise")
+TEXTURES = ("none", "noise", "paint")
 MESH_SUFFIXES = (".obj", ".ply", ".stl")
 
 # Built-in meshes, built in Blender and normalised to a unit bounding box: the classic primitives, an
@@ -27,7 +29,8 @@ BUILTINS = ("suzanne", "cube", "uv_sphere", "ico_sphere", "torus", "cone", "cyli
 
 SOFTRAS_NPZ_VIEWS = 24  # SoftRas' ShapeNet archives: azimuth -15°·k, elevation 30°, distance 2.732
 SOFTRAS_NPZ_ELEVATION = 30.0
-SOFTRAS_FOV = 60.0  # SoftRas' viewing_angle 30° is the half field of view
+DEFAULT_FOV = 60.0
+SOFTRAS_FOV = 30.0  # SoftRas renders its data with viewing_angle 15° (the half field of view)
 
 _DEFAULTS = {  # per layout: views, size (W, H), elevation (degrees), background
     "transforms": (36, (256, 256), 30.0, "transparent"),
@@ -51,7 +54,8 @@ class RenderOptions:
     shadows); engine: workbench (fast, no shadows headless) | cycles (CPU path tracing, `samples`) for the
     images, auto = cycles for the backdrop, else workbench; masks are always exact Workbench coverage;
     texture: none (one flat colour) | noise (high-contrast colour noise fixed to the object, the same from
-    every view, for structure-from-motion; `dataset.texture`)."""
+    every view, for structure-from-motion; `dataset.texture`) | paint (smooth colour blotches: the texture
+    benchmark's surface)."""
 
     sources: tuple[str, ...]
     layout: str = "transforms"
@@ -60,7 +64,7 @@ class RenderOptions:
     cameras: str = "turntable"
     elevation: tuple[float, ...] | None = None
     distance: float = 2.732
-    fov: float = SOFTRAS_FOV
+    fov: float | None = None  # None: SOFTRAS_FOV for the softras layout, else DEFAULT_FOV
     scale: float = 1.0
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     normalize: bool | None = None
@@ -139,6 +143,8 @@ class RenderOptions:
             sources=sources, views=out_views, size=size, elevation=elev,
             background=background if self.background is None else self.background,
             normalize=bool(self.normalize) if self.normalize is not None else False,
+            fov=self.fov if self.fov is not None else (SOFTRAS_FOV if self.layout == "softras"
+                                                        else DEFAULT_FOV),
             name=self.name if self.name is not None else default_name(sources[0]),
         )
         if self.engine == "auto":  # Workbench draws no shadows headless: the photo-like backdrop needs Cycles
@@ -204,7 +210,8 @@ class RenderOptions:
         if w != h:
             raise InputError(f"SoftRas images are square, got {w}x{h}")
         if abs(self.fov - SOFTRAS_FOV) > 1e-9:
-            raise InputError(f"SoftRas' camera has a fixed {SOFTRAS_FOV:g} degree field of view")
+            raise InputError(f"SoftRas renders its data with a {SOFTRAS_FOV:g} degree field of view "
+                             "(viewing_angle 15)")
         fixed = (self.views == SOFTRAS_NPZ_VIEWS and self.cameras == "turntable"
                  and self.elevation == (SOFTRAS_NPZ_ELEVATION,) and abs(self.distance - 2.732) < 1e-9)
         if self.npz and not fixed:

@@ -12,10 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from softfit.dataset.options import RenderOptions
+from softfit.atomic import swap_folder
+from softfit.dataset.options import ERROR_PREFIX, RenderOptions
 from softfit.errors import InputError
-
-ERROR_PREFIX = "softfit-input-error: "  # the worker's way of reporting an InputError
 
 
 def render_dataset(source: str | Path | list[str], out: Path | str, *, force: bool = False,
@@ -40,7 +39,7 @@ def render_dataset(source: str | Path | list[str], out: Path | str, *, force: bo
             render_into(tmp, opts)
         else:
             _run_worker(opts, tmp, timeout)
-        _replace(tmp, out)
+        swap_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -69,14 +68,3 @@ def _worker_env() -> dict[str, str]:
     backend = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (backend, env.get("PYTHONPATH")) if p)
     return env
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    """Move the finished folder to `out`, replacing an existing one only once the new one is complete."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -75,6 +75,23 @@ def noise_color(points: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.clip(0.5 + CONTRAST * (fbm(points, seed) - 0.5), 0.0, 1.0)
 
 
+PAINT_FREQUENCY = 2.0  # lattice cells per unit length of the paint's coarser octave (blotches ≈ 0.3 units)
+PAINT_CONTRAST = 2.0
+
+
+def paint_color(points: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(P, 3) RGB in [0, 1]: smooth colour blotches (two octaves of value noise, moderate contrast), like
+    a painted or glazed object: a surface whose colour a texture baked from photos can reproduce, for
+    `softfit bench texture` (the high-frequency `noise_color` is made for feature matching instead)."""
+    q = np.asarray(points, dtype=np.float64)
+    f = (value_noise(q, PAINT_FREQUENCY, seed + 101)
+         + 0.5 * value_noise(q, 2 * PAINT_FREQUENCY, seed + 202)) / 1.5
+    return np.clip(0.5 + PAINT_CONTRAST * (f - 0.5), 0.0, 1.0)
+
+
+COLORS = {"noise": noise_color, "paint": paint_color}
+
+
 def cell_size(verts: np.ndarray, faces: np.ndarray) -> tuple[int, int]:
     """(cells per atlas side g, texels per cell side k): two triangles per cell, texels of about
     TEXEL (object units) along the longer legs of most triangles, within the atlas budget."""
@@ -94,10 +111,13 @@ def _chart_corners(k: int) -> np.ndarray:
                      [[hi, hi], [hi - leg, hi], [hi, hi - leg]]])
 
 
-def noise_atlas(verts: np.ndarray, faces: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def noise_atlas(verts: np.ndarray, faces: np.ndarray, seed: int = 0, kind: str = "noise"
+                ) -> tuple[np.ndarray, np.ndarray]:
     """(uvs (F, 3, 2) per-corner texture coordinates, pixels (N, N, 4) float32 RGBA, row 0 = v 0).
 
-    `verts` are in the object's own frame: the noise is a function of those coordinates."""
+    `verts` are in the object's own frame: the colour (kind: noise or paint) is a function of those
+    coordinates."""
+    color_of = COLORS[kind]
     v = np.asarray(verts, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     g, k = cell_size(v, f)
@@ -122,7 +142,7 @@ def noise_atlas(verts: np.ndarray, faces: np.ndarray, seed: int = 0) -> tuple[np
         tri = np.minimum(2 * cells[:, None, None] + upper[None], len(f) - 1)  # odd count: last half unused
         a, b, c = v[f[tri, 0]], v[f[tri, 1]], v[f[tri, 2]]
         points = a + s * (b - a) + t * (c - a)
-        colors[cells] = noise_color(points.reshape(-1, 3), seed).reshape(len(cells), k, k, 3)
+        colors[cells] = color_of(points.reshape(-1, 3), seed).reshape(len(cells), k, k, 3)
     pixels = np.ones((size, size, 4), dtype=np.float32)
     # cell i sits at column i % g, row i // g: (row, col, y, x) -> (row, y, col, x)
     pixels[..., :3] = colors.reshape(g, g, k, k, 3).transpose(0, 2, 1, 3, 4).reshape(size, size, 3)

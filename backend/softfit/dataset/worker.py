@@ -17,9 +17,8 @@ import numpy as np
 from softfit.cameras import Cameras
 from softfit.dataset import scene as sc
 from softfit.dataset.layouts import RenderedObject, write_layout
-from softfit.dataset.options import BUILTINS, RenderOptions, default_name
+from softfit.dataset.options import BUILTINS, ERROR_PREFIX, RenderOptions, default_name
 from softfit.dataset.primitives import normalized
-from softfit.dataset.render import ERROR_PREFIX
 from softfit.dataset.shapes import source_triangles
 from softfit.dataset.texture import noise_atlas
 from softfit.dataset.views import view_set
@@ -42,10 +41,10 @@ def render_object(name: str, source: str, opts: RenderOptions, cams: Cameras, re
     """Masks then images of one object at every camera; also the time each pass took."""
     scene = sc.reset()
     mesh = world_mesh(source, opts)
-    if opts.texture == "noise":  # in the object's own frame: the pattern moves and scales with it
+    if opts.texture != "none":  # in the object's own frame: the pattern moves and scales with it
         own = (mesh.verts - np.asarray(opts.offset)) / opts.scale
-        uvs, pixels = noise_atlas(own, mesh.faces, opts.seed)
-        sc.add_mesh(scene, name, mesh.verts, mesh.faces, uvs=uvs, image=sc.image("noise", pixels[::-1]),
+        uvs, pixels = noise_atlas(own, mesh.faces, opts.seed, opts.texture)
+        sc.add_mesh(scene, name, mesh.verts, mesh.faces, uvs=uvs, image=sc.image(opts.texture, pixels[::-1]),
                     interpolation="Closest")
     else:
         sc.add_mesh(scene, name, mesh.verts, mesh.faces)

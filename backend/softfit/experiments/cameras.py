@@ -5,7 +5,6 @@ silhouettes, `cameras="sfm"`), and with SfM plus joint camera refinement where t
 from __future__ import annotations
 
 import time
-from dataclasses import fields
 
 import numpy as np
 
@@ -13,7 +12,6 @@ from softfit.experiments import figures, scenes
 from softfit.experiments.context import Context, Section
 from softfit.experiments.scoring import score_fit
 from softfit.experiments.tables import md_table
-from softfit.fit import FitParams
 from softfit.mesh.types import Mesh
 from softfit.sfm import pose_errors, umeyama
 
@@ -22,13 +20,9 @@ ELEVATION = 25.0
 NOT_IMPLEMENTED = "not implemented (the fit engine has no `--refine-cameras`)"
 
 
-def refine_available() -> bool:
-    return any(f.name == "refine_cameras" for f in fields(FitParams))
-
-
-def run(ctx: Context) -> Section:
-    s = ctx.settings
-    sec = Section(4, "Cameras", (
+def _intro(s) -> str:
+    """The section's opening paragraph: how the cameras were made and how the fits are scored."""
+    return (
         f"Each object is rendered with the high-contrast noise texture (`--texture noise`, fixed to the "
         f"object), {s.sfm_views} turntable views at {s.sfm_size}² px, elevation {ELEVATION:g}°, black "
         "background. SfM (pycolmap, SIFT masked by the silhouettes, exhaustive matching, one shared "
@@ -39,7 +33,12 @@ def run(ctx: Context) -> Section:
         f"fitted from the visual hull (`polys auto`, {s.fit_size} px, at most {s.iterations} steps) with "
         "each set of cameras; held-out IoU projects the fit through the same cameras against the exact "
         "masks, and Chamfer is measured after mapping the fit into the ground-truth frame with the "
-        "camera alignment."))
+        "camera alignment.")
+
+
+def run(ctx: Context) -> Section:
+    s = ctx.settings
+    sec = Section(4, "Cameras", _intro(s))
     rows, data_rows, grid = [], [], []
     for source in OBJECTS[:min(s.objects, len(OBJECTS))]:
         scene = scenes.Scene(f"cams_{source}_{s.name}", source, {
@@ -72,15 +71,9 @@ def run(ctx: Context) -> Section:
                      err["rotation_deg_max"], 100 * err["position_mean"] / spread,
                      100 * err["focal_rel_mean"], direct["rotation_deg_mean"], sfm_seconds,
                      fit_sfm.row["heldout_iou"], 100 * fit_sfm.row["chamfer_rel"]])
-        refined = _refined(ctx, sfm, gt, sim) if refine_available() else None
-        if refined is None:
-            rows.append([source, "SfM + refinement", None, None, None, None, None, None, None, None,
-                         NOT_IMPLEMENTED])
-            data_rows.append({**base, "cameras": "SfM + refinement", "note": NOT_IMPLEMENTED})
-        else:
-            rows.append([source, "SfM + refinement", len(info["registered"]), None, None, None, None, None,
-                         None, refined.row["heldout_iou"], 100 * refined.row["chamfer_rel"]])
-            data_rows.append({**base, "cameras": "SfM + refinement", **refined.row})
+        rows.append([source, "SfM + refinement", None, None, None, None, None, None, None, None,
+                     NOT_IMPLEMENTED])
+        data_rows.append({**base, "cameras": "SfM + refinement", "note": NOT_IMPLEMENTED})
         view = 0
         grid.append((source, [
             ("textured input", sfm.images[view] if sfm.images is not None else data.images[view]),
@@ -91,12 +84,10 @@ def run(ctx: Context) -> Section:
     sec.tables.append(("Pose error of the cameras and quality of the mesh fitted with them", md_table(
         ["object", "cameras", "views posed", "rot. err. mean °", "rot. err. max °", "pos. err. %",
          "focal err. %", "direct rot. °", "SfM s", "held-out IoU", "Chamfer %"], rows)))
-    figures.image_grid(ctx.out / "cameras.png", grid, cell=2.0)
-    sec.figures.append(("A textured input view, the meshes fitted with ground-truth and with SfM cameras "
-                        "(shown in their own frames), and the ground truth", "cameras.png"))
-    sec.data["rows"] = data_rows
-    sec.text, sec.headline = _summarise(data_rows)
-    return sec
+    sec.add_grid(ctx.out / "cameras.png", grid, 2.0,
+                 "A textured input view, the meshes fitted with ground-truth and with SfM cameras "
+                 "(shown in their own frames), and the ground truth")
+    return sec.close(data_rows, _summarise)
 
 
 def _fit(ctx: Context, data, gt: Mesh, to_gt: tuple | None = None):
@@ -111,19 +102,6 @@ def _fit(ctx: Context, data, gt: Mesh, to_gt: tuple | None = None):
         scale, rot, trans = to_gt
         mesh = Mesh(scale * mesh.verts @ rot.T + trans, mesh.faces)
     cd = chamfer_distance(mesh, gt)
-    f.row |= {"chamfer": cd["chamfer"], "chamfer_rel": cd["chamfer_rel"]}
-    return f
-
-
-def _refined(ctx: Context, sfm, gt: Mesh, sim: tuple):  # pragma: no cover - needs camera refinement
-    """SfM cameras refined jointly with the mesh, scored like the SfM row (through the SfM cameras,
-    since FitResult carries no refined cameras to score with)."""
-    params = ctx.settings.fit_params(ctx.seed, refine_cameras=True)
-    f = score_fit(sfm, "hull", params, None)
-    from softfit.metrics import chamfer_distance
-
-    scale, rot, trans = sim
-    cd = chamfer_distance(Mesh(scale * f.mesh.verts @ rot.T + trans, f.mesh.faces), gt)
     f.row |= {"chamfer": cd["chamfer"], "chamfer_rel": cd["chamfer_rel"]}
     return f
 
@@ -164,9 +142,8 @@ def _summarise(rows: list[dict]) -> tuple[list[str], dict]:
                        f"({len(sf['sfm']['registered'])}/{sf['views']} views posed); held-out IoU "
                        f"{sf['heldout_iou']:.3f} with SfM cameras vs {g['heldout_iou']:.3f} with the true "
                        "ones.")
-    if not refine_available():
-        text.append("Joint camera refinement (`--refine-cameras`) is not implemented in the fit engine, so "
-                    "its row is empty; nothing was substituted for it.")
+    text.append("Joint camera refinement (`--refine-cameras`) is not implemented in the fit engine, so "
+                "its row is empty; nothing was substituted for it.")
     text.append("SfM needs texture: an untextured object gives too few matches and the loader falls back to "
                 "the turntable assumption (tests/test_sfm_colmap.py). A thin object is the same failure with "
                 "texture: too little surface for enough features, and a fit through the fallback's wrong "

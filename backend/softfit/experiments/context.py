@@ -45,6 +45,19 @@ class Section:
     headline: dict = field(default_factory=dict)
     seconds: float = 0.0
 
+    def close(self, rows: list[dict], summarise) -> Section:
+        """Keep the section's JSON rows and the text and headline `summarise(rows)` writes from them."""
+        self.data["rows"] = rows
+        self.text, self.headline = summarise(rows)
+        return self
+
+    def add_grid(self, path: Path, grid: list, cell: float, caption: str) -> None:
+        """Draw an image grid (`figures.image_grid`) into `path` and list it under `caption`."""
+        from softfit.experiments.figures import image_grid
+
+        image_grid(path, grid, cell=cell)
+        self.figures.append((caption, path.name))
+
     def to_dict(self) -> dict:
         return {"number": self.number, "title": self.title, "intro": self.intro,
                 "tables": [list(t) for t in self.tables], "figures": [list(f) for f in self.figures],

@@ -66,12 +66,10 @@ def run(ctx: Context) -> Section:
     sec.tables.append(("Held-out IoU, Chamfer (% of the bounding-box diagonal) and time (s) per style",
                        md_table(["style", "object", "views", "fit size", "faces", "steps", "train IoU",
                                  "held-out IoU", "Chamfer %", "time s"], rows)))
-    figures.image_grid(ctx.out / "datasets.png", grid, cell=1.9)
-    sec.figures.append(("Each style and object: an input view, the fit against the true silhouette on a "
-                        "held-out view, the fitted mesh and the ground truth", "datasets.png"))
-    sec.data["rows"] = data_rows
-    sec.text, sec.headline = _summarise(data_rows)
-    return sec
+    sec.add_grid(ctx.out / "datasets.png", grid, 1.9,
+                 "Each style and object: an input view, the fit against the true silhouette on a "
+                 "held-out view, the fitted mesh and the ground truth")
+    return sec.close(data_rows, _summarise)
 
 
 def _user_aloi(ctx: Context, sec: Section) -> None:

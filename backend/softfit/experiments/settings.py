@@ -5,7 +5,7 @@ Every number that shapes a result lives here, so the report can print the settin
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from softfit.fit import FitParams
 
@@ -48,5 +48,3 @@ class Settings:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def with_(self, **kw) -> Settings:
-        return replace(self, **kw)

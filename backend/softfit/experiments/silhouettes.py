@@ -12,7 +12,7 @@ from scipy import ndimage
 from softfit.data.resize import resize
 from softfit.data.types import MultiViewData
 from softfit.errors import InputError
-from softfit.experiments import figures, scenes
+from softfit.experiments import scenes
 from softfit.experiments.context import Context, Section
 from softfit.experiments.scoring import score_fit
 from softfit.experiments.tables import md_table
@@ -108,9 +108,9 @@ def run(ctx: Context) -> Section:
                              None if r["chamfer_rel"] is None else 100 * r["chamfer_rel"],
                              r["iterations"] if not r.get("failed") else f"failed: {r['failed']}"]
                             for r in fit_rows])))
-    figures.image_grid(ctx.out / "silhouettes.png", grid, cell=1.9)
-    sec.figures.append(("View 0 of the first object: the photo, the exact mask and each method's mask "
-                        "against it (green both, red missed, blue extra)", "silhouettes.png"))
+    sec.add_grid(ctx.out / "silhouettes.png", grid, 1.9,
+                 "View 0 of the first object: the photo, the exact mask and each method's mask "
+                 "against it (green both, red missed, blue extra)")
     sec.data = {"mask_rows": mask_rows, "fit_rows": fit_rows}
     sec.text, sec.headline = _summarise(mask_rows, fit_rows)
     return sec

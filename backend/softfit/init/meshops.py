@@ -54,11 +54,6 @@ def is_vertex_manifold(verts_count: int, faces: np.ndarray) -> bool:
     return bool((comps_per_vertex[used] == 1).all())
 
 
-def euler_characteristic(verts_count: int, faces: np.ndarray) -> int:
-    e, _ = edge_counts(faces)
-    return int(verts_count - len(e) + len(faces))
-
-
 def face_components(faces: np.ndarray, n_verts: int) -> np.ndarray:
     """Component label per face (faces sharing a vertex are connected)."""
     f = len(faces)
@@ -107,14 +102,3 @@ def adjacency(n_verts: int, faces: np.ndarray) -> sparse.csr_matrix:
     a = ((a + a.T) > 0).astype(np.float64)
     deg = np.asarray(a.sum(axis=1)).ravel()
     return sparse.diags(1.0 / np.maximum(deg, 1)) @ a
-
-
-def taubin(verts: np.ndarray, faces: np.ndarray, iterations: int = 10, lam: float = 0.5, mu: float = -0.53
-           ) -> np.ndarray:
-    """Taubin λ/μ smoothing: removes staircase noise without the shrinkage of plain Laplacian smoothing."""
-    w = adjacency(len(verts), faces)
-    v = verts.copy()
-    for _ in range(iterations):
-        v = v + lam * (w @ v - v)
-        v = v + mu * (w @ v - v)
-    return v

@@ -4,7 +4,8 @@ Coordinates are written exactly as they are in `Mesh` (rounded to float32 precis
 fit produces). Blender's OBJ importer assumes Y-up files unless told otherwise, so SoftFit's OBJ files
 say in their header to import them with Forward = Y, Up = Z; its PLY importer already keeps coordinates
 as they are (Forward Y, Up Z are its defaults). Files are written to a temporary name and renamed, so a
-failed write never leaves half a mesh behind.
+failed write never leaves half a mesh behind. numpy only: the Blender add-on ships this module
+(`core/mesh/io.py`) and exports with it, so both sides write the same bytes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.atomic import write_atomic
-from softfit.errors import InputError
-from softfit.mesh.types import Mesh
+from ..atomic import public_mode, write_atomic
+from ..errors import InputError
+from .types import Mesh
 
 OBJ_HEADER = (
     "# Written by SoftFit. Coordinates are in Blender's world frame (+Z up), with no axis swap.\n"
@@ -67,7 +68,7 @@ def save_obj(path: str | Path, mesh: Mesh) -> None:
     # %.9g is exact for float32, the precision Blender stores.
     np.savetxt(buf, np.asarray(mesh.verts, dtype=np.float32), fmt="v %.9g %.9g %.9g")
     np.savetxt(buf, mesh.faces + 1, fmt="f %d %d %d")
-    write_atomic(Path(path), buf.getvalue().encode("ascii"))
+    write_atomic(Path(path), buf.getvalue().encode("ascii"), public_mode())
 
 
 def save_ply(path: str | Path, mesh: Mesh) -> None:
@@ -83,7 +84,7 @@ def save_ply(path: str | Path, mesh: Mesh) -> None:
     faces["n"] = 3
     faces["idx"] = mesh.faces
     body = np.asarray(mesh.verts, dtype="<f4").tobytes() + faces.tobytes()
-    write_atomic(Path(path), header.encode("ascii") + body)
+    write_atomic(Path(path), header.encode("ascii") + body, public_mode())
 
 
 # ---------------------------------------------------------------------------------------------------

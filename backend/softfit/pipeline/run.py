@@ -55,6 +55,7 @@ class ReportSpec:
     out: str | Path
     force: bool = False
     turntable: bool = False
+    texture: bool = True  # bake and write the texture (mesh.glb, mesh.mtl, texture.png)
 
 
 @dataclass(frozen=True)
@@ -115,16 +116,22 @@ def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = Non
     m["input"] = inputs.record() | {"init": init_name, "polys": init.polys, "views": len(data),
                                     "data_info": data.info, "init_verts": mesh0.n_verts,
                                     "init_faces": mesh0.n_faces} | (record or {})
-    folder = _write(report, result, data) if report is not None else None
+    folder = _write(report, result, data, params, train) if report is not None else None
     return Outcome(result.mesh, _metrics(m), folder, data, mesh0, init_name, init_seconds, train, held,
                    result.cancelled)
 
 
-def _write(spec: ReportSpec, result: FitResult, data: MultiViewData) -> Path:
+def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: FitParams, train: np.ndarray
+           ) -> Path:
+    """A written result is an artist's: its topology repaired and, unless turned off, textured from the
+    training views (`softfit.texture.finish`). Runs without a report (the server's live fits) keep the
+    fitted topology, which their clients stream vertices into."""
     from softfit.report import write_report
+    from softfit.texture.finish import finish
 
+    texture = finish(result, data, params, texture=spec.texture, train=train)
     return write_report(spec.out, result, data, force=spec.force, turntable=spec.turntable,
-                        device=str(result.metrics.get("device", "cpu")))
+                        device=str(result.metrics.get("device", "cpu")), texture=texture)
 
 
 def _metrics(m: dict) -> Metrics:

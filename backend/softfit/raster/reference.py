@@ -53,15 +53,9 @@ def _chunk_terms(
     return torch.where(keep, -_softplus(x), torch.zeros_like(x)).sum(dim=1)
 
 
-def dense_silhouette(
-    verts: torch.Tensor,
-    faces: torch.Tensor,
-    image_size: tuple[int, int],
-    sigma: float = 1e-4,
-    eps: float = 1e-3,
-    hard: bool = False,
-    near: float = 1e-4,
-) -> torch.Tensor:
+def dense_silhouette(verts: torch.Tensor, faces: torch.Tensor, image_size: tuple[int, int],
+                     sigma: float = 1e-4, eps: float = 1e-3, hard: bool = False, near: float = 1e-4
+                     ) -> torch.Tensor:
     """Reference for `rasterize_silhouette` (same arguments, units and result up to float rounding)."""
     p = check_inputs(verts, faces, image_size, sigma, eps, near)
     batch = p.verts.shape[0]

@@ -7,10 +7,10 @@ import contextlib
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from softfit.atomic import public_mode, swap_folder
 from softfit.errors import InputError
 
 
@@ -38,25 +38,9 @@ def atomic_folder(out: str | Path, force: bool = False) -> Iterator[Path]:
     out = check_output_dir(out, force)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+        tmp.chmod(public_mode(folder=True))  # mkdtemp makes it private; the result is an ordinary folder
         yield tmp
-        for f in tmp.rglob("*"):  # files written via temporary names (mkstemp) are private too
-            if f.is_file():
-                f.chmod(0o666 & ~umask)
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if old is not None:
-                os.replace(old, out)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from softfit.cameras import transforms_dict
 from softfit.data.types import MultiViewData
@@ -18,46 +14,35 @@ from softfit.metrics import render_silhouettes, silhouette_iou
 from softfit.report.folder import atomic_folder
 from softfit.report.plots import loss_plot, overlays_plot, pick_views
 from softfit.report.turntable import turntable_gif
+from softfit.texture.bake import Texture
+from softfit.texture.export import save_textured
+from softfit.wire.protocol import json_safe
 
 FILES = ("mesh.obj", "mesh.ply", "metrics.json", "cameras.json", "loss.png", "overlays.png")
 
 
-def json_safe(obj: Any) -> Any:
-    """Plain JSON types only: numpy scalars/arrays converted, NaN and ±Inf become null."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, np.generic):
-        return json_safe(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 def write_report(out: str | Path, result: FitResult, data: MultiViewData, *, force: bool = False,
                  turntable: bool = False, file_paths: list[str] | None = None, overlay_views: int = 24,
-                 device: str = "cpu") -> Path:
+                 device: str = "cpu", texture: Texture | None = None) -> Path:
     """Write every output file into a temporary sibling of `out`, then move it into place.
 
-    file_paths: the image paths to record in cameras.json (default: the view names)."""
+    file_paths: the image paths to record in cameras.json (default: the view names); texture: a baked
+    texture of `result.mesh` (mesh.obj then carries its UVs, plus mesh.mtl, texture.png, mesh.glb)."""
     try:
-        return _write(out, result, data, force, turntable, file_paths, overlay_views, device)
+        return _write(out, result, data, force, turntable, file_paths, overlay_views, device, texture)
     except OSError as exc:  # disk full, folder removed meanwhile...: one line, and nothing half-written
         raise InputError(f"writing the output folder {out} failed: {exc.strerror or exc}") from exc
 
 
 def _write(out: str | Path, result: FitResult, data: MultiViewData, force: bool, turntable: bool,
-           file_paths: list[str] | None, overlay_views: int, device: str) -> Path:
+           file_paths: list[str] | None, overlay_views: int, device: str, texture: Texture | None) -> Path:
     metrics = json_safe(result.metrics)
     held = list(metrics.get("heldout_views", []))
     with atomic_folder(out, force) as tmp:
         save_obj(tmp / "mesh.obj", result.mesh)
         save_ply(tmp / "mesh.ply", result.mesh)
+        if texture is not None:
+            save_textured(tmp, texture)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, allow_nan=False))
         cams = transforms_dict(data.cameras, file_paths if file_paths is not None else list(data.names))
         (tmp / "cameras.json").write_text(json.dumps(cams, indent=1))

@@ -33,12 +33,13 @@ from typing import Any
 import zmq
 
 from softfit import __version__
-from softfit.atomic import write_atomic
+from softfit.atomic import PRIVATE, write_atomic
 from softfit.errors import InputError
 from softfit.wire import errors as E
 from softfit.wire.keys import allowed_clients_dir, load_server_keys
 from softfit.wire.messages import REQUESTS, check_prepare, check_submit
 from softfit.wire.protocol import (
+    NON_LOOPBACK,
     PROTOCOL_VERSION,
     ZAP_USER,
     Limits,
@@ -147,8 +148,6 @@ class Server:
             raise InputError("ipc:// is not available on this platform: bind 127.0.0.1")
         local = c.bind in LOCAL_BINDS or is_loopback(c.bind)
         if not local and c.curve_keys is None:
-            from softfit.commands.serve import NON_LOOPBACK
-
             raise InputError(NON_LOOPBACK.format(bind=c.bind))
         if fit_fn is None:
             from .jobs import pipeline_fit as fit_fn
@@ -267,7 +266,7 @@ class Server:
 
     def write_announce(self, path: Path) -> None:
         """Atomically, readable by the owner only (it holds the token)."""
-        write_atomic(path, json.dumps(self.announcement()))
+        write_atomic(path, json.dumps(self.announcement()), PRIVATE)  # it holds the token
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the loop to end (thread- and signal-safe)."""

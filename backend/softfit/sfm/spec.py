@@ -7,50 +7,35 @@ spaced turntable when SfM fails, default yes), model (simple_pinhole|simple_radi
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from softfit.cameras import Cameras
+from softfit.data.spec import check_keys, flag, number, whole
+from softfit.data.spec import parse_spec as parse_options
 from softfit.errors import InputError
 from softfit.sfm.colmap import CAMERA_MODELS
 from softfit.sfm.estimate import MATCHING, SfmResult, estimate_cameras
 
 PREFIX = "sfm"
-_BOOL = {"yes": True, "true": True, "1": True, "on": True,
-         "no": False, "false": False, "0": False, "off": False}
-
-
-def _positive(key: str, text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise InputError(f"--cameras sfm: {key} must be a number, got {text!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise InputError(f"--cameras sfm: {key} must be positive, got {text!r}")
-    return v
+_KEYS = ("distance", "focal", "turntable", "fallback", "model", "matching", "min_registered", "seed")
 
 
 def parse_spec(spec: str) -> dict[str, Any]:
-    """Keyword arguments of `estimate_cameras` from 'sfm' or 'sfm:key=value,...'; InputError if malformed."""
-    head, _, rest = spec.strip().partition(":")
-    if head.lower() != PREFIX:
+    """Keyword arguments of `estimate_cameras` from 'sfm' or 'sfm:key=value,...'; InputError if malformed.
+    The syntax and the typed values are `softfit.data.spec`'s, as for every other option string."""
+    head, opts = parse_options(spec)
+    if head != PREFIX:
         raise InputError(f"not an SfM camera spec: {spec!r} (expected 'sfm' or 'sfm:key=value,...')")
+    check_keys(spec, "sfm", opts, _KEYS)
     kwargs: dict[str, Any] = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
-        key, eq, value = item.partition("=")
-        key, value = key.strip().lower(), value.strip()
-        if not eq or not value:
-            raise InputError(f"--cameras sfm: expected key=value, got {item!r}")
-        if key == "distance":
-            kwargs["distance"] = _positive(key, value)
-        elif key == "focal":
-            kwargs["focal_guess"] = _positive(key, value)
+    for key, value in opts.items():
+        if key in ("distance", "focal"):
+            kwargs["distance" if key == "distance" else "focal_guess"] = number(spec, key, value, 0.0,
+                                                                                open_lo=True)
         elif key in ("turntable", "fallback"):
-            if value.lower() not in _BOOL:
-                raise InputError(f"--cameras sfm: {key} must be yes or no, got {value!r}")
-            kwargs["turntable_hint" if key == "turntable" else key] = _BOOL[value.lower()]
+            kwargs["turntable_hint" if key == "turntable" else key] = flag(spec, key, value)
         elif key == "model":
             if value.upper() not in CAMERA_MODELS:
                 raise InputError(f"--cameras sfm: model must be one of {', '.join(CAMERA_MODELS).lower()}")
@@ -60,18 +45,9 @@ def parse_spec(spec: str) -> dict[str, Any]:
                 raise InputError(f"--cameras sfm: matching must be one of {', '.join(MATCHING)}")
             kwargs["matching"] = value.lower()
         elif key == "min_registered":
-            v = _positive(key, value)
-            if v > 1:
-                raise InputError("--cameras sfm: min_registered is a fraction in (0, 1]")
-            kwargs["min_registered"] = v
-        elif key == "seed":
-            try:
-                kwargs["seed"] = int(value)
-            except ValueError:
-                raise InputError(f"--cameras sfm: seed must be an integer, got {value!r}") from None
+            kwargs["min_registered"] = number(spec, key, value, 0.0, 1.0, open_lo=True)
         else:
-            raise InputError(f"--cameras sfm: unknown option {key!r} (distance, focal, turntable, fallback, "
-                             "model, matching, min_registered, seed)")
+            kwargs["seed"] = whole(spec, key, value)
     return kwargs
 
 

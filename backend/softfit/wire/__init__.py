@@ -4,9 +4,9 @@ package is copied verbatim into the Blender add-on). The server lives in `softfi
 from .client import Client
 from .errors import BadToken, JobFailed, ProtocolMismatch, RequestRejected, ServerGone, WireError, WireTimeout
 from .events import Event, JobError, Prepared, Progress, Queued, Result, VertexFrame
-from .protocol import PROTOCOL_VERSION, Limits
+from .protocol import PROTOCOL_VERSION, SOFTFIT_VERSION, Limits
 
-__version__ = "0.1.0"  # SoftFit's version (a test keeps it equal to softfit.__version__)
+__version__ = SOFTFIT_VERSION
 
 __all__ = [
     "PROTOCOL_VERSION", "BadToken", "Client", "Event", "JobError", "JobFailed", "Limits", "Prepared",

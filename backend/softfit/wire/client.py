@@ -24,6 +24,7 @@ from .keys import load_public_key, load_secret_keys
 from .messages import FINAL_STATES, MAX_WAIT, REPLIES, REQUESTS, check_prepare, check_submit
 from .protocol import (
     PROTOCOL_VERSION,
+    SOFTFIT_VERSION,
     ZAP_USER,
     Limits,
     Message,
@@ -249,9 +250,7 @@ class Client:
     def handshake(self) -> dict:
         """Versions, compute device and limits of the server: {protocol, version, device, device_name,
         limits, heartbeat, client_timeout, workers}."""
-        from . import __version__
-
-        reply = self._request(Message("hello", {"client": self.name[:128], "version": __version__},
+        reply = self._request(Message("hello", {"client": self.name[:128], "version": SOFTFIT_VERSION},
                                       session=self.session))
         if reply.type != "welcome":
             raise E.WireError(f"expected a welcome, got {reply.type!r}")

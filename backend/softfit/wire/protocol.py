@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import math
+import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ import numpy as np
 
 from . import errors as E
 
+SOFTFIT_VERSION = "0.1.0"  # the add-on ships this package: a test keeps it equal to softfit.__version__
 PROTOCOL_VERSION = 1
 MAGIC = b"SOFTFIT"
 SIGNATURE_LEN = 64  # hex digits of SHA-256
@@ -139,6 +141,12 @@ class Message:
             self.id = new_id()
 
 
+# `softfit serve` (before torch loads) and the server itself refuse such a bind with this message.
+NON_LOOPBACK = ("refusing to bind {bind}: a non-loopback address would expose the server to the network "
+                "unencrypted; give --curve-keys DIR (create it with `softfit serve --generate-keys DIR`) or "
+                "bind 127.0.0.1")
+
+
 def is_loopback(host: str) -> bool:
     """Only loopback addresses may go without CURVE encryption."""
     if host == "localhost":
@@ -196,7 +204,8 @@ def _wire_array(name: str, a: np.ndarray) -> np.ndarray:
 
 
 def json_safe(x: Any) -> Any:
-    """Non-finite floats become null (JSON has no NaN); numpy scalars become Python numbers."""
+    """Plain JSON types only (messages and metrics.json alike): numpy scalars/arrays become Python numbers
+    and lists, non-finite floats null (JSON has no NaN), paths strings."""
     if isinstance(x, dict):
         return {str(k): json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
@@ -207,6 +216,8 @@ def json_safe(x: Any) -> Any:
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):
         return None
+    if isinstance(x, os.PathLike):
+        return os.fspath(x)
     return x
 
 

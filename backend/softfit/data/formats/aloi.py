@@ -4,48 +4,23 @@ black) with masks in `mask2/<obj>/<obj>_r<angle>.png`. The other resolutions (`p
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from softfit.cameras import ALOI_STEP_DEG, ALOI_VIEWS, aloi_turntable
-from softfit.data.formats.folder import (
-    angle_from_name,
-    displayed_size,
-    image_files,
-    sort_by_angle,
-    turntable_cameras,
-    views_with_masks,
-)
-from softfit.data.images import MASK_FOLDER, list_images
+from softfit.data.files import MASK_FOLDER, aloi_mask_folder, image_files, sort_by_angle
+from softfit.data.formats.folder import displayed_size, turntable_cameras, views_with_masks
 from softfit.data.spec import TurntableSpec
 from softfit.data.types import RawViews
 from softfit.errors import InputError
-
-IMAGE_DIR = re.compile(r"png(\d*)$")
-
-
-def is_aloi(folder: Path) -> bool:
-    """An object folder inside `png*/` whose images are all `<obj>_r<angle>`."""
-    if not (folder.is_dir() and IMAGE_DIR.fullmatch(folder.parent.name)):
-        return False
-    files = list_images(folder)
-    return bool(files) and all(f.stem.startswith(folder.name + "_r") and angle_from_name(f.stem) is not None
-                               for f in files)
-
-
-def mask_folder(folder: Path) -> Path:
-    """png2/<obj> -> mask2/<obj> (same resolution suffix)."""
-    m = IMAGE_DIR.fullmatch(folder.parent.name)
-    return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
 
 
 def read(folder: Path, spec: TurntableSpec | None) -> RawViews:
     files, angles = sort_by_angle(image_files(folder))
     if angles is None:
         raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>")
-    masks = mask_folder(folder)
+    masks = aloi_mask_folder(folder)
     views = views_with_masks(files, [masks, folder / MASK_FOLDER])
     size = displayed_size(files[0])
     steps = np.asarray(angles) / ALOI_STEP_DEG

@@ -6,37 +6,17 @@ a `masks/` folder inside the image folder with the images' stems."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PIL import Image
 
 from softfit.cameras import Cameras, turntable
-from softfit.data.images import MASK_FOLDER, find_mask, list_images
+from softfit.data.files import MASK_FOLDER, find_mask, image_files, sort_by_angle
 from softfit.data.spec import TurntableSpec
 from softfit.data.types import RawView, RawViews
 from softfit.errors import InputError
 
-ANGLE_SUFFIX = re.compile(r"_r(-?\d+(?:\.\d+)?)$")
 _EXIF_ORIENTATION = 0x0112
-
-
-def angle_from_name(stem: str) -> float | None:
-    """12_r35 -> 35.0; None without an `_r<angle>` suffix."""
-    m = ANGLE_SUFFIX.search(stem)
-    return float(m.group(1)) if m else None
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The folder's images; a clear error for an empty folder or one holding only sub-folders."""
-    if not folder.is_dir():
-        raise InputError(f"not a folder: {folder}")
-    files = list_images(folder)
-    if not files:
-        subs = sorted(p.name for p in folder.iterdir() if p.is_dir() and list_images(p))
-        hint = f"; it holds image folders ({', '.join(subs[:5])}): pass one of them" if subs else ""
-        raise InputError(f"no images found in {folder}{hint}")
-    return files
 
 
 def displayed_size(path: Path) -> tuple[int, int]:
@@ -60,15 +40,6 @@ def views_with_masks(files: list[Path], mask_folders: list[Path]) -> list[RawVie
             raise InputError(f"no mask for {f} in {', '.join(map(str, folders))}")
         views.append(RawView(f.stem, f, str(f), mask, str(mask) if mask else ""))
     return views
-
-
-def sort_by_angle(files: list[Path]) -> tuple[list[Path], list[float] | None]:
-    """Files ordered by their `_r<angle>` suffix, with the angles; file order and None without one."""
-    angles = [angle_from_name(f.stem) for f in files]
-    if any(a is None for a in angles):
-        return files, None
-    order = sorted(range(len(files)), key=lambda i: angles[i])
-    return [files[i] for i in order], [angles[i] for i in order]
 
 
 def turntable_cameras(spec: TurntableSpec, count: int, angles: list[float] | None,

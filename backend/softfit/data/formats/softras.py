@@ -5,9 +5,13 @@
 - `<class>_<set>_images.npz` whose first array is (K, 24, 4, H, W) (or (K*24, 4, H, W)): K objects
   seen from 24 azimuths (SoftRas uses azimuth = -15 deg * view), elevation 30 deg, distance 2.732.
 
+Both were rendered with `viewing_angle=15` (a 30 deg field of view; SoftRas' library default is 30): the
+cameras are built with that angle unless the caller passes another.
+
 SoftRas' camera has a left-handed image frame (its x axis is up x forward), so each of its images is
 the left-right mirror of a pinhole render at the same pose: images are flipped horizontally here, once,
-so they match the converted cameras."""
+so they match the converted cameras. numpy only: the Blender add-on ships this reader
+(`core/data/formats/softras.py`) and reads SoftRas data with it."""
 
 from __future__ import annotations
 
@@ -16,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.cameras import SOFTRAS_DISTANCE, from_softras
-from softfit.data.types import RawView, RawViews
-from softfit.errors import InputError
+from ...cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG, SOFTRAS_DISTANCE, from_softras
+from ...errors import InputError
+from ..types import RawView, RawViews
 
 NPZ_VIEWS = 24
 NPZ_ELEVATION_DEG = 30.0
@@ -56,7 +60,7 @@ def _load_npy(path: Path) -> np.ndarray:
         raise InputError(f"cannot read {path}: {exc}") from None
 
 
-def read_npy(folder: Path) -> RawViews:
+def read_npy(folder: Path, view_angle_deg: float = SOFTRAS_DATA_VIEW_ANGLE_DEG) -> RawViews:
     source, camera = folder / "source.npy", folder / "camera.npy"
     images = unmirror(_load_npy(source), str(source))
     rows = _load_npy(camera)
@@ -64,13 +68,14 @@ def read_npy(folder: Path) -> RawViews:
         raise InputError(f"{camera}: expected (N, 3) rows of distance, elevation, azimuth, got {rows.shape}")
     if len(rows) != len(images):
         raise InputError(f"{source} has {len(images)} images but {camera} has {len(rows)} cameras")
-    cameras = from_softras(rows, image_size=images.shape[1])
+    cameras = from_softras(rows, image_size=images.shape[1], view_angle_deg=view_angle_deg)
     names = [f"view_{i:03d}" for i in range(len(images))]
-    info = {"format": "softras", "source": str(folder), "mirrored": True}
+    info = {"format": "softras", "source": str(folder), "mirrored": True, "viewing_angle": view_angle_deg}
     return RawViews(_views(images, str(source), names), cameras, info)
 
 
-def read_npz(path: Path, object_index: int | None) -> RawViews:
+def read_npz(path: Path, object_index: int | None,
+             view_angle_deg: float = SOFTRAS_DATA_VIEW_ANGLE_DEG) -> RawViews:
     """One object of an archive. Cameras: a (24, 3) `camera.npy` beside the archive when there is one
     (archives rendered at another distance), else SoftRas' fixed 24 views."""
     block, k, count = _read_npz_object(path, object_index)
@@ -81,9 +86,10 @@ def read_npz(path: Path, object_index: int | None) -> RawViews:
         found = _load_npy(beside)
         if found.shape == (NPZ_VIEWS, 3):
             rows, cam_source = found, str(beside)
-    cameras = from_softras(rows, image_size=images.shape[1])
+    cameras = from_softras(rows, image_size=images.shape[1], view_angle_deg=view_angle_deg)
     names = [f"view_{i:02d}" for i in range(NPZ_VIEWS)]
-    info = {"format": "softras_npz", "source": str(path), "mirrored": True, "object_index": k,
+    info = {"format": "softras_npz", "source": str(path), "mirrored": True, "viewing_angle": view_angle_deg,
+            "object_index": k,
             "objects": count, "cameras": cam_source}
     return RawViews(_views(images, f"{path}[object {k}]", names), cameras, info)
 

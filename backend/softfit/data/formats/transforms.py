@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from softfit.cameras import load_transforms
-from softfit.data.images import MASK_FOLDER, find_mask
+from softfit.data.files import MASK_FOLDER, find_mask
 from softfit.data.types import RawView, RawViews
 from softfit.errors import InputError
 

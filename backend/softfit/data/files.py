@@ -1,0 +1,111 @@
+"""Finding a view's files: which input layout a path holds (`detect`), which names are images, in which
+order, where a view's mask lives, and the turntable angle a file name carries. Standard library only:
+the Blender add-on ships this module (`core/data/files.py`) so both sides find the same files in the
+same order."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import InputError
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any case
+MASK_FOLDER = "masks"
+ANGLE_SUFFIX = re.compile(r"_r(-?\d+(?:\.\d+)?)$")
+ALOI_IMAGE_DIR = re.compile(r"png(\d*)$")  # ALOI: png2/<obj>/<obj>_r<angle>.png, masks in mask2/<obj>/
+
+
+def natural_key(path: Path) -> list:
+    """Sort key putting img2 before img10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".")
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside `folder` (not hidden), in natural order."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and is_image(p)), key=natural_key)
+
+
+def find_mask(folders: list[Path], stem: str) -> Path | None:
+    """The mask with the image's stem (any image extension) in the first folder that has one."""
+    for folder in folders:
+        for ext in IMAGE_EXTS:
+            for cand in (folder / (stem + ext), folder / (stem + ext.upper())):
+                if cand.is_file():
+                    return cand
+    return None
+
+
+def angle_from_name(stem: str) -> float | None:
+    """12_r35 -> 35.0, view_r-30 -> -30.0; None without an `_r<angle>` suffix."""
+    m = ANGLE_SUFFIX.search(stem)
+    return float(m.group(1)) if m else None
+
+
+def sort_by_angle(files: list[Path]) -> tuple[list[Path], list[float] | None]:
+    """Files ordered by their `_r<angle>` suffix, with the angles; file order and None without one."""
+    angles = [angle_from_name(f.stem) for f in files]
+    if any(a is None for a in angles):
+        return files, None
+    order = sorted(range(len(files)), key=lambda i: angles[i])  # type: ignore[arg-type, return-value]
+    return [files[i] for i in order], [angles[i] for i in order]  # type: ignore[misc]
+
+
+def is_aloi(folder: Path) -> bool:
+    """An ALOI object folder: inside `png*/`, its images all named `<obj>_r<angle>`."""
+    if not (folder.is_dir() and ALOI_IMAGE_DIR.fullmatch(folder.parent.name)):
+        return False
+    files = list_images(folder)
+    return bool(files) and all(f.stem.startswith(folder.name + "_r") and angle_from_name(f.stem) is not None
+                               for f in files)
+
+
+def aloi_mask_folder(folder: Path) -> Path:
+    """png2/<obj> -> mask2/<obj> (the same resolution suffix)."""
+    m = ALOI_IMAGE_DIR.fullmatch(folder.parent.name)
+    return folder.parent.parent / f"mask{m.group(1) if m else ''}" / folder.name
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The folder's images; a clear error for an empty folder or one holding only sub-folders."""
+    if not folder.is_dir():
+        raise InputError(f"not a folder: {folder}")
+    files = list_images(folder)
+    if not files:
+        subs = sorted(p.name for p in folder.iterdir() if p.is_dir() and list_images(p))
+        hint = f"; it holds image folders ({', '.join(subs[:5])}): pass one of them" if subs else ""
+        raise InputError(f"no images found in {folder}{hint}")
+    return files
+
+
+def detect(path: Path) -> tuple[str, Path]:
+    """(format name, the path its reader takes)."""
+    if path.is_file():
+        name, suffix = path.name.lower(), path.suffix.lower()
+        if suffix == ".json":
+            return "transforms", path
+        if suffix == ".npz":
+            return "softras_npz", path
+        if name in ("source.npy", "camera.npy"):
+            return "softras", path.parent
+        if suffix in IMAGE_EXTS:
+            raise InputError(f"{path} is a single image: pass the folder holding all the views")
+        raise InputError(f"unknown input layout: {path} (expected a folder of images, transforms.json, "
+                         "SoftRas source.npy/camera.npy or a .npz archive)")
+    if (path / "transforms.json").is_file():
+        return "transforms", path / "transforms.json"
+    if (path / "source.npy").is_file() and (path / "camera.npy").is_file():
+        return "softras", path
+    archives = sorted(path.glob("*.npz"))
+    if len(archives) == 1 and not list_images(path):
+        return "softras_npz", archives[0]
+    if len(archives) > 1 and not list_images(path):
+        raise InputError(f"{path} holds {len(archives)} .npz archives: pass one of them")
+    if is_aloi(path):
+        return "aloi", path
+    image_files(path)  # raises a helpful error when there are no images
+    return "folder", path

@@ -1,0 +1,25 @@
+"""The working image size: one rule for the backend's loader and the Blender add-on (which ships this
+module as `core/data/size.py`), so a view becomes the same number of pixels on both sides."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def target_size(width: int, height: int, image_size: int | None) -> tuple[int, int]:
+    """(w, h) with the longer side = `image_size` at most and the aspect ratio kept (None keeps the size).
+
+    Smaller images are never enlarged: upsampling adds no information, only rasterisation cost (a
+    SoftRas 64² set stays 64² under the default 256)."""
+    if image_size is None:
+        return width, height
+    if isinstance(image_size, bool) or not isinstance(image_size, int | np.integer):
+        raise InputError(f"image_size must be a whole number of pixels or None, got {image_size!r}")
+    if not 8 <= image_size <= 16384:
+        raise InputError(f"image_size must be in [8, 16384] pixels (0 or None: as stored), got {image_size}")
+    s = min(1.0, image_size / max(width, height))
+    return max(1, math.floor(width * s + 0.5)), max(1, math.floor(height * s + 0.5))

@@ -1,0 +1,92 @@
+"""Topology checks and repair (`softfit.mesh.clean`, `softfit.mesh.intersect`): each defect is made on
+purpose, detected, and repaired; a clean mesh is left as it is."""
+
+import numpy as np
+
+from softfit.mesh.clean import check_mesh, nonmanifold_vertices, repair_mesh
+from softfit.mesh.intersect import intersecting_pairs
+from softfit.mesh.normals import vertex_normals
+from softfit.mesh.sphere import uv_sphere
+from softfit.mesh.types import Mesh
+
+
+def _tetra(offset=(0.0, 0.0, 0.0), scale=1.0) -> Mesh:
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float) * scale + offset
+    f = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    return Mesh(v, f)
+
+
+def test_clean_sphere_passes_every_check_and_is_left_alone():
+    m = uv_sphere(2000, 0.5)
+    c = check_mesh(m)
+    assert c.ok and c.watertight and c.manifold and c.outward and c.genus == 0 and c.components == 1
+    out, rep = repair_mesh(m)
+    assert np.array_equal(out.faces, m.faces) and np.allclose(out.verts, m.verts)
+    assert rep["max_displacement"] == 0.0 and rep["after"]["ok"]
+
+
+def test_hole_is_found_and_filled():
+    m = uv_sphere(800, 0.5)
+    holed = Mesh(m.verts, np.delete(m.faces, [200], axis=0))
+    c = check_mesh(holed)
+    assert not c.watertight and c.boundary_edges == 3 and not c.ok
+    out, rep = repair_mesh(holed)
+    assert rep["after"]["watertight"] and rep["after"]["ok"] and rep["steps"]["hole_faces_added"] >= 1
+
+
+def test_flipped_and_inside_out_faces_are_reoriented():
+    m = uv_sphere(800, 0.5)
+    f = m.faces.copy()
+    f[:50] = f[:50, ::-1]
+    c = check_mesh(Mesh(m.verts, f))
+    assert not c.winding_consistent and not c.ok
+    inside_out = Mesh(m.verts, m.faces[:, ::-1])
+    c2 = check_mesh(inside_out)
+    assert c2.winding_consistent and not c2.outward
+    for bad in (Mesh(m.verts, f), inside_out):
+        out, rep = repair_mesh(bad)
+        assert rep["after"]["ok"], rep["after"]
+        # Outward: normals point away from the centre.
+        assert (np.einsum("ij,ij->i", vertex_normals(out), out.verts) > 0).all()
+
+
+def test_self_intersection_is_found_and_untangled_locally():
+    m = uv_sphere(2000, 0.5)
+    v = m.verts.copy()
+    v[100] *= -1.3  # pulled through the sphere and out of the far side
+    spiked = Mesh(v, m.faces)
+    assert check_mesh(spiked).self_intersections > 0
+    out, rep = repair_mesh(spiked)
+    assert rep["after"]["self_intersections"] == 0 and rep["after"]["ok"]
+    assert rep["steps"]["untangled_pairs"] > 0 and rep["max_displacement"] > 0
+    # Only the neighbourhood moved: most vertices stay exactly where they were.
+    moved = np.linalg.norm(out.verts - v, axis=1) > 0
+    assert moved.sum() < 0.1 * len(v)
+
+
+def test_intersection_pairs_touching_is_not_crossing():
+    a = _tetra()
+    # Two triangles crossing through each other's interior.
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0.2, 0.2, -0.5], [0.3, 0.2, 0.5], [0.2, 0.3, 0.5]], float)
+    crossing = Mesh(v, np.array([[0, 1, 2], [3, 4, 5]]))
+    assert len(intersecting_pairs(crossing)) == 1
+    # Two tetrahedra side by side, sharing nothing, and a closed tetrahedron: no crossings.
+    b = _tetra((2.0, 0.0, 0.0))
+    both = Mesh(np.vstack([a.verts, b.verts]), np.vstack([a.faces, b.faces + 4]))
+    assert len(intersecting_pairs(both)) == 0
+    # Two tetrahedra overlapping in space do cross.
+    c = _tetra((0.2, 0.2, 0.2))
+    overlap = Mesh(np.vstack([a.verts, c.verts]), np.vstack([a.faces, c.faces + 4]))
+    assert len(intersecting_pairs(overlap)) > 0 and check_mesh(overlap).self_intersections > 0
+
+
+def test_two_solids_touching_at_a_vertex_are_not_manifold():
+    a = _tetra()
+    b = _tetra((0.0, 0.0, 0.0), -1.0)  # mirrored through the origin: shares vertex 0 only
+    verts = np.vstack([a.verts, b.verts[1:]])
+    fb = b.faces.copy()
+    fb = np.where(fb == 0, 0, fb + 3)
+    m = Mesh(verts, np.vstack([a.faces, fb]))
+    assert list(nonmanifold_vertices(m.faces, m.n_verts)) == [0]
+    c = check_mesh(m)
+    assert c.watertight and not c.manifold and not c.ok
