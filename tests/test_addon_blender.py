@@ -145,7 +145,7 @@ def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     for cycle in rep["cycles"]:
         assert cycle["disable_errors"] == [] and cycle["enable_errors"] == []
         assert cycle["leftovers"] == [] and not cycle["enabled_after_disable"]
-        assert cycle["registered"] == 15 and cycle["fresh_session"]
+        assert cycle["registered"] == 16 and cycle["fresh_session"]
     assert rep["cycles"][0]["backend_exit_code"] is not None  # unregister stopped the backend it launched
 
 
