@@ -6,7 +6,7 @@ STAMP_DEPS := $(VENV)/.deps-installed
 STAMP_EXT := $(VENV)/.ext-built
 CSRC := $(wildcard csrc/*.cpp csrc/*.cu csrc/*.h)
 
-.PHONY: setup demo test test-fast lint bench extension addon-zip clean
+.PHONY: setup demo test test-fast lint bench extension addon-zip dist clean
 
 setup: $(STAMP_EXT)
 
@@ -41,6 +41,13 @@ test-fast: $(STAMP_EXT) lint
 # The Blender extension zip under build/dist/, validated with Blender's own tool from the bpy wheel..
 addon-zip: $(STAMP_DEPS)
 	$(PY) scripts/build_extension.py
+
+# For artists: the backend wheel (with the compiled rasteriser for this platform) and the extension zip
+# bundling it, both in build/dist/; the add-on's "Install Local Backend" pip-installs the bundled wheel.
+dist: $(STAMP_EXT)
+	rm -f build/dist/softfit-*.whl
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/dist .
+	$(PY) scripts/build_extension.py --backend-wheel $$(ls build/dist/softfit-*.whl)
 
 bench: $(STAMP_EXT)
 	$(VENV)/bin/softfit bench raster

@@ -2,9 +2,11 @@
 
 The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the initial sphere, and
 runs fits on a backend process over ZeroMQ, streaming vertices into a copy of the mesh through
-`bpy.app.timers`. Code shared with the backend is copied in verbatim at build time: the `wire` client and
-`core` (cameras, errors, atomic writes, mesh files, the input rules of `softfit.data`: file listing,
-working size, pixel tests, the SoftRas reader); see scripts/build_extension.py.
+`bpy.app.timers`. Every wait on the backend happens in worker threads that never touch bpy (tasks.py,
+streaming.JobPump); the main thread only applies what they deliver. Code shared with the backend is
+copied in verbatim at build time: the `wire` client and `core` (cameras, errors, atomic writes, mesh
+files, the sphere, the input rules of `softfit.data`: file listing, working size, pixel tests, the SoftRas
+reader); see scripts/build_extension.py.
 
 Nothing here imports bpy at import time, so the pure modules (views, fitdata, geometry,
 meshfile, summary, backend_path) are importable and tested without Blender, from a staged copy.
@@ -21,14 +23,17 @@ def _modules() -> list[ModuleType]:
         ops_export,
         ops_fit,
         ops_import,
+        ops_install,
         ops_mesh,
         ops_scene,
         panel,
         preferences,
         properties,
+        streaming,
     )
 
-    return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_export, ops_import, panel]
+    return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_install, ops_export,
+            ops_import, panel, streaming]
 
 
 def register() -> None:
@@ -44,9 +49,10 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import session, streaming
+    from . import session, streaming, tasks
 
     streaming.stop_timer()
+    tasks.shutdown()
     session.shutdown()
     for mod in reversed(_modules()):
         if hasattr(mod, "unregister"):

@@ -1,48 +1,158 @@
-"""Starting a fit or a refinement from the active object: everything that can fail (input, mesh,
-backend, request) happens before the scene changes; only then is the fit copy made."""
+"""Starting a fit or a refinement from the active object without waiting on the main thread.
+
+`start` reads everything it needs from Blender (mesh, views, settings: cheap, main thread), then hands
+the connect + submit to a worker thread (tasks.py) and returns at once. When the backend has accepted the
+job, `_begin` (main thread again) makes the fit copy and starts the JobPump; any failure before that
+leaves the scene as it was."""
 
 from __future__ import annotations
 
-import bpy
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from . import inputs, meshes, session
+import bpy
+import numpy as np
+
+from . import inputs, meshes, session, streaming, tasks
 from .blend import mesh_object, settings, status
 from .errors import InputError
 from .geometry import check_mesh
 from .preferences import backend_config
 from .session import BackendConfig
-from .streaming import FitJob
+from .streaming import FitJob, JobPump
+from .wire.errors import WireError
+
+TASK = "fit"
 
 
-def start(context: bpy.types.Context, refine: bool = False, config: BackendConfig | None = None) -> FitJob:
-    """Submit a fit of the active mesh object to the backend and return the running job. `config`
-    defaults to the add-on preferences (scripts that did not enable the add-on pass their own)."""
-    s = session.get()
-    if s.job is not None and not s.job.finished:
+@dataclass
+class Request:
+    """What a fit sends, read from Blender on the main thread."""
+
+    source: str
+    source_uid: int
+    verts: np.ndarray
+    faces: np.ndarray
+    pinned: np.ndarray | None
+    params: dict
+    data: object  # fitdata.FitInputs
+    kind: str
+    as_shape_key: bool
+
+
+def pending() -> bool:
+    """A fit is being started (backend starting, request on its way) or running."""
+    return session.get().job is not None or tasks.busy(TASK) is not None
+
+
+def read_request(context: bpy.types.Context, refine: bool = False) -> Request:
+    """Everything the fit needs from Blender; InputError names what is missing (nothing changes)."""
+    if pending():
         raise InputError("a fit is already running: cancel it first")
     sets = settings(context)
-    source, _mesh = mesh_object(context.active_object)
-    verts, faces = meshes.read_world(source)
+    source, mesh = mesh_object(context.active_object)
+    verts, faces = meshes.read_world(source, context.evaluated_depsgraph_get())
     check_mesh(verts, faces, source.name)
     pinned = meshes.pinned_indices(source, sets.pin_group) if refine else None
+    if pinned is not None and len(mesh.vertices) != len(verts):
+        raise InputError(f"{source.name}'s modifiers change its vertices: apply them before pinning a group")
     _views, data = inputs.load(sets)
-    params = sets.fit_params(refine)
-    s = session.connect(config if config is not None else backend_config(context))
-    assert s.client is not None
-    job_id = s.client.submit(data.silhouettes, data.images, data.transforms(), verts, faces, params,
-                             pinned=pinned, silhouette_method=data.backend_method)
+    return Request(source.name, source.session_uid, verts, faces, pinned, sets.fit_params(refine), data,
+                   "refine" if refine else "fit", bool(getattr(sets, "result_as_shape_key", False)))
+
+
+def _submit(req: Request, config: BackendConfig) -> tuple[session.Session, str]:
+    """Worker thread: connect (starting a local backend if needed) and submit; returns the job id. A
+    local backend found dead meanwhile (killed just before) is replaced once."""
     try:
-        copy = meshes.fit_copy(context, source)
-    except BaseException:
-        s.client.cancel(job_id)
-        raise
-    job = FitJob(s.client, job_id, copy.name, "refine" if refine else "fit")
+        return _submit_once(req, config)
+    except WireError:
+        if session.backend_died() is None:
+            raise
+        session.disconnect()
+        return _submit_once(req, config)
+
+
+def _submit_once(req: Request, config: BackendConfig) -> tuple[session.Session, str]:
+    s = session.connect(config)
+    with s.lock:
+        assert s.client is not None
+        data = req.data
+        job_id = s.client.submit(data.silhouettes, data.images, data.transforms(),  # type: ignore[attr-defined]
+                                 req.verts, req.faces, req.params, pinned=req.pinned,
+                                 silhouette_method=data.backend_method)  # type: ignore[attr-defined]
+    return s, job_id
+
+
+def start(context: bpy.types.Context, refine: bool = False, config: BackendConfig | None = None,
+          on_end: Callable[[str], None] | None = None) -> tasks.Task:
+    """Start a fit of the active mesh object; returns at once with the task that submits it. `config`
+    defaults to the add-on preferences (scripts that did not enable the add-on pass their own);
+    `on_end(error)` is called on the main thread if the fit could not be started."""
+    req = read_request(context, refine)
+    cfg = config if config is not None else backend_config(context)
+    st = status()
+    if st is not None:
+        st.running, st.error, st.object_name, st.frames = True, False, req.source, 0
+        st.iteration, st.iterations = 0, int(req.params.get("iterations", settings(context).iterations))
+        st.loss, st.iou, st.elapsed = 0.0, 0.0, 0.0
+        st.message = "starting the backend" if session.get().client is None else f"submitting the {req.kind}"
+
+    def failed(exc: BaseException) -> None:
+        message = f"the {req.kind} could not start: {exc}"
+        if st is not None:
+            st.running, st.error, st.message = False, True, message
+        print(f"SoftFit: error: {message}")
+        if on_end is not None:
+            on_end(message)
+
+    def accepted(result: tuple[session.Session, str]) -> None:
+        s, job_id = result
+        try:
+            _begin(req, s, job_id)
+        except Exception as exc:
+            tasks.run("cancel", "cancelling", lambda: _cancel_quietly(s, job_id))
+            failed(exc)
+
+    return tasks.run(TASK, "starting the fit", lambda: _submit(req, cfg), accepted, failed)
+
+
+def _cancel_quietly(s: session.Session, job_id: str) -> None:
+    with s.lock:
+        if s.client is not None:
+            s.client.cancel(job_id)
+
+
+def _begin(req: Request, s: session.Session, job_id: str) -> FitJob:
+    """Main thread, once the backend accepted the job: the copy, the pump thread, the timer."""
+    source = bpy.data.objects.get(req.source)
+    if source is None or source.session_uid != req.source_uid:
+        raise InputError(f"{req.source} was deleted before the backend accepted the fit")
+    context = bpy.context
+    copy, hidden = meshes.fit_copy(context, source, context.evaluated_depsgraph_get())
+    assert s.client is not None
+    pump = JobPump(s, s.client, job_id, s.local)
+    job = FitJob(pump, copy, source, meshes.base_name(source), hidden, req.kind, req.as_shape_key)
     s.job = job
     st = status()
     if st is not None:
         st.running, st.error, st.object_name = True, False, copy.name
-        st.iteration, st.iterations, st.frames = 0, params.get("iterations", sets.iterations), 0
-        st.loss, st.iou, st.elapsed = 0.0, 0.0, 0.0
-        st.message = f"{job.kind} submitted ({len(data.names)} views, {len(verts)} vertices)"
+        st.message = f"{req.kind} running ({len(req.verts)} vertices)"
         st.backend = s.summary()
+    streaming.start_timer()
+    return job
+
+
+def start_blocking(context: bpy.types.Context, refine: bool = False, config: BackendConfig | None = None,
+                   timeout: float = 600.0) -> FitJob:
+    """`start` and wait until the job runs (background mode and scripts, where timers never fire)."""
+    errors: list[str] = []
+    task = start(context, refine, config, on_end=errors.append)
+    if not tasks.wait(task, timeout):
+        raise InputError(f"the backend did not accept the fit within {timeout:.0f} s")
+    if errors:
+        raise InputError(errors[0])
+    job = session.get().job
+    if job is None:
+        raise InputError("the fit did not start")
     return job

@@ -61,3 +61,15 @@ def pinned_from_weights(indices: np.ndarray, weights: np.ndarray, threshold: flo
     idx = np.asarray(indices, dtype=np.int64)
     w = np.asarray(weights, dtype=np.float64)
     return np.unique(idx[w >= threshold])
+
+
+def mesh_topology(faces: np.ndarray, n_verts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (E, 2) int32 of a triangle mesh and the edge of every face corner (3F,) int32 (corner i of a
+    face runs to corner i + 1): what Blender would otherwise derive on the main thread (`calc_edges`),
+    computed here with numpy so a worker thread can do it."""
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    a, b = f.reshape(-1), f[:, [1, 2, 0]].reshape(-1)
+    keys = np.minimum(a, b) * n_verts + np.maximum(a, b)
+    unique, corner_edge = np.unique(keys, return_inverse=True)
+    edges = np.stack([unique // n_verts, unique % n_verts], axis=1)
+    return edges.astype(np.int32), corner_edge.astype(np.int32)

@@ -1,43 +1,69 @@
-"""Blender meshes <-> vertex arrays: the initial sphere (bmesh), reading a mesh for a fit, writing
-streamed positions (`foreach_set` + `update`), and the copy a fit writes into."""
+"""Blender meshes <-> vertex arrays: the initial sphere (numpy + `foreach_set`), reading a mesh for a
+fit, writing streamed positions (`foreach_set` + `update`), the copy a fit writes into, shape keys."""
 
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
-import bmesh
 import bpy
 import numpy as np
 
 from .blend import collection, mesh_object, view_layer
-from .core.mesh.sphere_rule import sphere_resolution
+from .core.mesh.sphere import uv_sphere
 from .errors import InputError
-from .geometry import check_frame, flat_co, pinned_from_weights, to_local, transform_points
+from .geometry import check_frame, flat_co, mesh_topology, pinned_from_weights, to_local, transform_points
 
 ROLE = "softfit_role"  # custom property: "initial" on spheres, "result" on fit copies
 SOURCE = "softfit_source"  # on a fit copy: the object it was fitted from
 METRICS = "softfit_metrics"  # on a fit copy: the backend's metrics as JSON
 
 
-def sphere_mesh(name: str, polys: int, radius: float) -> bpy.types.Mesh:
-    """A UV sphere of about `polys` triangles (softfit's `sphere_resolution` rule): every vertex on the
-    sphere, poles as triangle fans, quads split into triangles."""
-    segments, rings = sphere_resolution(int(polys))
-    bm = bmesh.new()
-    try:
-        bmesh.ops.create_uvsphere(bm, u_segments=segments, v_segments=rings, radius=radius)
-        bmesh.ops.triangulate(bm, faces=[f for f in bm.faces if len(f.verts) > 3], quad_method="FIXED")
-        mesh = bpy.data.meshes.new(name)
-        bm.to_mesh(mesh)
-    finally:
-        bm.free()
+def attribute(mesh: bpy.types.Mesh, name: str) -> Any:
+    """A mesh attribute (its `data` takes and gives whole arrays: `foreach_set`/`foreach_get` copy the
+    buffer at once, unlike `vertices.foreach_set("co")`, which goes item by item)."""
+    return mesh.attributes[name]
+
+
+def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray,
+                     topology: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Mesh:
+    """A new mesh datablock from (V, 3) vertices and (F, 3) triangles, written through the attribute
+    arrays with edges given (`topology` from `geometry.mesh_topology`, best computed in a worker thread):
+    Blender then derives nothing itself, which keeps even large meshes to milliseconds here."""
+    verts = np.ascontiguousarray(verts, np.float32).reshape(-1, 3)
+    faces = np.ascontiguousarray(faces, np.int32).reshape(-1, 3)
+    edges, corner_edge = topology if topology is not None else mesh_topology(faces, len(verts))
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(verts))
+    mesh.edges.add(len(edges))
+    mesh.loops.add(faces.size)
+    mesh.polygons.add(len(faces))
+    attribute(mesh, "position").data.foreach_set("vector", verts.ravel())
+    attribute(mesh, ".edge_verts").data.foreach_set("value", np.ascontiguousarray(edges, np.int32).ravel())
+    attribute(mesh, ".corner_vert").data.foreach_set("value", faces.ravel())
+    attribute(mesh, ".corner_edge").data.foreach_set("value", np.ascontiguousarray(corner_edge, np.int32))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    mesh.update(calc_edges=False)
     return mesh
 
 
-def add_sphere(context: bpy.types.Context, polys: int, radius: float, center: tuple[float, float, float]
-               ) -> bpy.types.Object:
-    """The initial sphere as a new, selected and active object at `center`."""
-    mesh = sphere_mesh("SoftFit Sphere", polys, radius)
+SphereArrays = tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]
+
+
+def sphere_arrays(polys: int, radius: float) -> SphereArrays:
+    """The backend's UV sphere of about `polys` triangles (`core.mesh.sphere`, shipped verbatim: every
+    vertex on the sphere, poles as triangle fans, outward winding) and its topology; no bpy, so a worker
+    thread can build a large one."""
+    sphere = uv_sphere(int(polys), radius)
+    return sphere.verts, sphere.faces, mesh_topology(sphere.faces, len(sphere.verts))
+
+
+def add_sphere(context: bpy.types.Context, polys: int, radius: float, center: tuple[float, float, float],
+               arrays: SphereArrays | None = None) -> bpy.types.Object:
+    """The initial sphere as a new, selected and active object at `center` (`arrays`: from
+    `sphere_arrays`, computed beforehand)."""
+    verts, faces, topology = arrays if arrays is not None else sphere_arrays(polys, radius)
+    mesh = mesh_from_arrays("SoftFit Sphere", verts, faces, topology)
     obj = bpy.data.objects.new("SoftFit Sphere", mesh)
     obj.location = center
     obj[ROLE] = "initial"
@@ -46,8 +72,8 @@ def add_sphere(context: bpy.types.Context, polys: int, radius: float, center: tu
     return obj
 
 
-def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces: np.ndarray
-                ) -> bpy.types.Object:
+def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces: np.ndarray,
+                topology: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Object:
     """An initial mesh computed elsewhere (world coordinates, triangles) as a new, selected, active object;
     InputError (and nothing added) when the arrays do not make a valid mesh."""
     verts, faces = np.asarray(verts, np.float64), np.asarray(faces, np.int64)
@@ -55,14 +81,7 @@ def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces:
         raise InputError(f"{name}: expected (V, 3) vertices and (F >= 1, 3) faces")
     if faces.min() < 0 or faces.max() >= len(verts) or not np.isfinite(verts).all():
         raise InputError(f"{name}: face indices out of range or non-finite vertices")
-    mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(len(verts))
-    mesh.vertices.foreach_set("co", verts.astype(np.float32).ravel())
-    mesh.loops.add(faces.size)
-    mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
-    mesh.polygons.add(len(faces))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
-    mesh.update()
+    mesh = mesh_from_arrays(name, verts, faces, topology)
     obj = bpy.data.objects.new(name, mesh)
     obj[ROLE] = "initial"
     collection(context).objects.link(obj)
@@ -84,31 +103,53 @@ def matrix_np(obj: bpy.types.Object) -> np.ndarray:
 
 def local_verts(mesh: bpy.types.Mesh) -> np.ndarray:
     co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.vertices.foreach_get("co", co)
+    attribute(mesh, "position").data.foreach_get("vector", co)  # a copy of the array, not item by item
     return co.reshape(-1, 3).astype(np.float64)
 
 
 def triangles(mesh: bpy.types.Mesh) -> np.ndarray:
-    """(F, 3) vertex indices of the mesh's triangulation (quads and n-gons split, vertices unchanged)."""
-    mesh.calc_loop_triangles()
-    tris = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int32)
-    mesh.loop_triangles.foreach_get("vertices", tris)
-    return tris.reshape(-1, 3).astype(np.int64)
+    """(F, 3) vertex indices of the mesh's triangles: the corner array itself for a triangle mesh, else
+    each polygon split as a fan (vertices unchanged). Read through the attribute arrays, as
+    `loop_triangles.foreach_get` takes 150 ms per 200 k triangles."""
+    n_loops, n_polys = len(mesh.loops), len(mesh.polygons)
+    corner = np.empty(n_loops, dtype=np.int32)
+    attribute(mesh, ".corner_vert").data.foreach_get("value", corner)
+    if n_loops == 3 * n_polys:  # every polygon has >= 3 corners: all are triangles, in order
+        return corner.reshape(-1, 3).astype(np.int64)
+    starts = np.empty(n_polys, dtype=np.int32)
+    mesh.polygons.foreach_get("loop_start", starts)
+    order = np.argsort(starts, kind="stable")
+    starts = starts[order]
+    ntri = np.diff(np.append(starts, n_loops)) - 2
+    first = np.repeat(starts, ntri)
+    k = np.arange(int(ntri.sum())) - np.repeat(np.cumsum(ntri) - ntri, ntri) + 1
+    return np.stack([corner[first], corner[first + k], corner[first + k + 1]], axis=1).astype(np.int64)
 
 
-def read_world(obj: bpy.types.Object | None) -> tuple[np.ndarray, np.ndarray]:
-    """World-space vertices and triangles of a mesh object (its own vertices, modifiers ignored)."""
+def read_world(obj: bpy.types.Object | None, depsgraph: bpy.types.Depsgraph | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """World-space vertices and triangles of a mesh object as the artist sees it: with `depsgraph`, the
+    evaluated mesh (shape keys, modifiers); without, its own vertices."""
     obj, mesh = mesh_object(obj)
     if obj.mode == "EDIT":
         obj.update_from_editmode()
-    return transform_points(local_verts(mesh), matrix_np(obj)), triangles(mesh)
+    if depsgraph is None:
+        return transform_points(local_verts(mesh), matrix_np(obj)), triangles(mesh)
+    evaluated = obj.evaluated_get(depsgraph)
+    em = evaluated.to_mesh()
+    try:
+        return transform_points(local_verts(em), matrix_np(obj)), triangles(em)
+    finally:
+        evaluated.to_mesh_clear()
 
 
 def write_world(obj: bpy.types.Object, verts: np.ndarray) -> None:
     """Move the object's vertices to world positions `verts` (V, 3): the streaming hot path."""
     obj, mesh = mesh_object(obj)
     v = check_frame(verts, len(mesh.vertices))
-    mesh.vertices.foreach_set("co", flat_co(to_local(v, matrix_np(obj))))
+    # The position attribute takes the buffer as it is; `vertices.foreach_set("co")` goes item by item
+    # (about 50 ms per 100 k vertices against well under 1 ms).
+    attribute(mesh, "position").data.foreach_set("vector", flat_co(to_local(v, matrix_np(obj))))
     mesh.update()
 
 
@@ -144,18 +185,35 @@ def pinned_indices(obj: bpy.types.Object, group: str) -> np.ndarray | None:
     return pinned
 
 
-def fit_copy(context: bpy.types.Context, source: bpy.types.Object) -> bpy.types.Object:
-    """A copy of `source` (own mesh, no shape keys) for the fit to write into; the source is hidden,
-    never modified, so the artist's mesh is never lost."""
+def base_name(source: bpy.types.Object) -> str:
+    """The artist's object a fit of `source` belongs to (a result refits on behalf of its source)."""
+    return str(source.get(SOURCE, source.name)) if source.get(ROLE) == "result" else source.name
+
+
+def results_of(base: str) -> list[bpy.types.Object]:
+    return [o for o in bpy.data.objects if o.get(ROLE) == "result" and o.get(SOURCE) == base]
+
+
+def fit_copy(context: bpy.types.Context, source: bpy.types.Object, depsgraph: bpy.types.Depsgraph | None
+             ) -> tuple[bpy.types.Object, list[str]]:
+    """A copy of `source` for the fit to write into: the evaluated mesh (modifiers and shape keys
+    applied, so it has the vertices the fit starts from), no modifiers. The source and the base's other
+    results are hidden, never modified; returns the copy and the names of what was hidden."""
     _source, mesh = mesh_object(source)
     obj = source.copy()
-    obj.data = copy = mesh.copy()
+    if depsgraph is not None:
+        copy = bpy.data.meshes.new_from_object(source.evaluated_get(depsgraph), preserve_all_data_layers=True,
+                                               depsgraph=depsgraph)
+    else:
+        copy = mesh.copy()
+    obj.data = copy
+    obj.modifiers.clear()
     if copy.shape_keys is not None:
         obj.shape_key_clear()
-    base = source.get(SOURCE, source.name) if source.get(ROLE) == "result" else source.name
+    base = base_name(source)
     obj.name = f"{base}.fit"
     obj[ROLE] = "result"
-    obj[SOURCE] = source.name
+    obj[SOURCE] = base
     if obj.get(METRICS) is not None:
         del obj[METRICS]
     for coll in source.users_collection:
@@ -163,21 +221,71 @@ def fit_copy(context: bpy.types.Context, source: bpy.types.Object) -> bpy.types.
     if not obj.users_collection:
         collection(context).objects.link(obj)
     obj.matrix_world = source.matrix_world.copy()
-    source.hide_set(True)
+    hidden = []
+    for other in [source, *results_of(base)]:
+        if other != obj and not other.hide_get():
+            with contextlib.suppress(RuntimeError):  # not in the current view layer
+                other.hide_set(True)
+                hidden.append(other.name)
     select_only(context, obj)
-    return obj
+    return obj, hidden
 
 
-def discard_copy(name: str) -> None:
-    """Remove a fit copy and show its source again (a failed fit leaves the scene as it was)."""
-    obj = bpy.data.objects.get(name)
-    if obj is None:
-        return
-    source = bpy.data.objects.get(obj.get(SOURCE, ""))
+def remove_object(obj: bpy.types.Object) -> None:
     mesh = obj.data
     bpy.data.objects.remove(obj)
     if isinstance(mesh, bpy.types.Mesh) and mesh.users == 0:
         bpy.data.meshes.remove(mesh)
-    if source is not None:
-        with contextlib.suppress(RuntimeError):  # not in the current view layer
-            source.hide_set(False)
+
+
+def discard_copy(name: str, show: list[str] | None = None, uid: int | None = None) -> None:
+    """Remove a fit copy (if it is still there and, with `uid`, still the same object) and show the
+    objects named in `show` again, the first one selected and active: a failed or cancelled fit leaves
+    the scene as it was."""
+    obj = bpy.data.objects.get(name)
+    if obj is not None and (uid is None or obj.session_uid == uid):
+        remove_object(obj)
+    shown: list[bpy.types.Object] = []
+    for other in show or []:
+        o = bpy.data.objects.get(other)
+        if o is not None:
+            with contextlib.suppress(RuntimeError):  # not in the current view layer
+                o.hide_set(False)
+                shown.append(o)
+    layer = bpy.context.view_layer
+    if shown and layer is not None and layer.objects.active is None:
+        with contextlib.suppress(RuntimeError, InputError):
+            select_only(bpy.context, shown[0])
+
+
+SHAPE_KEY = "SoftFit"
+
+
+def write_shape_key(original: bpy.types.Object, result: bpy.types.Object) -> bool:
+    """The result's shape as the shape key "SoftFit" on `original` (replacing an earlier one), at value
+    1, made so that the shape-key mix equals the result (the other keys keep their values); False when
+    the vertex counts differ (modifiers changed the topology: keep the copy instead)."""
+    _o, mesh = mesh_object(original)
+    _r, rmesh = mesh_object(result)
+    n = len(mesh.vertices)
+    if n != len(rmesh.vertices):
+        return False
+    world = transform_points(local_verts(rmesh), matrix_np(result))
+    target = to_local(world, matrix_np(original))
+    if mesh.shape_keys is None:
+        original.shape_key_add(name="Basis", from_mix=False)
+    assert mesh.shape_keys is not None
+    old = mesh.shape_keys.key_blocks.get(SHAPE_KEY)
+    if old is not None:
+        original.shape_key_remove(old)
+    mix_key = original.shape_key_add(name="SoftFit mix", from_mix=True)  # what the keys show now
+    mix = np.empty(n * 3, np.float32)
+    mix_key.data.foreach_get("co", mix)
+    original.shape_key_remove(mix_key)
+    basis = np.empty(n * 3, np.float32)
+    mesh.shape_keys.reference_key.data.foreach_get("co", basis)
+    key = original.shape_key_add(name=SHAPE_KEY, from_mix=False)
+    key.data.foreach_set("co", flat_co(basis.reshape(-1, 3) + target - mix.reshape(-1, 3)))
+    key.value = 1.0
+    mesh.update()
+    return True

@@ -6,7 +6,7 @@ import json
 
 import bpy
 
-from . import session
+from . import fitting, tasks
 from .blend import layout, settings, status
 from .meshes import METRICS, ROLE
 from .preferences import draw_backend_box
@@ -24,22 +24,68 @@ class _Panel(bpy.types.Panel):
 
 
 class SOFTFIT_PT_main(_Panel):
+    """What an artist needs: backend state, input, preset, initial mesh, Fit; raw settings live in the
+    collapsed Advanced panel."""
+
     bl_idname = "SOFTFIT_PT_main"
     bl_label = "SoftFit"
 
     def draw(self, context: bpy.types.Context) -> None:
-        draw_backend_box(layout(self))
+        s = settings(context)
+        lay = layout(self)
+        draw_backend_box(lay)
+        col = lay.column()
+        col.prop(s, "input_path")
+        col.operator("softfit.setup_scene", icon="OUTLINER_OB_CAMERA")
+        col.separator()
+        col.label(text="Preset")
+        col.row(align=True).prop(s, "preset", expand=True)
+        col.separator()
+        col.label(text="Initial Mesh")
+        row = col.row(align=True)
+        row.operator("softfit.initial_mesh", text="Visual Hull", icon="MESH_ICOSPHERE").method = "HULL"
+        row.operator("softfit.initial_mesh", text="Sphere", icon="MESH_UVSPHERE").method = "SPHERE"
+        col.separator()
+        draw_fit(col, context)
+
+
+def draw_fit(col: bpy.types.UILayout, context: bpy.types.Context) -> None:
+    """Fit / Refine, or Cancel / Keep with the live progress while a fit runs."""
+    row = col.row(align=True)
+    row.scale_y = 1.4
+    if not fitting.pending():
+        row.operator("softfit.fit", icon="PLAY")
+        row.operator("softfit.refine", icon="MODIFIER")
+    else:
+        row.operator("softfit.cancel", text="Cancel", icon="CANCEL").keep = False
+        row.operator("softfit.cancel", text="Stop & Keep", icon="CHECKMARK").keep = True
+    st = status()
+    if st is None:
+        return
+    task = tasks.busy()
+    if st.running:
+        box = col.box()
+        box.label(text=f"{st.object_name}: {st.message}")
+        box.label(text=f"loss {st.loss:.4f}   IoU {st.iou:.3f}   {st.elapsed:.1f} s   frames {st.frames}")
+        if st.iterations:
+            box.progress(factor=min(1.0, max(st.iteration, 0) / st.iterations),
+                         text=f"{st.iteration}/{st.iterations}")
+        box.label(text="Esc cancels", icon="EVENT_ESC")
+    elif task is not None:
+        col.label(text=f"{task.label}...", icon="SORTTIME")
+    elif st.message:
+        col.label(text=st.message, icon="ERROR" if st.error else "INFO")
 
 
 class SOFTFIT_PT_input(_Panel):
     bl_idname = "SOFTFIT_PT_input"
     bl_label = "Input"
     bl_parent_id = "SOFTFIT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: bpy.types.Context) -> None:
         s = settings(context)
         col = layout(self).column()
-        col.prop(s, "input_path")
         col.prop(s, "input_kind")
         if s.input_path.endswith(".npz"):
             col.prop(s, "object_index")
@@ -49,60 +95,37 @@ class SOFTFIT_PT_input(_Panel):
             for name in ("tt_distance", "tt_elevation", "tt_fov", "tt_start", "tt_clockwise"):
                 box.prop(s, name)
         col.prop(s, "silhouette")
-        col.prop(s, "image_size")
-        col.operator("softfit.setup_scene", icon="OUTLINER_OB_CAMERA")
 
 
-class SOFTFIT_PT_mesh(_Panel):
-    bl_idname = "SOFTFIT_PT_mesh"
-    bl_label = "Initial Mesh"
+class SOFTFIT_PT_advanced(_Panel):
+    """The raw settings behind the presets."""
+
+    bl_idname = "SOFTFIT_PT_advanced"
+    bl_label = "Advanced"
     bl_parent_id = "SOFTFIT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: bpy.types.Context) -> None:
         s = settings(context)
         col = layout(self).column()
+        for name in ("iterations", "image_size", "lr", "views_per_step", "holdout", "seed", "device",
+                     "extra_params"):
+            col.prop(s, name)
+        col.separator()
         col.prop(s, "init_method")
         col.prop(s, "init_polys")
         if s.init_method == "SPHERE":
             col.prop(s, "init_radius")
             col.prop(s, "init_center")
-        col.operator("softfit.initial_mesh", icon="MESH_UVSPHERE")
-
-
-class SOFTFIT_PT_fit(_Panel):
-    bl_idname = "SOFTFIT_PT_fit"
-    bl_label = "Fit"
-    bl_parent_id = "SOFTFIT_PT_main"
-
-    def draw(self, context: bpy.types.Context) -> None:
-        s = settings(context)
-        col = layout(self).column()
-        for name in ("iterations", "lr", "views_per_step", "holdout", "seed", "device", "extra_params"):
-            col.prop(s, name)
+        col.operator("softfit.initial_mesh", text="Initial Mesh", icon="MESH_UVSPHERE").method = "SETTINGS"
+        col.separator()
         obj = context.active_object
         if obj is not None and obj.type == "MESH":
             col.prop_search(s, "pin_group", obj, "vertex_groups")
         else:
             col.prop(s, "pin_group")
         col.prop(s, "refine_iterations")
-        row = col.row(align=True)
-        if session.get().job is None:
-            row.operator("softfit.fit", icon="PLAY")
-            row.operator("softfit.refine", icon="MODIFIER")
-        else:
-            row.operator("softfit.cancel", icon="CANCEL")
-        st = status()
-        if st is None:
-            return
-        if st.running:
-            box = col.box()
-            box.label(text=f"{st.object_name}: {st.message}")
-            box.label(text=f"loss {st.loss:.4f}   IoU {st.iou:.3f}   {st.elapsed:.1f} s   frames {st.frames}")
-            if st.iterations:
-                box.progress(factor=min(1.0, st.iteration / st.iterations),
-                             text=f"{st.iteration}/{st.iterations}")
-        elif st.message:
-            col.label(text=st.message, icon="ERROR" if st.error else "INFO")
+        col.prop(s, "result_as_shape_key")
 
 
 class SOFTFIT_PT_result(_Panel):
@@ -130,11 +153,17 @@ def draw_status(self: bpy.types.Header, context: bpy.types.Context) -> None:
     """Appended to the status bar: the running fit's progress."""
     st = status()
     if st is not None and st.running:
-        text = f"SoftFit {st.iteration}/{st.iterations}  loss {st.loss:.4f}  IoU {st.iou:.3f}"
-        layout(self).label(text=text, icon="MOD_SHRINKWRAP")
+        row = layout(self).row(align=True)
+        factor = min(1.0, max(st.iteration, 0) / st.iterations) if st.iterations else 0.0
+        row.progress(factor=factor, type="BAR", text=f"SoftFit {st.iteration}/{st.iterations}")
+        row.label(text=f"IoU {st.iou:.3f}  (Esc cancels)")
+        return
+    task = tasks.busy()
+    if task is not None:
+        layout(self).label(text=f"SoftFit: {task.label}...", icon="SORTTIME")
 
 
-CLASSES = (SOFTFIT_PT_main, SOFTFIT_PT_input, SOFTFIT_PT_mesh, SOFTFIT_PT_fit, SOFTFIT_PT_result)
+CLASSES = (SOFTFIT_PT_main, SOFTFIT_PT_input, SOFTFIT_PT_advanced, SOFTFIT_PT_result)
 
 
 def register() -> None:

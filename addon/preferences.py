@@ -33,13 +33,25 @@ class SoftFitPreferences(bpy.types.AddonPreferences):
     client_key: StringProperty(name="Client Key", subtype="FILE_PATH",
                                description="This client's NAME.key_secret from `softfit keys client` (a "
                                            "CURVE server admits allow-listed clients only)")
-    timeout: FloatProperty(name="Timeout", default=10.0, min=1.0, max=600.0, unit="TIME_ABSOLUTE",
-                           description="Seconds of silence before the backend counts as gone")
+    package: StringProperty(
+        name="Backend Package", subtype="FILE_PATH",
+        description="SoftFit backend wheel or folder of wheels to install (empty: the wheel bundled with "
+                    "the extension, else `softfit` from pip's configured index)")
+    pip_args: StringProperty(name="pip Arguments",
+                             description="Extra arguments for pip, e.g. --index-url URL for a local index")
+    timeout: FloatProperty(name="Timeout", default=10.0, min=4.0, max=600.0, unit="TIME_ABSOLUTE",
+                           description="Seconds of silence before the backend counts as gone; a local "
+                                       "backend keeps a silent Blender's fit this long")
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         layout.prop(self, "mode", expand=True)
         if self.mode == "LOCAL":
+            from .ops_install import draw_install
+
+            draw_install(layout)
+            layout.prop(self, "package")
+            layout.prop(self, "pip_args")
             layout.prop(self, "python")
             found = backend_path.local_python(self.python, session.ADDON_DIR)
             layout.label(text=f"Interpreter: {found}" if found else "Interpreter: none found, set one above",
@@ -56,9 +68,15 @@ class SoftFitPreferences(bpy.types.AddonPreferences):
 
 def draw_backend_box(layout: bpy.types.UILayout) -> None:
     """Status and start/stop/restart buttons (shared by the preferences and the panel)."""
+    from . import tasks
+
     s = session.get()
     box = layout.box()
-    box.label(text=s.summary(), icon="LINKED" if s.connected else "UNLINKED")
+    task = tasks.busy("backend")
+    if task is not None:
+        box.label(text=f"{task.label}...", icon="SORTTIME")
+    else:
+        box.label(text=s.summary(), icon="LINKED" if s.connected else "UNLINKED")
     row = box.row(align=True)
     row.operator("softfit.backend_start", text="Start" if not s.connected else "Connected", icon="PLAY")
     row.operator("softfit.backend_stop", text="Stop", icon="PAUSE")

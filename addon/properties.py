@@ -42,10 +42,30 @@ SILHOUETTES = [
     ("DEEPLAB", "DeepLab (backend)", "Backend segmentation with user-supplied DeepLabv3 weights"),
 ]
 INIT_METHODS = [
+    ("AUTO", "Auto", "The visual hull when the scene has views (it fits far better in the same time), "
+     "else the sphere"),
     ("SPHERE", "Sphere", "A UV sphere made here (radius and center below)"),
     ("BBOX", "Bounding Box", "Ellipsoid in the 3-D box all views agree on, built by the backend"),
     ("HULL", "Visual Hull", "The views' visual hull, remeshed, built by the backend from the views"),
 ]
+PRESETS = [
+    ("QUICK", "Quick", "A first look in seconds: few iterations, small images, a coarse mesh"),
+    ("BALANCED", "Balanced", "The default: good shapes in about a minute on a CPU backend"),
+    ("DETAILED", "Detailed", "More iterations, larger images and a finer mesh: minutes"),
+]
+# What each preset sets; every value stays editable (Advanced shows the raw settings).
+PRESET_VALUES = {
+    "QUICK": {"iterations": 100, "image_size": 128, "init_polys": 1000},
+    "BALANCED": {"iterations": 300, "image_size": 256, "init_polys": 2000},
+    "DETAILED": {"iterations": 600, "image_size": 512, "init_polys": 5000},
+}
+
+
+def _apply_preset(self: "SOFTFIT_PG_settings", _context: bpy.types.Context) -> None:
+    for name, value in PRESET_VALUES[self.preset].items():
+        setattr(self, name, value)
+
+
 DEVICES = [("auto", "Auto", "GPU when the backend has one"), ("cpu", "CPU", ""), ("cuda", "CUDA", "")]
 FIT_SETTINGS = ("iterations", "lr", "views_per_step", "holdout", "seed", "device")  # FitParams fields
 
@@ -72,7 +92,12 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
     image_size: IntProperty(name="Image Size", default=256, min=0, max=4096,
                             description="Longer side of the working images in pixels (0: source size)")
 
-    init_method: EnumProperty(name="Method", items=INIT_METHODS, default="SPHERE")
+    preset: EnumProperty(name="Preset", items=PRESETS, default="BALANCED", update=_apply_preset)
+    result_as_shape_key: BoolProperty(
+        name="Result as Shape Key", default=False,
+        description="Write the fitted shape as the shape key \"SoftFit\" on the original object instead of "
+                    "keeping a separate result object (when the vertex counts match)")
+    init_method: EnumProperty(name="Method", items=INIT_METHODS, default="AUTO")
     init_polys: IntProperty(name="Triangles", default=2000, min=8, max=2_000_000,
                             description="About how many triangles the initial mesh has")
     init_radius: FloatProperty(name="Radius", default=0.5, min=1e-4, unit="LENGTH")

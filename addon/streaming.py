@@ -1,16 +1,23 @@
-"""Running a fit from Blender: a `bpy.app.timers` function polls the backend with zero timeout and
-writes the newest vertex frame into the fit copy; no threads, no modal operator (which would block
-autosave). Under `--background` timers never fire, so `run_blocking` drives the same `FitJob` in a loop.
+"""Running a fit from Blender without ever waiting on the main thread.
 
-Outcomes: a result is written to the copy (undo step "SoftFit Result"); Cancel keeps the copy as it was
-at the last applied frame; an error (backend died, bad request, object deleted) removes the copy and
-shows the original again, so the scene is as it was before the fit."""
+A `JobPump` thread (no bpy) owns the wire while the fit runs: it long-polls the backend, which doubles as
+the heartbeat, so the server keeps the job however long Blender's main thread is busy (a 30 s stall loses
+nothing), and it checks the local backend process every poll, so a dead backend is noticed within a
+second. It keeps only the newest frame and progress. The `bpy.app.timers` function `tick` takes them
+and writes the frame into the fit copy (`foreach_set`), nothing else; under `--background` timers never
+fire, so `run_blocking` calls the same step in a loop.
+
+Outcomes: a result is written to the copy, which replaces earlier results of the same source (or becomes
+a shape key on the source when asked); Cancel removes the copy and shows what was there before (Stop &
+Keep keeps the copy as the last frame left it); an error (backend died, bad request, object deleted or
+undone away, another file opened) removes the copy and shows the original again."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import math
+import threading
 import time
 
 import bpy
@@ -23,8 +30,10 @@ from .summary import result_message
 from .wire.client import Client
 from .wire.errors import ServerGone, WireError
 from .wire.events import JobError, Progress, Queued, Result, VertexFrame
+from .wire.launcher import LocalBackend
 
 POLL_INTERVAL = 0.05  # seconds between timer calls while a fit runs
+PUMP_WAIT = 0.25  # seconds a pump poll may wait for news: also how often it checks the backend process
 
 
 def tag_redraw() -> None:
@@ -35,7 +44,7 @@ def tag_redraw() -> None:
         if window.screen is None:
             continue
         for area in window.screen.areas:
-            if area.type in ("VIEW_3D", "STATUSBAR", "PROPERTIES"):
+            if area.type in ("VIEW_3D", "STATUSBAR", "PROPERTIES", "INFO"):
                 area.tag_redraw()
 
 
@@ -43,31 +52,124 @@ def _finite(x: float) -> float:
     return float(x) if math.isfinite(x) else 0.0
 
 
-class FitJob:
-    """One fit: its job id on `client` and the name of the object (a fit copy) it writes into."""
+class JobPump:
+    """The worker thread of one fit: polls the backend, keeps the newest news for the main thread.
 
-    def __init__(self, client: Client, job_id: str, object_name: str, kind: str = "fit"):
-        self.client, self.job_id, self.object_name, self.kind = client, job_id, object_name, kind
+    Never touches bpy. `final` is set once: a Result, a JobError, or an error text (backend gone)."""
+
+    def __init__(self, sess: session.Session, client: Client, job_id: str, local: LocalBackend | None):
+        self.sess, self.client, self.job_id, self.local = sess, client, job_id, local
+        self._lock = threading.Lock()
+        self.frame: VertexFrame | None = None
+        self.progress: Progress | None = None
+        self.queued: int | None = None
+        self.final: Result | JobError | str | None = None
+        self.polls = 0  # answered polls: each one is a heartbeat the server saw
+        self._cancel = threading.Event()
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="softfit-fit", daemon=True)
+        self.thread.start()
+
+    def take(self) -> tuple[VertexFrame | None, Progress | None, int | None, Result | JobError | str | None]:
+        """The news since the last call (main thread)."""
+        with self._lock:
+            news = (self.frame, self.progress, self.queued, self.final)
+            self.frame, self.progress, self.queued = None, None, None
+        return news
+
+    def cancel(self) -> None:
+        """Ask the backend to stop the job (sent from the pump thread); nothing more is delivered."""
+        self._cancel.set()
+
+    def stop(self) -> None:
+        """Stop polling without cancelling (the job is the server's to time out)."""
+        self._stop.set()
+
+    def _died(self) -> str | None:
+        local = self.local
+        if local is None or not session.process_exited(local.process):
+            return None
+        return session.died_message(local.process.returncode, local.log_tail(20000))
+
+    def _set_final(self, final: Result | JobError | str) -> None:
+        with self._lock:
+            if self.final is None:
+                self.final = final
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._cancel.is_set():
+                if self._died() is None:  # a dead backend has stopped anyway
+                    with self.sess.lock, contextlib.suppress(Exception):
+                        self.client.cancel(self.job_id)
+                return
+            died = self._died()
+            if died is not None:
+                self._set_final(died)
+                return
+            try:
+                with self.sess.lock:
+                    events = self.client.poll(self.job_id, PUMP_WAIT)
+            except ServerGone as exc:
+                self._set_final(self._died() or f"the backend stopped answering: {exc}")
+                return
+            except WireError as exc:
+                self._set_final(str(exc))
+                return
+            except Exception as exc:  # never die silently: the main thread would wait forever
+                self._set_final(f"internal error while polling: {exc!r}")
+                return
+            self.polls += 1
+            with self._lock:
+                for ev in events:
+                    if isinstance(ev, Progress):
+                        self.progress = ev
+                    elif isinstance(ev, VertexFrame):
+                        self.frame = ev
+                    elif isinstance(ev, Queued):
+                        self.queued = ev.position
+                    elif isinstance(ev, Result | JobError) and self.final is None:
+                        self.final = ev
+            if self.final is not None:
+                return
+
+
+class FitJob:
+    """One fit, main-thread side: the objects it writes (found by name and checked by `session_uid`, so
+    an object of another file with the same name is never touched) and what to restore on failure."""
+
+    def __init__(self, pump: JobPump, copy: bpy.types.Object, source: bpy.types.Object, base: str,
+                 hidden: list[str], kind: str = "fit", as_shape_key: bool = False):
+        self.pump, self.job_id, self.kind = pump, pump.job_id, kind
+        self.object_name, self.object_uid = copy.name, copy.session_uid
+        self.source_name, self.source_uid, self.base = source.name, source.session_uid, base
+        self.hidden = hidden  # names of objects hidden for the fit, shown again on failure or cancel
+        self.as_shape_key = as_shape_key
         self.frames_applied = 0
         self.iteration = -1
         self.last_frame: np.ndarray | None = None  # world positions last written into the object
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once finished
         self.message = ""
         self.metrics: dict = {}
+        self.started = time.monotonic()
 
     @property
     def finished(self) -> bool:
         return self.outcome is not None
 
+    def _find(self, name: str, uid: int) -> bpy.types.Object | None:
+        obj = bpy.data.objects.get(name)
+        return obj if obj is not None and obj.session_uid == uid else None
+
     def _object(self) -> bpy.types.Object:
-        obj = bpy.data.objects.get(self.object_name)
+        obj = self._find(self.object_name, self.object_uid)
         if obj is None or not isinstance(obj.data, bpy.types.Mesh):
-            raise InputError(f"the fitted object {self.object_name!r} was deleted or renamed")
+            raise InputError(f"the fitted object {self.object_name!r} was deleted, renamed or undone")
         return obj
 
     def _apply(self, verts: np.ndarray) -> None:
         meshes.write_world(self._object(), verts)
-        self.last_frame = np.array(verts, dtype=np.float64)
+        self.last_frame = np.asarray(verts)
 
     def _progress(self, ev: Progress) -> None:
         self.iteration = max(self.iteration, ev.iteration)
@@ -78,43 +180,40 @@ class FitJob:
             st.message = f"iteration {ev.iteration}/{ev.iterations}"
 
     def step(self, timeout: float = 0.0) -> bool:
-        """Handle whatever the backend has sent (waiting up to `timeout` s); True once the job is over."""
+        """Apply the pump's news (main thread, never waits unless `timeout`); True once the job is over."""
         if self.finished:
             return True
+        if timeout > 0:
+            self.pump.thread.join(timeout)
+        frame, progress, queued, final = self.pump.take()
         try:
-            events = self.client.poll(self.job_id, timeout)
-            frame: VertexFrame | None = None
-            for ev in events:
-                if isinstance(ev, Progress):
-                    self._progress(ev)
-                elif isinstance(ev, VertexFrame):
-                    frame = ev  # only the newest is worth drawing
-                elif isinstance(ev, Queued):
-                    st = status()
-                    if st is not None:
-                        st.message = f"queued behind {ev.position} job(s)"
-                elif isinstance(ev, Result):
-                    self._result(ev)
-                    return True
-                elif isinstance(ev, JobError):
-                    self.fail(f"the fit failed: {ev.code}: {ev.message}")
-                    return True
-            if frame is not None:
+            if queued is not None:
+                st = status()
+                if st is not None:
+                    st.message = f"queued behind {queued} job(s)"
+            if progress is not None:
+                self._progress(progress)
+            if frame is not None and not isinstance(final, Result):
                 self._apply(frame.verts)
                 self.frames_applied += 1
                 st = status()
                 if st is not None:
                     st.frames = self.frames_applied
-        except ServerGone as exc:
-            self.fail(_gone_message(exc))
-            return True
-        except WireError as exc:
-            self.fail(str(exc))
-            return True
+            elif final is None:
+                self._object()  # deleted or undone away: stop now, not at the next frame
+            if isinstance(final, Result):
+                self._result(final)
+            elif isinstance(final, JobError):
+                self.fail(f"the fit failed: {final.code}: {final.message}")
+            elif isinstance(final, str):
+                died = session.backend_died()
+                if died is not None:  # the log is saved here: the pump thread never touches bpy
+                    final = session.died_message(*died, save=userdata.save_backend_log)
+                    session.forget_dead(final)
+                self.fail(final)
         except InputError as exc:  # our side broke (object deleted, bad frame): stop the backend's job too
             self.fail(str(exc), cancel_job=True)
-            return True
-        return False
+        return self.finished
 
     def _result(self, ev: Result) -> None:
         obj, mesh = mesh_object(self._object())
@@ -122,58 +221,78 @@ class FitJob:
             self._apply(ev.verts)
         else:  # the backend remeshed: new topology
             meshes.replace_geometry(obj, ev.verts, ev.faces)
-            self.last_frame = np.array(ev.verts, dtype=np.float64)
+            self.last_frame = np.asarray(ev.verts)
         self.metrics = dict(ev.metrics)
         self.metrics["cancelled"] = bool(ev.cancelled)
+        self._keep()
         self._finish("cancelled" if ev.cancelled else "done", result_message(self.metrics))
 
-    def cancel(self, undo: bool = True) -> None:
-        """Stop the fit now and keep the mesh as the last applied frame left it (`undo`: record an undo
-        step; an operator calling this gets its own)."""
+    def _keep(self) -> None:
+        """The copy becomes the source's one result: earlier results go, the copy takes their name; or,
+        as asked, the result becomes a shape key on the source and the copy goes."""
+        obj = self._object()
+        original = bpy.data.objects.get(self.base)
+        if self.as_shape_key and original is not None and meshes.write_shape_key(original, obj):
+            meshes.discard_copy(obj.name, show=[*self.hidden, original.name])
+            self.object_name, self.object_uid = original.name, original.session_uid
+            return
+        for old in meshes.results_of(self.base):
+            if old != obj:
+                meshes.remove_object(old)
+        obj.name = f"{self.base}.fit"
+        self.object_name = obj.name
+
+    def cancel(self, keep: bool = False, undo: bool = True) -> None:
+        """Stop the fit now. `keep`: the copy stays as the last frame left it; else it goes and what was
+        there before is shown again. Never waits: the pump thread sends the cancel."""
         if self.finished:
             return
-        with contextlib.suppress(WireError):  # a dead backend has stopped anyway
-            self.client.cancel(self.job_id)
+        self.pump.cancel()
         st = status()
         self.metrics = {"cancelled": True, "iterations": self.iteration,
                         "train_iou": float(st.iou) if st is not None else None}
-        self._finish("cancelled", f"cancelled at iteration {self.iteration}; the mesh is kept as it was",
-                     undo)
+        if keep and self._find(self.object_name, self.object_uid) is not None:
+            self._keep()
+            message = f"stopped at iteration {self.iteration}; the mesh is kept as it was"
+        else:
+            meshes.discard_copy(self.object_name, show=self.hidden, uid=self.object_uid)
+            message = f"cancelled at iteration {self.iteration}; the scene is as it was"
+        self._finish("cancelled", message, undo)
+
+    def abandon(self, message: str = "the fit was cancelled") -> None:
+        """Forget the fit without touching bpy data (another file is being opened; add-on disabled)."""
+        if not self.finished:
+            self.pump.cancel()
+            self.outcome, self.message = "cancelled", message
 
     def _finish(self, outcome: str, message: str, undo: bool = True) -> None:
         self.outcome, self.message = outcome, message
-        obj = bpy.data.objects.get(self.object_name)
+        obj = self._find(self.object_name, self.object_uid)
         if obj is not None:
             obj[meshes.METRICS] = json.dumps(self.metrics)
         st = status()
         if st is not None:
             st.running, st.error, st.message = False, False, message
+        print(f"SoftFit: {self.kind} {message}")
         if undo:
             push_undo(f"SoftFit {outcome.capitalize()}")
 
     def fail(self, message: str, cancel_job: bool = False) -> None:
-        """End with an error: remove the copy, show the original, report (`cancel_job`: the backend is
+        """End with an error: remove the copy, show what was hidden, report (`cancel_job`: the backend is
         fine but the job is no use any more)."""
+        if self.finished:
+            return
         self.outcome, self.message = "failed", message
         if cancel_job:
-            with contextlib.suppress(WireError):
-                self.client.cancel(self.job_id)
-        meshes.discard_copy(self.object_name)
+            self.pump.cancel()
+        else:
+            self.pump.stop()
+        meshes.discard_copy(self.object_name, show=self.hidden, uid=self.object_uid)
         st = status()
         if st is not None:
             st.running, st.error, st.message = False, True, message
         print(f"SoftFit: error: {message}")
         popup_error(message)
-
-
-def _gone_message(exc: Exception) -> str:
-    died = session.backend_died()
-    if died is None:
-        return f"the backend stopped answering: {exc}"
-    code, log = died
-    path = userdata.save_backend_log(log)
-    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-    return f"the backend process {how}" + (f"; its log is in {path}" if path else "")
 
 
 def push_undo(message: str) -> None:
@@ -205,12 +324,12 @@ def popup_error(message: str) -> None:
 
 
 def tick() -> float | None:
-    """The timer: one non-blocking poll; returns the next interval, None (unregister) when done."""
+    """The timer: apply the newest frame; returns the next interval, None (unregister) when done."""
     job = session.get().job
     if job is None:
         return None
     try:
-        done = job.step(0.0)
+        done = job.step()
     except Exception as exc:  # a bug must not leave a fit "running" with no timer behind it
         job.fail(f"internal error: {exc!r}", cancel_job=True)
         done = True
@@ -232,12 +351,81 @@ def stop_timer() -> None:
 
 
 def run_blocking(job: FitJob, timeout: float | None = None, poll: float = 0.2) -> FitJob:
-    """Drive `job` to its end without timers (background mode, scripts); `timeout` cancels it."""
+    """Drive `job` to its end without timers (background mode, scripts); `timeout` cancels it, keeping
+    the mesh reached so far."""
     end = None if timeout is None else time.monotonic() + timeout
     while not job.step(poll):
         if end is not None and time.monotonic() > end:
-            job.cancel()
+            job.cancel(keep=True)
             break
     if session.get().job is job:
         session.get().job = None
     return job
+
+
+# ---------------------------------------------------------------------------------------------------
+# Watching the backend while no fit runs, and file loads.
+
+WATCH_INTERVAL = 0.5
+
+
+def watch() -> float:
+    """Persistent timer: a local backend that died is noticed within WATCH_INTERVAL (the panel then says
+    so) even with no fit running; `Popen.poll` never waits."""
+    s = session.get()
+    if s.job is None and s.local is not None:
+        died = session.backend_died()
+        if died is not None:
+            session.forget_dead(session.died_message(*died, save=userdata.save_backend_log))
+            st = status()
+            if st is not None:
+                st.backend = s.summary()
+            tag_redraw()
+    return WATCH_INTERVAL
+
+
+@bpy.app.handlers.persistent
+def on_load_pre(*_args: object) -> None:
+    """Another file is opened: the fit's objects belong to the old one, so the job is cancelled and
+    forgotten here, before anything of the new file could be written to."""
+    s = session.get()
+    if s.job is not None:
+        s.job.abandon("cancelled: another file was opened during the fit")
+        s.job = None
+    stop_timer()
+
+
+@bpy.app.handlers.persistent
+def on_load_post(*_args: object) -> None:
+    st = status()
+    if st is not None:
+        st.running = False
+        st.backend = session.get().summary()
+
+
+@bpy.app.handlers.persistent
+def on_undo(*_args: object) -> None:
+    """Undo or redo may remove the fit copy: the next step then ends the fit cleanly; do it now."""
+    if session.get().job is not None:
+        tick()
+
+
+HANDLERS = (("load_pre", on_load_pre), ("load_post", on_load_post), ("undo_post", on_undo),
+            ("redo_post", on_undo))
+
+
+def register() -> None:
+    for name, fn in HANDLERS:
+        getattr(bpy.app.handlers, name).append(fn)
+    if not bpy.app.timers.is_registered(watch):
+        bpy.app.timers.register(watch, first_interval=WATCH_INTERVAL, persistent=True)
+
+
+def unregister() -> None:
+    for name, fn in HANDLERS:
+        handlers = getattr(bpy.app.handlers, name)
+        if fn in handlers:
+            handlers.remove(fn)
+    if bpy.app.timers.is_registered(watch):
+        bpy.app.timers.unregister(watch)
+    stop_timer()

@@ -29,10 +29,12 @@ MANIFEST = ROOT / "blender_manifest.toml"
 BACKEND = ROOT / "backend" / "softfit"
 WIRE = BACKEND / "wire"
 # Backend modules the add-on runs too (numpy and the standard library only), by path under backend/softfit.
-CORE = ("errors.py", "atomic.py", "cameras.py", "mesh/sphere_rule.py", "mesh/types.py", "mesh/io.py",
-        "data/files.py", "data/size.py", "data/pixels.py", "data/types.py", "data/formats/softras.py")
+CORE = ("errors.py", "atomic.py", "cameras.py", "mesh/sphere_rule.py", "mesh/sphere.py", "mesh/types.py",
+        "mesh/io.py", "data/files.py", "data/size.py", "data/pixels.py", "data/types.py",
+        "data/formats/softras.py")
 CORE_INIT = '"""Backend modules shipped verbatim from backend/softfit by scripts/build_extension.py."""\n'
 WHEEL_CACHE = ROOT / "build" / "wheels"
+BACKEND_WHEEL_DIR = "backend_wheel"  # installer.bundled_wheel looks here
 DEFAULT_STAGE = ROOT / "build" / "extension" / "softfit"
 DEFAULT_OUT = ROOT / "build" / "dist"
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*")
@@ -153,9 +155,12 @@ def check_sources() -> None:
         raise BuildError("; ".join(problems))
 
 
-def stage(dest: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE, wheels: bool = True) -> Path:
+def stage(dest: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE, wheels: bool = True,
+          backend_wheel: Path | None = None) -> Path:
     """Assemble the extension folder at `dest` (replaced) and return it; `wheels=False` leaves the
-    wheels out (a development copy for an interpreter that has pyzmq already: not valid to build)."""
+    wheels out (a development copy for an interpreter that has pyzmq already: not valid to build).
+    `backend_wheel`: the SoftFit backend wheel (`make dist`) goes in `backend_wheel/`, where the
+    preferences' Install Local Backend finds it; Blender itself never installs it."""
     check_sources()
     names = [Path(w).name for w in manifest().get("wheels", [])]
     wheel_files = fetch_wheels(names, wheel_cache) if wheels else []
@@ -173,6 +178,9 @@ def stage(dest: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE, wheels: b
     (dest / "wheels").mkdir()
     for w in wheel_files:
         shutil.copy2(w, dest / "wheels" / w.name)
+    if backend_wheel is not None:
+        (dest / BACKEND_WHEEL_DIR).mkdir()
+        shutil.copy2(backend_wheel, dest / BACKEND_WHEEL_DIR / backend_wheel.name)
     return dest
 
 
@@ -200,9 +208,10 @@ def check_zip(path: Path) -> list[str]:
     return names
 
 
-def build(out: Path = DEFAULT_OUT, stage_dir: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE) -> Path:
+def build(out: Path = DEFAULT_OUT, stage_dir: Path = DEFAULT_STAGE, wheel_cache: Path = WHEEL_CACHE,
+          backend_wheel: Path | None = None) -> Path:
     """Stage, validate, build and check the zip; returns its path."""
-    folder = stage(stage_dir, wheel_cache)
+    folder = stage(stage_dir, wheel_cache, backend_wheel=backend_wheel)
     validate(folder)
     out.mkdir(parents=True, exist_ok=True)
     m = manifest()
@@ -220,14 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", type=Path, default=DEFAULT_STAGE, help="staging folder (replaced)")
     ap.add_argument("--wheel-cache", type=Path, default=WHEEL_CACHE, help="where pip downloads wheels")
     ap.add_argument("--stage-only", action="store_true", help="assemble and validate the folder, no zip")
+    ap.add_argument("--backend-wheel", type=Path, default=None,
+                    help="bundle this SoftFit backend wheel (make dist) for Install Local Backend")
     args = ap.parse_args(argv)
+    wheel = args.backend_wheel.resolve() if args.backend_wheel else None
     try:
         if args.stage_only:
             folder = stage(args.stage.resolve(), args.wheel_cache.resolve())
             validate(folder)
             print(folder)
         else:
-            print(build(args.out.resolve(), args.stage.resolve(), args.wheel_cache.resolve()))
+            print(build(args.out.resolve(), args.stage.resolve(), args.wheel_cache.resolve(), wheel))
     except BuildError as exc:
         print(f"build_extension: error: {exc}", file=sys.stderr)
         return 1

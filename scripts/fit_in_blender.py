@@ -3,12 +3,16 @@
     blender --background --python scripts/fit_in_blender.py -- INPUT [options] --save result.blend
     .venv/bin/python scripts/fit_in_blender.py INPUT [options] --save result.blend   (the bpy module)
 
-Sets up the cameras, adds the initial sphere, runs the fit on a backend (a local interpreter, by default
-the checkout's .venv, or --address/--token-file for a remote one) with a blocking loop, since timers do not
-fire in background mode, then saves the .blend (cameras + fitted object) and, with --out, mesh.obj,
-mesh.ply and metrics.json. The add-on is used as installed in Blender when it is enabled there,
-otherwise it is staged from this checkout by build_extension.stage (addon/ + the backend's wire and core
-files, as the zip holds them) and imported from there.
+Sets up the cameras, adds the initial mesh (--init: auto = the visual hull when the views allow it,
+sphere, hull or bbox), runs the fit on a backend with a blocking loop, since timers do not fire in
+background mode, then saves the .blend (cameras + fitted object) and, with --out, mesh.obj, mesh.ply
+and metrics.json. The objects already in the opened file are kept (--clear-scene removes them first).
+
+The add-on is used as installed in Blender when it is enabled there, and then so is its backend from
+the preferences (local interpreter or remote address); --python or --address (with --token-file or
+$SOFTFIT_TOKEN) override them. Otherwise
+it is staged from this checkout by build_extension.stage (addon/ + the backend's wire and core files, as
+the zip holds them) and imported from there, with the checkout's .venv as the backend.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--silhouette", default="auto",
                     choices=["auto", "alpha", "mask", "threshold", "grabcut", "backdrop", "deeplab"])
     ap.add_argument("--image-size", type=int, default=256, help="longer side in pixels (0: source size)")
-    ap.add_argument("--polys", type=int, default=2000, help="triangles of the initial sphere")
+    ap.add_argument("--init", default="auto", choices=["auto", "sphere", "hull", "bbox"],
+                    help="initial mesh: auto = visual hull when the views allow it, else the sphere")
+    ap.add_argument("--polys", type=int, default=2000, help="triangles of the initial mesh")
     ap.add_argument("--radius", type=float, default=0.5)
     ap.add_argument("--center", default="0,0,0", help="sphere centre X,Y,Z")
     for name, kind in (("iterations", int), ("lr", float), ("views-per-step", int), ("holdout", float),
@@ -60,7 +66,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--server-key", default="", help="remote backend's CURVE public key")
     ap.add_argument("--client-key", default="", help="this client's NAME.key_secret (`softfit keys client`)")
     ap.add_argument("--timeout", type=float, default=None, help="cancel the fit after this many seconds")
-    ap.add_argument("--keep-scene", action="store_true", help="keep the objects already in the scene")
+    ap.add_argument("--clear-scene", action="store_true",
+                    help="remove the objects already in the opened file first (default: keep them)")
+    ap.add_argument("--keep-scene", action="store_true", help=argparse.SUPPRESS)  # the default now
     ap.add_argument("--save", type=Path, help="write the .blend here")
     ap.add_argument("--out", type=Path, help="folder for mesh.obj, mesh.ply and metrics.json")
     return ap.parse_args(argv)
@@ -125,7 +133,7 @@ def configure(bpy: ModuleType, args: argparse.Namespace) -> None:
     s.tt_distance, s.tt_elevation, s.tt_fov = args.distance, args.elevation, args.fov
     s.tt_start, s.tt_clockwise = args.start, args.clockwise
     s.object_index, s.silhouette, s.image_size = args.object, args.silhouette.upper(), args.image_size
-    s.init_polys, s.init_radius = args.polys, args.radius
+    s.init_polys, s.init_radius, s.init_method = args.polys, args.radius, args.init.upper()
     s.init_center = [float(x) for x in args.center.split(",")]
     for name in ("iterations", "lr", "views_per_step", "holdout", "seed", "device"):
         if getattr(args, name) is not None:  # only what was given is set, so only that is sent
@@ -149,26 +157,33 @@ def run(args: argparse.Namespace) -> int:
     meshfile = import_module(f"{pkg}.meshfile")
     meshes = import_module(f"{pkg}.meshes")
     session = import_module(f"{pkg}.session")
+    tasks = import_module(f"{pkg}.tasks")
+    ops_mesh = import_module(f"{pkg}.ops_mesh")
     errors = import_module(f"{pkg}.errors")
     wire_errors = import_module(f"{pkg}.wire.errors")
     try:
-        if not args.keep_scene:
+        if args.clear_scene:
             for obj in list(bpy.data.objects):
                 bpy.data.objects.remove(obj)
         configure(bpy, args)
-        for op in (bpy.ops.softfit.setup_scene, bpy.ops.softfit.initial_mesh):
-            try:
-                op()
-            except RuntimeError as exc:  # the operator's error report
-                print(f"fit_in_blender: {exc}".strip(), file=sys.stderr)
+        config = backend(bpy, args, session, None if registered_here else import_module(f"{pkg}.preferences"))
+        try:
+            bpy.ops.softfit.setup_scene()
+        except RuntimeError as exc:  # the operator's error report
+            print(f"fit_in_blender: {exc}".strip(), file=sys.stderr)
+            return 2
+        tasks.wait()  # SfM cameras come from the backend in a worker thread
+        method = ops_mesh.resolve_method(args.init.upper(), True)
+        if method == "SPHERE":
+            ops_mesh.add_sphere_now(bpy.context)
+        else:
+            made: list = []
+            tasks.wait(ops_mesh.request_initial(bpy.context, method, config,
+                                                on_end=lambda obj, msg: made.append((obj, msg))))
+            if not made or made[0][0] is None:
+                print(f"fit_in_blender: error: {made[0][1] if made else 'no initial mesh'}", file=sys.stderr)
                 return 2
-        mode = "REMOTE" if args.address else "LOCAL"
-        # Plain Python with softfit installed is a backend itself; Blender's Python is not.
-        python = args.python or (sys.executable if _has_softfit() else "")
-        config = session.BackendConfig(mode=mode, python=python, args=args.server_args,
-                                       address=args.address, token=_token(args), server_key=args.server_key,
-                                       client_key=args.client_key)
-        job = fitting.start(bpy.context, config=config)
+        job = fitting.start_blocking(bpy.context, config=config)
         print(f"fit_in_blender: {job.kind} running on {session.get().summary()}")
         streaming.run_blocking(job, timeout=args.timeout)
         if job.outcome == "failed":
@@ -190,9 +205,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"fit_in_blender: error: {exc}", file=sys.stderr)
         return 2
     finally:
-        session.disconnect()
         if registered_here:
             addon.unregister()
+        else:
+            session.disconnect()
+
+
+def backend(bpy: ModuleType, args: argparse.Namespace, session: ModuleType, preferences: ModuleType | None
+            ) -> object:
+    """The backend to use: --address / --python when given, else the installed add-on's preferences,
+    else (staged add-on) the interpreter running this script when it has softfit, or the checkout's .venv."""
+    if not args.address and not args.python and preferences is not None:
+        return preferences.backend_config(bpy.context)
+    mode = "REMOTE" if args.address else "LOCAL"
+    # Plain Python with softfit installed is a backend itself; Blender's Python is not.
+    python = args.python or (sys.executable if _has_softfit() else "")
+    return session.BackendConfig(mode=mode, python=python, args=args.server_args, address=args.address,
+                                 token=_token(args), server_key=args.server_key, client_key=args.client_key)
 
 
 def _has_softfit() -> bool:

@@ -5,7 +5,8 @@
 Each scenario installs the built zip into a temporary local extension repository, enables it as
 bl_ext.sftest.softfit, drives it through its operators (as a user would press the buttons) and writes
 what it observed to REPORT_JSON; the pytest side asserts on that. Timers do not fire without a window,
-so fits are driven by calling the add-on's own timer function in a loop, as Blender would.
+so fits are driven by calling the add-on's own timer functions in a loop, as Blender would: `settle()`
+runs the task pump until the worker threads' results are handled (backend start, prepare, submit).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ REPO = "sftest"
 NAME = f"bl_ext.{REPO}.softfit"
 OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFTFIT_OT_setup_scene",
                "SOFTFIT_OT_initial_mesh", "SOFTFIT_OT_export", "SOFTFIT_OT_backend_start",
-               "SOFTFIT_OT_backend_stop", "SOFTFIT_OT_backend_restart", "SOFTFIT_PT_main", "SOFTFIT_PT_input",
-               "SOFTFIT_PT_mesh", "SOFTFIT_PT_fit", "SOFTFIT_PT_result", "SOFTFIT_OT_import_result")
+               "SOFTFIT_OT_backend_stop", "SOFTFIT_OT_backend_restart", "SOFTFIT_OT_install_backend",
+               "SOFTFIT_OT_cancel_install", "SOFTFIT_PT_main", "SOFTFIT_PT_input", "SOFTFIT_PT_advanced",
+               "SOFTFIT_PT_result", "SOFTFIT_OT_import_result")
 
 
 def mod(sub: str = "") -> ModuleType:
@@ -57,6 +59,17 @@ def call(op) -> tuple[list[str], str]:
         return ["CANCELLED"], str(exc)
 
 
+def settle(limit: float = 180.0) -> None:
+    """Run the add-on's task pump until every worker thread's result has been handled."""
+    if not mod("tasks").wait(timeout=limit):
+        raise RuntimeError(f"background tasks still running after {limit} s")
+
+
+def status() -> dict:
+    st = bpy.context.window_manager.softfit
+    return {"error": st.error, "running": st.running, "message": st.message, "backend": st.backend}
+
+
 def set_backend(python: str, timeout: float = 10.0) -> None:
     prefs = bpy.context.preferences.addons[NAME].preferences
     prefs.mode, prefs.python, prefs.timeout = "LOCAL", python, timeout
@@ -75,6 +88,13 @@ def leftovers() -> list[str]:
     streaming = sys.modules.get(NAME + ".streaming")
     if streaming is not None and bpy.app.timers.is_registered(streaming.tick):
         left.append("timer")
+    if streaming is not None and bpy.app.timers.is_registered(streaming.watch):
+        left.append("watch timer")
+    if streaming is not None:
+        left += [f"handler {h}" for h, fn in streaming.HANDLERS if fn in getattr(bpy.app.handlers, h)]
+    tasks = sys.modules.get(NAME + ".tasks")
+    if tasks is not None and (tasks._tasks or bpy.app.timers.is_registered(tasks.pump)):
+        left.append("tasks")
     return left
 
 
@@ -108,29 +128,56 @@ def lifecycle(args: dict, work: Path) -> dict:
     rep["wheel_installed"] = sorted(p.name for p in site.glob("pyzmq-*.dist-info"))
     rep["torch_imported"] = "torch" in sys.modules
     # Backend buttons: start, restart (a new process), then disable must stop it.
+    s = bpy.context.scene.softfit
+    s.preset = "QUICK"
+    rep["quick"] = [s.iterations, s.image_size, s.init_polys]
+    s.preset = "DETAILED"
+    rep["detailed"] = [s.iterations, s.image_size, s.init_polys]
+    s.preset = "BALANCED"
     set_backend(sys.executable)
     rep["start"] = sorted(bpy.ops.softfit.backend_start())
+    # The operator returned while the backend was still starting (torch imports for seconds).
+    rep["start_returned_first"] = mod("session").get().client is None and mod("tasks").busy() is not None
+    settle()
     s = mod("session").get()
     rep["summary"] = s.summary()
     rep["info"] = {k: s.info.get(k) for k in ("protocol", "version", "device", "device_name")}
     pid1 = s.local.process.pid
     rep["restart"] = sorted(bpy.ops.softfit.backend_restart())
+    settle()
     proc2 = mod("session").get().local.process
     rep["restart_new_process"] = proc2.pid != pid1
     # A "remote" backend (a server we start ourselves on 127.0.0.1): right token, then a wrong one.
     remote = mod("wire.launcher").launch_local_backend(sys.executable, ["--bind", "127.0.0.1"])
     prefs.mode, prefs.address, prefs.token, prefs.timeout = "REMOTE", remote.address, remote.token, 3.0
     rep["remote_start"] = call(bpy.ops.softfit.backend_start)
+    settle()
     rep["remote_summary"] = mod("session").get().summary()
     rep["local_stopped_on_switch"] = proc2.poll() is not None
     prefs.token = "0" * 64
-    t0 = time.monotonic()
     rep["bad_token"] = call(bpy.ops.softfit.backend_restart)
-    rep["bad_token_seconds"] = time.monotonic() - t0
+    settle()
+    rep["bad_token_status"] = status()
     rep["bad_token_connected"] = mod("session").get().connected
+    # An unreachable remote: the operator returns at once, the error arrives later.
+    prefs.address = "tcp://127.0.0.1:9"
+    rep["unreachable"] = call(bpy.ops.softfit.backend_start)
+    rep["unreachable_returned_first"] = mod("tasks").busy("backend") is not None
+    settle()
+    rep["unreachable_status"] = status()
     remote.stop()
     set_backend(sys.executable)
     rep["restart_local"] = call(bpy.ops.softfit.backend_start)
+    settle()
+    proc2 = mod("session").get().local.process
+    # A local backend that dies while no fit runs: the watch timer notices, the panel stops saying so.
+    proc2.kill()
+    proc2.wait()
+    rep["watch_next"] = mod("streaming").watch()
+    rep["dead_summary"] = mod("session").get().summary()
+    rep["dead_status"] = status()
+    rep["restart_after_death"] = call(bpy.ops.softfit.backend_start)
+    settle()
     proc2 = mod("session").get().local.process
     rep["cycles"] = []
     for _ in range(2):
@@ -176,7 +223,12 @@ def initial_mesh(args: dict, work: Path) -> dict:
                     "radius_err": float(np.abs(dist - args["radius"]).max()),
                     "edge_use": sorted(set(edges.values())), "outward": outward,
                     "role": obj.get("softfit_role")})
-    return {"meshes": out}
+    # Reading a mesh for a fit: triangles as they are, quads and n-gons split as fans, in polygon order.
+    me = bpy.data.meshes.new("ngons")
+    me.from_pydata([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (2, 0, 0), (2, 1, 0), (3, 0.5, 0)], [],
+                   [(0, 1, 2, 3), (1, 4, 2), (4, 6, 5, 2)])
+    tris = mod("meshes").triangles(me).tolist()
+    return {"meshes": out, "ngon_triangles": tris}
 
 
 def backend_init(args: dict, work: Path) -> dict:
@@ -190,12 +242,18 @@ def backend_init(args: dict, work: Path) -> dict:
     rep: dict = {"bad": call(bpy.ops.softfit.initial_mesh)}
     rep["bad_scene_same"] = sorted(o.name for o in bpy.data.objects) == before
     s.input_path = args["path"]
-    for method in ("HULL", "BBOX"):
+    for method in ("AUTO", "BBOX"):  # Auto = the visual hull: the scene has views
         s.init_method = method
+        before = len(bpy.data.objects)
         result, error = call(bpy.ops.softfit.initial_mesh)
+        returned_first = len(bpy.data.objects) == before and mod("tasks").busy("prepare") is not None
+        settle()
+        if not error and bpy.context.window_manager.softfit.error:
+            error = bpy.context.window_manager.softfit.message
         obj = bpy.context.active_object
         polys = obj.data.polygons
         rep[method] = {"result": result, "error": error, "name": obj.name, "role": obj.get("softfit_role"),
+                       "returned_first": returned_first,
                        "verts": world_verts(obj).tolist(), "faces": [list(p.vertices) for p in polys]}
     mod("session").disconnect()
     return rep
@@ -210,12 +268,16 @@ def sfm_setup(args: dict, work: Path) -> dict:
     s.init_method, s.init_polys = "HULL", args["polys"]
     rep: dict = {"init_first": call(bpy.ops.softfit.initial_mesh)}
     rep["setup"] = call(bpy.ops.softfit.setup_scene)
+    rep["setup_returned_first"] = bpy.data.collections.get("SoftFit Cameras") is None
+    settle()
+    rep["setup_status"] = status()
     coll = bpy.data.collections.get("SoftFit Cameras")
     cams = sorted(coll.objects, key=lambda o: o["softfit_view"]) if coll is not None else []
     rep["cameras"] = [[list(r) for r in c.matrix_world] for c in cams]
     _views, data = next(iter(mod("session").get().views.values()))
     rep["c2w"] = np.asarray(data.cameras.c2w).tolist()
     rep["init"] = call(bpy.ops.softfit.initial_mesh)
+    settle()
     obj = bpy.context.active_object
     rep["init_faces"] = len(obj.data.polygons) if obj is not None else 0
     mod("session").disconnect()
@@ -291,16 +353,19 @@ def _drive(job_check=None, limit: float = 120.0) -> dict:
     job = mod("session").get().job
     frames, distinct, matched = 0, 0, True
     last = None
+    nxt = None
     end = time.monotonic() + limit
     while time.monotonic() < end:
         nxt = streaming.tick()
         if job.frames_applied > frames:
             frames = job.frames_applied
-            v = world_verts(bpy.data.objects[job.object_name])
-            matched &= bool(np.allclose(v, job.last_frame, atol=1e-5))
-            if last is None or not np.array_equal(v, last):
-                distinct += 1
-            last = v
+            obj = bpy.data.objects.get(job.object_name)
+            if obj is not None and job.last_frame is not None and not job.finished:
+                v = world_verts(obj)
+                matched &= bool(np.allclose(v, job.last_frame, atol=1e-5))
+                if last is None or not np.array_equal(v, last):
+                    distinct += 1
+                last = v
             if job_check is not None and job_check(job):
                 return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": True}
         if nxt is None:
@@ -311,6 +376,20 @@ def _drive(job_check=None, limit: float = 120.0) -> dict:
             "outcome": job.outcome, "message": job.message, "timer_ended": nxt is None}
 
 
+def start_fit(op=None) -> tuple[list[str], str, bool]:
+    """Press Fit (or `op`): (result, error, returned before the backend accepted the job), then wait for
+    the submit to be handled."""
+    result, error = call(op or bpy.ops.softfit.fit)
+    returned_first = mod("session").get().job is None
+    settle()
+    return result, error, returned_first
+
+
+def results_of(base: str) -> list[str]:
+    return sorted(o.name for o in bpy.data.objects
+                  if o.get("softfit_role") == "result" and o.get("softfit_source") == base)
+
+
 def fit(args: dict, work: Path) -> dict:
     install(args["zip"], work / "repo")
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
@@ -318,25 +397,39 @@ def fit(args: dict, work: Path) -> dict:
     s = scene.softfit
     untouched = s.fit_params()  # nothing changed yet: nothing to send, FitParams' defaults rule
     s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
-    s.init_polys, s.init_radius = args["polys"], 0.5
+    s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
     s.iterations, s.lr, s.holdout = args["iterations"], args["lr"], args["holdout"]
-    rep: dict = {"params_untouched": untouched, "params_set": s.fit_params(),
-                 "params_refine": s.fit_params(refine=True),
+    params_set, params_refine = s.fit_params(), s.fit_params(refine=True)
+    s.views_per_step = 4
+    rep: dict = {"params_untouched": untouched, "params_set": params_set,
+                 "params_refine": params_refine,
                  "setup": sorted(bpy.ops.softfit.setup_scene()),
                  "init": sorted(bpy.ops.softfit.initial_mesh())}
     sphere = bpy.context.active_object
     sphere_verts = local_verts(sphere)
+    base = sphere.name
 
-    # 0. No backend to launch: reported, and nothing in the scene changes.
+    # Another file holding an object named like the fit's copy, for the file-load case below.
+    other = bpy.data.meshes.new("other")
+    other.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    decoy = bpy.data.objects.new(f"{base}.fit", other)
+    scene.collection.objects.link(decoy)
+    other_blend = work / "other.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(other_blend), copy=True)
+    bpy.data.objects.remove(decoy)
+    bpy.data.meshes.remove(other)
+
+    # 0. No backend to launch: the operator returns at once; the error is reported, nothing changes.
     set_backend(str(work / "no-such-python"))
     names = sorted(o.name for o in bpy.data.objects)
-    rep["missing_backend"] = call(bpy.ops.softfit.fit)
+    rep["missing_backend"] = start_fit()
+    rep["missing_backend_status"] = status()
     rep["missing_backend_scene_same"] = sorted(o.name for o in bpy.data.objects) == names
     rep["missing_backend_no_job"] = mod("session").get().job is None and not sphere.hide_get()
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
 
-    # 1. Fit: timer registered by the operator, frames streamed into a copy, result + metrics.
-    rep["fit_op"] = sorted(bpy.ops.softfit.fit())
+    # 1. Fit: returns before the backend (still to be started) accepted it; frames streamed into a copy.
+    rep["fit_op"] = start_fit()
     rep["timer_registered"] = bpy.app.timers.is_registered(mod("streaming").tick)
     job = mod("session").get().job
     result_name = job.object_name
@@ -354,7 +447,7 @@ def fit(args: dict, work: Path) -> dict:
     bpy.context.view_layer.objects.active = res
     rep["export_op"] = call(lambda: bpy.ops.softfit.export(filepath=str(work / "fitted.ply")))
 
-    # 2. Refine: hand-edit the result, pin its upper half, fit again from it.
+    # 2. Refine: hand-edit the result, pin its upper half, fit again from it: it replaces the result.
     pinned = [v.index for v in res.data.vertices if v.co.z > 0.1]
     free = [v.index for v in res.data.vertices if v.co.z <= 0.1]
     res.data.vertices[pinned[0]].co.x += 0.05  # hand edits, one pinned and one free vertex
@@ -365,25 +458,36 @@ def fit(args: dict, work: Path) -> dict:
     edited = local_verts(res)
     s.pin_group, s.refine_iterations = "keep", args["refine_iterations"]
     bpy.context.view_layer.objects.active = res
-    rep["refine_op"] = sorted(bpy.ops.softfit.refine())
-    refined = bpy.data.objects[mod("session").get().job.object_name]
+    rep["refine_op"] = start_fit(bpy.ops.softfit.refine)
+    refined_job = mod("session").get().job
     rep["refine"] = _drive()
+    refined = bpy.data.objects[refined_job.object_name]
     rv = local_verts(refined)
     rep["refine_pinned_max_move"] = float(np.abs(rv[pinned] - edited[pinned]).max())
     rep["refine_free_max_move"] = float(np.abs(rv[free] - edited[free]).max())
-    rep["refine_source_unchanged"] = bool(np.array_equal(local_verts(res), edited))
     rep["refine_name"] = refined.name
+    rep["results_after_refine"] = results_of(base)
+    s.pin_group = ""
 
-    # 3. Cancel: stop after a few frames; the mesh stays at the last frame, nothing arrives later.
+    # 3. Fit again from the sphere: still one result per source (the refit replaces it).
+    s.iterations = 20
     bpy.context.view_layer.objects.active = sphere
+    sphere.hide_set(False)
+    rep["refit_op"] = start_fit()
+    rep["refit"] = _drive()
+    rep["results_after_refit"] = results_of(base)
+    kept = bpy.data.objects[results_of(base)[0]]
+    kept_verts = local_verts(kept)
+
+    # 4. Stop & Keep after a few frames: the copy stays at the last frame, nothing arrives later.
+    bpy.context.view_layer.objects.active = sphere
+    sphere.hide_set(False)
     s.iterations = 5000
-    rep["cancel_fit_op"] = sorted(bpy.ops.softfit.fit())
+    rep["cancel_fit_op"] = start_fit()
     job = mod("session").get().job
     rep["cancel_before"] = _drive(lambda j: j.frames_applied >= 3)
     last = np.array(job.last_frame)
-    t0 = time.monotonic()
-    rep["cancel_op"] = sorted(bpy.ops.softfit.cancel())
-    rep["cancel_op_seconds"] = time.monotonic() - t0
+    rep["cancel_op"] = sorted(bpy.ops.softfit.cancel(keep=True))
     obj = bpy.data.objects[job.object_name]
     rep["cancel_kept_last"] = bool(np.allclose(world_verts(obj), last, atol=1e-5))
     rep["cancel_outcome"] = job.outcome
@@ -392,15 +496,101 @@ def fit(args: dict, work: Path) -> dict:
     rep["cancel_tick_after"] = mod("streaming").tick()
     rep["cancel_still_last"] = bool(np.allclose(world_verts(obj), last, atol=1e-5))
     rep["cancel_metrics"] = json.loads(obj["softfit_metrics"])
+    rep["results_after_keep"] = results_of(base)
+    kept = obj
+    kept_verts = local_verts(kept)
 
-    # 4. Killed backend: reported, the copy removed, the source shown again, nothing else changed.
+    # 5. Cancel (Esc's action): the copy goes, the earlier result is shown again as it was.
+    bpy.context.view_layer.objects.active = sphere
+    sphere.hide_set(False)
+    rep["restore_fit_op"] = start_fit()
+    job = mod("session").get().job
+    rep["restore_before"] = _drive(lambda j: j.frames_applied >= 2)
+    rep["restore_hidden_during"] = kept.hide_get()
+    rep["restore_op"] = sorted(bpy.ops.softfit.cancel())
+    rep["restore_copy_gone"] = bpy.data.objects.get(job.object_name) in (None, kept)
+    rep["restore_result_back"] = not kept.hide_get() and bool(np.array_equal(local_verts(kept), kept_verts))
+    rep["restore_results"] = results_of(base)
+
+    # 6. A 30 s main-thread stall (no timer runs) during a fit with a 4 s timeout: nothing is lost.
+    bpy.context.view_layer.objects.active = sphere
+    sphere.hide_set(False)
+    s.iterations = 400
+    rep["stall_fit_op"] = start_fit()
+    job = mod("session").get().job
+    rep["stall_before"] = _drive(lambda j: j.frames_applied >= 1)
+    polls_before = job.pump.polls
+    time.sleep(args.get("stall", 30.0))
+    rep["stall_polls_during"] = job.pump.polls - polls_before  # heartbeats the server saw meanwhile
+    frames_before = job.frames_applied
+    rep["stall_after"] = _drive(lambda j: j.frames_applied > frames_before)
+    rep["stall_outcome"] = job.outcome
+    rep["stall_message"] = job.message
+    if not job.finished:
+        bpy.ops.softfit.cancel(keep=True)
+    rep["stall_object_kept"] = bpy.data.objects.get(job.object_name) is not None
+
+    # 7. The result deleted mid-fit: the fit ends cleanly and the source is shown again.
+    bpy.context.view_layer.objects.active = sphere
+    sphere.hide_set(False)
+    s.iterations = 5000
+    rep["delete_fit_op"] = start_fit()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 1)
+    bpy.data.objects.remove(bpy.data.objects[job.object_name])
+    rep["delete_tick"] = mod("streaming").tick()
+    rep["delete_outcome"] = job.outcome
+    rep["delete_message"] = job.message
+    rep["delete_sphere_visible"] = not sphere.hide_get()
+    job.pump.thread.join(5.0)
+    rep["delete_pump_ended"] = not job.pump.thread.is_alive()
+
+    # 8. Evaluated mesh: a shape key halving the sphere's height is what the fit starts from.
+    key_basis = sphere.shape_key_add(name="Basis", from_mix=False)
+    flat = sphere.shape_key_add(name="flat", from_mix=False)
+    co = np.empty(len(flat.data) * 3, np.float32)
+    key_basis.data.foreach_get("co", co)
+    co = co.reshape(-1, 3)
+    co[:, 2] *= 0.5
+    flat.data.foreach_set("co", co.ravel())
+    flat.value = 1.0
+    bpy.context.view_layer.objects.active = sphere
+    req = mod("fitting").read_request(bpy.context)
+    rep["evaluated_z"] = float(np.ptp(req.verts[:, 2]))
+    rep["own_z"] = float(np.ptp(world_verts(sphere)[:, 2]))
+
+    # 9. As a shape key on the original: no result object, the key holds the fitted shape.
+    s.iterations, s.result_as_shape_key = 20, True
+    sphere.hide_set(False)
+    for name in results_of(base):
+        bpy.data.objects.remove(bpy.data.objects[name])
+    rep["key_fit_op"] = start_fit()
+    job = mod("session").get().job
+    rep["key_fit"] = _drive()
+    keys = sphere.data.shape_keys.key_blocks
+    rep["key_names"] = [k.name for k in keys]
+    rep["key_results"] = results_of(base)
+    mix_key = sphere.shape_key_add(name="check", from_mix=True)  # what the artist sees now
+    mix = np.empty(len(sphere.data.vertices) * 3, np.float32)
+    mix_key.data.foreach_get("co", mix)
+    sphere.shape_key_remove(mix_key)
+    m = np.array(sphere.matrix_world)
+    mix_world = mix.reshape(-1, 3) @ m[:3, :3].T + m[:3, 3]
+    rep["key_mix_error"] = float(np.abs(mix_world - job.last_frame).max())
+    rep["key_moved"] = float(np.abs(mix.reshape(-1, 3) - co).max())
+    rep["key_sphere_visible"] = not sphere.hide_get()
+    s.result_as_shape_key = False
+    sphere.shape_key_clear()
+
+    # 10. Killed backend: noticed by polling the process (before the 4 s timeout), reported, the copy
+    # removed, the source shown again, nothing else changed.
     for o in list(bpy.data.objects):
         if o.get("softfit_role") == "result":
             bpy.data.objects.remove(o)
     sphere.hide_set(False)
     bpy.context.view_layer.objects.active = sphere
     names_before = sorted(o.name for o in bpy.data.objects)
-    rep["kill_fit_op"] = sorted(bpy.ops.softfit.fit())
+    rep["kill_fit_op"] = start_fit()
     rep["kill_before"] = _drive(lambda j: j.frames_applied >= 1)
     proc = mod("session").get().local.process
     proc.kill()
@@ -408,12 +598,96 @@ def fit(args: dict, work: Path) -> dict:
     t0 = time.monotonic()
     rep["kill"] = _drive(limit=60.0)
     rep["kill_detect_seconds"] = time.monotonic() - t0
-    st = bpy.context.window_manager.softfit
-    rep["kill_status"] = {"error": st.error, "running": st.running, "message": st.message}
+    rep["kill_status"] = status()
+    rep["kill_summary"] = mod("session").get().summary()
     rep["kill_names_same"] = sorted(o.name for o in bpy.data.objects) == names_before
     rep["kill_sphere_visible"] = not sphere.hide_get()
     rep["kill_sphere_unchanged"] = bool(np.array_equal(local_verts(sphere), sphere_verts))
     rep["backend_log"] = str(mod("userdata").user_dir() / "softfit-backend.log")
+
+    # 11. Cancel with a dead backend returns at once (the pump sends the cancel, not the main thread).
+    rep["kill_source_active"] = bpy.context.view_layer.objects.active == sphere
+    bpy.context.view_layer.objects.active = sphere
+    rep["dead_cancel_fit_op"] = start_fit()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 1)
+    dead = mod("session").get().local.process
+    dead.kill()
+    rep["dead_cancel_op"] = call(bpy.ops.softfit.cancel)
+    dead.wait()
+    rep["dead_cancel_job_cleared"] = mod("session").get().job is None
+
+    # 12. Another file opened during a fit: the job is cancelled; the new file's same-named object is
+    # never written to, and Cancel has nothing left to act on.
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    sphere.hide_set(False)
+    bpy.context.view_layer.objects.active = sphere
+    rep["load_fit_op"] = start_fit()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 1)
+    copy_name = job.object_name
+    bpy.ops.wm.open_mainfile(filepath=str(other_blend))
+    decoy = bpy.data.objects.get(copy_name)
+    before = world_verts(decoy) if decoy is not None else None
+    rep["load_copy_name"] = copy_name
+    rep["load_decoy_found"] = decoy is not None
+    rep["load_job_cleared"] = mod("session").get().job is None
+    rep["load_tick"] = mod("streaming").tick()
+    rep["load_cancel_poll"] = bpy.ops.softfit.cancel.poll()
+    time.sleep(0.5)
+    rep["load_decoy_same"] = decoy is not None and bool(np.array_equal(world_verts(decoy), before))
+    job.pump.thread.join(5.0)
+    rep["load_pump_ended"] = not job.pump.thread.is_alive()
+    addon_utils.disable(NAME, default_set=True)
+    return rep
+
+
+def install_backend(args: dict, work: Path) -> dict:
+    """Install Local Backend from the preferences on a fresh profile, then the first fit with it.
+
+    The test pre-creates the environment at the installer's place with a .pth file that shares this
+    environment's dependencies (torch & co., about 4 GB, are not reinstalled per test run); pip then
+    installs the SoftFit wheel itself (`--no-deps`, set in the preferences' pip Arguments)."""
+    import subprocess
+    import sysconfig
+
+    install(args["zip"], work / "repo")
+    prefs = bpy.context.preferences.addons[NAME].preferences
+    prefs.mode, prefs.python, prefs.timeout = "LOCAL", "", 30.0
+    prefs.package, prefs.pip_args = args["wheel"], "--no-deps"
+    venv = mod("userdata").user_dir() / mod("ops_install").VENV_NAME
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "_shared_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    rep: dict = {"python_before": prefs.python}
+    rep["install_op"] = call(bpy.ops.softfit.install_backend)
+    inst = mod("ops_install").current()
+    watch = mod("ops_install").watch
+    end = time.monotonic() + args.get("limit", 900)
+    while time.monotonic() < end and watch() is not None:
+        time.sleep(0.25)
+    rep["error"], rep["log_tail"] = inst.error, list(inst.log_lines)[-8:]
+    rep["python_after"] = prefs.python
+    rep["selftest"] = inst.selftest
+    rep["progress"] = inst.progress
+    if not prefs.python:
+        return rep
+    where = subprocess.run([prefs.python, "-c", "import softfit, softfit.raster; print(softfit.__file__)"],
+                           capture_output=True, text=True)
+    rep["softfit_from"] = where.stdout.strip() or where.stderr[-500:]
+    # First fit: Set up Scene, Visual Hull, Fit, with the backend just installed.
+    s = bpy.context.scene.softfit
+    s.input_path, s.image_size, s.silhouette, s.init_polys = args["path"], 0, "AUTO", 500
+    s.iterations, s.holdout = 40, 0.15
+    rep["setup"] = call(bpy.ops.softfit.setup_scene)
+    rep["hull"] = call(bpy.ops.softfit.initial_mesh)
+    settle()
+    rep["fit_op"] = start_fit()
+    job = mod("session").get().job
+    rep["backend_python"] = mod("session").get().local.process.args[0] if job is not None else None
+    rep["fit"] = _drive(limit=300) if job is not None else {"error": status()}
+    if job is not None and job.finished:
+        rep["metrics"] = job.metrics
     addon_utils.disable(NAME, default_set=True)
     return rep
 
@@ -450,7 +724,7 @@ def import_result(args: dict, work: Path) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
-                                     inspect_blend, import_result)}
+                                     install_backend, inspect_blend, import_result)}
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -118,22 +119,33 @@ def test_zip_has_no_torch_and_only_relative_imports(built_zip: Path) -> None:
 def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     rep = run_driver("lifecycle", tmp_path, {"zip": str(built_zip)})
     assert rep["errors"] == [] and rep["enabled"]
-    assert len(rep["registered"]) == 15 and rep["properties"] and rep["status_bar_hooked"]
+    assert len(rep["registered"]) == 16 and rep["properties"] and rep["status_bar_hooked"]
     assert rep["prefs_idname"] == "bl_ext.sftest.softfit"
     assert rep["user_dir_exists"] and rep["user_dir"].startswith(str(tmp_path))
     assert rep["wheel_installed"] == ["pyzmq-27.3.0.dist-info"]  # the bundled wheel, installed by Blender
+    assert rep["quick"] == [100, 128, 1000] and rep["detailed"] == [600, 512, 5000]  # presets set raw values
     assert rep["start"] == ["FINISHED"] and rep["restart"] == ["FINISHED"] and rep["restart_new_process"]
+    # Bug "Start Backend freezes Blender for 5 s": the operator returns while a worker starts it.
+    assert rep["start_returned_first"]
     assert rep["info"]["protocol"] == 1 and rep["info"]["device"] in ("cpu", "cuda")
     assert "connected" in rep["summary"] and rep["info"]["version"] in rep["summary"]
     assert rep["remote_start"][0] == ["FINISHED"] and "tcp://127.0.0.1:" in rep["remote_summary"]
     assert rep["local_stopped_on_switch"]  # switching to a remote backend stopped the one we launched
-    assert rep["bad_token"][0] == ["CANCELLED"] and "token" in rep["bad_token"][1]
+    assert rep["bad_token"][0] == ["FINISHED"]  # returns at once; the worker's error is shown after
+    assert rep["bad_token_status"]["error"] and "token" in rep["bad_token_status"]["message"]
     assert not rep["bad_token_connected"] and rep["restart_local"][0] == ["FINISHED"]
+    # Bug "Fit against an unreachable remote freezes Blender 10 s": the wait happens in a worker.
+    assert rep["unreachable"][0] == ["FINISHED"] and rep["unreachable_returned_first"]
+    assert rep["unreachable_status"]["error"] and "no answer" in rep["unreachable_status"]["message"]
+    # Bug "a dead local backend ... while the panel says connected": the watch timer polls the process.
+    assert rep["watch_next"] <= 1.0 and rep["dead_summary"].startswith("not connected: the backend process")
+    assert "killed by signal 9" in rep["dead_status"]["backend"]
+    assert rep["restart_after_death"][0] == ["FINISHED"]
     assert not rep["torch_imported"] and not rep["torch_imported_end"]
     for cycle in rep["cycles"]:
         assert cycle["disable_errors"] == [] and cycle["enable_errors"] == []
         assert cycle["leftovers"] == [] and not cycle["enabled_after_disable"]
-        assert cycle["registered"] == 15 and cycle["fresh_session"]
+        assert cycle["registered"] == 16 and cycle["fresh_session"]
     assert rep["cycles"][0]["backend_exit_code"] is not None  # unregister stopped the backend it launched
 
 
@@ -150,6 +162,7 @@ def test_initial_mesh_counts_and_sphere(built_zip: Path, tmp_path: Path) -> None
         assert m["radius_err"] < 1e-5
         assert m["edge_use"] == [2]  # closed 2-manifold
         assert m["outward"] == m["faces"]
+    assert rep["ngon_triangles"] == [[0, 1, 2], [0, 2, 3], [1, 4, 2], [4, 6, 5], [4, 5, 2]]
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +227,7 @@ def fit_report(built_zip: Path, ellipsoid_dataset: Path, tmp_path_factory: pytes
     work = tmp_path_factory.mktemp("fit")
     rep = run_driver("fit", work, {"zip": str(built_zip), "path": str(ellipsoid_dataset), "polys": 500,
                                    "iterations": 150, "lr": 0.05, "holdout": 0.15, "refine_iterations": 15,
-                                   "timeout": 4.0}, timeout=280)
+                                   "timeout": 4.0, "stall": 30.0}, timeout=420)
     rep["work"] = str(work)
     return rep
 
@@ -228,15 +241,19 @@ def test_only_changed_settings_are_sent(fit_report: dict) -> None:
 
 
 def test_missing_backend_is_reported(fit_report: dict) -> None:
-    result, error = fit_report["missing_backend"]
-    assert result == ["CANCELLED"] and "backend interpreter not found" in error
+    result, error, returned_first = fit_report["missing_backend"]
+    assert result == ["FINISHED"] and returned_first  # the operator never waits for the backend
+    st = fit_report["missing_backend_status"]
+    assert st["error"] and not st["running"] and "backend interpreter not found" in st["message"]
     assert fit_report["missing_backend_scene_same"] and fit_report["missing_backend_no_job"]
 
 
 def test_fit_streams_into_a_copy_and_scores(fit_report: dict) -> None:
     r = fit_report
-    assert r["setup"] == ["FINISHED"] and r["init"] == ["FINISHED"] and r["fit_op"] == ["FINISHED"]
-    assert r["timer_registered"]  # the operator hands the fit to bpy.app.timers
+    assert r["setup"] == ["FINISHED"] and r["init"] == ["FINISHED"]
+    # Bug "Fit while the backend starts freezes Blender": Fit returns before the backend accepted the job.
+    assert r["fit_op"][0] == ["FINISHED"] and r["fit_op"][2]
+    assert r["timer_registered"]  # frames are applied by a bpy.app.timers function
     f = r["fit"]
     assert f["outcome"] == "done" and f["timer_ended"]
     # Latest-only frames: the count depends on the fit's speed; several distinct ones prove live streaming.
@@ -253,31 +270,86 @@ def test_fit_streams_into_a_copy_and_scores(fit_report: dict) -> None:
     np.testing.assert_allclose(exported.verts, np.load(Path(r["work"]) / "fitted_world.npy"), atol=1e-5)
 
 
-def test_refine_keeps_pinned_vertices(fit_report: dict) -> None:
+def test_refine_keeps_pinned_vertices_and_replaces_the_result(fit_report: dict) -> None:
     r = fit_report
-    assert r["refine_op"] == ["FINISHED"] and r["refine"]["outcome"] == "done" and r["refine"]["frames"] >= 1
+    assert r["refine_op"][0] == ["FINISHED"] and r["refine"]["outcome"] == "done"
+    assert r["refine"]["frames"] >= 1
     assert r["refine_pinned_max_move"] < 1e-6  # hand-edited pinned vertices stay exactly where they were
     assert r["refine_free_max_move"] > 1e-3
-    assert r["refine_source_unchanged"] and r["refine_name"] != r["result_name"]
+    # Bug "every Fit adds another .fit, .fit.001...": one result per source, under one name.
+    assert r["results_after_refine"] == [r["result_name"]] == [r["refine_name"]]
+    assert r["refit"]["outcome"] == "done" and r["results_after_refit"] == [r["result_name"]]
 
 
-def test_cancel_keeps_the_last_frame(fit_report: dict) -> None:
+def test_stop_and_keep_keeps_the_last_frame(fit_report: dict) -> None:
     r = fit_report
-    assert r["cancel_fit_op"] == ["FINISHED"] and r["cancel_before"]["frames"] >= 3
+    assert r["cancel_fit_op"][0] == ["FINISHED"] and r["cancel_before"]["frames"] >= 3
     assert r["cancel_op"] == ["FINISHED"] and r["cancel_outcome"] == "cancelled"
     assert r["cancel_kept_last"] and r["cancel_still_last"] and not r["cancel_timer_left"]
     assert r["cancel_tick_after"] is None and r["cancel_metrics"]["cancelled"] is True
+    assert r["results_after_keep"] == [r["result_name"]]
 
 
-def test_killed_backend_is_reported_and_scene_intact(fit_report: dict) -> None:
+def test_cancel_restores_what_was_there(fit_report: dict) -> None:
     r = fit_report
-    assert r["kill_fit_op"] == ["FINISHED"] and r["kill_before"]["frames"] >= 1
+    assert r["restore_before"]["frames"] >= 2 and r["restore_hidden_during"]
+    assert r["restore_op"] == ["FINISHED"] and r["restore_copy_gone"] and r["restore_result_back"]
+    assert r["restore_results"] == [r["result_name"]]
+
+
+def test_main_thread_stall_loses_nothing(fit_report: dict) -> None:
+    """Bug "any main-thread stall over 10 s kills the fit (unknown_job)": a 30 s stall with a 4 s timeout.
+    The pump thread kept polling (= heartbeats) meanwhile; afterwards frames or the result still arrive."""
+    r = fit_report
+    assert r["stall_fit_op"][0] == ["FINISHED"] and r["stall_before"]["frames"] >= 1
+    assert r["stall_polls_during"] >= 10, r["stall_polls_during"]
+    assert r["stall_outcome"] in (None, "done"), r["stall_message"]
+    assert r["stall_after"]["frames"] > r["stall_before"]["frames"] or r["stall_outcome"] == "done"
+    assert r["stall_object_kept"]
+
+
+def test_deleting_the_result_mid_fit_shows_the_source(fit_report: dict) -> None:
+    r = fit_report
+    assert r["delete_tick"] is None and r["delete_outcome"] == "failed" and "deleted" in r["delete_message"]
+    assert r["delete_sphere_visible"] and r["delete_pump_ended"]
+
+
+def test_fit_starts_from_the_evaluated_mesh(fit_report: dict) -> None:
+    """Bug "shape keys and modifiers are ignored (z-extent 1.0 while the user sees 0.5)"."""
+    assert fit_report["own_z"] == pytest.approx(1.0, abs=1e-3)
+    assert fit_report["evaluated_z"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_result_as_shape_key(fit_report: dict) -> None:
+    r = fit_report
+    assert r["key_fit"]["outcome"] == "done" and r["key_results"] == []
+    assert r["key_names"] == ["Basis", "flat", "SoftFit"] and r["key_sphere_visible"]
+    assert r["key_mix_error"] < 1e-5 and r["key_moved"] > 1e-3  # the artist sees exactly the fitted shape
+
+
+def test_killed_backend_is_noticed_by_polling_and_scene_intact(fit_report: dict) -> None:
+    r = fit_report
+    assert r["kill_fit_op"][0] == ["FINISHED"] and r["kill_before"]["frames"] >= 1
     assert r["kill"]["outcome"] == "failed" and "backend" in r["kill"]["message"]
+    # Polling the process, not the 4 s wire timeout, noticed it (bug: 10 s while the panel said connected).
+    assert r["kill_detect_seconds"] < 3.0, r["kill_detect_seconds"]
     assert r["kill_status"]["error"] and not r["kill_status"]["running"]
+    assert r["kill_summary"].startswith("not connected")
     assert r["kill_names_same"] and r["kill_sphere_visible"] and r["kill_sphere_unchanged"]
+    assert r["kill_source_active"]  # the source is selected again, ready for the next try
     log = Path(r["backend_log"])  # the dead backend's log, kept in the extension's user folder
     assert log.is_file() and log.is_relative_to(r["work"]) and str(log) in r["kill"]["message"]
     assert "killed by signal 9" in r["kill"]["message"]
+    # Bug "Cancel with a dead backend freezes Blender 10 s": Cancel never talks to the backend itself.
+    assert r["dead_cancel_op"][0] == ["FINISHED"] and r["dead_cancel_job_cleared"]
+
+
+def test_opening_another_file_cancels_the_fit(fit_report: dict) -> None:
+    """Bug "opening a .blend during a fit ... a later Cancel writes into the new file's object"."""
+    r = fit_report
+    assert r["load_fit_op"][0] == ["FINISHED"] and r["load_decoy_found"]
+    assert r["load_job_cleared"] and r["load_tick"] is None and not r["load_cancel_poll"]
+    assert r["load_decoy_same"] and r["load_pump_ended"]
 
 
 def test_headless_script_under_plain_python(render_dataset_cached, tmp_path: Path) -> None:
@@ -286,7 +358,7 @@ def test_headless_script_under_plain_python(render_dataset_cached, tmp_path: Pat
     aloi = render_dataset_cached("suzanne", layout="aloi", views=24, size="96x72") / "png2" / "suzanne"
     out = tmp_path / "out"
     cmd = [sys.executable, str(ROOT / "scripts" / "fit_in_blender.py"), str(aloi), "--image-size", "0",
-           "--polys", "800", "--iterations", "60", "--lr", "0.05", "--holdout", "0.15",
+           "--init", "sphere", "--polys", "800", "--iterations", "60", "--lr", "0.05", "--holdout", "0.15",
            "--silhouette", "threshold", "--save", str(tmp_path / "result.blend"), "--out", str(out)]
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
@@ -299,9 +371,10 @@ def test_headless_script_under_plain_python(render_dataset_cached, tmp_path: Pat
     assert np.allclose(obj.verts, ply.verts, atol=1e-6) and obj.n_faces == ply.n_faces == 840
     rep = run_driver("inspect_blend", tmp_path / "inspect", {"blend": str(tmp_path / "result.blend")})
     kinds = [o["type"] for o in rep["objects"].values()]
-    assert kinds.count("CAMERA") == 24
+    assert kinds.count("CAMERA") == 24 + 1  # the views' cameras + the start-up file's own camera
     roles = sorted(str(o["role"]) for o in rep["objects"].values() if o["type"] == "MESH")
-    assert roles == ["initial", "result"]
+    # Bug "deletes every object in the opened file unless --keep-scene": the start-up Cube is kept.
+    assert roles == ["None", "initial", "result"] and "Cube" in rep["objects"]
     assert rep["metrics"]["heldout_iou"] == pytest.approx(metrics["heldout_iou"])
     saved = np.load(tmp_path / "inspect" / "blend_fitted_world.npy")
     assert np.allclose(saved, obj.verts, atol=1e-5)  # the .blend and the mesh files hold the same result
@@ -321,9 +394,12 @@ def test_backend_initial_meshes_hull_and_bbox(built_zip: Path, ellipsoid_dataset
     verts = uv_sphere(200, 1.0).verts * np.array([0.55, 0.35, 0.28]) + np.array([0.1, -0.05, 0.05])
     want = convex_silhouettes(cams, verts) > 0.5
     ious = {}
+    assert rep["AUTO"]["name"].startswith("SoftFit Hull")  # Auto = visual hull when views exist
+    rep["HULL"] = rep.pop("AUTO")
     for method in ("HULL", "BBOX"):
         m = rep[method]
         assert m["result"] == ["FINISHED"] and m["role"] == "initial", m["error"]
+        assert m["returned_first"]  # bug "Visual Hull freezes Blender 1.5-2.7 s": built in a worker
         faces = np.asarray(m["faces"], np.int64)
         assert faces.ndim == 2 and faces.shape[1] == 3 and len(faces) > 100
         got = render_silhouettes(Mesh(np.asarray(m["verts"]), faces), cams) > 0.5
@@ -342,6 +418,7 @@ def test_sfm_camera_source_sets_up_backend_cameras(built_zip: Path, ellipsoid_da
     result, error = rep["init_first"]
     assert result == ["CANCELLED"] and "Set up Scene" in error
     assert rep["setup"][0] == ["FINISHED"], rep["setup"]
+    assert rep["setup_returned_first"] and not rep["setup_status"]["error"]  # SfM ran in a worker
     c2w = np.asarray(rep["c2w"])
     blender = np.asarray(rep["cameras"])
     assert c2w.shape == (16, 4, 4) and blender.shape == (16, 4, 4)
@@ -350,6 +427,48 @@ def test_sfm_camera_source_sets_up_backend_cameras(built_zip: Path, ellipsoid_da
     np.testing.assert_allclose(pos[:, 2], 0.0, atol=1e-3)
     np.testing.assert_allclose(blender[:, :3, 3], pos, atol=1e-4)  # the scene's cameras are SfM's
     assert rep["init"][0] == ["FINISHED"] and rep["init_faces"] > 0  # later operators use the cached cameras
+
+
+@pytest.fixture(scope="module")
+def backend_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SoftFit backend wheel as `make dist` builds it (pip wheel, compiled rasteriser inside; CPU
+    kernels only here, to keep the build short), from a copy of the sources."""
+    src = tmp_path_factory.mktemp("src")
+    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.egg-info", "*.pyc")
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("csrc", "backend"):
+        shutil.copytree(ROOT / name, src / name, ignore=ignore)
+    out = tmp_path_factory.mktemp("wheel")
+    env = dict(os.environ, SOFTFIT_NO_CUDA="1")
+    cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+           "--wheel-dir", str(out), str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    wheel = next(out.glob("softfit-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        assert any(n.startswith("softfit/_C") and n.endswith(".so") for n in z.namelist())
+    return wheel
+
+
+def test_install_backend_from_preferences_then_first_fit(built_zip: Path, backend_wheel: Path,
+                                                         ellipsoid_dataset: Path, tmp_path: Path) -> None:
+    """Bug "it needs a terminal": on a fresh user profile, Install Local Backend pip-installs the wheel
+    into the add-on's user folder, passes its self-test fit and fills in the interpreter; the first fit
+    (Set up Scene, Visual Hull, Fit) then runs on that backend. Dependencies are shared into the new
+    environment by a .pth file (see the scenario), the SoftFit package itself is installed by pip."""
+    rep = run_driver("install_backend", tmp_path, {"zip": str(built_zip), "wheel": str(backend_wheel),
+                                                   "path": str(ellipsoid_dataset)}, timeout=1200)
+    assert rep["python_before"] == "" and rep["install_op"][0] == ["FINISHED"]
+    assert rep["error"] == "" and rep["progress"] == 1.0, rep["log_tail"]
+    venv = Path(rep["python_after"]).parent.parent
+    assert venv.name == "backend-venv" and venv.is_relative_to(tmp_path)  # the add-on's user folder
+    assert Path(rep["softfit_from"]).is_relative_to(venv), rep["softfit_from"]  # pip put softfit there
+    assert rep["selftest"]["train_iou"] >= 0.85
+    assert rep["setup"][0] == ["FINISHED"] and rep["hull"][0] == ["FINISHED"]
+    assert rep["fit_op"][0] == ["FINISHED"] and rep["backend_python"] == rep["python_after"]
+    assert rep["fit"]["outcome"] == "done", rep["fit"]
+    assert rep["metrics"]["heldout_iou"] >= 0.8, rep["metrics"]
 
 
 def test_import_result_brings_the_textured_mesh(built_zip: Path, render_dataset_cached,

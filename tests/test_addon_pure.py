@@ -42,7 +42,8 @@ from softfit.mesh import io as mesh_io  # noqa: E402
 from softfit.mesh.sphere import uv_sphere  # noqa: E402
 from softfit.mesh.types import Mesh  # noqa: E402
 
-PURE = ("backend_path", "errors", "fitdata", "geometry", "meshfile", "summary", "views")
+PURE = ("backend_path", "errors", "fitdata", "geometry", "installer", "meshfile", "session",
+        "summary", "tasks", "views")
 
 
 def pil_rgba(path: Path) -> np.ndarray:
@@ -367,6 +368,82 @@ def test_summary_lines() -> None:
                                        "Time: 12.3 s", "Device: cpu"]
     assert summary.result_message(m) == "done, held-out IoU 0.900, train IoU 0.912, 12.3 s"
     assert summary.result_message({"cancelled": True}) == "cancelled"
+
+
+def test_tasks_run_work_off_the_calling_thread_and_callbacks_on_it() -> None:
+    """The mechanism behind "never block the UI": `run` returns before the work is done; the work runs in
+    another thread; its result reaches `on_done` only through `pump`, on the thread that pumps."""
+    import threading
+
+    from softfit_addon import tasks
+
+    release = threading.Event()
+    seen: dict = {}
+
+    def work() -> int:
+        seen["work_thread"] = threading.current_thread()
+        release.wait(10)
+        return 42
+
+    def done(result: int) -> None:
+        seen.update(result=result, cb_thread=threading.current_thread())
+
+    task = tasks.run("t", "testing", work, done)
+    assert tasks.busy("t") is task and not task.finished.is_set()  # returned while the work still waits
+    assert tasks.pump() == tasks.PUMP_INTERVAL and "result" not in seen
+    release.set()
+    assert tasks.wait(task, 10)
+    assert seen["result"] == 42 and seen["cb_thread"] is threading.current_thread()
+    assert seen["work_thread"] is not threading.current_thread() and tasks.busy() is None
+    errors: list = []
+    failing = tasks.run("t", "failing", lambda: 1 / 0, on_error=errors.append)
+    assert tasks.wait(failing, 10) and isinstance(errors[0], ZeroDivisionError)
+    assert tasks.pump() is None  # idle: the timer unregisters itself
+
+
+def test_local_server_gets_the_preferences_timeout() -> None:
+    from softfit_addon import session
+
+    cfg = session.BackendConfig(timeout=25.0, args="--workers 2")
+    assert session.server_args(cfg) == ["--workers", "2", "--client-timeout", "25"]
+    assert session.server_args(session.BackendConfig(timeout=1.0)) == ["--client-timeout", "4"]
+    assert session.server_args(session.BackendConfig(args="--client-timeout=60")) == ["--client-timeout=60"]
+    with pytest.raises(AddonInputError, match="server arguments"):
+        session.server_args(session.BackendConfig(args="'unclosed"))
+
+
+def test_installer_pip_command_and_selftest_silhouettes(tmp_path: Path) -> None:
+    """The self-test's ellipsoid silhouettes (ray test) agree with the backend's renderer of the same
+    ellipsoid; pip gets a wheel file, or a folder as --find-links."""
+    from softfit_addon import installer
+
+    from softfit.metrics import render_silhouettes
+
+    sil, transforms = installer.ellipsoid_silhouettes((0.6, 0.45, 0.35), views=8, size=64)
+    cams, _frames = sc.parse_transforms(transforms, None)
+    s = uv_sphere(20000, 1.0)
+    rendered = render_silhouettes(Mesh(s.verts * np.array([0.6, 0.45, 0.35]), s.faces), cams) > 0.5
+    ours = sil > 0
+    iou = (ours & rendered).sum((1, 2)) / (ours | rendered).sum((1, 2))
+    assert ours.sum() > 0.05 * ours.size and iou.min() > 0.97, iou
+    wheel = tmp_path / "softfit-0.1.0-cp311-cp311-linux_x86_64.whl"
+    wheel.write_bytes(b"")
+    inst = installer.Installer(tmp_path / "venv", str(wheel), pip_args="--index-url http://127.0.0.1:1/simple")
+    cmd = inst.pip_command()
+    assert cmd[0] == str(tmp_path / "venv" / "bin" / "python") and cmd[1:4] == ["-m", "pip", "install"]
+    assert str(wheel) in cmd and cmd[-2:] == ["--index-url", "http://127.0.0.1:1/simple"]
+    assert installer.Installer(tmp_path / "v", str(tmp_path)).pip_command()[-3:] == [
+        "--find-links", str(tmp_path), "softfit"]
+    assert installer.bundled_wheel(tmp_path) is None
+
+
+def test_installer_selftest_fits_with_a_real_backend() -> None:
+    """The installer's last step against this environment's backend: a real fit, checked by IoU."""
+    from softfit_addon import installer
+
+    lines: list[str] = []
+    result = installer.selftest_fit(sys.executable, log=lines.append)
+    assert result["train_iou"] >= installer.SELFTEST_IOU and any("train IoU" in ln for ln in lines)
 
 
 def test_the_panels_fit_defaults_are_fitparams_defaults() -> None:

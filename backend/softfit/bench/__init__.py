@@ -17,6 +17,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "raster": ("softfit.bench.raster", "soft silhouette rasteriser: compiled kernels vs the dense reference"),
     "fit": ("softfit.bench.fit", "the default demo fit: time, held-out IoU, IoU vs time; other objects"),
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
+    "addon": ("softfit.bench.addon", "Blender add-on: main-thread time per artist action (real bpy)"),
     "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),
     "silhouettes": ("softfit.bench.silhouettes",
                     "every silhouette method on photoreal Cycles scenes, scored against the true masks"),

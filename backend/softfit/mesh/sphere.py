@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from softfit.errors import InputError
-from softfit.mesh.sphere_rule import (
+from ..errors import InputError
+from .sphere_rule import (
     MAX_POLYS,
     MIN_POLYS,
     sphere_resolution,
     sphere_triangles,
 )
-from softfit.mesh.types import Mesh
+from .types import Mesh
 
 __all__ = ["MAX_POLYS", "MIN_POLYS", "sphere_resolution", "sphere_triangles", "uv_sphere"]
 

@@ -1,0 +1,113 @@
+"""Background work that must not freeze Blender: each task's `work` runs in its own worker thread, which
+never touches bpy (DESIGN.md §5); its result or exception is handed to `on_done` / `on_error` on the main
+thread by a `bpy.app.timers` pump that only checks finished flags, so no main-thread step ever waits.
+
+Under `--background` timers never fire: scripts and tests call `pump()` themselves, or `wait()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+PUMP_INTERVAL = 0.05  # seconds between main-thread checks while a task runs
+
+
+@dataclass
+class Task:
+    """One piece of background work; `label` is what the panel shows while it runs."""
+
+    name: str
+    label: str
+    work: Callable[[], Any]
+    on_done: Callable[[Any], None] | None = None
+    on_error: Callable[[BaseException], None] | None = None
+    result: Any = None
+    error: BaseException | None = None
+    started: float = field(default_factory=time.monotonic)
+    finished: threading.Event = field(default_factory=threading.Event)
+    handled: bool = False  # its callback has run on the main thread
+
+    def _run(self) -> None:
+        try:
+            self.result = self.work()
+        except BaseException as exc:  # handed to the main thread, which reports it
+            self.error = exc
+        finally:
+            self.finished.set()
+
+
+_tasks: list[Task] = []
+
+
+def run(name: str, label: str, work: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None) -> Task:
+    """Start `work()` in a worker thread now; the callbacks run later on the main thread."""
+    task = Task(name, label, work, on_done, on_error)
+    _tasks.append(task)
+    threading.Thread(target=task._run, name=f"softfit-{name}", daemon=True).start()
+    _start_timer()
+    return task
+
+
+def busy(name: str | None = None) -> Task | None:
+    """The oldest unhandled task (of that `name`), if any."""
+    for t in _tasks:
+        if not t.handled and (name is None or t.name == name):
+            return t
+    return None
+
+
+def pump() -> float | None:
+    """Run the callbacks of finished tasks (main thread); the timer's next interval, None when idle."""
+    for task in list(_tasks):
+        if not task.finished.is_set():
+            continue
+        _tasks.remove(task)
+        task.handled = True
+        try:
+            if task.error is None:
+                if task.on_done is not None:
+                    task.on_done(task.result)
+            elif task.on_error is not None:
+                task.on_error(task.error)
+            else:
+                print(f"SoftFit: {task.label} failed: {task.error!r}")
+        except Exception as exc:  # a callback bug must not kill the pump for the other tasks
+            print(f"SoftFit: internal error after {task.label}: {exc!r}")
+    return PUMP_INTERVAL if _tasks else None
+
+
+def wait(task: Task | None = None, timeout: float = 600.0) -> bool:
+    """Block until `task` (default: every task) is finished and handled; for scripts and tests in
+    background mode, never called from the UI. False on timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        pump()
+        if (task.handled if task is not None else not _tasks):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _start_timer() -> None:
+    try:
+        import bpy
+    except ImportError:  # pure tests
+        return
+    if not bpy.app.timers.is_registered(pump):
+        bpy.app.timers.register(pump, first_interval=PUMP_INTERVAL, persistent=True)
+
+
+def shutdown() -> None:
+    """Forget pending tasks (add-on disabled); their threads end on their own and nobody listens."""
+    _tasks.clear()
+    try:
+        import bpy
+    except ImportError:
+        return
+    if bpy.app.timers.is_registered(pump):
+        bpy.app.timers.unregister(pump)
