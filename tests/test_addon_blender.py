@@ -273,7 +273,8 @@ def test_fit_streams_into_a_copy_and_scores(fit_report: dict) -> None:
 def test_refine_keeps_pinned_vertices_and_replaces_the_result(fit_report: dict) -> None:
     r = fit_report
     assert r["refine_op"][0] == ["FINISHED"] and r["refine"]["outcome"] == "done"
-    assert r["refine"]["frames"] >= 1
+    # No frame count here: a 15-step refine may end before the first tick on a fast machine (frames are
+    # latest-only); live streaming is asserted by the fit test. The moves below prove the result landed.
     assert r["refine_pinned_max_move"] < 1e-6  # hand-edited pinned vertices stay exactly where they were
     assert r["refine_free_max_move"] > 1e-3
     # Bug "every Fit adds another .fit, .fit.001...": one result per source, under one name.
