@@ -5,9 +5,11 @@ validated, fully resolved options, and `dataset.json` records them."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -266,3 +268,19 @@ def parse_floats(value: str | float | Sequence[float], what: str) -> tuple[float
     if not out:
         raise InputError(f"{what} needs at least one number")
     return out
+
+
+def worker_main(argv: list[str], module: str, render: Callable[[dict, Path], object]) -> int:
+    """The entry point of a render process, `python -m MODULE OPTIONS_JSON OUT_DIR`: `render(options,
+    out)` returns what to print as JSON; bad input becomes one ERROR_PREFIX line (exit 2) that
+    `dataset.render` turns back into an InputError for the caller."""
+    if len(argv) != 2:
+        print(f"usage: python -m {module} OPTIONS_JSON OUT_DIR", file=sys.stderr)
+        return 64
+    try:
+        summary = render(json.loads(Path(argv[0]).read_text()), Path(argv[1]))
+    except InputError as exc:
+        print(ERROR_PREFIX + str(exc), file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0

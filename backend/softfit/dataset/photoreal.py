@@ -23,7 +23,7 @@ from mathutils import Matrix
 
 from softfit.cameras import Cameras, transforms_dict
 from softfit.dataset import scene as sc
-from softfit.dataset.options import ERROR_PREFIX
+from softfit.dataset.options import worker_main
 from softfit.dataset.png import write_png
 from softfit.dataset.primitives import normalized
 from softfit.dataset.shapes import source_triangles
@@ -253,25 +253,12 @@ def setup_cycles(scene: bpy.types.Scene, samples: int) -> None:
     """CPU path tracing, few samples, no denoiser (fast and deterministic)."""
     for obj in scene.objects:
         obj.hide_render = False
-    scene.render.engine = "CYCLES"
     scene.render.film_transparent = False
-    c = scene.cycles
-    c.device = "CPU"
-    c.samples = samples
-    c.use_adaptive_sampling = False
-    c.use_denoising = False
-    c.max_bounces = 4
-    c.diffuse_bounces = 2
-    c.glossy_bounces = 2
-    c.transmission_bounces = 0
-    c.volume_bounces = 0
-    c.transparent_max_bounces = 0
-    c.seed = 0
+    c = sc.use_cycles(scene, samples, bounces=(4, 2, 2))
     c.sample_clamp_direct = 8.0  # no fireflies from the HDRI's sun at few samples
     c.sample_clamp_indirect = 1.0
     c.blur_glossy = 1.0
     scene.view_settings.view_transform = "AgX"  # a camera's highlight roll-off, not hard clipping
-    scene.render.use_persistent_data = True
 
 
 def _check_framing(mesh: Mesh, cams: Cameras, name: str, margin: float = 0.03) -> None:
@@ -346,18 +333,9 @@ def render_scene_into(out: Path, spec: SceneSpec) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m softfit.dataset.photoreal SPEC_JSON OUT_DIR`."""
-    if len(argv) != 2:
-        print("usage: python -m softfit.dataset.photoreal SPEC_JSON OUT_DIR", file=sys.stderr)
-        return 64
-    try:
-        spec = SceneSpec.from_dict(json.loads(Path(argv[0]).read_text()))
-        info = render_scene_into(Path(argv[1]), spec)
-    except InputError as exc:
-        print(ERROR_PREFIX + str(exc), file=sys.stderr)
-        return 2
-    print(json.dumps(info["seconds_per_view"]))
-    return 0
+    """`python -m softfit.dataset.photoreal SPEC_JSON OUT_DIR`; prints the seconds per view."""
+    return worker_main(argv, "softfit.dataset.photoreal", lambda spec, out: render_scene_into(
+        out, SceneSpec.from_dict(spec))["seconds_per_view"])
 
 
 if __name__ == "__main__":

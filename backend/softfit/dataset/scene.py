@@ -221,25 +221,30 @@ def setup_image_pass(scene: bpy.types.Scene, camera: bpy.types.Object, backgroun
         shading.show_specular_highlight = True
         scene.display.light_direction = tuple(KEY_LIGHT / np.linalg.norm(KEY_LIGHT))
         return
-    scene.render.engine = "CYCLES"
-    cycles = scene.cycles
-    cycles.device = "CPU"
-    cycles.samples = samples
-    cycles.use_adaptive_sampling = False
-    cycles.use_denoising = False
-    cycles.max_bounces = 2
-    cycles.diffuse_bounces = 1
-    cycles.glossy_bounces = 1
-    cycles.transmission_bounces = 0
-    cycles.volume_bounces = 0
-    cycles.transparent_max_bounces = 0
-    cycles.seed = 0
-    scene.render.use_persistent_data = True  # keep the BVH between views
+    use_cycles(scene, samples, bounces=(2, 1, 1))
     if not any(o.type == "LIGHT" for o in scene.objects):
         parent = None if world_lights else camera
         _add_sun(scene, "key", KEY_LIGHT, 3.5, 4.0, parent)
         _add_sun(scene, "fill", FILL_LIGHT, 0.8 if background == "black" else 0.4, 20.0, parent)
 
+
+
+def use_cycles(scene: bpy.types.Scene, samples: int, bounces: tuple[int, int, int]):
+    """Cycles on the CPU with a fixed seed, no adaptive sampling and no denoiser, so renders are
+    deterministic and quick; `bounces` = (total, diffuse, glossy). Returns the Cycles settings."""
+    scene.render.engine = "CYCLES"
+    c = scene.cycles
+    c.device = "CPU"
+    c.samples = samples
+    c.use_adaptive_sampling = False
+    c.use_denoising = False
+    c.max_bounces, c.diffuse_bounces, c.glossy_bounces = bounces
+    c.transmission_bounces = 0
+    c.volume_bounces = 0
+    c.transparent_max_bounces = 0
+    c.seed = 0
+    scene.render.use_persistent_data = True  # keep the BVH between views
+    return c
 
 def _add_sun(scene: bpy.types.Scene, name: str, towards: np.ndarray, strength: float, angle_deg: float,
              parent: bpy.types.Object | None) -> None:

@@ -6,7 +6,6 @@ Exit status 2 with a line `softfit-input-error: <message>` on stderr reports bad
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from softfit.cameras import Cameras
 from softfit.dataset import scene as sc
 from softfit.dataset.layouts import RenderedObject, write_layout
-from softfit.dataset.options import BUILTINS, ERROR_PREFIX, RenderOptions, default_name
+from softfit.dataset.options import BUILTINS, RenderOptions, default_name, worker_main
 from softfit.dataset.primitives import normalized
 from softfit.dataset.shapes import source_triangles
 from softfit.dataset.texture import noise_atlas
@@ -104,17 +103,8 @@ def render_into(out: Path, opts: RenderOptions) -> dict:
 
 def main(argv: list[str]) -> int:
     """`python -m softfit.dataset.worker OPTIONS_JSON OUT_DIR`."""
-    if len(argv) != 2:
-        print("usage: python -m softfit.dataset.worker OPTIONS_JSON OUT_DIR", file=sys.stderr)
-        return 64
-    try:
-        opts = RenderOptions.from_dict(json.loads(Path(argv[0]).read_text()))
-        info = render_into(Path(argv[1]), opts)
-    except InputError as exc:
-        print(ERROR_PREFIX + str(exc), file=sys.stderr)
-        return 2
-    print(json.dumps(info))
-    return 0
+    return worker_main(argv, "softfit.dataset.worker",
+                       lambda options, out: render_into(out, RenderOptions.from_dict(options)))
 
 
 if __name__ == "__main__":
