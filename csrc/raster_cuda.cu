@@ -117,11 +117,10 @@ __global__ void __launch_bounds__(kThreads)
   const int y = (t / s.tiles_x) * kTile + static_cast<int>(threadIdx.x) / kTile;
   const T px = T(x) + T(0.5), py = T(y) + T(0.5);
   T acc = T(0);
-  PixelHit<T> h;
   for (int64_t e = offsets[item]; e < offsets[item + 1]; ++e) {
     const Face<T>& f = faces[b * s.F + entries[e]];
     if (x < f.x0 || x > f.x1 || y < f.y0 || y > f.y1) continue;
-    locate<T>(f, px, py, h);
+    const PixelHit<T> h = locate<T>(f, px, py);
     T logit;
     if (hard) {
       if (h.inside) acc = T(1);
@@ -156,14 +155,13 @@ __global__ void __launch_bounds__(kThreads)
   // Uniform per block, so the shuffles below always see full warps.
   if (!__syncthreads_or(g != T(0))) return;
   const int lane = static_cast<int>(threadIdx.x) & 31;
-  PixelHit<T> h;
   for (int64_t e = offsets[item]; e < offsets[item + 1]; ++e) {
     const int32_t fid = entries[e];
     const Face<T>& f = faces[b * s.F + fid];
     T acc[6] = {T(0), T(0), T(0), T(0), T(0), T(0)};
     bool hit = false;
     if (g != T(0) && x >= f.x0 && x <= f.x1 && y >= f.y0 && y <= f.y1) {
-      locate<T>(f, px, py, h);
+      const PixelHit<T> h = locate<T>(f, px, py);
       T logit;
       if (soft_logit<T>(h, inv_sigma, cutoff_sq, logit)) {
         add_pair_grad<T>(h, g * sigmoid<T>(logit) * (h.inside ? inv_sigma : -inv_sigma), acc);

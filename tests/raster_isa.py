@@ -1,0 +1,20 @@
+"""A fixture that runs a raster test once per CPU kernel instruction set this machine can run
+("generic" always, "avx2" on x86-64 CPUs with AVX2 + FMA), so neither variant goes untested."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from softfit import _C
+
+
+@pytest.fixture(params=_C.cpu_kernel_isas(), autouse=True)
+def cpu_kernel_isa(request: pytest.FixtureRequest) -> Iterator[str]:
+    before = _C.cpu_kernel_isa()
+    _C.set_cpu_kernel_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        _C.set_cpu_kernel_isa(before)
