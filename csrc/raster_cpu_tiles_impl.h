@@ -102,7 +102,8 @@ inline void backward_lanes(const Face<T>& f, T py, T px0, T inv_sigma, T cutoff_
     const bool hit = (g[i] != T(0)) & ((h.inside ? -T(INFINITY) : h.d2) <= cutoff_sq);
     const T x = h.d2 * inv_sigma;  // |logit|
     const T e = exp_nonpositive<T>(-x);
-    const T sig = (h.inside ? T(1) : e) / (T(1) + e);  // sigmoid(δ·x)
+    const T r = T(1) / (T(1) + e);  // one division (gcc would split a select of numerators into two)
+    const T sig = h.inside ? r : e * r;  // sigmoid(δ·x)
     const T w = hit ? g[i] * sig * (h.inside ? inv_sigma : -inv_sigma) : T(0);
     const VertexCoeffs<T> c = pair_grad_coeffs<T>(h, w);
     acc[0][i] += c.c0 * h.qx;
@@ -169,11 +170,16 @@ void backward_tile(const TileTask<T>& task, const T* grad_alpha, const T* logsum
     }
   }
   if (!any) return;
+  // Chunks whose g is all zero add exactly zero: skip them (deep inside the object exp(S) underflows).
+  bool live[kTile * kTile / kLanes];
+  for (int c = 0; c < kTile * kTile / kLanes; ++c) {
+    live[c] = std::any_of(g + c * kLanes, g + (c + 1) * kLanes, [](T v) { return v != T(0); });
+  }
   for (int64_t e = 0; e < task.count; ++e) {
     const Face<T> f = task.faces[task.entries[e]];
     alignas(64) T acc[6][kLanes] = {};
     for_each_chunk(f, task, [&](T py, T px0, int at) {
-      backward_lanes<T>(f, py, px0, task.inv_sigma, task.cutoff_sq, g + at, acc);
+      if (live[at / kLanes]) backward_lanes<T>(f, py, px0, task.inv_sigma, task.cutoff_sq, g + at, acc);
     });
     for (int j = 0; j < 6; ++j) {
       T sum = T(0);
