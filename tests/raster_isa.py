@@ -8,13 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from softfit import _C
+from softfit.bench.raster_fit import kernel_isa
 
 
 @pytest.fixture(params=_C.cpu_kernel_isas(), autouse=True)
 def cpu_kernel_isa(request: pytest.FixtureRequest) -> Iterator[str]:
-    before = _C.cpu_kernel_isa()
-    _C.set_cpu_kernel_isa(request.param)
-    try:
+    with kernel_isa(request.param):
         yield request.param
-    finally:
-        _C.set_cpu_kernel_isa(before)

@@ -17,6 +17,7 @@ import torch
 
 from softfit import _C
 from softfit.bench.raster import icosphere, sphere_views
+from softfit.bench.raster_fit import kernel_isa
 from softfit.raster import rasterize_silhouette
 
 
@@ -62,17 +63,13 @@ def test_forward_and_backward_use_the_requested_threads(threads: int) -> None:
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_output_identical_across_thread_counts(dtype: torch.dtype, isa: str) -> None:
     verts, faces, size = large_input(dtype)
-    before = _C.cpu_kernel_isa()
     results = []
-    try:
-        _C.set_cpu_kernel_isa(isa)
+    with kernel_isa(isa):
         for threads in (1, 2):
             with torch_threads(threads):
                 results.append(run(verts, faces, size))
                 # Only meaningful if the second run really was split between two threads.
                 assert _C.cpu_threads_used() == [threads, threads]
-    finally:
-        _C.set_cpu_kernel_isa(before)
     assert torch.equal(results[0][0], results[1][0])
     assert torch.equal(results[0][1], results[1][1])
 
