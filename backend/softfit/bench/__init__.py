@@ -24,6 +24,18 @@ BENCHES: dict[str, tuple[str, str]] = {
 }
 
 
+def choose(arg: str | None, known, what: str) -> list[str]:
+    """The names a comma-separated `--objects`/`--scenes`/... option picks from `known` (all when None);
+    an InputError names the unknown ones."""
+    from softfit.errors import InputError
+
+    names = list(known) if arg is None else [n.strip() for n in arg.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(f"unknown {what} {unknown}; choose from {list(known)}")
+    return names
+
+
 def repo_root() -> Path:
     """The checkout holding backend/ (benchmarks/ sits beside it)."""
     return Path(__file__).resolve().parents[3]
