@@ -19,6 +19,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
     "addon": ("softfit.bench.addon", "Blender add-on: main-thread time per artist action (real bpy)"),
     "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),
+    "solve": ("softfit.bench.solve", "Large Steps solve: cholespy's sparse Cholesky vs SciPy's sparse LU"),
     "silhouettes": ("softfit.bench.silhouettes",
                     "every silhouette method on photoreal Cycles scenes, scored against the true masks"),
 }
