@@ -30,6 +30,7 @@ class FitInputs:
     images: np.ndarray | None
     method: str  # where the silhouettes come from: ALPHA, MASK, or a backend method (AUTO included)
     colour: np.ndarray
+    why: str = ""  # what AUTO chose and why (the backend's own words), "" for an explicit method
 
     def transforms(self) -> dict:
         return transforms_dict(self.cameras, self.names)
@@ -56,5 +57,6 @@ def assemble(views: RawViews, read: Readers, image_size: int, method: str = "AUT
         raise InputError(f"image size must be positive (or 0 for the source size), got {image_size}")
     g = gather(views, method.lower(), image_size or None, read)
     chosen = g.method.upper() if g.silhouettes is not None else method
+    why = g.info.get("silhouette_choice", {}).get("because", "")
     return FitInputs(g.names, g.cameras.resized(*g.working_size), g.silhouettes,
-                     None if g.silhouettes is not None else g.images, chosen, g.images)
+                     None if g.silhouettes is not None else g.images, chosen, g.images, why)

@@ -199,6 +199,8 @@ def test_views_and_silhouettes_match_load_dataset(kind: str, tmp_path: Path) -> 
     ours = fitdata.assemble(vs, PIL_READERS, 32, "AUTO")
     ref = load_dataset(path, image_size=32, **ref_opts)
     assert ("undistorted" in ref.info) == (kind == "transforms_distorted")
+    assert ours.why == ref.info["silhouette_choice"]["because"]  # what auto chose, in the backend's words
+    assert ours.method == ref.info["silhouette"].upper()
     same_cameras(ours.cameras, ref.cameras, atol=1e-6)
     assert ours.names == ref.names or kind.startswith("softras")
     assert ours.silhouettes is not None and ours.silhouettes.shape == ref.silhouettes.shape
@@ -390,6 +392,12 @@ def test_summary_lines() -> None:
                                        "Time: 12.3 s", "Device: cpu"]
     assert summary.result_message(m) == "done, held-out IoU 0.900, train IoU 0.912, 12.3 s"
     assert summary.result_message({"cancelled": True}) == "cancelled"
+    seg = {"heldout_iou": 0.95, "iou_against": "segmented masks (multiview): agreement with the segmentation",
+           "silhouette_method": "multiview", "silhouette_reason": "cameras are known",
+           "segmentation_warnings": ["view 3 doubtful"]}
+    assert summary.result_message(seg) == (
+        "done, held-out agreement with the segmentation 0.950, silhouettes by multiview because cameras are "
+        "known, WARNING: view 3 doubtful")
 
 
 def test_tasks_run_work_off_the_calling_thread_and_callbacks_on_it() -> None:
