@@ -20,10 +20,25 @@ def test_bench_meshes_have_requested_face_counts() -> None:
         assert torch.allclose(verts.norm(dim=1), torch.ones(verts.shape[0], dtype=torch.float64))
 
 
+def test_bench_cases_option_selects_rows_and_refuses_nonsense(tmp_path: Path, capsys) -> None:
+    for bad in ("20480x512", "axbxc", "1000x128x1"):
+        with pytest.raises(SystemExit) as exc:
+            main(["bench", "raster", "--cases", bad, "--out", str(tmp_path)])
+        assert exc.value.code == 2
+    assert "not FACESxSIZExVIEWS" in capsys.readouterr().err
+    assert not (tmp_path / "raster.json").exists()
+
+
 def test_bench_writes_tables(tmp_path: Path, render_dataset_cached) -> None:
     views = render_dataset_cached("suzanne", views=12, size=64, cameras="rings", scale=1.6)
     argv = ["bench", "raster", "--quick", "--repeats", "1", "--warmup", "0", "--dense-max-pairs", "1e5"]
     assert main([*argv, "--no-cuda", "--fit-data", str(views), "--out", str(tmp_path)]) == 0
+    # --cases picks rows (here: one besides --quick's own) and the page names it
+    assert main([*argv, "--no-cuda", "--fit-data", str(views), "--cases", "1280x64x2",
+                 "--out", str(tmp_path / "cases")]) == 0
+    picked = json.loads((tmp_path / "cases" / "raster.json").read_text())
+    assert [(r["faces"], r["size"], r["views"]) for r in picked["rows"]] == [(1280, 64, 2)]
+    assert "--cases 1280x64x2" in picked["command"]
     data = json.loads((tmp_path / "raster.json").read_text())
     assert {row["size"] for row in data["rows"]} == {128, 256}
     assert all(row["compiled"]["forward_backward_s"] > 0 for row in data["rows"])

@@ -404,6 +404,19 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
     return "\n".join(lines) + "\n"
 
 
+def _cases_arg(text: str) -> str:
+    """Checks --cases: comma-separated FACESxSIZExVIEWS with positive integers and a benchmark sphere."""
+    for case in text.split(","):
+        parts = case.split("x")
+        if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise argparse.ArgumentTypeError(f"{case!r} is not FACESxSIZExVIEWS (e.g. 20480x512x8)")
+        try:
+            sphere_mesh(int(parts[0]))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `softfit bench raster`."""
     parser.add_argument("--quick", action="store_true", help="5 120 faces at 128² and 256², 1 view only")
@@ -416,6 +429,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--no-cuda", action="store_true", help="skip GPU timings even when a GPU exists")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <repo>/benchmarks)")
+    parser.add_argument("--cases", default=None, type=_cases_arg,
+                        help="only these rows, as FACESxSIZExVIEWS,... (e.g. 20480x512x8)")
     parser.add_argument("--fit-data", type=Path, default=None,
                         help="dataset of the fit step rows (default: the demo dataset, rendered if missing)")
     parser.add_argument("--fit-faces", type=int, default=20000, help="initial-mesh faces of the fit steps")
@@ -426,7 +441,7 @@ def _non_default_flags(args: argparse.Namespace) -> list[str]:
     """The options that changed the figures, as typed, so the page names the command that made it."""
     flags = ["--quick"] if args.quick else []
     defaults = {"repeats": 7, "warmup": 2, "dense_repeats": 1, "dense_max_pairs": DENSE_MAX_PAIRS,
-                "threads": None, "fit_faces": 20000, "fit_size": 256, "fit_data": None}
+                "threads": None, "fit_faces": 20000, "fit_size": 256, "fit_data": None, "cases": None}
     for name, default in defaults.items():
         value = getattr(args, name)
         if value != default:
@@ -444,6 +459,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         faces_list, sizes, views_list = FULL_FACES, FULL_SIZES, FULL_VIEWS
     cases = [(f, s, v) for v in views_list for s in sizes for f in faces_list]
+    if args.cases:  # FACESxSIZExVIEWS,...: only these rows (a short run for a short quiet spell)
+        cases = [tuple(int(n) for n in c.split("x")) for c in args.cases.split(",")]
     devices = [torch.device("cpu")]
     if torch.cuda.is_available() and not args.no_cuda:
         devices.append(torch.device("cuda"))
