@@ -17,6 +17,8 @@ from .geometry import check_frame, flat_co, mesh_topology, pinned_from_weights, 
 ROLE = "softfit_role"  # custom property: "initial" on spheres, "result" on fit copies
 SOURCE = "softfit_source"  # on a fit copy: the object it was fitted from
 METRICS = "softfit_metrics"  # on a fit copy: the backend's metrics as JSON
+JOB = "softfit_job"  # on a fit copy while its fit runs: "<add-on session token>:<job id>" (saved)
+HIDDEN = "softfit_hidden"  # on a fit copy while its fit runs: JSON list of the objects hidden for the fit
 
 
 def attribute(mesh: bpy.types.Mesh, name: str) -> Any:

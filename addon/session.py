@@ -11,6 +11,7 @@ at a time). Nothing here touches bpy. The main thread only reads the fields to d
 from __future__ import annotations
 
 import contextlib
+import secrets
 import shlex
 import threading
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ class Session:
     lock: threading.RLock = field(default_factory=threading.RLock)  # held by whoever uses `client`
     dead: str = ""  # why the last backend went away, shown until the next start
     installer: Any = None  # installer.Installer of the last "Install Local Backend"
+    # Names this add-on session's fit copies (with the job id), so a copy saved in a .blend is recognised
+    # when that file is opened again while its fit still runs, and only then.
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @property
     def connected(self) -> bool:

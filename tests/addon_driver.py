@@ -642,6 +642,144 @@ def fit(args: dict, work: Path) -> dict:
     return rep
 
 
+def _watch_until_end(watch, limit: float = 120.0) -> tuple[list[str], object, int]:
+    """Send the modal Fit's TIMER events (as its event timer would) while the add-on's timer applies the
+    frames, until the watch ends the modal; returns (its return value, its report, events sent)."""
+    streaming = mod("streaming")
+    end, n = time.monotonic() + limit, 0
+    while time.monotonic() < end:
+        streaming.tick()
+        mod("tasks").pump()
+        result, report = watch.on_event("TIMER", "NOTHING")
+        n += 1
+        if result != {"PASS_THROUGH"}:
+            return sorted(result), report, n
+        time.sleep(0.05)
+    return ["TIMEOUT"], None, n
+
+
+def _layout_texts(node) -> list[str]:
+    return [str(c.kw.get("text", "")) for _d, c in node.walk() if c.kind in ("label", "progress", "operator")]
+
+
+def session_events(args: dict, work: Path) -> dict:
+    """The modal Fit's event handling (FitWatch: Esc, timer, end report), the status bar and panel drawn
+    into a recording layout, and fits across file loads (reattach, cancel, restore)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from layout_recorder import record
+
+    install(args["zip"], work / "repo")
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    other_blend = work / "other.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(other_blend), copy=True)  # an empty scene
+    s = bpy.context.scene.softfit
+    s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
+    s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
+    s.iterations, s.holdout, s.views_per_step = args["iterations"], args["holdout"], 4
+    rep: dict = {"setup": sorted(bpy.ops.softfit.setup_scene()),
+                 "init": sorted(bpy.ops.softfit.initial_mesh())}
+    sphere = bpy.context.active_object
+    base = sphere.name
+    fitting, ops_fit, panel, streaming = mod("fitting"), mod("ops_fit"), mod("panel"), mod("streaming")
+
+    # 1. A fit watched to its end: events pass through while it starts and runs; the status bar and
+    # the panel show the progress; the end is reported with the held-out IoU.
+    watch = ops_fit.FitWatch()
+    fitting.start(bpy.context, on_end=watch.errors.append)
+    rep["watch_starting"] = [sorted(r) for r in watch.on_event("TIMER", "NOTHING")[:1]]
+    rep["watch_other_event"] = sorted(watch.on_event("MOUSEMOVE", "NOTHING")[0])
+    settle()
+    _drive(lambda j: j.frames_applied >= 1 and bpy.context.window_manager.softfit.iteration > 0)
+    st = bpy.context.window_manager.softfit
+    rep["running_iteration"], rep["running_iterations"] = st.iteration, st.iterations
+    bar = record(panel.draw_status, bpy.context)
+    rep["bar_progress"] = [dict(p.kw) for p in bar.find("progress")]
+    rep["bar_texts"] = _layout_texts(bar)
+    main = record(bpy.types.SOFTFIT_PT_main.draw, bpy.context)
+    rep["panel_running_texts"] = _layout_texts(main)
+    rep["panel_running_ops"] = [(o.args[0], dict(o.attrs)) for o in main.find("operator")]
+    result, report, n = _watch_until_end(watch)
+    rep["watch_end"], rep["watch_report"], rep["watch_events"] = result, [sorted(report[0]), report[1]], n
+    rep["watch_job_outcome"] = watch.job.outcome if watch.job is not None else None
+    rep["bar_after"] = _layout_texts(record(panel.draw_status, bpy.context))
+
+    # 2. Esc during a fit: the modal ends, the fit is cancelled, the scene is as it was.
+    sphere.hide_set(False)
+    bpy.context.view_layer.objects.active = sphere
+    s.iterations = 5000
+    watch = ops_fit.FitWatch()
+    fitting.start(bpy.context, on_end=watch.errors.append)
+    settle()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 2)
+    rep["esc_pass_before"] = sorted(watch.on_event("TIMER", "NOTHING")[0])
+    result, report = watch.on_event("ESC", "PRESS")
+    rep["esc"] = [sorted(result), sorted(report[0]), report[1]]
+    rep["esc_copy_gone"] = bpy.data.objects.get(job.object_name) is None or job.object_name == base
+    rep["esc_sphere_visible"] = not sphere.hide_get()
+    rep["esc_job_cleared"] = mod("session").get().job is None and not fitting.pending()
+    job.pump.thread.join(5.0)
+    rep["esc_pump_ended"] = not job.pump.thread.is_alive()
+
+    # 3. A fit that cannot start: the watch ends with the error as an ERROR report.
+    set_backend(str(work / "no-such-python"))
+    watch = ops_fit.FitWatch()
+    fitting.start(bpy.context, on_end=watch.errors.append)
+    settle()
+    result, report = watch.on_event("TIMER", "NOTHING")
+    rep["start_error"] = [sorted(result), sorted(report[0]), report[1]]
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+
+    # 4. The file is saved during a fit and opened again: the fit reattaches to the copy in the opened
+    # file and ends there.
+    s.iterations = args["long_iterations"]
+    rep["reattach_fit_op"] = start_fit()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 1)
+    mid_blend = work / "mid.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(mid_blend), copy=True)
+    saved = world_verts(bpy.data.objects[job.object_name])
+    bpy.ops.wm.open_mainfile(filepath=str(mid_blend))
+    rep["reattach_same_job"] = mod("session").get().job is job and not job.finished
+    rep["reattach_timer"] = bpy.app.timers.is_registered(streaming.tick)
+    rep["reattach_status"] = status()
+    copy = bpy.data.objects.get(job.object_name)
+    rep["reattach_copy_tagged"] = copy is not None and copy.get("softfit_job") == getattr(job, "tag", "")
+    rep["reattach"] = _drive(limit=180.0)
+    copy = bpy.data.objects.get(job.object_name)
+    rep["reattach_result"] = copy is not None and bool(np.allclose(world_verts(copy), job.last_frame,
+                                                                   atol=1e-5))
+    rep["reattach_moved_after_load"] = float(np.abs(world_verts(copy) - saved).max()) if copy else 0.0
+    rep["reattach_metrics"] = json.loads(copy["softfit_metrics"]) if copy is not None else {}
+    rep["reattach_untagged"] = copy is not None and "softfit_job" not in copy
+    rep["reattach_results"] = results_of(base)
+
+    # 5. Another file opened during a fit: it does not hold the copy, so the job is cancelled.
+    sphere = bpy.data.objects[base]
+    sphere.hide_set(False)
+    bpy.context.view_layer.objects.active = sphere
+    s.iterations = 5000
+    rep["other_fit_op"] = start_fit()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 1)
+    bpy.ops.wm.open_mainfile(filepath=str(other_blend))
+    rep["other_job_cleared"] = mod("session").get().job is None and job.outcome == "cancelled"
+    rep["other_status"] = status()
+    job.pump.thread.join(5.0)
+    rep["other_pump_ended"] = not job.pump.thread.is_alive()
+
+    # 6. The file saved mid-fit opened when that fit no longer runs: its copy goes, the original shows.
+    bpy.ops.wm.open_mainfile(filepath=str(mid_blend))
+    rep["stale_copies"] = [o.name for o in bpy.data.objects if "softfit_job" in o]
+    rep["stale_results"] = results_of(base)  # the earlier result (fit 1), shown again
+    rep["stale_results_visible"] = [not bpy.data.objects[n].hide_get() for n in results_of(base)]
+    rep["stale_sphere_visible"] = base in bpy.data.objects and not bpy.data.objects[base].hide_get()
+    rep["stale_status"] = status()
+    mod("session").disconnect()
+    addon_utils.disable(NAME, default_set=True)
+    return rep
+
+
 def install_backend(args: dict, work: Path) -> dict:
     """Install Local Backend from the preferences on a fresh profile, then the first fit with it.
 
@@ -724,7 +862,7 @@ def import_result(args: dict, work: Path) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
-                                     install_backend, inspect_blend, import_result)}
+                                     install_backend, inspect_blend, import_result, session_events)}
 
 
 def main() -> None:

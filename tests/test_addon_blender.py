@@ -353,6 +353,80 @@ def test_opening_another_file_cancels_the_fit(fit_report: dict) -> None:
     assert r["load_decoy_same"] and r["load_pump_ended"]
 
 
+@pytest.fixture(scope="module")
+def events_report(built_zip: Path, ellipsoid_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("events")
+    return run_driver("session_events", work, {"zip": str(built_zip), "path": str(ellipsoid_dataset),
+                                               "polys": 500, "iterations": 60, "long_iterations": 300,
+                                               "holdout": 0.15, "timeout": 4.0}, timeout=420)
+
+
+def test_modal_fit_passes_events_and_reports_the_outcome(events_report: dict) -> None:
+    """The modal Fit's event handling (FitWatch, what `modal()` delegates to) on a real fit: every event
+    passes through while the fit starts and runs; when it ends, the modal finishes with an INFO report
+    carrying the held-out IoU and the time."""
+    r = events_report
+    assert r["watch_starting"] == [["PASS_THROUGH"]] and r["watch_other_event"] == ["PASS_THROUGH"]
+    assert r["watch_end"] == ["FINISHED"] and r["watch_job_outcome"] == "done" and r["watch_events"] >= 2
+    level, text = r["watch_report"]
+    assert level == ["INFO"] and text.startswith("SoftFit: fit done") and "held-out IoU" in text
+    assert text.rstrip().endswith(" s") or " s," in text  # the time
+
+
+def test_esc_cancels_the_fit_and_restores_the_scene(events_report: dict) -> None:
+    r = events_report
+    assert r["esc_pass_before"] == ["PASS_THROUGH"]
+    result, level, text = r["esc"]
+    assert result == ["CANCELLED"] and level == ["WARNING"] and "cancelled at iteration" in text
+    assert r["esc_copy_gone"] and r["esc_sphere_visible"] and r["esc_job_cleared"] and r["esc_pump_ended"]
+
+
+def test_fit_that_cannot_start_ends_the_modal_with_an_error(events_report: dict) -> None:
+    result, level, text = events_report["start_error"]
+    assert result == ["CANCELLED"] and level == ["ERROR"] and "backend interpreter not found" in text
+
+
+def test_status_bar_and_panel_show_the_running_fit(events_report: dict) -> None:
+    """The status bar's and the panel's real draw functions, drawn into a recording layout (bpy draws no
+    UI): a progress bar at the fit's iteration, Cancel / Stop & Keep and the Esc hint; nothing after."""
+    r = events_report
+    it, total = r["running_iteration"], r["running_iterations"]
+    assert 0 < it <= total
+    (bar,) = r["bar_progress"]
+    assert bar["type"] == "BAR" and bar["text"].startswith("SoftFit ") and "/" in bar["text"]
+    shown_it = int(bar["text"].split()[1].split("/")[0])
+    assert bar["factor"] == pytest.approx(shown_it / total) and shown_it >= it
+    assert any("Esc cancels" in t for t in r["bar_texts"])
+    assert [(op, attrs.get("keep")) for op, attrs in r["panel_running_ops"] if op == "softfit.cancel"] == [
+        ("softfit.cancel", False), ("softfit.cancel", True)]
+    assert "Esc cancels" in r["panel_running_texts"]
+    assert r["bar_after"] == []
+
+
+def test_fit_reattaches_when_its_file_is_opened_again(events_report: dict) -> None:
+    """Bug "a fit is cancelled when a .blend is loaded": the file saved mid-fit and opened again holds the
+    fit's copy (found by its tag): the same job goes on, streams into the opened file's object, ends."""
+    r = events_report
+    assert r["reattach_fit_op"][0] == ["FINISHED"]
+    assert r["reattach_same_job"] and r["reattach_timer"] and r["reattach_copy_tagged"]
+    assert r["reattach_status"]["running"] and "reattached" in r["reattach_status"]["message"]
+    assert r["reattach"]["outcome"] == "done" and r["reattach_result"]
+    assert r["reattach_moved_after_load"] > 1e-4  # frames arrived after the load
+    assert r["reattach_metrics"]["heldout_iou"] >= HELDOUT_MIN and r["reattach_untagged"]
+    assert len(r["reattach_results"]) == 1
+
+
+def test_other_file_cancels_and_interrupted_copy_is_restored(events_report: dict) -> None:
+    """A file without the fit's copy cancels the job (pump ends); a file saved mid-fit, opened once that
+    fit no longer runs, gets its copy removed and the original shown again, as Cancel would."""
+    r = events_report
+    assert r["other_job_cleared"] and r["other_pump_ended"] and not r["other_status"]["running"]
+    assert "does not hold" in r["other_status"]["message"]
+    # The file holds the first fit's result (hidden during the interrupted fit) and the tagged copy.
+    assert r["stale_copies"] == [] and r["stale_sphere_visible"] and len(r["stale_results"]) == 1
+    assert r["stale_results_visible"] == [True]
+    assert "interrupted" in r["stale_status"]["message"]
+
 def test_headless_script_under_plain_python(render_dataset_cached, tmp_path: Path) -> None:
     """The headless script on a Blender-rendered ALOI-layout dataset (Suzanne on black), the images sent
     to the backend for its threshold segmentation (the mask files are covered by the other tests)."""
