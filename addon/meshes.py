@@ -4,6 +4,8 @@ fit, writing streamed positions (`foreach_set` + `update`), the copy a fit write
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Generator
 from typing import Any
 
 import bpy
@@ -27,26 +29,62 @@ def attribute(mesh: bpy.types.Mesh, name: str) -> Any:
     return mesh.attributes[name]
 
 
-def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray,
-                     topology: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Mesh:
-    """A new mesh datablock from (V, 3) vertices and (F, 3) triangles, written through the attribute
-    arrays with edges given (`topology` from `geometry.mesh_topology`, best computed in a worker thread):
-    Blender then derives nothing itself, which keeps even large meshes to milliseconds here."""
+STEP_BUDGET = 0.02  # seconds of main-thread work per step of a mesh built over several timer ticks
+FOREACH_FACES = 250_000  # up to this many faces, all face starts go in one `foreach_set` (~10 ms)
+
+
+def build_mesh_steps(name: str, verts: np.ndarray, faces: np.ndarray,
+                     topology: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> Generator[None, None, bpy.types.Mesh]:
+    """A new mesh datablock from (V, 3) vertices and (F, 3) triangles, built in steps (each `next` does
+    one bounded piece of work, so a timer can spread a large mesh over ticks; the mesh is the generator's
+    return value). Everything goes through whole-array attribute writes with the edges given (`topology`
+    from `geometry.mesh_topology`, best computed in a worker thread), so Blender derives nothing itself.
+    The face starts have no array attribute: up to FOREACH_FACES they go in one `foreach_set`, beyond
+    that in slices of STEP_BUDGET. No object uses the mesh until it is complete, so nothing evaluates
+    or draws it half-built."""
     verts = np.ascontiguousarray(verts, np.float32).reshape(-1, 3)
     faces = np.ascontiguousarray(faces, np.int32).reshape(-1, 3)
     edges, corner_edge = topology if topology is not None else mesh_topology(faces, len(verts))
     mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(len(verts))
-    mesh.edges.add(len(edges))
-    mesh.loops.add(faces.size)
-    mesh.polygons.add(len(faces))
     attribute(mesh, "position").data.foreach_set("vector", verts.ravel())
+    yield
+    mesh.edges.add(len(edges))
+    yield
     attribute(mesh, ".edge_verts").data.foreach_set("value", np.ascontiguousarray(edges, np.int32).ravel())
+    yield
+    mesh.loops.add(faces.size)
+    yield
     attribute(mesh, ".corner_vert").data.foreach_set("value", faces.ravel())
     attribute(mesh, ".corner_edge").data.foreach_set("value", np.ascontiguousarray(corner_edge, np.int32))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    yield
+    mesh.polygons.add(len(faces))
+    if len(faces) <= FOREACH_FACES:
+        mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    else:
+        polygons, i = mesh.polygons, 0
+        while i < len(faces):
+            yield
+            end = time.perf_counter() + STEP_BUDGET
+            while i < len(faces) and time.perf_counter() < end:
+                for j in range(i, min(i + 2048, len(faces))):
+                    polygons[j].loop_start = 3 * j
+                i = min(i + 2048, len(faces))
+    yield
     mesh.update(calc_edges=False)
     return mesh
+
+
+def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray,
+                     topology: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Mesh:
+    """`build_mesh_steps` in one go (small meshes, scripts)."""
+    steps = build_mesh_steps(name, verts, faces, topology)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 SphereArrays = tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]
@@ -65,7 +103,20 @@ def add_sphere(context: bpy.types.Context, polys: int, radius: float, center: tu
     """The initial sphere as a new, selected and active object at `center` (`arrays`: from
     `sphere_arrays`, computed beforehand)."""
     verts, faces, topology = arrays if arrays is not None else sphere_arrays(polys, radius)
-    mesh = mesh_from_arrays("SoftFit Sphere", verts, faces, topology)
+    return link_sphere(context, mesh_from_arrays("SoftFit Sphere", verts, faces, topology), center)
+
+
+def add_sphere_steps(context: bpy.types.Context, arrays: SphereArrays, center: tuple[float, float, float]
+                     ) -> Generator[None, None, bpy.types.Object]:
+    """`add_sphere` over several timer ticks (a large sphere: see `build_mesh_steps`)."""
+    verts, faces, topology = arrays
+    mesh = yield from build_mesh_steps("SoftFit Sphere", verts, faces, topology)
+    yield
+    return link_sphere(context, mesh, center)
+
+
+def link_sphere(context: bpy.types.Context, mesh: bpy.types.Mesh, center: tuple[float, float, float]
+                ) -> bpy.types.Object:
     obj = bpy.data.objects.new("SoftFit Sphere", mesh)
     obj.location = center
     obj[ROLE] = "initial"

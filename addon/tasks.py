@@ -2,6 +2,10 @@
 never touches bpy (DESIGN.md §5); its result or exception is handed to `on_done` / `on_error` on the main
 thread by a `bpy.app.timers` pump that only checks finished flags, so no main-thread step ever waits.
 
+An `on_done` that is a generator function spreads its main-thread work over several pump ticks: each
+tick advances it one step (one bounded piece of work, e.g. part of a large mesh), and the task counts as
+busy until it is exhausted.
+
 Under `--background` timers never fire: scripts and tests call `pump()` themselves, or `wait()`.
 """
 
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +34,7 @@ class Task:
     started: float = field(default_factory=time.monotonic)
     finished: threading.Event = field(default_factory=threading.Event)
     handled: bool = False  # its callback has run on the main thread
+    steps: Iterator[Any] | None = None  # the rest of a stepwise `on_done`, one step per pump tick
 
     def _run(self) -> None:
         try:
@@ -66,12 +71,18 @@ def pump() -> float | None:
     for task in list(_tasks):
         if not task.finished.is_set():
             continue
+        if task.steps is not None:
+            _step(task)
+            continue
         _tasks.remove(task)
         task.handled = True
         try:
             if task.error is None:
                 if task.on_done is not None:
-                    task.on_done(task.result)
+                    out = task.on_done(task.result)
+                    if isinstance(out, Iterator):  # stepwise: busy again until its last step
+                        task.steps, task.handled = out, False
+                        _tasks.append(task)
             elif task.on_error is not None:
                 task.on_error(task.error)
             else:
@@ -79,6 +90,21 @@ def pump() -> float | None:
         except Exception as exc:  # a callback bug must not kill the pump for the other tasks
             print(f"SoftFit: internal error after {task.label}: {exc!r}")
     return PUMP_INTERVAL if _tasks else None
+
+
+def _step(task: Task) -> None:
+    """One step of a stepwise `on_done`; the task is handled once it is exhausted or failed."""
+    assert task.steps is not None
+    try:
+        next(task.steps)
+        return
+    except StopIteration:
+        pass
+    except Exception as exc:
+        print(f"SoftFit: internal error after {task.label}: {exc!r}")
+    if task in _tasks:
+        _tasks.remove(task)
+    task.handled = True
 
 
 def wait(task: Task | None = None, timeout: float = 600.0) -> bool:

@@ -223,12 +223,38 @@ def initial_mesh(args: dict, work: Path) -> dict:
                     "radius_err": float(np.abs(dist - args["radius"]).max()),
                     "edge_use": sorted(set(edges.values())), "outward": outward,
                     "role": obj.get("softfit_role")})
+    # A large sphere: arrays in a worker thread, the mesh built over several pump ticks (bounded steps),
+    # valid and equal to the one built in one go.
+    out_big: dict = {}
+    if args.get("big_polys"):
+        s.init_polys, s.init_center = args["big_polys"], (0.0, 0.0, 0.0)
+        before = len(bpy.data.objects)
+        out_big["result"] = sorted(bpy.ops.softfit.initial_mesh(method="SPHERE"))
+        out_big["returned_first"] = len(bpy.data.objects) == before
+        ticks = 0
+        while mod("tasks").busy() is not None and ticks < 100000:
+            if mod("tasks").pump() is None:
+                break
+            ticks += 1
+            time.sleep(0.001)
+        obj = bpy.context.active_object
+        me = obj.data
+        starts = np.empty(len(me.polygons), np.int32)
+        me.polygons.foreach_get("loop_start", starts)
+        meshes = mod("meshes")
+        ref = meshes.mesh_from_arrays("ref", *meshes.sphere_arrays(args["big_polys"], args["radius"]))
+        close = np.allclose(meshes.local_verts(me), meshes.local_verts(ref), atol=1e-6)  # radius in float32
+        out_big |= {"ticks": ticks, "faces": len(me.polygons), "ref_faces": len(ref.polygons),
+                    "starts_ok": bool(np.array_equal(starts, np.arange(0, 3 * len(starts), 3))),
+                    "same_verts": bool(close),
+                    "same_tris": bool(np.array_equal(meshes.triangles(me), meshes.triangles(ref))),
+                    "validate_changed": bool(me.validate(verbose=False)), "role": obj.get("softfit_role")}
     # Reading a mesh for a fit: triangles as they are, quads and n-gons split as fans, in polygon order.
     me = bpy.data.meshes.new("ngons")
     me.from_pydata([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (2, 0, 0), (2, 1, 0), (3, 0.5, 0)], [],
                    [(0, 1, 2, 3), (1, 4, 2), (4, 6, 5, 2)])
     tris = mod("meshes").triangles(me).tolist()
-    return {"meshes": out, "ngon_triangles": tris}
+    return {"meshes": out, "ngon_triangles": tris, "big": out_big}
 
 
 def backend_init(args: dict, work: Path) -> dict:

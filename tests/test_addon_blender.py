@@ -153,7 +153,7 @@ def test_initial_mesh_counts_and_sphere(built_zip: Path, tmp_path: Path) -> None
     polys = [8, 100, 2000, 5000]
     center = [0.3, -0.2, 0.1]
     rep = run_driver("initial_mesh", tmp_path, {"zip": str(built_zip), "polys": polys, "radius": 0.7,
-                                                "center": center})
+                                                "center": center, "big_polys": 300_000})
     for m in rep["meshes"]:
         ref = uv_sphere(m["polys"], 0.7, center)  # the backend's rule: same counts
         assert m["result"] == ["FINISHED"] and m["role"] == "initial"
@@ -163,6 +163,13 @@ def test_initial_mesh_counts_and_sphere(built_zip: Path, tmp_path: Path) -> None
         assert m["edge_use"] == [2]  # closed 2-manifold
         assert m["outward"] == m["faces"]
     assert rep["ngon_triangles"] == [[0, 1, 2], [0, 2, 3], [1, 4, 2], [4, 6, 5], [4, 5, 2]]
+    # Bug "a 200 k-triangle sphere blocks the UI": a large sphere is built over several timer ticks (the
+    # operator returns first; the mesh's face starts go in slices), and it is the same valid mesh.
+    big = rep["big"]
+    assert big["result"] == ["FINISHED"] and big["returned_first"] and big["role"] == "initial"
+    assert big["ticks"] >= 8, big["ticks"]  # arrays + 7 mesh steps at least, more for the face slices
+    assert big["faces"] == big["ref_faces"] >= 290_000 and big["starts_ok"] and not big["validate_changed"]
+    assert big["same_verts"] and big["same_tris"]
 
 
 @pytest.fixture(scope="module")
