@@ -206,6 +206,15 @@ def write_world(obj: bpy.types.Object, verts: np.ndarray) -> None:
     mesh.update()
 
 
+def write_local(obj: bpy.types.Object, flat: np.ndarray) -> None:
+    """Copy a flat float32 buffer of local positions (`geometry.local_buffer`) into the mesh."""
+    obj, mesh = mesh_object(obj)
+    if flat.size != 3 * len(mesh.vertices):
+        raise InputError(f"a frame of {flat.size // 3} vertices for a mesh of {len(mesh.vertices)}")
+    attribute(mesh, "position").data.foreach_set("vector", flat)
+    mesh.update()
+
+
 def replace_geometry(obj: bpy.types.Object, verts: np.ndarray, faces: np.ndarray) -> None:
     """Give the object a new mesh (world verts, triangles) when the backend changed the topology."""
     obj, old = mesh_object(obj)

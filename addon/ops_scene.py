@@ -4,7 +4,8 @@ builds the scene when they arrive."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import bpy
@@ -15,7 +16,7 @@ from .blend import scene, settings, status
 from .core.cameras import Cameras, parse_transforms
 from .errors import InputError
 from .preferences import backend_config
-from .scene_setup import build_cameras
+from .scene_setup import build_cameras_steps
 from .session import BackendConfig
 from .wire.errors import WireError
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 SFM_SPEC = "sfm"
 SFM_TIMEOUT = 600.0  # SfM over many large views takes minutes on a CPU backend
 TASK = "sfm"
+SETUP_TASK = "setup"
 
 
 class NeedSfm(Exception):
@@ -57,17 +59,14 @@ def request_sfm(context: bpy.types.Context, rgba: np.ndarray, config: BackendCon
 
     def done(result: tuple[Cameras, str, bool]) -> None:
         cams, message, fallback = result
-        try:
-            ctx = bpy.context
-            views, data = inputs.load(settings(ctx), reload=True, sfm=lambda _rgba: cams)
-            build_cameras(scene(ctx), views, data)
-        except (InputError, WireError) as exc:
-            failed(exc)
-            return
-        text = f"{len(data.names)} SfM cameras: {message[:300]}"
-        _report(text, False)
-        if on_end is not None:
-            on_end(text, fallback)
+
+        def built(names: int) -> None:
+            text = f"{names} SfM cameras: {message[:300]}"
+            _report(text, False)
+            if on_end is not None:
+                on_end(text, fallback)
+
+        setup_async(bpy.context, sfm=lambda _rgba: cams, on_built=built, on_error=failed)
 
     def failed(exc: BaseException) -> None:
         _report(f"SfM: {exc}", True)
@@ -76,6 +75,39 @@ def request_sfm(context: bpy.types.Context, rgba: np.ndarray, config: BackendCon
 
     _report("the backend is estimating the cameras (SfM)", False)
     return tasks.run(TASK, "estimating cameras (SfM)", work, done, failed)
+
+
+def setup_async(context: bpy.types.Context, sfm: inputs.SfmCameras | None = None,
+                on_built: Callable[[int], None] | None = None,
+                on_error: Callable[[BaseException], None] | None = None) -> tasks.Task:
+    """Read the views (worker thread, images read on the main thread a few per tick) and build the
+    cameras one per tick; `on_built(number of cameras)` at the end. Without `sfm`, the SfM camera source
+    first asks the backend for the cameras (request_sfm), which comes back here."""
+
+    def built(loaded: inputs.Loaded) -> Generator[None, None, None]:
+        views, data = loaded
+        try:
+            yield from build_cameras_steps(scene(bpy.context), views, data)
+        except (InputError, ReferenceError, RuntimeError) as exc:
+            failed(exc)
+            return
+        where = ("silhouettes from " + data.method.lower() if data.silhouettes is not None else
+                 f"silhouettes by the backend ({data.method.lower()})")
+        _report(f"{len(data.names)} cameras at {data.cameras.width}x{data.cameras.height}, {where}", False)
+        if on_built is not None:
+            on_built(len(data.names))
+
+    def failed(exc: BaseException) -> None:
+        if isinstance(exc, NeedSfm):
+            request_sfm(bpy.context, exc.rgba)
+            return
+        _report(f"Set up Scene: {exc}", True)
+        if on_error is not None:
+            on_error(exc)
+
+    _report("reading the views", False)
+    return inputs.load_async(settings(context), SETUP_TASK, "reading the views", built, failed,
+                             sfm=sfm if sfm is not None else _need_sfm)
 
 
 def _report(message: str, error: bool) -> None:
@@ -94,23 +126,22 @@ class SOFTFIT_OT_setup_scene(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context: bpy.types.Context) -> set[OperatorReturnItems]:
+        """Returns at once: the views are read and the cameras built over the next timer ticks (the panel
+        and the Info line say when they are there, or what went wrong)."""
+        if tasks.busy(TASK) is not None or tasks.busy(SETUP_TASK) is not None:
+            self.report({"ERROR"}, "SoftFit: the scene is still being set up")
+            return {"CANCELLED"}
         try:
-            if tasks.busy(TASK) is not None:
-                raise InputError("the backend is still estimating the cameras")
-            try:
-                views, data = inputs.load(settings(context), reload=True, sfm=_need_sfm)
-            except NeedSfm as need:
-                request_sfm(context, need.rgba)
-                self.report({"INFO"}, "SoftFit: the backend is estimating the cameras (SfM)")
-                return {"FINISHED"}
-            build_cameras(scene(context), views, data)
+            path = settings(context).input_options().path
+            if not path:
+                raise InputError("choose the input (images folder, transforms.json or SoftRas file) first")
+            if not Path(path).exists():
+                raise InputError(f"input not found: {path}")
+            setup_async(context)
         except (InputError, WireError) as exc:
             self.report({"ERROR"}, f"SoftFit: {exc}")
             return {"CANCELLED"}
-        where = "silhouettes from " + data.method.lower() if data.silhouettes is not None else (
-            f"silhouettes by the backend ({data.method.lower()})")
-        self.report({"INFO"}, f"SoftFit: {len(data.names)} cameras at {data.cameras.width}x"
-                              f"{data.cameras.height}, {where}")
+        self.report({"INFO"}, "SoftFit: reading the views")
         return {"FINISHED"}
 
 

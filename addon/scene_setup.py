@@ -7,6 +7,7 @@ SoftFit cameras are replaced only once the new ones exist."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Generator
 
 import bpy
 import numpy as np
@@ -63,8 +64,11 @@ def remove_cameras() -> None:
     _remove(blocks)
 
 
-def build_cameras(scene: bpy.types.Scene, views: ViewSet, inputs: FitInputs) -> bpy.types.Collection:
-    """Create the cameras of `inputs` (working size) with backgrounds from `views`; returns the collection."""
+def build_cameras_steps(scene: bpy.types.Scene, views: ViewSet, inputs: FitInputs
+                        ) -> Generator[None, None, bpy.types.Collection]:
+    """Create the cameras of `inputs` (working size) with backgrounds from `views`, one camera per step
+    (a timer tick each; see tasks.py); the new collection is linked, and the old one removed, only in the
+    last step, whose value it is."""
     created: list = []
     try:
         coll = bpy.data.collections.new(COLLECTION + " (new)")
@@ -102,6 +106,7 @@ def build_cameras(scene: bpy.types.Scene, views: ViewSet, inputs: FitInputs) -> 
             obj.matrix_world = Matrix(cams.c2w[i].tolist())
             obj[TAG] = i
             coll.objects.link(obj)
+            yield
         s0 = blender_camera_settings(cams, 0)
         render = scene.render
         render.resolution_x, render.resolution_y = s0["resolution_x"], s0["resolution_y"]

@@ -32,6 +32,7 @@ import numpy as np
 from . import meshes, session, userdata
 from .blend import layout, mesh_object, status
 from .errors import InputError
+from .geometry import local_buffer
 from .summary import result_message
 from .wire.client import Client
 from .wire.errors import ServerGone, WireError
@@ -70,18 +71,33 @@ class JobPump:
         self.progress: Progress | None = None
         self.queued: int | None = None
         self.final: Result | JobError | str | None = None
+        self.taken_local: tuple[np.ndarray, np.ndarray] | None = None
         self.polls = 0  # answered polls: each one is a heartbeat the server saw
+        # (matrix_world, vertex count) of the object the frames go to, set by the main thread: frames are
+        # then converted to its local float32 buffer here, so the timer only copies them in.
+        self.target: tuple[np.ndarray, int] | None = None
+        self.frame_local: tuple[np.ndarray, np.ndarray] | None = None  # (buffer, matrix used) of `frame`
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="softfit-fit", daemon=True)
         self.thread.start()
 
     def take(self) -> tuple[VertexFrame | None, Progress | None, int | None, Result | JobError | str | None]:
-        """The news since the last call (main thread)."""
+        """The news since the last call (main thread); `taken_local` is the frame's converted buffer."""
         with self._lock:
             news = (self.frame, self.progress, self.queued, self.final)
-            self.frame, self.progress, self.queued = None, None, None
+            self.taken_local = self.frame_local
+            self.frame, self.progress, self.queued, self.frame_local = None, None, None, None
         return news
+
+    def _convert(self, frame: VertexFrame) -> tuple[np.ndarray, np.ndarray] | None:
+        target = self.target
+        if target is None:
+            return None
+        try:
+            return local_buffer(frame.verts, target[0], target[1]), target[0]
+        except InputError:  # reported by the main thread, which checks the frame again
+            return None
 
     def cancel(self) -> None:
         """Ask the backend to stop the job (sent from the pump thread); nothing more is delivered."""
@@ -103,6 +119,12 @@ class JobPump:
                 self.final = final
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # never die silently: the main thread would wait forever
+            self._set_final(f"internal error in the fit's worker thread: {exc!r}")
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             if self._cancel.is_set():
                 if self._died() is None:  # a dead backend has stopped anyway
@@ -126,12 +148,14 @@ class JobPump:
                 self._set_final(f"internal error while polling: {exc!r}")
                 return
             self.polls += 1
+            frames = [ev for ev in events if isinstance(ev, VertexFrame)]
+            local = self._convert(frames[-1]) if frames else None  # outside the lock: take() never waits
             with self._lock:
                 for ev in events:
                     if isinstance(ev, Progress):
                         self.progress = ev
                     elif isinstance(ev, VertexFrame):
-                        self.frame = ev
+                        self.frame, self.frame_local = ev, local
                     elif isinstance(ev, Queued):
                         self.queued = ev.position
                     elif isinstance(ev, Result | JobError) and self.final is None:
@@ -151,11 +175,13 @@ class FitJob:
         self.detached = False  # another file is being opened: touch nothing until it is known
         copy[meshes.JOB] = self.tag
         copy[meshes.HIDDEN] = json.dumps(hidden)
+        pump.target = (meshes.matrix_np(copy), len(mesh_object(copy)[1].vertices))
         self.object_name, self.object_uid = copy.name, copy.session_uid
         self.source_name, self.source_uid, self.base = source.name, source.session_uid, base
         self.hidden = hidden  # names of objects hidden for the fit, shown again on failure or cancel
         self.as_shape_key = as_shape_key
         self.frames_applied = 0
+        self.frames_copied = 0  # of which converted by the pump thread (the timer only copied them in)
         self.iteration = -1
         self.last_frame: np.ndarray | None = None  # world positions last written into the object
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once finished
@@ -205,14 +231,22 @@ class FitJob:
             self.abandon("cancelled: the opened file does not hold this fit's object")
             return False
         self.object_name, self.object_uid, self.detached = obj.name, obj.session_uid, False
+        self.pump.target = (meshes.matrix_np(obj), len(mesh_object(obj)[1].vertices))
         st = status()
         if st is not None:
             st.running, st.error, st.object_name = True, False, obj.name
             st.message = f"{self.kind} reattached after the file was opened"
         return True
 
-    def _apply(self, verts: np.ndarray) -> None:
-        meshes.write_world(self._object(), verts)
+    def _apply(self, verts: np.ndarray, local: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Write a frame: the pump's converted buffer when it was made for the object as it is now (the
+        timer then only copies it in), else converted here."""
+        obj = self._object()
+        if local is not None and np.array_equal(meshes.matrix_np(obj), local[1]):
+            meshes.write_local(obj, local[0])
+            self.frames_copied += 1
+        else:
+            meshes.write_world(obj, verts)
         self.last_frame = np.asarray(verts)
 
     def _progress(self, ev: Progress) -> None:
@@ -240,7 +274,7 @@ class FitJob:
             if progress is not None:
                 self._progress(progress)
             if frame is not None and not isinstance(final, Result):
-                self._apply(frame.verts)
+                self._apply(frame.verts, self.pump.taken_local)
                 self.frames_applied += 1
                 st = status()
                 if st is not None:

@@ -11,6 +11,7 @@ Under `--background` timers never fire: scripts and tests call `pump()` themselv
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ class Task:
     finished: threading.Event = field(default_factory=threading.Event)
     handled: bool = False  # its callback has run on the main thread
     steps: Iterator[Any] | None = None  # the rest of a stepwise `on_done`, one step per pump tick
+    calls: MainThreadCalls | None = None  # bpy calls the worker asks of the main thread, served per tick
 
     def _run(self) -> None:
         try:
@@ -45,13 +47,61 @@ class Task:
             self.finished.set()
 
 
+class MainThreadCalls:
+    """Lets a worker thread use functions that need bpy (reading an image through Blender): `wrap(fn)`
+    gives a function that queues the call and waits; the task pump runs queued calls on the main thread
+    for at most STEP_BUDGET per tick (at least one), so the worker does the numpy work and the main thread
+    only the bpy calls, a few at a time. `close()` makes waiting calls fail (task abandoned)."""
+
+    STEP_BUDGET = 0.02  # seconds of queued calls per pump tick
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.closed = threading.Event()
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            box: dict[str, Any] = {}
+            done = threading.Event()
+            self._queue.put((fn, args, box, done))
+            while not done.wait(0.1):
+                if self.closed.is_set():
+                    raise RuntimeError("abandoned")
+            if "error" in box:
+                raise box["error"]
+            return box["value"]
+
+        return call
+
+    def serve(self) -> None:
+        """Main thread: run queued calls until the queue is empty or the tick's budget is spent."""
+        end = time.perf_counter() + self.STEP_BUDGET
+        while True:
+            try:
+                fn, args, box, done = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                box["value"] = fn(*args)
+            except BaseException as exc:  # handed to the worker, which raises it
+                box["error"] = exc
+            done.set()
+            if time.perf_counter() >= end:
+                return
+
+    def close(self) -> None:
+        self.closed.set()
+
+
 _tasks: list[Task] = []
 
 
 def run(name: str, label: str, work: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-        on_error: Callable[[BaseException], None] | None = None) -> Task:
-    """Start `work()` in a worker thread now; the callbacks run later on the main thread."""
-    task = Task(name, label, work, on_done, on_error)
+        on_error: Callable[[BaseException], None] | None = None, calls: MainThreadCalls | None = None
+        ) -> Task:
+    """Start `work()` in a worker thread now; the callbacks run later on the main thread. `calls`: the
+    bridge through which `work` asks the main thread for bpy calls (served by the pump)."""
+    task = Task(name, label, work, on_done, on_error, calls=calls)
     _tasks.append(task)
     threading.Thread(target=task._run, name=f"softfit-{name}", daemon=True).start()
     _start_timer()
@@ -70,6 +120,8 @@ def pump() -> float | None:
     """Run the callbacks of finished tasks (main thread); the timer's next interval, None when idle."""
     for task in list(_tasks):
         if not task.finished.is_set():
+            if task.calls is not None:
+                task.calls.serve()
             continue
         if task.steps is not None:
             _step(task)
@@ -130,6 +182,9 @@ def _start_timer() -> None:
 
 def shutdown() -> None:
     """Forget pending tasks (add-on disabled); their threads end on their own and nobody listens."""
+    for task in _tasks:
+        if task.calls is not None:
+            task.calls.close()
     _tasks.clear()
     try:
         import bpy

@@ -172,7 +172,11 @@ def run(args: argparse.Namespace) -> int:
         except RuntimeError as exc:  # the operator's error report
             print(f"fit_in_blender: {exc}".strip(), file=sys.stderr)
             return 2
-        tasks.wait()  # SfM cameras come from the backend in a worker thread
+        tasks.wait()  # the views are read and the cameras built over timer ticks (SfM: by the backend)
+        status = getattr(bpy.context.window_manager, "softfit", None)
+        if status is not None and status.error:
+            print(f"fit_in_blender: error: {status.message}", file=sys.stderr)
+            return 2
         method = ops_mesh.resolve_method(args.init.upper(), True)
         if method == "SPHERE":
             ops_mesh.add_sphere_now(bpy.context)

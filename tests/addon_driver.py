@@ -65,6 +65,13 @@ def settle(limit: float = 180.0) -> None:
         raise RuntimeError(f"background tasks still running after {limit} s")
 
 
+def setup() -> list[str]:
+    """Press Set up Scene and wait until the views are read and the cameras built (timer ticks)."""
+    result = sorted(bpy.ops.softfit.setup_scene())
+    settle()
+    return result
+
+
 def status() -> dict:
     st = bpy.context.window_manager.softfit
     return {"error": st.error, "running": st.running, "message": st.message, "backend": st.backend}
@@ -340,7 +347,11 @@ def setup_scene(args: dict, work: Path) -> dict:
         s.input_path, s.image_size, s.silhouette = case["path"], case.get("image_size", 0), case["silhouette"]
         before = scene_counts()
         result, error = call(bpy.ops.softfit.setup_scene)
-        rec: dict = {"name": case["name"], "result": result, "error": error}
+        returned_first = mod("tasks").busy("setup") is not None  # the views are still being read
+        settle()
+        if not error and bpy.context.window_manager.softfit.error:
+            error = "SoftFit: " + bpy.context.window_manager.softfit.message
+        rec: dict = {"name": case["name"], "result": result, "error": error, "returned_first": returned_first}
         if case.get("expect_error"):
             rec["unchanged"] = scene_counts() == before
             out.append(rec)
@@ -429,7 +440,7 @@ def fit(args: dict, work: Path) -> dict:
     s.views_per_step = 4
     rep: dict = {"params_untouched": untouched, "params_set": params_set,
                  "params_refine": params_refine,
-                 "setup": sorted(bpy.ops.softfit.setup_scene()),
+                 "setup": setup(),
                  "init": sorted(bpy.ops.softfit.initial_mesh())}
     sphere = bpy.context.active_object
     sphere_verts = local_verts(sphere)
@@ -702,8 +713,7 @@ def session_events(args: dict, work: Path) -> dict:
     s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
     s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
     s.iterations, s.holdout, s.views_per_step = args["iterations"], args["holdout"], 4
-    rep: dict = {"setup": sorted(bpy.ops.softfit.setup_scene()),
-                 "init": sorted(bpy.ops.softfit.initial_mesh())}
+    rep: dict = {"setup": setup(), "init": sorted(bpy.ops.softfit.initial_mesh())}
     sphere = bpy.context.active_object
     base = sphere.name
     fitting, ops_fit, panel, streaming = mod("fitting"), mod("ops_fit"), mod("panel"), mod("streaming")
@@ -727,6 +737,7 @@ def session_events(args: dict, work: Path) -> dict:
     result, report, n = _watch_until_end(watch)
     rep["watch_end"], rep["watch_report"], rep["watch_events"] = result, [sorted(report[0]), report[1]], n
     rep["watch_job_outcome"] = watch.job.outcome if watch.job is not None else None
+    rep["watch_frames"] = [watch.job.frames_applied, watch.job.frames_copied] if watch.job else [0, 0]
     rep["bar_after"] = _layout_texts(record(panel.draw_status, bpy.context))
 
     # 2. Esc during a fit: the modal ends, the fit is cancelled, the scene is as it was.
@@ -738,6 +749,11 @@ def session_events(args: dict, work: Path) -> dict:
     settle()
     job = mod("session").get().job
     _drive(lambda j: j.frames_applied >= 2)
+    # The artist moves the copy mid-fit: frames converted for the old placement are converted again.
+    bpy.data.objects[job.object_name].location.x += 1.0
+    bpy.context.view_layer.update()
+    n = job.frames_applied
+    rep["moved_drive"] = _drive(lambda j: j.frames_applied >= n + 2)
     rep["esc_pass_before"] = sorted(watch.on_event("TIMER", "NOTHING")[0])
     result, report = watch.on_event("ESC", "PRESS")
     rep["esc"] = [sorted(result), sorted(report[0]), report[1]]
@@ -844,6 +860,7 @@ def install_backend(args: dict, work: Path) -> dict:
     s.input_path, s.image_size, s.silhouette, s.init_polys = args["path"], 0, "AUTO", 500
     s.iterations, s.holdout = 40, 0.15
     rep["setup"] = call(bpy.ops.softfit.setup_scene)
+    settle()
     rep["hull"] = call(bpy.ops.softfit.initial_mesh)
     settle()
     rep["fit_op"] = start_fit()
