@@ -145,7 +145,8 @@ def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces:
 def select_only(context: bpy.types.Context, obj: bpy.types.Object) -> None:
     layer = view_layer(context)
     for o in layer.objects:
-        o.select_set(False)
+        if o is not None:  # objects removed since the last view-layer update are listed as None
+            o.select_set(False)
     obj.select_set(True)
     layer.objects.active = obj
 

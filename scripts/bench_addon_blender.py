@@ -115,7 +115,11 @@ def main() -> None:
         results[name] = rec.summary(outcome)
         print(f"bench addon: {name}: {results[name]}", flush=True)
 
-    action("Set up Scene (16 views read from files)", lambda r: r.op(bpy.ops.softfit.setup_scene))
+    def setup(r: Recorder) -> str:
+        res = r.op(bpy.ops.softfit.setup_scene)
+        r.timers_until(no_task)  # the views are read and the cameras built over timer ticks
+        return f"{res} {bpy.context.window_manager.softfit.message[:80]}"
+    action("Set up Scene (16 views read from files)", setup)
 
     def start(r: Recorder) -> str:
         res = r.op(bpy.ops.softfit.backend_start)
