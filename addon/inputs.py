@@ -15,15 +15,17 @@ import numpy as np
 
 from . import images, session, tasks
 from .core.cameras import Cameras
+from .core.data.gather import Readers
+from .core.data.types import RawViews
 from .errors import InputError
-from .fitdata import FitInputs, assemble, rgba_views
-from .views import InputOptions, ViewSet, discover
+from .fitdata import FitInputs, assemble
+from .views import InputOptions, discover
 
 if TYPE_CHECKING:
     from .properties import SOFTFIT_PG_settings
 
 SfmCameras = Callable[[np.ndarray], Cameras]  # (N, H, W, 4) uint8 views -> one camera per view (W x H)
-Loaded = tuple[ViewSet, FitInputs]
+Loaded = tuple[RawViews, FitInputs]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,18 +52,18 @@ def load(settings: SOFTFIT_PG_settings, reload: bool = False, sfm: SfmCameras | 
     cache = session.get().views
     if not reload and req.key in cache:
         return cache[req.key]
-    return remember(req, read(req, images.read_image, images.image_size, sfm))
+    return remember(req, read(req, images.READERS, images.image_size, sfm))
 
 
-def read(req: Request, read_image: Callable[[Any], np.ndarray], image_size: Callable[[Any], tuple[int, int]],
+def read(req: Request, readers: Readers, image_size: Callable[[Any], tuple[int, int]],
          sfm: SfmCameras | None = None) -> Loaded:
     """Discover, read and assemble the views of `req` with the given image readers (no bpy here)."""
     views = discover(req.options, image_size)
-    inputs = assemble(views, read_image, req.image_size, req.silhouette)
+    inputs = assemble(views, readers, req.image_size, req.silhouette)
     if req.camera_source == "SFM":
         if sfm is None:
             raise InputError("SfM cameras come from the backend: press Set up Scene first")
-        cams = sfm(rgba_views(views, read_image, inputs))
+        cams = sfm(inputs.rgba())
         want = inputs.cameras
         if len(cams) != len(views) or (cams.width, cams.height) != (want.width, want.height):
             raise InputError(f"the backend's SfM gave {len(cams)} cameras of {cams.width}x{cams.height} for "
@@ -86,9 +88,10 @@ def load_async(settings: SOFTFIT_PG_settings, name: str, label: str, on_done: Ca
     may be stepwise, see tasks.py); the result is cached first."""
     req = Request.of(settings)
     calls = tasks.MainThreadCalls()
-    reader, sizer = calls.wrap(images.read_image), calls.wrap(images.image_size)
+    readers = Readers(calls.wrap(images.READERS.image), calls.wrap(images.READERS.mask))
+    sizer = calls.wrap(images.image_size)
 
     def done(loaded: Loaded) -> Any:
         return on_done(remember(req, loaded))
 
-    return tasks.run(name, label, lambda: read(req, reader, sizer, sfm), done, on_error, calls=calls)
+    return tasks.run(name, label, lambda: read(req, readers, sizer, sfm), done, on_error, calls=calls)

@@ -93,6 +93,8 @@ def setup_async(context: bpy.types.Context, sfm: inputs.SfmCameras | None = None
             return
         where = ("silhouettes from " + data.method.lower() if data.silhouettes is not None else
                  f"silhouettes by the backend ({data.method.lower()})")
+        if data.why:
+            where += f" because {data.why}"
         _report(f"{len(data.names)} cameras at {data.cameras.width}x{data.cameras.height}, {where}", False)
         if on_built is not None:
             on_built(len(data.names))

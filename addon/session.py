@@ -52,7 +52,7 @@ class Session:
     info: dict = field(default_factory=dict)
     config: BackendConfig | None = None
     job: Any = None  # streaming.FitJob while a fit runs
-    views: dict[str, Any] = field(default_factory=dict)  # settings key -> (ViewSet, FitInputs)
+    views: dict[str, Any] = field(default_factory=dict)  # settings key -> (RawViews, FitInputs)
     lock: threading.RLock = field(default_factory=threading.RLock)  # held by whoever uses `client`
     dead: str = ""  # why the last backend went away, shown until the next start
     installer: Any = None  # installer.Installer of the last "Install Local Backend"

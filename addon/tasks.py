@@ -60,10 +60,10 @@ class MainThreadCalls:
         self.closed = threading.Event()
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any) -> Any:
+        def call(*args: Any, **kw: Any) -> Any:
             box: dict[str, Any] = {}
             done = threading.Event()
-            self._queue.put((fn, args, box, done))
+            self._queue.put((fn, args, kw, box, done))
             while not done.wait(0.1):
                 if self.closed.is_set():
                     raise RuntimeError("abandoned")
@@ -78,11 +78,11 @@ class MainThreadCalls:
         end = time.perf_counter() + self.STEP_BUDGET
         while True:
             try:
-                fn, args, box, done = self._queue.get_nowait()
+                fn, args, kw, box, done = self._queue.get_nowait()
             except queue.Empty:
                 return
             try:
-                box["value"] = fn(*args)
+                box["value"] = fn(*args, **kw)
             except BaseException as exc:  # handed to the worker, which raises it
                 box["error"] = exc
             done.set()
