@@ -144,9 +144,12 @@ def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces:
 
 def select_only(context: bpy.types.Context, obj: bpy.types.Object) -> None:
     layer = view_layer(context)
+    if any(o is None for o in layer.objects):
+        # Objects removed since the view layer was last synced are listed as None, and setting the active
+        # object then can crash Blender (seen without a window, where nothing syncs it): sync it first.
+        layer.update()
     for o in layer.objects:
-        if o is not None:  # objects removed since the last view-layer update are listed as None
-            o.select_set(False)
+        o.select_set(False)
     obj.select_set(True)
     layer.objects.active = obj
 

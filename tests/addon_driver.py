@@ -65,6 +65,13 @@ def settle(limit: float = 180.0) -> None:
         raise RuntimeError(f"background tasks still running after {limit} s")
 
 
+def activate(obj: bpy.types.Object) -> None:
+    """Make `obj` active as a click would; the view layer is synced first (objects removed since the last
+    sync would otherwise be stale in it, and Blender can crash setting the active object then)."""
+    bpy.context.view_layer.update()
+    bpy.context.view_layer.objects.active = obj
+
+
 def setup() -> list[str]:
     """Press Set up Scene and wait until the views are read and the cameras built (timer ticks)."""
     result = sorted(bpy.ops.softfit.setup_scene())
@@ -388,7 +395,8 @@ def _drive(job_check=None, limit: float = 120.0) -> dict:
     """Call the add-on's timer function until it unregisters itself, recording every applied frame."""
     streaming = mod("streaming")
     job = mod("session").get().job
-    frames, distinct, matched = 0, 0, True
+    # Frames applied before this call are not compared (the object may have moved since).
+    frames, distinct, matched, worst = job.frames_applied, 0, True, 0.0
     last = None
     nxt = None
     end = time.monotonic() + limit
@@ -399,17 +407,19 @@ def _drive(job_check=None, limit: float = 120.0) -> dict:
             obj = bpy.data.objects.get(job.object_name)
             if obj is not None and job.last_frame is not None and not job.finished:
                 v = world_verts(obj)
+                worst = max(worst, float(np.abs(v - job.last_frame).max()))
                 matched &= bool(np.allclose(v, job.last_frame, atol=1e-5))
                 if last is None or not np.array_equal(v, last):
                     distinct += 1
                 last = v
             if job_check is not None and job_check(job):
-                return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": True}
+                return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": True,
+                        "worst": worst}
         if nxt is None:
             break
         time.sleep(nxt)
     # A timer function returning None is unregistered by Blender: the fit ended the timer itself.
-    return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": False,
+    return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": False, "worst": worst,
             "outcome": job.outcome, "message": job.message, "timer_ended": nxt is None}
 
 
@@ -481,7 +491,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["result_role"] = res.get("softfit_role")
     rep["undo_poll_background"] = bpy.ops.ed.undo.poll()
     np.save(work / "fitted_world.npy", world_verts(res))
-    bpy.context.view_layer.objects.active = res
+    activate(res)
     rep["export_op"] = call(lambda: bpy.ops.softfit.export(filepath=str(work / "fitted.ply")))
 
     # 2. Refine: hand-edit the result, pin its upper half, fit again from it: it replaces the result.
@@ -494,7 +504,7 @@ def fit(args: dict, work: Path) -> dict:
     group.add(pinned, 1.0, "REPLACE")
     edited = local_verts(res)
     s.pin_group, s.refine_iterations = "keep", args["refine_iterations"]
-    bpy.context.view_layer.objects.active = res
+    activate(res)
     rep["refine_op"] = start_fit(bpy.ops.softfit.refine)
     refined_job = mod("session").get().job
     rep["refine"] = _drive()
@@ -508,7 +518,7 @@ def fit(args: dict, work: Path) -> dict:
 
     # 3. Fit again from the sphere: still one result per source (the refit replaces it).
     s.iterations = 20
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     sphere.hide_set(False)
     rep["refit_op"] = start_fit()
     rep["refit"] = _drive()
@@ -517,7 +527,7 @@ def fit(args: dict, work: Path) -> dict:
     kept_verts = local_verts(kept)
 
     # 4. Stop & Keep after a few frames: the copy stays at the last frame, nothing arrives later.
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     sphere.hide_set(False)
     s.iterations = 5000
     rep["cancel_fit_op"] = start_fit()
@@ -538,7 +548,7 @@ def fit(args: dict, work: Path) -> dict:
     kept_verts = local_verts(kept)
 
     # 5. Cancel (Esc's action): the copy goes, the earlier result is shown again as it was.
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     sphere.hide_set(False)
     rep["restore_fit_op"] = start_fit()
     job = mod("session").get().job
@@ -550,7 +560,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["restore_results"] = results_of(base)
 
     # 6. A 30 s main-thread stall (no timer runs) during a fit with a 4 s timeout: nothing is lost.
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     sphere.hide_set(False)
     s.iterations = 400
     rep["stall_fit_op"] = start_fit()
@@ -568,7 +578,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["stall_object_kept"] = bpy.data.objects.get(job.object_name) is not None
 
     # 7. The result deleted mid-fit: the fit ends cleanly and the source is shown again.
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     sphere.hide_set(False)
     s.iterations = 5000
     rep["delete_fit_op"] = start_fit()
@@ -591,7 +601,7 @@ def fit(args: dict, work: Path) -> dict:
     co[:, 2] *= 0.5
     flat.data.foreach_set("co", co.ravel())
     flat.value = 1.0
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     req = mod("fitting").read_request(bpy.context)
     rep["evaluated_z"] = float(np.ptp(req.verts[:, 2]))
     rep["own_z"] = float(np.ptp(world_verts(sphere)[:, 2]))
@@ -625,7 +635,7 @@ def fit(args: dict, work: Path) -> dict:
         if o.get("softfit_role") == "result":
             bpy.data.objects.remove(o)
     sphere.hide_set(False)
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     names_before = sorted(o.name for o in bpy.data.objects)
     rep["kill_fit_op"] = start_fit()
     rep["kill_before"] = _drive(lambda j: j.frames_applied >= 1)
@@ -644,7 +654,7 @@ def fit(args: dict, work: Path) -> dict:
 
     # 11. Cancel with a dead backend returns at once (the pump sends the cancel, not the main thread).
     rep["kill_source_active"] = bpy.context.view_layer.objects.active == sphere
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     rep["dead_cancel_fit_op"] = start_fit()
     job = mod("session").get().job
     _drive(lambda j: j.frames_applied >= 1)
@@ -658,7 +668,7 @@ def fit(args: dict, work: Path) -> dict:
     # never written to, and Cancel has nothing left to act on.
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
     sphere.hide_set(False)
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     rep["load_fit_op"] = start_fit()
     job = mod("session").get().job
     _drive(lambda j: j.frames_applied >= 1)
@@ -742,7 +752,7 @@ def session_events(args: dict, work: Path) -> dict:
 
     # 2. Esc during a fit: the modal ends, the fit is cancelled, the scene is as it was.
     sphere.hide_set(False)
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     s.iterations = 5000
     watch = ops_fit.FitWatch()
     fitting.start(bpy.context, on_end=watch.errors.append)
@@ -797,9 +807,10 @@ def session_events(args: dict, work: Path) -> dict:
     rep["reattach_results"] = results_of(base)
 
     # 5. Another file opened during a fit: it does not hold the copy, so the job is cancelled.
+    s = bpy.context.scene.softfit  # the opened file's scene (the old `s` points into freed memory)
     sphere = bpy.data.objects[base]
     sphere.hide_set(False)
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     s.iterations = 5000
     rep["other_fit_op"] = start_fit()
     job = mod("session").get().job
