@@ -172,8 +172,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="softfit-figure-"))
     try:
         pkg = stage_and_register(tmp)
-        mods = {m: sys.modules[f"{PACKAGE}.{m}"] for m in ("session", "tasks", "fitting", "ops_mesh",
-                                                             "streaming", "panel", "ops_scene")}
+        mods = {m: sys.modules[f"{PACKAGE}.{'logic' if m == 'session' else 'blender'}.{m}"]
+                for m in ("session", "tasks", "fitting", "ops_mesh", "streaming", "panel", "ops_scene")}
         for obj in list(bpy.data.objects):
             bpy.data.objects.remove(obj)
         bpy.context.view_layer.update()
@@ -189,12 +189,12 @@ def main() -> int:
         while not job.step(0.2) and job.iteration < args.iterations // 2:
             pass
         context = bpy.context
-        running = record(pkg.panel.SOFTFIT_PT_main.draw, context)
-        bar = record(pkg.panel.draw_status, context)
+        running = record(mods["panel"].SOFTFIT_PT_main.draw, context)
+        bar = record(mods["panel"].draw_status, context)
         mods["streaming"].run_blocking(job)
         bpy.context.view_layer.objects.active = bpy.data.objects[job.object_name]
-        after = record(pkg.panel.SOFTFIT_PT_main.draw, context)
-        result = record(pkg.panel.SOFTFIT_PT_result.draw, context)
+        after = record(mods["panel"].SOFTFIT_PT_main.draw, context)
+        result = record(mods["panel"].SOFTFIT_PT_result.draw, context)
         mods["session"].disconnect()
 
         painter = Painter()

@@ -32,8 +32,18 @@ OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFT
                "SOFTFIT_PT_result", "SOFTFIT_OT_import_result")
 
 
+LOGIC = ("backend_path", "errors", "fitdata", "geometry", "installer", "meshfile", "session", "summary",
+         "views")
+
+
+def where(sub: str) -> str:
+    """The add-on's module `sub` ("session", "wire.launcher") by its place: logic/, blender/ or shipped."""
+    head = sub.split(".")[0]
+    return sub if head in ("wire", "core") else f"{'logic' if head in LOGIC else 'blender'}.{sub}"
+
+
 def mod(sub: str = "") -> ModuleType:
-    return sys.modules[NAME + (f".{sub}" if sub else "")]
+    return sys.modules[NAME + (f".{where(sub)}" if sub else "")]
 
 
 def install(zip_path: str, repo_dir: Path) -> list[str]:
@@ -96,17 +106,17 @@ def leftovers() -> list[str]:
              if hasattr(t, "softfit")]
     draw_funcs = getattr(bpy.types.STATUSBAR_HT_header.draw, "_draw_funcs", [])
     left += [f"status bar {f.__module__}" for f in draw_funcs if "softfit" in f.__module__]
-    session = sys.modules.get(NAME + ".session")
+    session = sys.modules.get(f"{NAME}.logic.session")
     if session is not None and session._session is not None:
         left.append("session state")
-    streaming = sys.modules.get(NAME + ".streaming")
+    streaming = sys.modules.get(f"{NAME}.blender.streaming")
     if streaming is not None and bpy.app.timers.is_registered(streaming.tick):
         left.append("timer")
     if streaming is not None and bpy.app.timers.is_registered(streaming.watch):
         left.append("watch timer")
     if streaming is not None:
         left += [f"handler {h}" for h, fn in streaming.HANDLERS if fn in getattr(bpy.app.handlers, h)]
-    tasks = sys.modules.get(NAME + ".tasks")
+    tasks = sys.modules.get(f"{NAME}.blender.tasks")
     if tasks is not None and (tasks._tasks or bpy.app.timers.is_registered(tasks.pump)):
         left.append("tasks")
     return left

@@ -86,6 +86,9 @@ def test_zip_holds_the_addon_shared_code_and_wheels_only(built_zip: Path) -> Non
         names = z.namelist()
         manifest = z.read("blender_manifest.toml").decode()
     assert "__init__.py" in names and "wire/client.py" in names and "wire/launcher.py" in names
+    # The glTF-style split: Blender-free logic/ apart from the Blender-facing blender/.
+    assert "logic/session.py" in names and "logic/views.py" in names and "blender/panel.py" in names
+    assert not [n for n in names if n.count("/") == 0 and n.endswith(".py") and n != "__init__.py"]
     with zipfile.ZipFile(built_zip) as z:  # the backend code it shares, byte for byte (one source)
         for rel, src in build_extension.shipped_backend().items():
             assert z.read(rel.as_posix()) == src.read_bytes(), rel

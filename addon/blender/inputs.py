@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import images, session, tasks
-from .core.cameras import Cameras
-from .core.data.gather import Readers
-from .core.data.types import RawViews
-from .errors import InputError
-from .fitdata import FitInputs, assemble
-from .views import InputOptions, discover
+from ..core.cameras import Cameras
+from ..core.data.gather import Readers
+from ..core.data.types import RawViews
+from ..logic import session
+from ..logic.errors import InputError
+from ..logic.fitdata import FitInputs, assemble
+from ..logic.views import InputOptions, discover
+from . import images, tasks
 
 if TYPE_CHECKING:
     from .properties import SOFTFIT_PG_settings

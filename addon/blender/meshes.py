@@ -11,10 +11,17 @@ from typing import Any
 import bpy
 import numpy as np
 
+from ..core.mesh.sphere import uv_sphere
+from ..logic.errors import InputError
+from ..logic.geometry import (
+    check_frame,
+    flat_co,
+    mesh_topology,
+    pinned_from_weights,
+    to_local,
+    transform_points,
+)
 from .blend import collection, mesh_object, view_layer
-from .core.mesh.sphere import uv_sphere
-from .errors import InputError
-from .geometry import check_frame, flat_co, mesh_topology, pinned_from_weights, to_local, transform_points
 
 ROLE = "softfit_role"  # custom property: "initial" on spheres, "result" on fit copies
 SOURCE = "softfit_source"  # on a fit copy: the object it was fitted from

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import bpy
 from bpy.props import BoolProperty
 
-from . import fitting, session, streaming, tasks
-from .blend import status
-from .errors import InputError
-from .wire.errors import WireError
+from ..logic import session
+from ..logic.errors import InputError
+from ..wire.errors import WireError
+from . import fitting, streaming, tasks
+from .blend import operator_variant, status
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
@@ -148,20 +149,12 @@ class _FitOperator(bpy.types.Operator):
         streaming.tag_redraw()
 
 
-class SOFTFIT_OT_fit(_FitOperator):
-    """Fit the active mesh to the views' silhouettes (Esc cancels); the result replaces this object's
-    earlier result, the original is kept"""
-
-    bl_idname = "softfit.fit"
-    bl_label = "Fit"
-
-
-class SOFTFIT_OT_refine(_FitOperator):
-    """Fit again from the active mesh as it is now (hand edits included); the Pinned Group stays put"""
-
-    bl_idname = "softfit.refine"
-    bl_label = "Refine"
-    refine = True
+SOFTFIT_OT_fit = operator_variant(
+    _FitOperator, "softfit.fit", "Fit", "Fit the active mesh to the views' silhouettes (Esc cancels); the "
+    "result replaces this object's earlier result, the original is kept")
+SOFTFIT_OT_refine = operator_variant(
+    _FitOperator, "softfit.refine", "Refine", "Fit again from the active mesh as it is now (hand edits "
+    "included); the Pinned Group stays put", refine=True)
 
 
 class SOFTFIT_OT_cancel(bpy.types.Operator):

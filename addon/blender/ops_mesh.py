@@ -14,15 +14,16 @@ import bpy
 import numpy as np
 from bpy.props import EnumProperty
 
-from . import inputs, session, streaming, tasks
+from ..logic import session
+from ..logic.errors import InputError
+from ..logic.geometry import mesh_topology
+from ..logic.session import BackendConfig
+from ..wire.errors import WireError
+from ..wire.events import Prepared
+from . import inputs, streaming, tasks
 from .blend import mesh_object, settings, status
-from .errors import InputError
-from .geometry import mesh_topology
 from .meshes import SphereArrays, add_initial, add_sphere, add_sphere_steps, sphere_arrays
 from .preferences import backend_config
-from .session import BackendConfig
-from .wire.errors import WireError
-from .wire.events import Prepared
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems

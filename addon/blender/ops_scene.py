@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 import bpy
 import numpy as np
 
-from . import inputs, session, tasks
+from ..core.cameras import Cameras, parse_transforms
+from ..logic import session
+from ..logic.errors import InputError
+from ..logic.session import BackendConfig
+from ..wire.errors import WireError
+from . import inputs, tasks
 from .blend import scene, settings, status
-from .core.cameras import Cameras, parse_transforms
-from .errors import InputError
 from .preferences import backend_config
 from .scene_setup import build_cameras_steps
-from .session import BackendConfig
-from .wire.errors import WireError
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems

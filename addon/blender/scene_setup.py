@@ -14,9 +14,9 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .core.cameras import blender_camera_settings
-from .core.data.types import RawViews
-from .fitdata import FitInputs
+from ..core.cameras import blender_camera_settings
+from ..core.data.types import RawViews
+from ..logic.fitdata import FitInputs
 from .images import image_from_array, load_for_display
 
 COLLECTION = "SoftFit Cameras"

@@ -29,15 +29,16 @@ import time
 import bpy
 import numpy as np
 
-from . import meshes, session, userdata
+from ..logic import session
+from ..logic.errors import InputError
+from ..logic.geometry import local_buffer
+from ..logic.summary import result_message
+from ..wire.client import Client
+from ..wire.errors import ServerGone, WireError
+from ..wire.events import JobError, Progress, Queued, Result, VertexFrame
+from ..wire.launcher import LocalBackend
+from . import meshes, userdata
 from .blend import layout, mesh_object, status
-from .errors import InputError
-from .geometry import local_buffer
-from .summary import result_message
-from .wire.client import Client
-from .wire.errors import ServerGone, WireError
-from .wire.events import JobError, Progress, Queued, Result, VertexFrame
-from .wire.launcher import LocalBackend
 
 POLL_INTERVAL = 0.05  # seconds between timer calls while a fit runs
 PUMP_WAIT = 0.25  # seconds a pump poll may wait for news: also how often it checks the backend process
@@ -381,7 +382,7 @@ class FitJob:
 def untag(obj: bpy.types.Object) -> None:
     """The fit is over: the object is an ordinary result (or gone) from now on."""
     for key in (meshes.JOB, meshes.HIDDEN):
-        if key in obj:
+        if obj.get(key) is not None:
             del obj[key]
 
 
@@ -389,7 +390,7 @@ def restore_interrupted(running: str | None) -> list[str]:
     """Copies of fits that no longer run (tagged, but not by `running`): removed, what their fit hid shown
     again, as Cancel would. Returns the names of the objects shown again."""
     shown: list[str] = []
-    for obj in [o for o in bpy.data.objects if meshes.JOB in o and o[meshes.JOB] != running]:
+    for obj in [o for o in bpy.data.objects if o.get(meshes.JOB) not in (None, running)]:
         try:
             hidden = [str(n) for n in json.loads(str(obj.get(meshes.HIDDEN, "[]")))]
         except ValueError:

@@ -28,7 +28,7 @@ class Task:
     name: str
     label: str
     work: Callable[[], Any]
-    on_done: Callable[[Any], None] | None = None
+    on_done: Callable[[Any], Any] | None = None  # may be a generator function: stepwise (see above)
     on_error: Callable[[BaseException], None] | None = None
     result: Any = None
     error: BaseException | None = None
@@ -96,7 +96,7 @@ class MainThreadCalls:
 _tasks: list[Task] = []
 
 
-def run(name: str, label: str, work: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+def run(name: str, label: str, work: Callable[[], Any], on_done: Callable[[Any], Any] | None = None,
         on_error: Callable[[BaseException], None] | None = None, calls: MainThreadCalls | None = None
         ) -> Task:
     """Start `work()` in a worker thread now; the callbacks run later on the main thread. `calls`: the

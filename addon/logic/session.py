@@ -20,13 +20,13 @@ from typing import Any
 
 import zmq
 
+from ..wire.client import Client
+from ..wire.errors import WireError
+from ..wire.launcher import LocalBackend, launch_local_backend
 from . import backend_path
 from .errors import InputError
-from .wire.client import Client
-from .wire.errors import WireError
-from .wire.launcher import LocalBackend, launch_local_backend
 
-ADDON_DIR = Path(__file__).resolve().parent
+ADDON_DIR = Path(__file__).resolve().parent.parent  # the extension's root folder
 START_TIMEOUT = 120.0  # first start imports torch (and may build caches)
 MIN_CLIENT_TIMEOUT = 4.0  # the server refuses less (clients poll every 2 s at most)
 
