@@ -208,6 +208,15 @@ def test_views_and_silhouettes_match_load_dataset(kind: str, tmp_path: Path) -> 
     np.testing.assert_allclose(ours.silhouettes, ref.silhouettes, atol=2e-3)
 
 
+def test_a_folder_holding_one_archive_reads_the_chosen_object(tmp_path: Path) -> None:
+    """The panel's object index applies to an archive found in a folder as to the archive itself."""
+    path, opts, ref_opts = make_layout("softras_npz", tmp_path)
+    in_folder = fitdata.assemble(views.discover(views.InputOptions(str(tmp_path), **opts), pil_size),
+                                 PIL_READERS, 32, "AUTO")
+    direct = load_dataset(path, image_size=32, **ref_opts)
+    np.testing.assert_allclose(in_folder.silhouettes, direct.silhouettes, atol=2e-3)
+
+
 def _photos(folder: Path, stems: list[str], exts: list[str], az: list[float], colour_masks: bool = False
             ) -> tuple[dict, dict]:
     """A plain folder of opaque photos with masks/ beside them, on a turntable at `az` (file order)."""

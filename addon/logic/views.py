@@ -50,13 +50,6 @@ class InputOptions:
     object_index: int = 0  # ShapeNet .npz archives hold several objects
 
 
-def detect_kind(path: Path) -> str:
-    """The input kind of `path` (file or folder), by the backend's own rule (`core/data/files.py`)."""
-    if not path.exists():
-        raise InputError(f"input not found: {path}")
-    return KIND_OF[detect(path)[0]]
-
-
 def _preset_cameras(vs: RawViews, preset: Turntable) -> RawViews:
     """The views of a layout with cameras of its own, on the turntable preset instead."""
     angles = [angle_from_name(v.name) for v in vs.views]
@@ -75,7 +68,10 @@ def discover(opts: InputOptions, image_size: ImageSize) -> RawViews:
     if opts.camera_source not in CAMERA_SOURCES:
         raise InputError(f"unknown camera source {opts.camera_source!r}")
     path = Path(opts.path).expanduser()
-    found = detect_kind(path)
+    if not path.exists():
+        raise InputError(f"input not found: {path}")
+    fmt = detect(path)[0]
+    found = KIND_OF[fmt]
     if opts.kind not in ("AUTO", found):
         raise InputError(f"{path} holds {found.lower()} data, not {opts.kind.lower()}: set the input kind to "
                          "Auto or choose another input")
@@ -83,7 +79,7 @@ def discover(opts: InputOptions, image_size: ImageSize) -> RawViews:
     if found == "FOLDER" and not preset:
         raise InputError(f"{path} has no camera file: choose the turntable camera preset")
     cameras = opts.turntable.spec() if preset and found not in OWN_CAMERAS else None
-    index = opts.object_index if path.suffix.lower() == ".npz" else None
+    index = opts.object_index if fmt == "softras_npz" else None
     vs = read_views(path, image_size, cameras, index)
     return _preset_cameras(vs, opts.turntable) if preset and found in OWN_CAMERAS and \
         opts.camera_source == "TURNTABLE" else vs

@@ -67,7 +67,7 @@ def read(folder: Path, model: Path, allow_outside: bool = False) -> RawViews:
     if not posed:
         raise InputError(f"{model}: the COLMAP model has no registered images")
     files = [_image_file(folder, img.name, allow_outside) for img in posed]
-    keep, missing = present_frames(files, str(model), "registered images")
+    keep, missing = present_frames(files, str(model), "registered views")
     sizes = {(rec.cameras[posed[i].camera_id].width, rec.cameras[posed[i].camera_id].height) for i in keep}
     if len(sizes) != 1:
         raise InputError(f"{model}: the cameras have different image sizes {sorted(sizes)}; "
