@@ -442,6 +442,15 @@ def start_fit(op=None) -> tuple[list[str], str, bool]:
     return result, error, returned_first
 
 
+def fit_from(obj: bpy.types.Object, s, iterations: int) -> tuple[tuple[list[str], str, bool], object]:
+    """Show and select `obj`, set the iterations, press Fit: (start_fit's report, the running job)."""
+    obj.hide_set(False)
+    activate(obj)
+    s.iterations = iterations
+    started = start_fit()
+    return started, mod("session").get().job
+
+
 def results_of(base: str) -> list[str]:
     return sorted(o.name for o in bpy.data.objects
                   if o.get("softfit_role") == "result" and o.get("softfit_source") == base)
@@ -537,11 +546,7 @@ def fit(args: dict, work: Path) -> dict:
     kept_verts = local_verts(kept)
 
     # 4. Stop & Keep after a few frames: the copy stays at the last frame, nothing arrives later.
-    activate(sphere)
-    sphere.hide_set(False)
-    s.iterations = 5000
-    rep["cancel_fit_op"] = start_fit()
-    job = mod("session").get().job
+    rep["cancel_fit_op"], job = fit_from(sphere, s, 5000)
     rep["cancel_before"] = _drive(lambda j: j.frames_applied >= 3)
     last = np.array(job.last_frame)
     rep["cancel_op"] = sorted(bpy.ops.softfit.cancel(keep=True))
@@ -570,11 +575,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["restore_results"] = results_of(base)
 
     # 6. A 30 s main-thread stall (no timer runs) during a fit with a 4 s timeout: nothing is lost.
-    activate(sphere)
-    sphere.hide_set(False)
-    s.iterations = 400
-    rep["stall_fit_op"] = start_fit()
-    job = mod("session").get().job
+    rep["stall_fit_op"], job = fit_from(sphere, s, 400)
     rep["stall_before"] = _drive(lambda j: j.frames_applied >= 1)
     polls_before = job.pump.polls
     time.sleep(args.get("stall", 30.0))
@@ -588,11 +589,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["stall_object_kept"] = bpy.data.objects.get(job.object_name) is not None
 
     # 7. The result deleted mid-fit: the fit ends cleanly and the source is shown again.
-    activate(sphere)
-    sphere.hide_set(False)
-    s.iterations = 5000
-    rep["delete_fit_op"] = start_fit()
-    job = mod("session").get().job
+    rep["delete_fit_op"], job = fit_from(sphere, s, 5000)
     _drive(lambda j: j.frames_applied >= 1)
     bpy.data.objects.remove(bpy.data.objects[job.object_name])
     rep["delete_tick"] = mod("streaming").tick()
