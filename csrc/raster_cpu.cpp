@@ -31,11 +31,12 @@ namespace {
 std::atomic<int64_t> g_forward_threads{0};
 std::atomic<int64_t> g_backward_threads{0};
 
-// Runs fn(i) for every i in [0, n) on at::get_num_threads() threads, handing items out one at a time:
-// tiles differ a lot in cost (the object covers part of the image), and a static split would leave
-// threads idle. Returns how many threads ran at least one item. With OpenMP this is torch's own thread
-// pool (at::parallel_for); without it at::parallel_for would be a serial loop, so the fallback starts
-// std::threads itself.
+// Runs fn(i) for every i in [0, n) on at::get_num_threads() threads: thread t runs item t first, then
+// takes the remaining items one at a time (tiles differ a lot in cost, as the object covers part of the
+// image, and a static split would leave threads idle). Every thread thus works whenever n >= threads,
+// however late the system starts it. Returns how many threads ran at least one item. With OpenMP this
+// is torch's own thread pool (at::parallel_for); without it at::parallel_for would be a serial loop, so
+// the fallback starts std::threads itself.
 template <typename Fn>
 int64_t parallel_dynamic(int64_t n, const Fn& fn) {
   const int64_t nthreads = std::min<int64_t>(at::get_num_threads(), n);
@@ -43,23 +44,22 @@ int64_t parallel_dynamic(int64_t n, const Fn& fn) {
     for (int64_t i = 0; i < n; ++i) fn(i);
     return n > 0 ? 1 : 0;
   }
-  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> next{nthreads};
   std::atomic<int64_t> workers{0};
-  auto work = [&] {
-    bool did = false;
+  auto work = [&](int64_t first, int64_t end) {  // one thread: items [first, end), then the queue
+    for (int64_t i = first; i < end; ++i) fn(i);
     for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
          i = next.fetch_add(1, std::memory_order_relaxed)) {
       fn(i);
-      did = true;
     }
-    if (did) workers.fetch_add(1, std::memory_order_relaxed);
+    workers.fetch_add(1, std::memory_order_relaxed);
   };
 #ifdef _OPENMP
-  at::parallel_for(0, nthreads, 1, [&](int64_t, int64_t) { work(); });
+  at::parallel_for(0, nthreads, 1, work);
 #else
   std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nthreads; ++t) pool.emplace_back(work);
-  work();
+  for (int64_t t = 1; t < nthreads; ++t) pool.emplace_back(work, t, t + 1);
+  work(0, 1);
   for (std::thread& t : pool) t.join();
 #endif
   return workers.load();
