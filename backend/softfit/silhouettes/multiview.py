@@ -6,7 +6,9 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    sure background (and, for a fixed camera, pixels that differ from the median background probable
    object: `staticbackground`), and let OpenCV GrabCut learn the view's own colour models of object and
    background and cut;
-3. carve the visual hull from all masks, tolerating a few wrong views (`voxelvotes`), cut a support
+3. carve the visual hull from all masks, tolerating many wrong views (`voxelvotes`; a voxel may fall
+   outside up to `prior_miss_frac` of the masks: a strict hull turns a part lost in a few views into sure
+   background in every view, and the loss spreads round after round), cut a support
    plane's skirt off its base (`voxelvotes.cut_support`), and reproject it into every view as the prior
    of the next round: well inside it sure object, well outside it sure background (also where a fixed
    camera sees its unchanged background), GrabCut decides the band between;
@@ -160,10 +162,12 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None = None, rounds: int = 4,
                   max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2, band: float = 0.15,
-                  iterations: int = 4, border: float = 0.03, settle: float = 0.99) -> MultiViewSegmentation:
+                  iterations: int = 4, border: float = 0.03, settle: float = 0.99,
+                  prior_miss_frac: float = 0.4) -> MultiViewSegmentation:
     """Segment every view (see the module docstring). `rounds`: hull-prior rounds at most; `max_side`:
     working resolution (px); `resolution`: hull voxels along the box side; `miss_frac`: fraction of views
-    a hull voxel may fall outside; `band`: uncertain band around the prior (x its radius); `settle`: stop
+    a hull voxel may fall outside when judging the views; `prior_miss_frac`: the same for the hull that
+    steers the next round; `band`: uncertain band around the prior (x its radius); `settle`: stop
     when successive rounds' masks agree to this mean IoU."""
     t0 = time.perf_counter()
     imgs = check_images(images)
@@ -180,17 +184,18 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     if still is not None:
         notes.append("fixed camera: the per-pixel median over the views is used as the background")
     centers, radii = region.projected(cams)
-    masks = np.stack([grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] / 3,
+    masks = np.stack([grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] / 2,
                                                     None if static is None else ~static[i], border),
                               iterations) for i in range(n)])
     max_misses = int(np.floor(miss_frac * n)) if n >= 5 else 0
+    prior_misses = int(np.floor(prior_miss_frac * n)) if n >= 5 else 0
     lo0, hi0 = region.center - 2 * region.radius, region.center + 2 * region.radius
     lo, hi = lo0, hi0
     up = _up(cams, region.center)
     done = 0
     for _ in range(rounds):
         done += 1
-        votes, occ, (lo, hi) = tight_hull(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses)
+        votes, occ, (lo, hi) = tight_hull(cams, masks, (lo0, hi0), (lo, hi), resolution, prior_misses)
         if up is not None:
             occ = cut_support(votes, occ, up)
         if not occ.any():
@@ -233,10 +238,10 @@ def _fail(names: list[str], masks: np.ndarray, why: str) -> None:
 
 def segment(images: np.ndarray, cameras: Cameras | None = None, names: list[str] | None = None,
             rounds: int = 4, max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2,
-            band: float = 0.15, iterations: int = 4, border: float = 0.03, settle: float = 0.99
-            ) -> np.ndarray:
+            band: float = 0.15, iterations: int = 4, border: float = 0.03, settle: float = 0.99,
+            prior_miss_frac: float = 0.4) -> np.ndarray:
     """(N, H, W) bool masks; needs the views' `cameras` (the options are `segment_views`')."""
     if cameras is None:
         raise InputError("silhouette method 'multiview' needs the views' cameras")
     return segment_views(images, cameras, names, rounds, max_side, resolution, miss_frac, band, iterations,
-                         border, settle).masks
+                         border, settle, prior_miss_frac).masks
