@@ -208,7 +208,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         masks = new
         if change >= settle:
             break
-    conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names)
+    conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
     edge = np.flatnonzero(conf.touches_border)
