@@ -30,6 +30,7 @@ import numpy as np
 from softfit.cameras import Cameras
 from softfit.errors import InputError
 from softfit.silhouettes import staticbackground
+from softfit.silhouettes.colourmodel import looks_like_background
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import ViewConfidence, judge
 from softfit.silhouettes.convergence import object_region
@@ -85,13 +86,16 @@ def seed_labels(shape: tuple[int, int], center: np.ndarray, radius: float, chang
     return labels
 
 
-def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None, border: float, band: float
-                 ) -> np.ndarray:
+def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None, border: float, band: float,
+                 bg_like: np.ndarray | None = None) -> np.ndarray:
     """Labels from the reprojected hull `prior` and the view's own last `mask`: sure object deeper than
     the band inside both (the hull is looser than the object wherever few views constrain it, so it alone
     never forces a pixel in); sure background farther than the band outside the prior (or outside it and
     matching a fixed camera's background); probable object elsewhere inside the prior, probable background
-    in the band. The band is `band` x the prior's equivalent radius (at least 2 px)."""
+    in the band. The band is `band` x the prior's equivalent radius (at least 2 px). `bg_like`: pixels
+    the last round's colour models call background; inside the prior they start as probable background
+    and are never forced in, so a hole the hull cannot carve (a torus seen from above, a knot's loops) can
+    open: without it the deep interior of a filled mask is sure object and the hole stays filled."""
     labels = np.full(prior.shape, cv2.GC_PR_BGD, np.uint8)
     if not prior.any():
         _frame(labels, border)
@@ -101,7 +105,11 @@ def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None,
     d_in = cv2.distanceTransform(u8 & mask.astype(np.uint8), cv2.DIST_L2, 5)
     d_out = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 5)
     labels[prior] = cv2.GC_PR_FGD
-    labels[d_in > m] = cv2.GC_FGD
+    sure = d_in > m
+    if bg_like is not None:
+        labels[prior & bg_like] = cv2.GC_PR_BGD
+        sure &= ~bg_like
+    labels[sure] = cv2.GC_FGD
     labels[d_out > m] = cv2.GC_BGD
     if static is not None:
         labels[static & ~prior] = cv2.GC_BGD
@@ -109,21 +117,23 @@ def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None,
     return labels
 
 
-def grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> np.ndarray:
-    """(H, W) bool object pixels after GrabCut from `labels` (kept as they are if the colour models
+def grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    """((H, W) bool object pixels, (H, W) bool pixels the learnt background colour model explains better
+    than the object's) after GrabCut from `labels` (kept as they are if the colour models
     degenerate, e.g. on a flat image). The whole image takes part even when the prior confines the
     object: the background model learns every background colour (measured: cropping to the object's
     neighbourhood lost 0.05 IoU on a textured floor)."""
     if (labels == cv2.GC_BGD).all():
-        return np.zeros(labels.shape, bool)
+        return np.zeros(labels.shape, bool), np.ones(labels.shape, bool)
     lab = labels.copy()
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)  # GrabCut's k-means initialisation: same photos, same masks
+    bgr = np.ascontiguousarray(image[..., ::-1])
     with contextlib.suppress(cv2.error):
-        cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), lab, None, bgd, fgd, iterations,
-                    cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(bgr, lab, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     fg = (lab == cv2.GC_FGD) | (lab == cv2.GC_PR_FGD)
-    return clean_mask(fg, open_radius=1, keep="large", min_frac=0.1, holes=0.02)
+    return (clean_mask(fg, open_radius=1, keep="large", min_frac=0.1, holes=0.02),
+            looks_like_background(bgr, bgd, fgd))
 
 
 def _up(cameras: Cameras, center: np.ndarray) -> np.ndarray | None:
@@ -184,9 +194,10 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     if still is not None:
         notes.append("fixed camera: the per-pixel median over the views is used as the background")
     centers, radii = region.projected(cams)
-    masks = np.stack([grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] / 2,
-                                                    None if static is None else ~static[i], border),
-                              iterations) for i in range(n)])
+    cuts = [grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] / 2,
+                                          None if static is None else ~static[i], border), iterations)
+            for i in range(n)]
+    masks, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
     max_misses = int(np.floor(miss_frac * n)) if n >= 5 else 0
     prior_misses = int(np.floor(prior_miss_frac * n)) if n >= 5 else 0
     lo0, hi0 = region.center - 2 * region.radius, region.center + 2 * region.radius
@@ -201,9 +212,9 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         if not occ.any():
             _fail(names, masks, "the views' masks share no common 3-D region (the visual hull is empty)")
         priors = np.stack([votes.project(occ, i) for i in range(n)])
-        new = np.stack([grabcut(small[i], prior_labels(priors[i], masks[i], None if static is None
-                                                       else static[i], border, band), iterations)
-                        for i in range(n)])
+        cuts = [grabcut(small[i], prior_labels(priors[i], masks[i], None if static is None else static[i],
+                                               border, band, bg_like[i]), iterations) for i in range(n)]
+        new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
         change = float(np.mean([_iou(a, b) for a, b in zip(masks, new, strict=True)]))
         masks = new
         if change >= settle:
