@@ -5,8 +5,8 @@ runs fits on a backend process over ZeroMQ, streaming vertices into a copy of th
 `bpy.app.timers`. Every wait on the backend happens in worker threads that never touch bpy (tasks.py,
 streaming.JobPump); the main thread only applies what they deliver. Code shared with the backend is
 copied in verbatim at build time: the `wire` client and `core` (cameras, errors, atomic writes, mesh
-files, the sphere, the input rules of `softfit.data`: file listing, working size, pixel tests, the SoftRas
-reader); see scripts/build_extension.py.
+files, the sphere, and the backend's whole numpy input path: layout readers, view gathering, resizing,
+undistortion); see scripts/build_extension.py.
 
 Nothing here imports bpy at import time, so the pure modules (views, fitdata, geometry,
 meshfile, summary, backend_path) are importable and tested without Blender, from a staged copy.

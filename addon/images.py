@@ -7,6 +7,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from .core.data.gather import Readers
+from .core.data.pixels import mask_coverage
 from .errors import InputError
 
 
@@ -42,6 +44,20 @@ def read_image(path: Path) -> np.ndarray:
     finally:
         bpy.data.images.remove(img)
     return np.ascontiguousarray(buf.reshape(h, w, 4)[::-1])
+
+
+def read_image_u8(path: Path, exif: bool = False) -> np.ndarray:
+    """(H, W, 4) uint8 RGBA for the shared loading steps (Blender's loader applies no EXIF rotation)."""
+    return np.clip(np.rint(read_image(path) * 255.0), 0, 255).astype(np.uint8)
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """(H, W) float32 coverage: grey level, or the brightest colour channel, times alpha (the backend's rule,
+    `core/data/pixels.py`)."""
+    return mask_coverage(read_image(path))
+
+
+READERS = Readers(read_image_u8, read_mask)
 
 
 def load_for_display(path: Path) -> bpy.types.Image:

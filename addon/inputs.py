@@ -10,9 +10,10 @@ import numpy as np
 
 from . import images, session
 from .core.cameras import Cameras
+from .core.data.types import RawViews
 from .errors import InputError
-from .fitdata import FitInputs, assemble, rgba_views
-from .views import ViewSet, discover
+from .fitdata import FitInputs, assemble
+from .views import discover
 
 if TYPE_CHECKING:
     from .properties import SOFTFIT_PG_settings
@@ -21,7 +22,7 @@ SfmCameras = Callable[[np.ndarray], Cameras]  # (N, H, W, 4) uint8 views -> one 
 
 
 def load(settings: SOFTFIT_PG_settings, reload: bool = False, sfm: SfmCameras | None = None
-         ) -> tuple[ViewSet, FitInputs]:
+         ) -> tuple[RawViews, FitInputs]:
     """The views of the scene's SoftFit settings (cached by settings; `reload` re-reads the files).
     With the SfM camera source, `sfm` asks the backend for the cameras (Set up Scene passes it; the other
     operators use the cached result). InputError names the problem; nothing in the scene changes here."""
@@ -30,11 +31,11 @@ def load(settings: SOFTFIT_PG_settings, reload: bool = False, sfm: SfmCameras | 
     if not reload and key in cache:
         return cache[key]
     views = discover(settings.input_options(), images.image_size)
-    inputs = assemble(views, images.read_image, settings.image_size, settings.silhouette)
+    inputs = assemble(views, images.READERS, settings.image_size, settings.silhouette)
     if settings.camera_source == "SFM":
         if sfm is None:
             raise InputError("SfM cameras come from the backend: press Set up Scene first")
-        cams = sfm(rgba_views(views, images.read_image, inputs))
+        cams = sfm(inputs.rgba())
         want = inputs.cameras
         if len(cams) != len(views) or (cams.width, cams.height) != (want.width, want.height):
             raise InputError(f"the backend's SfM gave {len(cams)} cameras of {cams.width}x{cams.height} for "

@@ -109,6 +109,8 @@ class SOFTFIT_OT_setup_scene(bpy.types.Operator):
             return {"CANCELLED"}
         where = "silhouettes from " + data.method.lower() if data.silhouettes is not None else (
             f"silhouettes by the backend ({data.method.lower()})")
+        if data.why:
+            where += f" because {data.why}"
         self.report({"INFO"}, f"SoftFit: {len(data.names)} cameras at {data.cameras.width}x"
                               f"{data.cameras.height}, {where}")
         return {"FINISHED"}

@@ -7,15 +7,16 @@ SoftFit cameras are replaced only once the new ones exist."""
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import bpy
 import numpy as np
 from mathutils import Matrix
 
 from .core.cameras import blender_camera_settings
+from .core.data.types import RawViews
 from .fitdata import FitInputs
 from .images import image_from_array, load_for_display
-from .views import ViewSet
 
 COLLECTION = "SoftFit Cameras"
 TAG = "softfit_view"  # custom property on the cameras (view index) and on images the add-on made
@@ -63,7 +64,7 @@ def remove_cameras() -> None:
     _remove(blocks)
 
 
-def build_cameras(scene: bpy.types.Scene, views: ViewSet, inputs: FitInputs) -> bpy.types.Collection:
+def build_cameras(scene: bpy.types.Scene, views: RawViews, inputs: FitInputs) -> bpy.types.Collection:
     """Create the cameras of `inputs` (working size) with backgrounds from `views`; returns the collection."""
     created: list = []
     try:
@@ -79,13 +80,14 @@ def build_cameras(scene: bpy.types.Scene, views: ViewSet, inputs: FitInputs) -> 
             cam.lens = s["lens"]
             cam.shift_x, cam.shift_y = s["shift_x"], s["shift_y"]
             cam.show_background_images = True
-            if views.images is not None:
-                image = load_for_display(views.images[i])
+            source = views.views[i].image
+            if isinstance(source, Path):
+                image = load_for_display(source)
                 if image.users == 0:
                     created.append(image)
-            else:
-                assert views.pixels is not None
-                image = image_from_array(f"SoftFit {name}", views.pixels[i].astype(np.float32) / 255.0)
+            else:  # pixels in memory (SoftRas), already mirrored to match the cameras
+                rgba = source if source.shape[2] == 4 else np.dstack([source, np.full(source.shape[:2], 255)])
+                image = image_from_array(f"SoftFit {name}", rgba.astype(np.float32) / 255.0)
                 image[TAG] = i
                 created.append(image)
             bg = cam.background_images.new()

@@ -37,7 +37,8 @@ def result_message(metrics: dict) -> str:
     if _number(metrics.get("wall_time")):
         parts.append(f"{metrics['wall_time']:.1f} s")
     if segmented and metrics.get("silhouette_method"):
-        parts.append(f"silhouettes by {metrics['silhouette_method']}")
+        why = metrics.get("silhouette_reason")
+        parts.append(f"silhouettes by {metrics['silhouette_method']}" + (f" because {why}" if why else ""))
     warnings = metrics.get("segmentation_warnings") or []
     if isinstance(warnings, list) and warnings:
         parts.append("WARNING: " + "; ".join(str(w) for w in warnings))

@@ -1,44 +1,44 @@
-"""Finding the views of an input (no bpy): which images, which masks, which cameras.
+"""The panel's input options -> the views of the input (no bpy), through the backend's own layout readers
+(`core/data/layout.py`, shipped verbatim): the same files, masks, cameras and errors as `softfit fit`.
 
-Inputs, as the panel offers them: a folder with a `transforms.json` (or the file itself), an ALOI object
-folder (`png2/<obj>/<obj>_r<angle>.png`, masks in `mask2/<obj>/` or `masks/`), a plain image folder with
-a turntable preset, or SoftRas files (`source.npy` + `camera.npy`, or a ShapeNet `.npz` archive). The
-conventions are those of `softfit.data.load` (tests/test_addon_pure.py compares both on every layout).
-Image sizes are read by an injected function so Blender (bpy images) and the tests (PIL) share this.
-"""
+What is the add-on's own is only the panel's vocabulary: an input kind (AUTO or a layout the user insists
+on), the camera source (the file's cameras, the turntable preset, or SfM placeholders) and the preset
+itself. Image sizes are read by an injected function (Blender's loader; PIL in the tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from .core.cameras import SOFTRAS_DISTANCE, Cameras, load_transforms, turntable
-from .core.data.files import MASK_FOLDER, aloi_mask_folder, angle_from_name, detect, find_mask, sort_by_angle
-from .core.data.files import list_images as image_files
-from .core.data.formats import softras
+from .core.data.files import angle_from_name, detect
+from .core.data.formats.folder import turntable_cameras
+from .core.data.layout import read_views
+from .core.data.spec import TurntableSpec
+from .core.data.types import ImageSize, RawViews
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")
 KIND_OF = {"transforms": "TRANSFORMS", "softras": "SOFTRAS", "softras_npz": "SOFTRAS", "aloi": "ALOI",
            "folder": "FOLDER"}  # backend format name -> the panel's input kind
 CAMERA_SOURCES = ("FILE", "TURNTABLE", "SFM")  # SFM: placeholders here, replaced by inputs.load
-ALOI_DISTANCE = SOFTRAS_DISTANCE
-ALOI_FOV_DEG = 60.0
+OWN_CAMERAS = ("TRANSFORMS", "SOFTRAS")
 
 
 @dataclass(frozen=True)
 class Turntable:
-    """The turntable preset: view i at azimuth start + direction * a, where a is the `_r<angle>` of its
-    file name, else 360 * i / N in file order; `fov_deg` spans the image's longer side."""
+    """The turntable preset (`TurntableSpec`): view i at azimuth start + direction * a, where a is the
+    `_r<angle>` of its file name, else 360 * i / N in file order; `fov_deg` spans the longer side."""
 
-    distance: float = ALOI_DISTANCE
-    elevation_deg: float = 0.0
-    fov_deg: float = ALOI_FOV_DEG
-    start_deg: float = 0.0
+    distance: float = TurntableSpec.distance
+    elevation_deg: float = TurntableSpec.elevation
+    fov_deg: float = TurntableSpec.fov
+    start_deg: float = TurntableSpec.start
     clockwise: bool = False
+
+    def spec(self) -> TurntableSpec:
+        return TurntableSpec(None, self.distance, self.elevation_deg, self.fov_deg, self.start_deg,
+                             -1 if self.clockwise else 1)
 
 
 @dataclass(frozen=True)
@@ -50,115 +50,16 @@ class InputOptions:
     object_index: int = 0  # ShapeNet .npz archives hold several objects
 
 
-@dataclass(frozen=True)
-class ViewSet:
-    """N views at their source size. Pixels come from `images` files or, for SoftRas, from `pixels`
-    (N, H, W, 4) uint8 RGBA already mirrored to match the cameras."""
-
-    kind: str
-    names: list[str]
-    cameras: Cameras
-    images: list[Path] | None = None
-    masks: list[Path | None] = field(default_factory=list)
-    pixels: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.names)
+def _preset_cameras(vs: RawViews, preset: Turntable) -> RawViews:
+    """The views of a layout with cameras of its own, on the turntable preset instead."""
+    angles = [angle_from_name(v.name) for v in vs.views]
+    named = [float(a) for a in angles if a is not None]
+    cams = turntable_cameras(preset.spec(), len(vs.views), named if len(named) == len(angles) else None,
+                             (vs.cameras.width, vs.cameras.height))
+    return dataclasses.replace(vs, cameras=cams)
 
 
-ImageSize = Callable[[Path], tuple[int, int]]
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Images in natural order, or by their `_r<angle>` when every name has one (`core/data/files.py`,
-    the backend's own rule)."""
-    return sort_by_angle(image_files(folder))[0]
-
-
-def detect_kind(path: Path) -> str:
-    """The input kind of `path` (file or folder), by the backend's own rule (`core/data/files.py`)."""
-    if not path.exists():
-        raise InputError(f"input not found: {path}")
-    return KIND_OF[detect(path)[0]]
-
-
-def _masks(images: list[Path], dirs: Callable[[Path], list[Path]], where: str) -> list[Path | None]:
-    """Masks from the folders `dirs(image)` names: for every image or for none (never some)."""
-    masks = [find_mask(list(dict.fromkeys(d for d in dirs(p) if d.is_dir())), p.stem) for p in images]
-    found = sum(m is not None for m in masks)
-    if 0 < found < len(images):
-        missing = next(p for p, m in zip(images, masks, strict=True) if m is None)
-        raise InputError(f"{where}: {found} of {len(images)} views have masks; none found for {missing.name}")
-    return masks
-
-
-def _turntable_cameras(images: list[Path], preset: Turntable, size: tuple[int, int]) -> Cameras:
-    angles = [angle_from_name(p.stem) for p in images]
-    if not all(a is not None for a in angles):
-        angles = [360.0 * i / len(images) for i in range(len(images))]
-    sign = -1.0 if preset.clockwise else 1.0
-    az = [preset.start_deg + sign * float(a) for a in angles if a is not None]
-    return turntable(az, preset.distance, preset.elevation_deg, preset.fov_deg, size[0], size[1])
-
-
-def _check_sizes(images: list[Path], image_size: ImageSize) -> tuple[int, int]:
-    sizes = {image_size(p) for p in images}
-    if len(sizes) != 1:
-        raise InputError(f"images of a turntable must share one size, found {sorted(sizes)}")
-    return sizes.pop()
-
-
-def _from_folder(folder: Path, kind: str, opts: InputOptions, image_size: ImageSize) -> ViewSet:
-    images = list_images(folder)
-    if not images:
-        raise InputError(f"no images in {folder}")
-    if kind == "ALOI" and opts.camera_source == "FILE":
-        preset = Turntable()  # ALOI's fixed layout: elevation 0 at SoftRas' distance, azimuth from names
-        if any(angle_from_name(p.stem) is None for p in images):
-            raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>.png")
-    elif opts.camera_source in ("TURNTABLE", "SFM"):
-        preset = opts.turntable
-    else:
-        raise InputError(f"{folder} has no camera file: choose the turntable camera preset")
-    size = _check_sizes(images, image_size)
-    dirs = [aloi_mask_folder(folder), folder / MASK_FOLDER] if kind == "ALOI" else [folder / MASK_FOLDER]
-    return ViewSet(kind, [p.stem for p in images], _turntable_cameras(images, preset, size), images,
-                   _masks(images, lambda _p: dirs, str(folder)))
-
-
-def _from_transforms(path: Path, opts: InputOptions, image_size: ImageSize) -> ViewSet:
-    json_path = path / "transforms.json" if path.is_dir() else path
-    cams, frames = load_transforms(json_path, image_size=image_size)
-    images = [f.image for f in frames]
-    missing = [p.name for p in images if not p.is_file()]
-    if missing:
-        raise InputError(f"{json_path.name} names {len(missing)} missing image(s), e.g. {missing[0]}")
-    if opts.camera_source == "TURNTABLE":
-        cams = _turntable_cameras(images, opts.turntable, (cams.width, cams.height))
-    bad = [f.mask.name for f in frames if f.mask is not None and not f.mask.is_file()]
-    if bad:
-        raise InputError(f"{json_path.name} names {len(bad)} missing mask(s), e.g. {bad[0]}")
-    masks: list[Path | None] = [f.mask for f in frames]
-    if all(m is None for m in masks):
-        masks = _masks(images, lambda p: [p.parent / MASK_FOLDER, json_path.parent / MASK_FOLDER],
-                       str(json_path))
-    return ViewSet("TRANSFORMS", [p.stem for p in images], cams, images, masks)
-
-
-def _from_softras(path: Path, opts: InputOptions) -> ViewSet:
-    """SoftRas files through the backend's own reader (`core/data/formats/softras.py`): the same
-    unmirrored pixels, cameras (viewing angle 15) and checks as `softfit fit`."""
-    fmt, where = detect(path)
-    raw = softras.read_npz(where, opts.object_index) if fmt == "softras_npz" else softras.read_npy(where)
-    pixels = np.stack([np.asarray(v.image) for v in raw.views])
-    cams = raw.cameras
-    if opts.camera_source == "TURNTABLE":
-        unnamed = [Path(f"view{i}") for i in range(len(pixels))]
-        cams = _turntable_cameras(unnamed, opts.turntable, (cams.width, cams.height))
-    return ViewSet("SOFTRAS", [v.name for v in raw.views], cams, None, [None] * len(pixels), pixels)
-
-
-def discover(opts: InputOptions, image_size: ImageSize) -> ViewSet:
+def discover(opts: InputOptions, image_size: ImageSize) -> RawViews:
     """The views of `opts.path`; InputError (one clear line) for anything unusable."""
     if not opts.path:
         raise InputError("choose an input folder or file first")
@@ -167,13 +68,18 @@ def discover(opts: InputOptions, image_size: ImageSize) -> ViewSet:
     if opts.camera_source not in CAMERA_SOURCES:
         raise InputError(f"unknown camera source {opts.camera_source!r}")
     path = Path(opts.path).expanduser()
-    kind = detect_kind(path) if opts.kind == "AUTO" else opts.kind
     if not path.exists():
         raise InputError(f"input not found: {path}")
-    if kind == "TRANSFORMS":
-        return _from_transforms(path, opts, image_size)
-    if kind == "SOFTRAS":
-        return _from_softras(path, opts)
-    if not path.is_dir():
-        raise InputError(f"{path} is not a folder")
-    return _from_folder(path, kind, opts, image_size)
+    fmt = detect(path)[0]
+    found = KIND_OF[fmt]
+    if opts.kind not in ("AUTO", found):
+        raise InputError(f"{path} holds {found.lower()} data, not {opts.kind.lower()}: set the input kind to "
+                         "Auto or choose another input")
+    preset = opts.camera_source != "FILE"
+    if found == "FOLDER" and not preset:
+        raise InputError(f"{path} has no camera file: choose the turntable camera preset")
+    cameras = opts.turntable.spec() if preset and found not in OWN_CAMERAS else None
+    index = opts.object_index if fmt == "softras_npz" else None
+    vs = read_views(path, image_size, cameras, index)
+    return _preset_cameras(vs, opts.turntable) if preset and found in OWN_CAMERAS and \
+        opts.camera_source == "TURNTABLE" else vs

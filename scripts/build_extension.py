@@ -30,8 +30,10 @@ BACKEND = ROOT / "backend" / "softfit"
 WIRE = BACKEND / "wire"
 # Backend modules the add-on runs too (numpy and the standard library only), by path under backend/softfit.
 CORE = ("errors.py", "atomic.py", "cameras.py", "mesh/sphere_rule.py", "mesh/sphere.py", "mesh/types.py",
-        "mesh/io.py", "data/files.py", "data/size.py", "data/pixels.py", "data/types.py",
-        "data/formats/softras.py")
+        "mesh/io.py", "data/files.py", "data/size.py", "data/pixels.py", "data/types.py", "data/spec.py",
+        "data/distortion.py", "data/resize.py", "data/gather.py", "data/layout.py",
+        "data/formats/softras.py", "data/formats/folder.py", "data/formats/aloi.py",
+        "data/formats/transforms.py", "data/formats/frames.py")
 CORE_INIT = '"""Backend modules shipped verbatim from backend/softfit by scripts/build_extension.py."""\n'
 WHEEL_CACHE = ROOT / "build" / "wheels"
 BACKEND_WHEEL_DIR = "backend_wheel"  # installer.bundled_wheel looks here
@@ -125,6 +127,16 @@ def _unresolved_imports(rel: Path, text: str, files: dict[Path, Path]) -> list[s
     return bad
 
 
+def _third_party_imports(text: str) -> list[str]:
+    """Module-level absolute imports of anything but the standard library and numpy (Blender's Python has
+    no PIL, OpenCV or SciPy; an import inside a function is a backend-only path and is allowed)."""
+    body = ast.parse(text).body
+    names = [a.name for n in body if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in body if isinstance(n, ast.ImportFrom) and n.level == 0 and n.module]
+    allowed = (*sys.stdlib_module_names, "numpy", "zmq", "__future__")  # pyzmq: a wheel in the zip
+    return [m for m in names if m.split(".")[0] not in allowed]
+
+
 def check_sources() -> None:
     """The add-on must not import torch or the backend package; what it ships from the backend must be
     there, import no torch and no `softfit` absolutely, and resolve its relative imports among itself."""
@@ -143,6 +155,8 @@ def check_sources() -> None:
         text = src.read_text()
         if _ABSOLUTE_SOFTFIT.search(text) or _TORCH.search(text):
             problems.append(f"{src.relative_to(ROOT)} imports torch or softfit (it ships as {rel})")
+        for imp in _third_party_imports(text):
+            problems.append(f"{src.relative_to(ROOT)} imports {imp} at module level (it ships as {rel})")
         for imp in _unresolved_imports(rel, text, files):
             problems.append(f"{src.relative_to(ROOT)} imports {imp}, which the add-on does not ship")
     if not (WIRE / "__init__.py").is_file():

@@ -32,6 +32,10 @@ sys.path.insert(0, str(STAGE_DIR))
 from addon_helpers import box_mesh, convex_silhouettes, ring_cameras, write_rgba_dataset  # noqa: E402
 from softfit_addon import backend_path, fitdata, geometry, meshfile, summary, views  # noqa: E402
 from softfit_addon.core import cameras as core_cameras  # noqa: E402
+from softfit_addon.core.data.gather import Readers  # noqa: E402
+from softfit_addon.core.data.pixels import mask_coverage  # noqa: E402
+from softfit_addon.core.data.resize import resize as addon_resize  # noqa: E402
+from softfit_addon.core.data.size import target_size  # noqa: E402
 from softfit_addon.core.mesh.sphere_rule import sphere_resolution as addon_sphere_resolution  # noqa: E402
 from softfit_addon.errors import InputError as AddonInputError  # noqa: E402
 
@@ -55,6 +59,11 @@ def pil_rgba(path: Path) -> np.ndarray:
 def pil_size(path: Path) -> tuple[int, int]:
     with Image.open(path) as im:
         return im.size
+
+
+# What addon/images.py builds from Blender's loader, here from PIL: RGBA bytes and mask coverage.
+PIL_READERS = Readers(lambda p, _exif: np.round(pil_rgba(p) * 255).astype(np.uint8),
+                      lambda p: mask_coverage(pil_rgba(p)))
 
 
 def same_cameras(a: core_cameras.Cameras, b: sc.Cameras, atol: float = 1e-9) -> None:
@@ -139,6 +148,13 @@ def make_layout(kind: str, base: Path) -> tuple[Path, dict, dict]:
         cams = ring_cameras(5, 48, 40, shift_px=(3.0, -2.0))
         write_rgba_dataset(base, cams, convex_silhouettes(cams, VERTS), masks=kind.endswith("masks"))
         return base, {}, {}
+    if kind == "transforms_distorted":  # a lens to undo on both sides (the add-on used to ignore it)
+        cams = ring_cameras(5, 48, 40, shift_px=(3.0, -2.0))
+        write_rgba_dataset(base, cams, convex_silhouettes(cams, VERTS))
+        meta = json.loads((base / "transforms.json").read_text())
+        meta.update(camera_model="OPENCV", k1=-0.25, p1=0.01)
+        (base / "transforms.json").write_text(json.dumps(meta))
+        return base, {}, {}
     if kind == "transforms_downscaled":  # images stored at half the size the cameras declare
         cams = ring_cameras(5, 96, 80, shift_px=(6.0, -4.0))
         write_rgba_dataset(base, cams, convex_silhouettes(cams.resized(48, 40), VERTS))
@@ -174,17 +190,30 @@ def make_layout(kind: str, base: Path) -> tuple[Path, dict, dict]:
     return base / "objects.npz", {"object_index": 1}, {"object_index": 1}
 
 
-@pytest.mark.parametrize("kind", ["transforms_rgba", "transforms_masks", "transforms_downscaled", "aloi",
+@pytest.mark.parametrize("kind", ["transforms_rgba", "transforms_masks", "transforms_downscaled",
+                                  "transforms_distorted", "aloi",
                                   "folder", "softras_npy", "softras_npz"])
 def test_views_and_silhouettes_match_load_dataset(kind: str, tmp_path: Path) -> None:
     path, opts, ref_opts = make_layout(kind, tmp_path)
     vs = views.discover(views.InputOptions(str(path), **opts), pil_size)
-    ours = fitdata.assemble(vs, pil_rgba, 32, "AUTO")
+    ours = fitdata.assemble(vs, PIL_READERS, 32, "AUTO")
     ref = load_dataset(path, image_size=32, **ref_opts)
+    assert ("undistorted" in ref.info) == (kind == "transforms_distorted")
+    assert ours.why == ref.info["silhouette_choice"]["because"]  # what auto chose, in the backend's words
+    assert ours.method == ref.info["silhouette"].upper()
     same_cameras(ours.cameras, ref.cameras, atol=1e-6)
     assert ours.names == ref.names or kind.startswith("softras")
     assert ours.silhouettes is not None and ours.silhouettes.shape == ref.silhouettes.shape
     np.testing.assert_allclose(ours.silhouettes, ref.silhouettes, atol=2e-3)
+
+
+def test_a_folder_holding_one_archive_reads_the_chosen_object(tmp_path: Path) -> None:
+    """The panel's object index applies to an archive found in a folder as to the archive itself."""
+    path, opts, ref_opts = make_layout("softras_npz", tmp_path)
+    in_folder = fitdata.assemble(views.discover(views.InputOptions(str(tmp_path), **opts), pil_size),
+                                 PIL_READERS, 32, "AUTO")
+    direct = load_dataset(path, image_size=32, **ref_opts)
+    np.testing.assert_allclose(in_folder.silhouettes, direct.silhouettes, atol=2e-3)
 
 
 def _photos(folder: Path, stems: list[str], exts: list[str], az: list[float], colour_masks: bool = False
@@ -201,7 +230,7 @@ def _photos(folder: Path, stems: list[str], exts: list[str], az: list[float], co
 
 def _both(path: Path, opts: dict, ref_opts: dict, size: int):
     vs = views.discover(views.InputOptions(str(path), **opts), pil_size)
-    ours = fitdata.assemble(vs, pil_rgba, size, "AUTO")
+    ours = fitdata.assemble(vs, PIL_READERS, size, "AUTO")
     return ours, load_dataset(path, image_size=size, **ref_opts)
 
 
@@ -257,7 +286,7 @@ def test_a_faintly_translucent_alpha_is_the_silhouette_on_both_sides(tmp_path: P
 def test_input_errors_are_one_line(tmp_path: Path) -> None:
     def fails(match: str, opts: views.InputOptions) -> None:
         with pytest.raises(AddonInputError, match=match):
-            fitdata.assemble(views.discover(opts, pil_size), pil_rgba, 32, "AUTO")
+            fitdata.assemble(views.discover(opts, pil_size), PIL_READERS, 32, "AUTO")
 
     fails("input not found", views.InputOptions(str(tmp_path / "nope")))
     fails("choose an input", views.InputOptions(""))
@@ -266,12 +295,13 @@ def test_input_errors_are_one_line(tmp_path: Path) -> None:
     folder, _, _ = make_layout("folder", tmp_path / "f")
     fails("turntable", views.InputOptions(str(folder)))  # a plain folder has no camera file
     os.remove(folder / "masks" / "img3.png")
-    fails("4 of 5 views have masks", views.InputOptions(str(folder), camera_source="TURNTABLE"))
+    fails("4 of 5 views have masks; none found for .*img3",
+          views.InputOptions(str(folder), camera_source="TURNTABLE"))
     cams = ring_cameras(3, 16, 16)
     sil = convex_silhouettes(cams, VERTS)
     sil[1] = 0.0
     write_rgba_dataset(tmp_path / "e", cams, sil)
-    fails("view_001: the silhouette is empty", views.InputOptions(str(tmp_path / "e")))
+    fails(r"empty silhouette\) in .*view_001", views.InputOptions(str(tmp_path / "e")))
     sil[1] = 1.0
     write_rgba_dataset(tmp_path / "full", cams, sil)
     fails("covers the whole image", views.InputOptions(str(tmp_path / "full")))
@@ -284,31 +314,34 @@ def test_input_errors_are_one_line(tmp_path: Path) -> None:
     fails("not valid JSON", views.InputOptions(str(tmp_path / "t")))
     cams = ring_cameras(3, 40, 40)  # cameras for square images, images 40x20: mismatched
     write_rgba_dataset(tmp_path / "m", cams, convex_silhouettes(ring_cameras(3, 40, 20), VERTS))
-    fails("different aspect ratio", views.InputOptions(str(tmp_path / "m")))
+    fails("declared sizes must match", views.InputOptions(str(tmp_path / "m")))
+    fails("holds transforms data, not aloi", views.InputOptions(str(tmp_path / "m"), kind="ALOI"))
 
 
 def test_fitdata_sizes_resize_and_methods(tmp_path: Path) -> None:
-    assert fitdata.working_size(384, 288, 256) == (256, 192)
-    assert fitdata.working_size(100, 333, 64) == (19, 64)
-    assert fitdata.working_size(64, 64, 0) == (64, 64)
-    assert fitdata.working_size(64, 48, 256) == (64, 48)  # never enlarged, like the backend
+    assert target_size(384, 288, 256) == (256, 192)
+    assert target_size(100, 333, 64) == (19, 64)
+    assert target_size(64, 48, 256) == (64, 48)  # never enlarged
     a = np.arange(16, dtype=np.float32).reshape(4, 4)
-    np.testing.assert_allclose(fitdata.resize_area(a, 2, 2), [[2.5, 4.5], [10.5, 12.5]])
+    np.testing.assert_allclose(addon_resize(a, 2, 2), [[2.5, 4.5], [10.5, 12.5]])
     rgb = np.random.default_rng(1).uniform(size=(6, 9, 3)).astype(np.float32)
-    assert np.isclose(fitdata.resize_area(rgb, 4, 5).mean(), rgb.mean(), atol=1e-6)  # area-preserving
+    assert np.isclose(addon_resize(rgb, 5, 4).mean(), rgb.mean(), atol=1e-6)  # area-preserving
+    with pytest.raises(AddonInputError, match="image size must be positive"):
+        fitdata.assemble(views.discover(views.InputOptions(str(make_layout("aloi", tmp_path / "a")[0])),
+                                        pil_size), PIL_READERS, -1)
     folder, _, _ = make_layout("folder", tmp_path)
     for name in os.listdir(folder / "masks"):
         os.remove(folder / "masks" / name)
     vs = views.discover(views.InputOptions(str(folder), camera_source="TURNTABLE"), pil_size)
-    auto = fitdata.assemble(vs, pil_rgba, 32, "AUTO")  # no alpha, no masks: the backend segments
+    auto = fitdata.assemble(vs, PIL_READERS, 32, "AUTO")  # no alpha, no masks: the backend segments
     assert auto.silhouettes is None and auto.images is not None and auto.images.shape == (5, 24, 32, 3)
     assert auto.backend_method == "auto"
-    assert fitdata.assemble(vs, pil_rgba, 32, "GRABCUT").backend_method == "grabcut"
-    with pytest.raises(AddonInputError, match="Alpha"):
-        fitdata.assemble(vs, pil_rgba, 32, "ALPHA")
-    with pytest.raises(AddonInputError, match="no mask file"):
-        fitdata.assemble(vs, pil_rgba, 32, "MASK")
-    tf = fitdata.assemble(vs, pil_rgba, 32, "AUTO").transforms()
+    assert fitdata.assemble(vs, PIL_READERS, 32, "GRABCUT").backend_method == "grabcut"
+    with pytest.raises(AddonInputError, match="silhouette 'alpha'"):
+        fitdata.assemble(vs, PIL_READERS, 32, "ALPHA")
+    with pytest.raises(AddonInputError, match="no mask files found"):
+        fitdata.assemble(vs, PIL_READERS, 32, "MASK")
+    tf = fitdata.assemble(vs, PIL_READERS, 32, "AUTO").transforms()
     assert len(tf["frames"]) == 5 and (tf["w"], tf["h"]) == (32, 24)
 
 
@@ -368,6 +401,12 @@ def test_summary_lines() -> None:
                                        "Time: 12.3 s", "Device: cpu"]
     assert summary.result_message(m) == "done, held-out IoU 0.900, train IoU 0.912, 12.3 s"
     assert summary.result_message({"cancelled": True}) == "cancelled"
+    seg = {"heldout_iou": 0.95, "iou_against": "segmented masks (multiview): agreement with the segmentation",
+           "silhouette_method": "multiview", "silhouette_reason": "cameras are known",
+           "segmentation_warnings": ["view 3 doubtful"]}
+    assert summary.result_message(seg) == (
+        "done, held-out agreement with the segmentation 0.950, silhouettes by multiview because cameras are "
+        "known, WARNING: view 3 doubtful")
 
 
 def test_tasks_run_work_off_the_calling_thread_and_callbacks_on_it() -> None:

@@ -39,7 +39,7 @@ def cli(*argv: str) -> argparse.Namespace:
 def test_batch_isolates_failures_and_resumes(root, tmp_path, capsys):
     out = tmp_path / "out"
     # First run through the CLI: local Ray with 2 CPUs, the broken object fails, exit code 1.
-    code = batch_cmd.run(cli(str(root), "--out", str(out), "--num-cpus", "2", *TINY_FIT))
+    code = batch_cmd.run(cli(str(root), "--out", str(out), "--num-cpus", "2", "--no-texture", *TINY_FIT))
     printed = capsys.readouterr().out
     assert code == 1
     doc = json.loads((out / "summary.json").read_text())
@@ -53,6 +53,7 @@ def test_batch_isolates_failures_and_resumes(root, tmp_path, capsys):
         metrics = json.loads((out / name / "metrics.json").read_text())
         assert metrics["iterations"] == 8 and metrics["input"]["job"]["name"] == name
         assert (out / name / "mesh.obj").is_file() and (out / name / "overlays.png").is_file()
+        assert not (out / name / "texture.png").exists() and not (out / name / "mesh.glb").exists()
     assert not (out / "broken").exists()  # nothing half-written for the failure
     assert doc["summary"]["done"] == 2 and doc["summary"]["failed"] == 1
     assert doc["summary"]["heldout_iou"]["n"] == 2
@@ -70,6 +71,7 @@ def test_batch_isolates_failures_and_resumes(root, tmp_path, capsys):
     status = {r["name"]: r["status"] for r in outcome.records}
     assert status == {"broken": "done", "cube": "skipped", "shapes__objects__000": "skipped"}
     assert (out / "cube" / "metrics.json").stat().st_mtime_ns == stamp
+    assert (out / "broken" / "mesh.glb").is_file() and (out / "broken" / "texture.png").is_file()  # default
     assert outcome.stats["heldout_iou"]["n"] == 3
 
     # Everything done: the CLI starts no Ray at all and reports success.

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-import scipy.sparse.linalg as spla
 import torch
+from cholespy import CholeskySolverD
 
 from softfit.cameras import turntable
 from softfit.errors import InputError
@@ -104,10 +104,16 @@ def test_pinned_vertices_never_move(kind):
     assert (x[free] - v[free]).norm(dim=1).min() > 0  # everything else moved
 
 
-def test_splu_is_what_large_steps_uses():
-    # A guard that the factorisation stays sparse (dense solves would not scale to 100k vertices).
+def test_large_steps_solves_with_a_sparse_cholesky_on_the_vertices_device():
+    # A guard that the factorisation stays sparse and on the device (a dense or host solve would not scale
+    # to 100k vertices, nor keep a GPU fit on the GPU).
     s, v = _sphere_tensor()
-    assert isinstance(LargeSteps(v, s.faces, 1.0)._lu, spla.SuperLU)
+    ls = LargeSteps(v, s.faces, 1.0)
+    assert isinstance(ls._chol, CholeskySolverD)
+    b = torch.randn(len(v), 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    m = np.eye(len(v)) + combinatorial_laplacian(len(v), s.faces).toarray()
+    assert ls.solve(b).device == v.device
+    assert np.allclose(m @ ls.solve(b).numpy(), b.numpy(), atol=1e-10)
 
 
 def test_adam_uniform_first_step_is_lr_along_the_largest_entry():

@@ -19,9 +19,22 @@ BENCHES: dict[str, tuple[str, str]] = {
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
     "addon": ("softfit.bench.addon", "Blender add-on: main-thread time per artist action (real bpy)"),
     "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),
+    "solve": ("softfit.bench.solve", "Large Steps solve: cholespy's sparse Cholesky vs SciPy's sparse LU"),
     "silhouettes": ("softfit.bench.silhouettes",
                     "every silhouette method on photoreal Cycles scenes, scored against the true masks"),
 }
+
+
+def choose(arg: str | None, known, what: str) -> list[str]:
+    """The names a comma-separated `--objects`/`--scenes`/... option picks from `known` (all when None);
+    an InputError names the unknown ones."""
+    from softfit.errors import InputError
+
+    names = list(known) if arg is None else [n.strip() for n in arg.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(f"unknown {what} {unknown}; choose from {list(known)}")
+    return names
 
 
 def repo_root() -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.bench import machine_info, repo_root
+from softfit.bench import choose, machine_info, repo_root
 from softfit.dataset.cache import DEFAULT_DATASET
 
 # Render specs: the demo's camera layout (72 views on three rings, 256 px) for every object.
@@ -168,12 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     results: dict = {"demo": go("demo", DEMO, {})}
     if not args.quick:
-        names = list(OBJECTS) if args.objects is None else [n.strip() for n in args.objects.split(",")]
-        unknown = [n for n in names if n not in OBJECTS]
-        if unknown:
-            from softfit.errors import InputError
-
-            raise InputError(f"unknown benchmark object(s) {unknown}; choose from {list(OBJECTS)}")
+        names = choose(args.objects, OBJECTS, "benchmark object(s)")
         results["objects"] = {n: results["demo"] if OBJECTS[n] is DEMO else go(n, OBJECTS[n], {})
                               for n in names}
         if args.variants:

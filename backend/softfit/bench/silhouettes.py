@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.bench import machine_info, repo_root
+from softfit.bench import choose, machine_info, repo_root
 
 IMAGE_SIZE = 256  # the fit's working size (long side), as `softfit fit` uses by default
 
@@ -296,16 +296,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from softfit.dataset.cache import cache_root, cached_scene
     from softfit.dataset.suite import SCENES
-    from softfit.errors import InputError
 
-    names = list(SCENES) if args.scenes is None else [s.strip() for s in args.scenes.split(",")]
-    unknown = [n for n in names if n not in SCENES]
-    if unknown:
-        raise InputError(f"unknown scene(s) {unknown}; choose from {list(SCENES)}")
-    found = method_names()
-    methods = found if args.methods is None else [m.strip() for m in args.methods.split(",")]
-    if set(methods) - set(found):
-        raise InputError(f"unknown method(s) {sorted(set(methods) - set(found))}; found {found}")
+    names = choose(args.scenes, SCENES, "scene(s)")
+    methods = choose(args.methods, method_names(), "method(s)")
     cache = cache_root(args.cache)
     info = machine_info()
     t0 = time.perf_counter()

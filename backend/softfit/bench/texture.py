@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from softfit.bench import machine_info, repo_root
+from softfit.bench import choose, machine_info, repo_root
 
 SPEC = {"views": 40, "cameras": "rings", "size": 256, "scale": 1.0, "background": "backdrop",
         "engine": "cycles", "texture": "paint", "samples": 32}
@@ -184,12 +184,8 @@ def run(args: argparse.Namespace) -> int:
     import shutil
 
     from softfit.dataset.cache import cache_root
-    from softfit.errors import InputError
 
-    names = list(OBJECTS) if args.objects is None else [n.strip() for n in args.objects.split(",")]
-    unknown = [n for n in names if n not in OBJECTS]
-    if unknown:
-        raise InputError(f"unknown benchmark object(s) {unknown}; choose from {list(OBJECTS)}")
+    names = choose(args.objects, OBJECTS, "benchmark object(s)")
     info = machine_info()
     out = args.out or repo_root() / "benchmarks"
     (out / "texture").mkdir(parents=True, exist_ok=True)

@@ -32,16 +32,7 @@ def render_glb(glb: Path, cameras, views: list[int], renderer: sc.Renderer) -> n
             raise RuntimeError(f"{glb}: the imported material {mat.name!r} has no image texture")
         mat.node_tree.nodes.active = images[0]
     camera = sc.add_camera(scene)
-    scene.render.engine = "BLENDER_WORKBENCH"
-    scene.render.film_transparent = True
-    scene.display.render_aa = "8"
-    shading = scene.display.shading
-    shading.light = "FLAT"
-    shading.color_type = "TEXTURE"
-    shading.show_shadows = False
-    shading.show_cavity = False
-    shading.show_specular_highlight = False
-    shading.show_backface_culling = False
+    sc.flat_workbench(scene, "TEXTURE", "8")
     out = np.zeros((len(views), cameras.height, cameras.width, 4), dtype=np.uint8)
     for k, i in enumerate(views):
         sc.place_camera(scene, camera, cameras, i)

@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from softfit.commands.options import add_fit_params, add_init_arguments, add_input_arguments, params_from_args
+from softfit.commands.options import (
+    add_fit_params,
+    add_init_arguments,
+    add_input_arguments,
+    add_texture_argument,
+    params_from_args,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--params", metavar="FILE",
                    help="JSON object of fit parameters (options below override it)")
     add_fit_params(g)
+    add_texture_argument(g)
 
 
 def _line(rec: dict, done: int, total: int) -> str:
@@ -53,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         image_size=args.image_size or None, init=args.init,
         polys=args.polys, radius=args.radius, center=args.center,
         threads=params.threads or max(1, int(args.cpus_per_task)),
-        allow_outside_paths=args.allow_outside_paths)
+        allow_outside_paths=args.allow_outside_paths, texture=args.texture)
 
     def show(rec: dict, done: int, total: int) -> None:
         if not args.quiet:

@@ -114,7 +114,7 @@ def add_init_arguments(g: argparse._ArgumentGroup) -> None:
 
 
 def add_texture_argument(g: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """--no-texture (softfit fit and demo): the texture is baked by default."""
+    """--no-texture (softfit fit, demo and batch): the texture is baked by default."""
     g.add_argument("--no-texture", dest="texture", action="store_false",
                    help="skip the texture (mesh.glb, mesh.mtl, texture.png): an untextured mesh only")
 

@@ -1,8 +1,9 @@
-"""Lens distortion of real captures, removed at load time with OpenCV.
+"""Lens distortion of real captures, removed at load time (numpy: the add-on ships this module).
 
-SoftFit's cameras are pinholes, so a distorted photo is resampled (`cv2.remap`) into the image the same
-pinhole (same fx, fy, cx, cy, size) would have taken; its mask goes through the very same map. Images and
-masks are undistorted, never the model: the loader's info says so (`undistorted`).
+SoftFit's cameras are pinholes, so a distorted photo is resampled (bilinearly, by the lens model's own
+forward map) into the image the same pinhole (same fx, fy, cx, cy, size) would have taken; its mask goes
+through the very same map. Images and masks are undistorted, never the model: the loader's info says so
+(`undistorted`). `distort`, which makes synthetic captures for tests, uses OpenCV's iterative inverse.
 
 Models as transforms.json writers (nerfstudio, instant-ngp, COLMAP converters) name them:
 - OPENCV: radial k1, k2, k3 and tangential p1, p2 (OpenCV's (k1, k2, p1, p2, k3)). nerfstudio also allows
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from softfit.errors import InputError
+from ..errors import InputError
 
 MODELS = ("OPENCV", "OPENCV_FISHEYE")
 KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
@@ -85,31 +86,60 @@ def from_transforms(meta: dict, frame: dict, source: str = "transforms.json") ->
     return Distortion(model or "OPENCV", **values)
 
 
-def _maps(dist: Distortion, K: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    import cv2
-
-    size = (int(width), int(height))
+def _source_coords(dist: Distortion, K: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel of the pinhole image, where the lens put it in the photo (the forward lens model,
+    closed form, as OpenCV's initUndistortRectifyMap evaluates it; pixel centres at integers)."""
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
+    x, y = (u - cx) / fx, (v - cy) / fy
+    r2 = x * x + y * y
     if dist.model == "OPENCV_FISHEYE":
-        return cv2.fisheye.initUndistortRectifyMap(K, dist.coefficients, np.eye(3), K, size, cv2.CV_32FC1)
-    return cv2.initUndistortRectifyMap(K, dist.coefficients, None, K, size, cv2.CV_32FC1)
+        r = np.sqrt(r2)
+        theta = np.arctan(r)
+        t2 = theta * theta
+        theta_d = theta * (1 + t2 * (dist.k1 + t2 * (dist.k2 + t2 * (dist.k3 + t2 * dist.k4))))
+        scale = np.divide(theta_d, r, out=np.ones_like(r), where=r > 1e-12)
+        xd, yd = x * scale, y * scale
+    else:
+        radial = 1 + r2 * (dist.k1 + r2 * (dist.k2 + r2 * dist.k3))
+        xd = x * radial + 2 * dist.p1 * x * y + dist.p2 * (r2 + 2 * x * x)
+        yd = y * radial + dist.p1 * (r2 + 2 * y * y) + 2 * dist.p2 * x * y
+    return fx * xd + cx, fy * yd + cy
+
+
+def remap_bilinear(array: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
+    """`array` (H, W[, C]) sampled at (sy, sx) bilinearly; samples off the image count as 0 (so pixels the
+    lens never saw come out black / empty). uint8 in, uint8 out (rounded); floats stay float32."""
+    a = np.asarray(array, dtype=np.float32)
+    h, w = a.shape[:2]
+    x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
+    fx, fy = (sx - x0).astype(np.float32), (sy - y0).astype(np.float32)
+    if a.ndim == 3:
+        fx, fy = fx[..., None], fy[..., None]
+    out = np.zeros(sx.shape + a.shape[2:], np.float32)
+    for dy, wy in ((0, 1 - fy), (1, fy)):
+        for dx, wx in ((0, 1 - fx), (1, fx)):
+            xi, yi = x0 + dx, y0 + dy
+            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+            vals = a[np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)]
+            vals[~inside] = 0.0
+            out += wx * wy * vals
+    if np.asarray(array).dtype == np.uint8:
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return out
 
 
 def undistort(image: np.ndarray, dist: Distortion, fx: float, fy: float, cx: float, cy: float,
               mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """(image, mask) as the pinhole (fx, fy, cx, cy) at the image's own size would have seen them.
 
-    Pixels the lens never saw (outside the distorted frame) come out black / empty. Masks are resampled
-    bilinearly as fractions, so their 0.5 level set follows the undistorted edge."""
-    import cv2
-
+    numpy only (the Blender add-on undistorts with this too). Pixels the lens never saw come out black /
+    empty. Masks are resampled bilinearly as fractions: their 0.5 level set follows the undistorted edge."""
     h, w = image.shape[:2]
     K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-    mx, my = _maps(dist, K, w, h)
-    img = cv2.remap(np.ascontiguousarray(image), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    out_mask = None
-    if mask is not None:
-        m = np.ascontiguousarray(mask, dtype=np.float32)
-        out_mask = cv2.remap(m, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    sx, sy = _source_coords(dist, K, w, h)
+    img = remap_bilinear(image, sx, sy)
+    out_mask = None if mask is None else remap_bilinear(np.asarray(mask, dtype=np.float32), sx, sy)
     return img, out_mask
 
 

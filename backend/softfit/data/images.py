@@ -39,6 +39,20 @@ def _high_depth_to_u8(im: Image.Image) -> np.ndarray:
     return (np.clip(a.astype(np.float64) / 65535.0, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+_EXIF_ORIENTATION = 0x0112
+
+
+def displayed_size(path: Path) -> tuple[int, int]:
+    """(W, H) after the EXIF orientation is applied, read from the header without decoding the pixels."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            rotated = im.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+    except Exception as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from None
+    return (h, w) if rotated else (w, h)
+
+
 def read_image(path: Path, exif: bool = False) -> np.ndarray:
     """(H, W, 3) or (H, W, 4) uint8. `exif` applies the EXIF orientation (phone photos)."""
     im = _open(path)

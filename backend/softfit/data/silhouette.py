@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from softfit.data.gather import BUILTIN
 from softfit.data.spec import parse_spec, parse_value
 from softfit.errors import InputError
 
-BUILTIN = ("alpha", "mask")
 SEGMENTATION_MODULE = "softfit.silhouettes"
 KNOWN_METHODS = ("threshold", "grabcut", "backdrop", "deeplab", "segment")
 ALIASES = {"segment": "auto"}  # name here -> method name in softfit.silhouettes
@@ -39,16 +39,6 @@ def parse_silhouette(text: str) -> SilhouetteChoice:
     if name in (*BUILTIN, "auto") and opts:
         raise InputError(f"silhouette {name!r} takes no options, got {', '.join(opts)}")
     return SilhouetteChoice(name, {k: parse_value(v) for k, v in opts.items()})
-
-
-def resolve_auto(has_alpha: bool, has_masks: bool, source: str) -> tuple[str, str]:
-    """(silhouette source, why) for silhouette='auto': 'alpha', 'mask' or 'segment'."""
-    if has_alpha:
-        return "alpha", "the images have real transparency (alpha channel)"
-    if has_masks:
-        return "mask", "every view has a mask file"
-    return "segment", f"{source}: the images have no transparency and there are no masks, so the photos " \
-                      "are segmented"
 
 
 def notes(info: dict) -> list[str]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from softfit.cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG, SOFTRAS_DISTANCE, SOFTRAS_VIEW_ANGLE_DEG
-from softfit.errors import InputError
+from ..cameras import SOFTRAS_DATA_VIEW_ANGLE_DEG, SOFTRAS_DISTANCE, SOFTRAS_VIEW_ANGLE_DEG
+from ..errors import InputError
 
 
 def parse_spec(text: str) -> tuple[str, dict[str, str]]:

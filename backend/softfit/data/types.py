@@ -3,6 +3,7 @@ format readers hand to the common loading steps (silhouette choice, resizing, ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import numpy as np
 
 from ..cameras import Cameras
 from ..errors import InputError
+from .distortion import Distortion
 
+ImageSize = Callable[[Path], tuple[int, int]]  # (W, H) of an image file as it will be read
 MIN_VIEW_SIDE = 8  # px: the smallest render size a fit uses (FitParams.resolutions)
 
 
@@ -70,13 +73,15 @@ class RawView:
     """One view as a format reader finds it, before anything is read or resized.
 
     image: a file, or an (H, W, 3|4) uint8 array already in memory (SoftRas arrays); mask: a file, an
-    (H, W) float array in [0, 1], or None; label: how error messages name the view (a path, `file[i]`)."""
+    (H, W) float array in [0, 1], or None; label: how error messages name the view (a path, `file[i]`);
+    distortion: the lens model to remove from image and mask when they are read (None: a pinhole)."""
 
     name: str
     image: Path | np.ndarray
     label: str
     mask: Path | np.ndarray | None = None
     mask_label: str = ""
+    distortion: Distortion | None = None
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,6 @@ class RawViews:
         if len(self.views) != len(self.cameras):
             raise InputError(f"{len(self.views)} images but {len(self.cameras)} cameras "
                              f"in {self.info.get('source', 'the input')}")
+
+    def __len__(self) -> int:
+        return len(self.views)

@@ -174,22 +174,28 @@ def add_backdrop(scene: bpy.types.Scene, floor_z: float, radius: float, height: 
 # Render passes
 
 
-def setup_mask_pass(scene: bpy.types.Scene, hidden: list[bpy.types.Object]) -> None:
-    """Exact coverage: Workbench, flat white, no anti-aliasing, transparent film; `hidden` not rendered."""
-    for obj in hidden:
-        obj.hide_render = True
+def flat_workbench(scene: bpy.types.Scene, color_type: str, render_aa: str) -> None:
+    """Workbench with flat light and no shadows, cavity, highlights, x-ray or culling, on a transparent
+    film: what a pixel shows is exactly the surface's colour (`color_type`: SINGLE, TEXTURE, ...)."""
     scene.render.engine = "BLENDER_WORKBENCH"
     scene.render.film_transparent = True
-    scene.display.render_aa = "OFF"
+    scene.display.render_aa = render_aa
     shading = scene.display.shading
     shading.light = "FLAT"
-    shading.color_type = "SINGLE"
-    shading.single_color = (1.0, 1.0, 1.0)
+    shading.color_type = color_type
     shading.show_shadows = False
     shading.show_cavity = False
     shading.show_specular_highlight = False
     shading.show_xray = False
     shading.show_backface_culling = False
+
+
+def setup_mask_pass(scene: bpy.types.Scene, hidden: list[bpy.types.Object]) -> None:
+    """Exact coverage: Workbench, flat white, no anti-aliasing, transparent film; `hidden` not rendered."""
+    for obj in hidden:
+        obj.hide_render = True
+    flat_workbench(scene, "SINGLE", "OFF")
+    scene.display.shading.single_color = (1.0, 1.0, 1.0)
 
 
 def setup_image_pass(scene: bpy.types.Scene, camera: bpy.types.Object, background: str, engine: str,

@@ -23,27 +23,12 @@ from softfit.fit.views import Targets, make_targets, split_views
 from softfit.mesh.types import Mesh, check_initial_mesh
 from softfit.metrics import view_iou
 from softfit.projection import project
+from softfit.wire.events import Progress
 
 # Stop reasons recorded in metrics["stop_reason"].
 COMPLETED, PLATEAU, CANCELLED = "completed", "plateau", "cancelled"
 INTERRUPTED, DIVERGED = "interrupted", "diverged"
 _EMA = 0.1  # smoothing of the loss for early stopping (≈ the last 10 steps: views vary per step)
-
-
-@dataclass
-class Progress:
-    """One iteration's state, passed to the callback after the optimiser step.
-
-    loss: total loss of the step; iou: mean soft IoU of the step's views; terms: unweighted loss terms
-    ("silhouette" = 1 − soft IoU, then each active regulariser); verts: positions after the step."""
-
-    iteration: int
-    iterations: int
-    loss: float
-    iou: float
-    elapsed: float
-    terms: dict[str, float]
-    verts: np.ndarray
 
 
 @dataclass

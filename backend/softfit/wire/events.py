@@ -16,7 +16,12 @@ class Queued:
 
 @dataclass(frozen=True)
 class Progress:
-    """The newest progress the server had when asked (a slow client skips iterations, never lags)."""
+    """One iteration's state: what the fit engine passes to its callback after each optimiser step, and
+    what a client gets back (the newest the server had when asked: a slow client skips iterations, never
+    lags; vertices travel apart, as `VertexFrame`, so `verts` is None there).
+
+    loss: total loss of the step; iou: mean soft IoU of the step's views; terms: unweighted loss terms
+    ("silhouette" = 1 - soft IoU, then each active regulariser); verts: (V, 3) positions after the step."""
 
     iteration: int
     iterations: int
@@ -24,6 +29,7 @@ class Progress:
     iou: float
     elapsed: float
     terms: dict = field(default_factory=dict)
+    verts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The Amsterdam Library of Object Images layout: `png2/<obj>/<obj>_r<angle>.png` (384 x 288 RGB on
 black) with masks in `mask2/<obj>/<obj>_r<angle>.png`. The other resolutions (`png`/`mask`,
-`png4`/`mask4`) pair the same way. Cameras: `aloi_turntable` at the angles in the file names."""
+`png4`/`mask4`) pair the same way. Cameras: `aloi_turntable` at the angles in the file names. numpy only
+(the add-on ships it)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,21 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.cameras import ALOI_STEP_DEG, ALOI_VIEWS, aloi_turntable
-from softfit.data.files import MASK_FOLDER, aloi_mask_folder, image_files, sort_by_angle
-from softfit.data.formats.folder import displayed_size, turntable_cameras, views_with_masks
-from softfit.data.spec import TurntableSpec
-from softfit.data.types import RawViews
-from softfit.errors import InputError
+from ...cameras import ALOI_STEP_DEG, ALOI_VIEWS, aloi_turntable
+from ...errors import InputError
+from ..files import MASK_FOLDER, aloi_mask_folder, image_files, sort_by_angle
+from ..spec import TurntableSpec
+from ..types import ImageSize, RawViews
+from .folder import turntable_cameras, views_with_masks
 
 
-def read(folder: Path, spec: TurntableSpec | None) -> RawViews:
+def read(folder: Path, spec: TurntableSpec | None, size_of: ImageSize) -> RawViews:
     files, angles = sort_by_angle(image_files(folder))
     if angles is None:
         raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>")
     masks = aloi_mask_folder(folder)
-    views = views_with_masks(files, [masks, folder / MASK_FOLDER])
-    size = displayed_size(files[0])
+    views = views_with_masks(files, [masks, folder / MASK_FOLDER], str(folder))
+    size = size_of(files[0])
     steps = np.asarray(angles) / ALOI_STEP_DEG
     on_grid = np.allclose(steps, np.round(steps)) and steps.min() >= 0 and steps.max() < ALOI_VIEWS
     if spec is None and on_grid:

@@ -11,20 +11,16 @@ is missing are skipped with one warning, as transforms.json frames are."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from softfit.cameras import Cameras
-from softfit.data.distortion import Distortion, undistort
+from softfit.data.distortion import Distortion
 from softfit.data.files import MASK_FOLDER, find_mask, natural_key
-from softfit.data.formats.transforms import MIN_VIEWS
-from softfit.data.images import read_image, read_mask
+from softfit.data.formats.frames import capture_info, check_masks_all_or_none, present_frames
 from softfit.data.types import RawView, RawViews
 from softfit.errors import InputError
-
-log = logging.getLogger(__name__)
 
 # COLMAP camera model -> (fx, fy, cx, cy, distortion) from its parameter list.
 _MODELS = {
@@ -36,16 +32,6 @@ _MODELS = {
     "OPENCV_FISHEYE": lambda p: (p[0], p[1], p[2], p[3],
                                  Distortion("OPENCV_FISHEYE", k1=p[4], k2=p[5], k3=p[6], k4=p[7])),
 }
-
-
-def parse_option(text: str) -> Path | None:
-    """The model folder of `colmap:DIR`, or None when `text` is not a COLMAP option."""
-    name, sep, rest = text.strip().partition(":")
-    if name.strip().lower() != "colmap":
-        return None
-    if not sep or not rest.strip():
-        raise InputError("cameras='colmap:DIR' needs the folder of a COLMAP sparse model (e.g. sparse/0)")
-    return Path(rest.strip()).expanduser()
 
 
 def _reconstruction(model: Path):
@@ -81,15 +67,7 @@ def read(folder: Path, model: Path, allow_outside: bool = False) -> RawViews:
     if not posed:
         raise InputError(f"{model}: the COLMAP model has no registered images")
     files = [_image_file(folder, img.name, allow_outside) for img in posed]
-    missing = [str(f) for f in files if not f.is_file()]
-    keep = [i for i, f in enumerate(files) if f.is_file()]
-    if missing:
-        listed = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        if len(keep) < MIN_VIEWS:
-            raise InputError(f"{model}: only {len(keep)} of {len(posed)} registered images were found under "
-                             f"{folder} (at least {MIN_VIEWS} are needed); missing: {listed}")
-        log.warning("%s: skipping %d of %d registered images whose file is missing: %s", model, len(missing),
-                    len(posed), listed)
+    keep, missing = present_frames(files, str(model), "registered views")
     sizes = {(rec.cameras[posed[i].camera_id].width, rec.cameras[posed[i].camera_id].height) for i in keep}
     if len(sizes) != 1:
         raise InputError(f"{model}: the cameras have different image sizes {sorted(sizes)}; "
@@ -108,7 +86,7 @@ def read(folder: Path, model: Path, allow_outside: bool = False) -> RawViews:
                              f"reads {', '.join(_MODELS)}")
         fx, fy, cx, cy, dist = _MODELS[model_name](np.asarray(cam.params, dtype=np.float64).tolist())
         intr.append((fx, fy, cx, cy))
-        dists.append(dist)
+        dists.append(dist if dist is not None and any(dist.coefficients) else None)
     intr_a = np.asarray(intr)
     cams = Cameras(colmap_to_c2w(np.stack(R), np.stack(t)), intr_a[:, 0], intr_a[:, 1], intr_a[:, 2],
                    intr_a[:, 3], int(width), int(height))
@@ -116,27 +94,8 @@ def read(folder: Path, model: Path, allow_outside: bool = False) -> RawViews:
     for k, i in enumerate(keep):
         f = files[i]
         mask = find_mask(list(dict.fromkeys([f.parent / MASK_FOLDER, folder / MASK_FOLDER])), f.stem)
-        image: Path | np.ndarray = f
-        mask_data: Path | np.ndarray | None = mask
-        if dists[k] is not None and any(dists[k].coefficients):
-            image = read_image(f)
-            h, w = image.shape[:2]
-            sx, sy = w / width, h / height
-            image, mask_data = undistort(image, dists[k], cams.fx[k] * sx, cams.fy[k] * sy, cams.cx[k] * sx,
-                                         cams.cy[k] * sy, None if mask is None else read_mask(mask))
-        views.append(RawView(f.stem, image, str(f), mask_data, str(mask) if mask else ""))
-    with_mask = [v for v in views if v.mask is not None]
-    if with_mask and len(with_mask) != len(views):
-        raise InputError(f"{folder}: {len(with_mask)} of {len(views)} views have masks; "
-                         f"none found for {next(v for v in views if v.mask is None).label}")
-    info: dict = {"format": "colmap", "source": str(folder), "cameras": f"colmap:{model}",
-                  "colmap_points3D": int(rec.num_points3D())}
-    if missing:
-        info["skipped_frames"] = missing
-    used = [d for d in dists if d is not None and any(d.coefficients)]
-    if used:
-        info["undistorted"] = {
-            "how": "images and masks resampled with OpenCV at load time into the pinhole of the same "
-                   "intrinsics (the lens model is removed, not modelled in the fit)",
-            "models": sorted({d.model for d in used}), "views": len(used), "coefficients": used[0].to_dict()}
+        views.append(RawView(f.stem, f, str(f), mask, str(mask) if mask else "", dists[k]))
+    check_masks_all_or_none(views, str(folder))
+    info = capture_info({"format": "colmap", "source": str(folder), "cameras": f"colmap:{model}",
+                         "colmap_points3D": int(rec.num_points3D())}, missing, dists)
     return RawViews(views, cams, info)

@@ -6,43 +6,29 @@ beside the images (or beside the json) holding files with the images' stems.
 Real captures: frames whose image file is missing are skipped with one warning listing them (an error
 only when fewer than MIN_VIEWS remain); lens distortion (`camera_model` OPENCV / OPENCV_FISHEYE with
 k1..k4, p1, p2, top-level or per frame) is removed from images and masks at load time with OpenCV
-(`softfit.data.distortion`), and the data's info says so under `undistorted`."""
+(`softfit.data.distortion`, when each view is read), and the data's info says so under `undistorted`.
+numpy only (the add-on ships it)."""
 
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
-import numpy as np
-
-from softfit.cameras import Cameras, load_transforms
-from softfit.data.distortion import Distortion, from_transforms, undistort
-from softfit.data.files import MASK_FOLDER, find_mask
-from softfit.data.images import read_image, read_mask
-from softfit.data.types import RawView, RawViews
-from softfit.errors import InputError
-
-log = logging.getLogger(__name__)
-
-MIN_VIEWS = 3  # fewer views than this cannot constrain a shape, nor hold one out
+from ...cameras import load_transforms
+from ...errors import InputError
+from ..distortion import from_transforms
+from ..files import MASK_FOLDER, find_mask
+from ..types import ImageSize, RawView, RawViews
+from .frames import capture_info, check_masks_all_or_none, present_frames
 
 
-def read(json_path: Path, allow_outside: bool = False) -> RawViews:
+def read(json_path: Path, allow_outside: bool = False, size_of: ImageSize | None = None) -> RawViews:
     """The views of a transforms.json; its image and mask paths must stay inside its folder unless
-    `allow_outside` (softfit.cameras.resolve_frame_path)."""
-    cameras, frames = load_transforms(json_path, allow_outside)
+    `allow_outside` (softfit.cameras.resolve_frame_path). `size_of` measures frames that declare no size."""
+    cameras, frames = load_transforms(json_path, allow_outside, size_of)
     meta = _read_meta(json_path)
     base = json_path.parent
-    present = [i for i, fr in enumerate(frames) if fr.image.is_file()]
-    missing = [str(fr.image) for fr in frames if not fr.image.is_file()]
-    if missing:
-        listed = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        if len(present) < MIN_VIEWS:
-            raise InputError(f"{json_path}: only {len(present)} of {len(frames)} frames have their image "
-                             f"(at least {MIN_VIEWS} are needed); missing: {listed}")
-        log.warning("%s: skipping %d of %d frames whose image is missing: %s", json_path, len(missing),
-                    len(frames), listed)
+    present, missing = present_frames([fr.image for fr in frames], str(json_path), "frames")
     dists = [from_transforms(meta, fr, str(json_path)) for fr in meta["frames"]]
     views = []
     for i in present:
@@ -54,43 +40,17 @@ def read(json_path: Path, allow_outside: bool = False) -> RawViews:
         else:
             mask = find_mask(list(dict.fromkeys([fr.image.parent / MASK_FOLDER, base / MASK_FOLDER])),
                              fr.image.stem)
-        image: Path | np.ndarray = fr.image
-        mask_data: Path | np.ndarray | None = mask
-        if dists[i] is not None:
-            image, mask_data = _undistorted(fr.image, mask, dists[i], cameras, i)
-        views.append(RawView(fr.image.stem, image, str(fr.image), mask_data, str(mask) if mask else ""))
-    with_mask = [v for v in views if v.mask is not None]
-    if with_mask and len(with_mask) != len(views):
-        missing_mask = next(v for v in views if v.mask is None)
-        raise InputError(f"{json_path}: {len(with_mask)} of {len(views)} views have masks; "
-                         f"none found for {missing_mask.label}")
-    info: dict = {"format": "transforms", "source": str(json_path)}
-    if missing:
-        info["skipped_frames"] = missing
-    used = [dists[i] for i in present if dists[i] is not None]
-    if used:
-        info["undistorted"] = {
-            "how": "images and masks resampled with OpenCV at load time into the pinhole of the same "
-                   "intrinsics (the lens model is removed, not modelled in the fit)",
-            "models": sorted({d.model for d in used}), "views": len(used),
-            "coefficients": used[0].to_dict()}
+        views.append(RawView(fr.image.stem, fr.image, str(fr.image), mask, str(mask) if mask else "",
+                             dists[i]))
+    check_masks_all_or_none(views, str(json_path))
+    info = capture_info({"format": "transforms", "source": str(json_path)}, missing,
+                        [dists[i] for i in present])
     sizes = _declared_sizes(json_path, meta)
     return RawViews(views, cameras.subset(present), info, expected_sizes=[sizes[i] for i in present])
 
 
 def _read_meta(json_path: Path) -> dict:
     return json.loads(json_path.read_text())
-
-
-def _undistorted(image_path: Path, mask_path: Path | None, dist: Distortion, cameras: Cameras, i: int
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The view's image and mask without lens distortion; intrinsics scaled to the file's own size."""
-    image = read_image(image_path)
-    mask = None if mask_path is None else read_mask(mask_path)
-    h, w = image.shape[:2]
-    sx, sy = w / cameras.width, h / cameras.height
-    return undistort(image, dist, cameras.fx[i] * sx, cameras.fy[i] * sy, cameras.cx[i] * sx,
-                     cameras.cy[i] * sy, mask)
 
 
 def _declared_sizes(json_path: Path, meta: dict | None = None) -> list[tuple[int, int] | None]:
