@@ -8,10 +8,13 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    background and cut;
 3. carve the visual hull from all masks, tolerating many wrong views (`voxelvotes`; a voxel may fall
    outside up to `prior_miss_frac` of the masks: a strict hull turns a part lost in a few views into sure
-   background in every view, and the loss spreads round after round), cut a support
-   plane's skirt off its base (`voxelvotes.cut_support`), and reproject it into every view as the prior
-   of the next round: well inside it sure object, well outside it sure background (also where a fixed
-   camera sees its unchanged background), GrabCut decides the band between;
+   background in every view, and the loss spreads round after round; measured: 0.2 -> 0.4 raised the
+   photoreal scenes' mask IoU by up to 0.17 (glossy torus 0.59 -> 0.76), but cost 0.05 on an 8-view
+   capture, whose hull with 3 misses allowed is much looser than the object; 0.3 keeps both gains), cut
+   a support plane's skirt off its base (`voxelvotes.cut_support`), and reproject it into every view as
+   the prior of the next round: well inside it sure object, well outside it sure background (also where
+   a fixed camera sees its unchanged background), GrabCut decides the band between; pixels inside it that
+   the last round's colour models call background are left for GrabCut to decide (`colourmodel`);
 4. repeat until the masks stop changing.
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
 the rest of the capture agrees with that view, which a wrong mask cannot vouch for itself.
@@ -173,7 +176,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None = None, rounds: int = 4,
                   max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2, band: float = 0.15,
                   iterations: int = 4, border: float = 0.03, settle: float = 0.99,
-                  prior_miss_frac: float = 0.4) -> MultiViewSegmentation:
+                  prior_miss_frac: float = 0.3) -> MultiViewSegmentation:
     """Segment every view (see the module docstring). `rounds`: hull-prior rounds at most; `max_side`:
     working resolution (px); `resolution`: hull voxels along the box side; `miss_frac`: fraction of views
     a hull voxel may fall outside when judging the views; `prior_miss_frac`: the same for the hull that
@@ -250,7 +253,7 @@ def _fail(names: list[str], masks: np.ndarray, why: str) -> None:
 def segment(images: np.ndarray, cameras: Cameras | None = None, names: list[str] | None = None,
             rounds: int = 4, max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2,
             band: float = 0.15, iterations: int = 4, border: float = 0.03, settle: float = 0.99,
-            prior_miss_frac: float = 0.4) -> np.ndarray:
+            prior_miss_frac: float = 0.3) -> np.ndarray:
     """(N, H, W) bool masks; needs the views' `cameras` (the options are `segment_views`')."""
     if cameras is None:
         raise InputError("silhouette method 'multiview' needs the views' cameras")
