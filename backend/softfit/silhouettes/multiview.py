@@ -154,9 +154,11 @@ def tight_hull(cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple, resol
                max_misses: int, pad: float = 0.15) -> tuple[VoxelVotes, np.ndarray, tuple]:
     """(votes, hull, box): the hull carved in `box`, then again in a box around it (plus `pad` of its size,
     inside `outer`) when that is much smaller: voxels must be small next to the object, whose size is
-    only known once carved (a box from the cameras alone can be many times larger)."""
+    only known once carved (a box from the cameras alone can be many times larger). A view whose mask is
+    empty vetoes nothing: the object is in every view, so an empty mask is that view's failure, not
+    evidence (measured: four empty views of twelve emptied the whole hull)."""
     votes = VoxelVotes(cams, box[0], box[1], resolution)
-    occ = votes.hull(votes.inside(masks), max_misses)
+    occ = votes.hull(_votes(votes, masks), max_misses)
     b = votes.bounds(occ)
     if b is None:
         return votes, occ, box
@@ -164,8 +166,14 @@ def tight_hull(cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple, resol
     tight = (np.maximum(outer[0], b[0] - p), np.minimum(outer[1], b[1] + p))
     if float((tight[1] - tight[0]).max()) < 0.8 * float((box[1] - box[0]).max()):
         votes = VoxelVotes(cams, tight[0], tight[1], resolution)
-        occ = votes.hull(votes.inside(masks), max_misses)
+        occ = votes.hull(_votes(votes, masks), max_misses)
     return votes, occ, tight
+
+
+def _votes(votes: VoxelVotes, masks: np.ndarray) -> np.ndarray:
+    inside = votes.inside(masks)
+    inside[~masks.reshape(len(masks), -1).any(1)] = True
+    return inside
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -218,6 +226,8 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         cuts = [grabcut(small[i], prior_labels(priors[i], masks[i], None if static is None else static[i],
                                                border, band, bg_like[i]), iterations) for i in range(n)]
         new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
+        lost = ~new.reshape(n, -1).any(1) & masks.reshape(n, -1).any(1)
+        new[lost] = masks[lost]  # a view that lost everything keeps its last mask for the next hull
         change = float(np.mean([_iou(a, b) for a, b in zip(masks, new, strict=True)]))
         masks = new
         if change >= settle:
