@@ -1,15 +1,17 @@
 """SoftFit for Blender 5.0: fit a mesh to multi-view silhouettes, live in the viewport.
 
-The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the initial sphere, and
-runs fits on a backend process over ZeroMQ, streaming vertices into a copy of the mesh through
-`bpy.app.timers`. Every wait on the backend happens in worker threads that never touch bpy (tasks.py,
-streaming.JobPump); the main thread only applies what they deliver. Code shared with the backend is
-copied in verbatim at build time: the `wire` client and `core` (cameras, errors, atomic writes, mesh
-files, the sphere, and the backend's whole numpy input path: layout readers, view gathering, resizing,
-undistortion); see scripts/build_extension.py.
+The panel (View3D > Sidebar > SoftFit) sets up cameras from the input, adds the initial mesh, and runs
+fits on a backend process over ZeroMQ, streaming vertices into a copy of the mesh.
 
-Nothing here imports bpy at import time, so the pure modules (views, fitdata, geometry,
-meshfile, summary, backend_path) are importable and tested without Blender, from a staged copy.
+Two sub-packages, the way Blender's glTF add-on keeps `bpy` at the edge:
+- `logic/`: everything that needs no Blender (the backend connection and session, input options and
+  assembly, vertex-array conversions, texts, the backend installer). It never imports bpy (a test reads
+  its imports), so it is imported and tested without Blender.
+- `blender/`: what touches bpy: properties, preferences, operators, panels, timers and handlers
+  (tasks.py, streaming.py), reading and writing Blender meshes and images.
+Code shared with the backend is copied in verbatim at build time as the `wire` client and `core`
+(cameras, errors, atomic writes, mesh files, the sphere, the numpy input path); see
+scripts/build_extension.py. This file only registers `blender/`'s classes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from types import ModuleType
 
 
 def _modules() -> list[ModuleType]:
-    from . import (
+    from .blender import (
         ops_backend,
         ops_export,
         ops_fit,
@@ -49,7 +51,8 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import session, streaming, tasks
+    from .blender import streaming, tasks
+    from .logic import session
 
     streaming.stop_timer()
     tasks.shutdown()

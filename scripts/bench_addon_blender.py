@@ -27,7 +27,8 @@ NAME = f"bl_ext.{REPO}.softfit"
 
 
 def mod(sub: str):
-    return sys.modules[f"{NAME}.{sub}"]
+    """The add-on's module `sub` in its sub-package (Blender-free logic/ or Blender-facing blender/)."""
+    return sys.modules[f"{NAME}.{'logic' if sub == 'session' else 'blender'}.{sub}"]
 
 
 class Recorder:
@@ -115,18 +116,30 @@ def main() -> None:
         results[name] = rec.summary(outcome)
         print(f"bench addon: {name}: {results[name]}", flush=True)
 
-    action("Set up Scene (16 views read from files)", lambda r: r.op(bpy.ops.softfit.setup_scene))
+    def setup(r: Recorder) -> str:
+        res = r.op(bpy.ops.softfit.setup_scene)
+        r.timers_until(no_task)  # the views are read and the cameras built over timer ticks
+        return f"{res} {bpy.context.window_manager.softfit.message[:80]}"
+    action("Set up Scene (16 views read from files)", setup)
+
+    def connected() -> bool:
+        return mod("session").get().connected and no_task()
 
     def start(r: Recorder) -> str:
         res = r.op(bpy.ops.softfit.backend_start)
-        r.timers_until(lambda: mod("session").get().connected and no_task())
+        r.timers_until(connected)
         return res + " " + mod("session").get().summary()
     action("Start Backend", start)
 
-    def restart(r: Recorder) -> str:
-        res = r.op(bpy.ops.softfit.backend_restart)
-        r.timers_until(lambda: mod("session").get().connected and no_task())
-        return res
+    def press(op: Callable, until: Callable[[], bool]) -> Callable[[Recorder], str]:
+        """The action of a button whose work ends when `until()` holds."""
+        def act(r: Recorder) -> str:
+            res = r.op(op)
+            r.timers_until(until)
+            return res
+        return act
+
+    restart = press(bpy.ops.softfit.backend_restart, connected)
     action("Restart Backend", restart)
 
     def hull(r: Recorder) -> str:
@@ -166,11 +179,7 @@ def main() -> None:
     bpy.ops.softfit.initial_mesh(method="SPHERE")
     small = bpy.context.active_object
 
-    def stop(r: Recorder) -> str:
-        res = r.op(bpy.ops.softfit.backend_stop)
-        r.timers_until(no_task)
-        return res
-    action("Stop Backend", stop)
+    action("Stop Backend", press(bpy.ops.softfit.backend_stop, no_task))
 
     def fit_cold(r: Recorder) -> str:
         bpy.context.view_layer.objects.active = small
@@ -179,11 +188,7 @@ def main() -> None:
         return res
     action("Fit while the backend starts", fit_cold)
 
-    def restart_during_fit(r: Recorder) -> str:
-        res = r.op(bpy.ops.softfit.backend_restart)
-        r.timers_until(lambda: mod("session").get().connected and no_task())
-        return res
-    action("Restart during a fit", restart_during_fit)
+    action("Restart during a fit", restart)  # the same button, now with the cold-started fit running
 
     def dead_cancel(r: Recorder) -> str:
         small.hide_set(False)
@@ -196,7 +201,7 @@ def main() -> None:
 
     def death(r: Recorder) -> str:
         bpy.ops.softfit.backend_start()
-        Recorder().timers_until(lambda: mod("session").get().connected and no_task())
+        Recorder().timers_until(connected)
         small.hide_set(False)
         bpy.context.view_layer.objects.active = small
         bpy.ops.softfit.fit()

@@ -152,27 +152,32 @@ def run(args: argparse.Namespace) -> int:
     from importlib import import_module
 
     pkg = addon.__name__
-    fitting = import_module(f"{pkg}.fitting")
-    streaming = import_module(f"{pkg}.streaming")
-    meshfile = import_module(f"{pkg}.meshfile")
-    meshes = import_module(f"{pkg}.meshes")
-    session = import_module(f"{pkg}.session")
-    tasks = import_module(f"{pkg}.tasks")
-    ops_mesh = import_module(f"{pkg}.ops_mesh")
-    errors = import_module(f"{pkg}.errors")
+    fitting = import_module(f"{pkg}.blender.fitting")
+    streaming = import_module(f"{pkg}.blender.streaming")
+    meshfile = import_module(f"{pkg}.logic.meshfile")
+    meshes = import_module(f"{pkg}.blender.meshes")
+    session = import_module(f"{pkg}.logic.session")
+    tasks = import_module(f"{pkg}.blender.tasks")
+    ops_mesh = import_module(f"{pkg}.blender.ops_mesh")
+    errors = import_module(f"{pkg}.logic.errors")
     wire_errors = import_module(f"{pkg}.wire.errors")
     try:
         if args.clear_scene:
             for obj in list(bpy.data.objects):
                 bpy.data.objects.remove(obj)
         configure(bpy, args)
-        config = backend(bpy, args, session, None if registered_here else import_module(f"{pkg}.preferences"))
+        prefs = None if registered_here else import_module(f"{pkg}.blender.preferences")
+        config = backend(bpy, args, session, prefs)
         try:
             bpy.ops.softfit.setup_scene()
         except RuntimeError as exc:  # the operator's error report
             print(f"fit_in_blender: {exc}".strip(), file=sys.stderr)
             return 2
-        tasks.wait()  # SfM cameras come from the backend in a worker thread
+        tasks.wait()  # the views are read and the cameras built over timer ticks (SfM: by the backend)
+        status = getattr(bpy.context.window_manager, "softfit", None)
+        if status is not None and status.error:
+            print(f"fit_in_blender: error: {status.message}", file=sys.stderr)
+            return 2
         method = ops_mesh.resolve_method(args.init.upper(), True)
         if method == "SPHERE":
             ops_mesh.add_sphere_now(bpy.context)

@@ -32,8 +32,18 @@ OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFT
                "SOFTFIT_PT_result", "SOFTFIT_OT_import_result")
 
 
+LOGIC = ("backend_path", "errors", "fitdata", "geometry", "installer", "meshfile", "session", "summary",
+         "views")
+
+
+def where(sub: str) -> str:
+    """The add-on's module `sub` ("session", "wire.launcher") by its place: logic/, blender/ or shipped."""
+    head = sub.split(".")[0]
+    return sub if head in ("wire", "core") else f"{'logic' if head in LOGIC else 'blender'}.{sub}"
+
+
 def mod(sub: str = "") -> ModuleType:
-    return sys.modules[NAME + (f".{sub}" if sub else "")]
+    return sys.modules[NAME + (f".{where(sub)}" if sub else "")]
 
 
 def install(zip_path: str, repo_dir: Path) -> list[str]:
@@ -65,6 +75,20 @@ def settle(limit: float = 180.0) -> None:
         raise RuntimeError(f"background tasks still running after {limit} s")
 
 
+def activate(obj: bpy.types.Object) -> None:
+    """Make `obj` active as a click would; the view layer is synced first (objects removed since the last
+    sync would otherwise be stale in it, and Blender can crash setting the active object then)."""
+    bpy.context.view_layer.update()
+    bpy.context.view_layer.objects.active = obj
+
+
+def setup() -> list[str]:
+    """Press Set up Scene and wait until the views are read and the cameras built (timer ticks)."""
+    result = sorted(bpy.ops.softfit.setup_scene())
+    settle()
+    return result
+
+
 def status() -> dict:
     st = bpy.context.window_manager.softfit
     return {"error": st.error, "running": st.running, "message": st.message, "backend": st.backend}
@@ -82,17 +106,17 @@ def leftovers() -> list[str]:
              if hasattr(t, "softfit")]
     draw_funcs = getattr(bpy.types.STATUSBAR_HT_header.draw, "_draw_funcs", [])
     left += [f"status bar {f.__module__}" for f in draw_funcs if "softfit" in f.__module__]
-    session = sys.modules.get(NAME + ".session")
+    session = sys.modules.get(f"{NAME}.logic.session")
     if session is not None and session._session is not None:
         left.append("session state")
-    streaming = sys.modules.get(NAME + ".streaming")
+    streaming = sys.modules.get(f"{NAME}.blender.streaming")
     if streaming is not None and bpy.app.timers.is_registered(streaming.tick):
         left.append("timer")
     if streaming is not None and bpy.app.timers.is_registered(streaming.watch):
         left.append("watch timer")
     if streaming is not None:
         left += [f"handler {h}" for h, fn in streaming.HANDLERS if fn in getattr(bpy.app.handlers, h)]
-    tasks = sys.modules.get(NAME + ".tasks")
+    tasks = sys.modules.get(f"{NAME}.blender.tasks")
     if tasks is not None and (tasks._tasks or bpy.app.timers.is_registered(tasks.pump)):
         left.append("tasks")
     return left
@@ -223,12 +247,38 @@ def initial_mesh(args: dict, work: Path) -> dict:
                     "radius_err": float(np.abs(dist - args["radius"]).max()),
                     "edge_use": sorted(set(edges.values())), "outward": outward,
                     "role": obj.get("softfit_role")})
+    # A large sphere: arrays in a worker thread, the mesh built over several pump ticks (bounded steps),
+    # valid and equal to the one built in one go.
+    out_big: dict = {}
+    if args.get("big_polys"):
+        s.init_polys, s.init_center = args["big_polys"], (0.0, 0.0, 0.0)
+        before = len(bpy.data.objects)
+        out_big["result"] = sorted(bpy.ops.softfit.initial_mesh(method="SPHERE"))
+        out_big["returned_first"] = len(bpy.data.objects) == before
+        ticks = 0
+        while mod("tasks").busy() is not None and ticks < 100000:
+            if mod("tasks").pump() is None:
+                break
+            ticks += 1
+            time.sleep(0.001)
+        obj = bpy.context.active_object
+        me = obj.data
+        starts = np.empty(len(me.polygons), np.int32)
+        me.polygons.foreach_get("loop_start", starts)
+        meshes = mod("meshes")
+        ref = meshes.mesh_from_arrays("ref", *meshes.sphere_arrays(args["big_polys"], args["radius"]))
+        close = np.allclose(meshes.local_verts(me), meshes.local_verts(ref), atol=1e-6)  # radius in float32
+        out_big |= {"ticks": ticks, "faces": len(me.polygons), "ref_faces": len(ref.polygons),
+                    "starts_ok": bool(np.array_equal(starts, np.arange(0, 3 * len(starts), 3))),
+                    "same_verts": bool(close),
+                    "same_tris": bool(np.array_equal(meshes.triangles(me), meshes.triangles(ref))),
+                    "validate_changed": bool(me.validate(verbose=False)), "role": obj.get("softfit_role")}
     # Reading a mesh for a fit: triangles as they are, quads and n-gons split as fans, in polygon order.
     me = bpy.data.meshes.new("ngons")
     me.from_pydata([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (2, 0, 0), (2, 1, 0), (3, 0.5, 0)], [],
                    [(0, 1, 2, 3), (1, 4, 2), (4, 6, 5, 2)])
     tris = mod("meshes").triangles(me).tolist()
-    return {"meshes": out, "ngon_triangles": tris}
+    return {"meshes": out, "ngon_triangles": tris, "big": out_big}
 
 
 def backend_init(args: dict, work: Path) -> dict:
@@ -314,7 +364,11 @@ def setup_scene(args: dict, work: Path) -> dict:
         s.input_path, s.image_size, s.silhouette = case["path"], case.get("image_size", 0), case["silhouette"]
         before = scene_counts()
         result, error = call(bpy.ops.softfit.setup_scene)
-        rec: dict = {"name": case["name"], "result": result, "error": error}
+        returned_first = mod("tasks").busy("setup") is not None  # the views are still being read
+        settle()
+        if not error and bpy.context.window_manager.softfit.error:
+            error = "SoftFit: " + bpy.context.window_manager.softfit.message
+        rec: dict = {"name": case["name"], "result": result, "error": error, "returned_first": returned_first}
         if case.get("expect_error"):
             rec["unchanged"] = scene_counts() == before
             out.append(rec)
@@ -351,7 +405,8 @@ def _drive(job_check=None, limit: float = 120.0) -> dict:
     """Call the add-on's timer function until it unregisters itself, recording every applied frame."""
     streaming = mod("streaming")
     job = mod("session").get().job
-    frames, distinct, matched = 0, 0, True
+    # Frames applied before this call are not compared (the object may have moved since).
+    frames, distinct, matched, worst = job.frames_applied, 0, True, 0.0
     last = None
     nxt = None
     end = time.monotonic() + limit
@@ -362,17 +417,19 @@ def _drive(job_check=None, limit: float = 120.0) -> dict:
             obj = bpy.data.objects.get(job.object_name)
             if obj is not None and job.last_frame is not None and not job.finished:
                 v = world_verts(obj)
+                worst = max(worst, float(np.abs(v - job.last_frame).max()))
                 matched &= bool(np.allclose(v, job.last_frame, atol=1e-5))
                 if last is None or not np.array_equal(v, last):
                     distinct += 1
                 last = v
             if job_check is not None and job_check(job):
-                return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": True}
+                return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": True,
+                        "worst": worst}
         if nxt is None:
             break
         time.sleep(nxt)
     # A timer function returning None is unregistered by Blender: the fit ended the timer itself.
-    return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": False,
+    return {"frames": frames, "distinct": distinct, "matched": matched, "stopped": False, "worst": worst,
             "outcome": job.outcome, "message": job.message, "timer_ended": nxt is None}
 
 
@@ -383,6 +440,15 @@ def start_fit(op=None) -> tuple[list[str], str, bool]:
     returned_first = mod("session").get().job is None
     settle()
     return result, error, returned_first
+
+
+def fit_from(obj: bpy.types.Object, s, iterations: int) -> tuple[tuple[list[str], str, bool], object]:
+    """Show and select `obj`, set the iterations, press Fit: (start_fit's report, the running job)."""
+    obj.hide_set(False)
+    activate(obj)
+    s.iterations = iterations
+    started = start_fit()
+    return started, mod("session").get().job
 
 
 def results_of(base: str) -> list[str]:
@@ -403,7 +469,7 @@ def fit(args: dict, work: Path) -> dict:
     s.views_per_step = 4
     rep: dict = {"params_untouched": untouched, "params_set": params_set,
                  "params_refine": params_refine,
-                 "setup": sorted(bpy.ops.softfit.setup_scene()),
+                 "setup": setup(),
                  "init": sorted(bpy.ops.softfit.initial_mesh())}
     sphere = bpy.context.active_object
     sphere_verts = local_verts(sphere)
@@ -444,7 +510,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["result_role"] = res.get("softfit_role")
     rep["undo_poll_background"] = bpy.ops.ed.undo.poll()
     np.save(work / "fitted_world.npy", world_verts(res))
-    bpy.context.view_layer.objects.active = res
+    activate(res)
     rep["export_op"] = call(lambda: bpy.ops.softfit.export(filepath=str(work / "fitted.ply")))
 
     # 2. Refine: hand-edit the result, pin its upper half, fit again from it: it replaces the result.
@@ -457,7 +523,7 @@ def fit(args: dict, work: Path) -> dict:
     group.add(pinned, 1.0, "REPLACE")
     edited = local_verts(res)
     s.pin_group, s.refine_iterations = "keep", args["refine_iterations"]
-    bpy.context.view_layer.objects.active = res
+    activate(res)
     rep["refine_op"] = start_fit(bpy.ops.softfit.refine)
     refined_job = mod("session").get().job
     rep["refine"] = _drive()
@@ -471,7 +537,7 @@ def fit(args: dict, work: Path) -> dict:
 
     # 3. Fit again from the sphere: still one result per source (the refit replaces it).
     s.iterations = 20
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     sphere.hide_set(False)
     rep["refit_op"] = start_fit()
     rep["refit"] = _drive()
@@ -480,11 +546,7 @@ def fit(args: dict, work: Path) -> dict:
     kept_verts = local_verts(kept)
 
     # 4. Stop & Keep after a few frames: the copy stays at the last frame, nothing arrives later.
-    bpy.context.view_layer.objects.active = sphere
-    sphere.hide_set(False)
-    s.iterations = 5000
-    rep["cancel_fit_op"] = start_fit()
-    job = mod("session").get().job
+    rep["cancel_fit_op"], job = fit_from(sphere, s, 5000)
     rep["cancel_before"] = _drive(lambda j: j.frames_applied >= 3)
     last = np.array(job.last_frame)
     rep["cancel_op"] = sorted(bpy.ops.softfit.cancel(keep=True))
@@ -501,7 +563,7 @@ def fit(args: dict, work: Path) -> dict:
     kept_verts = local_verts(kept)
 
     # 5. Cancel (Esc's action): the copy goes, the earlier result is shown again as it was.
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     sphere.hide_set(False)
     rep["restore_fit_op"] = start_fit()
     job = mod("session").get().job
@@ -513,11 +575,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["restore_results"] = results_of(base)
 
     # 6. A 30 s main-thread stall (no timer runs) during a fit with a 4 s timeout: nothing is lost.
-    bpy.context.view_layer.objects.active = sphere
-    sphere.hide_set(False)
-    s.iterations = 400
-    rep["stall_fit_op"] = start_fit()
-    job = mod("session").get().job
+    rep["stall_fit_op"], job = fit_from(sphere, s, 400)
     rep["stall_before"] = _drive(lambda j: j.frames_applied >= 1)
     polls_before = job.pump.polls
     time.sleep(args.get("stall", 30.0))
@@ -531,11 +589,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["stall_object_kept"] = bpy.data.objects.get(job.object_name) is not None
 
     # 7. The result deleted mid-fit: the fit ends cleanly and the source is shown again.
-    bpy.context.view_layer.objects.active = sphere
-    sphere.hide_set(False)
-    s.iterations = 5000
-    rep["delete_fit_op"] = start_fit()
-    job = mod("session").get().job
+    rep["delete_fit_op"], job = fit_from(sphere, s, 5000)
     _drive(lambda j: j.frames_applied >= 1)
     bpy.data.objects.remove(bpy.data.objects[job.object_name])
     rep["delete_tick"] = mod("streaming").tick()
@@ -554,7 +608,7 @@ def fit(args: dict, work: Path) -> dict:
     co[:, 2] *= 0.5
     flat.data.foreach_set("co", co.ravel())
     flat.value = 1.0
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     req = mod("fitting").read_request(bpy.context)
     rep["evaluated_z"] = float(np.ptp(req.verts[:, 2]))
     rep["own_z"] = float(np.ptp(world_verts(sphere)[:, 2]))
@@ -588,7 +642,7 @@ def fit(args: dict, work: Path) -> dict:
         if o.get("softfit_role") == "result":
             bpy.data.objects.remove(o)
     sphere.hide_set(False)
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     names_before = sorted(o.name for o in bpy.data.objects)
     rep["kill_fit_op"] = start_fit()
     rep["kill_before"] = _drive(lambda j: j.frames_applied >= 1)
@@ -607,7 +661,7 @@ def fit(args: dict, work: Path) -> dict:
 
     # 11. Cancel with a dead backend returns at once (the pump sends the cancel, not the main thread).
     rep["kill_source_active"] = bpy.context.view_layer.objects.active == sphere
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     rep["dead_cancel_fit_op"] = start_fit()
     job = mod("session").get().job
     _drive(lambda j: j.frames_applied >= 1)
@@ -621,7 +675,7 @@ def fit(args: dict, work: Path) -> dict:
     # never written to, and Cancel has nothing left to act on.
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
     sphere.hide_set(False)
-    bpy.context.view_layer.objects.active = sphere
+    activate(sphere)
     rep["load_fit_op"] = start_fit()
     job = mod("session").get().job
     _drive(lambda j: j.frames_applied >= 1)
@@ -638,6 +692,150 @@ def fit(args: dict, work: Path) -> dict:
     rep["load_decoy_same"] = decoy is not None and bool(np.array_equal(world_verts(decoy), before))
     job.pump.thread.join(5.0)
     rep["load_pump_ended"] = not job.pump.thread.is_alive()
+    addon_utils.disable(NAME, default_set=True)
+    return rep
+
+
+def _watch_until_end(watch, limit: float = 120.0) -> tuple[list[str], object, int]:
+    """Send the modal Fit's TIMER events (as its event timer would) while the add-on's timer applies the
+    frames, until the watch ends the modal; returns (its return value, its report, events sent)."""
+    streaming = mod("streaming")
+    end, n = time.monotonic() + limit, 0
+    while time.monotonic() < end:
+        streaming.tick()
+        mod("tasks").pump()
+        result, report = watch.on_event("TIMER", "NOTHING")
+        n += 1
+        if result != {"PASS_THROUGH"}:
+            return sorted(result), report, n
+        time.sleep(0.05)
+    return ["TIMEOUT"], None, n
+
+
+def _layout_texts(node) -> list[str]:
+    return [str(c.kw.get("text", "")) for _d, c in node.walk() if c.kind in ("label", "progress", "operator")]
+
+
+def session_events(args: dict, work: Path) -> dict:
+    """The modal Fit's event handling (FitWatch: Esc, timer, end report), the status bar and panel drawn
+    into a recording layout, and fits across file loads (reattach, cancel, restore)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from layout_recorder import record
+
+    install(args["zip"], work / "repo")
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    other_blend = work / "other.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(other_blend), copy=True)  # an empty scene
+    s = bpy.context.scene.softfit
+    s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
+    s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
+    s.iterations, s.holdout, s.views_per_step = args["iterations"], args["holdout"], 4
+    rep: dict = {"setup": setup(), "init": sorted(bpy.ops.softfit.initial_mesh())}
+    sphere = bpy.context.active_object
+    base = sphere.name
+    fitting, ops_fit, panel, streaming = mod("fitting"), mod("ops_fit"), mod("panel"), mod("streaming")
+
+    # 1. A fit watched to its end: events pass through while it starts and runs; the status bar and
+    # the panel show the progress; the end is reported with the held-out IoU.
+    watch = ops_fit.FitWatch()
+    fitting.start(bpy.context, on_end=watch.errors.append)
+    rep["watch_starting"] = [sorted(r) for r in watch.on_event("TIMER", "NOTHING")[:1]]
+    rep["watch_other_event"] = sorted(watch.on_event("MOUSEMOVE", "NOTHING")[0])
+    settle()
+    _drive(lambda j: j.frames_applied >= 1 and bpy.context.window_manager.softfit.iteration > 0)
+    st = bpy.context.window_manager.softfit
+    rep["running_iteration"], rep["running_iterations"] = st.iteration, st.iterations
+    bar = record(panel.draw_status, bpy.context)
+    rep["bar_progress"] = [dict(p.kw) for p in bar.find("progress")]
+    rep["bar_texts"] = _layout_texts(bar)
+    main = record(bpy.types.SOFTFIT_PT_main.draw, bpy.context)
+    rep["panel_running_texts"] = _layout_texts(main)
+    rep["panel_running_ops"] = [(o.args[0], dict(o.attrs)) for o in main.find("operator")]
+    result, report, n = _watch_until_end(watch)
+    rep["watch_end"], rep["watch_report"], rep["watch_events"] = result, [sorted(report[0]), report[1]], n
+    rep["watch_job_outcome"] = watch.job.outcome if watch.job is not None else None
+    rep["watch_frames"] = [watch.job.frames_applied, watch.job.frames_copied] if watch.job else [0, 0]
+    rep["bar_after"] = _layout_texts(record(panel.draw_status, bpy.context))
+
+    # 2. Esc during a fit: the modal ends, the fit is cancelled, the scene is as it was.
+    sphere.hide_set(False)
+    activate(sphere)
+    s.iterations = 5000
+    watch = ops_fit.FitWatch()
+    fitting.start(bpy.context, on_end=watch.errors.append)
+    settle()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 2)
+    # The artist moves the copy mid-fit: frames converted for the old placement are converted again.
+    bpy.data.objects[job.object_name].location.x += 1.0
+    bpy.context.view_layer.update()
+    n = job.frames_applied
+    rep["moved_drive"] = _drive(lambda j: j.frames_applied >= n + 2)
+    rep["esc_pass_before"] = sorted(watch.on_event("TIMER", "NOTHING")[0])
+    result, report = watch.on_event("ESC", "PRESS")
+    rep["esc"] = [sorted(result), sorted(report[0]), report[1]]
+    rep["esc_copy_gone"] = bpy.data.objects.get(job.object_name) is None or job.object_name == base
+    rep["esc_sphere_visible"] = not sphere.hide_get()
+    rep["esc_job_cleared"] = mod("session").get().job is None and not fitting.pending()
+    job.pump.thread.join(5.0)
+    rep["esc_pump_ended"] = not job.pump.thread.is_alive()
+
+    # 3. A fit that cannot start: the watch ends with the error as an ERROR report.
+    set_backend(str(work / "no-such-python"))
+    watch = ops_fit.FitWatch()
+    fitting.start(bpy.context, on_end=watch.errors.append)
+    settle()
+    result, report = watch.on_event("TIMER", "NOTHING")
+    rep["start_error"] = [sorted(result), sorted(report[0]), report[1]]
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+
+    # 4. The file is saved during a fit and opened again: the fit reattaches to the copy in the opened
+    # file and ends there.
+    s.iterations = args["long_iterations"]
+    rep["reattach_fit_op"] = start_fit()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 1)
+    mid_blend = work / "mid.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(mid_blend), copy=True)
+    saved = world_verts(bpy.data.objects[job.object_name])
+    bpy.ops.wm.open_mainfile(filepath=str(mid_blend))
+    rep["reattach_same_job"] = mod("session").get().job is job and not job.finished
+    rep["reattach_timer"] = bpy.app.timers.is_registered(streaming.tick)
+    rep["reattach_status"] = status()
+    copy = bpy.data.objects.get(job.object_name)
+    rep["reattach_copy_tagged"] = copy is not None and copy.get("softfit_job") == getattr(job, "tag", "")
+    rep["reattach"] = _drive(limit=180.0)
+    copy = bpy.data.objects.get(job.object_name)
+    rep["reattach_result"] = copy is not None and bool(np.allclose(world_verts(copy), job.last_frame,
+                                                                   atol=1e-5))
+    rep["reattach_moved_after_load"] = float(np.abs(world_verts(copy) - saved).max()) if copy else 0.0
+    rep["reattach_metrics"] = json.loads(copy["softfit_metrics"]) if copy is not None else {}
+    rep["reattach_untagged"] = copy is not None and "softfit_job" not in copy
+    rep["reattach_results"] = results_of(base)
+
+    # 5. Another file opened during a fit: it does not hold the copy, so the job is cancelled.
+    s = bpy.context.scene.softfit  # the opened file's scene (the old `s` points into freed memory)
+    sphere = bpy.data.objects[base]
+    sphere.hide_set(False)
+    activate(sphere)
+    s.iterations = 5000
+    rep["other_fit_op"] = start_fit()
+    job = mod("session").get().job
+    _drive(lambda j: j.frames_applied >= 1)
+    bpy.ops.wm.open_mainfile(filepath=str(other_blend))
+    rep["other_job_cleared"] = mod("session").get().job is None and job.outcome == "cancelled"
+    rep["other_status"] = status()
+    job.pump.thread.join(5.0)
+    rep["other_pump_ended"] = not job.pump.thread.is_alive()
+
+    # 6. The file saved mid-fit opened when that fit no longer runs: its copy goes, the original shows.
+    bpy.ops.wm.open_mainfile(filepath=str(mid_blend))
+    rep["stale_copies"] = [o.name for o in bpy.data.objects if "softfit_job" in o]
+    rep["stale_results"] = results_of(base)  # the earlier result (fit 1), shown again
+    rep["stale_results_visible"] = [not bpy.data.objects[n].hide_get() for n in results_of(base)]
+    rep["stale_sphere_visible"] = base in bpy.data.objects and not bpy.data.objects[base].hide_get()
+    rep["stale_status"] = status()
+    mod("session").disconnect()
     addon_utils.disable(NAME, default_set=True)
     return rep
 
@@ -680,6 +878,7 @@ def install_backend(args: dict, work: Path) -> dict:
     s.input_path, s.image_size, s.silhouette, s.init_polys = args["path"], 0, "AUTO", 500
     s.iterations, s.holdout = 40, 0.15
     rep["setup"] = call(bpy.ops.softfit.setup_scene)
+    settle()
     rep["hull"] = call(bpy.ops.softfit.initial_mesh)
     settle()
     rep["fit_op"] = start_fit()
@@ -724,7 +923,7 @@ def import_result(args: dict, work: Path) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
-                                     install_backend, inspect_blend, import_result)}
+                                     install_backend, inspect_blend, import_result, session_events)}
 
 
 def main() -> None:

@@ -86,6 +86,9 @@ def test_zip_holds_the_addon_shared_code_and_wheels_only(built_zip: Path) -> Non
         names = z.namelist()
         manifest = z.read("blender_manifest.toml").decode()
     assert "__init__.py" in names and "wire/client.py" in names and "wire/launcher.py" in names
+    # The glTF-style split: Blender-free logic/ apart from the Blender-facing blender/.
+    assert "logic/session.py" in names and "logic/views.py" in names and "blender/panel.py" in names
+    assert not [n for n in names if n.count("/") == 0 and n.endswith(".py") and n != "__init__.py"]
     with zipfile.ZipFile(built_zip) as z:  # the backend code it shares, byte for byte (one source)
         for rel, src in build_extension.shipped_backend().items():
             assert z.read(rel.as_posix()) == src.read_bytes(), rel
@@ -153,7 +156,7 @@ def test_initial_mesh_counts_and_sphere(built_zip: Path, tmp_path: Path) -> None
     polys = [8, 100, 2000, 5000]
     center = [0.3, -0.2, 0.1]
     rep = run_driver("initial_mesh", tmp_path, {"zip": str(built_zip), "polys": polys, "radius": 0.7,
-                                                "center": center})
+                                                "center": center, "big_polys": 300_000})
     for m in rep["meshes"]:
         ref = uv_sphere(m["polys"], 0.7, center)  # the backend's rule: same counts
         assert m["result"] == ["FINISHED"] and m["role"] == "initial"
@@ -163,6 +166,13 @@ def test_initial_mesh_counts_and_sphere(built_zip: Path, tmp_path: Path) -> None
         assert m["edge_use"] == [2]  # closed 2-manifold
         assert m["outward"] == m["faces"]
     assert rep["ngon_triangles"] == [[0, 1, 2], [0, 2, 3], [1, 4, 2], [4, 6, 5], [4, 5, 2]]
+    # Bug "a 200 k-triangle sphere blocks the UI": a large sphere is built over several timer ticks (the
+    # operator returns first; the mesh's face starts go in slices), and it is the same valid mesh.
+    big = rep["big"]
+    assert big["result"] == ["FINISHED"] and big["returned_first"] and big["role"] == "initial"
+    assert big["ticks"] >= 8, big["ticks"]  # arrays + 7 mesh steps at least, more for the face slices
+    assert big["faces"] == big["ref_faces"] >= 290_000 and big["starts_ok"] and not big["validate_changed"]
+    assert big["same_verts"] and big["same_tris"]
 
 
 @pytest.fixture(scope="module")
@@ -213,12 +223,18 @@ def test_setup_scene_cameras_reproduce_silhouettes(built_zip: Path, tmp_path: Pa
                           ("softras", 6, [64, 64])):
         c = by_name[name]
         assert c["result"] == ["FINISHED"] and c["cameras"] == n and c["resolution"] == size
+        # Bug "Set up Scene reads the images on the main thread (152 ms)": it returns before the views
+        # are read; they are read a few per timer tick and the cameras built one per tick.
+        assert c["returned_first"]
         assert c["backgrounds"] == [2] * n and c["bg_images_loaded"]  # image + silhouette overlay
         assert min(c["ious"]) >= SETUP_IOU_MIN, (name, c["ious"])
     assert by_name["pixel_aspect"]["pixel_aspect"] == pytest.approx([1.3, 1.0], rel=1e-5)  # fy = 1.3 fx
-    for name in ("missing", "missing_image"):  # reported, and the scene is left as it was
-        assert by_name[name]["result"] == ["CANCELLED"] and by_name[name]["unchanged"]
-        assert "SoftFit:" in by_name[name]["error"]
+    # Reported (a missing path at once, an unreadable view once the reading gets to it), and the scene is
+    # left as it was.
+    assert by_name["missing"]["result"] == ["CANCELLED"] and "input not found" in by_name["missing"]["error"]
+    assert "gone.png" in by_name["missing_image"]["error"]
+    for name in ("missing", "missing_image"):
+        assert by_name[name]["unchanged"] and "SoftFit:" in by_name[name]["error"]
     assert rep["camera_collections"] == ["SoftFit Cameras"]  # set up again = replaced, not piled up
 
 
@@ -352,6 +368,90 @@ def test_opening_another_file_cancels_the_fit(fit_report: dict) -> None:
     assert r["load_job_cleared"] and r["load_tick"] is None and not r["load_cancel_poll"]
     assert r["load_decoy_same"] and r["load_pump_ended"]
 
+
+@pytest.fixture(scope="module")
+def events_report(built_zip: Path, ellipsoid_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("events")
+    return run_driver("session_events", work, {"zip": str(built_zip), "path": str(ellipsoid_dataset),
+                                               "polys": 500, "iterations": 60, "long_iterations": 300,
+                                               "holdout": 0.15, "timeout": 4.0}, timeout=420)
+
+
+def test_modal_fit_passes_events_and_reports_the_outcome(events_report: dict) -> None:
+    """The modal Fit's event handling (FitWatch, what `modal()` delegates to) on a real fit: every event
+    passes through while the fit starts and runs; when it ends, the modal finishes with an INFO report
+    carrying the held-out IoU and the time."""
+    r = events_report
+    assert r["watch_starting"] == [["PASS_THROUGH"]] and r["watch_other_event"] == ["PASS_THROUGH"]
+    assert r["watch_end"] == ["FINISHED"] and r["watch_job_outcome"] == "done" and r["watch_events"] >= 2
+
+
+def test_frames_are_converted_off_the_main_thread(events_report: dict) -> None:
+    """Bug "a timer tick on a 100 k-vertex mesh up to 159-231 ms": the pump thread converts each frame to
+    the object's local float32 buffer, the timer only copies it in; a copy moved mid-fit still gets the
+    right world positions (frames converted for the old placement are converted again)."""
+    r = events_report
+    applied, copied = r["watch_frames"]
+    assert applied >= 2 and copied >= applied - 1  # only a frame that came before the target was known
+    assert r["moved_drive"]["frames"] >= 2 and r["moved_drive"]["matched"]
+    level, text = r["watch_report"]
+    assert level == ["INFO"] and text.startswith("SoftFit: fit done") and "held-out IoU" in text
+    assert text.rstrip().endswith(" s") or " s," in text  # the time
+
+
+def test_esc_cancels_the_fit_and_restores_the_scene(events_report: dict) -> None:
+    r = events_report
+    assert r["esc_pass_before"] == ["PASS_THROUGH"]
+    result, level, text = r["esc"]
+    assert result == ["CANCELLED"] and level == ["WARNING"] and "cancelled at iteration" in text
+    assert r["esc_copy_gone"] and r["esc_sphere_visible"] and r["esc_job_cleared"] and r["esc_pump_ended"]
+
+
+def test_fit_that_cannot_start_ends_the_modal_with_an_error(events_report: dict) -> None:
+    result, level, text = events_report["start_error"]
+    assert result == ["CANCELLED"] and level == ["ERROR"] and "backend interpreter not found" in text
+
+
+def test_status_bar_and_panel_show_the_running_fit(events_report: dict) -> None:
+    """The status bar's and the panel's real draw functions, drawn into a recording layout (bpy draws no
+    UI): a progress bar at the fit's iteration, Cancel / Stop & Keep and the Esc hint; nothing after."""
+    r = events_report
+    it, total = r["running_iteration"], r["running_iterations"]
+    assert 0 < it <= total
+    (bar,) = r["bar_progress"]
+    assert bar["type"] == "BAR" and bar["text"].startswith("SoftFit ") and "/" in bar["text"]
+    shown_it = int(bar["text"].split()[1].split("/")[0])
+    assert bar["factor"] == pytest.approx(shown_it / total) and shown_it >= it
+    assert any("Esc cancels" in t for t in r["bar_texts"])
+    assert [(op, attrs.get("keep")) for op, attrs in r["panel_running_ops"] if op == "softfit.cancel"] == [
+        ("softfit.cancel", False), ("softfit.cancel", True)]
+    assert "Esc cancels" in r["panel_running_texts"]
+    assert r["bar_after"] == []
+
+
+def test_fit_reattaches_when_its_file_is_opened_again(events_report: dict) -> None:
+    """Bug "a fit is cancelled when a .blend is loaded": the file saved mid-fit and opened again holds the
+    fit's copy (found by its tag): the same job goes on, streams into the opened file's object, ends."""
+    r = events_report
+    assert r["reattach_fit_op"][0] == ["FINISHED"]
+    assert r["reattach_same_job"] and r["reattach_timer"] and r["reattach_copy_tagged"]
+    assert r["reattach_status"]["running"] and "reattached" in r["reattach_status"]["message"]
+    assert r["reattach"]["outcome"] == "done" and r["reattach_result"]
+    assert r["reattach_moved_after_load"] > 1e-4  # frames arrived after the load
+    assert r["reattach_metrics"]["heldout_iou"] >= HELDOUT_MIN and r["reattach_untagged"]
+    assert len(r["reattach_results"]) == 1
+
+
+def test_other_file_cancels_and_interrupted_copy_is_restored(events_report: dict) -> None:
+    """A file without the fit's copy cancels the job (pump ends); a file saved mid-fit, opened once that
+    fit no longer runs, gets its copy removed and the original shown again, as Cancel would."""
+    r = events_report
+    assert r["other_job_cleared"] and r["other_pump_ended"] and not r["other_status"]["running"]
+    assert "does not hold" in r["other_status"]["message"]
+    # The file holds the first fit's result (hidden during the interrupted fit) and the tagged copy.
+    assert r["stale_copies"] == [] and r["stale_sphere_visible"] and len(r["stale_results"]) == 1
+    assert r["stale_results_visible"] == [True]
+    assert "interrupted" in r["stale_status"]["message"]
 
 def test_headless_script_under_plain_python(render_dataset_cached, tmp_path: Path) -> None:
     """The headless script on a Blender-rendered ALOI-layout dataset (Suzanne on black), the images sent

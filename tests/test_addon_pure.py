@@ -30,14 +30,14 @@ build_extension.stage(STAGE_DIR / "softfit_addon", wheels=False)
 sys.path.insert(0, str(STAGE_DIR))
 
 from addon_helpers import box_mesh, convex_silhouettes, ring_cameras, write_rgba_dataset  # noqa: E402
-from softfit_addon import backend_path, fitdata, geometry, meshfile, summary, views  # noqa: E402
 from softfit_addon.core import cameras as core_cameras  # noqa: E402
 from softfit_addon.core.data.gather import Readers  # noqa: E402
 from softfit_addon.core.data.pixels import mask_coverage  # noqa: E402
 from softfit_addon.core.data.resize import resize as addon_resize  # noqa: E402
 from softfit_addon.core.data.size import target_size  # noqa: E402
 from softfit_addon.core.mesh.sphere_rule import sphere_resolution as addon_sphere_resolution  # noqa: E402
-from softfit_addon.errors import InputError as AddonInputError  # noqa: E402
+from softfit_addon.logic import backend_path, fitdata, geometry, meshfile, summary, views  # noqa: E402
+from softfit_addon.logic.errors import InputError as AddonInputError  # noqa: E402
 
 import softfit.cameras as sc  # noqa: E402
 from softfit.data.load import load_dataset  # noqa: E402
@@ -46,8 +46,9 @@ from softfit.mesh import io as mesh_io  # noqa: E402
 from softfit.mesh.sphere import uv_sphere  # noqa: E402
 from softfit.mesh.types import Mesh  # noqa: E402
 
-PURE = ("backend_path", "errors", "fitdata", "geometry", "installer", "meshfile", "session",
-        "summary", "tasks", "views")
+# The whole Blender-free sub-package, and the task runner (Blender-facing, but bpy only inside functions).
+PURE = ("logic.backend_path", "logic.errors", "logic.fitdata", "logic.geometry", "logic.installer",
+        "logic.meshfile", "logic.session", "logic.summary", "logic.views", "blender.tasks")
 
 
 def pil_rgba(path: Path) -> np.ndarray:
@@ -61,7 +62,7 @@ def pil_size(path: Path) -> tuple[int, int]:
         return im.size
 
 
-# What addon/images.py builds from Blender's loader, here from PIL: RGBA bytes and mask coverage.
+# What addon/blender/images.py builds from Blender's loader, here from PIL: RGBA bytes and mask coverage.
 PIL_READERS = Readers(lambda p, _exif: np.round(pil_rgba(p) * 255).astype(np.uint8),
                       lambda p: mask_coverage(pil_rgba(p)))
 
@@ -414,7 +415,7 @@ def test_tasks_run_work_off_the_calling_thread_and_callbacks_on_it() -> None:
     another thread; its result reaches `on_done` only through `pump`, on the thread that pumps."""
     import threading
 
-    from softfit_addon import tasks
+    from softfit_addon.blender import tasks
 
     release = threading.Event()
     seen: dict = {}
@@ -441,7 +442,7 @@ def test_tasks_run_work_off_the_calling_thread_and_callbacks_on_it() -> None:
 
 
 def test_local_server_gets_the_preferences_timeout() -> None:
-    from softfit_addon import session
+    from softfit_addon.logic import session
 
     cfg = session.BackendConfig(timeout=25.0, args="--workers 2")
     assert session.server_args(cfg) == ["--workers", "2", "--client-timeout", "25"]
@@ -454,7 +455,7 @@ def test_local_server_gets_the_preferences_timeout() -> None:
 def test_installer_pip_command_and_selftest_silhouettes(tmp_path: Path) -> None:
     """The self-test's ellipsoid silhouettes (ray test) agree with the backend's renderer of the same
     ellipsoid; pip gets a wheel file, or a folder as --find-links."""
-    from softfit_addon import installer
+    from softfit_addon.logic import installer
 
     from softfit.metrics import render_silhouettes
 
@@ -478,7 +479,7 @@ def test_installer_pip_command_and_selftest_silhouettes(tmp_path: Path) -> None:
 
 def test_installer_selftest_fits_with_a_real_backend() -> None:
     """The installer's last step against this environment's backend: a real fit, checked by IoU."""
-    from softfit_addon import installer
+    from softfit_addon.logic import installer
 
     lines: list[str] = []
     result = installer.selftest_fit(sys.executable, log=lines.append)
@@ -493,7 +494,7 @@ def test_the_panels_fit_defaults_are_fitparams_defaults() -> None:
 
     from softfit.fit import FitParams
 
-    tree = ast.parse((ROOT / "addon" / "properties.py").read_text())
+    tree = ast.parse((ROOT / "addon" / "blender" / "properties.py").read_text())
     settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SOFTFIT_PG_settings")
     shown = {}
     for node in settings.body:

@@ -9,7 +9,11 @@ circle. Layers, bottom up:
   cli       cli, __main__, commands (argument parsing and printing only)
 
 So stages never import the pipeline or a front end, tools never import the CLI, and nothing imports
-upwards."""
+upwards.
+
+The Blender add-on has two parts (addon/logic: Blender-free; addon/blender: operators, panels, properties,
+timers): the Blender-free part never imports bpy or any Blender module, nor the Blender-facing part,
+anywhere in its files, so it stays importable and testable without Blender."""
 
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "backend" / "softfit"
+ADDON_LOGIC = Path(__file__).resolve().parent.parent / "addon" / "logic"
+BLENDER_MODULES = {"bpy", "bpy_extras", "mathutils", "bmesh", "addon_utils", "bl_ui", "bl_operators", "gpu",
+                   "gpu_extras", "blf", "idprop", "imbuf", "aud", "freestyle"}
 LAYERS = {
     "core": ("errors", "atomic", "cameras", "projection", "raster", "mesh", "wire", "sysinfo", "_C"),
     "stages": ("data", "silhouettes", "sfm", "init", "fit", "metrics", "texture", "report"),
@@ -122,3 +129,37 @@ def test_the_check_sees_a_violation(tmp_path, monkeypatch):
         test_every_import_points_down(g)
     with pytest.raises(AssertionError, match="softfit.commands.fit -> softfit.fit.engine"):
         test_no_import_circles(g)
+
+
+def blender_imports(folder: Path) -> list[str]:
+    """Imports of Blender modules, or of the add-on's Blender-facing part (`..blender`), anywhere in the
+    files under `folder` (module level or inside functions)."""
+    bad = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level >= 2 and (node.module or "").split(".")[0] == "blender":
+                    names = ["(the add-on's) blender"]
+                else:
+                    names = [node.module or ""] if node.level == 0 else []
+            else:
+                continue
+            bad += [f"{path.name}:{node.lineno} imports {n}" for n in names
+                    if n.split(".")[0] in BLENDER_MODULES or n.startswith("(the add-on's)")]
+    return bad
+
+
+def test_addon_logic_never_imports_bpy():
+    assert ADDON_LOGIC.is_dir() and list(ADDON_LOGIC.glob("*.py"))
+    bad = blender_imports(ADDON_LOGIC)
+    assert not bad, "\n".join(bad)
+
+
+def test_the_addon_check_sees_bpy(tmp_path):
+    (tmp_path / "a.py").write_text("import numpy\n\ndef f():\n    import bpy.props\n")
+    (tmp_path / "b.py").write_text("from ..blender.panel import draw\nfrom ..wire import client\n")
+    (tmp_path / "c.py").write_text("from mathutils import Matrix\nfrom . import geometry\n")
+    assert blender_imports(tmp_path) == ["a.py:4 imports bpy.props", "b.py:1 imports (the add-on's) blender",
+                                         "c.py:1 imports mathutils"]

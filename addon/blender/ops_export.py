@@ -8,9 +8,9 @@ import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper
 
-from .errors import InputError
+from ..logic.errors import InputError
+from ..logic.meshfile import save_mesh
 from .meshes import read_world
-from .meshfile import save_mesh
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems

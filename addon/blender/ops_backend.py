@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 import bpy
 
-from . import session, streaming, tasks
-from .blend import status
-from .errors import InputError
+from ..logic import session
+from ..logic.errors import InputError
+from . import streaming, tasks
+from .blend import operator_variant, status
 from .ops_fit import cancel_fit
 from .preferences import backend_config
 
@@ -77,19 +78,12 @@ class _BackendOperator(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class SOFTFIT_OT_backend_start(_BackendOperator):
-    """Start the local backend (or connect to the remote one) and check its version and device"""
-
-    bl_idname = "softfit.backend_start"
-    bl_label = "Start Backend"
-
-
-class SOFTFIT_OT_backend_restart(_BackendOperator):
-    """Stop the backend (a running fit is cancelled) and start it again"""
-
-    bl_idname = "softfit.backend_restart"
-    bl_label = "Restart Backend"
-    restart = True
+SOFTFIT_OT_backend_start = operator_variant(
+    _BackendOperator, "softfit.backend_start", "Start Backend",
+    "Start the local backend (or connect to the remote one) and check its version and device")
+SOFTFIT_OT_backend_restart = operator_variant(
+    _BackendOperator, "softfit.backend_restart", "Restart Backend",
+    "Stop the backend (a running fit is cancelled) and start it again", restart=True)
 
 
 class SOFTFIT_OT_backend_stop(bpy.types.Operator):

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.cameras import transforms_dict, turntable
-from .core.mesh.sphere import uv_sphere
+from ..core.cameras import transforms_dict, turntable
+from ..core.mesh.sphere import uv_sphere
+from ..wire.launcher import launch_local_backend
 from .errors import InputError
-from .wire.launcher import launch_local_backend
 
 PACKAGE = "softfit"
 SELFTEST_IOU = 0.85  # a 40-iteration fit of a sphere to an ellipsoid's exact silhouettes gets > 0.9

@@ -3,11 +3,11 @@ be no scene, no active object, no layout); these helpers check once and fail wit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import bpy
 
-from .errors import InputError
+from ..logic.errors import InputError
 
 if TYPE_CHECKING:
     from .properties import SOFTFIT_PG_settings, SOFTFIT_PG_status
@@ -52,3 +52,17 @@ def view_layer(context: bpy.types.Context) -> bpy.types.ViewLayer:
 
 def collection(context: bpy.types.Context) -> bpy.types.Collection:
     return context.collection if context.collection is not None else scene(context).collection
+
+
+OperatorT = TypeVar("OperatorT", bound=bpy.types.Operator)
+
+
+def operator_variant(base: type[OperatorT], idname: str, label: str, doc: str, **attrs: object
+                     ) -> type[OperatorT]:
+    """A registrable operator that is `base` (the shared behaviour, never registered itself: a registered
+    operator must not be subclassed) with its own id, label, tooltip (`doc`) and class attributes, named
+    as Blender expects (`softfit.fit` -> `SOFTFIT_OT_fit`)."""
+    group, _, name = idname.partition(".")
+    namespace = {"bl_idname": idname, "bl_label": label, "__doc__": doc, "__module__": base.__module__,
+                 **attrs}
+    return type(f"{group.upper()}_OT_{name}", (base,), namespace)

@@ -6,8 +6,9 @@ No `from __future__ import annotations`: Blender reads the property annotations 
 import bpy
 from bpy.props import EnumProperty, FloatProperty, StringProperty
 
-from . import backend_path, session
-from .errors import InputError
+from ..logic import backend_path, session
+from ..logic.errors import InputError
+from . import ADDON_PACKAGE
 
 MODES = [
     ("LOCAL", "Local", "Launch `python -m softfit serve` from a local interpreter on 127.0.0.1"),
@@ -16,7 +17,7 @@ MODES = [
 
 
 class SoftFitPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = ADDON_PACKAGE
 
     mode: EnumProperty(name="Backend", items=MODES, default="LOCAL")
     python: StringProperty(
@@ -84,7 +85,7 @@ def draw_backend_box(layout: bpy.types.UILayout) -> None:
 
 
 def preferences(context: bpy.types.Context) -> SoftFitPreferences:
-    addon = context.preferences.addons.get(__package__) if context.preferences is not None else None
+    addon = context.preferences.addons.get(ADDON_PACKAGE) if context.preferences is not None else None
     prefs = addon.preferences if addon is not None else None
     if not isinstance(prefs, SoftFitPreferences):
         raise InputError("the SoftFit add-on is not enabled (no preferences)")

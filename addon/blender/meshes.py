@@ -4,19 +4,30 @@ fit, writing streamed positions (`foreach_set` + `update`), the copy a fit write
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Generator
 from typing import Any
 
 import bpy
 import numpy as np
 
+from ..core.mesh.sphere import uv_sphere
+from ..logic.errors import InputError
+from ..logic.geometry import (
+    check_frame,
+    flat_co,
+    mesh_topology,
+    pinned_from_weights,
+    to_local,
+    transform_points,
+)
 from .blend import collection, mesh_object, view_layer
-from .core.mesh.sphere import uv_sphere
-from .errors import InputError
-from .geometry import check_frame, flat_co, mesh_topology, pinned_from_weights, to_local, transform_points
 
 ROLE = "softfit_role"  # custom property: "initial" on spheres, "result" on fit copies
 SOURCE = "softfit_source"  # on a fit copy: the object it was fitted from
 METRICS = "softfit_metrics"  # on a fit copy: the backend's metrics as JSON
+JOB = "softfit_job"  # on a fit copy while its fit runs: "<add-on session token>:<job id>" (saved)
+HIDDEN = "softfit_hidden"  # on a fit copy while its fit runs: JSON list of the objects hidden for the fit
 
 
 def attribute(mesh: bpy.types.Mesh, name: str) -> Any:
@@ -25,26 +36,62 @@ def attribute(mesh: bpy.types.Mesh, name: str) -> Any:
     return mesh.attributes[name]
 
 
-def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray,
-                     topology: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Mesh:
-    """A new mesh datablock from (V, 3) vertices and (F, 3) triangles, written through the attribute
-    arrays with edges given (`topology` from `geometry.mesh_topology`, best computed in a worker thread):
-    Blender then derives nothing itself, which keeps even large meshes to milliseconds here."""
+STEP_BUDGET = 0.02  # seconds of main-thread work per step of a mesh built over several timer ticks
+FOREACH_FACES = 250_000  # up to this many faces, all face starts go in one `foreach_set` (~10 ms)
+
+
+def build_mesh_steps(name: str, verts: np.ndarray, faces: np.ndarray,
+                     topology: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> Generator[None, None, bpy.types.Mesh]:
+    """A new mesh datablock from (V, 3) vertices and (F, 3) triangles, built in steps (each `next` does
+    one bounded piece of work, so a timer can spread a large mesh over ticks; the mesh is the generator's
+    return value). Everything goes through whole-array attribute writes with the edges given (`topology`
+    from `geometry.mesh_topology`, best computed in a worker thread), so Blender derives nothing itself.
+    The face starts have no array attribute: up to FOREACH_FACES they go in one `foreach_set`, beyond
+    that in slices of STEP_BUDGET. No object uses the mesh until it is complete, so nothing evaluates
+    or draws it half-built."""
     verts = np.ascontiguousarray(verts, np.float32).reshape(-1, 3)
     faces = np.ascontiguousarray(faces, np.int32).reshape(-1, 3)
     edges, corner_edge = topology if topology is not None else mesh_topology(faces, len(verts))
     mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(len(verts))
-    mesh.edges.add(len(edges))
-    mesh.loops.add(faces.size)
-    mesh.polygons.add(len(faces))
     attribute(mesh, "position").data.foreach_set("vector", verts.ravel())
+    yield
+    mesh.edges.add(len(edges))
+    yield
     attribute(mesh, ".edge_verts").data.foreach_set("value", np.ascontiguousarray(edges, np.int32).ravel())
+    yield
+    mesh.loops.add(faces.size)
+    yield
     attribute(mesh, ".corner_vert").data.foreach_set("value", faces.ravel())
     attribute(mesh, ".corner_edge").data.foreach_set("value", np.ascontiguousarray(corner_edge, np.int32))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    yield
+    mesh.polygons.add(len(faces))
+    if len(faces) <= FOREACH_FACES:
+        mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    else:
+        polygons, i = mesh.polygons, 0
+        while i < len(faces):
+            yield
+            end = time.perf_counter() + STEP_BUDGET
+            while i < len(faces) and time.perf_counter() < end:
+                for j in range(i, min(i + 2048, len(faces))):
+                    polygons[j].loop_start = 3 * j
+                i = min(i + 2048, len(faces))
+    yield
     mesh.update(calc_edges=False)
     return mesh
+
+
+def mesh_from_arrays(name: str, verts: np.ndarray, faces: np.ndarray,
+                     topology: tuple[np.ndarray, np.ndarray] | None = None) -> bpy.types.Mesh:
+    """`build_mesh_steps` in one go (small meshes, scripts)."""
+    steps = build_mesh_steps(name, verts, faces, topology)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 SphereArrays = tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]
@@ -63,7 +110,20 @@ def add_sphere(context: bpy.types.Context, polys: int, radius: float, center: tu
     """The initial sphere as a new, selected and active object at `center` (`arrays`: from
     `sphere_arrays`, computed beforehand)."""
     verts, faces, topology = arrays if arrays is not None else sphere_arrays(polys, radius)
-    mesh = mesh_from_arrays("SoftFit Sphere", verts, faces, topology)
+    return link_sphere(context, mesh_from_arrays("SoftFit Sphere", verts, faces, topology), center)
+
+
+def add_sphere_steps(context: bpy.types.Context, arrays: SphereArrays, center: tuple[float, float, float]
+                     ) -> Generator[None, None, bpy.types.Object]:
+    """`add_sphere` over several timer ticks (a large sphere: see `build_mesh_steps`)."""
+    verts, faces, topology = arrays
+    mesh = yield from build_mesh_steps("SoftFit Sphere", verts, faces, topology)
+    yield
+    return link_sphere(context, mesh, center)
+
+
+def link_sphere(context: bpy.types.Context, mesh: bpy.types.Mesh, center: tuple[float, float, float]
+                ) -> bpy.types.Object:
     obj = bpy.data.objects.new("SoftFit Sphere", mesh)
     obj.location = center
     obj[ROLE] = "initial"
@@ -91,6 +151,10 @@ def add_initial(context: bpy.types.Context, name: str, verts: np.ndarray, faces:
 
 def select_only(context: bpy.types.Context, obj: bpy.types.Object) -> None:
     layer = view_layer(context)
+    if any(o is None for o in layer.objects):
+        # Objects removed since the view layer was last synced are listed as None, and setting the active
+        # object then can crash Blender (seen without a window, where nothing syncs it): sync it first.
+        layer.update()
     for o in layer.objects:
         o.select_set(False)
     obj.select_set(True)
@@ -150,6 +214,15 @@ def write_world(obj: bpy.types.Object, verts: np.ndarray) -> None:
     # The position attribute takes the buffer as it is; `vertices.foreach_set("co")` goes item by item
     # (about 50 ms per 100 k vertices against well under 1 ms).
     attribute(mesh, "position").data.foreach_set("vector", flat_co(to_local(v, matrix_np(obj))))
+    mesh.update()
+
+
+def write_local(obj: bpy.types.Object, flat: np.ndarray) -> None:
+    """Copy a flat float32 buffer of local positions (`geometry.local_buffer`) into the mesh."""
+    obj, mesh = mesh_object(obj)
+    if flat.size != 3 * len(mesh.vertices):
+        raise InputError(f"a frame of {flat.size // 3} vertices for a mesh of {len(mesh.vertices)}")
+    attribute(mesh, "position").data.foreach_set("vector", flat)
     mesh.update()
 
 

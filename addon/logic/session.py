@@ -11,6 +11,7 @@ at a time). Nothing here touches bpy. The main thread only reads the fields to d
 from __future__ import annotations
 
 import contextlib
+import secrets
 import shlex
 import threading
 from dataclasses import dataclass, field
@@ -19,13 +20,13 @@ from typing import Any
 
 import zmq
 
+from ..wire.client import Client
+from ..wire.errors import WireError
+from ..wire.launcher import LocalBackend, launch_local_backend
 from . import backend_path
 from .errors import InputError
-from .wire.client import Client
-from .wire.errors import WireError
-from .wire.launcher import LocalBackend, launch_local_backend
 
-ADDON_DIR = Path(__file__).resolve().parent
+ADDON_DIR = Path(__file__).resolve().parent.parent  # the extension's root folder
 START_TIMEOUT = 120.0  # first start imports torch (and may build caches)
 MIN_CLIENT_TIMEOUT = 4.0  # the server refuses less (clients poll every 2 s at most)
 
@@ -51,10 +52,13 @@ class Session:
     info: dict = field(default_factory=dict)
     config: BackendConfig | None = None
     job: Any = None  # streaming.FitJob while a fit runs
-    views: dict[str, Any] = field(default_factory=dict)  # settings key -> (ViewSet, FitInputs)
+    views: dict[str, Any] = field(default_factory=dict)  # settings key -> (RawViews, FitInputs)
     lock: threading.RLock = field(default_factory=threading.RLock)  # held by whoever uses `client`
     dead: str = ""  # why the last backend went away, shown until the next start
     installer: Any = None  # installer.Installer of the last "Install Local Backend"
+    # Names this add-on session's fit copies (with the job id), so a copy saved in a .blend is recognised
+    # when that file is opened again while its fit still runs, and only then.
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @property
     def connected(self) -> bool:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.mesh.io import save_obj, save_ply
-from .core.mesh.types import Mesh
+from ..core.mesh.io import save_obj, save_ply
+from ..core.mesh.types import Mesh
 from .errors import InputError
 
 FORMATS = (".obj", ".ply")

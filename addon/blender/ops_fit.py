@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import bpy
 from bpy.props import BoolProperty
 
-from . import fitting, session, streaming, tasks
-from .blend import status
-from .errors import InputError
-from .wire.errors import WireError
+from ..logic import session
+from ..logic.errors import InputError
+from ..wire.errors import WireError
+from . import fitting, streaming, tasks
+from .blend import operator_variant, status
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
@@ -50,14 +51,46 @@ def cancel_fit(keep: bool = False) -> str:
     return job.message
 
 
-def outcome_report(op: bpy.types.Operator, job: streaming.FitJob | None, error: str) -> None:
+Report = tuple[set[str], str]  # (level, text) for `Operator.report`
+PASS: set[OperatorReturnItems] = {"PASS_THROUGH"}
+
+
+def outcome_report(job: streaming.FitJob | None, error: str) -> Report:
     """The Info editor's line for a finished fit."""
     if error:
-        op.report({"ERROR"}, f"SoftFit: {error}")
-    elif job is not None and job.outcome == "failed":
-        op.report({"ERROR"}, f"SoftFit: {job.message}")
-    elif job is not None:
-        op.report({"INFO"}, f"SoftFit: {job.kind} {job.message}")
+        return {"ERROR"}, f"SoftFit: {error}"
+    if job is not None and job.outcome == "failed":
+        return {"ERROR"}, f"SoftFit: {job.message}"
+    if job is not None:
+        return {"INFO"}, f"SoftFit: {job.kind} {job.message}"
+    return {"INFO"}, "SoftFit: the fit ended"
+
+
+class FitWatch:
+    """What the modal Fit does with each event, kept apart from the operator: Blender runs modal
+    operators only with a window's event loop, which the bpy module has not, so the tests drive this
+    with real fits and minimal events. `errors` collects the start's failure (fitting.start's on_end)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.job: streaming.FitJob | None = None
+
+    def on_event(self, event_type: str, value: str) -> tuple[set[OperatorReturnItems], Report | None]:
+        """(the modal's return value, the report to make or None) for one event."""
+        if event_type == "ESC" and value == "PRESS":
+            message = cancel_fit(keep=False)
+            return {"CANCELLED"}, ({"WARNING"}, f"SoftFit: {message or 'cancelled'}")
+        if event_type != "TIMER":
+            return PASS, None
+        job = session.get().job
+        if job is not None:
+            self.job = job
+            return PASS, None
+        if tasks.busy(fitting.TASK) is not None and not self.errors:
+            return PASS, None
+        report = outcome_report(self.job, self.errors[0] if self.errors else "")
+        failed = bool(self.errors) or (self.job is not None and self.job.outcome == "failed")
+        return ({"CANCELLED"} if failed else {"FINISHED"}), report
 
 
 class _FitOperator(bpy.types.Operator):
@@ -75,10 +108,9 @@ class _FitOperator(bpy.types.Operator):
     def _start(self, context: bpy.types.Context) -> bool:
         if context.mode != "OBJECT":
             bpy.ops.object.mode_set(mode="OBJECT")
-        self._errors: list[str] = []
-        self._job: streaming.FitJob | None = None
+        self._watch = FitWatch()
         try:
-            self._task = fitting.start(context, refine=self.refine, on_end=self._errors.append)
+            self._task = fitting.start(context, refine=self.refine, on_end=self._watch.errors.append)
         except (InputError, WireError) as exc:
             self.report({"ERROR"}, f"SoftFit: {exc}")
             return False
@@ -101,23 +133,12 @@ class _FitOperator(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[OperatorReturnItems]:
-        if event.type == "ESC" and event.value == "PRESS":
-            message = cancel_fit(keep=False)
+        result, report = self._watch.on_event(event.type, event.value)
+        if report is not None:
+            self.report(*report)  # type: ignore[arg-type]
+        if result != PASS:
             self._end(context)
-            self.report({"WARNING"}, f"SoftFit: {message or 'cancelled'}")
-            return {"CANCELLED"}
-        if event.type == "TIMER":
-            job = session.get().job
-            if job is not None:
-                self._job = job
-                return {"PASS_THROUGH"}
-            if tasks.busy(fitting.TASK) is not None and not self._errors:
-                return {"PASS_THROUGH"}
-            self._end(context)
-            outcome_report(self, self._job, self._errors[0] if self._errors else "")
-            return {"CANCELLED"} if self._errors or (self._job and self._job.outcome == "failed") else {
-                "FINISHED"}
-        return {"PASS_THROUGH"}
+        return result
 
     def _end(self, context: bpy.types.Context) -> None:
         wm = context.window_manager
@@ -128,20 +149,12 @@ class _FitOperator(bpy.types.Operator):
         streaming.tag_redraw()
 
 
-class SOFTFIT_OT_fit(_FitOperator):
-    """Fit the active mesh to the views' silhouettes (Esc cancels); the result replaces this object's
-    earlier result, the original is kept"""
-
-    bl_idname = "softfit.fit"
-    bl_label = "Fit"
-
-
-class SOFTFIT_OT_refine(_FitOperator):
-    """Fit again from the active mesh as it is now (hand edits included); the Pinned Group stays put"""
-
-    bl_idname = "softfit.refine"
-    bl_label = "Refine"
-    refine = True
+SOFTFIT_OT_fit = operator_variant(
+    _FitOperator, "softfit.fit", "Fit", "Fit the active mesh to the views' silhouettes (Esc cancels); the "
+    "result replaces this object's earlier result, the original is kept")
+SOFTFIT_OT_refine = operator_variant(
+    _FitOperator, "softfit.refine", "Refine", "Fit again from the active mesh as it is now (hand edits "
+    "included); the Pinned Group stays put", refine=True)
 
 
 class SOFTFIT_OT_cancel(bpy.types.Operator):

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import bpy
 
-from . import installer, session, userdata
+from ..logic import installer, session
+from . import userdata
 from .preferences import preferences
 
 if TYPE_CHECKING:

@@ -7,15 +7,16 @@ SoftFit cameras are replaced only once the new ones exist."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Generator
 from pathlib import Path
 
 import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .core.cameras import blender_camera_settings
-from .core.data.types import RawViews
-from .fitdata import FitInputs
+from ..core.cameras import blender_camera_settings
+from ..core.data.types import RawViews
+from ..logic.fitdata import FitInputs
 from .images import image_from_array, load_for_display
 
 COLLECTION = "SoftFit Cameras"
@@ -64,8 +65,11 @@ def remove_cameras() -> None:
     _remove(blocks)
 
 
-def build_cameras(scene: bpy.types.Scene, views: RawViews, inputs: FitInputs) -> bpy.types.Collection:
-    """Create the cameras of `inputs` (working size) with backgrounds from `views`; returns the collection."""
+def build_cameras_steps(scene: bpy.types.Scene, views: RawViews, inputs: FitInputs
+                        ) -> Generator[None, None, bpy.types.Collection]:
+    """Create the cameras of `inputs` (working size) with backgrounds from `views`, one camera per step
+    (a timer tick each; see tasks.py); the new collection is linked, and the old one removed, only in the
+    last step, whose value it is."""
     created: list = []
     try:
         coll = bpy.data.collections.new(COLLECTION + " (new)")
@@ -104,6 +108,7 @@ def build_cameras(scene: bpy.types.Scene, views: RawViews, inputs: FitInputs) ->
             obj.matrix_world = Matrix(cams.c2w[i].tolist())
             obj[TAG] = i
             coll.objects.link(obj)
+            yield
         s0 = blender_camera_settings(cams, 0)
         render = scene.render
         render.resolution_x, render.resolution_y = s0["resolution_x"], s0["resolution_y"]

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.cameras import Cameras, transforms_dict
-from .core.data.gather import Readers, gather
-from .core.data.types import RawViews
+from ..core.cameras import Cameras, transforms_dict
+from ..core.data.gather import Readers, gather
+from ..core.data.types import RawViews
 from .errors import InputError
 
 LOCAL_METHODS = ("ALPHA", "MASK")

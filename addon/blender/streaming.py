@@ -10,7 +10,13 @@ fire, so `run_blocking` calls the same step in a loop.
 Outcomes: a result is written to the copy, which replaces earlier results of the same source (or becomes
 a shape key on the source when asked); Cancel removes the copy and shows what was there before (Stop &
 Keep keeps the copy as the last frame left it); an error (backend died, bad request, object deleted or
-undone away, another file opened) removes the copy and shows the original again."""
+undone away) removes the copy and shows the original again.
+
+Files: the copy carries the job's tag (`meshes.JOB`: this add-on session's token and the job id) while the
+fit runs. Opening a file detaches the job (the pump keeps polling, so the backend keeps it); if the opened
+file holds the tagged copy (the file was saved during the fit, or reverted), the fit reattaches to it and
+goes on; otherwise the job is cancelled. A tagged copy whose fit no longer runs (saved mid-fit, opened
+later) is removed and the hidden originals are shown again, as Cancel would."""
 
 from __future__ import annotations
 
@@ -23,14 +29,16 @@ import time
 import bpy
 import numpy as np
 
-from . import meshes, session, userdata
+from ..logic import session
+from ..logic.errors import InputError
+from ..logic.geometry import local_buffer
+from ..logic.summary import result_message
+from ..wire.client import Client
+from ..wire.errors import ServerGone, WireError
+from ..wire.events import JobError, Progress, Queued, Result, VertexFrame
+from ..wire.launcher import LocalBackend
+from . import meshes, userdata
 from .blend import layout, mesh_object, status
-from .errors import InputError
-from .summary import result_message
-from .wire.client import Client
-from .wire.errors import ServerGone, WireError
-from .wire.events import JobError, Progress, Queued, Result, VertexFrame
-from .wire.launcher import LocalBackend
 
 POLL_INTERVAL = 0.05  # seconds between timer calls while a fit runs
 PUMP_WAIT = 0.25  # seconds a pump poll may wait for news: also how often it checks the backend process
@@ -64,18 +72,33 @@ class JobPump:
         self.progress: Progress | None = None
         self.queued: int | None = None
         self.final: Result | JobError | str | None = None
+        self.taken_local: tuple[np.ndarray, np.ndarray] | None = None
         self.polls = 0  # answered polls: each one is a heartbeat the server saw
+        # (matrix_world, vertex count) of the object the frames go to, set by the main thread: frames are
+        # then converted to its local float32 buffer here, so the timer only copies them in.
+        self.target: tuple[np.ndarray, int] | None = None
+        self.frame_local: tuple[np.ndarray, np.ndarray] | None = None  # (buffer, matrix used) of `frame`
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="softfit-fit", daemon=True)
         self.thread.start()
 
     def take(self) -> tuple[VertexFrame | None, Progress | None, int | None, Result | JobError | str | None]:
-        """The news since the last call (main thread)."""
+        """The news since the last call (main thread); `taken_local` is the frame's converted buffer."""
         with self._lock:
             news = (self.frame, self.progress, self.queued, self.final)
-            self.frame, self.progress, self.queued = None, None, None
+            self.taken_local = self.frame_local
+            self.frame, self.progress, self.queued, self.frame_local = None, None, None, None
         return news
+
+    def _convert(self, frame: VertexFrame) -> tuple[np.ndarray, np.ndarray] | None:
+        target = self.target
+        if target is None:
+            return None
+        try:
+            return local_buffer(frame.verts, target[0], target[1]), target[0]
+        except InputError:  # reported by the main thread, which checks the frame again
+            return None
 
     def cancel(self) -> None:
         """Ask the backend to stop the job (sent from the pump thread); nothing more is delivered."""
@@ -97,6 +120,12 @@ class JobPump:
                 self.final = final
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # never die silently: the main thread would wait forever
+            self._set_final(f"internal error in the fit's worker thread: {exc!r}")
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             if self._cancel.is_set():
                 if self._died() is None:  # a dead backend has stopped anyway
@@ -120,12 +149,14 @@ class JobPump:
                 self._set_final(f"internal error while polling: {exc!r}")
                 return
             self.polls += 1
+            frames = [ev for ev in events if isinstance(ev, VertexFrame)]
+            local = self._convert(frames[-1]) if frames else None  # outside the lock: take() never waits
             with self._lock:
                 for ev in events:
                     if isinstance(ev, Progress):
                         self.progress = ev
                     elif isinstance(ev, VertexFrame):
-                        self.frame = ev
+                        self.frame, self.frame_local = ev, local
                     elif isinstance(ev, Queued):
                         self.queued = ev.position
                     elif isinstance(ev, Result | JobError) and self.final is None:
@@ -141,11 +172,17 @@ class FitJob:
     def __init__(self, pump: JobPump, copy: bpy.types.Object, source: bpy.types.Object, base: str,
                  hidden: list[str], kind: str = "fit", as_shape_key: bool = False):
         self.pump, self.job_id, self.kind = pump, pump.job_id, kind
+        self.tag = f"{pump.sess.token}:{pump.job_id}"
+        self.detached = False  # another file is being opened: touch nothing until it is known
+        copy[meshes.JOB] = self.tag
+        copy[meshes.HIDDEN] = json.dumps(hidden)
+        pump.target = (meshes.matrix_np(copy), len(mesh_object(copy)[1].vertices))
         self.object_name, self.object_uid = copy.name, copy.session_uid
         self.source_name, self.source_uid, self.base = source.name, source.session_uid, base
         self.hidden = hidden  # names of objects hidden for the fit, shown again on failure or cancel
         self.as_shape_key = as_shape_key
         self.frames_applied = 0
+        self.frames_copied = 0  # of which converted by the pump thread (the timer only copied them in)
         self.iteration = -1
         self.last_frame: np.ndarray | None = None  # world positions last written into the object
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once finished
@@ -161,14 +198,56 @@ class FitJob:
         obj = bpy.data.objects.get(name)
         return obj if obj is not None and obj.session_uid == uid else None
 
-    def _object(self) -> bpy.types.Object:
-        obj = self._find(self.object_name, self.object_uid)
-        if obj is None or not isinstance(obj.data, bpy.types.Mesh):
-            raise InputError(f"the fitted object {self.object_name!r} was deleted, renamed or undone")
+    def _tagged(self) -> bpy.types.Object | None:
+        """The copy, found by its tag (survives renames, undo and saving); the name is tried first."""
+        obj = bpy.data.objects.get(self.object_name)
+        if obj is not None and obj.get(meshes.JOB) == self.tag:
+            return obj
+        return next((o for o in bpy.data.objects if o.get(meshes.JOB) == self.tag), None)
+
+    def _current(self) -> bpy.types.Object | None:
+        """The copy as it is now (renamed, reloaded by undo), its name and uid updated; None if gone."""
+        obj = self._find(self.object_name, self.object_uid) or self._tagged()
+        if obj is not None:
+            self.object_name, self.object_uid = obj.name, obj.session_uid
         return obj
 
-    def _apply(self, verts: np.ndarray) -> None:
-        meshes.write_world(self._object(), verts)
+    def _object(self) -> bpy.types.Object:
+        obj = self._current()
+        if obj is None or not isinstance(obj.data, bpy.types.Mesh):
+            raise InputError(f"the fitted object {self.object_name!r} was deleted or undone")
+        return obj
+
+    def detach(self) -> None:
+        """Another file is being opened: its objects are not ours to touch until `reattach` decides."""
+        self.detached = True
+
+    def reattach(self) -> bool:
+        """After a file load: go on with the copy if the file holds it (found by tag), else cancel the
+        job (never waits). True when the fit goes on."""
+        obj = self._tagged()
+        if self.finished:
+            return False
+        if obj is None or not isinstance(obj.data, bpy.types.Mesh):
+            self.abandon("cancelled: the opened file does not hold this fit's object")
+            return False
+        self.object_name, self.object_uid, self.detached = obj.name, obj.session_uid, False
+        self.pump.target = (meshes.matrix_np(obj), len(mesh_object(obj)[1].vertices))
+        st = status()
+        if st is not None:
+            st.running, st.error, st.object_name = True, False, obj.name
+            st.message = f"{self.kind} reattached after the file was opened"
+        return True
+
+    def _apply(self, verts: np.ndarray, local: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Write a frame: the pump's converted buffer when it was made for the object as it is now (the
+        timer then only copies it in), else converted here."""
+        obj = self._object()
+        if local is not None and np.array_equal(meshes.matrix_np(obj), local[1]):
+            meshes.write_local(obj, local[0])
+            self.frames_copied += 1
+        else:
+            meshes.write_world(obj, verts)
         self.last_frame = np.asarray(verts)
 
     def _progress(self, ev: Progress) -> None:
@@ -185,6 +264,8 @@ class FitJob:
             return True
         if timeout > 0:
             self.pump.thread.join(timeout)
+        if self.detached:
+            return False
         frame, progress, queued, final = self.pump.take()
         try:
             if queued is not None:
@@ -194,7 +275,7 @@ class FitJob:
             if progress is not None:
                 self._progress(progress)
             if frame is not None and not isinstance(final, Result):
-                self._apply(frame.verts)
+                self._apply(frame.verts, self.pump.taken_local)
                 self.frames_applied += 1
                 st = status()
                 if st is not None:
@@ -251,10 +332,11 @@ class FitJob:
         st = status()
         self.metrics = {"cancelled": True, "iterations": self.iteration,
                         "train_iou": float(st.iou) if st is not None else None}
-        if keep and self._find(self.object_name, self.object_uid) is not None:
+        if keep and self._current() is not None:
             self._keep()
             message = f"stopped at iteration {self.iteration}; the mesh is kept as it was"
         else:
+            self._current()
             meshes.discard_copy(self.object_name, show=self.hidden, uid=self.object_uid)
             message = f"cancelled at iteration {self.iteration}; the scene is as it was"
         self._finish("cancelled", message, undo)
@@ -270,6 +352,7 @@ class FitJob:
         obj = self._find(self.object_name, self.object_uid)
         if obj is not None:
             obj[meshes.METRICS] = json.dumps(self.metrics)
+            untag(obj)
         st = status()
         if st is not None:
             st.running, st.error, st.message = False, False, message
@@ -287,12 +370,34 @@ class FitJob:
             self.pump.cancel()
         else:
             self.pump.stop()
+        self._current()
         meshes.discard_copy(self.object_name, show=self.hidden, uid=self.object_uid)
         st = status()
         if st is not None:
             st.running, st.error, st.message = False, True, message
         print(f"SoftFit: error: {message}")
         popup_error(message)
+
+
+def untag(obj: bpy.types.Object) -> None:
+    """The fit is over: the object is an ordinary result (or gone) from now on."""
+    for key in (meshes.JOB, meshes.HIDDEN):
+        if obj.get(key) is not None:
+            del obj[key]
+
+
+def restore_interrupted(running: str | None) -> list[str]:
+    """Copies of fits that no longer run (tagged, but not by `running`): removed, what their fit hid shown
+    again, as Cancel would. Returns the names of the objects shown again."""
+    shown: list[str] = []
+    for obj in [o for o in bpy.data.objects if o.get(meshes.JOB) not in (None, running)]:
+        try:
+            hidden = [str(n) for n in json.loads(str(obj.get(meshes.HIDDEN, "[]")))]
+        except ValueError:
+            hidden = []
+        meshes.discard_copy(obj.name, show=hidden, uid=obj.session_uid)
+        shown += hidden
+    return shown
 
 
 def push_undo(message: str) -> None:
@@ -386,21 +491,36 @@ def watch() -> float:
 
 @bpy.app.handlers.persistent
 def on_load_pre(*_args: object) -> None:
-    """Another file is opened: the fit's objects belong to the old one, so the job is cancelled and
-    forgotten here, before anything of the new file could be written to."""
+    """Another file is being opened: the fit stops writing (its objects belong to the old file) but the
+    job stays alive on the backend until `on_load_post` knows whether the new file holds its copy."""
     s = session.get()
     if s.job is not None:
-        s.job.abandon("cancelled: another file was opened during the fit")
-        s.job = None
+        s.job.detach()
     stop_timer()
 
 
 @bpy.app.handlers.persistent
 def on_load_post(*_args: object) -> None:
+    """Reattach the running fit to its copy in the opened file, or cancel it; restore the scene where the
+    file holds copies of fits that no longer run."""
+    s = session.get()
+    job = s.job
+    running = job.tag if job is not None and job.reattach() else None
+    if job is not None and running is None:
+        s.job = None
+    shown = restore_interrupted(running)
     st = status()
     if st is not None:
-        st.running = False
-        st.backend = session.get().summary()
+        st.backend = s.summary()
+        if running is None:
+            st.running = False
+            if job is not None:
+                st.error, st.message = False, job.message
+            elif shown:
+                st.error, st.message = False, f"an interrupted fit was undone: {', '.join(shown)} shown again"
+    if running is not None:
+        start_timer()
+    tag_redraw()
 
 
 @bpy.app.handlers.persistent
@@ -410,8 +530,8 @@ def on_undo(*_args: object) -> None:
         tick()
 
 
-HANDLERS = (("load_pre", on_load_pre), ("load_post", on_load_post), ("undo_post", on_undo),
-            ("redo_post", on_undo))
+HANDLERS = (("load_pre", on_load_pre), ("load_post", on_load_post), ("load_post_fail", on_load_post),
+            ("undo_post", on_undo), ("redo_post", on_undo))
 
 
 def register() -> None:

@@ -1,5 +1,5 @@
-"""Operator: Initial Mesh: a UV sphere made here (numpy + `foreach_set`, milliseconds even for a million
-triangles), or the bbox / visual-hull mesh the backend builds from the scene's views (`Client.prepare`,
+"""Operator: Initial Mesh: a UV sphere made here (numpy + `foreach_set`; a large one built over several
+timer ticks), or the bbox / visual-hull mesh the backend builds from the scene's views (`Client.prepare`,
 in a worker thread: the operator returns at once and the mesh appears when the backend sends it).
 
 The default method, Auto, is the visual hull when the scene has views (it scores far better than a
@@ -7,22 +7,23 @@ sphere in the same time) and the sphere otherwise; the sphere is always one clic
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 import bpy
 import numpy as np
 from bpy.props import EnumProperty
 
-from . import inputs, session, streaming, tasks
+from ..logic import session
+from ..logic.errors import InputError
+from ..logic.geometry import mesh_topology
+from ..logic.session import BackendConfig
+from ..wire.errors import WireError
+from ..wire.events import Prepared
+from . import inputs, streaming, tasks
 from .blend import mesh_object, settings, status
-from .errors import InputError
-from .geometry import mesh_topology
-from .meshes import SphereArrays, add_initial, add_sphere, sphere_arrays
+from .meshes import SphereArrays, add_initial, add_sphere, add_sphere_steps, sphere_arrays
 from .preferences import backend_config
-from .session import BackendConfig
-from .wire.errors import WireError
-from .wire.events import Prepared
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
@@ -100,14 +101,20 @@ def add_sphere_now(context: bpy.types.Context) -> bpy.types.Object:
 
 
 def request_sphere(context: bpy.types.Context) -> tasks.Task:
-    """A large sphere: its arrays and topology are computed in a worker thread, the object is made on
-    the main thread from them (attribute writes only)."""
+    """A large sphere: its arrays and topology are computed in a worker thread, the mesh is made on the
+    main thread from them in bounded steps over timer ticks (attribute writes only)."""
     s = settings(context)
     center = (s.init_center[0], s.init_center[1], s.init_center[2])
     polys, radius = int(s.init_polys), float(s.init_radius)
 
-    def done(arrays: SphereArrays) -> None:
-        _obj, mesh = mesh_object(add_sphere(bpy.context, polys, radius, center, arrays))
+    def done(arrays: SphereArrays) -> Generator[None, None, None]:
+        """Main thread, one bounded step per timer tick (tasks.py): a large mesh is built over ticks."""
+        try:
+            obj = yield from add_sphere_steps(bpy.context, arrays, center)
+            _obj, mesh = mesh_object(obj)
+        except (InputError, ReferenceError, RuntimeError) as exc:  # e.g. undo freed the half-built mesh
+            _say(f"sphere: {exc}", True)
+            return
         _say(f"sphere with {len(mesh.vertices)} vertices, {len(mesh.polygons)} triangles", False)
 
     return tasks.run(TASK, "building the sphere", lambda: sphere_arrays(polys, radius), done,

@@ -3,6 +3,6 @@
 It is the backend's `InputError` itself (shipped as `core/errors.py`), so errors raised by the shared
 camera and sphere code are caught like the add-on's own."""
 
-from .core.errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["InputError"]

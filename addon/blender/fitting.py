@@ -13,14 +13,15 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from . import inputs, meshes, session, streaming, tasks
+from ..logic import session
+from ..logic.errors import InputError
+from ..logic.geometry import check_mesh
+from ..logic.session import BackendConfig
+from ..wire.errors import WireError
+from . import inputs, meshes, streaming, tasks
 from .blend import mesh_object, settings, status
-from .errors import InputError
-from .geometry import check_mesh
 from .preferences import backend_config
-from .session import BackendConfig
 from .streaming import FitJob, JobPump
-from .wire.errors import WireError
 
 TASK = "fit"
 

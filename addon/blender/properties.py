@@ -16,8 +16,8 @@ from bpy.props import (
     StringProperty,
 )
 
-from .errors import InputError
-from .views import InputOptions, Turntable
+from ..logic.errors import InputError
+from ..logic.views import InputOptions, Turntable
 
 INPUT_KINDS = [
     ("AUTO", "Auto", "Detect from the path"),

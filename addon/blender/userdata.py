@@ -7,12 +7,14 @@ from pathlib import Path
 
 import bpy
 
+from . import ADDON_PACKAGE
+
 
 def user_dir() -> Path:
     """Blender's per-extension user folder; the temporary folder when not running as an extension
     (the headless script imports the add-on from the checkout)."""
     try:
-        return Path(bpy.utils.extension_path_user(__package__, create=True))
+        return Path(bpy.utils.extension_path_user(ADDON_PACKAGE, create=True))
     except ValueError:  # "does not name an extension"
         return Path(tempfile.gettempdir())
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .core.data.gather import Readers
-from .core.data.pixels import mask_coverage
-from .errors import InputError
+from ..core.data.gather import Readers
+from ..core.data.pixels import mask_coverage
+from ..logic.errors import InputError
 
 
 def _load(path: Path) -> bpy.types.Image:

@@ -11,11 +11,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core.data.files import angle_from_name, detect
-from .core.data.formats.folder import turntable_cameras
-from .core.data.layout import read_views
-from .core.data.spec import TurntableSpec
-from .core.data.types import ImageSize, RawViews
+from ..core.data.files import angle_from_name, detect
+from ..core.data.formats.folder import turntable_cameras
+from ..core.data.layout import read_views
+from ..core.data.spec import TurntableSpec
+from ..core.data.types import ImageSize, RawViews
 from .errors import InputError
 
 KINDS = ("AUTO", "TRANSFORMS", "ALOI", "FOLDER", "SOFTRAS")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import bpy
 
+from ..logic.summary import metric_lines
 from . import fitting, tasks
 from .blend import layout, settings, status
 from .meshes import METRICS, ROLE
 from .preferences import draw_backend_box
-from .summary import metric_lines
+
+if TYPE_CHECKING:
+    from .properties import SOFTFIT_PG_settings
 
 CATEGORY = "SoftFit"
 
@@ -77,15 +81,24 @@ def draw_fit(col: bpy.types.UILayout, context: bpy.types.Context) -> None:
         col.label(text=st.message, icon="ERROR" if st.error else "INFO")
 
 
-class SOFTFIT_PT_input(_Panel):
-    bl_idname = "SOFTFIT_PT_input"
-    bl_label = "Input"
+class _SubPanel(_Panel):
+    """Under the main panel, collapsed at first: drawn as one column of the scene's settings."""
+
     bl_parent_id = "SOFTFIT_PT_main"
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: bpy.types.Context) -> None:
-        s = settings(context)
-        col = layout(self).column()
+        self.fill(layout(self).column(), settings(context), context)
+
+    def fill(self, col: bpy.types.UILayout, s: SOFTFIT_PG_settings, context: bpy.types.Context) -> None:
+        raise NotImplementedError
+
+
+class SOFTFIT_PT_input(_SubPanel):
+    bl_idname = "SOFTFIT_PT_input"
+    bl_label = "Input"
+
+    def fill(self, col: bpy.types.UILayout, s: SOFTFIT_PG_settings, context: bpy.types.Context) -> None:
         col.prop(s, "input_kind")
         if s.input_path.endswith(".npz"):
             col.prop(s, "object_index")
@@ -97,17 +110,13 @@ class SOFTFIT_PT_input(_Panel):
         col.prop(s, "silhouette")
 
 
-class SOFTFIT_PT_advanced(_Panel):
+class SOFTFIT_PT_advanced(_SubPanel):
     """The raw settings behind the presets."""
 
     bl_idname = "SOFTFIT_PT_advanced"
     bl_label = "Advanced"
-    bl_parent_id = "SOFTFIT_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
 
-    def draw(self, context: bpy.types.Context) -> None:
-        s = settings(context)
-        col = layout(self).column()
+    def fill(self, col: bpy.types.UILayout, s: SOFTFIT_PG_settings, context: bpy.types.Context) -> None:
         for name in ("iterations", "image_size", "lr", "views_per_step", "holdout", "seed", "device",
                      "extra_params"):
             col.prop(s, name)
