@@ -637,7 +637,10 @@ def fit(args: dict, work: Path) -> dict:
     sphere.shape_key_clear()
 
     # 10. Killed backend: noticed by polling the process (before the 4 s timeout), reported, the copy
-    # removed, the source shown again, nothing else changed.
+    # removed, the source shown again, nothing else changed. Sections 10-12 end their fits themselves:
+    # a fit long enough never to finish first, however fast the machine (20 iterations could end before
+    # the kill, leaving a "done" result and a `.fit` name taken).
+    s.iterations = 100_000
     for o in list(bpy.data.objects):
         if o.get("softfit_role") == "result":
             bpy.data.objects.remove(o)
@@ -674,6 +677,9 @@ def fit(args: dict, work: Path) -> dict:
     # 12. Another file opened during a fit: the job is cancelled; the new file's same-named object is
     # never written to, and Cancel has nothing left to act on.
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    for o in list(bpy.data.objects):  # the copy must take the decoy's name
+        if o.get("softfit_role") == "result":
+            bpy.data.objects.remove(o)
     sphere.hide_set(False)
     activate(sphere)
     rep["load_fit_op"] = start_fit()

@@ -46,5 +46,11 @@ def test_bench_scores_registered_methods_against_the_true_masks(tmp_path, monkey
     assert ceiling > 0.8
     assert fit["heldout_iou_vs_true_masks"] < ceiling - 0.1
     assert fit["heldout_agreement_with_own_masks"] > fit["heldout_iou_vs_true_masks"] + 0.1
+    # ... and scores that flattering against the targets: it flatters, and unless the
+    # segmentation warned (its warnings are in the row), that is marked unwarned.
+    t = box["targets"]
+    assert t["flatters"] and not t["meets_target"] and not t["within_gap"]
+    assert t["flatters_unwarned"] == (not box["warnings"]) and t["warned"] == bool(box["warnings"])
     md = (out / "silhouettes.md").read_text()
     assert "TRUE masks" in md and "agreement (own masks, not accuracy)" in md and "not run:" in md
+    assert "## Mask IoU against the true masks" in md and "## Targets for `auto`" in md

@@ -26,8 +26,9 @@ def test_multiview_beats_grabcut_on_a_textured_room(backdrop_scene):
     assert seg.method == "multiview" and "cameras are known" in seg.reason
     v = iou(seg.masks, gt)
     g = iou(S.segment(images, "grabcut"), gt)
-    # measured: multiview 0.95 mean (worst view 0.93); grabcut 0.92 (worst 0.75) on this scene
-    assert v.mean() >= 0.93 and v.min() >= 0.88, (v.mean(), v.min())
+    # measured: multiview 0.958 mean (worst view 0.887; 0.93 before the prior hull tolerated 30 % misses,
+    # which gained up to 0.17 on the photoreal scenes); grabcut 0.92 (worst 0.75) on this scene
+    assert v.mean() >= 0.93 and v.min() >= 0.85, (v.mean(), v.min())
     assert v.mean() > g.mean() + 0.01 and v.min() > g.min() + 0.05, (v, g)
     info = seg.info()
     assert info["method"] == "multiview" and len(info["view_agreement"]) == len(images)

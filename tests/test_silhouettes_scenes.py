@@ -1,0 +1,107 @@
+"""Camera-aware segmentation on the photoreal Cycles scenes (`softfit dataset render --scene ...`), scored
+against the scenes' true masks (rendered separately, never given to the method), and the aim check that
+warns about an error every view makes alike. Small renders (12 views, 160x120, 4 samples: noisier than
+the benchmark's) keep the test to about a minute per scene; the benchmark holds the full-size figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from init_support import iou
+
+from softfit.bench.silhouettes import truth_view
+from softfit.data.load import load_dataset
+from softfit.silhouettes import confidence, grabcut, multiview
+
+SMALL = {"views": 12, "size": "160x120", "samples": 4}
+
+
+def _scene(render_scene_cached, tmp_path_factory, name: str):
+    """(photos, true masks, cameras) of a small render of scene `name`, through the real loader."""
+    folder = render_scene_cached(name, **SMALL)
+    data = load_dataset(truth_view(folder, tmp_path_factory.mktemp(name)), silhouette="mask", image_size=160)
+    return data.images, data.silhouettes > 0.5, data.cameras
+
+
+@pytest.fixture(scope="module")
+def glossy(render_scene_cached, tmp_path_factory):
+    return _scene(render_scene_cached, tmp_path_factory, "glossy-table")
+
+
+@pytest.fixture(scope="module")
+def handheld(render_scene_cached, tmp_path_factory):
+    return _scene(render_scene_cached, tmp_path_factory, "handheld-room")
+
+
+def test_multiview_beats_single_image_grabcut_on_a_glossy_torus(glossy):
+    images, truth, cams = glossy
+    mv = multiview.segment_views(images, cams)
+    v, g = iou(mv.masks, truth), iou(grabcut.segment(images), truth)
+    # measured on this render: multiview 0.774 mean (worst view 0.603), GrabCut 0.598; before the
+    # tolerant prior hull and the background-like pixels left unforced, multiview was below GrabCut here
+    # (0.59 at full size). Holes (the torus's) are still filled: the benchmark's gap to the truth.
+    assert v.mean() >= 0.74 and v.min() >= 0.5, (v.mean(), v.min())
+    assert v.mean() > g.mean() + 0.1, (v.mean(), g.mean())
+
+
+def test_a_part_lost_in_every_view_is_warned_about(handheld):
+    """The bucket's white half looks like the white floor, so every view loses it alike and the views
+    agree with each other: the agreement alone would not doubt them. The aim check does; the true masks
+    pass it."""
+    images, truth, cams = handheld
+    names = [f"v{i}" for i in range(len(images))]
+    mv = multiview.segment_views(images, cams, names)
+    true_iou = iou(mv.masks, truth).mean()
+    assert true_iou < 0.8, true_iou  # measured 0.62: the consistent error this test is about
+    aim = [w for w in mv.confidence.warnings if "aim at" in w]
+    assert aim and "agreement between views cannot reveal" in aim[0], mv.confidence.warnings
+    # measured 0.155 for the segmentation, 0.061 for the true masks (threshold 0.12)
+    assert mv.confidence.aim_offset > confidence.AIM_OFFSET
+    good = confidence.assess(cams, truth, names)
+    assert good.aim_offset is not None and good.aim_offset < confidence.AIM_OFFSET - 0.03, good.aim_offset
+    assert not any("aim at" in w for w in good.warnings), good.warnings
+    info = mv.confidence.info()
+    assert info["aim_offset"] == pytest.approx(mv.confidence.aim_offset, abs=1e-4) and info["aim_offset_is"]
+
+
+def test_aim_offset_measures_how_far_masks_sit_off_the_aim_point():
+    masks = np.zeros((3, 40, 40), bool)
+    masks[:, 10:30, 10:30] = True  # a 20 px square centred on (20, 20)
+    np.testing.assert_allclose(confidence.aim_offset(masks, np.full((3, 2), 20.0)), 0.0, atol=1e-9)
+    # shifted 5 px: 5 / sqrt(400) = 0.25 in every view (the median over views)
+    assert confidence.aim_offset(masks, np.array([[25.0, 20.0], [20.0, 15.0], [25.0, 20.0]])) == \
+        pytest.approx(0.25)
+    assert confidence.aim_offset(np.zeros((2, 8, 8), bool), np.zeros((2, 2))) is None
+    assert any("aim at" in w for w in confidence.warnings_for(np.ones(3), np.zeros(3, bool), [],
+                                                              ["a", "b", "c"], 0.25))
+    assert not confidence.warnings_for(np.ones(3), np.zeros(3, bool), [], ["a", "b", "c"], 0.05)
+
+
+def test_colour_model_reads_grabcuts_mixtures():
+    """The GMM rows GrabCut learns give background pixels a higher background likelihood (and object
+    pixels a higher object one) on a two-colour image."""
+    import cv2
+
+    from softfit.silhouettes.colourmodel import log_likelihood, looks_like_background
+
+    rng = np.random.default_rng(0)
+    img = np.clip(rng.normal(60, 8, (60, 80, 3)), 0, 255).astype(np.uint8)
+    img[20:40, 30:50] = np.clip(rng.normal((200, 40, 40), 8, (20, 20, 3)), 0, 255).astype(np.uint8)
+    labels = np.full((60, 80), cv2.GC_PR_BGD, np.uint8)
+    labels[15:45, 25:55] = cv2.GC_PR_FGD
+    labels[:3], labels[-3:], labels[:, :3], labels[:, -3:] = (cv2.GC_BGD,) * 4
+    bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(0)
+    cv2.grabCut(img, labels, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
+    like = looks_like_background(img, bgd, fgd)
+    assert like[:15].mean() > 0.95 and like[22:38, 32:48].mean() < 0.05
+    assert np.isfinite(log_likelihood(img, bgd)).all()
+    assert not looks_like_background(img, np.zeros((1, 65)), fgd).any()  # unlearnt model: no claim
+
+
+def test_the_scene_paths_are_real(glossy):
+    """Guards the fixtures: real photos, and true masks that are neither empty nor full."""
+    images, truth, _ = glossy
+    assert images.dtype == np.uint8 and images.std() > 10
+    frac = truth.mean((1, 2))
+    assert (frac > 0.02).all() and (frac < 0.8).all()
