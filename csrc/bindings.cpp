@@ -19,5 +19,9 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("cpu_threads_used", &softfit::cpu_threads_used,
         "[forward, backward]: threads that did work in the latest CPU pass of each (debug)");
   m.def("cpu_parallel_backend", &softfit::cpu_parallel_backend, "\"openmp\" or \"std::thread\"");
+  m.def("cpu_kernel_isa", &softfit::cpu_kernel_isa, "instruction set of the CPU kernels: \"avx2\" or \"generic\"");
+  m.def("cpu_kernel_isas", &softfit::cpu_kernel_isas, "the CPU kernel instruction sets this machine can run");
+  m.def("set_cpu_kernel_isa", &softfit::set_cpu_kernel_isa, "use another available CPU kernel instruction set",
+        py::arg("name"));
   m.def("tile_size", [] { return softfit::kTile; }, "binning tile edge in pixels");
 }

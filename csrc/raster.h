@@ -44,6 +44,12 @@ at::Tensor backward_cpu(const at::Tensor& grad_alpha, const at::Tensor& logsum, 
 std::vector<int64_t> cpu_threads_used();
 std::string cpu_parallel_backend();
 
+// The instruction set the CPU tile kernels run with ("avx2" where the CPU has AVX2 + FMA and the compiler
+// built that variant, else "generic"), the ones available here, and a switch for tests and benchmarks.
+std::string cpu_kernel_isa();
+std::vector<std::string> cpu_kernel_isas();
+void set_cpu_kernel_isa(const std::string& name);
+
 #ifdef SOFTFIT_WITH_CUDA
 std::vector<at::Tensor> forward_cuda(const at::Tensor& verts, const at::Tensor& faces, int64_t height,
                                      int64_t width, double sigma_px, double cutoff_sq, double near, bool hard);

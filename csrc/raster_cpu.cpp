@@ -1,6 +1,8 @@
 // CPU twin of the soft silhouette rasteriser (contract in raster.h): screen-space binning, then one
 // task per (mesh, tile) on torch's intra-op threads. Each task writes only its own pixels (forward) or its
-// own bin entries' gradients (backward), so results do not depend on the thread count.
+// own bin entries' gradients (backward), so results do not depend on the thread count. The per-tile maths
+// (raster_cpu_tiles_impl.h) is compiled here for any x86-64 / other CPU and in raster_cpu_avx2.cpp with
+// AVX2 + FMA; the faster one the CPU supports runs.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
@@ -15,7 +17,12 @@
 #endif
 
 #include "raster.h"
+#include "raster_cpu_tiles.h"
 #include "raster_math.h"
+
+#define SOFTFIT_TILE_NS cpu_generic
+#include "raster_cpu_tiles_impl.h"
+#undef SOFTFIT_TILE_NS
 
 namespace softfit {
 namespace {
@@ -24,11 +31,12 @@ namespace {
 std::atomic<int64_t> g_forward_threads{0};
 std::atomic<int64_t> g_backward_threads{0};
 
-// Runs fn(i) for every i in [0, n) on at::get_num_threads() threads, handing items out one at a time:
-// tiles differ a lot in cost (the object covers part of the image), and a static split would leave
-// threads idle. Returns how many threads ran at least one item. With OpenMP this is torch's own thread
-// pool (at::parallel_for); without it at::parallel_for would be a serial loop, so the fallback starts
-// std::threads itself.
+// Runs fn(i) for every i in [0, n) on at::get_num_threads() threads: thread t runs item t first, then
+// takes the remaining items one at a time (tiles differ a lot in cost, as the object covers part of the
+// image, and a static split would leave threads idle). Every thread thus works whenever n >= threads,
+// however late the system starts it. Returns how many threads ran at least one item. With OpenMP this
+// is torch's own thread pool (at::parallel_for); without it at::parallel_for would be a serial loop, so
+// the fallback starts std::threads itself.
 template <typename Fn>
 int64_t parallel_dynamic(int64_t n, const Fn& fn) {
   const int64_t nthreads = std::min<int64_t>(at::get_num_threads(), n);
@@ -36,23 +44,22 @@ int64_t parallel_dynamic(int64_t n, const Fn& fn) {
     for (int64_t i = 0; i < n; ++i) fn(i);
     return n > 0 ? 1 : 0;
   }
-  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> next{nthreads};
   std::atomic<int64_t> workers{0};
-  auto work = [&] {
-    bool did = false;
+  auto work = [&](int64_t first, int64_t end) {  // one thread: items [first, end), then the queue
+    for (int64_t i = first; i < end; ++i) fn(i);
     for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
          i = next.fetch_add(1, std::memory_order_relaxed)) {
       fn(i);
-      did = true;
     }
-    if (did) workers.fetch_add(1, std::memory_order_relaxed);
+    workers.fetch_add(1, std::memory_order_relaxed);
   };
 #ifdef _OPENMP
-  at::parallel_for(0, nthreads, 1, [&](int64_t, int64_t) { work(); });
+  at::parallel_for(0, nthreads, 1, work);
 #else
   std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nthreads; ++t) pool.emplace_back(work);
-  work();
+  for (int64_t t = 1; t < nthreads; ++t) pool.emplace_back(work, t, t + 1);
+  work(0, 1);
   for (std::thread& t : pool) t.join();
 #endif
   return workers.load();
@@ -128,151 +135,57 @@ Bins<T> build_bins(const T* verts, const int64_t* faces, const Sizes& s, T near,
   return bins;
 }
 
-// Pixel rectangle [x0, x1] x [y0, y1] of tile `t` (within one image) clipped to the image.
-struct TileRect {
-  int x0, x1, y0, y1;
-};
+// The instruction set of the tile kernels: the best this CPU supports, unless a test or benchmark picked
+// another with set_cpu_kernel_isa.
+std::atomic<int> g_isa{-1};
 
-inline TileRect tile_rect(int64_t t, int64_t tiles_x, int64_t H, int64_t W) {
-  const int x0 = static_cast<int>((t % tiles_x) * kTile);
-  const int y0 = static_cast<int>((t / tiles_x) * kTile);
-  return {x0, static_cast<int>(std::min<int64_t>(x0 + kTile, W)) - 1, y0,
-          static_cast<int>(std::min<int64_t>(y0 + kTile, H)) - 1};
+constexpr const char* kIsaNames[] = {"generic", "avx2"};
+
+bool cpu_has_avx2() {
+#if SOFTFIT_CPU_AVX2
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
 }
 
-// exp(x) for x <= 0, in a form the compiler can vectorise across a row of pixels (std::exp is an opaque
-// call that keeps the loop scalar). float: range reduction x = n·ln2 + r, |r| <= ln2/2, and Cephes'
-// degree-6 polynomial for e^r (≈ 1 ulp); x is clamped at -80, where e^x (< 2e-35) no longer changes
-// 1 + e^x or a sigmoid that is used. double keeps std::exp (gradcheck precision; not the hot path).
-template <typename T>
-inline T exp_nonpositive(T x) {
-  return std::exp(x);
-}
-
-template <>
-inline float exp_nonpositive<float>(float x) {
-  x = x < -80.0f ? -80.0f : x;
-  const float shifter = 12582912.0f;  // 1.5·2^23: adding and subtracting it rounds to an integer
-  const float n = (x * 1.44269504088896341f + shifter) - shifter;
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float er = p * (r * r) + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return er * scale;
-}
-
-// One row of one face in the forward pass, pixels xa .. xa+n-1 (n <= kTile), branch-free so the
-// compiler vectorises it. Every pair (pixel, face) with d² within the cut-off, or inside, multiplies
-// the pixel's prod by 1 + e^{-|x|} and, inside, adds x to lin: log(1 - D) = -softplus(x) =
-// -(max(x, 0) + log(1 + e^{-|x|})), so S = -(lin + log prod) costs one exp per pair and one log per
-// pixel instead of an exp and a log1p per pair. Factors lie in (1, 2]: prod is rescaled by the caller.
-template <typename T>
-inline void forward_row(const Face<T>& face, T py, int xa, int n, T inv_sigma, T cutoff_sq, T* prod,
-                        T* lin) {
-  const Face<T> f = face;  // a local copy: the stores below cannot alias it, so it stays in registers
-#pragma omp simd
-  for (int i = 0; i < n; ++i) {
-    const T px = T(xa + i) + T(0.5);
-    T d2 = T(INFINITY);
-    int pos = 0, neg = 0;
-    for (int k = 0; k < 3; ++k) {
-      const T dx = px - f.ax[k];
-      const T dy = py - f.ay[k];
-      const T cross = f.ex[k] * dy - f.ey[k] * dx;
-      pos += cross > T(0);
-      neg += cross < T(0);
-      const T t = std::min(std::max((dx * f.ex[k] + dy * f.ey[k]) * f.inv_len2[k], T(0)), T(1));
-      const T qx = dx - t * f.ex[k];
-      const T qy = dy - t * f.ey[k];
-      d2 = std::min(d2, qx * qx + qy * qy);
-    }
-    const bool inside = (pos == 3) | (neg == 3);
-    const bool hit = inside | (d2 <= cutoff_sq);
-    const T x = d2 * inv_sigma;  // |logit|
-    const T e = exp_nonpositive<T>(-x);
-    const T factor = hit ? T(1) + e : T(1);
-    const T add = inside ? x : T(0);
-    prod[i] = prod[i] * factor;
-    lin[i] = lin[i] + add;
+int active_isa() {
+  int isa = g_isa.load(std::memory_order_relaxed);
+  if (isa < 0) {
+    isa = cpu_has_avx2() ? 1 : 0;
+    g_isa.store(isa, std::memory_order_relaxed);
   }
+  return isa;
 }
 
-// One row of one face in the backward pass: adds ∂L/∂(vertex xy) of its pixels to acc[6], with
-// g = ∂L/∂A · exp(S) per pixel. Same maths as locate + add_pair_grad, branch-free: the closest edge of
-// each pixel (first of equals, as in locate) gets -2w(1-t)(p-q) on its first vertex, -2wt(p-q) on its
-// second, with w = g · sigmoid(x) · δ/σ.
 template <typename T>
-inline void backward_row(const Face<T>& face, T py, int xa, int n, T inv_sigma, T cutoff_sq, const T* g,
-                         T* acc) {
-  const Face<T> f = face;
-  T a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0;
-#pragma omp simd reduction(+ : a0, a1, a2, a3, a4, a5)
-  for (int i = 0; i < n; ++i) {
-    const T px = T(xa + i) + T(0.5);
-    T d2 = T(INFINITY), bqx = 0, bqy = 0, bt = 0;
-    int edge = 0, pos = 0, neg = 0;
-    for (int k = 0; k < 3; ++k) {
-      const T dx = px - f.ax[k];
-      const T dy = py - f.ay[k];
-      const T cross = f.ex[k] * dy - f.ey[k] * dx;
-      pos += cross > T(0);
-      neg += cross < T(0);
-      const T t = std::min(std::max((dx * f.ex[k] + dy * f.ey[k]) * f.inv_len2[k], T(0)), T(1));
-      const T qx = dx - t * f.ex[k];
-      const T qy = dy - t * f.ey[k];
-      const T dk = qx * qx + qy * qy;
-      const bool closer = dk < d2;
-      d2 = closer ? dk : d2;
-      bqx = closer ? qx : bqx;
-      bqy = closer ? qy : bqy;
-      bt = closer ? t : bt;
-      edge = closer ? k : edge;
-    }
-    const bool inside = (pos == 3) | (neg == 3);
-    const bool hit = (g[i] != T(0)) & (inside | (d2 <= cutoff_sq));
-    const T x = d2 * inv_sigma;  // |logit|
-    const T e = exp_nonpositive<T>(-x);
-    const T sig = (inside ? T(1) : e) / (T(1) + e);  // sigmoid(δ·x)
-    const T w = hit ? g[i] * sig * (inside ? inv_sigma : -inv_sigma) : T(0);
-    const T ca = T(-2) * w * (T(1) - bt);  // on the edge's first vertex
-    const T cb = T(-2) * w * bt;           // on its second
-    const T c0 = (edge == 0 ? ca : T(0)) + (edge == 2 ? cb : T(0));
-    const T c1 = (edge == 1 ? ca : T(0)) + (edge == 0 ? cb : T(0));
-    const T c2 = (edge == 2 ? ca : T(0)) + (edge == 1 ? cb : T(0));
-    a0 += c0 * bqx;
-    a1 += c0 * bqy;
-    a2 += c1 * bqx;
-    a3 += c1 * bqy;
-    a4 += c2 * bqx;
-    a5 += c2 * bqy;
-  }
-  acc[0] += a0;
-  acc[1] += a1;
-  acc[2] += a2;
-  acc[3] += a3;
-  acc[4] += a4;
-  acc[5] += a5;
+void forward_tile(const TileTask<T>& task, bool hard, T* alpha, T* logsum) {
+#if SOFTFIT_CPU_AVX2
+  if (active_isa() == 1) return cpu_avx2::forward_tile<T>(task, hard, alpha, logsum);
+#endif
+  cpu_generic::forward_tile<T>(task, hard, alpha, logsum);
 }
 
-// Rows of face f inside tile r, with each row's cut-off span clipped to the tile: fn(y, xa, n).
-template <typename T, typename Fn>
-inline void for_each_row(const Face<T>& f, const TileRect& r, const Fn& fn) {
-  const int y0 = std::max(f.y0, r.y0), y1 = std::min(f.y1, r.y1);
-  for (int y = y0; y <= y1; ++y) {
-    int xa, xb;
-    row_span<T>(f, y, xa, xb);
-    xa = std::max(xa, r.x0);
-    xb = std::min(xb, r.x1);
-    if (xa <= xb) fn(y, xa, xb - xa + 1);
-  }
+template <typename T>
+void backward_tile(const TileTask<T>& task, const T* grad_alpha, const T* logsum, T* entry_grad) {
+#if SOFTFIT_CPU_AVX2
+  if (active_isa() == 1) return cpu_avx2::backward_tile<T>(task, grad_alpha, logsum, entry_grad);
+#endif
+  cpu_generic::backward_tile<T>(task, grad_alpha, logsum, entry_grad);
+}
+
+// The work item `item` = (mesh b, tile t) of a pass, and its pixels' offset in the (B, H, W) images.
+template <typename T>
+TileTask<T> tile_task(const Bins<T>& bins, const Sizes& s, int64_t item, T inv_sigma, T cutoff_sq,
+                      int64_t& pixel) {
+  const int64_t b = item / bins.ntiles, t = item % bins.ntiles;
+  const int x0 = static_cast<int>((t % bins.tiles_x) * kTile);
+  const int y0 = static_cast<int>((t / bins.tiles_x) * kTile);
+  pixel = (b * s.H + y0) * s.W + x0;
+  const int64_t first = bins.offsets[item];
+  return {bins.faces.data() + b * s.F, bins.entries.data() + first, bins.offsets[item + 1] - first,
+          x0, static_cast<int>(std::min<int64_t>(x0 + kTile, s.W)) - 1,
+          y0, static_cast<int>(std::min<int64_t>(y0 + kTile, s.H)) - 1, s.W, inv_sigma, cutoff_sq};
 }
 
 template <typename T>
@@ -280,53 +193,9 @@ void forward_kernel(const T* verts, const int64_t* faces, const Sizes& s, T inv_
                     bool hard, T* alpha, T* logsum) {
   const Bins<T> bins = build_bins<T>(verts, faces, s, near, hard ? T(0) : std::sqrt(cutoff_sq));
   g_forward_threads = parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
-    const int64_t b = item / bins.ntiles;
-    const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
-    // Per pixel: prod · 2^(64·scale) = ∏(1 + e^{-|x|}) and lin = Σ_inside x (see forward_row); in hard
-    // mode lin holds the coverage.
-    const int64_t first = bins.offsets[item], end = bins.offsets[item + 1];
-    if (first == end) return;  // no face near this tile: alpha and S stay 0
-    T prod[kTile * kTile], lin[kTile * kTile] = {}, scale[kTile * kTile] = {};
-    std::fill(prod, prod + kTile * kTile, T(1));
-    for (int64_t e = first; e < end; ++e) {
-      const Face<T>& f = bins.faces[b * s.F + bins.entries[e]];
-      for_each_row(f, r, [&](int y, int xa, int n) {
-        const int at = (y - r.y0) * kTile + (xa - r.x0);
-        const T py = T(y) + T(0.5);
-        if (hard) {
-          PixelHit<T> h;
-          for (int i = 0; i < n; ++i) {
-            locate<T>(f, T(xa + i) + T(0.5), py, h);
-            if (h.inside) lin[at + i] = T(1);
-          }
-        } else {
-          forward_row<T>(f, py, xa, n, inv_sigma, cutoff_sq, prod + at, lin + at);
-        }
-      });
-      // Each face at most doubles prod: rescale every 64 faces, long before it could overflow.
-      if (!hard && (e - first) % 64 == 63) {
-        for (int i = 0; i < kTile * kTile; ++i) {
-          const bool big = prod[i] > T(1.8446744073709552e19);  // 2^64
-          prod[i] = big ? prod[i] * T(5.421010862427522e-20) : prod[i];
-          scale[i] += big ? T(1) : T(0);
-        }
-      }
-    }
-    const T ln2_64 = T(64 * 0.6931471805599453);
-    for (int y = r.y0; y <= r.y1; ++y) {
-      for (int x = r.x0; x <= r.x1; ++x) {
-        const int i = (y - r.y0) * kTile + (x - r.x0);
-        const int64_t p = (b * s.H + y) * s.W + x;
-        if (hard) {
-          alpha[p] = lin[i];
-          logsum[p] = T(0);
-        } else if (prod[i] != T(1) || lin[i] != T(0) || scale[i] != T(0)) {  // else S = 0, alpha = 0
-          const T v = (T(0) - lin[i]) - (std::log(prod[i]) + scale[i] * ln2_64);
-          alpha[p] = -std::expm1(v);
-          logsum[p] = v;
-        }
-      }
-    }
+    int64_t pixel;
+    const TileTask<T> task = tile_task(bins, s, item, inv_sigma, cutoff_sq, pixel);
+    if (task.count > 0) forward_tile<T>(task, hard, alpha + pixel, logsum + pixel);  // else alpha, S stay 0
   });
 }
 
@@ -337,29 +206,10 @@ void backward_kernel(const T* grad_alpha, const T* logsum, const T* verts, const
   // One (gx0, gy0, gx1, gy1, gx2, gy2) per bin entry: tasks never share an output, so no races.
   std::vector<T> entry_grad(bins.entries.size() * 6, T(0));
   g_backward_threads = parallel_dynamic(s.B * bins.ntiles, [&](int64_t item) {
-    const int64_t b = item / bins.ntiles;
-    const TileRect r = tile_rect(item % bins.ntiles, bins.tiles_x, s.H, s.W);
-    if (bins.offsets[item] == bins.offsets[item + 1]) return;  // no face near this tile
-    // ∂L/∂A · exp(S) per pixel: the factor every face's gradient at that pixel shares.
-    T g[kTile * kTile] = {};
-    bool any = false;
-    for (int y = r.y0; y <= r.y1; ++y) {
-      for (int x = r.x0; x <= r.x1; ++x) {
-        const int64_t p = (b * s.H + y) * s.W + x;
-        const T v = grad_alpha[p] * std::exp(logsum[p]);
-        g[(y - r.y0) * kTile + (x - r.x0)] = v;
-        any = any || v != T(0);
-      }
-    }
-    if (!any) return;
-    for (int64_t e = bins.offsets[item]; e < bins.offsets[item + 1]; ++e) {
-      const Face<T>& f = bins.faces[b * s.F + bins.entries[e]];
-      T acc[6] = {};
-      for_each_row(f, r, [&](int y, int xa, int n) {
-        const T* row = g + (y - r.y0) * kTile + (xa - r.x0);
-        backward_row<T>(f, T(y) + T(0.5), xa, n, inv_sigma, cutoff_sq, row, acc);
-      });
-      std::copy(acc, acc + 6, entry_grad.begin() + e * 6);
+    int64_t pixel;
+    const TileTask<T> task = tile_task(bins, s, item, inv_sigma, cutoff_sq, pixel);
+    if (task.count > 0) {
+      backward_tile<T>(task, grad_alpha + pixel, logsum + pixel, entry_grad.data() + bins.offsets[item] * 6);
     }
   });
   // Scatter to vertices mesh by mesh, in bin order: deterministic and race-free.
@@ -411,6 +261,21 @@ at::Tensor backward_cpu(const at::Tensor& grad_alpha, const at::Tensor& logsum, 
 }
 
 std::vector<int64_t> cpu_threads_used() { return {g_forward_threads.load(), g_backward_threads.load()}; }
+
+std::string cpu_kernel_isa() { return kIsaNames[active_isa()]; }
+
+std::vector<std::string> cpu_kernel_isas() {
+  std::vector<std::string> names{kIsaNames[0]};
+  if (cpu_has_avx2()) names.emplace_back(kIsaNames[1]);
+  return names;
+}
+
+void set_cpu_kernel_isa(const std::string& name) {
+  const std::vector<std::string> ok = cpu_kernel_isas();
+  TORCH_CHECK(std::find(ok.begin(), ok.end(), name) != ok.end(), "CPU kernel instruction set '", name,
+              "' is not available here");
+  g_isa.store(name == kIsaNames[1] ? 1 : 0, std::memory_order_relaxed);
+}
 
 std::string cpu_parallel_backend() {
 #ifdef _OPENMP

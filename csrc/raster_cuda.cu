@@ -105,23 +105,44 @@ Bins build_bins(const at::Tensor& verts, const at::Tensor& faces, const Sizes& s
   return bins;
 }
 
+// The pixel of this thread: one block per (mesh b, tile), one thread per pixel of the tile. `p` is its
+// offset in the (B, H, W) images, meaningful only when it lies in the image (edge tiles overhang).
+struct TilePixel {
+  int64_t item, b, p;
+  int x, y;
+  bool in_image;
+};
+
+__device__ __forceinline__ TilePixel tile_pixel(const Sizes& s) {
+  TilePixel q;
+  q.item = blockIdx.x;
+  q.b = q.item / s.ntiles;
+  const int t = static_cast<int>(q.item % s.ntiles);
+  q.x = (t % s.tiles_x) * kTile + static_cast<int>(threadIdx.x) % kTile;
+  q.y = (t / s.tiles_x) * kTile + static_cast<int>(threadIdx.x) / kTile;
+  q.in_image = q.x < s.W && q.y < s.H;
+  q.p = (q.b * s.H + q.y) * s.W + q.x;
+  return q;
+}
+
+// Whether the pixel lies in the face's cut-off box (the face can reach it).
+template <typename T>
+__device__ __forceinline__ bool in_box(const Face<T>& f, const TilePixel& q) {
+  return q.x >= f.x0 && q.x <= f.x1 && q.y >= f.y0 && q.y <= f.y1;
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
     forward_kernel(const Face<T>* __restrict__ faces, const int64_t* __restrict__ offsets,
                    const int32_t* __restrict__ entries, Sizes s, T inv_sigma, T cutoff_sq, bool hard,
                    T* __restrict__ alpha, T* __restrict__ logsum) {
-  const int64_t item = blockIdx.x;
-  const int64_t b = item / s.ntiles;
-  const int t = static_cast<int>(item % s.ntiles);
-  const int x = (t % s.tiles_x) * kTile + static_cast<int>(threadIdx.x) % kTile;
-  const int y = (t / s.tiles_x) * kTile + static_cast<int>(threadIdx.x) / kTile;
-  const T px = T(x) + T(0.5), py = T(y) + T(0.5);
+  const TilePixel q = tile_pixel(s);
+  const T px = T(q.x) + T(0.5), py = T(q.y) + T(0.5);
   T acc = T(0);
-  PixelHit<T> h;
-  for (int64_t e = offsets[item]; e < offsets[item + 1]; ++e) {
-    const Face<T>& f = faces[b * s.F + entries[e]];
-    if (x < f.x0 || x > f.x1 || y < f.y0 || y > f.y1) continue;
-    locate<T>(f, px, py, h);
+  for (int64_t e = offsets[q.item]; e < offsets[q.item + 1]; ++e) {
+    const Face<T>& f = faces[q.b * s.F + entries[e]];
+    if (!in_box(f, q)) continue;
+    const PixelHit<T> h = locate<T>(f, px, py);
     T logit;
     if (hard) {
       if (h.inside) acc = T(1);
@@ -129,10 +150,9 @@ __global__ void __launch_bounds__(kThreads)
       acc -= softplus<T>(logit);
     }
   }
-  if (x < s.W && y < s.H) {
-    const int64_t p = (b * s.H + y) * s.W + x;
-    alpha[p] = hard ? acc : -expm1(acc);
-    logsum[p] = hard ? T(0) : acc;
+  if (q.in_image) {
+    alpha[q.p] = hard ? acc : -expm1(acc);
+    logsum[q.p] = hard ? T(0) : acc;
   }
 }
 
@@ -142,28 +162,20 @@ __global__ void __launch_bounds__(kThreads)
                     const int32_t* __restrict__ entries, const int64_t* __restrict__ face_idx, Sizes s,
                     T inv_sigma, T cutoff_sq, const T* __restrict__ grad_alpha, const T* __restrict__ logsum,
                     T* __restrict__ grad_verts) {
-  const int64_t item = blockIdx.x;
-  const int64_t b = item / s.ntiles;
-  const int t = static_cast<int>(item % s.ntiles);
-  const int x = (t % s.tiles_x) * kTile + static_cast<int>(threadIdx.x) % kTile;
-  const int y = (t / s.tiles_x) * kTile + static_cast<int>(threadIdx.x) / kTile;
-  const T px = T(x) + T(0.5), py = T(y) + T(0.5);
+  const TilePixel q = tile_pixel(s);
+  const T px = T(q.x) + T(0.5), py = T(q.y) + T(0.5);
   T g = T(0);  // ∂L/∂A · exp(S), shared by every face at this pixel
-  if (x < s.W && y < s.H) {
-    const int64_t p = (b * s.H + y) * s.W + x;
-    g = grad_alpha[p] * exp(logsum[p]);
-  }
+  if (q.in_image) g = grad_alpha[q.p] * exp(logsum[q.p]);
   // Uniform per block, so the shuffles below always see full warps.
   if (!__syncthreads_or(g != T(0))) return;
   const int lane = static_cast<int>(threadIdx.x) & 31;
-  PixelHit<T> h;
-  for (int64_t e = offsets[item]; e < offsets[item + 1]; ++e) {
+  for (int64_t e = offsets[q.item]; e < offsets[q.item + 1]; ++e) {
     const int32_t fid = entries[e];
-    const Face<T>& f = faces[b * s.F + fid];
+    const Face<T>& f = faces[q.b * s.F + fid];
     T acc[6] = {T(0), T(0), T(0), T(0), T(0), T(0)};
     bool hit = false;
-    if (g != T(0) && x >= f.x0 && x <= f.x1 && y >= f.y0 && y <= f.y1) {
-      locate<T>(f, px, py, h);
+    if (g != T(0) && in_box(f, q)) {
+      const PixelHit<T> h = locate<T>(f, px, py);
       T logit;
       if (soft_logit<T>(h, inv_sigma, cutoff_sq, logit)) {
         add_pair_grad<T>(h, g * sigmoid<T>(logit) * (h.inside ? inv_sigma : -inv_sigma), acc);
@@ -176,8 +188,8 @@ __global__ void __launch_bounds__(kThreads)
       for (int off = 16; off > 0; off >>= 1) acc[k] += __shfl_down_sync(kFullMask, acc[k], off);
     }
     if (lane == 0) {
-      const int64_t* idx = face_indices(face_idx, s, b, fid);
-      T* gv = grad_verts + b * s.V * 3;
+      const int64_t* idx = face_indices(face_idx, s, q.b, fid);
+      T* gv = grad_verts + q.b * s.V * 3;
 #pragma unroll
       for (int k = 0; k < 3; ++k) {
         atomicAdd(gv + idx[k] * 3, acc[2 * k]);

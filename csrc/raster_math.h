@@ -38,9 +38,6 @@ struct Face {
   T ax[3], ay[3];      // vertex k (pixels)
   T ex[3], ey[3];      // edge k = vertex k+1 - vertex k
   T inv_len2[3];       // 1 / |edge k|², 0 for a (near) zero-length edge
-  T len[3];            // |edge k|, for the per-row spans
-  T span_r;            // cut-off distance (pixels, 0 for hard coverage), widened for rounding
-  T inv_ex[3], inv_ey[3];  // 1 / ex, 1 / ey (0 where that component is 0), for the per-row spans
   T orient;            // +1 / -1: the sign of every edge function inside; 0 when (near) degenerate
   int x0, x1, y0, y1;  // inclusive pixel range that can get > eps from this face; empty when x0 > x1
 };
@@ -79,20 +76,16 @@ SF_HD bool setup_face(const T* verts, int64_t i0, int64_t i1, int64_t i2, T near
     f.ey[k] = f.ay[n] - f.ay[k];
     const T len2 = f.ex[k] * f.ex[k] + f.ey[k] * f.ey[k];
     f.inv_len2[k] = len2 > min_edge_len2<T>() ? T(1) / len2 : T(0);
-    f.len[k] = sqrt(len2);
-    f.inv_ex[k] = f.ex[k] != T(0) ? T(1) / f.ex[k] : T(0);
-    f.inv_ey[k] = f.ey[k] != T(0) ? T(1) / f.ey[k] : T(0);
     xmin = fmin(xmin, f.ax[k]);
     xmax = fmax(xmax, f.ax[k]);
     ymin = fmin(ymin, f.ay[k]);
     ymax = fmax(ymax, f.ay[k]);
   }
-  // The spans' radius, widened so that float rounding in the pixel loop cannot reach past it.
+  // Pixel i has its centre at i + 0.5; the slack (growing with the coordinates' magnitude, as float
+  // rounding does) keeps the range conservative: the exact cut-off is the d² test in the pixel loop.
+  // Clamp before the int conversion.
   const T mag = fmax(fmax(fabs(xmin), fabs(xmax)), fmax(fabs(ymin), fabs(ymax)));
-  f.span_r = radius * T(1.000001) + T(1e-3) + T(1e-5) * mag;
-  // Pixel i has its centre at i + 0.5; the small slack keeps the range conservative under rounding
-  // (the exact cut-off is the d² test in the pixel loop). Clamp before the int conversion.
-  const T pad = radius + T(1e-3);
+  const T pad = radius * T(1.000001) + T(1e-3) + T(1e-5) * mag;
   const T lo_x = clamp_to<T>(floor(xmin - pad - T(0.5)), T(-1), T(width));
   const T hi_x = clamp_to<T>(ceil(xmax + pad - T(0.5)), T(-1), T(width));
   const T lo_y = clamp_to<T>(floor(ymin - pad - T(0.5)), T(-1), T(height));
@@ -104,98 +97,47 @@ SF_HD bool setup_face(const T* verts, int64_t i0, int64_t i1, int64_t i2, T near
   return f.x0 <= f.x1 && f.y0 <= f.y1;
 }
 
-// Columns [xa, xb] (within the face's box) of row y whose pixel centres may lie within the cut-off of
-// the face; xa > xb when none do. The exact d² test stays in the pixel loop: this only has to be a
-// superset of it, and is tight: the face's r-neighbourhood is convex, the union of the face and its three
-// edge capsules (segment ⊕ disk of radius r), and both ends of its chord along the row lie in a capsule.
-// So the chord runs from the least to the greatest end of the capsules' chords, and each capsule's chord
-// is the hull of its end disks' chords and its band's (the segment swept ±r along its normal). Solved in
-// double with r widened by a hair, so float rounding in the pixel loop cannot miss a pixel.
-template <typename T>
-SF_HD void row_span(const Face<T>& f, int y, int& xa, int& xb) {
-  xa = 1;
-  xb = 0;
-  const double c = y + 0.5;
-  const double r = f.span_r;
-  double lo = INFINITY, hi = -INFINITY;
-  for (int k = 0; k < 3; ++k) {
-    const double ax = f.ax[k], ex = f.ex[k], ey = f.ey[k];
-    const double dy = c - double(f.ay[k]);
-    if (dy <= r && dy >= -r) {  // the disk around vertex k (vertex k + 1 is the next edge's)
-      const double w = sqrt(r * r - dy * dy);
-      lo = ax - w < lo ? ax - w : lo;
-      hi = ax + w > hi ? ax + w : hi;
-    }
-    if (!(f.len[k] > T(1e-6))) continue;  // a point: its disks cover it
-    // Band, in u = x - ax: 0 <= u·ex + dy·ey <= |e|² (along the edge), |ex·dy - ey·u| <= r·|e| (across).
-    double u0 = -INFINITY, u1 = INFINITY;
-    if (ex != 0.0) {
-      const double a = -dy * ey * f.inv_ex[k], b = (ex * ex + ey * ey - dy * ey) * f.inv_ex[k];
-      u0 = a < b ? a : b;
-      u1 = a < b ? b : a;
-    } else if (dy * ey < 0.0 || dy * ey > ey * ey) {
-      continue;
-    }
-    const double rl = r * double(f.len[k]);
-    if (ey != 0.0) {
-      const double a = (ex * dy - rl) * f.inv_ey[k], b = (ex * dy + rl) * f.inv_ey[k];
-      const double a0 = a < b ? a : b, b0 = a < b ? b : a;
-      u0 = a0 > u0 ? a0 : u0;
-      u1 = b0 < u1 ? b0 : u1;
-    } else if (ex * dy > rl || ex * dy < -rl) {
-      continue;
-    }
-    if (u0 <= u1) {
-      lo = ax + u0 < lo ? ax + u0 : lo;
-      hi = ax + u1 > hi ? ax + u1 : hi;
-    }
-  }
-  if (!(lo <= hi)) return;
-  // Pixel x has its centre at x + 0.5: the columns with lo <= x + 0.5 <= hi, within the face's box.
-  const double first = clamp_to<double>(ceil(lo - 0.5), double(f.x0), double(f.x1) + 1.0);
-  const double last = clamp_to<double>(floor(hi - 0.5), double(f.x0) - 1.0, double(f.x1));
-  xa = static_cast<int>(first);
-  xb = static_cast<int>(last);
-}
-
 // Where pixel centre (px, py) lies relative to a face: squared distance to the boundary, inside flag
-// (either winding), and the closest edge with the clamped projection parameter t (for the gradient).
+// (either winding), and for the gradient p - q and how the closest boundary point q moves with each
+// vertex (q = a_k + t·e_k on the closest edge k, t clamped to [0, 1]).
 template <typename T>
 struct PixelHit {
   T d2;
-  T qx, qy;  // p - closest boundary point
-  T t;       // closest point = a_k + t * e_k
-  int edge;
+  T qx, qy;        // p - closest boundary point q
+  T w0, w1, w2;    // ∂q/∂(vertex j): 1 - t for vertex k, t for vertex k + 1, 0 for the third
   bool inside;
 };
 
 template <typename T>
-SF_HD void locate(const Face<T>& f, T px, T py, PixelHit<T>& h) {
-  int pos = 0, neg = 0;
-  h.d2 = T(INFINITY);
-  h.edge = 0;
-  h.t = T(0);
-  h.qx = T(0);
-  h.qy = T(0);
+SF_HD T min_of(T a, T b) {
+  return b < a ? b : a;
+}
+
+// Branch-free, so that the CPU kernels' loops over a row of pixels vectorise (the closest-edge selects
+// compile to blends) and a CUDA warp never diverges. Inside means every edge function, signed by the
+// face's orientation, is > 0: either winding counts, and a (near) degenerate face has no inside.
+template <typename T>
+SF_HD PixelHit<T> locate(const Face<T>& f, T px, T py) {
+  T d2 = T(INFINITY), qx_best = T(0), qy_best = T(0), w[3] = {T(0), T(0), T(0)};
+  T inner = T(INFINITY);  // min over edges of orient · edge function
   for (int k = 0; k < 3; ++k) {
     const T dx = px - f.ax[k];
     const T dy = py - f.ay[k];
-    const T cross = f.ex[k] * dy - f.ey[k] * dx;
-    pos += cross > T(0);
-    neg += cross < T(0);
+    inner = min_of<T>(inner, (f.orient * f.ex[k]) * dy - (f.orient * f.ey[k]) * dx);
     const T t = clamp_to<T>((dx * f.ex[k] + dy * f.ey[k]) * f.inv_len2[k], T(0), T(1));
     const T qx = dx - t * f.ex[k];
     const T qy = dy - t * f.ey[k];
-    const T d2 = qx * qx + qy * qy;
-    if (d2 < h.d2) {
-      h.d2 = d2;
-      h.qx = qx;
-      h.qy = qy;
-      h.t = t;
-      h.edge = k;
-    }
+    const T dk = qx * qx + qy * qy;
+    const bool closer = dk < d2;  // the first of equally close edges wins
+    d2 = closer ? dk : d2;
+    qx_best = closer ? qx : qx_best;
+    qy_best = closer ? qy : qy_best;
+    const int n = k == 2 ? 0 : k + 1;
+    w[k] = closer ? T(1) - t : w[k];
+    w[n] = closer ? t : w[n];
+    w[3 - k - n] = closer ? T(0) : w[3 - k - n];
   }
-  h.inside = pos == 3 || neg == 3;
+  return {d2, qx_best, qy_best, w[0], w[1], w[2], inner > T(0)};
 }
 
 // log(1 - sigmoid(x)) = -softplus(x), computed without overflow for any x.
@@ -222,19 +164,30 @@ SF_HD bool soft_logit(const PixelHit<T>& h, T inv_sigma, T cutoff_sq, T& x) {
   return true;
 }
 
-// Adds ∂L/∂(vertex xy) of one pixel-face pair to g[6] = (gx0, gy0, gx1, gy1, gx2, gy2), given
-// w = ∂L/∂(d²) = ∂L/∂A · exp(S) · sigmoid(x) · δ/σ. With q the closest boundary point on edge (a, b),
-// d² = |p - q|² and by the envelope theorem ∂d²/∂a = -2(1-t)(p-q), ∂d²/∂b = -2t(p-q).
+// ∂L/∂(vertex xy) of one pixel-face pair is c_j·(qx, qy) for vertex j, given w = ∂L/∂(d²) =
+// ∂L/∂A · exp(S) · sigmoid(x) · δ/σ. With q the closest boundary point on edge (a, b), d² = |p - q|² and
+// by the envelope theorem ∂d²/∂a = -2(1-t)(p-q), ∂d²/∂b = -2t(p-q): c_j = -2w·w_j.
+template <typename T>
+struct VertexCoeffs {
+  T c0, c1, c2;
+};
+
+template <typename T>
+SF_HD VertexCoeffs<T> pair_grad_coeffs(const PixelHit<T>& h, T w) {
+  const T c = T(-2) * w;
+  return {c * h.w0, c * h.w1, c * h.w2};
+}
+
+// Adds that gradient to g[6] = (gx0, gy0, gx1, gy1, gx2, gy2).
 template <typename T>
 SF_HD void add_pair_grad(const PixelHit<T>& h, T w, T* g) {
-  const int a = h.edge;
-  const int b = a == 2 ? 0 : a + 1;
-  const T ca = T(-2) * w * (T(1) - h.t);
-  const T cb = T(-2) * w * h.t;
-  g[2 * a] += ca * h.qx;
-  g[2 * a + 1] += ca * h.qy;
-  g[2 * b] += cb * h.qx;
-  g[2 * b + 1] += cb * h.qy;
+  const VertexCoeffs<T> c = pair_grad_coeffs<T>(h, w);
+  g[0] += c.c0 * h.qx;
+  g[1] += c.c0 * h.qy;
+  g[2] += c.c1 * h.qx;
+  g[3] += c.c1 * h.qy;
+  g[4] += c.c2 * h.qx;
+  g[5] += c.c2 * h.qy;
 }
 
 }  // namespace softfit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from raster_isa import cpu_kernel_isa  # noqa: F401 - autouse: every test runs on each CPU instruction set
 
 from softfit.bench.raster import icosphere, sphere_views
 from softfit.raster import dense_silhouette, rasterize_silhouette

@@ -7,6 +7,7 @@ forward and backward pass."""
 
 from __future__ import annotations
 
+import platform
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import torch
 
 from softfit import _C
 from softfit.bench.raster import icosphere, sphere_views
+from softfit.bench.raster_fit import kernel_isa
 from softfit.raster import rasterize_silhouette
 
 
@@ -57,14 +59,33 @@ def test_forward_and_backward_use_the_requested_threads(threads: int) -> None:
         assert _C.cpu_threads_used() == [threads, threads]
 
 
+@pytest.mark.parametrize("isa", _C.cpu_kernel_isas())
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_output_identical_across_thread_counts(dtype: torch.dtype) -> None:
+def test_output_identical_across_thread_counts(dtype: torch.dtype, isa: str) -> None:
     verts, faces, size = large_input(dtype)
     results = []
-    for threads in (1, 2):
-        with torch_threads(threads):
-            results.append(run(verts, faces, size))
-            # Only meaningful if the second run really was split between two threads.
-            assert _C.cpu_threads_used() == [threads, threads]
+    with kernel_isa(isa):
+        for threads in (1, 2):
+            with torch_threads(threads):
+                results.append(run(verts, faces, size))
+                # Only meaningful if the second run really was split between two threads.
+                assert _C.cpu_threads_used() == [threads, threads]
     assert torch.equal(results[0][0], results[1][0])
     assert torch.equal(results[0][1], results[1][1])
+
+
+def _cpu_flags() -> set[str]:
+    with open("/proc/cpuinfo") as f:
+        return {flag for line in f if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+
+
+def test_cpu_kernels_use_avx2_where_the_cpu_has_it() -> None:
+    """The AVX2 + FMA variant is built on x86-64 Linux and chosen by default when the CPU has both;
+    "generic" (any CPU) is always there, and an unknown name is refused."""
+    assert "generic" in _C.cpu_kernel_isas()
+    if sys.platform.startswith("linux") and platform.machine() == "x86_64":
+        has = {"avx2", "fma"} <= _cpu_flags()
+        assert ("avx2" in _C.cpu_kernel_isas()) == has
+        assert _C.cpu_kernel_isa() == ("avx2" if has else "generic")
+    with pytest.raises(RuntimeError, match="not available"):
+        _C.set_cpu_kernel_isa("avx9000")

@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 
 from softfit.bench import machine_info, repo_root
+from softfit.bench.raster_fit import fit_step_rows, kernel_isa
+from softfit.bench.raster_fit import markdown as fit_markdown
 from softfit.raster import dense_silhouette, rasterize_silhouette
 
 SIGMA = 1e-4
@@ -283,6 +285,15 @@ def run_case(
     compiled = measure(rasterize_silhouette, verts, faces, size, args.repeats, args.warmup, threads)
     row["compiled"] = compiled
     row["threads"] = torch.get_num_threads()
+    if device.type == "cpu":
+        # The same kernels compiled for any CPU, side by side: what the vectorised variant gains.
+        from softfit import _C
+
+        row["isa"] = _C.cpu_kernel_isa()
+        if row["isa"] != "generic":
+            with kernel_isa("generic"):
+                row["generic"] = measure(rasterize_silhouette, verts, faces, size, args.repeats, args.warmup)
+            row["speedup_vs_generic"] = row["generic"]["forward_backward_s"] / compiled["forward_backward_s"]
     if "threads_1" in compiled:
         one = compiled["threads_1"]
         row["scaling_forward"] = one["forward_s"] / compiled["forward_s"]
@@ -300,53 +311,6 @@ def run_case(
             f"unchunked it would need ~{gigabytes:.0f} GB)"
         )
     return row
-
-
-STEP_PARTS = ("Large Steps solve", "projection", "raster forward", "loss", "backward", "optimiser")
-
-
-def step_profile(nfaces: int, size: int, views: int, sigma: float, repeats: int) -> dict[str, float]:
-    """Median CPU seconds of each part of one fit step, as the fit engine runs it (Large Steps λ = 5,
-    uniform Adam, `views` views of `size`², silhouette loss), on an ico sphere of nfaces seen from random
-    directions against a random target. CPU time, not wall time: it sums the threads' work and is less
-    sensitive to other processes. "backward" holds the raster backward and the backward solve."""
-    from softfit.fit.losses import silhouette_loss
-    from softfit.fit.optim import make_optimizer
-    from softfit.fit.parameterization import make_parameterization
-    from softfit.projection import project
-
-    unit, faces = sphere_mesh(nfaces)
-    gen = torch.Generator().manual_seed(0)
-    w2c = torch.eye(4).repeat(views, 1, 1)
-    w2c[:, :3, :3] = torch.linalg.qr(torch.randn(views, 3, 3, generator=gen))[0]
-    w2c[:, 2, 3] = -3.0
-    intr = torch.tensor([[1.2 * size, 1.2 * size, size / 2, size / 2]]).repeat(views, 1)
-    target = (torch.rand(views, size, size, generator=gen) > 0.5).float()
-    param = make_parameterization("largesteps", (0.5 * unit).float(), faces.numpy(), 5.0)
-    opt = make_optimizer("adam_uniform", param.parameters(), 1e-3, (0.9, 0.99))
-    samples: dict[str, list[float]] = {k: [] for k in (*STEP_PARTS, "step")}
-    for i in range(repeats + 1):
-        t = [time.process_time()]
-        x = param.verts()
-        t.append(time.process_time())
-        screen = project(x, w2c, intr)
-        t.append(time.process_time())
-        alpha = rasterize_silhouette(screen, faces, (size, size), sigma=sigma)
-        t.append(time.process_time())
-        loss, _ = silhouette_loss(alpha, target)
-        t.append(time.process_time())
-        opt.zero_grad()
-        loss.backward()
-        t.append(time.process_time())
-        opt.step()
-        param.after_step()
-        t.append(time.process_time())
-        if i == 0:
-            continue  # warm-up
-        for k, name in enumerate(STEP_PARTS):
-            samples[name].append(t[k + 1] - t[k])
-        samples["step"].append(t[-1] - t[0])
-    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def _ms(seconds: float) -> str:
@@ -373,7 +337,9 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
         "",
         "CPU rows: wall time with all torch threads, the process's CPU time for the same calls, the wall",
         "time on 1 thread (timed call by call in turn with the all-threads one), and the scaling",
-        "1 thread → all threads. `load` is the 1-minute load average when the row started: other processes",
+        "1 thread → all threads. The kernels run with the best instruction set this CPU has (`isa` below);",
+        "`generic` is the same kernels compiled for any CPU, timed right after in the same process.",
+        "`load` is the 1-minute load average when the row started: other processes",
         "on a shared machine slow every figure down and flatten the scaling (2 cores under a load of 4 leave",
         "about one core to this process). Speed-up vs dense compares with the dense pure-torch reference",
         "of the same formula, run on all threads in the same process.",
@@ -390,9 +356,10 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
         if device == "cpu":
             lines += [
                 "| faces | size | views | load | fwd ms | fwd CPU ms | fwd+bwd ms | fwd+bwd CPU ms "
-                "| 1-thread fwd ms | 1-thread fwd+bwd ms | scaling fwd | scaling fwd+bwd | peak MB "
+                "| 1-thread fwd ms | 1-thread fwd+bwd ms | scaling fwd | scaling fwd+bwd "
+                "| generic fwd ms | generic fwd+bwd ms | vs generic fwd+bwd | peak MB "
                 "| dense fwd ms | dense fwd+bwd ms | dense peak MB | vs dense fwd | vs dense fwd+bwd |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+                "|" + "---:|" * 21,
             ]
         else:
             lines += [
@@ -415,6 +382,9 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
                     f"{r['scaling_forward']:.2f}×" if one else "",
                     f"{r['scaling_forward_backward']:.2f}×" if one else "",
                 ]
+                gen = r.get("generic")
+                cells += [_ms(gen["forward_s"]), _ms(gen["forward_backward_s"]),
+                          f"{r['speedup_vs_generic']:.2f}×"] if gen else ["", "", ""]
             else:
                 cells += [_ms(c["forward_s"]), _ms(c["forward_backward_s"])]
             cells.append(_mb(c["peak_bytes"]))
@@ -430,25 +400,21 @@ def markdown(rows: list[dict[str, object]], info: dict[str, object], command: st
             elif device == "cpu":
                 cells += [str(r["dense_skipped"]), "", "", "", ""]
             lines.append("| " + " | ".join(cells) + " |")
-    if steps:
-        lines += [
-            "",
-            "## One fit step, part by part (CPU time, all threads)",
-            "",
-            "The fit engine's step on an ico sphere (Large Steps λ = 5, uniform Adam, silhouette loss",
-            "against a random target), median CPU ms per part. `backward` holds the raster backward and the",
-            "backward Large Steps solve; the forward solve is its own column. σ anneals from 1e-4 to 1e-6 in",
-            "a default fit, so every σ is shown.",
-            "",
-            "| faces | size | views | σ | " + " | ".join(STEP_PARTS) + " | whole step |",
-            "|---:|---:|---:|---:|" + "---:|" * (len(STEP_PARTS) + 1),
-        ]
-        for st in steps:
-            parts = st["cpu_s"]
-            cells = [f"{st['faces']:,}", f"{st['size']}²", str(st["views"]), f"{st['sigma']:g}"]
-            cells += [_ms(parts[k]) for k in (*STEP_PARTS, "step")]
-            lines.append("| " + " | ".join(cells) + " |")
+    lines += fit_markdown(steps or [])
     return "\n".join(lines) + "\n"
+
+
+def _cases_arg(text: str) -> str:
+    """Checks --cases: comma-separated FACESxSIZExVIEWS with positive integers and a benchmark sphere."""
+    for case in text.split(","):
+        parts = case.split("x")
+        if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise argparse.ArgumentTypeError(f"{case!r} is not FACESxSIZExVIEWS (e.g. 20480x512x8)")
+        try:
+            sphere_mesh(int(parts[0]))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -463,13 +429,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--no-cuda", action="store_true", help="skip GPU timings even when a GPU exists")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <repo>/benchmarks)")
+    parser.add_argument("--cases", default=None, type=_cases_arg,
+                        help="only these rows, as FACESxSIZExVIEWS,... (e.g. 20480x512x8)")
+    parser.add_argument("--fit-data", type=Path, default=None,
+                        help="dataset of the fit step rows (default: the demo dataset, rendered if missing)")
+    parser.add_argument("--fit-faces", type=int, default=20000, help="initial-mesh faces of the fit steps")
+    parser.add_argument("--fit-size", type=int, default=256, help="render size (long side) of the fit steps")
 
 
 def _non_default_flags(args: argparse.Namespace) -> list[str]:
     """The options that changed the figures, as typed, so the page names the command that made it."""
     flags = ["--quick"] if args.quick else []
     defaults = {"repeats": 7, "warmup": 2, "dense_repeats": 1, "dense_max_pairs": DENSE_MAX_PAIRS,
-                "threads": None}
+                "threads": None, "fit_faces": 20000, "fit_size": 256, "fit_data": None, "cases": None}
     for name, default in defaults.items():
         value = getattr(args, name)
         if value != default:
@@ -487,11 +459,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         faces_list, sizes, views_list = FULL_FACES, FULL_SIZES, FULL_VIEWS
     cases = [(f, s, v) for v in views_list for s in sizes for f in faces_list]
+    if args.cases:  # FACESxSIZExVIEWS,...: only these rows (a short run for a short quiet spell)
+        cases = [tuple(int(n) for n in c.split("x")) for c in args.cases.split(",")]
     devices = [torch.device("cpu")]
     if torch.cuda.is_available() and not args.no_cuda:
         devices.append(torch.device("cuda"))
     rows = []
     info = machine_info()  # before the runs: its load average is the one at the start
+    from softfit import _C
+
+    info["cpu_kernel_isa"] = _C.cpu_kernel_isa()
     started = time.perf_counter()
     for device in devices:
         dev_cases = list(cases)
@@ -509,14 +486,14 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
             rows.append(row)
-    step_cases = [(5120, 128, 4)] if args.quick else [(20480, 256, 4)]
-    steps = []
-    for nfaces, size, views in step_cases:
-        for sigma in (1e-4, 1e-5, 1e-6):
-            parts = step_profile(nfaces, size, views, sigma, max(args.repeats, 1))
-            steps.append({"faces": nfaces, "size": size, "views": views, "sigma": sigma, "cpu_s": parts})
-            print(f"fit step {nfaces} faces {size}² x{views} σ {sigma:g}: {_ms(parts['step'])} CPU ms",
-                  flush=True)
+    fit_faces, fit_size = (2000, 64) if args.quick else (args.fit_faces, args.fit_size)
+    steps = fit_step_rows(args.fit_data, fit_faces, fit_size, max(args.repeats, 1),
+                          (1e-4,) if args.quick else (1e-4, 1e-5, 1e-6))
+    for st in steps:
+        ratio = f", {st['speedup_vs_generic']:.2f}× vs generic kernels" if "speedup_vs_generic" in st else ""
+        wall, cpu = st[st["isa"] + "_wall_s"], st[st["isa"] + "_cpu_s"]
+        print(f"fit step {st['faces']} faces {st['size']}² σ {st['sigma']:g}: {_ms(wall)} ms "
+              f"({_ms(cpu)} CPU ms){ratio}", flush=True)
     info["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     info["duration_s"] = round(time.perf_counter() - started)
     command = " ".join(["softfit bench raster", *_non_default_flags(args)])
