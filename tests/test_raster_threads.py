@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import platform
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import torch
@@ -18,17 +16,8 @@ import torch
 from softfit import _C
 from softfit.bench.raster import icosphere, sphere_views
 from softfit.bench.raster_fit import kernel_isa
+from softfit.fit.engine import torch_threads
 from softfit.raster import rasterize_silhouette
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def large_input(dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:

@@ -44,18 +44,13 @@ def scene(sx: float = 1.3, sy: float = 0.8, sz: float = 1.0) -> Scene:
 
 def direct_fit(sc: Scene, params: dict):
     """The same fit called in this process, as the server would run it (one torch thread)."""
-    import torch
-
     from softfit.data.types import MultiViewData
     from softfit.fit import FitParams, fit
+    from softfit.fit.engine import torch_threads
 
     data = MultiViewData(sc.silhouettes, sc.cameras, [f"view_{i:02d}" for i in range(VIEWS)])
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return fit(data, sc.init, FitParams.from_dict(dict(params, threads=0)))
-    finally:
-        torch.set_num_threads(before)
 
 
 def submit(client, sc: Scene, params: dict) -> str:

@@ -79,8 +79,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """Use n CPU threads for the duration of a fit (0 = leave torch's setting)."""
+def torch_threads(n: int) -> Iterator[None]:
+    """Use n CPU threads for the duration of the block (a fit, a test; 0 = leave torch's setting)."""
     before = torch.get_num_threads()
     if n > 0:
         torch.set_num_threads(n)
@@ -141,7 +141,7 @@ def fit(data: MultiViewData, init: Mesh, params: FitParams,
     params.validate()
     pinned = _check_inputs(data, init, pinned)
     device = resolve_device(params.device)
-    with _torch_threads(params.threads):
+    with torch_threads(params.threads):
         split = views if views is not None else split_views(data.cameras, params.holdout, params.seed)
         return _Fit(data, init, params, device, pinned, split).run(callback, cancel)
 
