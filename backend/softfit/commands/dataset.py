@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, LAYOUTS, TEXTURES
-from softfit.dataset.suite import SCENES
+from softfit.dataset.suite import ALL_SCENES, DEV_SCENES, SCENES
 from softfit.errors import InputError
 
 
@@ -21,9 +21,10 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", nargs="*", metavar="SOURCE",
                    help=f"mesh file (.obj/.ply/.stl, Z up) or built-in: {', '.join(BUILTINS)}; "
                         "several only with --layout softras --npz; none with --scene")
-    p.add_argument("--scene", choices=list(SCENES),
+    p.add_argument("--scene", choices=list(ALL_SCENES),
                    help="a photoreal Cycles scene instead of a mesh: " + "; ".join(
                        f"{k}: {v.description}" for k, v in SCENES.items())
+                   + f" (development scenes, never benchmarked: {', '.join(DEV_SCENES)})"
                    + ". RGB photos + transforms.json; true masks and mesh under truth/ (never read by a "
                      "fit). --views, --size, --samples, --seed override the scene's own")
     p.add_argument("--out", required=True, type=Path, help="output folder (must be empty unless --force)")

@@ -124,12 +124,52 @@ SCENES: dict[str, SceneSpec] = {s.name: s for s in (
 )}
 
 
+# Development scenes: other objects, worlds, seeds and materials than the benchmark's, for tuning and
+# testing the segmentation without touching the benchmark scenes (the test set). Never benchmarked.
+DEV_SCENES: dict[str, SceneSpec] = {s.name: s for s in (
+    SceneSpec("dev-dark-bucket", "fixed camera, a near-black bucket turning on a dark cloth turntable, "
+              "sunset light (dark on dark, no holes)",
+              object="bucket", material="dark", support="turntable", floor_texture="cloth",
+              hdri="sunset", hdri_strength=0.7, sun=1.0, capture="turntable", elevation=(20.0, 20.0),
+              distance=2.6, seed=21),
+    SceneSpec("dev-torus-forest", "hand-held orbit around a cream-and-red torus on a wooden table in a "
+              "forest (a hole every view sees)",
+              object="torus", material="painted", support="table", floor_texture="wood",
+              hdri="forest", hdri_strength=1.0, hdri_rotation=200.0, capture="handheld",
+              elevation=(25.0, 60.0), distance=2.7, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
+              seed=22),
+    SceneSpec("dev-suzanne-handheld", "hand-held orbit around a glossy Suzanne on a tiled floor at "
+              "sunrise, two other objects near it",
+              object="suzanne", material="glossy", support="floor", floor_texture="tiles",
+              hdri="sunrise", hdri_strength=1.0, hdri_rotation=300.0, capture="handheld",
+              elevation=(15.0, 50.0), distance=3.0, distance_jitter=0.15, aim_jitter=0.08, roll=4.0,
+              clutter=2, seed=23),
+    SceneSpec("dev-knot-city", "fixed camera, a clay torus knot turning on a tiled turntable, city light "
+              "and a sun (loops and holes, a hard shadow)",
+              object="torus_knot", material="clay", support="turntable", floor_texture="tiles",
+              hdri="city", hdri_strength=0.9, sun=1.2, capture="turntable", elevation=(30.0, 30.0),
+              distance=2.6, seed=24),
+    SceneSpec("dev-dark-knot", "fixed camera, a near-black torus knot turning on a dark cloth turntable "
+              "under a night sky with a sun (dark on dark, with holes)",
+              object="torus_knot", material="dark", support="turntable", floor_texture="cloth",
+              hdri="night", hdri_strength=1.0, sun=1.5, capture="turntable", elevation=(20.0, 20.0),
+              distance=2.6, seed=25),
+    SceneSpec("dev-glossy-torus", "hand-held orbit around a glossy torus on a tiled floor at sunset "
+              "(reflections, a hole every view sees)",
+              object="torus", material="glossy", support="floor", floor_texture="tiles",
+              hdri="sunset", hdri_strength=1.0, hdri_rotation=80.0, capture="handheld",
+              elevation=(20.0, 55.0), distance=2.7, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
+              seed=26),
+)}
+ALL_SCENES = {**SCENES, **DEV_SCENES}
+
+
 def scene_spec(name: str, views: int | None = None, size: str | tuple[int, int] | None = None,
                samples: int | None = None, seed: int | None = None) -> SceneSpec:
-    """The named scene, with optional overrides (tests render tiny versions)."""
-    if name not in SCENES:
-        raise InputError(f"unknown scene {name!r}; choose one of {', '.join(SCENES)}")
-    spec = SCENES[name]
+    """The named scene (benchmark or development), with optional overrides (tests render tiny versions)."""
+    if name not in ALL_SCENES:
+        raise InputError(f"unknown scene {name!r}; choose one of {', '.join(ALL_SCENES)}")
+    spec = ALL_SCENES[name]
     over: dict = {}
     if views is not None:
         over["views"] = int(views)

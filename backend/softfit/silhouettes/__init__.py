@@ -104,7 +104,7 @@ def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str]
         require_nonempty(masks, method, names)
     found = masks.reshape(len(masks), -1).any(1).all()
     if conf is None and cameras is not None and len(masks) >= 3 and found:
-        conf = assess(cameras, masks, names or [str(i) for i in range(len(masks))])
+        conf = assess(cameras, masks, names or [str(i) for i in range(len(masks))], images=imgs)
     flagged = check_consistency(masks) if len(masks) >= 3 else []
     if flagged:
         log.warning("silhouettes: mask area jumps in view(s) %s", flagged)

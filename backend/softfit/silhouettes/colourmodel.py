@@ -1,11 +1,14 @@
 """Per-pixel likelihoods under the colour models OpenCV's GrabCut learns, so that the next round of the
-camera-aware segmentation can ask which pixels inside the hull prior look like background.
+camera-aware segmentation can ask which pixels inside the hull prior look like background, and models
+learnt from chosen pixels, so that a mask's rim and surroundings can tell a filled hole
+(`enclosed_background`, the confidence's check of filled holes and swallowed background).
 
 `cv2.grabCut` keeps each model as one row of 65 float64: 5 mixture weights, 5 RGB means (in the BGR
 order of the image it was given), then 5 row-major 3x3 covariances."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 COMPONENTS = 5
@@ -42,3 +45,49 @@ def looks_like_background(bgr: np.ndarray, bgd: np.ndarray, fgd: np.ndarray, mar
     if not (np.isfinite(lb).any() and np.isfinite(lf).any()):
         return np.zeros(bgr.shape[:2], bool)
     return lb > lf + margin
+
+
+def learn(pixels_fg: np.ndarray, pixels_bg: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(background model, object model) as GrabCut would initialise them (k-means, 5 components each)
+    from (K, 3) uint8 BGR samples of each; None when either has too few samples to model."""
+    if len(pixels_fg) < 2 * COMPONENTS or len(pixels_bg) < 2 * COMPONENTS:
+        return None
+    row = np.concatenate([pixels_fg, pixels_bg])[None].astype(np.uint8)
+    labels = np.concatenate([np.full(len(pixels_fg), cv2.GC_FGD), np.full(len(pixels_bg), cv2.GC_BGD)])
+    labels = labels[None].astype(np.uint8)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)
+    try:  # zero iterations: GrabCut only learns its two mixtures from the labelled samples
+        cv2.grabCut(np.ascontiguousarray(row), labels, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return None
+    return bgd, fgd
+
+
+def enclosed_background(bgr: np.ndarray, mask: np.ndarray, width: float = 0.15, margin: float = 1.0
+                        ) -> np.ndarray:
+    """(H, W) bool: pixels inside `mask` that look like the background just outside it more than like
+    the mask's own rim. Colour models learnt from the whole mask are tainted by whatever background it
+    swallowed (a torus's hole, the floor between a knot's loops), and then call it object; the rim
+    (the band inside the outline) is object in nearly every view, and the ring just outside it is the
+    background the object stands in front of, so models from those two bands can tell a filled hole.
+    `width`: band width as a fraction of the mask's equivalent radius (at least 2 px)."""
+    out = np.zeros(mask.shape, bool)
+    if mask.sum() < 50 or mask.all():
+        return out
+    u8 = mask.astype(np.uint8)
+    r = max(2.0, width * float(np.sqrt(mask.sum() / np.pi)))
+    d_in = cv2.distanceTransform(u8, cv2.DIST_L2, 5)
+    d_out = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 5)
+    rim = mask & (d_in <= r)
+    ring = ~mask & (d_out > 1.5) & (d_out <= r + 1.5)
+    models = learn(bgr[rim], bgr[ring])
+    if models is None:
+        return out
+    inner = mask & ~rim
+    if not inner.any():
+        return out
+    lb = log_likelihood(bgr[inner][None], models[0])[0]
+    lf = log_likelihood(bgr[inner][None], models[1])[0]
+    out[inner] = lb > lf + margin
+    return out

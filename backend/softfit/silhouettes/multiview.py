@@ -35,7 +35,7 @@ from softfit.errors import InputError
 from softfit.silhouettes import staticbackground
 from softfit.silhouettes.colourmodel import looks_like_background
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
-from softfit.silhouettes.confidence import ViewConfidence, judge
+from softfit.silhouettes.confidence import ViewConfidence, enclosed_fractions, judge
 from softfit.silhouettes.convergence import object_region
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
 
@@ -233,6 +233,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         if change >= settle:
             break
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
+    conf = conf.with_enclosed(enclosed_fractions(small, masks))  # filled holes: agreement cannot see them
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
     edge = np.flatnonzero(conf.touches_border)
