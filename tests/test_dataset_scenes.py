@@ -65,6 +65,25 @@ def test_scene_options_are_checked():
         scene_spec("dark-cloth", size="8x8")
 
 
+def test_development_scenes_are_valid_and_never_benchmarked():
+    """Segmentation is developed on DEV_SCENES and scored on SCENES: the two never share a name, an
+    object-material-world combination, or the benchmark's scene list."""
+    from softfit.bench.silhouettes import add_arguments
+    from softfit.dataset.suite import DEV_SCENES
+
+    assert DEV_SCENES and not set(DEV_SCENES) & set(SCENES)
+    test_looks = {(s.object, s.material, s.hdri) for s in SCENES.values()}
+    for name, spec in DEV_SCENES.items():
+        assert scene_spec(name, views=4).views == 4 and spec.check() is spec
+        assert (spec.object, spec.material, spec.hdri) not in test_looks, name
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    scenes_help = next(a.help for a in parser._actions if a.dest == "scenes")
+    assert not any(name in scenes_help for name in DEV_SCENES)
+
+
 @pytest.mark.parametrize("name", list(SCENES))
 def test_scene_truth_matches_the_cameras_and_photos_carry_no_masks(render_scene_cached, name):
     folder = render_scene_cached(name)

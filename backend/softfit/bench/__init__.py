@@ -16,6 +16,7 @@ from softfit.sysinfo import cpu_model
 BENCHES: dict[str, tuple[str, str]] = {
     "raster": ("softfit.bench.raster", "soft silhouette rasteriser: compiled kernels vs the dense reference"),
     "fit": ("softfit.bench.fit", "the default demo fit: time, held-out IoU, IoU vs time; other objects"),
+    "thin": ("softfit.bench.thin", "adaptive resolution: thin parts, fits vs the visual hull"),
     "wire": ("softfit.bench.wire", "ZeroMQ service: ping latency, vertex-frame throughput, fit overhead"),
     "addon": ("softfit.bench.addon", "Blender add-on: main-thread time per artist action (real bpy)"),
     "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),

@@ -27,7 +27,7 @@ MESH_SUFFIXES = (".obj", ".ply", ".stl")
 # Built-in meshes, built in Blender and normalised to a unit bounding box: the classic primitives, an
 # open-topped bucket (thick walls) and an open cylinder (zero thickness), and two detailed objects.
 BUILTINS = ("suzanne", "cube", "uv_sphere", "ico_sphere", "torus", "cone", "cylinder", "bucket",
-            "open_cylinder", "suzanne_subdiv", "torus_knot")
+            "open_cylinder", "suzanne_subdiv", "torus_knot", "airplane", "chair", "mug")
 
 SOFTRAS_NPZ_VIEWS = 24  # SoftRas' ShapeNet archives: azimuth -15°·k, elevation 30°, distance 2.732
 SOFTRAS_NPZ_ELEVATION = 30.0

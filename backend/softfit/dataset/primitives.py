@@ -99,6 +99,60 @@ def open_cylinder(radius: float = 0.5, height: float = 1.0, segments: int = 48
     return verts, faces
 
 
+def box(center: tuple[float, float, float], size: tuple[float, float, float]
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """An axis-aligned box (12 outward-wound triangles)."""
+    c, h = np.asarray(center, dtype=np.float64), 0.5 * np.asarray(size, dtype=np.float64)
+    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=np.float64)
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    faces = np.array([t for a, b, c2, d in quads for t in ((a, b, c2), (a, c2, d))], dtype=np.int64)
+    return c + corners * h, faces
+
+
+def union(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Closed parts side by side in one mesh (they may overlap: renders and silhouettes see their union)."""
+    verts, faces, n = [], [], 0
+    for v, f in parts:
+        verts.append(v)
+        faces.append(f + n)
+        n += len(v)
+    return np.concatenate(verts), np.concatenate(faces)
+
+
+def _tube(radius: float, length: float, segments: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """A closed cylinder along X from -length/2 to length/2."""
+    ring = _ring(radius, 0.0, segments)[:, [2, 0, 1]]
+    verts = np.concatenate([ring - [length / 2, 0, 0], ring + [length / 2, 0, 0],
+                            [[-length / 2, 0, 0], [length / 2, 0, 0]]])
+    faces = np.concatenate([_band(0, segments, segments, outward=True),
+                            _fan(2 * segments, 0, segments, up=False), _fan(2 * segments + 1, segments,
+                                                                           segments, up=True)])
+    return verts, faces
+
+
+def airplane() -> tuple[np.ndarray, np.ndarray]:
+    """A toy airplane along X: a slim fuselage, thin wide wings, a tail plane and a fin (SoftRas' demo
+    object is an airplane: its wings and tail are a few pixels wide at 64²)."""
+    return union(_tube(0.06, 1.0),
+                  box((0.05, 0.0, 0.0), (0.18, 0.9, 0.02)),      # wings
+                  box((-0.42, 0.0, 0.0), (0.1, 0.34, 0.015)),    # tail plane
+                  box((-0.42, 0.0, 0.09), (0.1, 0.015, 0.16)))   # fin
+
+
+def chair() -> tuple[np.ndarray, np.ndarray]:
+    """A chair: seat, backrest and four thin legs."""
+    legs = [box((x, y, 0.225), (0.04, 0.04, 0.45)) for x in (-0.21, 0.21) for y in (-0.21, 0.21)]
+    return union(box((0.0, 0.0, 0.475), (0.5, 0.5, 0.05)), box((0.0, 0.23, 0.75), (0.5, 0.04, 0.5)), *legs)
+
+
+def mug() -> tuple[np.ndarray, np.ndarray]:
+    """A mug: an open-topped cup with a thin ring handle on its side."""
+    cup = bucket(radius=0.3, height=0.7, wall=0.03)
+    hv, hf = torus(major=0.17, minor=0.03, rings=48, sides=12)
+    hv = hv[:, [0, 2, 1]] + [0.33, 0.0, 0.35]  # in the XZ plane, beside the cup (a mirror: faces flipped)
+    return union(cup, (hv, hf[:, ::-1]))
+
+
 def normalized(verts: np.ndarray) -> np.ndarray:
     """`verts` moved and scaled uniformly so their bounding box is centred at the origin, longest side 1."""
     v = np.asarray(verts, dtype=np.float64)
@@ -109,4 +163,5 @@ def normalized(verts: np.ndarray) -> np.ndarray:
     return (v - (lo + hi) / 2) / extent
 
 
-NUMPY_BUILTINS = {"torus": torus, "torus_knot": torus_knot, "bucket": bucket, "open_cylinder": open_cylinder}
+NUMPY_BUILTINS = {"torus": torus, "torus_knot": torus_knot, "bucket": bucket, "open_cylinder": open_cylinder,
+                  "airplane": airplane, "chair": chair, "mug": mug}

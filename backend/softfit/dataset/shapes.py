@@ -13,7 +13,7 @@ import bpy
 import numpy as np
 
 from softfit.dataset.options import BUILTINS
-from softfit.dataset.primitives import NUMPY_BUILTINS, normalized
+from softfit.dataset.primitives import NUMPY_BUILTINS, normalized, union
 from softfit.errors import InputError
 
 
@@ -103,9 +103,4 @@ def _import_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     parts = [(v, f) for v, f in parts if len(f)]
     if not parts:
         raise InputError(f"mesh file {path} holds no triangles")
-    verts, faces, base = [], [], 0
-    for v, f in parts:
-        verts.append(v)
-        faces.append(f + base)
-        base += len(v)
-    return np.concatenate(verts), np.concatenate(faces)
+    return union(*parts)

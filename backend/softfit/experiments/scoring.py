@@ -46,25 +46,25 @@ def score_fit(data: MultiViewData, init: str, params: FitParams, gt: Mesh | None
     cams = data.cameras if truth_cameras is None else truth_cameras
     held = heldout(data, params)
     held_cams, held_truth = cams.subset(held), truth[held]
-    snaps: list[tuple[int, np.ndarray]] = []  # scored after the fit, when the faces are known
+    snaps: list[tuple[int, np.ndarray, np.ndarray | None]] = []  # scored after the fit
 
     def keep(p: Progress) -> None:
-        if (p.iteration + 1) % curve_every == 0:
-            snaps.append((p.iteration + 1, p.verts.copy()))
+        if (p.iteration + 1) % curve_every == 0:  # faces too: a remeshing fit changes them
+            snaps.append((p.iteration + 1, p.verts.copy(), p.faces))
 
     t0 = time.perf_counter()
     out = run(Inputs(data), InitSpec(init, polys), params, gt, on_progress=keep if curve_every else None)
     seconds = time.perf_counter() - t0 - out.init_seconds
 
-    def iou(verts: np.ndarray) -> float:
-        mesh = Mesh(np.asarray(verts, dtype=np.float64), out.init.faces)
+    def iou(verts: np.ndarray, faces: np.ndarray | None = None) -> float:
+        mesh = Mesh(np.asarray(verts, dtype=np.float64), out.init.faces if faces is None else faces)
         return float(view_iou(mesh, held_truth, held_cams).mean())
 
     initial = iou(out.init.verts)
-    curve = [(0, initial), *((i, iou(v)) for i, v in snaps)] if curve_every else []
+    curve = [(0, initial), *((i, iou(v, f)) for i, v, f in snaps)] if curve_every else []
     m = out.metrics.raw
     row = {
-        "heldout_iou": iou(out.mesh.verts),
+        "heldout_iou": iou(out.mesh.verts, out.mesh.faces),
         "train_iou": m["train_iou"],
         "iterations": m["iterations"],
         "stop_reason": m["stop_reason"],
@@ -72,6 +72,7 @@ def score_fit(data: MultiViewData, init: str, params: FitParams, gt: Mesh | None
         "init_seconds": out.init_seconds,
         "faces": int(out.init.n_faces),
         "verts": int(out.init.n_verts),
+        "final_faces": int(out.mesh.n_faces),  # differs when the fit remeshes
         "heldout_views": [int(i) for i in held],
         "initial_iou": initial,
     }

@@ -19,6 +19,8 @@ from softfit.fit.optim import make_optimizer
 from softfit.fit.parameterization import make_parameterization
 from softfit.fit.params import FitParams
 from softfit.fit.regularizers import Topology, regularizer_terms
+from softfit.fit.remesh import RemeshError, remesh
+from softfit.fit.sizing import target_lengths
 from softfit.fit.views import Targets, make_targets, split_views
 from softfit.mesh.types import Mesh, check_initial_mesh
 from softfit.metrics import view_iou
@@ -154,12 +156,10 @@ class _Fit:
         self.train, self.held = (np.asarray(v, dtype=np.int64) for v in views)
         if not (data.silhouettes[self.train] > 0.5).any():
             raise InputError("every training silhouette is empty: nothing to fit")
-        self.faces = torch.as_tensor(init.faces, dtype=torch.int64, device=device)
-        self.topo = Topology.build(init.verts, init.faces, device)
-        verts0 = torch.as_tensor(init.verts, dtype=self.dtype, device=device)
-        self.param = make_parameterization(params.parameterization, verts0, init.faces, params.smoothing,
-                                           pinned)
-        self.opt = make_optimizer(params.optimizer, self.param.parameters(), params.lr, params.betas)
+        self.remesh = _remesh_setting(params, pinned)
+        self._remesh_log: list[dict] = []
+        self.topology = 0  # bumped by every remeshing: streaming clients replace their faces then
+        self._set_mesh(torch.as_tensor(init.verts, dtype=self.dtype, device=device), init.faces)
         lo, hi = init.verts.min(0), init.verts.max(0)
         self.scale = max(float(np.linalg.norm(hi - lo)), 1e-9)  # lr is relative to the mesh's size
         self.weights = {"laplacian": params.w_laplacian, "edge": params.w_edge, "normal": params.w_normal,
@@ -170,6 +170,38 @@ class _Fit:
                                                                      device=device)
         self._rng = np.random.default_rng(params.seed)
         self._queue: list[int] = []
+
+    def _set_mesh(self, verts: torch.Tensor, faces: np.ndarray, source: np.ndarray | None = None) -> None:
+        """(Re)build everything that depends on the faces: regularisers' topology, the parameterisation
+        and the optimiser. After a remeshing, Adam's moments follow each new vertex's source vertex
+        (its step count too), so the step size does not jump back to a cold start."""
+        p = self.p
+        old = getattr(self, "opt", None)
+        self.faces_np = np.asarray(faces, dtype=np.int64)
+        self.faces = torch.as_tensor(self.faces_np, dtype=torch.int64, device=self.device)
+        self.topo = Topology.build(verts.detach().cpu().numpy(), self.faces_np, self.device)
+        self.param = make_parameterization(p.parameterization, verts, self.faces_np, p.smoothing, self.pinned)
+        self.opt = make_optimizer(p.optimizer, self.param.parameters(), p.lr, p.betas)
+        if old is not None and source is not None:
+            self.opt.carry(old, torch.as_tensor(source, device=self.device))
+
+    def _remesh(self, it: int) -> None:
+        """Remesh towards the target lengths of the render size in force at `it` (softfit.fit.sizing)."""
+        t0 = time.perf_counter()
+        size = self.p.resolution_at(it)
+        verts = self.current_verts()
+        target, summary = target_lengths(verts, self.faces_np, self.targets(size))
+        try:
+            r = remesh(verts.double().cpu().numpy(), self.faces_np, target)
+        except RemeshError as exc:  # keep the current mesh; never silent
+            self._remesh_log.append({"iteration": it, "error": str(exc)})
+            return
+        before = len(self.faces_np)
+        self._set_mesh(torch.as_tensor(r.verts, dtype=self.dtype, device=self.device), r.faces, r.source)
+        self.topology += 1
+        self._remesh_log.append({"iteration": it, "render_size": size, "faces_before": before,
+                                 "faces_after": len(r.faces), "seconds": round(time.perf_counter() - t0, 3)}
+                                | summary)
 
     # -- schedule helpers -------------------------------------------------------------------------
 
@@ -226,12 +258,15 @@ class _Fit:
         verts = self.current_verts()
         best, ema, last_gain = float("inf"), None, 0
         final_start = p.plateau_start()
+        remesh_at = set(p.remesh_at()) if self.remesh else set()
         cpu0 = time.process_time()
         try:
             for it in range(p.iterations):
                 if cancel is not None and cancel.is_set():
                     reason = CANCELLED
                     break
+                if it in remesh_at:
+                    self._remesh(it)
                 loss, iou, terms, size, sigma = self.step(it)
                 new = self.current_verts()
                 if not (np.isfinite(loss) and bool(torch.isfinite(new).all())):
@@ -239,7 +274,7 @@ class _Fit:
                     break
                 verts, done = new, it + 1
                 prog = Progress(it, p.iterations, loss, iou, time.perf_counter() - t0, terms,
-                                verts.cpu().numpy().astype(np.float32))
+                                verts.cpu().numpy().astype(np.float32), self.faces_np, self.topology)
                 hist.add(prog, sigma, size)
                 if callback is not None:
                     callback(prog)
@@ -253,7 +288,7 @@ class _Fit:
         except KeyboardInterrupt:
             reason = INTERRUPTED
         fit_time, cpu_time = time.perf_counter() - t0, time.process_time() - cpu0
-        mesh = Mesh(verts.cpu().double().numpy(), self.init.faces)
+        mesh = Mesh(verts.cpu().double().numpy(), self.faces_np)
         if len(self.pinned):  # exact, not float32-rounded, positions for pinned vertices
             mesh.verts[self.pinned] = self.init.verts[self.pinned]
         metrics = self.evaluate(mesh)
@@ -262,6 +297,10 @@ class _Fit:
             "fit_time": fit_time, "fit_cpu_time": cpu_time, "wall_time": time.perf_counter() - t0,
             "history": hist.to_dict(),
             "final_terms": {k: v[-1] for k, v in hist.terms.items()},
+            "remesh": {"enabled": self.remesh, "setting": p.remesh, "initial_faces": self.init.n_faces,
+                       "final_faces": mesh.n_faces, "steps": self._remesh_log}
+            | ({"disabled_because": "pinned vertices keep their indices only on a fixed topology"}
+               if p.remesh == "on" and not self.remesh else {}),
         })
         return FitResult(mesh, metrics, cancelled=reason in (CANCELLED, INTERRUPTED))
 
@@ -281,6 +320,12 @@ class _Fit:
             "heldout_iou": float(held_iou.mean()) if len(held_iou) else None,
             "heldout_iou_per_view": held_iou.tolist(),
         } | silhouette_provenance(d.info)
+
+
+def _remesh_setting(params: FitParams, pinned: np.ndarray) -> bool:
+    """Remesh only when asked ("on"; the pipeline turns "auto" into on/off) and nothing is pinned: pinned
+    vertices must keep their indices, which remeshing would not guarantee."""
+    return params.remesh == "on" and len(pinned) == 0
 
 
 def silhouette_provenance(info: dict) -> dict:

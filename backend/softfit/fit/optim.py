@@ -42,5 +42,14 @@ class Adam:
             p.sub_(m / denom, alpha=self.lr / c1)
 
 
+    @torch.no_grad()
+    def carry(self, old: Adam, source: torch.Tensor) -> None:
+        """Take over `old`'s moments and step count, row i from `old`'s row source[i] (after remeshing,
+        where each new vertex descends from an old one)."""
+        self.t = old.t
+        self.m = [m[source].clone() for m in old.m]
+        self.v = [v[source].clone() for v in old.v]
+
+
 def make_optimizer(kind: str, params: list[torch.Tensor], lr: float, betas: tuple[float, float]) -> Adam:
     return Adam(params, lr=lr, betas=betas, uniform=kind == "adam_uniform")

@@ -16,9 +16,11 @@ OPTIMIZERS = ("adam", "adam_uniform")
 PARAMETERIZATIONS = ("largesteps", "vertices")
 LAPLACIANS = ("uniform", "cotangent")
 DEVICES = ("auto", "cpu", "cuda")
+REMESH = ("auto", "on", "off")
 # σ (NDC²) a soft rasteriser can use: below 1e-10 even a 16 384 px image is hard-edged (1/σ overflows in
 # float32 pixel units); above 1 one pixel's blur spans the whole image.
 SIGMA_RANGE = (1e-10, 1.0)
+REMESH_QUIET = 0.1  # no remeshing in this last fraction of the steps
 MAX_INT = 10**15  # integer parameters beyond this are typos (and lose precision as JSON doubles)
 
 
@@ -58,6 +60,10 @@ class FitParams:
     w_edge: float = field(default=0.0, metadata=_opt("weight of the edge-length uniformity regulariser"))
     w_normal: float = field(default=0.0, metadata=_opt("weight of the normal-consistency regulariser"))
     w_flatten: float = field(default=0.0, metadata=_opt("weight of SoftRas' flatten regulariser"))
+    remesh: str = field(default="auto", metadata=_opt(
+        "adaptive remeshing during the fit (edge lengths from the pixel footprint, curvature and the "
+        "silhouette error, softfit.fit.sizing): on, off, or auto = on when the initial mesh's polys is "
+        "'auto' (softfit.pipeline decides; a direct fit() call treats auto as off)", choices=REMESH))
     holdout: float = field(default=0.1, metadata=_opt(
         "fraction of views held out of the loss and scored at the end (>= 1 view when there are >= 5)"))
     seed: int = field(default=0, metadata=_opt("random seed: same seed, same data -> same mesh"))
@@ -83,7 +89,8 @@ class FitParams:
                      "w_flatten", "holdout", "plateau_tol"):
             setattr(self, name, _float(getattr(self, name), name))
         for name, choices in (("optimizer", OPTIMIZERS), ("parameterization", PARAMETERIZATIONS),
-                              ("laplacian", LAPLACIANS), ("device", DEVICES)):
+                              ("laplacian", LAPLACIANS), ("device", DEVICES),
+                              ("remesh", REMESH)):
             if getattr(self, name) not in choices:
                 raise InputError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         _check(self.iterations >= 0, "iterations must be >= 0")
@@ -148,6 +155,15 @@ class FitParams:
     def final_stage_start(self) -> int:
         """First iteration of the last resolution stage."""
         return int(math.ceil(self.resolutions[-1][0] * self.iterations))
+
+    def remesh_at(self) -> list[int]:
+        """Iterations before which the mesh is remeshed: the start of every resolution stage and the
+        middle of each stage, none in the last REMESH_QUIET of the steps (the final steps only polish)."""
+        n = self.iterations
+        starts = [f for f, _ in self.resolutions] + [1.0]
+        fracs = sorted({x for a, b in zip(starts, starts[1:], strict=False) for x in (a, (a + b) / 2)})
+        its = sorted({int(math.ceil(f * n)) for f in fracs if f <= 1.0 - REMESH_QUIET})
+        return [i for i in its if i < n]
 
     def plateau_start(self) -> int:
         """Early stopping watches the loss from here: σ is held and the render size is final."""

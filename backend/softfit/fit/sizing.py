@@ -1,0 +1,124 @@
+"""Target edge length per vertex: what resolution the images support here, and where the fit needs it.
+
+Three rules, all in pixels of the render size in force (so the mesh gets finer as the schedule does):
+- footprint: one pixel at a vertex measures depth / fx in the view that sees the vertex largest; no edge
+  is asked to be shorter than MIN_PX of those pixels (a shorter edge only adds unconstrained vertices);
+- curvature: a chord of length l on a surface of curvature κ deviates from it by l²κ/8; asking that to stay
+  under SAG_PX pixels gives l = sqrt(8·SAG_PX·px / κ), so flat parts coarsen (up to MAX_PX pixels) and
+  creases, rims and thin wings keep short edges. κ per vertex: the largest dihedral angle of its edges
+  over the distance between the two faces' centres;
+- silhouette error: where the hard silhouette still disagrees with the target by more than a pixel's
+  staircase (e = the fraction of mismatched pixels in a small window around the vertex's projection
+  beyond the 1/ERR_WINDOW that a one-pixel strip fills, worst view), the length is pulled towards the
+  minimum:
+  l ← l·(1 − e) + MIN_PX·px·e.
+The field is then graded (no more than GRADE change in length per unit distance) so sizes vary smoothly.
+Defaults measured on the `softfit bench thin` and `softfit bench fit` objects (benchmarks/thin.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from softfit.fit.views import Targets
+from softfit.projection import project
+
+MIN_PX = 1.5  # shortest target edge, in render pixels
+MAX_PX = 6.0  # longest target edge (flat parts), in render pixels
+SAG_PX = 0.25  # allowed chord-to-surface deviation, in render pixels
+GRADE = 0.5  # the length may grow by at most this much per unit of distance along an edge
+ERR_WINDOW = 5  # window (render pixels) over which the silhouette mismatch is averaged
+CHUNK = 16  # views rendered at once for the error maps
+
+
+def _edges(faces: np.ndarray) -> np.ndarray:
+    return np.unique(np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1), axis=0)
+
+
+def pixel_size(verts: torch.Tensor, tg: Targets) -> tuple[torch.Tensor, torch.Tensor]:
+    """(world size of one render pixel per vertex in the view that sees it largest, the projections)."""
+    screen = project(verts, tg.w2c, tg.intrinsics)  # (N, V, 3)
+    x, y, depth = screen[..., 0], screen[..., 1], screen[..., 2]
+    inside = (depth > 0) & (x >= 0) & (x <= tg.width) & (y >= 0) & (y <= tg.height)
+    px = depth / tg.intrinsics[:, None, 0]
+    px = torch.where(inside, px, torch.full_like(px, float("inf"))).min(dim=0).values
+    finite = torch.isfinite(px)
+    fallback = (depth / tg.intrinsics[:, None, 0]).abs().min(dim=0).values
+    return torch.where(finite, px, fallback), screen
+
+
+def silhouette_error(screen: torch.Tensor, faces: torch.Tensor, tg: Targets) -> torch.Tensor:
+    """(V,) worst-view fraction of mismatched pixels near each vertex's projection (hard raster)."""
+    from softfit.raster import rasterize_silhouette
+
+    n, v = screen.shape[:2]
+    err = torch.zeros(v, dtype=screen.dtype, device=screen.device)
+    for s in range(0, n, CHUNK):
+        sc = screen[s:s + CHUNK]
+        alpha = rasterize_silhouette(sc.contiguous(), faces, (tg.height, tg.width), hard=True)
+        diff = (alpha - (tg.silhouettes[s:s + CHUNK] > 0.5).to(alpha.dtype)).abs()
+        local = torch.nn.functional.avg_pool2d(diff[:, None], ERR_WINDOW, stride=1, padding=ERR_WINDOW // 2,
+                                               count_include_pad=False)[:, 0]
+        # a one-pixel misfit strip along an outline (any outline's staircase) fills 1/ERR_WINDOW of the
+        # window: only what goes beyond that is missing detail
+        local = ((local - 1.0 / ERR_WINDOW) / (1.0 - 1.0 / ERR_WINDOW)).clamp(min=0.0)
+        xi = sc[..., 0].floor().long().clamp(0, tg.width - 1)
+        yi = sc[..., 1].floor().long().clamp(0, tg.height - 1)
+        vals = local[torch.arange(len(sc), device=sc.device)[:, None], yi, xi]
+        vals = torch.where(sc[..., 2] > 0, vals, torch.zeros_like(vals))
+        err = torch.maximum(err, vals.max(dim=0).values)
+    return err
+
+
+def curvature(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V,) curvature (1 / world units): the largest over the vertex's edges of the dihedral angle divided
+    by the distance between the two faces' centres."""
+    f = np.asarray(faces)
+    fn = np.cross(verts[f[:, 1]] - verts[f[:, 0]], verts[f[:, 2]] - verts[f[:, 0]])
+    fn /= np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
+    half = f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    key = np.sort(half, axis=1)
+    n = len(verts)
+    code = key[:, 0] * n + key[:, 1]
+    order = np.argsort(code, kind="stable")
+    pairs = order.reshape(-1, 2)  # closed mesh: two half-edges per edge
+    e = key[pairs[:, 0]]
+    cosang = np.clip((fn[pairs[:, 0] // 3] * fn[pairs[:, 1] // 3]).sum(1), -1.0, 1.0)
+    centre = verts[f].mean(axis=1)  # the normals turn by the dihedral angle between the face centres
+    span = np.maximum(np.linalg.norm(centre[pairs[:, 0] // 3] - centre[pairs[:, 1] // 3], axis=1), 1e-30)
+    k = np.arccos(cosang) / span
+    out = np.zeros(n)
+    np.maximum.at(out, e[:, 0], k)
+    np.maximum.at(out, e[:, 1], k)
+    return out
+
+
+def grade(target: np.ndarray, verts: np.ndarray, faces: np.ndarray, rounds: int = 8) -> np.ndarray:
+    """Limit how fast the target length grows along edges: t_i ≤ t_j + GRADE·|x_i − x_j|."""
+    e = _edges(faces)
+    d = np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1) * GRADE
+    t = target.copy()
+    for _ in range(rounds):
+        before = t.copy()
+        np.minimum.at(t, e[:, 0], t[e[:, 1]] + d)
+        np.minimum.at(t, e[:, 1], t[e[:, 0]] + d)
+        if np.array_equal(before, t):
+            break
+    return t
+
+
+def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets) -> tuple[np.ndarray, dict]:
+    """(V,) target edge lengths (world units) for the mesh at the render size of `tg`, and a summary."""
+    with torch.no_grad():
+        px_t, screen = pixel_size(verts, tg)
+        err_t = silhouette_error(screen, torch.as_tensor(faces, device=verts.device), tg)
+    px, err = px_t.double().cpu().numpy(), err_t.double().cpu().numpy()
+    v = verts.detach().double().cpu().numpy()
+    kappa = curvature(v, faces)
+    t_curv = np.sqrt(8.0 * SAG_PX * px / np.maximum(kappa, 1e-30))
+    t = np.minimum(t_curv, MAX_PX * px)
+    t = t * (1.0 - err) + MIN_PX * px * err
+    t = np.maximum(grade(np.maximum(t, MIN_PX * px), v, faces), MIN_PX * px)
+    summary = {"min_px": MIN_PX, "max_px": MAX_PX, "sag_px": SAG_PX,
+               "mean_error": float(err.mean()), "refined_share": float((err > 0.1).mean())}
+    return t, summary

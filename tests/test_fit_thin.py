@@ -1,0 +1,27 @@
+"""End to end at 64²: a Blender-rendered airplane (thin wings, tail plane and fin) fitted from a visual
+hull decimated to ~100 triangles, where the wings are a few coarse triangles. A fixed topology cannot
+grow them back; remeshing (edge lengths from the pixel footprint, refined where the silhouette misfits)
+can. Real Blender renders, the real compiled rasteriser, the real pipeline."""
+
+from softfit.fit import FitParams
+from softfit.mesh.clean import check_mesh
+from softfit.pipeline import InitSpec, Inputs, run
+
+
+def test_remeshing_recovers_thin_parts_a_fixed_mesh_cannot(render_dataset_cached):
+    folder = render_dataset_cached("airplane", views=16, size=64, scale=2.0)
+    out = {}
+    for remesh in ("off", "on"):
+        params = FitParams(iterations=120, remesh=remesh, device="cpu", plateau_patience=0, threads=2)
+        out[remesh] = run(Inputs(str(folder), image_size=64), InitSpec("hull", 150), params)
+    off, on = out["off"], out["on"]
+    assert off.init.n_faces == on.init.n_faces < 150 and off.mesh.n_faces == off.init.n_faces
+    # Measured (2 threads, seed 0): fixed 0.60 held-out IoU on 92 faces; remeshed 0.85 on ~1 080 faces
+    # (about 3 s for both fits on an idle 2-core machine, plus the Blender render).
+    assert off.metrics.heldout_iou < 0.7
+    assert on.metrics.heldout_iou > 0.8
+    assert on.metrics.heldout_iou > off.metrics.heldout_iou + 0.15
+    steps = on.metrics.raw["remesh"]["steps"]
+    assert steps and all("error" not in s for s in steps)
+    assert on.mesh.n_faces > 4 * on.init.n_faces  # the images asked for more triangles
+    assert check_mesh(on.mesh).watertight
