@@ -71,6 +71,17 @@ def save_obj(path: str | Path, mesh: Mesh) -> None:
     write_atomic(Path(path), buf.getvalue().encode("ascii"), public_mode())
 
 
+def save_obj_polygons(path: str | Path, verts: np.ndarray, sizes: np.ndarray, corners: np.ndarray) -> None:
+    """Write a polygon mesh (quads, n-gons) as OBJ: `sizes` corners per face, `corners` the vertex
+    indices of all faces in order, as Blender stores polygons."""
+    buf = io.StringIO()
+    buf.write(OBJ_HEADER + f"# {len(verts)} vertices, {len(sizes)} polygons\n")
+    np.savetxt(buf, np.asarray(verts, dtype=np.float32), fmt="v %.9g %.9g %.9g")
+    for face in np.split(np.asarray(corners) + 1, np.cumsum(sizes)[:-1]):
+        buf.write("f " + " ".join(map(str, face.tolist())) + "\n")
+    write_atomic(Path(path), buf.getvalue().encode("ascii"), public_mode())
+
+
 def save_ply(path: str | Path, mesh: Mesh) -> None:
     """Write `mesh` as a binary little-endian PLY: float x y z, int vertex_indices lists of 3."""
     header = (
