@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from softfit.bench.texture import masked_psnr, over_black
+from softfit.bench.texture import blender_render, masked_psnr, over_black
 from softfit.data.load import load_dataset
 from softfit.data.types import MultiViewData
 from softfit.fit.views import split_views
@@ -37,17 +37,6 @@ def painted(render_dataset_cached):
 def split(painted):
     _, data, _ = painted
     return split_views(data.cameras, 0.25, 0)
-
-
-def _blender_render(glbs: dict, folder, views, tmp_path) -> dict:
-    job = {"cameras": str(folder / "transforms.json"), "views": [int(v) for v in views],
-           "meshes": {k: str(v) for k, v in glbs.items()}, "out": str(tmp_path / "r.npz")}
-    (tmp_path / "job.json").write_text(json.dumps(job))
-    proc = subprocess.run([sys.executable, "-m", "softfit.bench.texture_render", str(tmp_path / "job.json")],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    with np.load(tmp_path / "r.npz") as z:
-        return {k: z[k] for k in z.files}
 
 
 def test_coverage_finds_exactly_the_centres_inside():
@@ -80,7 +69,7 @@ def test_baked_texture_reproduces_held_out_photos(painted, split, tmp_path):
     tex = bake_texture(gt, data.subset(train))
     assert tex.stats["seen_fraction"] > 0.8  # measured 0.87 (the rest: underside, nose folds)
     save_textured(tmp_path / "gt", tex)
-    renders = _blender_render({"gt": tmp_path / "gt" / "mesh.glb"}, folder, held, tmp_path)["gt"]
+    renders = blender_render(folder, held, {"gt": tmp_path / "gt" / "mesh.glb"}, tmp_path)["gt"]
     masks = data.silhouettes[held] >= 0.5
     rendered = over_black(renders)
     psnr = np.mean([masked_psnr(r, p, m) for r, p, m in zip(rendered, data.images[held], masks, strict=True)])

@@ -18,14 +18,16 @@ from softfit.fit.params import FitParams
 from softfit.fit.views import split_views
 from softfit.mesh.clean import repair_mesh
 from softfit.texture.bake import Texture, bake_texture
+from softfit.texture.refine import refine_texture
 
 
 def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: bool = True,
-           quiet: bool = True, train: np.ndarray | None = None) -> Texture | None:
+           quiet: bool = True, train: np.ndarray | None = None, refine: bool = False) -> Texture | None:
     """Replace `result.mesh` by its repaired version and bake its texture (when `texture` and the data
     has colour images). Adds metrics["topology"] (checks before/after, how far the shape moved) and
     metrics["texture"] (size, coverage, time), or metrics["texture"] = {"skipped": reason}.
-    train: the fit's training views (default: the split `params` makes, as the fit does)."""
+    train: the fit's training views (default: the split `params` makes, as the fit does).
+    refine: then refine the bake against the same training photos (`softfit.texture.refine`)."""
     t0 = time.perf_counter()
     mesh, report = repair_mesh(result.mesh)
     report["time"] = round(time.perf_counter() - t0, 3)
@@ -42,6 +44,8 @@ def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: b
         train = split_views(data.cameras, params.holdout, params.seed)[0]
     try:
         tex = bake_texture(mesh, data.subset(train))
+        if refine:
+            tex = refine_texture(tex, data.subset(train))
     except InputError as exc:  # a texture is a bonus: the fitted mesh is still written
         result.metrics["texture"] = {"skipped": str(exc)}
         if not quiet:

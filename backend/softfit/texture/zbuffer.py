@@ -17,17 +17,18 @@ from softfit.texture.coverage import covered_pixels
 NEAR = 1e-4  # faces with a corner closer than this (or behind the camera) are not drawn
 
 
-def depth_maps(mesh: Mesh, cameras: Cameras) -> torch.Tensor:
-    """(N, H, W) float32 depth along the viewing axis; +inf where no face covers the pixel centre."""
-    like = torch.empty(0, dtype=torch.float32)
-    verts = torch.as_tensor(mesh.verts, dtype=torch.float32)
+def fragments(mesh: Mesh, cameras: Cameras, dtype: torch.dtype = torch.float32
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every (pixel centre, face) pair a face covers, in every view: (pixel index (K,) into the N·H·W
+    stack of views, face index (K,), perspective-correct barycentrics (K, 3), depth (K,))."""
+    like = torch.empty(0, dtype=dtype)
+    verts = torch.as_tensor(mesh.verts, dtype=dtype)
     faces = torch.as_tensor(mesh.faces, dtype=torch.int64)
     w2c, intr = camera_tensors(cameras, like)
     h, w, n = cameras.height, cameras.width, len(cameras)
     screen = project(verts, w2c, intr)  # (N, V, 3)
     tri = screen[:, faces].reshape(-1, 3, 3)  # (N·F, 3, 3), view-major
-    front = (tri[:, :, 2] > NEAR).all(dim=1)
-    idx = torch.nonzero(front).squeeze(1)
+    idx = torch.nonzero((tri[:, :, 2] > NEAR).all(dim=1)).squeeze(1)
     # All views at once: view k's image is rows [k·H, (k+1)·H) of one tall image.
     xy = tri[idx, :, :2].clone()
     view = torch.div(idx, len(faces), rounding_mode="floor")
@@ -36,7 +37,15 @@ def depth_maps(mesh: Mesh, cameras: Cameras) -> torch.Tensor:
     # Rows from a neighbouring view's band: a triangle only covers its own band (clip to it).
     own = torch.div(pix, h * w, rounding_mode="floor") == view[t]
     pix, t, bary = pix[own], t[own], bary[own]
-    inv = (bary / tri[idx[t], :, 2]).sum(dim=1)
+    persp = bary / tri[idx[t], :, 2]
+    depth = 1.0 / persp.sum(dim=1)
+    return pix, idx[t] % len(faces), persp * depth[:, None], depth
+
+
+def depth_maps(mesh: Mesh, cameras: Cameras) -> torch.Tensor:
+    """(N, H, W) float32 depth along the viewing axis; +inf where no face covers the pixel centre."""
+    h, w, n = cameras.height, cameras.width, len(cameras)
+    pix, _, _, depth = fragments(mesh, cameras)
     out = torch.full((n * h * w,), float("inf"), dtype=torch.float32)
-    out.scatter_reduce_(0, pix, 1.0 / inv, reduce="amin")
+    out.scatter_reduce_(0, pix, depth, reduce="amin")
     return out.reshape(n, h, w)
