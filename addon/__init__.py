@@ -27,6 +27,7 @@ def _modules() -> list[ModuleType]:
         ops_import,
         ops_install,
         ops_mesh,
+        ops_quads,
         ops_scene,
         panel,
         preferences,
@@ -35,7 +36,7 @@ def _modules() -> list[ModuleType]:
     )
 
     return [properties, preferences, ops_backend, ops_scene, ops_mesh, ops_fit, ops_install, ops_export,
-            ops_import, panel, streaming]
+            ops_import, ops_quads, panel, streaming]
 
 
 def register() -> None:

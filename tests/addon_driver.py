@@ -29,7 +29,7 @@ OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFT
                "SOFTFIT_OT_initial_mesh", "SOFTFIT_OT_export", "SOFTFIT_OT_backend_start",
                "SOFTFIT_OT_backend_stop", "SOFTFIT_OT_backend_restart", "SOFTFIT_OT_install_backend",
                "SOFTFIT_OT_cancel_install", "SOFTFIT_PT_main", "SOFTFIT_PT_input", "SOFTFIT_PT_advanced",
-               "SOFTFIT_PT_result", "SOFTFIT_OT_import_result")
+               "SOFTFIT_PT_result", "SOFTFIT_OT_import_result", "SOFTFIT_OT_quad_remesh")
 
 
 LOGIC = ("backend_path", "errors", "fitdata", "geometry", "installer", "meshfile", "session", "summary",
@@ -456,6 +456,28 @@ def results_of(base: str) -> list[str]:
                   if o.get("softfit_role") == "result" and o.get("softfit_source") == base)
 
 
+def texture_report(obj: bpy.types.Object) -> dict:
+    """The fitted object's material as an artist would find it: UVs, image node, the image's colours."""
+    mesh = obj.data
+    mat = mesh.materials[0] if len(mesh.materials) else None
+    if mat is None:
+        return {"material": None}
+    bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    link = bsdf.inputs["Base Color"].links[0] if bsdf.inputs["Base Color"].links else None
+    img = link.from_node.image if link is not None and link.from_node.type == "TEX_IMAGE" else None
+    px = np.empty(img.size[0] * img.size[1] * 4, np.float32) if img is not None else None
+    if img is not None:
+        img.pixels.foreach_get(px)
+    uv = np.empty(len(mesh.loops) * 2, np.float32)
+    if mesh.uv_layers.active is not None:
+        mesh.uv_layers.active.data.foreach_get("uv", uv)
+    return {"material": mat.name, "image": list(img.size) if img else None,
+            "packed": bool(img and img.packed_file), "uv_layers": len(mesh.uv_layers),
+            "uv_range": [float(uv.min()), float(uv.max())],
+            "triangles": len(mesh.loops) == 3 * len(mesh.polygons),
+            "median_rgb": np.median(px.reshape(-1, 4)[:, :3], axis=0).tolist() if px is not None else None}
+
+
 def fit(args: dict, work: Path) -> dict:
     install(args["zip"], work / "repo")
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
@@ -508,6 +530,7 @@ def fit(args: dict, work: Path) -> dict:
     rep["sphere_hidden"] = sphere.hide_get()
     rep["result_moved"] = float(np.abs(local_verts(res) - sphere_verts).max())
     rep["result_role"] = res.get("softfit_role")
+    rep["texture"] = texture_report(res)
     rep["undo_poll_background"] = bpy.ops.ed.undo.poll()
     np.save(work / "fitted_world.npy", world_verts(res))
     activate(res)
@@ -699,6 +722,38 @@ def fit(args: dict, work: Path) -> dict:
     job.pump.thread.join(5.0)
     rep["load_pump_ended"] = not job.pump.thread.is_alive()
     addon_utils.disable(NAME, default_set=True)
+    return rep
+
+
+def remesh_fit(args: dict, work: Path) -> dict:
+    """A fit that remeshes (More Parameters: {"remesh": "on"}): the copy takes each new topology the
+    backend streams, every frame written into it fits it, the result lands with the final faces."""
+    install(args["zip"], work / "repo")
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    s = bpy.context.scene.softfit
+    s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
+    s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
+    s.iterations = args["iterations"]
+    s.extra_params = json.dumps({"remesh": "on", "resolutions": [[0, 32], [0.5, 0]]})
+    rep: dict = {"setup": setup(), "init": sorted(bpy.ops.softfit.initial_mesh())}
+    sphere = bpy.context.active_object
+    rep["init_counts"] = [len(sphere.data.vertices), len(sphere.data.polygons)]
+    rep["fit_op"] = start_fit()
+    job = mod("session").get().job
+    counts: list[list[int]] = []
+
+    def record(j) -> bool:
+        obj = bpy.data.objects.get(j.object_name)
+        if obj is not None:
+            counts.append([len(obj.data.vertices), len(obj.data.polygons), j.topology_changes])
+        return False
+
+    rep["drive"] = _drive(record)
+    res = bpy.data.objects[job.object_name]
+    rep["topology_changes"] = job.topology_changes
+    rep["counts"] = counts
+    rep["result_counts"] = [len(res.data.vertices), len(res.data.polygons)]
+    rep["metrics"] = json.loads(res["softfit_metrics"])
     return rep
 
 
@@ -908,6 +963,14 @@ def inspect_blend(args: dict, work: Path) -> dict:
     return {"objects": objs, "metrics": json.loads(fitted[0]["softfit_metrics"]) if fitted else None}
 
 
+def image_rgb(image) -> np.ndarray:
+    """A Blender image's pixels as (H, W, 3) 8-bit values, top row first (as a PNG stores them)."""
+    w, h = image.size
+    px = np.empty(w * h * image.channels, dtype=np.float32)
+    image.pixels.foreach_get(px)
+    return np.round(px.reshape(h, w, image.channels)[::-1, :, :3] * 255.0).astype(np.uint8)
+
+
 def import_result(args: dict, work: Path) -> dict:
     """File > Import > SoftFit result: the textured mesh.glb of a result folder, material wired."""
     errors = install(args["zip"], work / "repo")
@@ -923,13 +986,46 @@ def import_result(args: dict, work: Path) -> dict:
                 "world": world_verts(obj).tolist(),
                 "base_color_from": src.type if src else None,
                 "image_size": list(src.image.size) if src is not None and src.image else None,
+                "image_rgb": image_rgb(src.image).tolist() if src is not None and src.image else None,
                 "active_node": mat.node_tree.nodes.active.type if mat.node_tree.nodes.active else None,
                 "uv_layers": len(obj.data.uv_layers)}
     return out
 
 
+def quad_remesh(args: dict, work: Path) -> dict:
+    """Quad Remesh on a moved and scaled mesh: the operator returns at once, QuadriFlow runs in another
+    process, the quads arrive as a new object and the source is hidden, unchanged."""
+    errors = install(args["zip"], work / "repo")
+    src = np.load(args["mesh"])
+    mesh = bpy.data.meshes.new("Fitted")
+    mesh.from_pydata(src["verts"].tolist(), [], src["faces"].tolist())
+    obj = bpy.data.objects.new("Fitted", mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.location, obj.scale = (0.3, -0.2, 1.0), (1.5, 1.5, 1.5)
+    activate(obj)
+    before = world_verts(obj)
+    t0 = time.perf_counter()
+    res = call(lambda: bpy.ops.softfit.quad_remesh())
+    returned_after = time.perf_counter() - t0
+    busy = mod("tasks").busy("quads") is not None
+    again = bpy.ops.softfit.quad_remesh.poll()  # a second remesh must wait for the first
+    settle()
+    quads = bpy.data.objects.get("Fitted Quads")
+    out = {"errors": errors, "result": res, "returned_after": returned_after, "busy": busy,
+           "poll_while_busy": again, "status": status(), "source_hidden": obj.hide_get(),
+           "source_unchanged": bool(np.allclose(world_verts(obj), before)),
+           "world_source": before.tolist(), "quads": quads is not None}
+    if quads is not None:
+        out |= {"world": world_verts(quads).tolist(),
+                "polygons": [list(p.vertices) for p in quads.data.polygons],
+                "smooth": all(p.use_smooth for p in quads.data.polygons),
+                "active": bpy.context.view_layer.objects.active.name}
+    return out
+
+
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
-                                     install_backend, inspect_blend, import_result, session_events)}
+                                     install_backend, inspect_blend, import_result, session_events,
+                                     quad_remesh, remesh_fit)}
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from addon_helpers import (  # noqa: E402
@@ -35,6 +36,7 @@ from addon_helpers import (  # noqa: E402
     run_driver,
     write_rgba_dataset,
 )
+from surface_support import edge_face_counts, fan, p99_distance  # noqa: E402
 
 import softfit  # noqa: E402
 import softfit.wire  # noqa: E402
@@ -122,7 +124,7 @@ def test_zip_has_no_torch_and_only_relative_imports(built_zip: Path) -> None:
 def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     rep = run_driver("lifecycle", tmp_path, {"zip": str(built_zip)})
     assert rep["errors"] == [] and rep["enabled"]
-    assert len(rep["registered"]) == 16 and rep["properties"] and rep["status_bar_hooked"]
+    assert len(rep["registered"]) == 17 and rep["properties"] and rep["status_bar_hooked"]
     assert rep["prefs_idname"] == "bl_ext.sftest.softfit"
     assert rep["user_dir_exists"] and rep["user_dir"].startswith(str(tmp_path))
     assert rep["wheel_installed"] == ["pyzmq-27.3.0.dist-info"]  # the bundled wheel, installed by Blender
@@ -148,7 +150,7 @@ def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     for cycle in rep["cycles"]:
         assert cycle["disable_errors"] == [] and cycle["enable_errors"] == []
         assert cycle["leftovers"] == [] and not cycle["enabled_after_disable"]
-        assert cycle["registered"] == 16 and cycle["fresh_session"]
+        assert cycle["registered"] == 17 and cycle["fresh_session"]
     assert rep["cycles"][0]["backend_exit_code"] is not None  # unregister stopped the backend it launched
 
 
@@ -248,6 +250,30 @@ def fit_report(built_zip: Path, ellipsoid_dataset: Path, tmp_path_factory: pytes
     return rep
 
 
+@pytest.fixture(scope="module")
+def remesh_report(built_zip: Path, ellipsoid_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("remesh")
+    args = {"zip": str(built_zip), "path": str(ellipsoid_dataset), "polys": 300, "iterations": 60,
+            "timeout": 4.0}
+    return run_driver("remesh_fit", work, args, timeout=300)
+
+
+def test_streaming_follows_the_fits_remeshing(remesh_report: dict) -> None:
+    """The backend remeshes during the fit: frames of a new topology arrive with their faces, the copy
+    takes the new mesh, every later frame is written into it (vertex counts match, positions equal the
+    frame's), and the result keeps the final topology."""
+    r = remesh_report
+    assert r["setup"] == ["FINISHED"] and r["init"] == ["FINISHED"] and r["fit_op"][0] == ["FINISHED"]
+    d = r["drive"]
+    assert d["outcome"] == "done" and d["matched"] and d["frames"] >= 3, d
+    steps = r["metrics"]["remesh"]["steps"]
+    assert r["metrics"]["remesh"]["enabled"] and steps
+    assert r["topology_changes"] >= 1  # frames are latest-only: at least one new topology was taken
+    assert any(c[0] != r["init_counts"][0] for c in r["counts"])  # the copy's mesh changed while streaming
+    assert r["result_counts"][1] == r["metrics"]["mesh"]["faces"] == r["metrics"]["remesh"]["final_faces"]
+    assert r["result_counts"][1] != r["init_counts"][1]
+
+
 def test_only_changed_settings_are_sent(fit_report: dict) -> None:
     """FitParams' defaults rule: an untouched panel sends no fit parameters, a touched one only what was
     set (views per step was left alone), a refinement its own step count."""
@@ -284,6 +310,16 @@ def test_fit_streams_into_a_copy_and_scores(fit_report: dict) -> None:
     assert r["export_op"][0] == ["FINISHED"]
     exported = load_mesh(Path(r["work"]) / "fitted.ply")
     np.testing.assert_allclose(exported.verts, np.load(Path(r["work"]) / "fitted_world.npy"), atol=1e-5)
+
+
+def test_fit_result_is_textured_from_the_photos(fit_report: dict) -> None:
+    """The backend's finishing step textures the add-on's result, as `softfit fit` does its files."""
+    t = fit_report["texture"]
+    assert t["material"] is not None and t["image"][0] > 8 and t["image"][1] > 8 and t["packed"]
+    assert t["uv_layers"] == 1 and t["triangles"] and t["uv_range"][0] >= 0.0 and t["uv_range"][1] <= 1.0
+    # The views are flat colours drawn from [0.2, 0.8] per channel: the texture blends them, never black.
+    assert all(0.2 - 0.02 <= c <= 0.8 + 0.02 for c in t["median_rgb"]), t["median_rgb"]
+    assert fit_report["metrics"]["texture"]["baked_from"] == "training views"
 
 
 def test_refine_keeps_pinned_vertices_and_replaces_the_result(fit_report: dict) -> None:
@@ -590,3 +626,27 @@ def test_import_result_brings_the_textured_mesh(built_zip: Path, render_dataset_
     assert np.allclose(np.sort(world, axis=0), np.sort(mesh.verts, axis=0), atol=1e-5)
     assert rep["base_color_from"] == "TEX_IMAGE" and rep["active_node"] == "TEX_IMAGE"
     assert rep["uv_layers"] == 1 and rep["image_size"][0] > 0
+    # The material's image node holds the baked (and refined) texture itself, pixel for pixel.
+    with Image.open(out / "texture.png") as im:
+        baked = np.asarray(im.convert("RGB"))
+    assert np.array_equal(np.asarray(rep["image_rgb"], dtype=np.uint8), baked)
+
+
+def test_quad_remesh_runs_in_the_background_and_keeps_the_shape(built_zip: Path, tmp_path: Path) -> None:
+    sphere = uv_sphere(600, 0.6)
+    verts = sphere.verts * (1 + 0.15 * np.sin(4 * sphere.verts[:, [2]]))  # a smooth, non-round surface
+    np.savez(tmp_path / "mesh.npz", verts=verts, faces=sphere.faces)
+    rep = run_driver("quad_remesh", tmp_path, {"zip": str(built_zip), "mesh": str(tmp_path / "mesh.npz")})
+    assert rep["errors"] == [] and rep["result"] == [["FINISHED"], ""]
+    # QuadriFlow takes seconds in its own process; the button returns at once and cannot be pressed twice.
+    assert rep["returned_after"] < 1.0 and rep["busy"] and not rep["poll_while_busy"]
+    assert rep["quads"], rep["status"]
+    assert not rep["status"]["error"] and "within" in rep["status"]["message"], rep["status"]
+    assert rep["source_hidden"] and rep["source_unchanged"] and rep["active"] == "Fitted Quads"
+    faces = rep["polygons"]
+    assert np.mean([len(f) == 4 for f in faces]) > 0.95 and rep["smooth"]
+    assert (edge_face_counts(faces) == 2).all()
+    source = np.asarray(rep["world_source"])
+    diag = float(np.linalg.norm(source.max(0) - source.min(0)))
+    p99 = p99_distance(source, sphere.faces, np.asarray(rep["world"]), fan(faces))
+    assert p99 / diag <= 0.005 * 1.25, "within the 0.5 % tolerance, in world space"

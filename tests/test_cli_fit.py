@@ -94,6 +94,19 @@ def test_result_is_clean_and_textured_by_default(fitted):
     assert check_mesh(load_mesh(out / "mesh.obj")).ok  # the file itself, checked again
     with Image.open(out / "texture.png") as im:
         assert list(im.size) == m["texture"]["size"]
+    assert "refine" not in m["texture"]  # refinement is opt-in (--texture-refine)
+
+
+def test_texture_refine_flag_refines_the_written_texture(dataset, tmp_path):
+    out = tmp_path / "refined"
+    assert main(["fit", str(dataset), "--out", str(out), "--quiet", "--texture-refine", "--init", "sphere",
+                 "--polys", "300", "--iterations", "5", "--image-size", "96"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    ref = m["texture"]["refine"]
+    # The photometric loss on the training photos fell (the refinement ran and wrote its texture).
+    assert ref["steps"] > 0 and ref["loss_after"] < ref["loss_before"]
+    with Image.open(out / "texture.png") as im:
+        assert list(im.size) == m["texture"]["size"]
 
 
 def test_no_texture_writes_the_plain_mesh(dataset, tmp_path):

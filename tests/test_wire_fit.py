@@ -137,3 +137,56 @@ def test_killed_client_gets_its_jobs_cancelled_and_the_next_client_is_served(bac
         result = c.wait(submit(c, sc, PARAMS), timeout=120)
     assert not result.cancelled and result.metrics["iterations"] == PARAMS["iterations"]
     assert "cancelling its 2 job(s)" in backend.log_tail(20000)
+
+
+def test_finished_fit_of_colour_images_comes_back_repaired_and_textured(backend):
+    """What `softfit fit` writes, a client gets: the finishing step runs on the server, and the texture
+    travels as per-corner UVs and an sRGB image (no files, no pickle)."""
+    sc = scene()
+    colour = np.array([200, 60, 30], np.uint8)
+    alpha = (sc.silhouettes > 0.5).astype(np.uint8) * 255
+    rgba = np.concatenate([np.broadcast_to(colour, (*alpha.shape, 3)), alpha[..., None]], axis=-1)
+    with backend.client() as c:
+        textured = c.wait(c.submit(None, np.ascontiguousarray(rgba), sc.transforms, sc.init.verts,
+                                   sc.init.faces, PARAMS), timeout=120)
+        plain = c.wait(c.submit(None, np.ascontiguousarray(rgba), sc.transforms, sc.init.verts,
+                                sc.init.faces, PARAMS, texture=False), timeout=120)
+    assert isinstance(textured, Result) and textured.uv is not None and textured.texture is not None
+    assert textured.uv.shape == (len(textured.faces), 3, 2) and textured.uv.dtype == np.float32
+    assert textured.uv.min() >= 0.0 and textured.uv.max() <= 1.0
+    h, w, three = textured.texture.shape
+    assert three == 3 and h > 8 and w > 8 and textured.texture.dtype == np.uint8
+    # every texel is the object's colour: seen ones from the photos, the rest filled from neighbours
+    assert np.abs(np.median(textured.texture.reshape(-1, 3), axis=0) - colour).max() <= 6
+    assert textured.metrics["texture"]["baked_from"] == "training views"
+    assert textured.metrics["topology"]["after"]["ok"], "the mesh was checked (and repaired) as for the CLI"
+    assert plain.uv is None and plain.texture is None and "skipped" in plain.metrics["texture"]
+
+
+def test_remeshing_fit_streams_new_faces_once_per_topology(backend):
+    """A fit that remeshes ("remesh": "on") over the real socket: the first frame of each new topology
+    carries its faces, the frames after it do not (faces travel once per remeshing), every frame's vertex
+    count matches the faces the client holds, and the result has the last topology's faces."""
+    sc = scene()
+    params = dict(PARAMS, iterations=40, resolutions=[[0.0, 24], [0.5, 0]], remesh="on")
+    with backend.client() as c:
+        job = submit(c, sc, params)
+        events = list(c.events(job, timeout=120))
+    frames = [e for e in events if isinstance(e, VertexFrame)]
+    result = events[-1]
+    assert isinstance(result, Result) and not result.cancelled
+    steps = result.metrics["remesh"]["steps"]
+    assert result.metrics["remesh"]["enabled"] and len(steps) >= 3
+    with_faces = [f for f in frames if f.faces is not None]
+    assert with_faces, "a remeshed topology must reach the client with its faces"
+    assert [f.topology for f in with_faces] == sorted({f.topology for f in with_faces})  # once each
+    faces = sc.init.faces
+    for f in frames:
+        if f.faces is not None:
+            faces = f.faces
+        assert f.faces is None or f.topology > 0
+        assert faces.max() == len(f.verts) - 1, "every frame must fit the faces the client holds"
+    assert len(result.faces) != len(sc.init.faces)
+    repaired = result.metrics["topology"]["steps"]  # the finishing step may merge, drop or flip faces
+    if frames[-1].topology == with_faces[-1].topology and not any(repaired.values()):
+        np.testing.assert_array_equal(result.faces, with_faces[-1].faces)

@@ -39,6 +39,7 @@ class Request:
     data: object  # fitdata.FitInputs
     kind: str
     as_shape_key: bool
+    texture: bool = True  # the backend bakes the result's texture from colour images
 
 
 def pending() -> bool:
@@ -59,7 +60,8 @@ def read_request(context: bpy.types.Context, refine: bool = False) -> Request:
         raise InputError(f"{source.name}'s modifiers change its vertices: apply them before pinning a group")
     _views, data = inputs.load(sets)
     return Request(source.name, source.session_uid, verts, faces, pinned, sets.fit_params(refine), data,
-                   "refine" if refine else "fit", bool(getattr(sets, "result_as_shape_key", False)))
+                   "refine" if refine else "fit", bool(getattr(sets, "result_as_shape_key", False)),
+                   bool(getattr(sets, "texture", True)))
 
 
 def _submit(req: Request, config: BackendConfig) -> tuple[session.Session, str]:
@@ -79,9 +81,14 @@ def _submit_once(req: Request, config: BackendConfig) -> tuple[session.Session, 
     with s.lock:
         assert s.client is not None
         data = req.data
-        job_id = s.client.submit(data.silhouettes, data.images, data.transforms(),  # type: ignore[attr-defined]
+        texture = req.texture and not req.as_shape_key
+        silhouettes, images = data.silhouettes, data.images  # type: ignore[attr-defined]
+        if texture and silhouettes is not None:  # the texture needs the colours: RGBA, alpha = silhouette
+            silhouettes, images = None, data.rgba()  # type: ignore[attr-defined]
+        job_id = s.client.submit(silhouettes, images, data.transforms(),  # type: ignore[attr-defined]
                                  req.verts, req.faces, req.params, pinned=req.pinned,
-                                 silhouette_method=data.backend_method)  # type: ignore[attr-defined]
+                                 silhouette_method=data.backend_method,  # type: ignore[attr-defined]
+                                 texture=texture)
     return s, job_id
 
 

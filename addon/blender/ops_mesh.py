@@ -73,20 +73,21 @@ def request_initial(context: bpy.types.Context, method: str, config: BackendConf
         except InputError as exc:
             failed(exc)
             return
-        _say(f"{reply.message}", False)
+        say(f"{reply.message}", False)
         if on_end is not None:
             on_end(obj, reply.message)
 
     def failed(exc: BaseException) -> None:
-        _say(f"{init} mesh: {exc}", True)
+        say(f"{init} mesh: {exc}", True)
         if on_end is not None:
             on_end(None, str(exc))
 
-    _say(f"the backend is building the {init} mesh", False)
+    say(f"the backend is building the {init} mesh", False)
     return tasks.run(TASK, f"building the {init} mesh", work, done, failed)
 
 
-def _say(message: str, error: bool) -> None:
+def say(message: str, error: bool) -> None:
+    """The outcome of background work, for the panel (status line) and the console."""
     st = status()
     if st is not None and not st.running:
         st.message, st.error = message, error
@@ -113,12 +114,12 @@ def request_sphere(context: bpy.types.Context) -> tasks.Task:
             obj = yield from add_sphere_steps(bpy.context, arrays, center)
             _obj, mesh = mesh_object(obj)
         except (InputError, ReferenceError, RuntimeError) as exc:  # e.g. undo freed the half-built mesh
-            _say(f"sphere: {exc}", True)
+            say(f"sphere: {exc}", True)
             return
-        _say(f"sphere with {len(mesh.vertices)} vertices, {len(mesh.polygons)} triangles", False)
+        say(f"sphere with {len(mesh.vertices)} vertices, {len(mesh.polygons)} triangles", False)
 
     return tasks.run(TASK, "building the sphere", lambda: sphere_arrays(polys, radius), done,
-                     lambda exc: _say(f"sphere: {exc}", True))
+                     lambda exc: say(f"sphere: {exc}", True))
 
 
 METHODS = [("SETTINGS", "From Settings", "The method chosen in the panel"),

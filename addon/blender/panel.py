@@ -135,6 +135,7 @@ class SOFTFIT_PT_advanced(_SubPanel):
             col.prop(s, "pin_group")
         col.prop(s, "refine_iterations")
         col.prop(s, "result_as_shape_key")
+        col.prop(s, "texture")
 
 
 class SOFTFIT_PT_result(_Panel):
@@ -156,6 +157,12 @@ class SOFTFIT_PT_result(_Panel):
         else:
             col.label(text="Select a fitted object to see its metrics")
         col.operator("softfit.export", icon="EXPORT")
+        col.separator()
+        s = settings(context)
+        row = col.row(align=True)
+        row.prop(s, "quad_faces")
+        row.prop(s, "quad_tolerance", text="Tol. %")
+        col.operator("softfit.quad_remesh", icon="MOD_REMESH")
 
 
 def draw_status(self: bpy.types.Header, context: bpy.types.Context) -> None:

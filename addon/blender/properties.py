@@ -113,6 +113,15 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
     device: EnumProperty(name="Device", items=DEVICES, default="auto")
     extra_params: StringProperty(name="More Parameters",
                                  description='Further fit parameters as JSON, e.g. {"w_laplacian": 0.1}')
+    texture: BoolProperty(name="Texture", default=True,
+                          description="The backend bakes a texture from the photos onto the result (colour "
+                                      "images only); the result then has the fitted triangles")
+    quad_faces: IntProperty(name="Quad Faces", default=0, min=0, max=1_000_000,
+                            description="Quads to aim for; 0: half the triangles, doubled until the result "
+                                        "is within the tolerance")
+    quad_tolerance: FloatProperty(name="Quad Tolerance %", default=0.5, min=0.01, max=10.0, precision=2,
+                                  description="99 % of the quad surface must lie within this share of the "
+                                              "object's size (bounding-box diagonal) from the source")
     pin_group: StringProperty(name="Pinned Group",
                               description="Vertices of this vertex group stay where they are during Refine")
 

@@ -21,6 +21,7 @@ later) is removed and the hidden originals are shown again, as Cancel would."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import threading
@@ -31,13 +32,13 @@ import numpy as np
 
 from ..logic import session
 from ..logic.errors import InputError
-from ..logic.geometry import local_buffer
+from ..logic.geometry import check_mesh, local_buffer
 from ..logic.summary import result_message
 from ..wire.client import Client
 from ..wire.errors import ServerGone, WireError
 from ..wire.events import JobError, Progress, Queued, Result, VertexFrame
 from ..wire.launcher import LocalBackend
-from . import meshes, userdata
+from . import meshes, texturing, userdata
 from .blend import layout, mesh_object, status
 
 POLL_INTERVAL = 0.05  # seconds between timer calls while a fit runs
@@ -58,6 +59,15 @@ def tag_redraw() -> None:
 
 def _finite(x: float) -> float:
     return float(x) if math.isfinite(x) else 0.0
+
+
+def _keep_faces(pending: VertexFrame | None, newer: VertexFrame) -> VertexFrame:
+    """The newer frame replaces a pending one (latest only), but a new topology's faces, which travel once,
+    stay with the frames of that topology until the main thread has taken them."""
+    if (newer.faces is None and pending is not None and pending.faces is not None
+            and pending.topology == newer.topology):
+        return dataclasses.replace(newer, faces=pending.faces)
+    return newer
 
 
 class JobPump:
@@ -156,7 +166,7 @@ class JobPump:
                     if isinstance(ev, Progress):
                         self.progress = ev
                     elif isinstance(ev, VertexFrame):
-                        self.frame, self.frame_local = ev, local
+                        self.frame, self.frame_local = _keep_faces(self.frame, ev), local
                     elif isinstance(ev, Queued):
                         self.queued = ev.position
                     elif isinstance(ev, Result | JobError) and self.final is None:
@@ -183,6 +193,8 @@ class FitJob:
         self.as_shape_key = as_shape_key
         self.frames_applied = 0
         self.frames_copied = 0  # of which converted by the pump thread (the timer only copied them in)
+        self.topology_changes = 0  # frames that brought new faces (the fit remeshed)
+        self.topology = 0  # the fit's topology counter of the copy's faces (0: the submitted mesh)
         self.iteration = -1
         self.last_frame: np.ndarray | None = None  # world positions last written into the object
         self.outcome: str | None = None  # "done", "cancelled" or "failed" once finished
@@ -250,6 +262,16 @@ class FitJob:
             meshes.write_world(obj, verts)
         self.last_frame = np.asarray(verts)
 
+    def _replace(self, verts: np.ndarray, faces: np.ndarray) -> None:
+        """A frame of a new topology: the copy gets a new mesh, and the pump converts the next frames for
+        its vertex count."""
+        obj = self._object()
+        check_mesh(verts, faces, "the backend's remeshed frame")
+        meshes.replace_geometry(obj, verts, faces)
+        self.pump.target = (meshes.matrix_np(obj), len(mesh_object(obj)[1].vertices))
+        self.topology_changes += 1
+        self.last_frame = np.asarray(verts)
+
     def _progress(self, ev: Progress) -> None:
         self.iteration = max(self.iteration, ev.iteration)
         st = status()
@@ -274,8 +296,14 @@ class FitJob:
                     st.message = f"queued behind {queued} job(s)"
             if progress is not None:
                 self._progress(progress)
+            if frame is not None and frame.faces is None and frame.topology != self.topology:
+                frame = None  # of a topology whose faces have not arrived: never written
             if frame is not None and not isinstance(final, Result):
-                self._apply(frame.verts, self.pump.taken_local)
+                if frame.faces is not None:  # the fit remeshed: the copy takes the new topology
+                    self._replace(frame.verts, frame.faces)
+                    self.topology = frame.topology
+                else:
+                    self._apply(frame.verts, self.pump.taken_local)
                 self.frames_applied += 1
                 st = status()
                 if st is not None:
@@ -298,11 +326,17 @@ class FitJob:
 
     def _result(self, ev: Result) -> None:
         obj, mesh = mesh_object(self._object())
-        if ev.verts.shape[0] == len(mesh.vertices):
+        uv, image = (None, None) if self.as_shape_key else (ev.uv, ev.texture)
+        textured = uv is not None and image is not None
+        same = (ev.verts.shape[0] == len(mesh.vertices) and np.array_equal(meshes.triangles(mesh), ev.faces)
+                and not (textured and len(mesh.polygons) != len(ev.faces)))  # per-corner UVs: triangles only
+        if same:
             self._apply(ev.verts)
-        else:  # the backend remeshed: new topology
+        else:  # remeshed, repaired by the finishing step, or a quad source getting a texture
             meshes.replace_geometry(obj, ev.verts, ev.faces)
             self.last_frame = np.asarray(ev.verts)
+        if uv is not None and image is not None:
+            texturing.apply_texture(obj, uv, image)
         self.metrics = dict(ev.metrics)
         self.metrics["cancelled"] = bool(ev.cancelled)
         self._keep()

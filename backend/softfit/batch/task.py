@@ -36,6 +36,7 @@ class BatchSettings:
     threads: int = 1  # torch threads per object when params leave it at 0
     allow_outside_paths: bool = False  # camera files may name images outside their dataset folder
     texture: bool = True  # bake each object's texture (mesh.glb, mesh.mtl, texture.png)
+    texture_refine: bool = False  # refine it against the training photos (`softfit.texture.refine`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "center", tuple(float(c) for c in self.center))
@@ -115,7 +116,8 @@ def _fit(job: ObjectJob, out_root: Path, settings: BatchSettings) -> dict:
                     settings.allow_outside_paths)
     init = InitSpec(settings.init, settings.polys, settings.radius, settings.center)
     run(inputs, init, params, load_mesh(job.gt_mesh) if job.gt_mesh else None,
-        report=ReportSpec(out_root / job.name, force=True, texture=settings.texture),
+        report=ReportSpec(out_root / job.name, force=True, texture=settings.texture,
+                          texture_refine=settings.texture_refine),
         record={"gt_mesh": job.gt_mesh, "job": job.to_dict()})
     written = completed_metrics(out_root / job.name)
     if written is None:

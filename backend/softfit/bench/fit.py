@@ -60,11 +60,11 @@ def run_one(spec: dict, overrides: dict, init_name: str | None, polys: int | str
 
     folder = cached_dataset(spec, cache, quiet=True)
     params = FitParams.from_dict(FitParams(device="cpu", seed=seed).to_dict() | overrides)
-    snaps: list[tuple[int, float, np.ndarray]] = []
+    snaps: list[tuple[int, float, np.ndarray, np.ndarray | None]] = []
 
     def keep(p) -> None:
         if p.iteration % snapshot_every == 0 or p.iteration == p.iterations - 1:
-            snaps.append((p.iteration, p.elapsed, p.verts.copy()))
+            snaps.append((p.iteration, p.elapsed, p.verts.copy(), p.faces))  # faces change if it remeshes
 
     load0 = os.getloadavg()[0]
     out = run(Inputs(str(folder), image_size=spec["size"]), InitSpec(init_name, polys), params,
@@ -72,9 +72,10 @@ def run_one(spec: dict, overrides: dict, init_name: str | None, polys: int | str
     m, init = out.metrics.raw, out.init
     cams, sil = out.data.cameras.subset(out.held), out.data.silhouettes[out.held]
     curve = [{"iteration": -1, "time": 0.0, "heldout_iou": float(view_iou(init, sil, cams).mean())}]
-    for it, t, v in snaps:
-        curve.append({"iteration": it, "time": round(t, 3),
-                      "heldout_iou": float(view_iou(Mesh(v, init.faces), sil, cams).mean())})
+    for it, t, v, f in snaps:
+        snap = Mesh(v, init.faces if f is None else f)
+        iou = float(view_iou(snap, sil, cams).mean())
+        curve.append({"iteration": it, "time": round(t, 3), "heldout_iou": iou})
     return {"dataset": spec, "overrides": overrides, "init": out.init_name, "init_faces": init.n_faces,
             "init_time": out.init_seconds,
             "fit_time": m["fit_time"], "fit_cpu_time": m["fit_cpu_time"], "wall_time": m["wall_time"],

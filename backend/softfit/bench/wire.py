@@ -6,8 +6,9 @@
    measured), and one client pulling them with blocking polls. Reported: frames and MB per second
    received, the ratio to the frames produced (latest-only: the rest were skipped, not queued), and the
    age of a frame when it arrives.
-3. Fit overhead: the same fit called directly in this process and submitted to the `softfit serve`
-   process (both one torch thread, frames streamed); the ratio wire / direct.
+3. Fit overhead: the same fit and finishing step (the repair every server job runs,
+   `server.finishing`) called directly in this process and submitted to the `softfit serve` process
+   (both one torch thread, frames streamed); the ratio wire / direct.
 
 Writes benchmarks/wire.json and benchmarks/wire.md; the hardening section (softfit.bench.wire_hardening:
 bursts before authentication, a vanished client, 50 000 fuzzed messages) writes wire_hardening.json/.md."""
@@ -136,6 +137,7 @@ def measure_fit(client, server_pid: int, views: int, size: int, iterations: int,
     import torch
 
     from softfit.fit import FitParams, fit
+    from softfit.server.finishing import finish_result
     from softfit.wire import Result, VertexFrame
 
     data, init, params, transforms = fit_case(views, size, iterations)
@@ -143,7 +145,9 @@ def measure_fit(client, server_pid: int, views: int, size: int, iterations: int,
 
     def direct() -> tuple[float, float, np.ndarray]:
         t, c = time.perf_counter(), time.process_time()
-        r = fit(data, init, FitParams.from_dict(params))
+        p = FitParams.from_dict(params)
+        r = fit(data, init, p)
+        finish_result(r, data, p, texture=True)  # what a server job does after the fit
         return time.perf_counter() - t, time.process_time() - c, r.mesh.verts
 
     def wire() -> tuple[float, float | None, np.ndarray, int]:
@@ -204,7 +208,8 @@ def markdown(res: dict, info: dict, command: str) -> str:
         lines.append(f"| {r['verts']:,} | {r['verts'] * 12 / 1e3:,.0f} kB | {r['frames_per_s']:,.0f} | "
                      f"{r['mb_per_s']:,.0f} | {r['delivered_fraction']:.2f} | {age} |")
     lines += [
-        "", "## A fit over the wire versus the direct call (same run, one torch thread each)", "",
+        "", "## A fit and its finishing step (repair) over the wire versus the direct call "
+            "(same run, one torch thread each)", "",
         f"{f['views']} views of {f['size']}², sphere of {f['verts']} vertices / {f['faces']} faces, "
         f"{f['iterations']} iterations, frames streamed; median of {f['repeats']}.", "",
         "CPU time counts the server process and the client together for the wire (Linux /proc), so",

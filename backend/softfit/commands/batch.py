@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         image_size=args.image_size or None, init=args.init,
         polys=args.polys, radius=args.radius, center=args.center,
         threads=params.threads or max(1, int(args.cpus_per_task)),
-        allow_outside_paths=args.allow_outside_paths, texture=args.texture)
+        allow_outside_paths=args.allow_outside_paths, texture=args.texture,
+        texture_refine=args.texture_refine)
 
     def show(rec: dict, done: int, total: int) -> None:
         if not args.quiet:

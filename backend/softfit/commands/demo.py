@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         params = FitParams.from_dict(params.to_dict() | {"iterations": args.iterations})
     turntable = getattr(args, "turntable", True)
     outcome = run_with_progress(Inputs(str(folder), image_size=args.size), InitSpec(args.init, polys),
-                                params, ReportSpec(out, force, turntable, getattr(args, "texture", True)),
+                                params, ReportSpec(out, force, turntable, getattr(args, "texture", True),
+                                                   getattr(args, "texture_refine", False)),
                                 load_gt(folder / "gt_mesh.obj"),
                                 args.quiet, {"dataset": spec, "gt_mesh": "gt_mesh.obj"})
     if not args.quiet:

@@ -17,6 +17,7 @@ from softfit.commands.options import (
     add_fit_params,
     add_init_arguments,
     add_input_arguments,
+    add_quads_argument,
     add_texture_argument,
     init_from_args,
     inputs_from_args,
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("output")
     g.add_argument("--turntable", action="store_true", help="also write turntable.gif of the result")
     add_texture_argument(g)
+    add_quads_argument(g)
 
 
 class Interrupt(threading.Event):
@@ -106,6 +108,7 @@ def summary(outcome: Outcome) -> str:
     """What the user reads after a fit: where the silhouettes came from (auto's choice, agreement,
     warnings), the fit, its IoUs and what they were measured against."""
     from softfit.data.silhouette import notes
+    from softfit.mesh.quadriflow import describe
 
     m = outcome.metrics.raw
     lines = notes(outcome.data.info)
@@ -128,11 +131,17 @@ def summary(outcome: Outcome) -> str:
     tex = m.get("texture", {})
     textured = bool(tex) and "skipped" not in tex
     if textured:
+        refined = tex.get("refine", {})
         lines.append(f"texture {tex['size'][0]}x{tex['size'][1]} baked in {tex['time']:.1f} s "
-                     f"({100 * tex['seen_fraction']:.1f} % of texels seen by a training view)")
+                     f"({100 * tex['seen_fraction']:.1f} % of texels seen by a training view)"
+                     + (f", refined in {refined['time']:.1f} s" if "time" in refined else ""))
     elif tex:
         lines.append(f"no texture: {tex['skipped']}")
     files = "mesh.glb, mesh.obj + mesh.mtl + texture.png" if textured else "mesh.obj"
+    quads = m.get("quads")
+    if quads:
+        lines.append(describe(quads))
+        files += ", mesh_quads.obj" if "error" not in quads else ""
     lines.append(f"results in {outcome.report}: {files}, mesh.ply, metrics.json, loss.png, overlays.png")
     return "\n".join(lines)
 
@@ -153,8 +162,9 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     check_output_dir(args.out, args.force)
     gt = load_gt(args.gt_mesh)
-    outcome = run_with_progress(inputs_from_args(args), init_from_args(args), params,
-                                ReportSpec(args.out, args.force, args.turntable, args.texture), gt,
+    report = ReportSpec(args.out, args.force, args.turntable, args.texture,
+                        texture_refine=args.texture_refine, quads=args.quads)
+    outcome = run_with_progress(inputs_from_args(args), init_from_args(args), params, report, gt,
                                 args.quiet, {"gt_mesh": args.gt_mesh})
     if not args.quiet:
         print(summary(outcome))

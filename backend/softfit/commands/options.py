@@ -107,16 +107,42 @@ def add_init_arguments(g: argparse._ArgumentGroup) -> None:
                    help="sphere, bbox2d, bbox, hull, or a mesh file (.obj/.ply); "
                    "default: hull, falling back to bbox, then sphere")
     g.add_argument("--polys", type=polys_option, default=DEFAULT_POLYS,
-                   help=f"triangles of a generated initial mesh, or auto (default {DEFAULT_POLYS})")
+                   help="triangles of a generated initial mesh (a fixed topology), or auto: as many as the "
+                   "images support (the initial size from the silhouettes, then remeshing during the fit "
+                   f"decides the final count; see --remesh) (default {DEFAULT_POLYS})")
     g.add_argument("--radius", type=float, default=0.5, help="sphere radius in world units (default 0.5)")
     g.add_argument("--center", type=_csv3, default=(0.0, 0.0, 0.0),
                    help="sphere centre X,Y,Z (default 0,0,0)")
 
 
+def add_quads_argument(g: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--quads [FACES] (softfit fit): also a quad mesh, kept within a stated distance of the fit."""
+    g.add_argument("--quads", type=_quad_count, nargs="?", const=0, default=None, metavar="FACES",
+                   help="also write mesh_quads.obj, a QuadriFlow quad remesh of the fit (Blender's, needs "
+                        "the bpy module: pip install 'softfit[blender]'), checked to stay within 0.5 %% of "
+                        "the object's size; FACES: quads to aim for (default half the triangles, doubled "
+                        "until within tolerance)")
+
+
+def _quad_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of faces, got {text!r}") from None
+    if not 0 <= n <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"quad faces must be between 1 and 1000000 (0 = automatic), got {n}")
+    return n
+
+
 def add_texture_argument(g: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """--no-texture (softfit fit, demo and batch): the texture is baked by default."""
+    """--no-texture, --texture-refine (softfit fit, demo and batch): the texture is baked by default; its
+    refinement against the photos is opt-in (on the texture benchmark it moved held-out PSNR by ≤ 0.2 dB
+    for seconds of CPU: `benchmarks/texture.md`)."""
     g.add_argument("--no-texture", dest="texture", action="store_false",
                    help="skip the texture (mesh.glb, mesh.mtl, texture.png): an untextured mesh only")
+    g.add_argument("--texture-refine", dest="texture_refine", action="store_true",
+                   help="refine the baked texture by differentiable rendering against the training photos "
+                   "(a few seconds more)")
 
 
 def _csv3(text: str) -> tuple[float, float, float]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from softfit.data.types import MultiViewData
 from softfit.fit import FitParams, FitResult, Progress, fit
+from softfit.mesh.quadriflow import QuadMesh
 from softfit.mesh.types import Mesh
 from softfit.pipeline.initial import InitSpec, initial_mesh, training_views
 
@@ -56,6 +57,8 @@ class ReportSpec:
     force: bool = False
     turntable: bool = False
     texture: bool = True  # bake and write the texture (mesh.glb, mesh.mtl, texture.png)
+    texture_refine: bool = False  # refine the baked texture against the training photos
+    quads: int | None = None  # also a QuadriFlow quad mesh (mesh_quads.obj): target faces, 0 = automatic
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = Non
 
     `cancel` ends the fit early with the current mesh; when it has a `stop_reason` attribute (the CLI's
     Ctrl-C: "interrupted") that reason is recorded. `record` adds fields to metrics.json's "input"."""
-    params.validate()
+    params = resolve_remesh(params, init)
     data = inputs.load()
     train, held = training_views(data, params)
     t0 = time.perf_counter()
@@ -121,6 +124,15 @@ def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = Non
                    result.cancelled)
 
 
+def resolve_remesh(params: FitParams, init: InitSpec) -> FitParams:
+    """remesh "auto" -> "on" when the initial mesh's size is "auto" (then the images decide the final
+    count: softfit.fit.sizing), else "off" (an explicit --polys N keeps a fixed topology of N faces)."""
+    params.validate()
+    if params.remesh != "auto":
+        return params
+    return replace(params, remesh="on" if init.polys == "auto" and init.mesh is None else "off")
+
+
 def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: FitParams, train: np.ndarray
            ) -> Path:
     """A written result is an artist's: its topology repaired and, unless turned off, textured from the
@@ -129,9 +141,24 @@ def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: Fit
     from softfit.report import write_report
     from softfit.texture.finish import finish
 
-    texture = finish(result, data, params, texture=spec.texture, train=train)
+    texture = finish(result, data, params, texture=spec.texture, train=train, refine=spec.texture_refine)
+    quads = None if spec.quads is None else _quads(result, spec.quads)
     return write_report(spec.out, result, data, force=spec.force, turntable=spec.turntable,
-                        device=str(result.metrics.get("device", "cpu")), texture=texture)
+                        device=str(result.metrics.get("device", "cpu")), texture=texture, quads=quads)
+
+
+def _quads(result: FitResult, target: int) -> QuadMesh | None:
+    """The quad remesh of the finished mesh; a failure is recorded and warned about, never fatal: the fit
+    and its other files are written all the same."""
+    from softfit.mesh.quadriflow import QuadriflowError, remesh
+
+    try:
+        quads = remesh(result.mesh.verts, result.mesh.faces, target or None)
+    except QuadriflowError as exc:
+        result.metrics["quads"] = {"error": str(exc)}
+        return None
+    result.metrics["quads"] = quads.summary()
+    return quads
 
 
 def _metrics(m: dict) -> Metrics:

@@ -23,6 +23,7 @@ from softfit.errors import InputError
 from softfit.wire import errors as E
 from softfit.wire.protocol import json_safe
 
+from .finishing import finish_result
 from .request import FitRequest, build
 
 log = logging.getLogger("softfit.server")
@@ -54,7 +55,10 @@ class Job:
         self.seq = 0
         self.progress: dict | None = None
         self.frame: np.ndarray | None = None
+        self.topology = 0  # the fit's topology counter; faces of the newest one (None: the submitted)
+        self.frame_faces: np.ndarray | None = None
         self.result: tuple[np.ndarray, np.ndarray, dict, bool] | None = None
+        self.extras: dict[str, np.ndarray] = {}  # the finishing step's texture arrays (uv, texture)
         self.error: tuple[str, str] | None = None
         self.submitted = time.monotonic()
         self.notify: Callable[[], None] = lambda: None
@@ -76,16 +80,24 @@ class Job:
         """The fit engine's callback: keep only the newest progress and vertices."""
         prog = {"iteration": int(p.iteration), "iterations": int(p.iterations), "loss": _num(p.loss),
                 "iou": _num(p.iou), "elapsed": _num(p.elapsed),
-                "terms": {str(k): _num(v) for k, v in dict(p.terms or {}).items()}}
+                "terms": {str(k): _num(v) for k, v in dict(p.terms or {}).items()},
+                "topology": int(getattr(p, "topology", 0))}
         frame = np.array(p.verts, dtype="<f4", copy=True)
+        faces = None
+        if prog["topology"] != self.topology and getattr(p, "faces", None) is not None:
+            faces = np.array(p.faces, dtype="<i4", copy=True)  # < max_vertices, so int32 holds them
         with self.lock:
             self.progress, self.frame, self.seq = prog, frame, self.seq + 1
+            if faces is not None:
+                self.topology, self.frame_faces = prog["topology"], faces
         self.notify()
 
-    def finish(self, verts: np.ndarray, faces: np.ndarray, metrics: dict, cancelled: bool) -> None:
+    def finish(self, verts: np.ndarray, faces: np.ndarray, metrics: dict, cancelled: bool,
+               extras: dict[str, np.ndarray] | None = None) -> None:
         with self.lock:
             self.result = (np.ascontiguousarray(verts, "<f8"), np.ascontiguousarray(faces, "<i8"),
                            _plain(metrics), cancelled)
+            self.extras = dict(extras or {})
             self.state, self.seq = ("cancelled" if cancelled else "done"), self.seq + 1
         self.notify()
 
@@ -108,17 +120,21 @@ class Job:
 
     # -- read by the loop --------------------------------------------------------------------------
 
-    def snapshot(self, after: int, frames: bool) -> tuple[dict, dict[str, np.ndarray]]:
-        """(body, arrays) of an `update` reply; the vertex frame only when newer than `after`."""
+    def snapshot(self, after: int, frames: bool, topology: int = 0) -> tuple[dict, dict[str, np.ndarray]]:
+        """(body, arrays) of an `update` reply; the vertex frame only when newer than `after`, with its faces
+        only when the client holds another `topology` (faces travel once per remeshing, not per frame)."""
         with self.lock:
             body = {"seq": self.seq, "state": self.state, "queue_position": None, "progress": self.progress,
                     "metrics": None, "error": None, "cancelled": False}
             arrays: dict[str, np.ndarray] = {}
             if frames and self.frame is not None and self.seq > after and not self.final:
                 arrays["frame"] = self.frame
+                if self.frame_faces is not None and topology != self.topology:
+                    arrays["frame_faces"] = self.frame_faces
             if self.result is not None:
                 verts, faces, metrics, cancelled = self.result
                 arrays["verts"], arrays["faces"] = verts, faces
+                arrays.update(self.extras)
                 body["metrics"], body["cancelled"] = metrics, cancelled
             if self.error is not None:
                 body["error"] = {"code": self.error[0], "message": self.error[1]}
@@ -248,8 +264,9 @@ class WorkerPool:
             data, init, pinned = build(request)
             res = self._fit(data, init, request.params, callback=job.on_progress, cancel=job.cancel,
                             pinned=pinned)
+            extras = finish_result(res, data, request.params, request.texture)
             del data
-            job.finish(res.mesh.verts, res.mesh.faces, dict(res.metrics), bool(res.cancelled))
+            job.finish(res.mesh.verts, res.mesh.faces, dict(res.metrics), bool(res.cancelled), extras)
             log.info("job %s %s in %.1f s", job.id, "cancelled" if res.cancelled else "done",
                      time.monotonic() - t0)
         except InputError as exc:

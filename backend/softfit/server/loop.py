@@ -120,6 +120,7 @@ class _Held:
     after: int
     frames: bool
     deadline: float
+    topology: int = 0
 
 
 def _endpoint(host: str, port: int) -> str:
@@ -472,7 +473,7 @@ class Server:
         job = self._job(msg)
         self._touch(msg.session, identity)
         held = _Held(identity, msg.id, msg.body["after"], msg.body["frames"],
-                     time.monotonic() + msg.body["wait"])
+                     time.monotonic() + msg.body["wait"], msg.body.get("topology", 0))
         old = self.held.pop(job.key, None)
         if old is not None:  # one held poll per job: answer the superseded one now
             self._answer(job, old)
@@ -518,7 +519,7 @@ class Server:
         return sum(1 for j in self.jobs.values() if j.state == "queued" and j.order < job.order)
 
     def _answer(self, job: Job, held: _Held) -> None:
-        body, arrays = job.snapshot(held.after, held.frames)
+        body, arrays = job.snapshot(held.after, held.frames, held.topology)
         body["queue_position"] = self._position(job) if body["state"] == "queued" else None
         msg = Message("update", body, arrays, reply_to=held.msg_id, job=job.id)
         self._send(held.identity, encode(msg, self._key))

@@ -31,6 +31,7 @@ class FitRequest:
     pinned: np.ndarray | None
     params: FitParams
     silhouette_method: str
+    texture: bool = True  # repair and texture the result, as a written `softfit fit` result
 
 
 @dataclass
@@ -82,7 +83,8 @@ def _view_name(path: object, i: int) -> str:
 def fit_params(msg: Message) -> FitParams:
     """The request's FitParams (defaults for what it leaves out). Its `threads` is ignored: the server owns
     the CPU budget (`softfit serve --threads`), and torch's thread count is process-wide, so concurrent
-    fits must not each set it."""
+    fits must not each set it. Remeshing ("remesh": "on") streams the new faces with the first frame of
+    each new topology; "auto" means off here (the client gave the initial mesh)."""
     params_in = dict(msg.body.get("params") or {})
     params_in["threads"] = 0
     try:
@@ -100,7 +102,8 @@ def submit_request(msg: Message) -> FitRequest:
     cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
     check_initial_mesh(Mesh(a["verts"], a["faces"]))  # coordinates in range, not degenerate
     method = msg.body.get("silhouette", "auto")
-    return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method)
+    return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method,
+                      bool(msg.body.get("texture", True)))
 
 
 def _check_view_size(views: np.ndarray) -> None:

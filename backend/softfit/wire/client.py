@@ -49,6 +49,7 @@ class _Job:
     queue_position: int | None = None
     events: list[Event] = field(default_factory=list)
     done: bool = False
+    topology: int = 0  # of the faces this client holds (0: the submitted mesh)
 
 
 class Client:
@@ -318,13 +319,15 @@ class Client:
 
     def submit(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict,
                verts: np.ndarray, faces: np.ndarray, params: dict | None = None,
-               pinned: np.ndarray | None = None, silhouette_method: str | None = None) -> str:
+               pinned: np.ndarray | None = None, silhouette_method: str | None = None,
+               texture: bool | None = None) -> str:
         """Queue a fit; returns its job id.
 
         silhouettes: (N, H, W) float in [0, 1], bool, or uint8 (255 = object); or images (N, H, W, 3|4)
         uint8 (RGBA: alpha is the silhouette; RGB: segmented on the server by `silhouette_method`).
         transforms: transforms.json content with one frame per view, in order. verts (V, 3), faces (F, 3):
-        the initial mesh; params: FitParams fields; pinned: indices of vertices that must not move."""
+        the initial mesh; params: FitParams fields; pinned: indices of vertices that must not move;
+        texture: False skips the finishing step's texture (the server's default bakes one from images)."""
         if self.info is None:
             self.handshake()
         arrays = self._view_arrays(silhouettes, images)
@@ -336,6 +339,8 @@ class Client:
         body: dict = {"transforms": transforms, "params": params or {}}
         if silhouette_method is not None:
             body["silhouette"] = silhouette_method
+        if texture is not None:
+            body["texture"] = bool(texture)
         job_id = new_id() + new_id()
         msg = Message("submit", body, arrays, session=self.session, job=job_id)
         nbytes = self._check_locally(msg)
@@ -370,8 +375,8 @@ class Client:
             raise E.WireError(f"unknown job {job_id!r}: not submitted by this client") from None
 
     def _send_poll(self, job_id: str, st: _Job, wait: float) -> None:
-        msg = Message("poll", {"after": st.seq, "frames": True, "wait": float(min(max(wait, 0.0), MAX_WAIT))},
-                      session=self.session, job=job_id)
+        msg = Message("poll", {"after": st.seq, "frames": True, "wait": float(min(max(wait, 0.0), MAX_WAIT)),
+                               "topology": st.topology}, session=self.session, job=job_id)
         now = time.monotonic()
         st.poll_deadline = now + msg.body["wait"] + self.timeout / (self.retries + 1)
         if self._send(msg, now + 0.05):
@@ -448,17 +453,35 @@ class Client:
                 prog = _progress(p)
                 st.iteration = p.get("iteration")
                 st.events.append(prog)
-                if "frame" in a:
-                    st.events.append(VertexFrame(prog.iteration, a["frame"]))
+                frame = _frame(prog.iteration, p, a, st) if "frame" in a else None
+                if frame is not None:
+                    st.events.append(frame)
         if b["state"] in FINAL_STATES:
             st.done = True
             if "verts" in a and "faces" in a:
                 st.events.append(Result(a["verts"].astype(np.float64), a["faces"].astype(np.int64),
-                                        dict(b["metrics"] or {}), bool(b["cancelled"])))
+                                        dict(b["metrics"] or {}), bool(b["cancelled"]), a.get("uv"),
+                                        a.get("texture")))
             else:
                 err = b["error"] or {}
                 st.events.append(JobError(str(err.get("code", E.INTERNAL)), str(err.get("message", ""))))
             self._send(Message("release", session=self.session, job=job_id), time.monotonic() + 0.05)
+
+
+def _frame(iteration: int, p: dict, a: dict[str, np.ndarray], st: _Job) -> VertexFrame | None:
+    """The update's vertex frame, with its faces when the fit remeshed; None for a frame of a topology
+    this client lacks the faces of (the next poll names the topology it holds and gets them)."""
+    topology = p.get("topology", 0)
+    topology = topology if isinstance(topology, int) and not isinstance(topology, bool) else 0
+    verts, faces = a["frame"], a.get("frame_faces")
+    if faces is not None:
+        if len(faces) == 0 or faces.min() < 0 or faces.max() >= len(verts):
+            raise E.WireError("the server sent frame faces that do not index the frame's vertices")
+        st.topology = topology
+        return VertexFrame(iteration, verts, faces.astype(np.int64), topology)
+    if topology != st.topology:
+        return None
+    return VertexFrame(iteration, verts, None, topology)
 
 
 def _reply_limits(server: Limits) -> Limits:

@@ -25,14 +25,17 @@ REQUESTS: dict[str, Schema] = {
     "heartbeat": Schema(session=True),
     "submit": Schema(
         {"transforms": Field("object"), "params": Field("object", required=False),
-         "silhouette": Field("str", required=False, max_len=32)},
+         "silhouette": Field("str", required=False, max_len=32),
+         "texture": Field("bool", required=False)},  # bake the result's texture (default true)
         {**VIEW_ARRAYS,
          "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3)),
          "faces": ArraySpec(INDEX, ("max_faces", 3)),
          "pinned": ArraySpec(INDEX, ("max_vertices",), required=False)},
         session=True, job=True),
     "poll": Schema({"after": Field("int", lo=-1, hi=2**53), "frames": Field("bool"),
-                    "wait": Field("float", lo=0.0, hi=MAX_WAIT)}, session=True, job=True),
+                    "wait": Field("float", lo=0.0, hi=MAX_WAIT),
+                    # the topology the client holds: a frame of another one comes with its faces
+                    "topology": Field("int", required=False, lo=0, hi=2**53)}, session=True, job=True),
     "cancel": Schema(session=True, job=True),
     "prepare": Schema(
         {"transforms": Field("object", required=False), "init": Field("str", null=True, choices=INIT_METHODS),
@@ -58,8 +61,11 @@ REPLIES: dict[str, Schema] = {
          "metrics": Field("object", null=True), "error": Field("object", null=True),
          "cancelled": Field("bool")},
         {"frame": ArraySpec(("<f4",), ("max_vertices", 3), required=False),
+         "frame_faces": ArraySpec(INDEX, ("max_faces", 3), required=False),
          "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3), required=False),
-         "faces": ArraySpec(INDEX, ("max_faces", 3), required=False)},
+         "faces": ArraySpec(INDEX, ("max_faces", 3), required=False),
+         "uv": ArraySpec(("<f4",), ("max_faces", 3, 2), required=False),  # per face corner, v up
+         "texture": ArraySpec(("|u1",), ("max_side", "max_side", 3), required=False)},  # sRGB, row 0 = top
         job=True),
     "prepared": Schema({"message": Field("str", max_len=1000), "transforms": Field("object", null=True),
                         "fallback": Field("bool")},

@@ -1,0 +1,31 @@
+"""The finishing step of a server job: what `softfit fit` does before writing its result folder.
+
+A client such as the Blender add-on should get what the CLI writes: the mesh's topology repaired and,
+from colour images, its texture baked from the training views (`softfit.texture.finish`, the one
+finishing step of every front end). The texture travels as plain arrays (per-corner UVs and the sRGB
+image); nothing is pickled and no file is written on the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from softfit.data.types import MultiViewData
+from softfit.fit import FitParams, FitResult
+
+
+def finish_result(res: FitResult, data: MultiViewData, params: FitParams, texture: bool) -> dict[str, Any]:
+    """Repair `res.mesh` in place and bake its texture (when asked and the views are colour images);
+    returns the reply's extra arrays: `uv` (F, 3, 2) float32 per face corner, `texture` (H, W, 3) uint8.
+    A cancelled fit is left as it is (the client restores or keeps its last frame)."""
+    from softfit.texture.finish import finish
+
+    if res.cancelled:
+        return {}
+    train = res.metrics.get("train_views")
+    tex = finish(res, data, params, texture=texture, train=None if train is None else np.asarray(train))
+    if tex is None:
+        return {}
+    uv = tex.uv.uvs[tex.uv.uv_faces].astype("<f4")
+    return {"uv": np.ascontiguousarray(uv), "texture": np.ascontiguousarray(tex.image, dtype=np.uint8)}
