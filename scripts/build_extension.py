@@ -31,6 +31,7 @@ WIRE = BACKEND / "wire"
 # Backend modules the add-on runs too (numpy and the standard library only), by path under backend/softfit.
 CORE = ("errors.py", "atomic.py", "cameras.py",
         "mesh/sphere_rule.py", "mesh/sphere.py", "mesh/types.py", "mesh/io.py", "mesh/quadriflow.py",
+        "mesh/quadtexture.py",
         "data/files.py", "data/size.py", "data/pixels.py", "data/types.py", "data/spec.py",
         "data/distortion.py", "data/resize.py", "data/gather.py", "data/layout.py",
         "data/formats/softras.py", "data/formats/folder.py", "data/formats/aloi.py",

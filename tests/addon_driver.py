@@ -1002,6 +1002,8 @@ def quad_remesh(args: dict, work: Path) -> dict:
     obj = bpy.data.objects.new("Fitted", mesh)
     bpy.context.scene.collection.objects.link(obj)
     obj.location, obj.scale = (0.3, -0.2, 1.0), (1.5, 1.5, 1.5)
+    if "uv" in src:  # a textured source, set up by hand as an artist's mesh would be
+        paint(obj, src["uv"], src["image"])
     activate(obj)
     before = world_verts(obj)
     t0 = time.perf_counter()
@@ -1019,8 +1021,36 @@ def quad_remesh(args: dict, work: Path) -> dict:
         out |= {"world": world_verts(quads).tolist(),
                 "polygons": [list(p.vertices) for p in quads.data.polygons],
                 "smooth": all(p.use_smooth for p in quads.data.polygons),
-                "active": bpy.context.view_layer.objects.active.name}
+                "active": bpy.context.view_layer.objects.active.name,
+                "source_materials": [m.name for m in obj.data.materials],
+                "materials": [m.name for m in quads.data.materials]}
+        layer = quads.data.uv_layers.active
+        if layer is not None and len(quads.data.materials):
+            loop_uv = np.empty(2 * len(quads.data.loops), np.float32)
+            layer.data.foreach_get("uv", loop_uv)
+            img = next(n.image for n in quads.data.materials[0].node_tree.nodes if n.type == "TEX_IMAGE")
+            px = np.empty(img.size[0] * img.size[1] * 4, np.float32)
+            img.pixels.foreach_get(px)
+            rgb = px.reshape(img.size[1], img.size[0], 4)[::-1, :, :3]  # Blender's rows start at the bottom
+            np.savez(work / "quads_texture.npz", uv=loop_uv.reshape(-1, 2),
+                     image=np.round(rgb * 255).astype(np.uint8))
+            out["texture_file"] = str(work / "quads_texture.npz")
     return out
+
+
+def paint(obj, uv: np.ndarray, image: np.ndarray) -> None:
+    """A UV map and a material with an image node, made with bpy alone (not the add-on's helpers)."""
+    layer = obj.data.uv_layers.new(name="UVMap")
+    layer.data.foreach_set("uv", uv.astype(np.float32).reshape(-1))
+    h, w = image.shape[:2]
+    img = bpy.data.images.new("painted", w, h, alpha=False)
+    rgba = np.ones((h, w, 4), np.float32)
+    rgba[..., :3] = image[::-1] / 255.0
+    img.pixels.foreach_set(rgba.reshape(-1))
+    mat = bpy.data.materials.new("painted")
+    node = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    node.image = img
+    obj.data.materials.append(mat)
 
 
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,

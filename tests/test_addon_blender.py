@@ -36,7 +36,15 @@ from addon_helpers import (  # noqa: E402
     run_driver,
     write_rgba_dataset,
 )
-from surface_support import edge_face_counts, fan, p99_distance  # noqa: E402
+from surface_support import (  # noqa: E402
+    edge_face_counts,
+    fan,
+    p99_distance,
+    painted,
+    position_colour,
+    texel_lookup,
+    textured_samples,
+)
 
 import softfit  # noqa: E402
 import softfit.wire  # noqa: E402
@@ -635,7 +643,8 @@ def test_import_result_brings_the_textured_mesh(built_zip: Path, render_dataset_
 def test_quad_remesh_runs_in_the_background_and_keeps_the_shape(built_zip: Path, tmp_path: Path) -> None:
     sphere = uv_sphere(600, 0.6)
     verts = sphere.verts * (1 + 0.15 * np.sin(4 * sphere.verts[:, [2]]))  # a smooth, non-round surface
-    np.savez(tmp_path / "mesh.npz", verts=verts, faces=sphere.faces)
+    uv, image = painted(verts, sphere.faces, texel=0.01)  # its colour says where a point is
+    np.savez(tmp_path / "mesh.npz", verts=verts, faces=sphere.faces, uv=uv, image=image)
     rep = run_driver("quad_remesh", tmp_path, {"zip": str(built_zip), "mesh": str(tmp_path / "mesh.npz")})
     assert rep["errors"] == [] and rep["result"] == [["FINISHED"], ""]
     # QuadriFlow takes seconds in its own process; the button returns at once and cannot be pressed twice.
@@ -650,3 +659,13 @@ def test_quad_remesh_runs_in_the_background_and_keeps_the_shape(built_zip: Path,
     diag = float(np.linalg.norm(source.max(0) - source.min(0)))
     p99 = p99_distance(source, sphere.faces, np.asarray(rep["world"]), fan(faces))
     assert p99 / diag <= 0.005 * 1.25, "within the 0.5 % tolerance, in world space"
+    # The texture came along: the quads' own UVs and image show each point's (local) position.
+    assert rep["source_materials"] == ["painted"] and len(rep["materials"]) == 1
+    assert rep["materials"] != rep["source_materials"] and "textured" in rep["status"]["message"]
+    tex = np.load(rep["texture_file"])
+    loops = [list(x) for x in np.split(np.arange(len(tex["uv"])), np.cumsum([len(f) for f in faces])[:-1])]
+    corner = np.concatenate([np.asarray(f) for f in faces])
+    points, at = textured_samples(np.asarray(rep["world"]), corner[fan(loops)], tex["uv"][fan(loops)], 4000)
+    local = (points - np.array([0.3, -0.2, 1.0])) / 1.5
+    err = np.abs(texel_lookup(tex["image"], at) - position_colour(local))
+    assert err.mean() < 2.0 and np.percentile(err, 99) < 8.0, (err.mean(), np.percentile(err, 99))

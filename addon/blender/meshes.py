@@ -175,11 +175,16 @@ def triangles(mesh: bpy.types.Mesh) -> np.ndarray:
     """(F, 3) vertex indices of the mesh's triangles: the corner array itself for a triangle mesh, else
     each polygon split as a fan (vertices unchanged). Read through the attribute arrays, as
     `loop_triangles.foreach_get` takes 150 ms per 200 k triangles."""
-    n_loops, n_polys = len(mesh.loops), len(mesh.polygons)
-    corner = np.empty(n_loops, dtype=np.int32)
+    corner = np.empty(len(mesh.loops), dtype=np.int32)
     attribute(mesh, ".corner_vert").data.foreach_get("value", corner)
+    return corner[triangle_loops(mesh)].astype(np.int64)
+
+
+def triangle_loops(mesh: bpy.types.Mesh) -> np.ndarray:
+    """(F, 3) corner (loop) indices of `triangles`' triangles: per-corner data such as UVs, by triangle."""
+    n_loops, n_polys = len(mesh.loops), len(mesh.polygons)
     if n_loops == 3 * n_polys:  # every polygon has >= 3 corners: all are triangles, in order
-        return corner.reshape(-1, 3).astype(np.int64)
+        return np.arange(n_loops, dtype=np.int64).reshape(-1, 3)
     starts = np.empty(n_polys, dtype=np.int32)
     mesh.polygons.foreach_get("loop_start", starts)
     order = np.argsort(starts, kind="stable")
@@ -187,7 +192,7 @@ def triangles(mesh: bpy.types.Mesh) -> np.ndarray:
     ntri = np.diff(np.append(starts, n_loops)) - 2
     first = np.repeat(starts, ntri)
     k = np.arange(int(ntri.sum())) - np.repeat(np.cumsum(ntri) - ntri, ntri) + 1
-    return np.stack([corner[first], corner[first + k], corner[first + k + 1]], axis=1).astype(np.int64)
+    return np.stack([first, first + k, first + k + 1], axis=1).astype(np.int64)
 
 
 def read_world(obj: bpy.types.Object | None, depsgraph: bpy.types.Depsgraph | None = None

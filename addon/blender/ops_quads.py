@@ -4,8 +4,10 @@ Blender's own QuadriFlow operator, run from a script, blocks the interface for s
 this runs it in a second Blender process (`core/mesh/quadriflow.py`, the same child `softfit fit
 --quads` runs), from a worker thread: the interface stays live. The child also measures how far the quad
 surface strays from the source and retries with more faces until 99 % of it is within the tolerance.
-The result is a new object beside the source, which is hidden, not changed: compare, keep either. UVs
-and the texture do not carry over (QuadriFlow rebuilds the surface); the source keeps them."""
+The result is a new object beside the source, which is hidden, not changed: compare, keep either. A
+textured source (a fitted result, or any mesh with UVs and an image in its material) passes its texture
+on: the child unwraps the quads (Smart UV Project) and carries the colours over texel by texel
+(`core/mesh/quadtexture.py`), and the quads get their own material."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from . import tasks
 from .blend import collection, mesh_object, settings
 from .meshes import matrix_np, read_world, select_only
 from .ops_mesh import say
+from .texturing import apply_texture, read_texture
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems
@@ -39,8 +42,8 @@ def launcher() -> tuple[list[str], bool]:
 
 
 def add_quads(context: bpy.types.Context, source: bpy.types.Object, quads: QuadMesh) -> bpy.types.Object:
-    """A new object of the quad mesh with the source's transform; the source is hidden. No materials:
-    the quads have no UVs, so a textured material would show one texel's colour."""
+    """A new object of the quad mesh with the source's transform; the source is hidden. It gets the
+    carried-over texture when there is one; never the source's materials, whose UVs it does not have."""
     local = to_local(quads.verts, matrix_np(source))
     mesh = bpy.data.meshes.new(source.name + SUFFIX)
     mesh.from_pydata(local.tolist(), [], [p.tolist() for p in quads.polygons()])
@@ -50,6 +53,8 @@ def add_quads(context: bpy.types.Context, source: bpy.types.Object, quads: QuadM
     obj.matrix_world = source.matrix_world.copy()
     obj["softfit_quads"] = json.dumps(quads.summary())
     collection(context).objects.link(obj)
+    if quads.uv is not None and quads.texture is not None:
+        apply_texture(obj, quads.uv, quads.texture)
     source.hide_set(True)
     select_only(context, obj)
     return obj
@@ -74,6 +79,7 @@ class SOFTFIT_OT_quad_remesh(bpy.types.Operator):
             verts, faces = read_world(source)
             if len(faces) < 4:
                 raise InputError(f"{source.name} has no closed surface to remesh")
+            texture = read_texture(source)
         except InputError as exc:
             self.report({"ERROR"}, f"SoftFit: {exc}")
             return {"CANCELLED"}
@@ -84,7 +90,7 @@ class SOFTFIT_OT_quad_remesh(bpy.types.Operator):
         name = source.name
 
         def work() -> QuadMesh:
-            return remesh(verts, faces, target, tolerance, argv, blender)
+            return remesh(verts, faces, target, tolerance, argv, blender, texture=texture)
 
         def done(quads: QuadMesh) -> None:
             src = bpy.data.objects.get(name)
@@ -93,7 +99,7 @@ class SOFTFIT_OT_quad_remesh(bpy.types.Operator):
                 return
             obj = add_quads(bpy.context, src, quads)
             text = describe(quads.summary(), source="the source")
-            say(f"{obj.name}: {text}", not (quads.within_tolerance and quads.watertight))
+            say(f"{obj.name}: {text}", "WARNING" in text)
 
         def failed(exc: BaseException) -> None:
             why = str(exc) if isinstance(exc, QuadriflowError | InputError) else repr(exc)

@@ -71,14 +71,28 @@ def save_obj(path: str | Path, mesh: Mesh) -> None:
     write_atomic(Path(path), buf.getvalue().encode("ascii"), public_mode())
 
 
-def save_obj_polygons(path: str | Path, verts: np.ndarray, sizes: np.ndarray, corners: np.ndarray) -> None:
+def save_obj_polygons(path: str | Path, verts: np.ndarray, sizes: np.ndarray, corners: np.ndarray,
+                      uv: np.ndarray | None = None, mtl: str | None = None, material: str | None = None
+                      ) -> None:
     """Write a polygon mesh (quads, n-gons) as OBJ: `sizes` corners per face, `corners` the vertex
-    indices of all faces in order, as Blender stores polygons."""
+    indices of all faces in order, as Blender stores polygons; `uv` (sum sizes, 2): a texture coordinate
+    per corner, with `mtl` the material library and `material` its material to use."""
     buf = io.StringIO()
     buf.write(OBJ_HEADER + f"# {len(verts)} vertices, {len(sizes)} polygons\n")
+    if mtl:
+        buf.write(f"mtllib {mtl}\n")
     np.savetxt(buf, np.asarray(verts, dtype=np.float32), fmt="v %.9g %.9g %.9g")
-    for face in np.split(np.asarray(corners) + 1, np.cumsum(sizes)[:-1]):
-        buf.write("f " + " ".join(map(str, face.tolist())) + "\n")
+    if uv is not None:
+        np.savetxt(buf, np.asarray(uv, dtype=np.float32), fmt="vt %.9g %.9g")
+    if material:
+        buf.write(f"usemtl {material}\n")
+    starts = np.cumsum(sizes)[:-1]
+    for k, face in enumerate(np.split(np.asarray(corners) + 1, starts)):
+        if uv is None:
+            buf.write("f " + " ".join(map(str, face.tolist())) + "\n")
+        else:
+            first = 1 + (int(starts[k - 1]) if k else 0)  # the corners' own vt lines, in corner order
+            buf.write("f " + " ".join(f"{v}/{first + i}" for i, v in enumerate(face.tolist())) + "\n")
     write_atomic(Path(path), buf.getvalue().encode("ascii"), public_mode())
 
 

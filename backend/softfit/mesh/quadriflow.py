@@ -30,6 +30,7 @@ package context, so it cannot import its siblings: `surface_samples` and `fan` d
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,6 +64,9 @@ class QuadMesh:
     tolerance: float
     watertight: bool
     seconds: float
+    uv: np.ndarray | None = None  # (sum sizes, 2) per polygon corner, when the source had a texture
+    texture: np.ndarray | None = None  # (h, w, 3) uint8, row 0 at the top
+    texture_info: dict | None = None  # its size and origin, or {"error": why there is none}
 
     @property
     def n_faces(self) -> int:
@@ -86,6 +90,7 @@ class QuadMesh:
                 "distance_max": self.max_dist, "tolerance": self.tolerance,
                 "within_tolerance": self.within_tolerance, "watertight": self.watertight,
                 "seconds": round(self.seconds, 2),
+                **({"texture": self.texture_info} if self.texture_info else {}),
                 "distance_unit": "fraction of the fitted mesh's bounding-box diagonal, two-sided, "
                                  f"{SAMPLES} area-weighted samples per surface"}
 
@@ -102,6 +107,11 @@ def describe(q: dict, source: str = "the fit") -> str:
                 "(softfit fit --quads N, or Quad Faces in Blender)")
     if not q["watertight"]:
         line += "; WARNING: it has holes"
+    tex = q.get("texture") or {}
+    if "error" in tex:
+        line += f"; WARNING: untextured: {tex['error']}"
+    elif tex:
+        line += f"; textured ({tex['size'][0]}x{tex['size'][1]}, carried over from {source}'s texture)"
     return line
 
 
@@ -116,9 +126,14 @@ def default_faces(n_triangles: int) -> int:
 
 
 def write_request(path: Path, verts: np.ndarray, faces: np.ndarray, target_faces: int, tolerance: float,
-                  seed: int = 0) -> None:
+                  seed: int = 0, texture: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """texture: the source's (F, 3, 2) UVs per triangle corner and (H, W, 3) uint8 image, to carry over."""
+    extra = {} if texture is None else {
+        "src_uv": np.asarray(texture[0], np.float64).reshape(len(faces), 3, 2),
+        "src_image": np.asarray(texture[1], np.uint8)}
     np.savez(path, verts=np.asarray(verts, np.float64), faces=np.asarray(faces, np.int64),
-             target_faces=np.int64(target_faces), tolerance=np.float64(tolerance), seed=np.int64(seed))
+             target_faces=np.int64(target_faces), tolerance=np.float64(tolerance), seed=np.int64(seed),
+             **extra)
 
 
 def read_result(path: Path) -> QuadMesh:
@@ -127,10 +142,13 @@ def read_result(path: Path) -> QuadMesh:
         with np.load(path, allow_pickle=False) as z:
             if "error" in z:
                 raise QuadriflowError(str(z["error"]))
+            info = json.loads(str(z["texture_info"])) if "texture_info" in z else None
             return QuadMesh(z["verts"].astype(np.float64), z["sizes"].astype(np.int64),
                             z["corners"].astype(np.int64), int(z["target_faces"]), int(z["tries"]),
                             float(z["p99"]), float(z["mean"]), float(z["max"]), float(z["tolerance"]),
-                            bool(z["watertight"]), float(z["seconds"]))
+                            bool(z["watertight"]), float(z["seconds"]),
+                            z["uv"].astype(np.float32) if "uv" in z else None,
+                            z["texture"].astype(np.uint8) if "texture" in z else None, info)
     except (OSError, KeyError, ValueError) as exc:
         raise QuadriflowError(f"the QuadriFlow process left no readable result ({exc})") from None
 
@@ -146,13 +164,16 @@ def command(launcher: list[str], request: Path, result: Path, blender: bool = Fa
 
 def remesh(verts: np.ndarray, faces: np.ndarray, target_faces: int | None = None,
            tolerance: float = TOLERANCE, launcher: list[str] | None = None, blender: bool = False,
-           timeout: float = TIMEOUT_S) -> QuadMesh:
+           timeout: float = TIMEOUT_S, texture: tuple[np.ndarray, np.ndarray] | None = None) -> QuadMesh:
     """Blocking remesh; the CLI runs it, the add-on runs it in a worker thread. By default the child is
-    this Python with its bpy module; Blender passes its own binary (blender=True)."""
+    this Python with its bpy module; Blender passes its own binary (blender=True). texture: the source's
+    UVs per triangle corner (F, 3, 2) and image (H, W, 3) uint8: the quads get UVs and that texture
+    carried over (`quadtexture`); a failure there leaves the quads untextured, with the reason in
+    `texture_info`."""
     target = default_faces(len(faces)) if target_faces is None else int(target_faces)
     with tempfile.TemporaryDirectory(prefix="softfit-quads-") as tmp:
         req, res = Path(tmp) / "request.npz", Path(tmp) / "result.npz"
-        write_request(req, verts, faces, target, tolerance)
+        write_request(req, verts, faces, target, tolerance, texture=texture)
         argv = command(launcher or [sys.executable], req, res, blender)
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
@@ -258,6 +279,7 @@ def child_main(request: Path, result: Path) -> int:
     with np.load(request, allow_pickle=False) as z:
         verts, faces = z["verts"], z["faces"]
         target, tol, seed = int(z["target_faces"]), float(z["tolerance"]), int(z["seed"])
+        source_texture = (z["src_uv"], z["src_image"]) if "src_uv" in z else None
     bpy.ops.wm.read_factory_settings(use_empty=True)
     diag = float(np.linalg.norm(verts.max(0) - verts.min(0))) or 1.0
     rng = np.random.default_rng(seed)
@@ -290,10 +312,35 @@ def child_main(request: Path, result: Path) -> int:
             "more faces)"))
         return 1
     qv, sizes, corners, target, _run, p99, mean, dmax, tight = best
+    extra = ({} if source_texture is None
+             else _carry_texture(qv, sizes, corners, verts, faces, *source_texture))
     np.savez(result, verts=qv, sizes=sizes, corners=corners, target_faces=np.int64(target),
              tries=np.int64(runs), p99=p99, mean=mean, max=dmax, tolerance=tol, watertight=tight,
-             seconds=time.perf_counter() - t0)
+             seconds=time.perf_counter() - t0, **extra)
     return 0
+
+
+def _carry_texture(qv: np.ndarray, sizes: np.ndarray, corners: np.ndarray, verts: np.ndarray,
+                   faces: np.ndarray, uv: np.ndarray, image: np.ndarray) -> dict:
+    """The result's texture arrays, or only why there are none: the quads stand without a texture."""
+    import time
+    import traceback
+
+    # Run by path, this file cannot import its package; its sibling is found by folder. Appended, not
+    # prepended: the folder's io.py must not shadow the standard library's.
+    sys.path.append(str(Path(__file__).resolve().parent))
+    try:
+        from quadtexture import texture_quads  # type: ignore[import-not-found]
+
+        t0 = time.perf_counter()
+        loop_uv, atlas, info = texture_quads(qv, sizes, corners, verts, faces, uv, image)
+        info["seconds"] = round(time.perf_counter() - t0, 2)
+    except Exception as exc:  # noqa: BLE001  # a texture is a bonus: the quads are written all the same
+        traceback.print_exc()
+        return {"texture_info": json.dumps({"error": f"the texture could not be carried over ({exc})"})}
+    print(f"softfit-quads: texture {info['size'][0]}x{info['size'][1]} in {info['seconds']} s",
+          file=sys.stderr)
+    return {"uv": loop_uv, "texture": atlas, "texture_info": json.dumps(info)}
 
 
 if __name__ == "__main__":

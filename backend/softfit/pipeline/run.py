@@ -18,6 +18,7 @@ from softfit.fit import FitParams, FitResult, Progress, fit
 from softfit.mesh.quadriflow import QuadMesh
 from softfit.mesh.types import Mesh
 from softfit.pipeline.initial import InitSpec, initial_mesh, training_views
+from softfit.texture.bake import Texture
 
 
 @dataclass(frozen=True)
@@ -142,18 +143,19 @@ def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: Fit
     from softfit.texture.finish import finish
 
     texture = finish(result, data, params, texture=spec.texture, train=train, refine=spec.texture_refine)
-    quads = None if spec.quads is None else _quads(result, spec.quads)
+    quads = None if spec.quads is None else _quads(result, spec.quads, texture)
     return write_report(spec.out, result, data, force=spec.force, turntable=spec.turntable,
                         device=str(result.metrics.get("device", "cpu")), texture=texture, quads=quads)
 
 
-def _quads(result: FitResult, target: int) -> QuadMesh | None:
-    """The quad remesh of the finished mesh; a failure is recorded and warned about, never fatal: the fit
-    and its other files are written all the same."""
+def _quads(result: FitResult, target: int, texture: Texture | None = None) -> QuadMesh | None:
+    """The quad remesh of the finished mesh, carrying its texture over when it has one; a failure is
+    recorded and warned about, never fatal: the fit and its other files are written all the same."""
     from softfit.mesh.quadriflow import QuadriflowError, remesh
 
+    carry = None if texture is None else (texture.uv.uvs[texture.uv.uv_faces], texture.image)
     try:
-        quads = remesh(result.mesh.verts, result.mesh.faces, target or None)
+        quads = remesh(result.mesh.verts, result.mesh.faces, target or None, texture=carry)
     except QuadriflowError as exc:
         result.metrics["quads"] = {"error": str(exc)}
         return None

@@ -9,14 +9,14 @@ from softfit.cameras import transforms_dict
 from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.fit.engine import FitResult
-from softfit.mesh.io import save_obj, save_obj_polygons, save_ply
+from softfit.mesh.io import save_obj, save_ply
 from softfit.mesh.quadriflow import QuadMesh
 from softfit.metrics import render_silhouettes, silhouette_iou
 from softfit.report.folder import atomic_folder
 from softfit.report.plots import loss_plot, overlays_plot, pick_views
 from softfit.report.turntable import turntable_gif
 from softfit.texture.bake import Texture
-from softfit.texture.export import save_textured
+from softfit.texture.export import save_quads, save_textured
 from softfit.wire.protocol import json_safe
 
 FILES = ("mesh.obj", "mesh.ply", "metrics.json", "cameras.json", "loss.png", "overlays.png")
@@ -47,7 +47,7 @@ def _write(out: str | Path, result: FitResult, data: MultiViewData, force: bool,
         if texture is not None:
             save_textured(tmp, texture)
         if quads is not None:
-            save_obj_polygons(tmp / "mesh_quads.obj", quads.verts, quads.sizes, quads.corners)
+            save_quads(tmp, quads)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, allow_nan=False))
         cams = transforms_dict(data.cameras, file_paths if file_paths is not None else list(data.names))
         (tmp / "cameras.json").write_text(json.dumps(cams, indent=1))

@@ -17,7 +17,8 @@ import trimesh
 from PIL import Image
 
 from softfit.atomic import public_mode, write_atomic
-from softfit.mesh.io import OBJ_HEADER
+from softfit.mesh.io import OBJ_HEADER, save_obj_polygons
+from softfit.mesh.quadriflow import QuadMesh
 from softfit.texture.bake import Texture
 
 TEXTURE_FILE = "texture.png"
@@ -41,10 +42,10 @@ def obj_text(tex: Texture, mtl: str = MTL_FILE) -> str:
     return buf.getvalue()
 
 
-def mtl_text() -> str:
+def mtl_text(texture_file: str = TEXTURE_FILE) -> str:
     """A matte material showing the texture as its diffuse colour (the photos' lighting is baked in)."""
     return (f"# Written by SoftFit\nnewmtl {MATERIAL}\nKa 0 0 0\nKd 1 1 1\nKs 0 0 0\nNs 0\nd 1\nillum 1\n"
-            f"map_Kd {TEXTURE_FILE}\n")
+            f"map_Kd {texture_file}\n")
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -74,3 +75,20 @@ def save_textured(folder: str | Path, tex: Texture) -> list[str]:
     write_atomic(folder / TEXTURE_FILE, png_bytes(tex.image), public_mode())
     write_atomic(folder / "mesh.glb", glb_bytes(tex), public_mode())
     return ["mesh.obj", MTL_FILE, TEXTURE_FILE, "mesh.glb"]
+
+
+QUADS_OBJ, QUADS_MTL, QUADS_TEXTURE = "mesh_quads.obj", "mesh_quads.mtl", "texture_quads.png"
+
+
+def save_quads(folder: str | Path, quads: QuadMesh) -> list[str]:
+    """Write mesh_quads.obj and, when the quads carry a texture, mesh_quads.mtl and texture_quads.png;
+    returns the file names."""
+    folder = Path(folder)
+    if quads.uv is None or quads.texture is None:
+        save_obj_polygons(folder / QUADS_OBJ, quads.verts, quads.sizes, quads.corners)
+        return [QUADS_OBJ]
+    save_obj_polygons(folder / QUADS_OBJ, quads.verts, quads.sizes, quads.corners, quads.uv, QUADS_MTL,
+                      MATERIAL)
+    write_atomic(folder / QUADS_MTL, mtl_text(QUADS_TEXTURE).encode("ascii"), public_mode())
+    write_atomic(folder / QUADS_TEXTURE, png_bytes(quads.texture), public_mode())
+    return [QUADS_OBJ, QUADS_MTL, QUADS_TEXTURE]
