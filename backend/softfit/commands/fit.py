@@ -141,7 +141,9 @@ def summary(outcome: Outcome) -> str:
     quads = m.get("quads")
     if quads:
         lines.append(describe(quads))
-        files += ", mesh_quads.obj" if "error" not in quads else ""
+        if "error" not in quads:
+            textured_quads = "size" in (quads.get("texture") or {})
+            files += ", mesh_quads.obj" + (" + mesh_quads.mtl + texture_quads.png" if textured_quads else "")
     lines.append(f"results in {outcome.report}: {files}, mesh.ply, metrics.json, loss.png, overlays.png")
     return "\n".join(lines)
 

@@ -29,7 +29,8 @@ def write_report(out: str | Path, result: FitResult, data: MultiViewData, *, for
 
     file_paths: the image paths to record in cameras.json (default: the view names); texture: a baked
     texture of `result.mesh` (mesh.obj then carries its UVs, plus mesh.mtl, texture.png, mesh.glb); quads:
-    its quad remesh (mesh_quads.obj)."""
+    its quad remesh (mesh_quads.obj, plus mesh_quads.mtl and texture_quads.png when it carries the
+    texture)."""
     try:
         return _write(out, result, data, force, turntable, file_paths, overlay_views, device, texture, quads)
     except OSError as exc:  # disk full, folder removed meanwhile...: one line, and nothing half-written
