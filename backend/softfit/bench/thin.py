@@ -23,6 +23,7 @@ from softfit.bench.fit import OBJECTS as FIT_OBJECTS
 THIN = {"airplane": "airplane", "chair": "chair", "mug": "mug"}
 SIZES = (64, 256)
 FIXED_POLYS = (500, 2000)
+LARGE_POLYS = 8000  # also at 256² and up, where the adaptive fits land in the thousands
 
 
 def thin_spec(source: str, size: int) -> dict:
@@ -191,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
         for size in (int(s) for s in args.sizes.split(",")):
             folder = cached_dataset(thin_spec(THIN[obj], size), cache, quiet=True)
             rows = [_hull_row(folder, size)]
-            rows += [_fit_row(folder, size, p, "off") for p in FIXED_POLYS]
+            rows += [_fit_row(folder, size, p, "off")
+                     for p in FIXED_POLYS + ((LARGE_POLYS,) if size >= 256 else ())]
             rows.append(_fit_row(folder, size, "auto", "on"))
             name = f"{obj} {size}²"
             results["thin"][name] = rows

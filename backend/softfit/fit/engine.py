@@ -186,11 +186,16 @@ class _Fit:
             self.opt.carry(old, torch.as_tensor(source, device=self.device))
 
     def _remesh(self, it: int) -> None:
-        """Remesh towards the target lengths of the render size in force at `it` (softfit.fit.sizing)."""
+        """Remesh towards the target lengths the full-size images support (softfit.fit.sizing), whatever
+        the render size in force at `it`: the initial mesh already carries that detail, and sizing edges
+        for the small early renders coarsened it away before the fit could use it. The silhouette-misfit
+        rule joins in the last resolution stage only: before, the misfit marks where the fit has yet to
+        move, not missing detail. Measured in benchmarks/thin.md (round 5)."""
         t0 = time.perf_counter()
-        size = self.p.resolution_at(it)
+        size = 0  # full size
         verts = self.current_verts()
-        target, summary = target_lengths(verts, self.faces_np, self.targets(size))
+        misfit = it >= self.p.final_stage_start()
+        target, summary = target_lengths(verts, self.faces_np, self.targets(size), misfit)
         try:
             r = remesh(verts.double().cpu().numpy(), self.faces_np, target)
         except RemeshError as exc:  # keep the current mesh; never silent
@@ -199,7 +204,8 @@ class _Fit:
         before = len(self.faces_np)
         self._set_mesh(torch.as_tensor(r.verts, dtype=self.dtype, device=self.device), r.faces, r.source)
         self.topology += 1
-        self._remesh_log.append({"iteration": it, "render_size": size, "faces_before": before,
+        self._remesh_log.append({"iteration": it, "render_size": self.p.resolution_at(it),
+                                 "sized_for": "full-size images", "faces_before": before,
                                  "faces_after": len(r.faces), "seconds": round(time.perf_counter() - t0, 3)}
                                 | summary)
 
