@@ -11,6 +11,7 @@ from typing import Any
 import bpy
 import numpy as np
 
+from ..core.mesh.quadtexture import fan_loops
 from ..core.mesh.sphere import uv_sphere
 from ..logic.errors import InputError
 from ..logic.geometry import (
@@ -187,12 +188,7 @@ def triangle_loops(mesh: bpy.types.Mesh) -> np.ndarray:
         return np.arange(n_loops, dtype=np.int64).reshape(-1, 3)
     starts = np.empty(n_polys, dtype=np.int32)
     mesh.polygons.foreach_get("loop_start", starts)
-    order = np.argsort(starts, kind="stable")
-    starts = starts[order]
-    ntri = np.diff(np.append(starts, n_loops)) - 2
-    first = np.repeat(starts, ntri)
-    k = np.arange(int(ntri.sum())) - np.repeat(np.cumsum(ntri) - ntri, ntri) + 1
-    return np.stack([first, first + k, first + k + 1], axis=1).astype(np.int64)
+    return fan_loops(np.diff(np.append(np.sort(starts), n_loops)))  # polygons by their first corner
 
 
 def read_world(obj: bpy.types.Object | None, depsgraph: bpy.types.Depsgraph | None = None

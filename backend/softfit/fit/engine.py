@@ -188,14 +188,12 @@ class _Fit:
     def _remesh(self, it: int) -> None:
         """Remesh towards the target lengths the full-size images support (softfit.fit.sizing), whatever
         the render size in force at `it`: the initial mesh already carries that detail, and sizing edges
-        for the small early renders coarsened it away before the fit could use it. The silhouette-misfit
-        rule joins in the last resolution stage only: before, the misfit marks where the fit has yet to
-        move, not missing detail. Measured in benchmarks/thin.md (round 5)."""
+        for the small early renders coarsened it away before the fit could use it (measured in
+        benchmarks/thin.md, round 5)."""
         t0 = time.perf_counter()
         size = 0  # full size
         verts = self.current_verts()
-        misfit = it >= self.p.final_stage_start()
-        target, summary = target_lengths(verts, self.faces_np, self.targets(size), misfit)
+        target, summary = target_lengths(verts, self.faces_np, self.targets(size))
         try:
             r = remesh(verts.double().cpu().numpy(), self.faces_np, target)
         except RemeshError as exc:  # keep the current mesh; never silent

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from softfit.fit.views import Targets
-from softfit.init import meshops
 from softfit.projection import project
 
 MIN_PX = 1.5  # shortest target edge, in render pixels
@@ -31,8 +30,6 @@ SAG_PX = 0.25  # allowed chord-to-surface deviation, in render pixels
 GRADE = 0.5  # the length may grow by at most this much per unit of distance along an edge
 ERR_WINDOW = 5  # window (render pixels) over which the silhouette mismatch is averaged
 CHUNK = 16  # views rendered at once for the error maps
-SMOOTH_STEPS = 5  # Taubin smoothing passes before the curvature is measured (`pixel_scale`)
-TAUBIN = (0.5, -0.53)
 
 
 def _edges(faces: np.ndarray) -> np.ndarray:
@@ -97,20 +94,6 @@ def curvature(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out
 
 
-def pixel_scale(verts: np.ndarray, faces: np.ndarray, steps: int = SMOOTH_STEPS) -> np.ndarray:
-    """The surface without its ripples a few edges long (Taubin's λ|μ smoothing, which keeps the volume):
-    curvature is measured on this. Ripples are optimisation noise below what the images resolve; measured
-    raw, each refinement made them shorter and sharper, so the curvature rule kept refining (the 256²
-    mug grew from 15 000 to 40 000 faces over six remeshings, its median curvature length falling from
-    3.8 to 2.9 pixels; a cylinder of its size asks for about 11)."""
-    a = meshops.adjacency(len(verts), faces)
-    v = verts.copy()
-    for _ in range(steps):
-        v = v + TAUBIN[0] * (a @ v - v)
-        v = v + TAUBIN[1] * (a @ v - v)
-    return v
-
-
 def grade(target: np.ndarray, verts: np.ndarray, faces: np.ndarray, rounds: int = 8) -> np.ndarray:
     """Limit how fast the target length grows along edges: t_i ≤ t_j + GRADE·|x_i − x_j|."""
     e = _edges(faces)
@@ -125,18 +108,14 @@ def grade(target: np.ndarray, verts: np.ndarray, faces: np.ndarray, rounds: int 
     return t
 
 
-def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets, misfit: bool = True
-                   ) -> tuple[np.ndarray, dict]:
-    """(V,) target edge lengths (world units) for the mesh at the image size of `tg`, and a summary.
-    misfit=False leaves out the silhouette-error rule (while the fit is still converging, its misfit says
-    where the mesh has yet to move, not where it lacks detail)."""
+def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets) -> tuple[np.ndarray, dict]:
+    """(V,) target edge lengths (world units) for the mesh at the image size of `tg`, and a summary."""
     with torch.no_grad():
         px_t, screen = pixel_size(verts, tg)
-        err_t = (silhouette_error(screen, torch.as_tensor(faces, device=verts.device), tg) if misfit
-                 else torch.zeros_like(px_t))
+        err_t = silhouette_error(screen, torch.as_tensor(faces, device=verts.device), tg)
     px, err = px_t.double().cpu().numpy(), err_t.double().cpu().numpy()
     v = verts.detach().double().cpu().numpy()
-    kappa = curvature(pixel_scale(v, faces), faces)
+    kappa = curvature(v, faces)
     t_curv = np.sqrt(8.0 * SAG_PX * px / np.maximum(kappa, 1e-30))
     t = np.minimum(t_curv, MAX_PX * px)
     t = t * (1.0 - err) + MIN_PX * px * err

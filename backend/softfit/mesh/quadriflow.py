@@ -24,8 +24,8 @@ remesh error below the fit's.
 
 Stdlib and numpy at module level only: this file ships in the add-on's `core/` (bpy is imported inside
 the child's entry point). The child is run by path, in a Blender that has no `softfit` package and no
-package context, so it cannot import its siblings: `surface_samples` and `fan` do for it what
-`metrics.sample_surface` and `mesh.io`'s fan triangulation do in the backend.
+package context, so it cannot import the backend: `surface_samples` does for it what
+`metrics.sample_surface` does there; its one sibling, `quadtexture`, it imports by folder (`_sibling`).
 """
 
 from __future__ import annotations
@@ -204,10 +204,18 @@ def surface_samples(verts: np.ndarray, tris: np.ndarray, n: int, rng: np.random.
 
 def fan(sizes: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """Polygons (Blender's sizes + corners) as triangles, fanned from each polygon's first corner."""
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    tris = [np.stack([np.full(k - 2, corners[s]), corners[s + 1:s + k - 1], corners[s + 2:s + k]], 1)
-            for s, k in zip(starts, sizes, strict=True)]
-    return np.concatenate(tris) if tris else np.zeros((0, 3), np.int64)
+    return corners[_sibling().fan_loops(sizes)]
+
+
+def _sibling():
+    """The sibling module `quadtexture`, imported by folder: run by path, this file has no package.
+    Appended to the path, not prepended: the folder's io.py must not shadow the standard library's."""
+    folder = str(Path(__file__).resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    import quadtexture  # type: ignore[import-not-found]
+
+    return quadtexture
 
 
 def _distances(points: np.ndarray, verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
@@ -326,14 +334,9 @@ def _carry_texture(qv: np.ndarray, sizes: np.ndarray, corners: np.ndarray, verts
     import time
     import traceback
 
-    # Run by path, this file cannot import its package; its sibling is found by folder. Appended, not
-    # prepended: the folder's io.py must not shadow the standard library's.
-    sys.path.append(str(Path(__file__).resolve().parent))
     try:
-        from quadtexture import texture_quads  # type: ignore[import-not-found]
-
         t0 = time.perf_counter()
-        loop_uv, atlas, info = texture_quads(qv, sizes, corners, verts, faces, uv, image)
+        loop_uv, atlas, info = _sibling().texture_quads(qv, sizes, corners, verts, faces, uv, image)
         info["seconds"] = round(time.perf_counter() - t0, 2)
     except Exception as exc:  # noqa: BLE001  # a texture is a bonus: the quads are written all the same
         traceback.print_exc()
