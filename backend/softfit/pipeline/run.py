@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,7 +19,9 @@ from softfit.fit import FitParams, FitResult, Progress, fit
 from softfit.mesh.quadriflow import QuadMesh
 from softfit.mesh.types import Mesh
 from softfit.pipeline.initial import InitSpec, initial_mesh, training_views
-from softfit.texture.bake import Texture
+
+if TYPE_CHECKING:
+    from softfit.texture.bake import Texture
 
 
 @dataclass(frozen=True)
