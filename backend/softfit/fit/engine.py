@@ -191,9 +191,8 @@ class _Fit:
         for the small early renders coarsened it away before the fit could use it (measured in
         benchmarks/thin.md, round 5)."""
         t0 = time.perf_counter()
-        size = 0  # full size
         verts = self.current_verts()
-        target, summary = target_lengths(verts, self.faces_np, self.targets(size))
+        target, summary = target_lengths(verts, self.faces_np, self.targets(0))  # 0: full size
         try:
             r = remesh(verts.double().cpu().numpy(), self.faces_np, target)
         except RemeshError as exc:  # keep the current mesh; never silent

@@ -41,7 +41,6 @@ class Adam:
             denom = (v.max() if self.uniform else v).div(c2).sqrt_().add_(self.eps)
             p.sub_(m / denom, alpha=self.lr / c1)
 
-
     @torch.no_grad()
     def carry(self, old: Adam, source: torch.Tensor) -> None:
         """Take over `old`'s moments and step count, row i from `old`'s row source[i] (after remeshing,

@@ -168,11 +168,12 @@ def texture_quads(qverts: np.ndarray, sizes: np.ndarray, corners: np.ndarray, ve
     """UVs (L, 2) per quad corner and the quad atlas (h, w, 3) uint8 carrying the source's texture
     (`verts`, `tris`, per-corner `uv` (T, 3, 2), `image` (H, W, 3) uint8, row 0 at the top)."""
     texel = texel_size(verts, tris, uv, image.shape)
-    qtris = corners[fan_loops(sizes)]
+    loops = fan_loops(sizes)
+    qtris = corners[loops]
     area = float(_areas(qverts[qtris]).sum())
     guess = min(max(math.sqrt(area / PACKING_GUESS) / texel, MIN_SIZE), MAX_SIZE)
     loop_uv = smart_uvs(qverts, sizes, corners, MARGIN_TEXELS / guess)
-    tri_uv = loop_uv[fan_loops(sizes)]
+    tri_uv = loop_uv[loops]
     side = int(round(min(max(math.sqrt(area / max(float(_areas(tri_uv).sum()), 1e-12)) / texel, MIN_SIZE),
                          MAX_SIZE)))
     pix, points = texel_points(qverts, qtris, tri_uv, side, side)

@@ -21,6 +21,7 @@ import zmq
 
 from softfit.errors import InputError
 from softfit.wire import errors as E
+from softfit.wire.events import Progress
 from softfit.wire.protocol import json_safe
 
 from .finishing import finish_result
@@ -76,15 +77,15 @@ class Job:
             self.state, self.seq = "running", self.seq + 1
         return True
 
-    def on_progress(self, p: Any) -> None:
+    def on_progress(self, p: Progress) -> None:
         """The fit engine's callback: keep only the newest progress and vertices."""
         prog = {"iteration": int(p.iteration), "iterations": int(p.iterations), "loss": _num(p.loss),
                 "iou": _num(p.iou), "elapsed": _num(p.elapsed),
                 "terms": {str(k): _num(v) for k, v in dict(p.terms or {}).items()},
-                "topology": int(getattr(p, "topology", 0))}
+                "topology": int(p.topology)}
         frame = np.array(p.verts, dtype="<f4", copy=True)
         faces = None
-        if prog["topology"] != self.topology and getattr(p, "faces", None) is not None:
+        if prog["topology"] != self.topology and p.faces is not None:
             faces = np.array(p.faces, dtype="<i4", copy=True)  # < max_vertices, so int32 holds them
         with self.lock:
             self.progress, self.frame, self.seq = prog, frame, self.seq + 1
