@@ -335,7 +335,7 @@ class FitJob:
         else:  # remeshed, repaired by the finishing step, or a quad source getting a texture
             meshes.replace_geometry(obj, ev.verts, ev.faces)
             self.last_frame = np.asarray(ev.verts)
-        if textured:
+        if uv is not None and image is not None:  # not `textured`: mypy narrows these
             texturing.apply_texture(obj, uv, image)
         self.metrics = dict(ev.metrics)
         self.metrics["cancelled"] = bool(ev.cancelled)
