@@ -14,7 +14,9 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    a support plane's skirt off its base (`voxelvotes.cut_support`), and reproject it into every view as
    the prior of the next round: well inside it sure object, well outside it sure background (also where
    a fixed camera sees its unchanged background), GrabCut decides the band between; pixels inside it that
-   the last round's colour models call background are left for GrabCut to decide (`colourmodel`);
+   look like background (to the last round's colour models, or to models of the mask's rim against its
+   surroundings) are left for GrabCut to decide (`colourmodel`), and so is the prior's deep interior,
+   where a hole the hull cannot carve hides;
 4. repeat until the masks stop changing.
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
 the rest of the capture agrees with that view, which a wrong mask cannot vouch for itself.
@@ -33,7 +35,7 @@ import numpy as np
 from softfit.cameras import Cameras
 from softfit.errors import InputError
 from softfit.silhouettes import staticbackground
-from softfit.silhouettes.colourmodel import looks_like_background
+from softfit.silhouettes.colourmodel import enclosed_background, looks_like_background
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import ViewConfidence, enclosed_fractions, judge
 from softfit.silhouettes.convergence import object_region
@@ -90,15 +92,21 @@ def seed_labels(shape: tuple[int, int], center: np.ndarray, radius: float, chang
 
 
 def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None, border: float, band: float,
-                 bg_like: np.ndarray | None = None) -> np.ndarray:
-    """Labels from the reprojected hull `prior` and the view's own last `mask`: sure object deeper than
-    the band inside both (the hull is looser than the object wherever few views constrain it, so it alone
-    never forces a pixel in); sure background farther than the band outside the prior (or outside it and
-    matching a fixed camera's background); probable object elsewhere inside the prior, probable background
-    in the band. The band is `band` x the prior's equivalent radius (at least 2 px). `bg_like`: pixels
-    the last round's colour models call background; inside the prior they start as probable background
-    and are never forced in, so a hole the hull cannot carve (a torus seen from above, a knot's loops) can
-    open: without it the deep interior of a filled mask is sure object and the hole stays filled."""
+                 bg_like: np.ndarray | None = None, core: float = 3.0) -> np.ndarray:
+    """Labels from the reprojected hull `prior` and the view's own last `mask`: sure object in a ring
+    inside both, deeper than the band but at most `core` bands deep (the hull is looser than the object
+    wherever few views constrain it, so it alone never forces a pixel in); sure background farther than
+    the band outside the prior (or outside it and matching a fixed camera's background); probable object
+    elsewhere inside the prior, probable background in the band. The band is `band` x the prior's
+    equivalent radius (at least 2 px). A hole the hull cannot carve (a torus seen from above, a knot's
+    loops) sits deep inside the prior, so the deep interior is only probable object: forced in, its
+    pixels taught GrabCut's object model the colours of the floor seen through the hole, and the hole
+    stayed filled round after round. `bg_like`: pixels that look like background (by the last round's
+    GrabCut models, or by models of the mask's rim against its surroundings, which the hole's colours
+    have not tainted); inside the prior they start as probable background and are never forced in.
+    Measured on the development scenes (mask IoU against the true masks), both together: a torus on a
+    table 0.81 -> 0.96 (0.84 or 0.90 with either alone), a clay knot 0.69 -> 0.73, a glossy torus
+    0.80 -> 0.83; the other three within 0.001."""
     labels = np.full(prior.shape, cv2.GC_PR_BGD, np.uint8)
     if not prior.any():
         _frame(labels, border)
@@ -108,7 +116,7 @@ def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None,
     d_in = cv2.distanceTransform(u8 & mask.astype(np.uint8), cv2.DIST_L2, 5)
     d_out = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 5)
     labels[prior] = cv2.GC_PR_FGD
-    sure = d_in > m
+    sure = (d_in > m) & (d_in <= core * m)
     if bg_like is not None:
         labels[prior & bg_like] = cv2.GC_PR_BGD
         sure &= ~bg_like
@@ -205,6 +213,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     if still is not None:
         notes.append("fixed camera: the per-pixel median over the views is used as the background")
     centers, radii = region.projected(cams)
+    bgr = np.ascontiguousarray(small[..., ::-1])
     cuts = [grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] / 2,
                                           None if static is None else ~static[i], border), iterations)
             for i in range(n)]
@@ -223,6 +232,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         if not occ.any():
             _fail(names, masks, "the views' masks share no common 3-D region (the visual hull is empty)")
         priors = np.stack([votes.project(occ, i) for i in range(n)])
+        bg_like |= np.stack([enclosed_background(bgr[i], masks[i]) for i in range(n)])
         cuts = [grabcut(small[i], prior_labels(priors[i], masks[i], None if static is None else static[i],
                                                border, band, bg_like[i]), iterations) for i in range(n)]
         new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
