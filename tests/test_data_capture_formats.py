@@ -9,14 +9,14 @@ import logging
 import shutil
 
 import numpy as np
-import pycolmap
 import pytest
+from colmap_support import write_colmap
 from dataset_support import ious
 from PIL import Image
 
 from softfit.cameras import load_transforms
 from softfit.data.distortion import Distortion, distort
-from softfit.data.load import load_dataset
+from softfit.data.load import load_dataset, read_views
 from softfit.errors import InputError
 
 COEFFS = {
@@ -113,30 +113,17 @@ def test_missing_frames_are_skipped_with_one_warning(rendered, tmp_path, caplog)
         load_dataset(folder, silhouette="mask")
 
 
-def _write_colmap(model_dir, cams, model: str = "PINHOLE", extra: tuple = ()) -> None:
-    """A COLMAP model of known cameras, written with pycolmap (COLMAP: x right, y down, z forward)."""
-    rec = pycolmap.Reconstruction()
-    cam = pycolmap.Camera.create_from_model_name(1, model, float(cams.fx[0]), cams.width, cams.height)
-    cam.params = [cams.fx[0], cams.fy[0], cams.cx[0], cams.cy[0], *extra]
-    rec.add_camera_with_trivial_rig(cam)
-    gl_to_cv = np.diag([1.0, -1.0, -1.0])
-    for i in range(len(cams)):
-        r = cams.c2w[i, :3, :3] @ gl_to_cv  # camera-to-world rotation of COLMAP's camera axes
-        w2c = np.concatenate([r.T, (-r.T @ cams.c2w[i, :3, 3])[:, None]], axis=1)
-        image = pycolmap.Image(name=f"view_{i:03d}.png", camera_id=1, image_id=i + 1)
-        rec.add_image_with_trivial_frame(image, pycolmap.Rigid3d(w2c))
-    model_dir.mkdir(parents=True)
-    rec.write(str(model_dir))
-
-
 def test_colmap_model_is_read_directly(rendered, tmp_path, caplog):
     src, cams, _, masks = rendered
     folder = tmp_path / "photos"
     shutil.copytree(src / "images", folder / "images")
     shutil.copytree(src / "masks", folder / "masks")
-    _write_colmap(tmp_path / "sparse" / "0", cams)
+    pts = np.random.default_rng(0).normal(size=(20, 3))
+    write_colmap(tmp_path / "sparse" / "0", cams, points=pts)
     data = load_dataset(folder, cameras=f"colmap:{tmp_path / 'sparse' / '0'}", silhouette="mask",
                         image_size=None)
+    kept = read_views(folder, f"colmap:{tmp_path / 'sparse' / '0'}").points  # for the support plane
+    np.testing.assert_allclose(kept[np.lexsort(kept.T)], pts[np.lexsort(pts.T)])
     assert data.info["format"] == "colmap" and "undistorted" not in data.info
     np.testing.assert_allclose(data.cameras.c2w, cams.c2w, atol=1e-9)
     np.testing.assert_allclose(data.cameras.intrinsics, cams.intrinsics, atol=1e-9)
@@ -146,7 +133,7 @@ def test_colmap_model_is_read_directly(rendered, tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         data = load_dataset(folder, cameras=f"colmap:{tmp_path / 'sparse' / '0'}", silhouette="mask")
     assert len(data.names) == 5 and "view_003.png" in caplog.text
-    _write_colmap(tmp_path / "sparse" / "1", cams, "OPENCV", (-0.2, 0.05, 0.0, 0.0))
+    write_colmap(tmp_path / "sparse" / "1", cams, "OPENCV", (-0.2, 0.05, 0.0, 0.0))
     data = load_dataset(folder, cameras=f"colmap:{tmp_path / 'sparse' / '1'}", silhouette="mask")
     assert data.info["undistorted"]["models"] == ["OPENCV"]
     with pytest.raises(InputError, match="not a COLMAP sparse model"):

@@ -100,7 +100,7 @@ def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> 
             choice = SilhouetteChoice("segment", {})
         assert g.work is not None
         wcams = g.cameras.resized(g.work.shape[2], g.work.shape[1])
-        seg = segment(g.work, choice, g.names, wcams)
+        seg = segment(g.work, choice, g.names, wcams, vs.points)
         weights = seg.weights
         chose = info.get("silhouette_choice")
         if chose is not None:

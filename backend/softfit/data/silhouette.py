@@ -56,13 +56,15 @@ def notes(info: dict) -> list[str]:
     return out
 
 
-def segment(images: np.ndarray, choice: SilhouetteChoice, names: list[str], cameras=None):
+def segment(images: np.ndarray, choice: SilhouetteChoice, names: list[str], cameras=None,
+            points: np.ndarray | None = None):
     """The `softfit.silhouettes.Segmentation` of the images (masks, the method that ran and why, per-view
-    agreement, weights and warnings when `cameras` are given)."""
+    agreement, weights and warnings when `cameras` are given; `points`: the scene's 3-D points, see
+    `softfit.silhouettes.segment_with_info`)."""
     from softfit.silhouettes import segment_with_info
 
     seg = segment_with_info(images, ALIASES.get(choice.method, choice.method), names=names, cameras=cameras,
-                            **dict(choice.options))
+                            points=points, **dict(choice.options))
     masks = np.asarray(seg.masks)
     if masks.shape != images.shape[:3]:
         raise InputError(f"segmentation {choice.method!r} returned shape {masks.shape}, "

@@ -90,13 +90,16 @@ class RawViews:
 
     expected_sizes: per-view (W, H) the cameras were declared for (None for a view: its own size), or
     None when every image must have the cameras' size; exif: apply EXIF orientation (uncalibrated photos
-    only, whose cameras come from a turntable spec and not from the stored pixels)."""
+    only, whose cameras come from a turntable spec and not from the stored pixels); points: (P, 3) 3-D
+    points of the scene in the cameras' frame (a COLMAP model's), for segmentation to find the support
+    plane in; None when the format has none."""
 
     views: list[RawView]
     cameras: Cameras
     info: dict
     expected_sizes: list[tuple[int, int] | None] | None = None
     exif: bool = False
+    points: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.views:

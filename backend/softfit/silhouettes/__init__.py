@@ -66,13 +66,15 @@ class Segmentation:
 
 
 def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str] | None = None,
-                      allow_empty: bool = False, cameras: Cameras | None = None, **kw) -> Segmentation:
+                      allow_empty: bool = False, cameras: Cameras | None = None,
+                      points: np.ndarray | None = None, **kw) -> Segmentation:
     """Run `method` (or choose one with `auto`) and check the result across views.
 
     `cameras` (one per image, any image size) enable `multiview` (auto's choice then) and the per-view
-    confidence of any method. `kw` goes to the method (see each module's `segment`); `backdrop=` and
-    `weights=` also steer `auto`. Raises InputError for an unknown method, bad images, or (unless
-    `allow_empty`) any empty mask."""
+    confidence of any method; `points` (P, 3), the capture's 3-D points in the cameras' frame (a
+    COLMAP model's), let `multiview` find the support plane in them. `kw` goes to the method (see each
+    module's `segment`); `backdrop=` and `weights=` also steer `auto`. Raises InputError for an unknown
+    method, bad images, or (unless `allow_empty`) any empty mask."""
     imgs = check_images(images)
     if method == "auto":
         method, reason = choose_method(imgs, backdrop=kw.get("backdrop"), weights=kw.get("weights"),
@@ -94,7 +96,7 @@ def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str]
     if method == "multiview":
         if cameras is None:
             raise InputError("silhouette method 'multiview' needs the views' cameras")
-        mv = multiview.segment_views(imgs, cameras, names, **kw)
+        mv = multiview.segment_views(imgs, cameras, names, points=points, **kw)
         masks, conf = mv.masks, mv.confidence
         details = {"multiview": {"rounds": mv.rounds, "notes": mv.notes,
                                  "seconds_per_view": round(mv.seconds / len(masks), 3)}}

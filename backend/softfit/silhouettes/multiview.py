@@ -11,7 +11,8 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    background in every view, and the loss spreads round after round; measured: 0.2 -> 0.4 raised the
    photoreal scenes' mask IoU by up to 0.17 (glossy torus 0.59 -> 0.76), but cost 0.05 on an 8-view
    capture, whose hull with 3 misses allowed is much looser than the object; 0.3 keeps both gains), cut
-   a support plane's skirt off its base (`voxelvotes.cut_support`), and reproject it into every view as
+   a support plane's skirt off its base (`voxelvotes.cut_support`; at the plane found among the
+   capture's 3-D points when it has them: `supportplane`), and reproject it into every view as
    the prior of the next round: well inside it sure object, well outside it sure background (also where
    a fixed camera sees its unchanged background), GrabCut decides the band between; pixels inside it that
    look like background (to the last round's colour models, or to models of the mask's rim against its
@@ -39,6 +40,7 @@ from softfit.silhouettes.colourmodel import enclosed_background, looks_like_back
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import ViewConfidence, enclosed_fractions, judge
 from softfit.silhouettes.convergence import object_region
+from softfit.silhouettes.supportplane import find_support
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
 
 LEAVES_FRAME = 0.75  # masks reaching the border in this fraction of views: no whole object to fit
@@ -192,12 +194,14 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None = None, rounds: int = 4,
                   max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2, band: float = 0.15,
                   iterations: int = 4, border: float = 0.03, settle: float = 0.99,
-                  prior_miss_frac: float = 0.3) -> MultiViewSegmentation:
-    """Segment every view (see the module docstring). `rounds`: hull-prior rounds at most; `max_side`:
-    working resolution (px); `resolution`: hull voxels along the box side; `miss_frac`: fraction of views
-    a hull voxel may fall outside when judging the views; `prior_miss_frac`: the same for the hull that
-    steers the next round; `band`: uncertain band around the prior (x its radius); `settle`: stop
-    when successive rounds' masks agree to this mean IoU."""
+                  prior_miss_frac: float = 0.3, points: np.ndarray | None = None) -> MultiViewSegmentation:
+    """Segment every view (see the module docstring). `points`: the capture's 3-D points (SfM), where
+    the support plane is looked for (`supportplane`); without them the hull's own shape has to tell.
+    `rounds`: hull-prior rounds at most; `max_side`: working resolution (px); `resolution`: hull voxels
+    along the box side; `miss_frac`: fraction of views a hull voxel may fall outside when judging the
+    views; `prior_miss_frac`: the same for the hull that steers the next round; `band`: uncertain band
+    around the prior (x its radius); `settle`: stop when successive rounds' masks agree to this mean
+    IoU."""
     t0 = time.perf_counter()
     imgs = check_images(images)
     n, h, w = imgs.shape[:3]
@@ -223,12 +227,18 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     lo0, hi0 = region.center - 2 * region.radius, region.center + 2 * region.radius
     lo, hi = lo0, hi0
     up = _up(cams, region.center)
+    plane = None
+    if up is not None and points is not None and len(points):
+        plane = find_support(points, up, region.center, region.radius)
+        notes.append("support plane found among the capture's 3-D points and cut away at its height "
+                     f"({plane.inliers} points on it)" if plane is not None else
+                     "no support plane among the capture's 3-D points: the hull's shape decides the cut")
     done = 0
     for _ in range(rounds):
         done += 1
         votes, occ, (lo, hi) = tight_hull(cams, masks, (lo0, hi0), (lo, hi), resolution, prior_misses)
         if up is not None:
-            occ = cut_support(votes, occ, up)
+            occ = cut_support(votes, occ, up, plane=plane)
         if not occ.any():
             _fail(names, masks, "the views' masks share no common 3-D region (the visual hull is empty)")
         priors = np.stack([votes.project(occ, i) for i in range(n)])

@@ -13,6 +13,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.silhouettes.common import disk
+from softfit.silhouettes.supportplane import Plane
 
 
 class VoxelVotes:
@@ -84,27 +85,42 @@ class VoxelVotes:
 
 
 def cut_support(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray, slab: float = 0.1, wider: float = 1.5,
-                min_layers: int = 15) -> np.ndarray:
+                min_layers: int = 15, plane: Plane | None = None) -> np.ndarray:
     """Remove a support plane's footprint from the hull (the object rests on it; cameras look down).
 
     A shadow, a reflection or a patch of floor that the masks took in is flat on the support, and the
     hull of a flat patch seen from above is a double tent: widest in the plane, thinning above and below
-    it. So the support is the highest hull layer (along `up`) whose cross-section is `wider` times larger
-    than every layer more than `slab` of the hull's height (at least 3 voxels) above it. Everything below
-    that layer goes (nothing of the object is under its support), and so does whatever within `slab` above
-    it sticks out sideways from the object above. Without such a layer nothing is cut: a cone's base is
-    not much wider than the cone just above it."""
+    it. Without a known `plane`, the support is the highest hull layer (along `up`) whose cross-section
+    is `wider` times larger than every layer more than `slab` of the hull's height (at least 3 voxels)
+    above it; without such a layer nothing is cut (a cone's base is not much wider than the cone just
+    above it). A known `plane` (`supportplane.find_support`, from the capture's 3-D points) gives the
+    layer and the up direction directly, whatever the skirt's width. Everything below the layer goes
+    (nothing of the object is under its support), and so does whatever within `slab` above it sticks
+    out sideways from the object above."""
     if not occ.any():
         return occ
-    up = np.asarray(up, float) / np.linalg.norm(up)
+    up = np.asarray(up if plane is None else plane.normal, float)
+    up = up / np.linalg.norm(up)
     c = votes.centers
     t = c @ up
-    base = t[occ].min()
+    base = t[occ].min() if plane is None else min(t[occ].min(), plane.offset)
     layer = np.floor((t - base) / votes.h + 0.5).astype(int)
     top = int(layer[occ].max())
-    if top + 1 < min_layers:
+    if plane is None and top + 1 < min_layers:
         return occ
     s = max(2, int(round(slab * (top + 1))))
+    area = np.bincount(layer[occ], minlength=top + 1).astype(float)
+    if plane is None:
+        above = np.zeros(top + 2)
+        for k in range(top, -1, -1):  # above[k]: the widest layer from k up
+            above[k] = max(above[k + 1], area[k])
+        support = int(np.argmax(area))
+        if support + s > top or area[support] <= wider * above[support + s]:
+            return occ
+    else:
+        support = int(np.floor((plane.offset - base) / votes.h + 0.5))
+        if support >= top:
+            return occ  # the whole hull lies under the plane: no object above it to keep
     # In-plane cell of every voxel: two axes orthogonal to up, binned at the voxel size.
     a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
     a /= np.linalg.norm(a)
@@ -112,16 +128,9 @@ def cut_support(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray, slab: float 
     u = np.floor(c @ a / votes.h).astype(np.int64)
     v = np.floor(c @ b / votes.h).astype(np.int64)
     u, v = u - u.min(), v - v.min()
-    area = np.bincount(layer[occ], minlength=top + 1).astype(float)
-    above = np.zeros(top + 2)
-    for k in range(top, -1, -1):  # above[k]: the widest layer from k up
-        above[k] = max(above[k + 1], area[k])
-    plane = int(np.argmax(area))
-    if plane + s > top or area[plane] <= wider * above[plane + s]:
-        return occ
-    upper = occ & (layer >= plane + s)
+    upper = occ & (layer >= support + s)
     covered = np.zeros((int(u.max()) + 1, int(v.max()) + 1), np.uint8)
     covered[u[upper], v[upper]] = 1
     covered = cv2.dilate(covered, np.ones((3, 3), np.uint8)).astype(bool)  # binning slack
-    skirt = occ & (layer < plane + s) & ~covered[u, v]
-    return occ & ~skirt & (layer >= plane)
+    skirt = occ & (layer < support + s) & ~covered[u, v]
+    return occ & ~skirt & (layer >= support)

@@ -98,4 +98,5 @@ def read(folder: Path, model: Path, allow_outside: bool = False) -> RawViews:
     check_masks_all_or_none(views, str(folder))
     info = capture_info({"format": "colmap", "source": str(folder), "cameras": f"colmap:{model}",
                          "colmap_points3D": int(rec.num_points3D())}, missing, dists)
-    return RawViews(views, cams, info)
+    points = np.array([p.xyz for p in rec.points3D.values()], dtype=np.float64).reshape(-1, 3)
+    return RawViews(views, cams, info, points=points)
