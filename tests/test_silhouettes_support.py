@@ -12,6 +12,7 @@ from colmap_support import write_colmap
 from softfit.bench.silhouettes import truth_view
 from softfit.cameras import turntable
 from softfit.data.load import load_dataset
+from softfit.data.silhouette import notes as silhouette_notes
 from softfit.metrics import silhouette_iou
 from softfit.silhouettes.supportplane import Plane, find_support
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
@@ -83,6 +84,7 @@ def test_colmap_points_reach_the_segmentation(render_scene_cached, tmp_path):
                         image_size=200)
     notes = data.info["segmentation"]["multiview"]["notes"]
     assert any("support plane found" in n for n in notes), notes
+    assert any(line.startswith("segmentation: support plane found") for line in silhouette_notes(data.info))
     plain = load_dataset(folder, silhouette="multiview", image_size=200)
     assert not any("support plane" in n for n in plain.info["segmentation"]["multiview"]["notes"])
     ok = silhouette_iou(data.silhouettes > 0.5, truth.silhouettes > 0.5).mean()

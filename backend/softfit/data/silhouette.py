@@ -43,12 +43,14 @@ def parse_silhouette(text: str) -> SilhouetteChoice:
 
 def notes(info: dict) -> list[str]:
     """Lines for the user about where the silhouettes came from (`MultiViewData.info`): what `auto`
-    chose and why, how far the segmented views agree, and every warning."""
+    chose and why, what the camera-aware segmentation found about the capture (a fixed camera, the
+    support plane), how far the segmented views agree, and every warning."""
     out = []
     choice = info.get("silhouette_choice")
     if choice:
         out.append(f"silhouettes: auto chose {choice['chose']} because {choice['because']}")
     seg = info.get("segmentation") or {}
+    out += [f"segmentation: {n}" for n in (seg.get("multiview") or {}).get("notes", [])]
     if "median_agreement" in seg:
         out.append(f"segmentation: median agreement {seg['median_agreement']:.3f} of each view's mask with "
                    "the hull of the other views (agreement, not accuracy)")
