@@ -228,7 +228,10 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     lo, hi = lo0, hi0
     up = _up(cams, region.center)
     plane = None
-    if up is not None and points is not None and len(points):
+    if points is not None and len(points) and up is None:
+        notes.append("the capture's 3-D points were not searched for a support plane: the cameras do not "
+                     "agree on an up direction")
+    elif points is not None and len(points):
         plane = find_support(points, up, region.center, region.radius)
         notes.append("support plane found among the capture's 3-D points and cut away at its height "
                      f"({plane.inliers} points on it)" if plane is not None else

@@ -26,14 +26,6 @@ class Plane:
     offset: float
     inliers: int
 
-    def height(self, x: np.ndarray) -> np.ndarray:
-        """Signed distance of points (..., 3) above the plane."""
-        return np.asarray(x, float) @ self.normal - self.offset
-
-    def info(self) -> dict:
-        return {"normal": [round(float(v), 4) for v in self.normal], "offset": round(self.offset, 6),
-                "inliers": self.inliers}
-
 
 def _plane_through(p: np.ndarray) -> tuple[np.ndarray, float] | None:
     n = np.cross(p[1] - p[0], p[2] - p[0])
