@@ -11,7 +11,7 @@ import pytest
 from softfit.bench.silhouettes import truth_view
 from softfit.data.load import load_dataset
 from softfit.silhouettes import confidence
-from softfit.silhouettes.colourmodel import enclosed_background, learn, log_likelihood
+from softfit.silhouettes.colourmodel import enclosed_background, learn, log_likelihood, open_enclosed
 from softfit.silhouettes.common import clean_mask
 
 DEV = {"views": 12, "size": "200x150", "samples": 8}
@@ -62,6 +62,25 @@ def test_enclosed_background_finds_a_ring_s_hole():
     disc[filled] = np.clip(rng.normal((200, 190, 170), 10, (filled.sum(), 3)), 0, 255).astype(np.uint8)
     assert enclosed_background(disc, filled).mean() < 0.002
     assert not enclosed_background(obj, np.zeros((90, 120), bool)).any()
+
+
+def test_open_enclosed_opens_a_filled_hole_and_keeps_a_solid_object():
+    """The filled ring loses its hole; a solid disc of the object colour sprinkled with a few pixels of
+    the background's colour keeps every pixel (scattered pixels are no hole)."""
+    rng = np.random.default_rng(2)
+    img = np.clip(rng.normal((90, 110, 70), 12, (90, 120, 3)), 0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[:90, :120]
+    r = np.hypot(yy - 45, xx - 60)
+    ring, filled = (r >= 15) & (r <= 32), r <= 32
+    obj = img.copy()
+    obj[ring] = np.clip(rng.normal((200, 190, 170), 10, (ring.sum(), 3)), 0, 255).astype(np.uint8)
+    opened = open_enclosed(obj, filled)
+    assert not opened[r < 12].any() and opened[ring].mean() > 0.98
+    disc = img.copy()
+    disc[filled] = np.clip(rng.normal((200, 190, 170), 10, (filled.sum(), 3)), 0, 255).astype(np.uint8)
+    speck = filled & (rng.random(filled.shape) < 0.01) & (r < 20)
+    disc[speck] = img[speck]
+    np.testing.assert_array_equal(open_enclosed(disc, filled), filled)
 
 
 def test_learnt_models_prefer_their_own_samples():

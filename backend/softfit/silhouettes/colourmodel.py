@@ -64,6 +64,23 @@ def learn(pixels_fg: np.ndarray, pixels_bg: np.ndarray) -> tuple[np.ndarray, np.
     return bgd, fgd
 
 
+def open_enclosed(bgr: np.ndarray, mask: np.ndarray, min_frac: float = 0.01) -> np.ndarray:
+    """`mask` less its regions that look like the background around it (`enclosed_background`), each
+    region at least `min_frac` of the mask (after an opening of 1 px, so scattered pixels of an object
+    that shares a colour with its surroundings stay): the filled holes the hull prior's rounds could not
+    open. Measured on the development scenes (camera-aware segmentation, mask IoU against the true
+    masks): clay knot 0.731 -> 0.847, glossy torus 0.832 -> 0.852, dark knot 0.551 -> 0.572, torus on a
+    table 0.956 -> 0.964, the other two unchanged; the same within 0.002 for `min_frac` 0.003 to 0.01.
+    Its blind spot: a container's inside seen from above, when it has the colour of the floor, is taken
+    for a hole too."""
+    enc = cv2.morphologyEx(enclosed_background(bgr, mask).astype(np.uint8), cv2.MORPH_OPEN,
+                           cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    k, lab, stats, _ = cv2.connectedComponentsWithStats(enc, connectivity=8)
+    drop = np.zeros(k, bool)
+    drop[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_frac * max(int(mask.sum()), 1)
+    return mask & ~drop[lab]
+
+
 def enclosed_background(bgr: np.ndarray, mask: np.ndarray, width: float = 0.15, margin: float = 1.0
                         ) -> np.ndarray:
     """(H, W) bool: pixels inside `mask` that look like the background just outside it more than like

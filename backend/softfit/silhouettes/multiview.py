@@ -18,7 +18,8 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    look like background (to the last round's colour models, or to models of the mask's rim against its
    surroundings) are left for GrabCut to decide (`colourmodel`), and so is the prior's deep interior,
    where a hole the hull cannot carve hides;
-4. repeat until the masks stop changing.
+4. repeat until the masks stop changing, then open what still looks like the background around each
+   mask (`colourmodel.open_enclosed`).
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
 the rest of the capture agrees with that view, which a wrong mask cannot vouch for itself.
 GrabCut, hull and priors work on a copy at most `max_side` pixels long; the final masks are upsampled
@@ -36,7 +37,7 @@ import numpy as np
 from softfit.cameras import Cameras
 from softfit.errors import InputError
 from softfit.silhouettes import staticbackground
-from softfit.silhouettes.colourmodel import enclosed_background, looks_like_background
+from softfit.silhouettes.colourmodel import enclosed_background, looks_like_background, open_enclosed
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import ViewConfidence, enclosed_fractions, judge
 from softfit.silhouettes.convergence import object_region
@@ -255,6 +256,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         masks = new
         if change >= settle:
             break
+    masks = np.stack([open_enclosed(bgr[i], masks[i]) for i in range(n)])
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     conf = conf.with_enclosed(enclosed_fractions(small, masks))  # filled holes: agreement cannot see them
     if conf.isolated_views() == 0:
