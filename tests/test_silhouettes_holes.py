@@ -45,21 +45,27 @@ def test_filled_holes_are_warned_about_and_true_masks_are_not(knot):
     assert confidence.assess(cams, truth, names).enclosed is None  # no photos, no claim
 
 
-def test_enclosed_background_finds_a_ring_s_hole():
-    """A ring (object colour) on a textured background: the filled disc's centre is flagged, the ring
-    itself is not, and a solid disc of the object colour flags nothing."""
-    rng = np.random.default_rng(0)
+def _ring_and_disc(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """(background image, a ring of the object colour on it, a solid disc of that colour on it, each
+    pixel's distance from the centre): the ring's mask filled is the disc's outline."""
     img = np.clip(rng.normal((90, 110, 70), 12, (90, 120, 3)), 0, 255).astype(np.uint8)
     yy, xx = np.mgrid[:90, :120]
     r = np.hypot(yy - 45, xx - 60)
-    ring = (r >= 15) & (r <= 32)
+    ring, filled = (r >= 15) & (r <= 32), r <= 32
     obj = img.copy()
     obj[ring] = np.clip(rng.normal((200, 190, 170), 10, (ring.sum(), 3)), 0, 255).astype(np.uint8)
-    filled = r <= 32
-    flag = enclosed_background(obj, filled)
-    assert flag[r < 12].mean() > 0.9 and flag[ring].mean() < 0.02
     disc = img.copy()
     disc[filled] = np.clip(rng.normal((200, 190, 170), 10, (filled.sum(), 3)), 0, 255).astype(np.uint8)
+    return img, obj, disc, r
+
+
+def test_enclosed_background_finds_a_ring_s_hole():
+    """A ring (object colour) on a textured background: the filled disc's centre is flagged, the ring
+    itself is not, and a solid disc of the object colour flags nothing."""
+    _, obj, disc, r = _ring_and_disc(np.random.default_rng(0))
+    ring, filled = (r >= 15) & (r <= 32), r <= 32
+    flag = enclosed_background(obj, filled)
+    assert flag[r < 12].mean() > 0.9 and flag[ring].mean() < 0.02
     assert enclosed_background(disc, filled).mean() < 0.002
     assert not enclosed_background(obj, np.zeros((90, 120), bool)).any()
 
@@ -68,16 +74,10 @@ def test_open_enclosed_opens_a_filled_hole_and_keeps_a_solid_object():
     """The filled ring loses its hole; a solid disc of the object colour sprinkled with a few pixels of
     the background's colour keeps every pixel (scattered pixels are no hole)."""
     rng = np.random.default_rng(2)
-    img = np.clip(rng.normal((90, 110, 70), 12, (90, 120, 3)), 0, 255).astype(np.uint8)
-    yy, xx = np.mgrid[:90, :120]
-    r = np.hypot(yy - 45, xx - 60)
+    img, obj, disc, r = _ring_and_disc(rng)
     ring, filled = (r >= 15) & (r <= 32), r <= 32
-    obj = img.copy()
-    obj[ring] = np.clip(rng.normal((200, 190, 170), 10, (ring.sum(), 3)), 0, 255).astype(np.uint8)
     opened = open_enclosed(obj, filled)
     assert not opened[r < 12].any() and opened[ring].mean() > 0.98
-    disc = img.copy()
-    disc[filled] = np.clip(rng.normal((200, 190, 170), 10, (filled.sum(), 3)), 0, 255).astype(np.uint8)
     speck = filled & (rng.random(filled.shape) < 0.01) & (r < 20)
     disc[speck] = img[speck]
     np.testing.assert_array_equal(open_enclosed(disc, filled), filled)

@@ -229,14 +229,15 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     lo, hi = lo0, hi0
     up = _up(cams, region.center)
     plane = None
-    if points is not None and len(points) and up is None:
-        notes.append("the capture's 3-D points were not searched for a support plane: the cameras do not "
-                     "agree on an up direction")
-    elif points is not None and len(points):
-        plane = find_support(points, up, region.center, region.radius)
-        notes.append("support plane found among the capture's 3-D points and cut away at its height "
-                     f"({plane.inliers} points on it)" if plane is not None else
-                     "no support plane among the capture's 3-D points: the hull's shape decides the cut")
+    if points is not None and len(points):
+        if up is None:
+            notes.append("the capture's 3-D points were not searched for a support plane: the cameras do "
+                         "not agree on an up direction")
+        else:
+            plane = find_support(points, up, region.center, region.radius)
+            notes.append("support plane found among the capture's 3-D points and cut away at its height "
+                         f"({plane.inliers} points on it)" if plane is not None else
+                         "no support plane among the capture's 3-D points: the hull's shape decides the cut")
     done = 0
     for _ in range(rounds):
         done += 1
