@@ -4,6 +4,7 @@ confidence) on constructed inputs whose answer is known; and the bad input it mu
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from init_support import BACKDROP, iou, load_views
@@ -145,6 +146,21 @@ def test_fixed_camera_background_is_detected_only_when_the_camera_stands_still()
     assert changed[18:30, 6:14].all() and changed[:10].mean() < 0.05
     moving = np.stack([np.roll(f, 5 * k, axis=1) for k, f in enumerate(frames)])  # the camera pans
     assert staticbackground.detect(moving) is None
+
+
+def test_fixed_camera_veto_needs_the_colour_models_to_agree():
+    """Next to the prior, a pixel the median background explains is forced out only when the colour
+    models call it background too: a dark object on a dark cloth matches the median within its noise,
+    and the median alone cut its outer loops off for good."""
+    prior = np.zeros((100, 100), bool)
+    prior[30:70, 30:70] = True  # band: 0.15 x its equivalent radius, 3.4 px
+    static = np.ones_like(prior)  # the whole view matches the median background
+    bg_like = np.ones_like(prior)
+    bg_like[48:52, 70:73] = False  # a dark loop just outside the prior, object-coloured
+    labels = multiview.prior_labels(prior, prior, static, 0.0, 0.15, bg_like)
+    assert (labels[48:52, 70:73] == cv2.GC_PR_BGD).all()  # GrabCut may still take it
+    assert (labels[30:34, 70:73] == cv2.GC_BGD).all()  # background by both tests: vetoed
+    assert (multiview.prior_labels(prior, prior, static, 0.0, 0.15)[48:52, 70:73] == cv2.GC_BGD).all()
 
 
 def test_multiview_needs_cameras():
