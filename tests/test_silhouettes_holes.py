@@ -11,7 +11,14 @@ import pytest
 from softfit.bench.silhouettes import truth_view
 from softfit.data.load import load_dataset
 from softfit.silhouettes import confidence
-from softfit.silhouettes.colourmodel import enclosed_background, learn, log_likelihood, open_enclosed
+from softfit.silhouettes.colourmodel import (
+    bands,
+    enclosed_background,
+    enclosed_shadow,
+    learn,
+    log_likelihood,
+    open_enclosed,
+)
 from softfit.silhouettes.common import clean_mask
 
 DEV = {"views": 12, "size": "200x150", "samples": 8}
@@ -81,6 +88,38 @@ def test_open_enclosed_opens_a_filled_hole_and_keeps_a_solid_object():
     speck = filled & (rng.random(filled.shape) < 0.01) & (r < 20)
     disc[speck] = img[speck]
     np.testing.assert_array_equal(open_enclosed(disc, filled), filled)
+
+
+def test_open_enclosed_opens_a_shadowed_half_open_hole():
+    """A ring whose hole is half open (the lit floor) and half swallowed where the ring's shadow darkens
+    the floor: the shadow sits against the open half, so the rim is measured from the outer outline, and
+    the shadow (darker, the floor's chromaticity) is opened while the ring stays whole."""
+    rng = np.random.default_rng(3)
+    img, _, _, r = _ring_and_disc(rng)
+    xx = np.mgrid[:90, :120][1]
+    ring = (r >= 15) & (r <= 32)
+    obj = img.copy()
+    obj[ring] = np.clip(rng.normal((200, 80, 60), 10, (ring.sum(), 3)), 0, 255).astype(np.uint8)
+    shadow = (r < 15) & (xx < 60)
+    obj[shadow] = (0.45 * img[shadow]).astype(np.uint8)
+    mask = ring | shadow
+    rim = bands(mask)[0]
+    assert not rim[shadow & (xx < 52)].any()  # the rim follows the outline, not the hole's edge
+    assert enclosed_shadow(obj, mask)[shadow].mean() > 0.8
+    opened = open_enclosed(obj, mask)
+    assert opened[shadow].mean() < 0.1 and opened[ring].mean() > 0.98
+
+
+def test_a_grey_object_s_own_shading_is_no_shadow():
+    """A grey disc on a grey floor, darker inside (its own shading): the chromaticities agree, so no
+    model wins and nothing is called shadow."""
+    rng = np.random.default_rng(4)
+    img = np.clip(rng.normal(110, 12, (90, 120, 3)), 0, 255).astype(np.uint8)
+    r = np.hypot(*(np.mgrid[:90, :120] - np.array([45, 60])[:, None, None]))
+    obj = img.copy()
+    obj[r <= 32] = np.clip(rng.normal(150, 10, ((r <= 32).sum(), 3)), 0, 255).astype(np.uint8)
+    obj[r <= 15] = np.clip(rng.normal(70, 10, ((r <= 15).sum(), 3)), 0, 255).astype(np.uint8)
+    assert enclosed_shadow(obj, r <= 32).mean() < 0.01
 
 
 def test_learnt_models_prefer_their_own_samples():

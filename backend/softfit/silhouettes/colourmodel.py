@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from softfit.silhouettes.common import fill_holes
+
 COMPONENTS = 5
 
 
@@ -73,12 +75,50 @@ def open_enclosed(bgr: np.ndarray, mask: np.ndarray, min_frac: float = 0.01) -> 
     table 0.956 -> 0.964, the other two unchanged; the same within 0.002 for `min_frac` 0.003 to 0.01.
     Its blind spot: a container's inside seen from above, when it has the colour of the floor, is taken
     for a hole too."""
-    enc = cv2.morphologyEx(enclosed_background(bgr, mask).astype(np.uint8), cv2.MORPH_OPEN,
+    found = enclosed_background(bgr, mask) | enclosed_shadow(bgr, mask)
+    enc = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_OPEN,
                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     k, lab, stats, _ = cv2.connectedComponentsWithStats(enc, connectivity=8)
     drop = np.zeros(k, bool)
     drop[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_frac * max(int(mask.sum()), 1)
     return mask & ~drop[lab]
+
+
+def bands(mask: np.ndarray, width: float = 0.15) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(rim, ring, inner) of `mask`: the band inside its outer outline, the band just outside the mask
+    (1.5 px clear of it) and the rest of the mask; None for a mask too small or too full to have them.
+    The rim follows the outline with its holes filled: next to a hole the hull half opened lies what
+    is left of it (a torus's shadowed floor), which the rim must not learn as object (measured on the
+    development scenes, mask IoU against the true masks: glossy torus 0.852 -> 0.859). `width`: band
+    width as a fraction of the mask's equivalent radius (at least 2 px)."""
+    mask = np.asarray(mask, bool)
+    if mask.sum() < 50 or mask.all():
+        return None
+    r = max(2.0, width * float(np.sqrt(mask.sum() / np.pi)))
+    d_in = cv2.distanceTransform(fill_holes(mask).astype(np.uint8), cv2.DIST_L2, 5)
+    d_out = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    rim = mask & (d_in <= r)
+    ring = ~mask & (d_out > 1.5) & (d_out <= r + 1.5)
+    return rim, ring, mask & ~rim
+
+
+def _closer_to_ring(image: np.ndarray, rim: np.ndarray, ring: np.ndarray, inner: np.ndarray,
+                    margin: float, separate: float = 0.0) -> np.ndarray | None:
+    """(K,) bool over the `inner` pixels of `image`: explained by a model of the ring better than by a
+    model of the rim by `margin` (natural log units); None when the bands are too small to model, or
+    when the two models tell their own samples apart less often than `separate` (mean of both bands'
+    shares; they then describe the same colours and only differ in spread)."""
+    models = learn(image[rim], image[ring])
+    if models is None or not inner.any():
+        return None
+
+    def ring_wins(where: np.ndarray) -> np.ndarray:
+        px = image[where][None]
+        return log_likelihood(px, models[0])[0] > log_likelihood(px, models[1])[0] + margin
+
+    if separate > 0 and (ring_wins(ring).mean() + 1 - ring_wins(rim).mean()) / 2 < separate:
+        return None
+    return ring_wins(inner)
 
 
 def enclosed_background(bgr: np.ndarray, mask: np.ndarray, width: float = 0.15, margin: float = 1.0
@@ -87,24 +127,38 @@ def enclosed_background(bgr: np.ndarray, mask: np.ndarray, width: float = 0.15, 
     the mask's own rim. Colour models learnt from the whole mask are tainted by whatever background it
     swallowed (a torus's hole, the floor between a knot's loops), and then call it object; the rim
     (the band inside the outline) is object in nearly every view, and the ring just outside it is the
-    background the object stands in front of, so models from those two bands can tell a filled hole.
-    `width`: band width as a fraction of the mask's equivalent radius (at least 2 px)."""
+    background the object stands in front of, so models from those two bands can tell a filled hole
+    (`bands`)."""
     out = np.zeros(mask.shape, bool)
-    if mask.sum() < 50 or mask.all():
-        return out
-    u8 = mask.astype(np.uint8)
-    r = max(2.0, width * float(np.sqrt(mask.sum() / np.pi)))
-    d_in = cv2.distanceTransform(u8, cv2.DIST_L2, 5)
-    d_out = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 5)
-    rim = mask & (d_in <= r)
-    ring = ~mask & (d_out > 1.5) & (d_out <= r + 1.5)
-    models = learn(bgr[rim], bgr[ring])
-    if models is None:
-        return out
-    inner = mask & ~rim
-    if not inner.any():
-        return out
-    lb = log_likelihood(bgr[inner][None], models[0])[0]
-    lf = log_likelihood(bgr[inner][None], models[1])[0]
-    out[inner] = lb > lf + margin
+    b = bands(mask, width)
+    found = None if b is None else _closer_to_ring(bgr, *b, margin)
+    if found is not None:
+        out[b[2]] = found
+    return out
+
+
+def chromaticity(bgr: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8: each pixel's blue and green shares of its brightness (x 255) and a constant
+    channel (so that `learn`'s 3-channel models stay regular): a colour a shadow leaves unchanged."""
+    x = bgr.astype(np.float32)
+    out = np.full(bgr.shape, 128, np.uint8)
+    out[..., :2] = np.clip(255 * x[..., :2] / (x.sum(-1, keepdims=True) + 1.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def enclosed_shadow(bgr: np.ndarray, mask: np.ndarray, width: float = 0.15, margin: float = 1.0,
+                    darker: float = 0.9, separate: float = 0.9) -> np.ndarray:
+    """(H, W) bool: pixels inside `mask` whose chromaticity is the surrounding background's more than the
+    rim's, and darker than `darker` x that background's median brightness: the support in the object's
+    shadow, seen through a hole (a torus's) or swallowed beside it, which `enclosed_background`'s colour
+    models call object because the shadow is dark like the object's own shading. Only where the rim's
+    and the background's chromaticities tell their own pixels apart (`separate` of them): a grey object
+    on a grey floor shares the floor's chromaticity, and a dark pixel's chromaticity is noisier than a
+    bright one's, so there the wider model would win and the object's own shading would be opened."""
+    out = np.zeros(mask.shape, bool)
+    b = bands(mask, width)
+    found = None if b is None else _closer_to_ring(chromaticity(bgr), *b, margin, separate)
+    if found is not None:
+        bright = bgr.astype(np.float32).sum(-1)
+        out[b[2]] = found & (bright[b[2]] < darker * float(np.median(bright[b[1]])))
     return out
