@@ -1,0 +1,39 @@
+"""The first round's seed when the object is much smaller in the frame than the framing suggests: on a
+development scene the benchmark never uses (`dev-small-torus`: a torus at 1-2 % of the frame on a wooden
+table, hand-held), at 12 views and 8 Cycles samples. The framing's seed lies mostly on the table; at
+400x300 every view then cuts out the table (the masks agree, only the aim check notices), at 320x240 no
+object is isolated at all. Either way the half-size seed finds the torus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from softfit.bench.silhouettes import truth_view
+from softfit.data.load import load_dataset
+from softfit.errors import InputError
+from softfit.metrics import silhouette_iou
+from softfit.silhouettes import multiview
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["400x300", "320x240"])
+def test_a_small_object_on_a_table_is_found_by_the_smaller_seed(render_scene_cached, tmp_path, size):
+    folder = render_scene_cached("dev-small-torus", views=12, size=size, samples=8)
+    truth = load_dataset(truth_view(folder, tmp_path), silhouette="mask", image_size=256)
+    t = truth.silhouettes > 0.5
+    try:
+        first = multiview.segment_views(truth.images, truth.cameras, retry=False)
+    except InputError:
+        first = None  # nothing isolated: the other way the framing's seed fails
+    else:
+        assert silhouette_iou(first.masks, t).mean() < 0.4
+        assert first.confidence.aim_offset > multiview.AIM_OFFSET
+    seg = multiview.segment_views(truth.images, truth.cameras)
+    iou = silhouette_iou(seg.masks, t)
+    print(size, "mask IoU", iou.mean(), seg.notes)
+    assert iou.mean() > 0.65 and np.median(iou) > 0.7
+    said = "half the size was tried: kept" if first is not None else "isolated no object; a seed half"
+    assert any(said in n for n in seg.notes), seg.notes
+    if first is not None:
+        assert seg.seconds > first.seconds  # both segmentations are paid for, and counted
