@@ -55,6 +55,7 @@ def test_a_part_lost_in_every_view_is_warned_about(handheld):
     assert true_iou < 0.8, true_iou  # measured 0.62: the consistent error this test is about
     aim = [w for w in mv.confidence.warnings if "aim at" in w]
     assert aim and "agreement between views cannot reveal" in aim[0], mv.confidence.warnings
+    assert "above it (the object's lower part may be missing" in aim[0], aim[0]  # the half it lost
     # measured 0.155 for the segmentation, 0.061 for the true masks (threshold 0.12)
     assert mv.confidence.aim_offset > confidence.AIM_OFFSET
     good = confidence.assess(cams, truth, names)
@@ -72,6 +73,17 @@ def test_aim_offset_measures_how_far_masks_sit_off_the_aim_point():
     assert confidence.aim_offset(masks, np.array([[25.0, 20.0], [20.0, 15.0], [25.0, 20.0]])) == \
         pytest.approx(0.25)
     assert confidence.aim_offset(np.zeros((2, 8, 8), bool), np.zeros((2, 2))) is None
+
+
+def test_aim_side_names_where_the_masks_sit_when_the_views_agree_on_it():
+    masks = np.zeros((3, 40, 40), bool)
+    masks[:, 10:30, 10:30] = True  # centred on (20, 20)
+    below = np.array([[20.0, 14.0], [21.0, 15.0], [19.0, 14.0]])  # the aim above the masks' centres
+    assert confidence.aim_side(masks, below) == "below"
+    assert confidence.aim_side(masks, np.array([[26.0, 20.0], [25.0, 21.0], [26.0, 19.0]])) == "left of"
+    assert confidence.aim_side(masks, np.array([[26.0, 20.0], [14.0, 20.0], [20.0, 26.0]])) is None  # no side
+    w = confidence.warnings_for(np.ones(3), np.zeros(3, bool), [], ["a", "b", "c"], 0.3, "below")
+    assert any("below it (the object's upper part may be missing" in x for x in w), w
     assert any("aim at" in w for w in confidence.warnings_for(np.ones(3), np.zeros(3, bool), [],
                                                               ["a", "b", "c"], 0.25))
     assert not confidence.warnings_for(np.ones(3), np.zeros(3, bool), [], ["a", "b", "c"], 0.05)

@@ -137,8 +137,33 @@ def aim_offset(masks: np.ndarray, aim: np.ndarray) -> float | None:
     return float(np.median(offs)) if offs else None
 
 
+_OTHER_PART = {"above": "lower", "below": "upper", "left of": "right-hand", "right of": "left-hand"}
+
+
+def aim_side(masks: np.ndarray, aim: np.ndarray, consistent: float = 0.7) -> str | None:
+    """Where the masks sit from the aim point when most views agree on it ("above", "below", "left of",
+    "right of", in image terms: the mean of the views' unit offsets is at least `consistent` long), else
+    None. A part every view loses alike (a bucket's lower half the colour of the floor) pulls the
+    centroids the same way in every view, so the side names the part to look for."""
+    units = []
+    for m, a in zip(masks, aim, strict=True):
+        yy, xx = np.nonzero(m)
+        if len(xx):
+            d = np.array([xx.mean() + 0.5 - a[0], yy.mean() + 0.5 - a[1]])
+            if np.hypot(*d) > 0:
+                units.append(d / np.hypot(*d))
+    if not units:
+        return None
+    dx, dy = np.mean(units, 0)
+    if np.hypot(dx, dy) < consistent:
+        return None
+    if abs(dy) >= abs(dx):
+        return "above" if dy < 0 else "below"
+    return "left of" if dx < 0 else "right of"
+
+
 def warnings_for(agreement: np.ndarray, border: np.ndarray, doubtful: list[int], names: list[str],
-                 offset: float | None = None) -> list[str]:
+                 offset: float | None = None, side: str | None = None) -> list[str]:
     out = []
     n = len(agreement)
     if border.sum() > BORDER_MAJORITY * n:
@@ -149,9 +174,12 @@ def warnings_for(agreement: np.ndarray, border: np.ndarray, doubtful: list[int],
         out.append(f"the views' masks agree poorly (median relative agreement {med:.3f} with the hull of the "
                    "other views): the segmentation is unreliable and so is any IoU measured against it")
     if offset is not None and offset > AIM_OFFSET:
+        where = "" if side is None else (
+            f", {side} it (the object's {_OTHER_PART[side]} part may be missing from every mask, e.g. where "
+            f"it has the colour of what lies behind it, or background {side} the object taken in)")
         out.append(f"the masks sit off the point the cameras aim at (offset {offset:.2f} x the object's "
-                   f"size, above {AIM_OFFSET}) in most views: they may all miss the same part of the object "
-                   "(or include the same piece of background), which agreement between views cannot "
+                   f"size, above {AIM_OFFSET}) in most views{where}: they may all miss the same part of the "
+                   "object (or include the same piece of background), which agreement between views cannot "
                    "reveal; check overlays.png")
     if doubtful:
         listed = ", ".join(names[i] for i in doubtful[:10]) + (" ..." if len(doubtful) > 10 else "")
@@ -178,8 +206,9 @@ def judge(cameras: Cameras, masks: np.ndarray, box: tuple[np.ndarray, np.ndarray
     edge = np.array([touches_border(x, border) for x in m])
     w, doubtful = weights_from(relative)
     offset = None if aim is None else aim_offset(m, aim)
+    side = None if aim is None else aim_side(m, aim)
     return ViewConfidence(agreement, edge, w, doubtful, list(names),
-                          warnings_for(relative, edge, doubtful, names, offset), relative, offset)
+                          warnings_for(relative, edge, doubtful, names, offset, side), relative, offset)
 
 
 def leave_one_out(votes: VoxelVotes, masks: np.ndarray, inside: np.ndarray, misses: int) -> np.ndarray:
