@@ -168,6 +168,10 @@ def test_multiview_needs_cameras():
         S.segment(np.zeros((3, 32, 32, 3), np.uint8), "multiview")
     with pytest.raises(InputError, match="images but"):
         multiview.segment_views(np.zeros((3, 32, 32, 3), np.uint8), _ring())
+    with pytest.raises(InputError, match="seed must be in"):  # the option reaches segment_views
+        S.segment(np.zeros((8, 32, 32, 3), np.uint8), "multiview", cameras=_ring(8, 32), seed=0)
+    with pytest.raises(InputError, match="unknown option"):
+        S.segment(np.zeros((8, 32, 32, 3), np.uint8), "multiview", cameras=_ring(8, 32), seeds=0.2)
 
 
 def test_an_object_leaving_the_frame_is_refused_not_fitted(render_dataset_cached):

@@ -211,6 +211,9 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     IoU; `seed`: the first round's disc radius, x the object's radius the framing suggests; `retry`: when
     no object is isolated or the masks sit off the point the cameras aim at, segment again with half the
     seed (`_with_smaller_seed`)."""
+    if not 0 < seed <= 2:
+        raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
+                         f"got {seed}")
     if retry:
         return _with_smaller_seed(lambda s: segment_views(
             images, cameras, names, rounds, max_side, resolution, miss_frac, band, iterations, border, settle,
@@ -343,9 +346,9 @@ def _fail(names: list[str], masks: np.ndarray, why: str) -> None:
 def segment(images: np.ndarray, cameras: Cameras | None = None, names: list[str] | None = None,
             rounds: int = 4, max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2,
             band: float = 0.15, iterations: int = 4, border: float = 0.03, settle: float = 0.99,
-            prior_miss_frac: float = 0.3) -> np.ndarray:
+            prior_miss_frac: float = 0.3, seed: float = 0.5, retry: bool = True) -> np.ndarray:
     """(N, H, W) bool masks; needs the views' `cameras` (the options are `segment_views`')."""
     if cameras is None:
         raise InputError("silhouette method 'multiview' needs the views' cameras")
     return segment_views(images, cameras, names, rounds, max_side, resolution, miss_frac, band, iterations,
-                         border, settle, prior_miss_frac).masks
+                         border, settle, prior_miss_frac, seed=seed, retry=bool(retry)).masks
