@@ -170,6 +170,8 @@ def test_multiview_needs_cameras():
         multiview.segment_views(np.zeros((3, 32, 32, 3), np.uint8), _ring())
     with pytest.raises(InputError, match="seed must be in"):  # the option reaches segment_views
         S.segment(np.zeros((8, 32, 32, 3), np.uint8), "multiview", cameras=_ring(8, 32), seed=0)
+    with pytest.raises(InputError, match="seed must be in"):
+        S.segment(np.zeros((8, 32, 32, 3), np.uint8), "multiview", cameras=_ring(8, 32), seed="big")
     with pytest.raises(InputError, match="unknown option"):
         S.segment(np.zeros((8, 32, 32, 3), np.uint8), "multiview", cameras=_ring(8, 32), seeds=0.2)
 

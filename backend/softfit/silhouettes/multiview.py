@@ -211,7 +211,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     IoU; `seed`: the first round's disc radius, x the object's radius the framing suggests; `retry`: when
     no object is isolated or the masks sit off the point the cameras aim at, segment again with half the
     seed (`_with_smaller_seed`)."""
-    if not 0 < seed <= 2:
+    if isinstance(seed, bool) or not isinstance(seed, int | float) or not 0 < seed <= 2:
         raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
                          f"got {seed}")
     if retry:
@@ -300,6 +300,7 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
     size 0.202 -> 0.681; the dev clay knot at full size kept it too (0.850 -> 0.847); the benchmark's
     hand-held bucket and the dev dark knot tried it and kept the first (the bucket's agreement fell from
     0.99 to 0.80); the benchmark's dark knot isolated nothing with it."""
+    t0 = time.perf_counter()
     try:
         first = run(seed)
     except InputError as e:
@@ -307,8 +308,9 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
             second = run(seed / 2)
         except InputError:
             raise e from None
-        return replace(second, notes=[*second.notes, "the first-round seed sized from the framing isolated "
-                                      "no object; a seed half the size did"])
+        return replace(second, seconds=time.perf_counter() - t0, notes=[
+            *second.notes, "the first-round seed sized from the framing isolated no object; a seed half the "
+            "size did"])
     a = first.confidence
     if a.aim_offset is None or a.aim_offset <= AIM_OFFSET:
         return first
