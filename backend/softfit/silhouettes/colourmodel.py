@@ -25,16 +25,17 @@ def log_likelihood(bgr: np.ndarray, model: np.ndarray) -> np.ndarray:
     covs = m[4 * COMPONENTS:].reshape(COMPONENTS, 3, 3)
     x = bgr.reshape(-1, 3).astype(np.float64)
     dens = np.zeros(len(x))
-    for k in range(COMPONENTS):
-        if w[k] <= 0:
-            continue
-        c = covs[k] + 1e-2 * np.eye(3)  # GrabCut adds the same guard against singular covariances
-        det = np.linalg.det(c)
-        if det <= 0:
-            continue
+    c = covs + 1e-2 * np.eye(3)  # GrabCut adds the same guard against singular covariances
+    det = np.linalg.det(c)
+    use = np.flatnonzero((w > 0) & (det > 0))
+    if len(use) == 0:
+        with np.errstate(divide="ignore"):
+            return np.log(dens).reshape(bgr.shape[:2])
+    inv = np.linalg.inv(c[use])  # one batched call: per-component calls cost more than the maths
+    for j, k in enumerate(use):
         d = x - means[k]
-        q = np.einsum("ij,jk,ik->i", d, np.linalg.inv(c), d)
-        dens += w[k] * np.exp(-0.5 * q) / np.sqrt((2 * np.pi) ** 3 * det)
+        q = ((d @ inv[j]) * d).sum(1)  # the quadratic form; a BLAS product, not a 3-operand einsum
+        dens += w[k] * np.exp(-0.5 * q) / np.sqrt((2 * np.pi) ** 3 * det[k])
     with np.errstate(divide="ignore"):
         return np.log(dens).reshape(bgr.shape[:2])
 
