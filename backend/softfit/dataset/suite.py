@@ -121,6 +121,12 @@ SCENES: dict[str, SceneSpec] = {s.name: s for s in (
               hdri="courtyard", hdri_strength=1.0, hdri_rotation=40.0, sun=2.0, capture="handheld",
               elevation=(20.0, 50.0), distance=2.6, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
               seed=3),
+    SceneSpec("small-desk", "hand-held orbit, from afar, around a painted mug on a wooden table on a "
+              "tiled courtyard: the mug fills about 3 % of the frame, other objects beside it",
+              object="mug", material="painted", support="table", floor_texture="tiles",
+              hdri="courtyard", hdri_strength=1.0, hdri_rotation=250.0, capture="handheld",
+              elevation=(20.0, 50.0), distance=2.8, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
+              object_size=0.4, clutter=2, seed=4),
 )}
 
 
