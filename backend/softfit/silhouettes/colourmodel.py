@@ -76,7 +76,8 @@ def open_enclosed(bgr: np.ndarray, mask: np.ndarray, min_frac: float = 0.01) -> 
     table 0.956 -> 0.964, the other two unchanged; the same within 0.002 for `min_frac` 0.003 to 0.01.
     Its blind spot: a container's inside seen from above, when it has the colour of the floor, is taken
     for a hole too."""
-    found = enclosed_background(bgr, mask) | enclosed_shadow(bgr, mask)
+    b = bands(mask)  # both tests read the same bands
+    found = _background_in(bgr, mask.shape, b) | _shadow_in(bgr, mask.shape, b)
     enc = cv2.morphologyEx(found.astype(np.uint8), cv2.MORPH_OPEN,
                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     k, lab, stats, _ = cv2.connectedComponentsWithStats(enc, connectivity=8)
@@ -130,8 +131,11 @@ def enclosed_background(bgr: np.ndarray, mask: np.ndarray, width: float = 0.15, 
     (the band inside the outline) is object in nearly every view, and the ring just outside it is the
     background the object stands in front of, so models from those two bands can tell a filled hole
     (`bands`)."""
-    out = np.zeros(mask.shape, bool)
-    b = bands(mask, width)
+    return _background_in(bgr, mask.shape, bands(mask, width), margin)
+
+
+def _background_in(bgr: np.ndarray, shape: tuple, b: tuple | None, margin: float = 1.0) -> np.ndarray:
+    out = np.zeros(shape, bool)
     found = None if b is None else _closer_to_ring(bgr, *b, margin)
     if found is not None:
         out[b[2]] = found
@@ -156,8 +160,12 @@ def enclosed_shadow(bgr: np.ndarray, mask: np.ndarray, width: float = 0.15, marg
     and the background's chromaticities tell their own pixels apart (`separate` of them): a grey object
     on a grey floor shares the floor's chromaticity, and a dark pixel's chromaticity is noisier than a
     bright one's, so there the wider model would win and the object's own shading would be opened."""
-    out = np.zeros(mask.shape, bool)
-    b = bands(mask, width)
+    return _shadow_in(bgr, mask.shape, bands(mask, width), margin, darker, separate)
+
+
+def _shadow_in(bgr: np.ndarray, shape: tuple, b: tuple | None, margin: float = 1.0, darker: float = 0.9,
+               separate: float = 0.9) -> np.ndarray:
+    out = np.zeros(shape, bool)
     found = None if b is None else _closer_to_ring(chromaticity(bgr), *b, margin, separate)
     if found is not None:
         bright = bgr.astype(np.float32).sum(-1)
