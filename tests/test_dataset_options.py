@@ -64,6 +64,9 @@ def test_options_round_trip_through_dict():
     (dict(layout="softras", npz=True, views=12), "24 views"),
     (dict(npz=True), "only for --layout softras"),
     (dict(name="a/b"), "name"),
+    (dict(finish="gloss"), "unknown finish"),
+    (dict(plates=True), "plates"),
+    (dict(plates=True, background="backdrop", layout="aloi", views=4, elevation=0), "plates"),
     (dict(colour="red"), "unknown dataset option"),
 ])
 def test_bad_options_name_the_problem(kw, message):

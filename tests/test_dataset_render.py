@@ -103,6 +103,37 @@ def test_backdrop_is_photo_like_and_masks_stay_exact(render_dataset_cached):
     assert json.loads((folder / "dataset.json").read_text())["engine"] == "cycles"
 
 
+def test_plates_show_the_scene_without_the_object(render_dataset_cached):
+    folder = render_dataset_cached("cube", views=2, size="64x48", background="backdrop", samples=2,
+                                   scale=0.6, elevation=25, plates=True)
+    _, frames = load_transforms(folder)
+    masks = read_masks([f.mask for f in frames])
+    for frame, mask in zip(frames, masks, strict=True):
+        image = np.asarray(Image.open(frame.image)).astype(float)
+        plate = np.asarray(Image.open(folder / "plates" / frame.image.name)).astype(float)
+        assert plate.shape == image.shape
+        # Where the object stood the plate shows the backdrop; the wall above it is the same scene (the
+        # object's shadow and bounce light change only what lies near it).
+        assert np.abs(plate - image)[mask].mean() > 20
+        assert np.abs(plate - image)[:6].mean() < 3
+
+
+def test_matte_finish_drops_the_specular_layer(render_dataset_cached):
+    """Satin's specular layer reflects the room on top of the diffuse colour; matte has none, so the same
+    sphere under the same light (same Cycles seed) is darker matte, and the backdrop is unchanged."""
+    images, masks = {}, None
+    for finish in ("satin", "matte"):
+        folder = render_dataset_cached("uv_sphere", views=2, size="96x72", background="backdrop",
+                                       samples=16, scale=0.8, elevation=20, finish=finish)
+        _, frames = load_transforms(folder)
+        masks = read_masks([f.mask for f in frames])
+        images[finish] = np.stack([np.asarray(Image.open(f.image)) for f in frames]).astype(float)
+    sheen = (images["satin"] - images["matte"]).mean(axis=3)
+    for view, mask in zip(sheen, masks, strict=True):
+        assert view[mask].mean() > 1.5
+        assert abs(view[:6].mean()) < 1.0  # the wall above the sphere
+
+
 def test_worker_input_errors_reach_the_caller_and_leave_nothing(tmp_path):
     src = tmp_path / "points.obj"
     src.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\n")

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, LAYOUTS, TEXTURES
+from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, FINISHES, LAYOUTS, TEXTURES
 from softfit.dataset.suite import ALL_SCENES, DEV_SCENES, SCENES
 from softfit.errors import InputError
 
@@ -58,6 +58,12 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
                    help="none: one flat colour; noise: high-contrast colour noise fixed to the object, the "
                         "same from every view (what structure-from-motion needs); paint: smooth colour "
                         "blotches (the texture benchmark's surface); masks stay exact")
+    p.add_argument("--finish", choices=FINISHES, default="satin",
+                   help="the object's surface: satin (default; a Fresnel sheen at grazing angles) or matte "
+                        "(diffuse only)")
+    p.add_argument("--plates", action="store_true",
+                   help="with --background backdrop: also render every view without the object (plates/), "
+                        "to lay renders of a fitted object into the scene")
     p.add_argument("--samples", type=int, help="Cycles samples per pixel (default 8; a --scene its own)")
     p.add_argument("--seed", type=int,
                    help="seed of --cameras random and of --texture (default 0; a --scene its own)")
@@ -67,9 +73,10 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace) -> dict:
     """render_dataset keyword options from parsed arguments."""
     keys = ("layout", "npz", "views", "size", "cameras", "elevation", "distance", "fov", "scale", "offset",
-            "background", "engine", "texture", "samples", "seed", "name")
+            "background", "engine", "texture", "finish", "samples", "seed", "name")
     opts = {k: getattr(args, k) for k in keys}
     opts["normalize"] = True if args.normalize else None
+    opts["plates"] = True if args.plates else None
     return {k: v for k, v in opts.items() if v is not None}
 
 

@@ -1,7 +1,7 @@
 """Writing rendered views in the three on-disk layouts (numpy only; runs inside the Blender process).
 
 transforms: images/<view>.png (RGBA when transparent, else RGB), masks/<view>.png (0/255),
-  transforms.json, gt_mesh.obj.
+  transforms.json, gt_mesh.obj; with plates, plates/<view>.png (RGB: the backdrop without the object).
 aloi: png2/<obj>/<obj>_r<angle>.png (RGB), mask2/<obj>/<obj>_r<angle>.png, plus gt_mesh.obj and a
   transforms.json pointing at them.
 softras: source.npy (N, 4, S, S) uint8 RGBA and camera.npy (N, 3) rows (distance, elevation, azimuth)
@@ -28,13 +28,15 @@ from softfit.mesh.types import Mesh
 @dataclass(frozen=True)
 class RenderedObject:
     """One object's renders: images (N, H, W, 4) uint8 (alpha 255 unless transparent), masks (N, H, W)
-    bool, and the mesh exactly as rendered, in world coordinates."""
+    bool, the mesh exactly as rendered, in world coordinates, and optionally the plates (N, H, W, 4):
+    the same views without the object."""
 
     name: str
     source: str
     mesh: Mesh
     images: np.ndarray
     masks: np.ndarray
+    plates: np.ndarray | None = None
 
 
 def write_layout(out: Path, opts: RenderOptions, views: ViewSet, objects: list[RenderedObject],
@@ -81,6 +83,10 @@ def _write_image_layout(out: Path, opts: RenderOptions, views: ViewSet, obj: Ren
     images = [f"{image_dir}/{n}.png" for n in views.names]
     masks = [f"{mask_dir}/{n}.png" for n in views.names]
     _write_views(out, opts, obj, images, masks)
+    if obj.plates is not None:
+        (out / "plates").mkdir(parents=True, exist_ok=True)
+        for name, plate in zip(views.names, obj.plates, strict=True):
+            write_png(out / "plates" / f"{name}.png", plate[..., :3])
     (out / "transforms.json").write_text(json.dumps(transforms_dict(views.cameras, images, masks), indent=2))
     save_obj(out / "gt_mesh.obj", obj.mesh)
 

@@ -22,6 +22,7 @@ CAMERA_LAYOUTS = ("turntable", "rings", "random")
 BACKGROUNDS = ("transparent", "black", "backdrop")
 ENGINES = ("auto", "workbench", "cycles")
 TEXTURES = ("none", "noise", "paint")
+FINISHES = ("satin", "matte")
 MESH_SUFFIXES = (".obj", ".ply", ".stl")
 
 # Built-in meshes, built in Blender and normalised to a unit bounding box: the classic primitives, an
@@ -57,7 +58,10 @@ class RenderOptions:
     images, auto = cycles for the backdrop, else workbench; masks are always exact Workbench coverage;
     texture: none (one flat colour) | noise (high-contrast colour noise fixed to the object, the same from
     every view, for structure-from-motion; `dataset.texture`) | paint (smooth colour blotches: the texture
-    benchmark's surface)."""
+    benchmark's surface); finish: satin (Principled, roughness 0.6 with the default specular layer, so a
+    Fresnel sheen at grazing angles) | matte (no specular layer: a diffuse surface, whose colour a
+    texture can hold from every side); plates: with the backdrop, also render each view without the
+    object (plates/), the scene a render of the fitted object is laid into for scoring."""
 
     sources: tuple[str, ...]
     layout: str = "transforms"
@@ -73,6 +77,8 @@ class RenderOptions:
     background: str | None = None
     engine: str = "auto"
     texture: str = "none"
+    finish: str = "satin"
+    plates: bool = False
     samples: int = 8
     seed: int = 0
     name: str | None = None
@@ -168,6 +174,11 @@ class RenderOptions:
             raise InputError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
         if self.texture not in TEXTURES:
             raise InputError(f"unknown texture {self.texture!r}; choose one of {', '.join(TEXTURES)}")
+        if self.finish not in FINISHES:
+            raise InputError(f"unknown finish {self.finish!r}; choose one of {', '.join(FINISHES)}")
+        if self.plates and (self.background != "backdrop" or self.layout != "transforms"):
+            raise InputError("plates (the backdrop without the object) need --background backdrop and "
+                             "--layout transforms")
         if not 1 <= self.samples <= 4096:
             raise InputError(f"samples must be between 1 and 4096, got {self.samples}")
         for key in ("distance", "fov", "scale"):

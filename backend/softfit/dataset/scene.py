@@ -45,15 +45,19 @@ def reset() -> bpy.types.Scene:
 
 
 def _material(name: str, color: tuple[float, ...], image: bpy.types.Image | None = None,
-              interpolation: str = "Linear") -> bpy.types.Material:
+              interpolation: str = "Linear", finish: str = "satin") -> bpy.types.Material:
     """Principled material (Cycles); its diffuse_color and image node drive Workbench's colours too.
-    interpolation "Closest" samples the nearest texel, unfiltered and without mipmaps (texture atlases)."""
+    interpolation "Closest" samples the nearest texel, unfiltered and without mipmaps (texture atlases).
+    finish: satin keeps the default specular layer (a Fresnel sheen at grazing angles); matte has none."""
     mat = bpy.data.materials.new(name)
     mat.diffuse_color = color
     mat.use_nodes = True
     bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
     bsdf.inputs["Base Color"].default_value = color
     bsdf.inputs["Roughness"].default_value = 0.6
+    if finish == "matte":
+        bsdf.inputs["Specular IOR Level"].default_value = 0.0
+        bsdf.inputs["Roughness"].default_value = 1.0
     if image is not None:
         tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
         tex.image = image
@@ -65,7 +69,8 @@ def _material(name: str, color: tuple[float, ...], image: bpy.types.Image | None
 
 def add_mesh(scene: bpy.types.Scene, name: str, verts: np.ndarray, faces: np.ndarray,
              color: tuple[float, ...] = OBJECT_COLOR, uvs: np.ndarray | None = None,
-             image: bpy.types.Image | None = None, interpolation: str = "Linear") -> bpy.types.Object:
+             image: bpy.types.Image | None = None, interpolation: str = "Linear",
+             finish: str = "satin") -> bpy.types.Object:
     """A triangle mesh object at the identity transform: its vertex coordinates are world coordinates.
 
     uvs: optional (F, 3, 2) per-corner texture coordinates of `image`."""
@@ -83,7 +88,7 @@ def add_mesh(scene: bpy.types.Scene, name: str, verts: np.ndarray, faces: np.nda
     mesh.validate()
     mesh.set_sharp_from_angle(angle=np.radians(40.0))  # flat cube sides, smooth curved surfaces
     obj = bpy.data.objects.new(name, mesh)
-    obj.data.materials.append(_material(name, color, image, interpolation))
+    obj.data.materials.append(_material(name, color, image, interpolation, finish))
     scene.collection.objects.link(obj)
     return obj
 

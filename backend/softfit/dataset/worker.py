@@ -43,10 +43,11 @@ def render_object(name: str, source: str, opts: RenderOptions, cams: Cameras, re
     if opts.texture != "none":  # in the object's own frame: the pattern moves and scales with it
         own = (mesh.verts - np.asarray(opts.offset)) / opts.scale
         uvs, pixels = noise_atlas(own, mesh.faces, opts.seed, opts.texture)
-        sc.add_mesh(scene, name, mesh.verts, mesh.faces, uvs=uvs, image=sc.image(opts.texture, pixels[::-1]),
-                    interpolation="Closest")
+        obj = sc.add_mesh(scene, name, mesh.verts, mesh.faces, uvs=uvs,
+                          image=sc.image(opts.texture, pixels[::-1]), interpolation="Closest",
+                          finish=opts.finish)
     else:
-        sc.add_mesh(scene, name, mesh.verts, mesh.faces)
+        obj = sc.add_mesh(scene, name, mesh.verts, mesh.faces, finish=opts.finish)
     camera = sc.add_camera(scene)
     backdrop = []
     if opts.background == "backdrop":
@@ -74,7 +75,15 @@ def render_object(name: str, source: str, opts: RenderOptions, cams: Cameras, re
         sc.place_camera(scene, camera, cams, i)
         images[i] = renderer(scene)
     times["image_seconds"] = time.perf_counter() - t0
-    return RenderedObject(name, source, mesh, images, masks), times
+    plates = None
+    if opts.plates:  # the same scene and light without the object: what a render of a fit is laid into
+        obj.hide_render = True
+        plates = np.zeros_like(images)
+        for i in range(n):
+            sc.place_camera(scene, camera, cams, i)
+            plates[i] = renderer(scene)
+        obj.hide_render = False
+    return RenderedObject(name, source, mesh, images, masks, plates), times
 
 
 def render_into(out: Path, opts: RenderOptions) -> dict:
