@@ -4,6 +4,7 @@ Blender (the render tests are in test_dataset_render.py)."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,3 +173,16 @@ def test_render_refuses_non_empty_output_before_rendering(tmp_path):
     with pytest.raises(InputError, match="unknown layout"):
         render_dataset("cube", tmp_path / "new", layout="bogus")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing half-written
+
+
+def test_cached_dataset_command_passes_every_spec_key_on():
+    """The cache is keyed by the spec: a key the render command dropped would cache the wrong data."""
+    from softfit.dataset.cache import render_command
+
+    spec = {"source": "torus", "views": 4, "cameras": "rings", "size": 32, "scale": 1.0,
+            "background": "backdrop", "finish": "matte", "plates": True, "samples": 4}
+    cmd = render_command(spec, Path("out"))
+    assert cmd[cmd.index("--finish") + 1] == "matte" and "--plates" in cmd
+    assert "--plates" not in render_command(spec | {"plates": False}, Path("out"))
+    with pytest.raises(ValueError, match="colour"):
+        render_command(spec | {"colour": "red"}, Path("out"))

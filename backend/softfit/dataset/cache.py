@@ -37,12 +37,21 @@ def cache_root(explicit: str | None = None) -> Path:
     return Path(base) / "softfit"
 
 
+_SPEC_VALUES = ("background", "engine", "texture", "finish", "samples")
+_SPEC_KEYS = {"source", "views", "cameras", "size", "scale", "offset", "plates", *_SPEC_VALUES}
+
+
 def render_command(spec: dict, out: Path) -> list[str]:
+    """The `softfit dataset render` command line of `spec`; a key it would not pass on is an error, so a
+    cached dataset never silently lacks what its spec (and its cache key) asks for."""
+    unknown = sorted(set(spec) - _SPEC_KEYS)
+    if unknown:
+        raise ValueError(f"dataset spec key(s) with no render option: {', '.join(unknown)}")
     return [sys.executable, "-m", "softfit", "dataset", "render", spec["source"], "--out", str(out),
             "--views", str(spec["views"]), "--cameras", spec["cameras"], "--size", str(spec["size"]),
             "--scale", f"{spec['scale']:g}", *(["--offset", spec["offset"]] if spec.get("offset") else []),
-            *[a for k in ("background", "engine", "texture", "samples") if k in spec
-              for a in (f"--{k}", str(spec[k]))]]
+            *[a for k in _SPEC_VALUES if k in spec for a in (f"--{k}", str(spec[k]))],
+            *(["--plates"] if spec.get("plates") else [])]
 
 
 def cache_folder(spec: dict, cache: Path) -> Path:
