@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from softfit.bench.texture import blender_render, masked_psnr, over_black
+from softfit.bench.texture import blender_render, in_scene, masked_psnr, over_black
 from softfit.data.load import load_dataset
 from softfit.data.types import MultiViewData
 from softfit.fit.views import split_views
@@ -37,6 +37,15 @@ def painted(render_dataset_cached):
 def split(painted):
     _, data, _ = painted
     return split_views(data.cameras, 0.25, 0)
+
+
+def test_in_scene_lays_the_render_over_the_plate_by_its_coverage():
+    rgba = np.array([[[200, 100, 0, 255], [200, 100, 0, 0], [200, 100, 0, 128]]], dtype=np.uint8)
+    plate = np.full((1, 3, 3), 50, dtype=np.uint8)
+    out = in_scene(rgba, plate)
+    assert out[0, 0].tolist() == [200, 100, 0] and out[0, 1].tolist() == [50, 50, 50]
+    assert np.abs(out[0, 2].astype(int) - [125, 75, 25]).max() <= 1  # an edge pixel mixes both
+    assert over_black(rgba)[0, 1].tolist() == [0, 0, 0]
 
 
 def test_coverage_finds_exactly_the_centres_inside():
