@@ -37,3 +37,27 @@ def test_a_small_object_on_a_table_is_found_by_the_smaller_seed(render_scene_cac
     assert any(said in n for n in seg.notes), seg.notes
     if first is not None:
         assert seg.seconds > first.seconds  # both segmentations are paid for, and counted
+
+
+def test_only_a_failure_to_isolate_is_retried_with_the_smaller_seed():
+    """Bad input that no seed can cure (cameras that do not match, unreadable images) fails at once,
+    without a second segmentation; a run that isolated nothing is retried once with half the seed."""
+    seeds: list[float] = []
+
+    def mismatched(seed: float):
+        seeds.append(seed)
+        raise InputError("12 images but 11 cameras")
+
+    with pytest.raises(InputError, match="12 images but 11 cameras"):
+        multiview._with_smaller_seed(mismatched, 0.5)
+    assert seeds == [0.5]
+
+    seeds.clear()
+
+    def nothing(seed: float):
+        seeds.append(seed)
+        raise multiview.NotIsolated(f"no object could be isolated (seed {seed})")
+
+    with pytest.raises(InputError, match=r"seed 0\.5\)"):  # the first run's error, unchanged
+        multiview._with_smaller_seed(nothing, 0.5)
+    assert seeds == [0.5, 0.25]

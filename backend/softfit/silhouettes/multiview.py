@@ -280,11 +280,16 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     edge = np.flatnonzero(conf.touches_border)
     if len(edge) >= LEAVES_FRAME * n:
         which = ", ".join(names[i] for i in edge[:8]) + (" ..." if len(edge) > 8 else "")
-        raise InputError(f"no object could be isolated: the masks reach the image border in {len(edge)} of "
+        raise NotIsolated(f"no object could be isolated: the masks reach the image border in {len(edge)} of "
                          f"{n} views ({which}), so the object leaves the frame or the floor was taken for "
                          f"it; {TRY}")
     full = np.stack([_upsample(imgs[i], masks[i]) for i in range(n)])
     return MultiViewSegmentation(full, conf, done, time.perf_counter() - t0, notes)
+
+
+class NotIsolated(InputError):
+    """The segmentation ran but isolated no object: the error a smaller seed may cure (`_with_smaller_seed`
+    retries on it, and on no other)."""
 
 
 def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: float, tolerance: float = 0.02
@@ -303,10 +308,10 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
     t0 = time.perf_counter()
     try:
         first = run(seed)
-    except InputError as e:
+    except NotIsolated as e:  # other bad input (unreadable images, cameras that miss) fails the same way
         try:
             second = run(seed / 2)
-        except InputError:
+        except NotIsolated:
             raise e from None
         return replace(second, seconds=time.perf_counter() - t0, notes=[
             *second.notes, "the first-round seed sized from the framing isolated no object; a seed half the "
@@ -316,7 +321,7 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
         return first
     try:
         second = run(seed / 2)
-    except InputError:
+    except NotIsolated:
         return replace(first, notes=[*first.notes, "the masks sat off the point the cameras aim at, and a "
                                      "first-round seed half the size isolated no object"])
     b = second.confidence
@@ -342,7 +347,7 @@ def _upsample(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _fail(names: list[str], masks: np.ndarray, why: str) -> None:
     empty = [names[i] for i in range(len(masks)) if not masks[i].any()]
     which = f"; empty masks in {', '.join(empty[:8])}{' ...' if len(empty) > 8 else ''}" if empty else ""
-    raise InputError(f"no object could be isolated in views {names[0]}..{names[-1]}: {why}{which}; {TRY}")
+    raise NotIsolated(f"no object could be isolated in views {names[0]}..{names[-1]}: {why}{which}; {TRY}")
 
 
 def segment(images: np.ndarray, cameras: Cameras | None = None, names: list[str] | None = None,
