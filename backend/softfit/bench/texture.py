@@ -40,11 +40,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
 from softfit.bench import choose, machine_info, repo_root
+
+if TYPE_CHECKING:
+    from softfit.data.types import MultiViewData
+    from softfit.fit import FitParams
+    from softfit.texture.bake import Texture
 
 SPEC = {"views": 40, "cameras": "rings", "size": 256, "scale": 1.0, "background": "backdrop",
         "engine": "cycles", "texture": "paint", "samples": 32, "finish": "matte", "plates": True}
@@ -188,7 +194,8 @@ def run_one(name: str, spec: dict, cache: Path, work: Path) -> dict:
             "scores": scores, "loadavg_before": load0, "strip": str(out / "heldout.png")}
 
 
-def _from_segmented(folder: Path, spec: dict, params, out: Path, held: list[int], truth) -> tuple:
+def _from_segmented(folder: Path, spec: dict, params: FitParams, out: Path, held: list[int],
+                    truth: MultiViewData) -> tuple[Texture, dict]:
     """The product's path for photos without masks: `--silhouette multiview` segments the photos (the
     dataset's true masks unread), the default fit and the baked texture use those masks. Returns the
     texture and what was measured against the truth: mask IoU of the segmentation, held-out IoU of the fit
