@@ -176,13 +176,13 @@ def run_one(name: str, spec: dict, cache: Path, work: Path) -> dict:
     photos = data.images[held]
     tm = data.silhouettes[train] >= 0.5
     mean_color = data.images[train][tm].mean(axis=0)
-    flat = renders["fit"][..., 3:4] / 255.0 * mean_color
+    alpha = renders["fit"][..., 3:4].astype(np.float64)
+    flat = np.concatenate([np.broadcast_to(mean_color, alpha.shape[:-1] + (3,)), alpha], axis=-1)
     plates = load_plates(folder, held)
     scores = {key: _scores(in_scene(renders[key], plates), photos, masks) for key in textures}
     scores["fit_bake_over_black"] = _scores(over_black(renders["fit_bake"]), photos, masks)
     scores["fit_over_black"] = _scores(over_black(renders["fit"]), photos, masks)
-    alpha = renders["fit"][..., 3:4] / 255.0
-    scores["flat"] = _scores((flat + plates * (1.0 - alpha)).round().astype(np.uint8), photos, masks)
+    scores["flat"] = _scores(in_scene(flat, plates), photos, masks)  # one colour, the fit's coverage
     strip = [in_scene(renders[k], plates) for k in ("fit_bake", "fit", "gt_mesh", "seg_bake")]
     _save_strip(out / "heldout.png", photos, *strip)
     topo = check_mesh(load_mesh(out / "fit" / "mesh.obj")).to_dict()  # the written file, checked again

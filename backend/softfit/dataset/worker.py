@@ -70,20 +70,24 @@ def render_object(name: str, source: str, opts: RenderOptions, cams: Cameras, re
     times["mask_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     sc.setup_image_pass(scene, camera, opts.background, opts.engine, opts.samples, backdrop)
-    images = np.zeros((n, cams.height, cams.width, 4), dtype=np.uint8)
-    for i in range(n):
-        sc.place_camera(scene, camera, cams, i)
-        images[i] = renderer(scene)
+    images = _every_view(scene, camera, cams, renderer)
     times["image_seconds"] = time.perf_counter() - t0
     plates = None
     if opts.plates:  # the same scene and light without the object: what a render of a fit is laid into
         obj.hide_render = True
-        plates = np.zeros_like(images)
-        for i in range(n):
-            sc.place_camera(scene, camera, cams, i)
-            plates[i] = renderer(scene)
+        plates = _every_view(scene, camera, cams, renderer)
         obj.hide_render = False
     return RenderedObject(name, source, mesh, images, masks, plates), times
+
+
+def _every_view(scene: bpy.types.Scene, camera: bpy.types.Object, cams: Cameras, renderer: sc.Renderer
+                ) -> np.ndarray:
+    """(N, H, W, 4) uint8: the scene as set up, from every camera."""
+    out = np.zeros((len(cams), cams.height, cams.width, 4), dtype=np.uint8)
+    for i in range(len(cams)):
+        sc.place_camera(scene, camera, cams, i)
+        out[i] = renderer(scene)
+    return out
 
 
 def render_into(out: Path, opts: RenderOptions) -> dict:

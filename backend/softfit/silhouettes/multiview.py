@@ -50,6 +50,11 @@ TRY = ("try --silhouette grabcut, give masks (--silhouette mask with a masks/ fo
        "empty scene and pass it (--silhouette backdrop:backdrop=EMPTY.png)")
 
 
+class NotIsolated(InputError):
+    """The segmentation ran but isolated no object: the error a smaller seed may cure (`_with_smaller_seed`
+    retries on it, and on no other)."""
+
+
 @dataclass
 class MultiViewSegmentation:
     """masks (N, H, W) bool; confidence: per-view agreement with the other views' hull; rounds run;
@@ -280,16 +285,11 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     edge = np.flatnonzero(conf.touches_border)
     if len(edge) >= LEAVES_FRAME * n:
         which = ", ".join(names[i] for i in edge[:8]) + (" ..." if len(edge) > 8 else "")
-        raise NotIsolated(f"no object could be isolated: the masks reach the image border in {len(edge)} of "
-                         f"{n} views ({which}), so the object leaves the frame or the floor was taken for "
-                         f"it; {TRY}")
+        raise NotIsolated(f"no object could be isolated: the masks reach the image border in {len(edge)} "
+                          f"of {n} views ({which}), so the object leaves the frame or the floor was taken "
+                          f"for it; {TRY}")
     full = np.stack([_upsample(imgs[i], masks[i]) for i in range(n)])
     return MultiViewSegmentation(full, conf, done, time.perf_counter() - t0, notes)
-
-
-class NotIsolated(InputError):
-    """The segmentation ran but isolated no object: the error a smaller seed may cure (`_with_smaller_seed`
-    retries on it, and on no other)."""
 
 
 def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: float, tolerance: float = 0.02
