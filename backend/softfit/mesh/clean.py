@@ -6,7 +6,11 @@ neighbouring faces wound the same way, outward normals (positive volume), no fac
 no zero-area faces. `repair_mesh` fixes what can be fixed without changing the shape beyond a small,
 reported distance: duplicate vertices merged, degenerate and duplicate faces dropped, holes filled,
 winding made consistent and outward (trimesh), and self-intersections (folds a fit can leave behind in
-thin parts) untangled by smoothing only the vertices around each crossing until none is left."""
+thin parts) untangled by smoothing only the vertices around each crossing until none is left. A fold that
+smoothing cannot open (tiny faces of a graded mesh tucked under their neighbours, where the smoothing
+region's own boundary is folded) is remeshed coarser around the crossing first, so that it has fewer,
+larger faces to untangle; that changes the face count there, so a mesh whose vertex indices must be
+kept (pinned vertices) skips it."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import numpy as np
 import trimesh
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from softfit.mesh.intersect import intersecting_pairs
 from softfit.mesh.types import Mesh
@@ -23,6 +28,9 @@ from softfit.mesh.types import Mesh
 UNTANGLE_ROUNDS = 40  # smoothing rounds at most; each moves only the vertices near a crossing
 UNTANGLE_STEPS = 2  # uniform Laplacian steps per round
 UNTANGLE_LAMBDA = 0.5
+COARSEN_FACTOR = 3.0  # target edge length around a crossing that smoothing left, relative to the local one
+COARSEN_RINGS = 2  # vertex rings around the crossing faces that get the longer target
+COARSEN_PASSES = 5  # coarsen-and-untangle passes at most
 
 
 def _trimesh(mesh: Mesh) -> trimesh.Trimesh:
@@ -134,11 +142,40 @@ def _neighbours(faces: np.ndarray, n: int) -> sparse.csr_matrix:
     return adj
 
 
+def _region(faces: np.ndarray, pairs: np.ndarray, adj: sparse.csr_matrix, rings: int) -> np.ndarray:
+    """(V,) the vertices of the crossing faces and `rings` rings around them."""
+    region = np.zeros(adj.shape[0], dtype=bool)
+    region[np.unique(faces[pairs.ravel()])] = True
+    for _ in range(rings):
+        region |= (adj @ region.astype(np.float64)) > 0
+    return region
+
+
+def _pairs_near(mesh: Mesh, moved: np.ndarray) -> np.ndarray:
+    """Crossing pairs that involve a face with a `moved` vertex (all others are as they were): only the
+    faces whose boxes can reach those faces are tested, instead of the whole mesh."""
+    touched = moved[mesh.faces].any(axis=1)
+    if not touched.any():
+        return np.zeros((0, 2), dtype=np.int64)
+    tri = mesh.verts[mesh.faces]
+    lo, hi = tri.min(axis=1), tri.max(axis=1)
+    box_lo, box_hi = lo[touched], hi[touched]
+    reach = float((hi - lo).max())  # a face near a moved one lies within a face size of its box
+    tree = cKDTree(0.5 * (box_lo + box_hi))
+    near = np.zeros(len(tri), dtype=bool)
+    hits = tree.query_ball_point(0.5 * (lo + hi), r=2.0 * reach)
+    near[[i for i, h in enumerate(hits) if h]] = True
+    sub = np.flatnonzero(near | touched)
+    pairs = sub[intersecting_pairs(Mesh(mesh.verts, mesh.faces[sub]))]
+    return pairs[touched[pairs].any(axis=1)] if len(pairs) else pairs.reshape(0, 2)
+
+
 def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, int]:
     """Smooth the neighbourhood of every crossing until no faces cross (or `rounds` run out).
 
     Returns the mesh and how many crossing pairs are left. Only vertices of crossing faces and their
-    one-ring move, so the rest of the fitted shape is untouched."""
+    one-ring move, so the rest of the fitted shape is untouched (and only faces near them are tested
+    again)."""
     verts = mesh.verts.copy()
     adj = _neighbours(mesh.faces, mesh.n_verts)
     deg = np.asarray(adj.sum(axis=1)).ravel()
@@ -146,19 +183,46 @@ def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, int]:
     for _ in range(rounds):
         if len(pairs) == 0:
             break
-        region = np.zeros(mesh.n_verts, dtype=bool)
-        region[np.unique(mesh.faces[pairs.ravel()])] = True
-        region |= (adj @ region.astype(np.float64)) > 0
+        region = _region(mesh.faces, pairs, adj, 1)
         for _ in range(UNTANGLE_STEPS):
             mean = (adj @ verts) / np.maximum(deg, 1)[:, None]
             verts[region] += UNTANGLE_LAMBDA * (mean[region] - verts[region])
-        pairs = intersecting_pairs(Mesh(verts, mesh.faces))
+        pairs = _pairs_near(Mesh(verts, mesh.faces), region)
     return Mesh(verts, mesh.faces), len(pairs)
 
 
-def repair_mesh(mesh: Mesh) -> tuple[Mesh, dict]:
+def coarsen_crossings(mesh: Mesh) -> Mesh:
+    """Remesh with COARSEN_FACTOR times the local edge length around the crossings (the current length
+    elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open."""
+    from softfit.fit.remesh import remesh  # the remesher lives with the fit that drives it
+
+    pairs = intersecting_pairs(mesh)
+    if len(pairs) == 0:
+        return mesh
+    e = mesh.faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    length = np.linalg.norm(mesh.verts[e[:, 0]] - mesh.verts[e[:, 1]], axis=1)
+    local = np.bincount(e.ravel(), np.repeat(length, 2), mesh.n_verts) / np.maximum(
+        np.bincount(e.ravel(), minlength=mesh.n_verts), 1)
+    region = _region(mesh.faces, pairs, _neighbours(mesh.faces, mesh.n_verts), COARSEN_RINGS)
+    out = remesh(mesh.verts, mesh.faces, np.where(region, COARSEN_FACTOR * local, local))
+    return Mesh(out.verts, out.faces)
+
+
+def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
+    """(P,) distance from each point to the nearest of the k faces of `mesh` whose centres are nearest
+    (exact for the small moves a repair makes)."""
+    tri = mesh.verts[mesh.faces]
+    _, idx = cKDTree(tri.mean(axis=1)).query(points, k=min(k, len(tri)))
+    idx = idx.reshape(len(points), -1)
+    closest = trimesh.triangles.closest_point(tri[idx.ravel()], np.repeat(points, idx.shape[1], axis=0))
+    d = np.linalg.norm(closest - np.repeat(points, idx.shape[1], axis=0), axis=1)
+    return d.reshape(len(points), -1).min(axis=1)
+
+
+def repair_mesh(mesh: Mesh, keep_vertices: bool = False) -> tuple[Mesh, dict]:
     """The repaired mesh and a report: checks before and after, each step's effect, and the largest
-    distance any vertex moved (absolute, and relative to the bounding-box diagonal)."""
+    distance any vertex moved (absolute, and relative to the bounding-box diagonal).
+    keep_vertices: never remesh around a crossing (the caller relies on the vertex indices)."""
     before = check_mesh(mesh)
     steps: dict[str, int] = {}
     tm = _trimesh(mesh)
@@ -181,7 +245,16 @@ def repair_mesh(mesh: Mesh) -> tuple[Mesh, dict]:
         untangled, left = untangle(out)
         moved = float(np.linalg.norm(untangled.verts - out.verts, axis=1).max())
         steps["untangled_pairs"] = crossings - left
-        out = untangled
+        unmoved, out = out, untangled
+        passes = 0
+        while left and not keep_vertices and passes < COARSEN_PASSES:
+            out, left = untangle(coarsen_crossings(out))
+            passes += 1
+        if passes:
+            steps["coarsened_passes"] = passes
+            steps["untangled_pairs"] = crossings - left
+            steps["faces_after_coarsening"] = len(out.faces)
+            moved = float(_surface_distance(out.verts, unmoved).max())
     after = check_mesh(out)
     diag = float(np.linalg.norm(np.ptp(mesh.verts, axis=0))) if mesh.n_verts else 0.0
     report = {"before": before.to_dict(), "after": after.to_dict(), "steps": steps,

@@ -29,7 +29,8 @@ def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: b
     train: the fit's training views (default: the split `params` makes, as the fit does).
     refine: then refine the bake against the same training photos (`softfit.texture.refine`)."""
     t0 = time.perf_counter()
-    mesh, report = repair_mesh(result.mesh)
+    pinned = bool(result.metrics.get("mesh", {}).get("pinned"))  # their indices must survive the repair
+    mesh, report = repair_mesh(result.mesh, keep_vertices=pinned)
     report["time"] = round(time.perf_counter() - t0, 3)
     result.mesh = mesh
     result.metrics["topology"] = report
