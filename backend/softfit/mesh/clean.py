@@ -162,9 +162,7 @@ def _pairs_near(mesh: Mesh, moved: np.ndarray) -> np.ndarray:
     box_lo, box_hi = lo[touched], hi[touched]
     reach = float((hi - lo).max())  # a face near a moved one lies within a face size of its box
     tree = cKDTree(0.5 * (box_lo + box_hi))
-    near = np.zeros(len(tri), dtype=bool)
-    hits = tree.query_ball_point(0.5 * (lo + hi), r=2.0 * reach)
-    near[[i for i, h in enumerate(hits) if h]] = True
+    near = tree.query_ball_point(0.5 * (lo + hi), r=2.0 * reach, return_length=True) > 0
     sub = np.flatnonzero(near | touched)
     pairs = sub[intersecting_pairs(Mesh(mesh.verts, mesh.faces[sub]))]
     return pairs[touched[pairs].any(axis=1)] if len(pairs) else pairs.reshape(0, 2)
@@ -191,10 +189,11 @@ def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, int]:
     return Mesh(verts, mesh.faces), len(pairs)
 
 
-def coarsen_crossings(mesh: Mesh) -> Mesh:
+def coarsen_crossings(mesh: Mesh) -> Mesh | None:
     """Remesh with COARSEN_FACTOR times the local edge length around the crossings (the current length
-    elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open."""
-    from softfit.fit.remesh import remesh  # the remesher lives with the fit that drives it
+    elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open. None if the
+    remesher refuses (the surgery would break the mesh): the caller keeps its mesh."""
+    from softfit.fit.remesh import RemeshError, remesh  # the remesher lives with the fit that drives it
 
     pairs = intersecting_pairs(mesh)
     if len(pairs) == 0:
@@ -204,7 +203,10 @@ def coarsen_crossings(mesh: Mesh) -> Mesh:
     local = np.bincount(e.ravel(), np.repeat(length, 2), mesh.n_verts) / np.maximum(
         np.bincount(e.ravel(), minlength=mesh.n_verts), 1)
     region = _region(mesh.faces, pairs, _neighbours(mesh.faces, mesh.n_verts), COARSEN_RINGS)
-    out = remesh(mesh.verts, mesh.faces, np.where(region, COARSEN_FACTOR * local, local))
+    try:
+        out = remesh(mesh.verts, mesh.faces, np.where(region, COARSEN_FACTOR * local, local))
+    except RemeshError:
+        return None
     return Mesh(out.verts, out.faces)
 
 
@@ -221,7 +223,8 @@ def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
 
 def repair_mesh(mesh: Mesh, keep_vertices: bool = False) -> tuple[Mesh, dict]:
     """The repaired mesh and a report: checks before and after, each step's effect, and the largest
-    distance any vertex moved (absolute, and relative to the bounding-box diagonal).
+    distance any vertex moved (absolute, and relative to the bounding-box diagonal; after remeshing
+    around a crossing, the largest distance of a vertex from the unrepaired surface).
     keep_vertices: never remesh around a crossing (the caller relies on the vertex indices)."""
     before = check_mesh(mesh)
     steps: dict[str, int] = {}
@@ -248,7 +251,10 @@ def repair_mesh(mesh: Mesh, keep_vertices: bool = False) -> tuple[Mesh, dict]:
         unmoved, out = out, untangled
         passes = 0
         while left and not keep_vertices and passes < COARSEN_PASSES:
-            out, left = untangle(coarsen_crossings(out))
+            coarser = coarsen_crossings(out)
+            if coarser is None:
+                break  # the smoothed mesh stands; its crossings are counted in the report
+            out, left = untangle(coarser)
             passes += 1
         if passes:
             steps["coarsened_passes"] = passes
