@@ -118,3 +118,20 @@ def test_folds_smoothing_cannot_open_are_remeshed_coarser_and_untangled():
     assert 0 < rep["max_displacement_rel"] < 0.03
     vol = trimesh.Trimesh(m.verts, m.faces).volume
     assert abs(trimesh.Trimesh(out.verts, out.faces).volume - vol) < 0.03 * abs(vol)
+
+
+def test_a_fit_with_pinned_vertices_keeps_its_vertex_indices_through_the_finish():
+    """The refine path pins vertices by index, so its finish may smooth crossings but not remesh."""
+    from softfit.fit.engine import FitResult
+    from softfit.fit.params import FitParams
+    from softfit.texture.finish import finish
+
+    m = _knot_fit()
+    pinned = FitResult(m, {"mesh": {"pinned": 4}})
+    finish(pinned, None, FitParams(device="cpu"), texture=False)
+    assert pinned.mesh.n_faces == m.n_faces and np.array_equal(pinned.mesh.faces, m.faces)
+    assert "coarsened_passes" not in pinned.metrics["topology"]["steps"]
+    free = FitResult(m, {"mesh": {"pinned": 0}})
+    finish(free, None, FitParams(device="cpu"), texture=False)
+    assert free.metrics["topology"]["after"]["self_intersections"] == 0
+    assert free.metrics["topology"]["steps"]["coarsened_passes"] >= 1
