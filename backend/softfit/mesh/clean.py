@@ -168,10 +168,10 @@ def _pairs_near(mesh: Mesh, moved: np.ndarray) -> np.ndarray:
     return pairs[touched[pairs].any(axis=1)] if len(pairs) else pairs.reshape(0, 2)
 
 
-def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, int]:
+def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, np.ndarray]:
     """Smooth the neighbourhood of every crossing until no faces cross (or `rounds` run out).
 
-    Returns the mesh and how many crossing pairs are left. Only vertices of crossing faces and their
+    Returns the mesh and the crossing pairs left. Only vertices of crossing faces and their
     one-ring move, so the rest of the fitted shape is untouched (and only faces near them are tested
     again)."""
     verts = mesh.verts.copy()
@@ -186,18 +186,15 @@ def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, int]:
             mean = (adj @ verts) / np.maximum(deg, 1)[:, None]
             verts[region] += UNTANGLE_LAMBDA * (mean[region] - verts[region])
         pairs = _pairs_near(Mesh(verts, mesh.faces), region)
-    return Mesh(verts, mesh.faces), len(pairs)
+    return Mesh(verts, mesh.faces), pairs
 
 
-def coarsen_crossings(mesh: Mesh) -> Mesh | None:
-    """Remesh with COARSEN_FACTOR times the local edge length around the crossings (the current length
+def coarsen_crossings(mesh: Mesh, pairs: np.ndarray) -> Mesh | None:
+    """Remesh with COARSEN_FACTOR times the local edge length around the crossing `pairs` (the current length
     elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open. None if the
     remesher refuses (the surgery would break the mesh): the caller keeps its mesh."""
     from softfit.fit.remesh import RemeshError, remesh  # the remesher lives with the fit that drives it
 
-    pairs = intersecting_pairs(mesh)
-    if len(pairs) == 0:
-        return mesh
     e = mesh.faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
     length = np.linalg.norm(mesh.verts[e[:, 0]] - mesh.verts[e[:, 1]], axis=1)
     local = np.bincount(e.ravel(), np.repeat(length, 2), mesh.n_verts) / np.maximum(
@@ -247,18 +244,18 @@ def repair_mesh(mesh: Mesh, keep_vertices: bool = False) -> tuple[Mesh, dict]:
     if crossings:  # the only step that moves vertices (the others merge, drop or add faces)
         untangled, left = untangle(out)
         moved = float(np.linalg.norm(untangled.verts - out.verts, axis=1).max())
-        steps["untangled_pairs"] = crossings - left
+        steps["untangled_pairs"] = crossings - len(left)
         unmoved, out = out, untangled
         passes = 0
-        while left and not keep_vertices and passes < COARSEN_PASSES:
-            coarser = coarsen_crossings(out)
+        while len(left) and not keep_vertices and passes < COARSEN_PASSES:
+            coarser = coarsen_crossings(out, left)
             if coarser is None:
                 break  # the smoothed mesh stands; its crossings are counted in the report
             out, left = untangle(coarser)
             passes += 1
         if passes:
             steps["coarsened_passes"] = passes
-            steps["untangled_pairs"] = crossings - left
+            steps["untangled_pairs"] = crossings - len(left)
             steps["faces_after_coarsening"] = len(out.faces)
             moved = float(_surface_distance(out.verts, unmoved).max())
     after = check_mesh(out)
