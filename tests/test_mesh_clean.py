@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from softfit.fit.remesh import remesh_or_keep
 from softfit.mesh.clean import check_mesh, nonmanifold_vertices, repair_mesh
 from softfit.mesh.intersect import intersecting_pairs
 from softfit.mesh.normals import vertex_normals
@@ -107,10 +108,10 @@ def test_folds_smoothing_cannot_open_are_remeshed_coarser_and_untangled():
     before = check_mesh(m)
     assert before.watertight and before.manifold and before.self_intersections > 100
     # Smoothing alone (what a mesh with pinned vertices gets) leaves folds of tiny faces tucked in.
-    kept, rep_kept = repair_mesh(m, keep_vertices=True)
+    kept, rep_kept = repair_mesh(m)
     assert rep_kept["after"]["self_intersections"] > 0 and "coarsened_passes" not in rep_kept["steps"]
     assert kept.n_faces == m.n_faces
-    out, rep = repair_mesh(m)
+    out, rep = repair_mesh(m, remesh=remesh_or_keep)
     assert rep["after"]["self_intersections"] == 0 and rep["after"]["ok"], rep["after"]
     assert rep["steps"]["coarsened_passes"] >= 1 and rep["steps"]["faces_after_coarsening"] == out.n_faces
     # Only the neighbourhoods of the crossings changed: the shape and most of the mesh stay.

@@ -51,11 +51,12 @@ def _fit_row(folder: Path, size: int, polys: int | str, remesh: str) -> dict:
 def _checks(mesh) -> dict:
     """check_mesh of the raw mesh (closed, manifold, oriented; crossings counted) and of the mesh the
     report writes (`repair_mesh`: crossings untangled)."""
+    from softfit.fit.remesh import remesh_or_keep
     from softfit.mesh.clean import check_mesh, repair_mesh
 
     raw = check_mesh(mesh)
     t0 = time.perf_counter()
-    repaired, report = repair_mesh(mesh)
+    repaired, report = repair_mesh(mesh, remesh=remesh_or_keep)  # as `softfit fit` finishes a fit
     return {"closed_manifold_oriented": bool(raw.watertight and raw.manifold and raw.winding_consistent
                                              and raw.outward),
             "self_intersections": int(raw.self_intersections), "check_ok": bool(raw.ok),

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from softfit.init import meshops
+from softfit.mesh.types import Mesh
 
 SPLIT, COLLAPSE = 4.0 / 3.0, 4.0 / 5.0  # Botsch-Kobbelt thresholds relative to the target length
 FLAT_FLIP = 0.9  # flips only where both the old and the new face pairs meet at cos(angle) above this
@@ -275,3 +276,13 @@ def remesh(verts: np.ndarray, faces: np.ndarray, target: np.ndarray | float, ite
     if not (meshops.is_watertight(m.f) and meshops.is_vertex_manifold(len(m.v), m.f)):
         raise RemeshError("remeshing broke the mesh's manifoldness (please report this as a bug)")
     return RemeshResult(m.v, m.f, m.src, m.t)
+
+
+def remesh_or_keep(verts: np.ndarray, faces: np.ndarray, target: np.ndarray) -> Mesh | None:
+    """`remesh` for a caller that keeps its own mesh when the surgery fails (the repair's coarsening of
+    folds, `softfit.mesh.clean.repair_mesh(remesh=...)`): the new mesh, or None."""
+    try:
+        out = remesh(verts, faces, target)
+    except RemeshError:
+        return None
+    return Mesh(out.verts, out.faces)

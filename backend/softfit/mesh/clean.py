@@ -9,11 +9,13 @@ winding made consistent and outward (trimesh), and self-intersections (folds a f
 thin parts) untangled by smoothing only the vertices around each crossing until none is left. A fold that
 smoothing cannot open (tiny faces of a graded mesh tucked under their neighbours, where the smoothing
 region's own boundary is folded) is remeshed coarser around the crossing first, so that it has fewer,
-larger faces to untangle; that changes the face count there, so a mesh whose vertex indices must be
-kept (pinned vertices) skips it."""
+larger faces to untangle. The remesher is the fit's (a stage above this module), so the caller hands it
+in (`remesh=softfit.fit.remesh.remesh_or_keep`); without it, or for a mesh whose vertex indices must be
+kept (pinned vertices), crossings are only smoothed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,8 @@ UNTANGLE_LAMBDA = 0.5
 COARSEN_FACTOR = 3.0  # target edge length around a crossing that smoothing left, relative to the local one
 COARSEN_RINGS = 2  # vertex rings around the crossing faces that get the longer target
 COARSEN_PASSES = 5  # coarsen-and-untangle passes at most
+
+Remesher = Callable[[np.ndarray, np.ndarray, np.ndarray], Mesh | None]  # (verts, faces, target) -> mesh
 
 
 def _trimesh(mesh: Mesh) -> trimesh.Trimesh:
@@ -189,22 +193,16 @@ def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, np.ndarra
     return Mesh(verts, mesh.faces), pairs
 
 
-def coarsen_crossings(mesh: Mesh, pairs: np.ndarray) -> Mesh | None:
-    """Remesh with COARSEN_FACTOR times the local edge length around the crossing `pairs` (the current length
-    elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open. None if the
-    remesher refuses (the surgery would break the mesh): the caller keeps its mesh."""
-    from softfit.fit.remesh import RemeshError, remesh  # the remesher lives with the fit that drives it
-
+def coarsen_crossings(mesh: Mesh, pairs: np.ndarray, remesh: Remesher) -> Mesh | None:
+    """Remesh with COARSEN_FACTOR times the local edge length around the crossing `pairs` (the current
+    length elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open. None if
+    the remesher refuses (the surgery would break the mesh): the caller keeps its mesh."""
     e = mesh.faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
     length = np.linalg.norm(mesh.verts[e[:, 0]] - mesh.verts[e[:, 1]], axis=1)
     local = np.bincount(e.ravel(), np.repeat(length, 2), mesh.n_verts) / np.maximum(
         np.bincount(e.ravel(), minlength=mesh.n_verts), 1)
     region = _region(mesh.faces, pairs, _neighbours(mesh.faces, mesh.n_verts), COARSEN_RINGS)
-    try:
-        out = remesh(mesh.verts, mesh.faces, np.where(region, COARSEN_FACTOR * local, local))
-    except RemeshError:
-        return None
-    return Mesh(out.verts, out.faces)
+    return remesh(mesh.verts, mesh.faces, np.where(region, COARSEN_FACTOR * local, local))
 
 
 def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
@@ -218,11 +216,12 @@ def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
     return d.reshape(len(points), -1).min(axis=1)
 
 
-def repair_mesh(mesh: Mesh, keep_vertices: bool = False) -> tuple[Mesh, dict]:
+def repair_mesh(mesh: Mesh, remesh: Remesher | None = None) -> tuple[Mesh, dict]:
     """The repaired mesh and a report: checks before and after, each step's effect, and the largest
     distance any vertex moved (absolute, and relative to the bounding-box diagonal; after remeshing
     around a crossing, the largest distance of a vertex from the unrepaired surface).
-    keep_vertices: never remesh around a crossing (the caller relies on the vertex indices)."""
+    remesh: the remesher for folds smoothing cannot open (`softfit.fit.remesh.remesh_or_keep`); None: only
+    smooth, so the vertex indices hold (pinned vertices)."""
     before = check_mesh(mesh)
     steps: dict[str, int] = {}
     tm = _trimesh(mesh)
@@ -247,8 +246,8 @@ def repair_mesh(mesh: Mesh, keep_vertices: bool = False) -> tuple[Mesh, dict]:
         steps["untangled_pairs"] = crossings - len(left)
         unmoved, out = out, untangled
         passes = 0
-        while len(left) and not keep_vertices and passes < COARSEN_PASSES:
-            coarser = coarsen_crossings(out, left)
+        while len(left) and remesh is not None and passes < COARSEN_PASSES:
+            coarser = coarsen_crossings(out, left, remesh)
             if coarser is None:
                 break  # the smoothed mesh stands; its crossings are counted in the report
             out, left = untangle(coarser)

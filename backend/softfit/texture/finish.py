@@ -15,6 +15,7 @@ from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.fit.engine import FitResult
 from softfit.fit.params import FitParams
+from softfit.fit.remesh import remesh_or_keep
 from softfit.fit.views import split_views
 from softfit.mesh.clean import repair_mesh
 from softfit.texture.bake import Texture, bake_texture
@@ -30,7 +31,7 @@ def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: b
     refine: then refine the bake against the same training photos (`softfit.texture.refine`)."""
     t0 = time.perf_counter()
     pinned = bool(result.metrics.get("mesh", {}).get("pinned"))  # their indices must survive the repair
-    mesh, report = repair_mesh(result.mesh, keep_vertices=pinned)
+    mesh, report = repair_mesh(result.mesh, remesh=None if pinned else remesh_or_keep)
     report["time"] = round(time.perf_counter() - t0, 3)
     result.mesh = mesh
     result.metrics["topology"] = report
