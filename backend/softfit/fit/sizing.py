@@ -5,9 +5,13 @@ detail the images support; the engine explains why not the early renders' coarse
 - footprint: one pixel at a vertex measures depth / fx in the view that sees the vertex largest; no edge
   is asked to be shorter than MIN_PX of those pixels (a shorter edge only adds unconstrained vertices);
 - curvature: a chord of length l on a surface of curvature κ deviates from it by l²κ/8; asking that to stay
-  under SAG_PX pixels gives l = sqrt(8·SAG_PX·px / κ), so flat parts coarsen (up to MAX_PX pixels) and
-  creases, rims and thin wings keep short edges. κ per vertex: the largest dihedral angle of its edges
-  over the distance between the two faces' centres;
+  under a sag s gives l = sqrt(8·s·px / κ), so flat parts coarsen and creases, rims and thin wings keep
+  short edges. κ per vertex: the largest dihedral angle of its edges over the distance between the two
+  faces' centres. The sag and the longest edge are relative to the object's extent in the views (SAG_REL
+  and MAX_REL of it, never under SAG_PX and MAX_PX pixels): what a silhouette's IoU loses to a sag is
+  sag × perimeter / area, i.e. relative to the object's size, and a fixed pixel tolerance made large
+  images over-refine (the fit's sub-pixel ripples read as curvature, refined, rippled finer: the 256²
+  mug reached 40 000 faces where 8 000 fixed ones fit it better; benchmarks/thin.md);
 - silhouette error: where the hard silhouette still disagrees with the target by more than a pixel's
   staircase (e = the fraction of mismatched pixels in a small window around the vertex's projection
   beyond the 1/ERR_WINDOW that a one-pixel strip fills, worst view), the length is pulled towards the
@@ -25,8 +29,10 @@ from softfit.fit.views import Targets
 from softfit.projection import project
 
 MIN_PX = 1.5  # shortest target edge, in render pixels
-MAX_PX = 6.0  # longest target edge (flat parts), in render pixels
-SAG_PX = 0.25  # allowed chord-to-surface deviation, in render pixels
+MAX_PX = 6.0  # the longest target edge (flat parts) is at least this many render pixels ...
+MAX_REL = 0.05  # ... or this share of the object's extent in the views, whichever is longer
+SAG_REL = 0.0025  # allowed chord-to-surface deviation, as a share of the object's extent in the views ...
+SAG_PX = 0.25  # ... and never under this many render pixels (a finer sag is invisible in the images)
 GRADE = 0.5  # the length may grow by at most this much per unit of distance along an edge
 ERR_WINDOW = 5  # window (render pixels) over which the silhouette mismatch is averaged
 CHUNK = 16  # views rendered at once for the error maps
@@ -46,6 +52,15 @@ def pixel_size(verts: torch.Tensor, tg: Targets) -> tuple[torch.Tensor, torch.Te
     finite = torch.isfinite(px)
     fallback = (depth / tg.intrinsics[:, None, 0]).abs().min(dim=0).values
     return torch.where(finite, px, fallback), screen
+
+
+def extent_px(screen: torch.Tensor, tg: Targets) -> float:
+    """The object's extent in render pixels: the longer side of its projected box, median over the views
+    that see all of it in front of the camera."""
+    x, y, depth = screen[..., 0], screen[..., 1], screen[..., 2]
+    side = torch.maximum(x.max(dim=1).values - x.min(dim=1).values, y.max(dim=1).values - y.min(dim=1).values)
+    seen = (depth > 0).all(dim=1)
+    return float(side[seen].median()) if bool(seen.any()) else float(max(tg.width, tg.height))
 
 
 def silhouette_error(screen: torch.Tensor, faces: torch.Tensor, tg: Targets) -> torch.Tensor:
@@ -113,13 +128,15 @@ def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets) -> tuple
     with torch.no_grad():
         px_t, screen = pixel_size(verts, tg)
         err_t = silhouette_error(screen, torch.as_tensor(faces, device=verts.device), tg)
+        extent = extent_px(screen, tg)
     px, err = px_t.double().cpu().numpy(), err_t.double().cpu().numpy()
     v = verts.detach().double().cpu().numpy()
+    sag_px, max_px = max(SAG_PX, SAG_REL * extent), max(MAX_PX, MAX_REL * extent)
     kappa = curvature(v, faces)
-    t_curv = np.sqrt(8.0 * SAG_PX * px / np.maximum(kappa, 1e-30))
-    t = np.minimum(t_curv, MAX_PX * px)
+    t_curv = np.sqrt(8.0 * sag_px * px / np.maximum(kappa, 1e-30))
+    t = np.minimum(t_curv, max_px * px)
     t = t * (1.0 - err) + MIN_PX * px * err
     t = np.maximum(grade(np.maximum(t, MIN_PX * px), v, faces), MIN_PX * px)
-    summary = {"min_px": MIN_PX, "max_px": MAX_PX, "sag_px": SAG_PX,
+    summary = {"min_px": MIN_PX, "max_px": max_px, "sag_px": sag_px, "extent_px": extent,
                "mean_error": float(err.mean()), "refined_share": float((err > 0.1).mean())}
     return t, summary

@@ -1,0 +1,54 @@
+"""Adaptive sizing (softfit.fit.sizing): the tolerances are relative to the object's extent in the views
+(never finer than the images show), so the face count a smooth shape asks for is set by the shape, not by
+how many pixels the images have."""
+
+import numpy as np
+import pytest
+import torch
+
+from softfit.cameras import turntable
+from softfit.fit import sizing
+from softfit.fit.views import make_targets
+from softfit.mesh.sphere import uv_sphere
+from softfit.mesh.types import Mesh
+from softfit.metrics import render_silhouettes
+
+
+@pytest.fixture(scope="module")
+def ellipsoid() -> Mesh:
+    m = uv_sphere(4000, 0.5)
+    return Mesh(m.verts * np.array([3.0, 1.0, 1.0]), m.faces)
+
+
+def _asked_faces(mesh: Mesh, size: int) -> tuple[float, dict]:
+    """Faces the target field asks for (vertex area over an equilateral face of the target edge), and
+    the sizing's summary, with the mesh's own silhouettes as targets (no silhouette error)."""
+    cams = turntable(np.arange(0, 360, 30), elevation_deg=30.0, width=size, height=size)
+    tg = make_targets(render_silhouettes(mesh, cams), cams, size, torch.float64, torch.device("cpu"))
+    t, summary = sizing.target_lengths(torch.as_tensor(mesh.verts), mesh.faces, tg)
+    v, f = mesh.verts, mesh.faces
+    area = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    vert_area = np.zeros(len(v))
+    for k in range(3):
+        np.add.at(vert_area, f[:, k], area / 3)
+    return float((vert_area / (np.sqrt(3) / 4 * t**2)).sum()), summary
+
+
+def test_extent_and_tolerances_follow_the_object_in_the_images(ellipsoid):
+    _, s64 = _asked_faces(ellipsoid, 64)
+    _, s256 = _asked_faces(ellipsoid, 256)
+    # the ellipsoid is 3 units long, seen from 2.732 with SoftRas' 30-degree field: about 2/3 of the frame
+    assert 0.5 * 64 < s64["extent_px"] < 0.85 * 64
+    assert s256["extent_px"] == pytest.approx(4 * s64["extent_px"], rel=0.05)
+    assert s256["sag_px"] == pytest.approx(sizing.SAG_REL * s256["extent_px"])
+    assert s64["sag_px"] == sizing.SAG_PX  # 0.25 % of 44 px is finer than the images show
+    assert s64["max_px"] == sizing.MAX_PX and s256["max_px"] >= sizing.MAX_PX
+
+
+def test_larger_images_do_not_ask_for_more_faces_than_the_shape_needs(ellipsoid):
+    # Measured: 611 / 2 889 / 2 889 faces at 64 / 256 / 512 px. Tolerances fixed in pixels (the rule
+    # before) asked for 611 / 6 074 / 24 298: 4x per doubling once the longest edge binds, which is how
+    # the 256² mug reached 40 000 faces.
+    n = {size: _asked_faces(ellipsoid, size)[0] for size in (64, 256, 512)}
+    assert n[512] < 1.25 * n[256]
+    assert n[256] >= n[64]
