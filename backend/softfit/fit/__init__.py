@@ -29,13 +29,13 @@ for all, nothing tuned to one object; figures in benchmarks/fit.md, `softfit ben
   a unit-box Suzanne badly).
 - 4 views per step, 300 steps: 8 views gained 0.3 IoU points for twice the time; from the visual hull
   150 steps already reach 0.98 on the demo. Early stop after 60 final-stage steps without improvement.
-- Adaptive resolution (`remesh`, on when the initial mesh's polys is "auto"; benchmarks/thin.md): at
-  the start and middle of every resolution stage the mesh is remeshed towards per-vertex edge lengths
-  (`sizing`: >= 1.5 render pixels, <= 6 where flat, shorter where curved or where the silhouette still
-  misfits by more than a pixel), so thin parts get triangles and flat parts lose them; Adam's moments
-  follow each new vertex's source (airplane at 64²: held-out IoU 0.943 carried, 0.935 reset). Off with
-  pinned vertices (their indices must hold); "auto" is off for a given initial mesh (server jobs: a client
-  asks with "remesh": "on", and its frames then carry the new faces, `wire.events.VertexFrame`).
+- Adaptive resolution (`remesh`, on when the initial mesh's polys is "auto"; benchmarks/thin.md): at the
+  start and middle of every resolution stage the mesh is remeshed towards per-vertex edge lengths (`sizing`:
+  >= 1 render pixel, <= max(6 px, 5 % of the object's extent) where flat, shorter where curved or where the
+  silhouette still misfits by more than a pixel), so thin parts get triangles and flat parts lose them;
+  Adam's moments follow each new vertex's source (airplane at 64²: held-out IoU 0.943 carried, 0.935 reset).
+  Off with pinned vertices (their indices must hold); "auto" is off for a given initial mesh (server jobs: a
+  client asks with "remesh": "on", and its frames then carry the new faces, `wire.events.VertexFrame`).
 - The initial mesh matters more than any of these: the visual hull (softfit.init) starts at IoU 0.9-0.97
   and has the object's topology (torus 0.93 -> 0.99, torus knot 0.75 -> 0.96 held-out IoU compared with
   an ellipsoid start), so the CLI defaults to it (falling back to the bbox ellipsoid, then a sphere).

@@ -192,7 +192,8 @@ class _Fit:
         benchmarks/thin.md, round 5)."""
         t0 = time.perf_counter()
         verts = self.current_verts()
-        target, summary = target_lengths(verts, self.faces_np, self.targets(0))  # 0: full size
+        target, summary = target_lengths(verts, self.faces_np, self.targets(0),  # 0: full size
+                                         first=self.topology == 0)
         try:
             r = remesh(verts.double().cpu().numpy(), self.faces_np, target)
         except RemeshError as exc:  # keep the current mesh; never silent

@@ -18,6 +18,10 @@ detail the images support; the engine explains why not the early renders' coarse
   minimum:
   l ← l·(1 − e) + MIN_PX·px·e.
 The field is then graded (no more than GRADE change in length per unit distance) so sizes vary smoothly.
+On the first remeshing of an object over 100 px across (where the sag is relative), the curvature is read
+on a copy of the mesh after SMOOTH_FIRST Taubin passes: the initial mesh there is a visual hull, whose
+creases are the carving's facets, not the object's, and sizing for them set the 256² mug's face count at
+15 000 before the fit had moved a vertex (benchmarks/thin.md, round 11).
 Defaults measured on the `softfit bench thin` and `softfit bench fit` objects (benchmarks/thin.md)."""
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ SAG_PX = 0.25  # ... and never under this many render pixels (a finer sag is inv
 GRADE = 0.5  # the length may grow by at most this much per unit of distance along an edge
 ERR_WINDOW = 5  # window (render pixels) over which the silhouette mismatch is averaged
 CHUNK = 16  # views rendered at once for the error maps
+SMOOTH_FIRST = 10  # Taubin passes (λ 0.5, μ -0.53) before the first remeshing reads curvature (large objects)
+TAUBIN = (0.5, -0.53)
 
 
 def _edges(faces: np.ndarray) -> np.ndarray:
@@ -109,6 +115,19 @@ def curvature(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out
 
 
+def taubin(verts: np.ndarray, faces: np.ndarray, passes: int) -> np.ndarray:
+    """`verts` after `passes` Taubin λ|μ steps with uniform weights: creases a few edges wide melt, the
+    shape's size and larger curvature stay (no shrinkage, unlike plain Laplacian smoothing)."""
+    from softfit.init.meshops import adjacency
+
+    a = adjacency(len(verts), np.asarray(faces))
+    w = np.asarray(verts, dtype=np.float64).copy()
+    for _ in range(passes):
+        for lam in TAUBIN:
+            w = w + lam * (a @ w - w)
+    return w
+
+
 def grade(target: np.ndarray, verts: np.ndarray, faces: np.ndarray, rounds: int = 8) -> np.ndarray:
     """Limit how fast the target length grows along edges: t_i ≤ t_j + GRADE·|x_i − x_j|."""
     e = _edges(faces)
@@ -123,8 +142,10 @@ def grade(target: np.ndarray, verts: np.ndarray, faces: np.ndarray, rounds: int 
     return t
 
 
-def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets) -> tuple[np.ndarray, dict]:
-    """(V,) target edge lengths (world units) for the mesh at the image size of `tg`, and a summary."""
+def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets, first: bool = False
+                   ) -> tuple[np.ndarray, dict]:
+    """(V,) target edge lengths (world units) for the mesh at the image size of `tg`, and a summary.
+    `first`: this is the initial mesh (its curvature is read after smoothing when the object is large)."""
     with torch.no_grad():
         px_t, screen = pixel_size(verts, tg)
         err_t = silhouette_error(screen, torch.as_tensor(faces, device=verts.device), tg)
@@ -132,11 +153,13 @@ def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets) -> tuple
     px, err = px_t.double().cpu().numpy(), err_t.double().cpu().numpy()
     v = verts.detach().double().cpu().numpy()
     sag_px, max_px = max(SAG_PX, SAG_REL * extent), max(MAX_PX, MAX_REL * extent)
-    kappa = curvature(v, faces)
+    smooth = SMOOTH_FIRST if first and sag_px > SAG_PX else 0
+    kappa = curvature(taubin(v, faces, smooth) if smooth else v, faces)
     t_curv = np.sqrt(8.0 * sag_px * px / np.maximum(kappa, 1e-30))
     t = np.minimum(t_curv, max_px * px)
     t = t * (1.0 - err) + MIN_PX * px * err
     t = np.maximum(grade(np.maximum(t, MIN_PX * px), v, faces), MIN_PX * px)
     summary = {"min_px": MIN_PX, "max_px": max_px, "sag_px": sag_px, "extent_px": extent,
+               "curvature_smoothing_passes": smooth,
                "mean_error": float(err.mean()), "refined_share": float((err > 0.1).mean())}
     return t, summary
