@@ -1,0 +1,206 @@
+"""The support plane from the photos alone, and the pixels that see it: a plane sweep.
+
+A point on the plane the object stands on looks the same from every camera that sees it, at the place the
+plane maps it to; a point above the plane does not (parallax). So, for heights along the cameras' up
+direction, each view is warped onto its neighbours through the plane at that height and compared in
+small windows (normalised cross-correlation of grey levels, which a shadow's darkening leaves alone
+where the light is fixed in the world, and the windows' mean colours); the support is the height at
+which the most pixels around the object agree. A pixel then sees the support when it agrees at that
+height and at neither a little above nor below it (a smooth shading gradient agrees at every height and
+proves nothing), and only textured pixels take part (a flat region agrees with anything).
+
+The segmentation uses it in two ways (`multiview`): the height is the plane the hull's skirt is cut at
+when the capture brought no 3-D points (`voxelvotes.cut_support`), and support pixels whose plane point
+lies outside the object's footprint (the cut hull's cells on the plane, carved from the masks less the
+support pixels, so that a cast shadow the masks took in does not widen it) are sure background: that is
+the floor seen through a torus's hole, a patch of table beside the object, a cast shadow. Inside the
+footprint they are left alone: the object's base touches the plane and agrees there too.
+Hand-held captures and rings of cameras around a static scene are what it is for; on a fixed-camera
+turntable the light turns with the camera, shadows move over the disc, and the sweep finds less."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from softfit.cameras import Cameras
+
+NEIGHBOURS = 4  # views each view is compared with (the nearest camera directions)
+WINDOW = 5  # comparison window (working-size pixels)
+MIN_STD = 2.0  # grey-level spread a window needs to take part (flat regions agree with anything)
+AGREE_MIN = 1  # a pixel sees the plane when at least this many neighbours agree ...
+AGREE_SHARE = 0.5  # ... and at least this share of those that see the place textured
+NCC_MIN = 0.6  # correlation for two windows to agree ...
+COLOUR_MAX = 15.0  # ... and the largest difference of their mean colours (per channel, of 255)
+HEIGHTS = 25  # heights swept, from 2 radii below the aim point to half a radius above it
+SWEEP_VIEWS = 8  # views the height is chosen on (spread over the capture)
+OFF_PLANE = 0.3  # x the region radius: "a little above or below the plane" for the per-pixel test
+MIN_SHARE = 0.1  # the best height must make at least this share of textured pixels agree ...
+PEAK = 1.5  # ... and this many times the median share over all heights (else: no plane found)
+
+
+@dataclass
+class SupportSweep:
+    """height: the plane is up . x = height; share / median_share: agreeing share of textured pixels at
+    that height and the median over the heights swept; pixels (N, H, W): pixels that see the plane."""
+
+    up: np.ndarray
+    height: float
+    share: float
+    median_share: float
+    pixels: np.ndarray
+
+
+def plane_points(cams: Cameras, i: int, up: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """((H, W, 3) where each pixel's ray meets the plane, (H, W) whether it meets it in front)."""
+    h, w = cams.height, cams.width
+    yy, xx = np.mgrid[:h, :w].astype(np.float64) + 0.5
+    d = np.stack([(xx - cams.cx[i]) / cams.fx[i], -(yy - cams.cy[i]) / cams.fy[i], -np.ones_like(xx)], -1)
+    d = d @ cams.c2w[i, :3, :3].T
+    o = cams.c2w[i, :3, 3]
+    du = d @ up
+    s = (height - o @ up) / np.where(np.abs(du) > 1e-12, du, 1e-12)
+    return o + s[..., None] * d, s > 0
+
+
+def _maps(cams: Cameras, j: int, pts: np.ndarray, ok: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    w2c = cams.w2c[j]
+    pc = pts @ w2c[:3, :3].T + w2c[:3, 3]
+    depth = -pc[..., 2]
+    safe = np.where(depth > 1e-9, depth, 1.0)
+    x = cams.cx[j] + cams.fx[j] * pc[..., 0] / safe - 0.5
+    y = cams.cy[j] - cams.fy[j] * pc[..., 1] / safe - 0.5
+    ok = ok & (depth > 1e-9) & (x >= 0) & (x <= cams.width - 1) & (y >= 0) & (y <= cams.height - 1)
+    return x.astype(np.float32), y.astype(np.float32), ok
+
+
+def neighbours(cams: Cameras, k: int = NEIGHBOURS) -> np.ndarray:
+    """(N, k) the views whose camera directions (from the cameras' mean position) are nearest each view's."""
+    p = cams.centers - cams.centers.mean(0)
+    p = p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
+    cos = p @ p.T
+    np.fill_diagonal(cos, -np.inf)
+    return np.argsort(-cos, axis=1)[:, : min(k, len(cams) - 1)]
+
+
+class _Views:
+    """The images' grey levels and colours with the per-view window statistics computed once."""
+
+    def __init__(self, images: np.ndarray):
+        k = (WINDOW, WINDOW)
+        self.rgb = images.astype(np.float32)
+        self.grey = np.stack([cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in images]).astype(np.float32)
+        self.mean = np.stack([cv2.blur(g, k) for g in self.grey])
+        self.std = np.sqrt(np.maximum(np.stack([cv2.blur(g * g, k) for g in self.grey]) - self.mean**2, 0))
+        self.colour = np.stack([cv2.blur(c, k) for c in self.rgb])
+
+    def agree(self, cams: Cameras, i: int, j: int, up: np.ndarray, height: float,
+              pts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """((H, W) textured pixels of view i that view j also sees through the plane, (H, W) those of them
+        whose windows agree)."""
+        k = (WINDOW, WINDOW)
+        x, y, ok = _maps(cams, j, *(pts if pts is not None else plane_points(cams, i, up, height)))
+        g = cv2.remap(self.grey[j], x, y, cv2.INTER_LINEAR)
+        m = cv2.blur(g, k)
+        sd = np.sqrt(np.maximum(cv2.blur(g * g, k) - m * m, 0))
+        ncc = (cv2.blur(g * self.grey[i], k) - m * self.mean[i]) / np.maximum(sd * self.std[i], 1e-6)
+        col = cv2.blur(cv2.remap(self.rgb[j], x, y, cv2.INTER_LINEAR), k)
+        valid = ok & (self.std[i] > MIN_STD) & (sd > MIN_STD)
+        good = valid & (ncc > NCC_MIN) & (np.abs(col - self.colour[i]).max(-1) < COLOUR_MAX)
+        return valid, good
+
+    def votes(self, cams: Cameras, i: int, nb: np.ndarray, up: np.ndarray, height: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+        pts = plane_points(cams, i, up, height)
+        valid = np.zeros(self.grey.shape[1:], np.int32)
+        good = np.zeros_like(valid)
+        for j in nb[i]:
+            v, g = self.agree(cams, i, int(j), up, height, pts)
+            valid += v
+            good += g
+        return valid, good
+
+
+def _on_plane(valid: np.ndarray, good: np.ndarray) -> np.ndarray:
+    return (valid >= 2) & (good >= AGREE_MIN) & (good >= AGREE_SHARE * valid)
+
+
+def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, center: np.ndarray, radius: float
+          ) -> SupportSweep | None:
+    """The support plane and the pixels that see it (module docstring), or None when no height makes
+    clearly more of the textured pixels around the object agree than the others do."""
+    n = len(images)
+    if n < 3:
+        return None
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    views = _Views(images)
+    nb = neighbours(cams)
+    aim = float(np.asarray(center) @ up)
+    heights = aim + np.linspace(-2.0, 0.5, HEIGHTS) * radius
+    chosen = np.unique(np.linspace(0, n - 1, min(n, SWEEP_VIEWS)).round().astype(int))
+    centres, radii = _projected(cams, center, radius)
+    yy, xx = np.mgrid[: cams.height, : cams.width] + 0.5
+    near = {int(i): (xx - centres[i, 0]) ** 2 + (yy - centres[i, 1]) ** 2 <= (3 * radii[i]) ** 2
+            for i in chosen}
+    shares = np.zeros(len(heights))
+    for k, t in enumerate(heights):
+        v = g = 0
+        for i in chosen:
+            valid, good = views.votes(cams, int(i), nb, up, float(t))
+            v += int(valid[near[int(i)]].sum())
+            g += int(good[near[int(i)]].sum())
+        shares[k] = g / max(v, 1)
+    best = int(np.argmax(shares))
+    median = float(np.median(shares))
+    if shares[best] < MIN_SHARE or shares[best] < PEAK * median:
+        return None
+    t = float(heights[best])
+    pixels = np.zeros(images.shape[:3], bool)
+    for i in range(n):
+        on = _on_plane(*views.votes(cams, i, nb, up, t))
+        for dt in (OFF_PLANE * radius, -OFF_PLANE * radius):
+            on &= ~_on_plane(*views.votes(cams, i, nb, up, t + dt))
+        pixels[i] = on
+    return SupportSweep(up, t, float(shares[best]), median, pixels)
+
+
+def _projected(cams: Cameras, center: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    p = cams.project_points(np.asarray(center, float)[None])[:, 0]
+    f = np.maximum(np.abs(cams.fx), np.abs(cams.fy))
+    return p[:, :2], radius * f / np.maximum(p[:, 2], 1e-9)
+
+
+def footprint(cells: tuple[np.ndarray, np.ndarray, np.ndarray], cams: Cameras, up: np.ndarray, height: float,
+              size: float, dilate: int = 1) -> np.ndarray:
+    """(N, H, W) pixels whose plane point falls in the footprint `cells` (in-plane axes a, b and the (K, 2)
+    occupied cells of side `size`, from `plane_cells`), grown by `dilate` cells."""
+    a, b, occ = cells
+    out = np.zeros((len(cams), cams.height, cams.width), bool)
+    if not len(occ):
+        return out
+    lo = occ.min(0) - dilate - 1
+    grid = np.zeros(tuple(occ.max(0) - lo + dilate + 2), np.uint8)
+    grid[occ[:, 0] - lo[0], occ[:, 1] - lo[1]] = 1
+    if dilate:
+        grid = cv2.dilate(grid, np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8))
+    for i in range(len(cams)):
+        pts, ok = plane_points(cams, i, up, height)
+        u = np.floor(pts @ a / size).astype(np.int64) - lo[0]
+        v = np.floor(pts @ b / size).astype(np.int64) - lo[1]
+        inside = ok & (u >= 0) & (u < grid.shape[0]) & (v >= 0) & (v < grid.shape[1])
+        out[i][inside] = grid[u[inside], v[inside]] > 0
+    return out
+
+
+def plane_cells(centres: np.ndarray, up: np.ndarray, size: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b, (K, 2) cells): the in-plane cells of side `size` that the points `centres` fall in."""
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    a /= np.linalg.norm(a)
+    b = np.cross(up, a)
+    cells = np.stack([np.floor(centres @ a / size), np.floor(centres @ b / size)], 1).astype(np.int64)
+    return a, b, np.unique(cells, axis=0) if len(cells) else cells.reshape(0, 2)
