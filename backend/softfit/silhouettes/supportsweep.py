@@ -44,7 +44,8 @@ PEAK = 1.5  # ... and this many times the median share over all heights (else: n
 @dataclass
 class SupportSweep:
     """height: the plane is up . x = height; share / median_share: agreeing share of textured pixels at
-    that height and the median over the heights swept; pixels (N, H, W): pixels that see the plane."""
+    that height and the median over the heights tried (every other one and the two beside the best);
+    pixels (N, H, W): pixels that see the plane."""
 
     up: np.ndarray
     height: float
@@ -145,16 +146,25 @@ def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, center: np.ndarray,
     yy, xx = np.mgrid[: cams.height, : cams.width] + 0.5
     near = {int(i): (xx - centres[i, 0]) ** 2 + (yy - centres[i, 1]) ** 2 <= (3 * radii[i]) ** 2
             for i in chosen}
-    shares = np.zeros(len(heights))
-    for k, t in enumerate(heights):
-        v = g = 0
-        for i in chosen:
-            valid, good = views.votes(cams, int(i), nb, up, float(t))
-            v += int(valid[near[int(i)]].sum())
-            g += int(good[near[int(i)]].sum())
-        shares[k] = g / max(v, 1)
-    best = int(np.argmax(shares))
-    median = float(np.median(shares))
+    shares = np.full(len(heights), np.nan)
+
+    def share(k: int) -> float:
+        if np.isnan(shares[k]):
+            v = g = 0
+            for i in chosen:
+                valid, good = views.votes(cams, int(i), nb, up, float(heights[k]))
+                v += int(valid[near[int(i)]].sum())
+                g += int(good[near[int(i)]].sum())
+            shares[k] = g / max(v, 1)
+        return float(shares[k])
+
+    coarse = range(0, len(heights), 2)  # every other height, then the two beside the best of those
+    top = max(coarse, key=share)
+    for k in (top - 1, top + 1):
+        if 0 <= k < len(heights):
+            share(k)
+    best = int(np.nanargmax(shares))
+    median = float(np.nanmedian(shares))
     if shares[best] < MIN_SHARE or shares[best] < PEAK * median:
         return None
     t = float(heights[best])
