@@ -136,3 +136,30 @@ def test_a_fit_with_pinned_vertices_keeps_its_vertex_indices_through_the_finish(
     finish(free, None, FitParams(device="cpu"), texture=False)
     assert free.metrics["topology"]["after"]["self_intersections"] == 0
     assert free.metrics["topology"]["steps"]["coarsened_passes"] >= 1
+
+
+def _open_spiked() -> Mesh:
+    """A sphere with a vertex pulled through it and out of the far side (as above), and the cap it came from
+    cut off but for its faces (a hole too large for the repair to fill): open and self-intersecting, as an
+    imported mesh can be (Blender's Suzanne is open)."""
+    m = uv_sphere(2000, 0.5)
+    v = m.verts.copy()
+    v[100] *= -1.3
+    cap = m.verts[m.faces].mean(axis=1)[:, 2] > 0.35
+    return Mesh(v, m.faces[~cap | (m.faces == 100).any(axis=1)])
+
+
+def test_an_open_mesh_with_crossings_is_smoothed_and_never_remeshed():
+    # The remesher pairs each edge's two faces from its half-edges: on an open mesh it paired the wrong
+    # ones and died with an IndexError inside the texture finish (the texture benchmark's ground-truth
+    # Suzanne). It now refuses such a mesh and the repair keeps its smoothed one.
+    from softfit.fit.remesh import RemeshError, remesh
+
+    m = _open_spiked()
+    assert not check_mesh(m).watertight and check_mesh(m).self_intersections > 0
+    with np.testing.assert_raises(RemeshError):
+        remesh(m.verts, m.faces, 0.05)
+    assert remesh_or_keep(m.verts, m.faces, np.full(m.n_verts, 0.05)) is None
+    out, rep = repair_mesh(m, remesh=remesh_or_keep)
+    assert "coarsened_passes" not in rep["steps"]
+    assert rep["steps"]["untangled_pairs"] >= 0 and out.n_faces >= m.n_faces

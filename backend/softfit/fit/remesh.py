@@ -262,7 +262,12 @@ def remesh(verts: np.ndarray, faces: np.ndarray, target: np.ndarray | float, ite
     t = np.broadcast_to(np.asarray(target, dtype=np.float64), (len(v),))
     if not (np.isfinite(t).all() and (t > 0).all()):
         raise ValueError("target edge lengths must be finite and > 0")
-    m = _Mesh(v, faces, t)
+    f = np.asarray(faces, dtype=np.int64)
+    if not (meshops.is_watertight(f) and meshops.is_vertex_manifold(len(v), f)):
+        # every edge's two faces are looked up by pairing half-edges: an open or non-manifold mesh (an
+        # imported one, e.g. Blender's Suzanne with its open eyes) would pair the wrong ones
+        raise RemeshError("remeshing needs a closed, manifold mesh; this one has open or shared edges")
+    m = _Mesh(v, f, t)
     for _ in range(iterations):
         for _ in range(8):
             if not m.split():
