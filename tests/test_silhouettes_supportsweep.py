@@ -70,7 +70,7 @@ def test_the_floor_is_found_at_its_height_and_its_pixels_are_not_the_object(ring
     images, ball, shade = _trace(ring)
     found = supportsweep.sweep(images, ring, np.array([0.0, 0.0, 1.0]), np.zeros(3), 0.5)
     assert found is not None
-    step = 2.5 * 0.5 / (supportsweep.HEIGHTS - 1)  # the sweep's height step
+    step = (supportsweep.HIGHEST - supportsweep.LOWEST) * 0.5 / (supportsweep.HEIGHTS - 1)  # height step
     assert abs(found.height - FLOOR) <= 1.01 * step
     floor = ~ball & _floor_seen(ring)
     # measured: 0.06 % of the ball, 39 % of the floor (the inside of a flat tile has nothing to match:
@@ -141,7 +141,7 @@ def test_the_table_is_found_in_real_photos_and_the_masks_do_not_lose(render_scen
     assert up is not None and up[2] > 0.99
     found = supportsweep.sweep(small, cams, up, region.center, region.radius)
     assert found is not None
-    step = 2.5 * region.radius / (supportsweep.HEIGHTS - 1)
+    step = (supportsweep.HIGHEST - supportsweep.LOWEST) * region.radius / (supportsweep.HEIGHTS - 1)
     assert abs(found.height - 0.0) <= 1.5 * step
     with_sweep = segment_views(data.images, data.cameras)
     assert any("plane sweep" in n for n in with_sweep.notes)

@@ -47,6 +47,7 @@ from softfit.silhouettes.convergence import object_region
 from softfit.silhouettes.supportplane import Plane, find_support
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
 
+KEEP_AFTER_CUT = 0.5  # a support plane found in the photos that cuts more of the hull away is not the support
 GAP_CLOSE = 5  # px: gaps between support pixels closed before they are taken out of the footprint's hull
 LEAVES_FRAME = 0.75  # masks reaching the border in this fraction of views: no whole object to fit
 TRY = ("try --silhouette grabcut, give masks (--silhouette mask with a masks/ folder), or photograph the "
@@ -297,7 +298,12 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         done += 1
         votes, occ, (lo, hi) = tight_hull(cams, masks, (lo0, hi0), (lo, hi), resolution, prior_misses)
         if up is not None:
-            occ = cut_support(votes, occ, up, plane=plane)
+            cut = cut_support(votes, occ, up, plane=plane)
+            if found is not None and cut.sum() < KEEP_AFTER_CUT * occ.sum():
+                notes.append("the plane the sweep found would cut away most of the hull: not used")
+                found = plane = None
+                cut = cut_support(votes, occ, up)
+            occ = cut
         if not occ.any():
             _fail(names, masks, "the views' masks share no common 3-D region (the visual hull is empty)")
         priors = np.stack([votes.project(occ, i) for i in range(n)])

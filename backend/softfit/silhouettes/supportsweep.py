@@ -34,7 +34,10 @@ AGREE_MIN = 1  # a pixel sees the plane when at least this many neighbours agree
 AGREE_SHARE = 0.5  # ... and at least this share of those that see the place textured
 NCC_MIN = 0.6  # correlation for two windows to agree ...
 COLOUR_MAX = 15.0  # ... and the largest difference of their mean colours (per channel, of 255)
-HEIGHTS = 25  # heights swept, from 2 radii below the aim point to half a radius above it
+HEIGHTS = 22  # heights swept, every 0.1 region radius ...
+LOWEST, HIGHEST = -2.0, 0.1  # ... from 2 radii below the point the cameras aim at to just above it: the
+# support is under the object they aim at (a sweep up to half a radius above it found a cream torus's top
+# at 320x240 instead of its table, and the cut there emptied the hull)
 SWEEP_VIEWS = 8  # views the height is chosen on (spread over the capture)
 OFF_PLANE = 0.3  # x the region radius: "a little above or below the plane" for the per-pixel test
 MIN_SHARE = 0.1  # the best height must make at least this share of textured pixels agree ...
@@ -44,8 +47,7 @@ PEAK = 1.5  # ... and this many times the median share over all heights (else: n
 @dataclass
 class SupportSweep:
     """height: the plane is up . x = height; share / median_share: agreeing share of textured pixels at
-    that height and the median over the heights tried (every other one and the two beside the best);
-    pixels (N, H, W): pixels that see the plane."""
+    that height and the median over the heights swept; pixels (N, H, W): pixels that see the plane."""
 
     up: np.ndarray
     height: float
@@ -140,31 +142,22 @@ def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, center: np.ndarray,
     views = _Views(images)
     nb = neighbours(cams)
     aim = float(np.asarray(center) @ up)
-    heights = aim + np.linspace(-2.0, 0.5, HEIGHTS) * radius
+    heights = aim + np.linspace(LOWEST, HIGHEST, HEIGHTS) * radius
     chosen = np.unique(np.linspace(0, n - 1, min(n, SWEEP_VIEWS)).round().astype(int))
     centres, radii = _projected(cams, center, radius)
     yy, xx = np.mgrid[: cams.height, : cams.width] + 0.5
     near = {int(i): (xx - centres[i, 0]) ** 2 + (yy - centres[i, 1]) ** 2 <= (3 * radii[i]) ** 2
             for i in chosen}
-    shares = np.full(len(heights), np.nan)
-
-    def share(k: int) -> float:
-        if np.isnan(shares[k]):
-            v = g = 0
-            for i in chosen:
-                valid, good = views.votes(cams, int(i), nb, up, float(heights[k]))
-                v += int(valid[near[int(i)]].sum())
-                g += int(good[near[int(i)]].sum())
-            shares[k] = g / max(v, 1)
-        return float(shares[k])
-
-    coarse = range(0, len(heights), 2)  # every other height, then the two beside the best of those
-    top = max(coarse, key=share)
-    for k in (top - 1, top + 1):
-        if 0 <= k < len(heights):
-            share(k)
-    best = int(np.nanargmax(shares))
-    median = float(np.nanmedian(shares))
+    shares = np.zeros(len(heights))
+    for k, t in enumerate(heights):
+        v = g = 0
+        for i in chosen:
+            valid, good = views.votes(cams, int(i), nb, up, float(t))
+            v += int(valid[near[int(i)]].sum())
+            g += int(good[near[int(i)]].sum())
+        shares[k] = g / max(v, 1)
+    best = int(np.argmax(shares))
+    median = float(np.median(shares))
     if shares[best] < MIN_SHARE or shares[best] < PEAK * median:
         return None
     t = float(heights[best])
