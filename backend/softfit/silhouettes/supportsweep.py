@@ -148,16 +148,22 @@ def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, center: np.ndarray,
     yy, xx = np.mgrid[: cams.height, : cams.width] + 0.5
     near = {int(i): (xx - centres[i, 0]) ** 2 + (yy - centres[i, 1]) ** 2 <= (3 * radii[i]) ** 2
             for i in chosen}
-    shares = np.zeros(len(heights))
-    for k, t in enumerate(heights):
+
+    def share(t: float) -> float:
         v = g = 0
         for i in chosen:
-            valid, good = views.votes(cams, int(i), nb, up, float(t))
+            valid, good = views.votes(cams, int(i), nb, up, t)
             v += int(valid[near[int(i)]].sum())
             g += int(good[near[int(i)]].sum())
-        shares[k] = g / max(v, 1)
-    best = int(np.argmax(shares))
+        return g / max(v, 1)
+
+    shares = np.array([share(float(t)) for t in heights])
     median = float(np.median(shares))
+    # the agreement peaks sharply at the plane: half a step either side of the best height as well
+    half = 0.5 * (heights[1] - heights[0])
+    around = [float(heights[int(np.argmax(shares))]) + d for d in (-half, 0.0, half)]
+    heights, shares = np.array(around), np.array([share(around[0]), float(shares.max()), share(around[2])])
+    best = int(np.argmax(shares))
     if shares[best] < MIN_SHARE or shares[best] < PEAK * median:
         return None
     t = float(heights[best])
