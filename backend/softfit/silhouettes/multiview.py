@@ -12,8 +12,8 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    photoreal scenes' mask IoU by up to 0.17 (glossy torus 0.59 -> 0.76), but cost 0.05 on an 8-view
    capture, whose hull with 3 misses allowed is much looser than the object; 0.3 keeps both gains), cut
    a support plane's skirt off its base (`voxelvotes.cut_support`; at the plane found among the
-   capture's 3-D points when it has them: `supportplane`, else at the one a plane sweep of the photos
-   finds: `supportsweep`, whose pixels that see the plane beside the object's footprint are sure
+   capture's 3-D points when it has them: `supportplane`; opt-in, at the one a plane sweep of the
+   photos finds: `supportsweep`, whose pixels that see the plane beside the object's footprint are sure
    background), and reproject it into every view as
    the prior of the next round: well inside it sure object, well outside it sure background (also where
    a fixed camera sees its unchanged background), GrabCut decides the band between; pixels inside it that
@@ -231,7 +231,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
                   max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2, band: float = 0.15,
                   iterations: int = 4, border: float = 0.03, settle: float = 0.99,
                   prior_miss_frac: float = 0.3, points: np.ndarray | None = None, seed: float = 0.5,
-                  retry: bool = True, sweep: bool = True) -> MultiViewSegmentation:
+                  retry: bool = True, sweep: bool = False) -> MultiViewSegmentation:
     """Segment every view (see the module docstring). `points`: the capture's 3-D points (SfM), where
     the support plane is looked for (`supportplane`); without them the hull's own shape has to tell.
     `rounds`: hull-prior rounds at most; `max_side`: working resolution (px); `resolution`: hull voxels
@@ -241,7 +241,9 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     IoU; `seed`: the first round's disc radius, x the object's radius the framing suggests; `retry`: when
     no object is isolated or the masks sit off the point the cameras aim at, segment again with half the
     seed (`_with_smaller_seed`); `sweep`: without 3-D points, look for the support plane in the photos
-    (`supportsweep`)."""
+    (`supportsweep`; opt-in, `multiview:sweep=yes`: its masks are closer to the true ones on the
+    development scenes, but the texture benchmark's fits from them were worse and it costs up to 0.6 s
+    per view; benchmarks/silhouettes.md, round 11)."""
     if isinstance(seed, bool) or not isinstance(seed, int | float) or not 0 < seed <= 2:
         raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
                          f"got {seed}")
@@ -396,7 +398,7 @@ def _fail(names: list[str], masks: np.ndarray, why: str) -> None:
 def segment(images: np.ndarray, cameras: Cameras | None = None, names: list[str] | None = None,
             rounds: int = 4, max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2,
             band: float = 0.15, iterations: int = 4, border: float = 0.03, settle: float = 0.99,
-            prior_miss_frac: float = 0.3, seed: float = 0.5, retry: bool = True, sweep: bool = True
+            prior_miss_frac: float = 0.3, seed: float = 0.5, retry: bool = True, sweep: bool = False
             ) -> np.ndarray:
     """(N, H, W) bool masks; needs the views' `cameras` (the options are `segment_views`')."""
     if cameras is None:

@@ -16,7 +16,9 @@ support pixels, so that a cast shadow the masks took in does not widen it) are s
 the floor seen through a torus's hole, a patch of table beside the object, a cast shadow. Inside the
 footprint they are left alone: the object's base touches the plane and agrees there too.
 Hand-held captures and rings of cameras around a static scene are what it is for; on a fixed-camera
-turntable the light turns with the camera, shadows move over the disc, and the sweep finds less."""
+turntable the light turns with the camera, shadows move over the disc, and the sweep finds no plane.
+Opt-in (`multiview:sweep=yes`): the masks it gives are closer to the true ones on most scenes tried, but
+the fits from them were not better on `softfit bench silhouettes` (benchmarks/silhouettes.md, round 11)."""
 
 from __future__ import annotations
 
