@@ -8,6 +8,7 @@ import pytest
 
 from softfit.cameras import Cameras, turntable
 from softfit.silhouettes import supportsweep
+from softfit.silhouettes.convergence import ObjectRegion
 from softfit.silhouettes.multiview import prior_labels
 
 FLOOR = -0.35  # the floor's height (world +Z up); the ball of radius 0.35 rests on it at the origin
@@ -60,6 +61,11 @@ def _trace(cams: Cameras, floor_texture: bool = True) -> tuple[np.ndarray, np.nd
     return np.clip(imgs, 0, 255).astype(np.uint8), ball, shade
 
 
+def _aim(cams: Cameras) -> ObjectRegion:
+    """Where the ring's cameras aim: the ball's centre, with room for the ball and its shadow."""
+    return ObjectRegion(np.zeros(3), 0.5, np.full(len(cams), 3.0), 0.0)
+
+
 @pytest.fixture(scope="module")
 def ring() -> Cameras:
     return turntable(np.arange(0, 360, 30), distance=3.0, elevation_deg=35.0, fov_deg=50.0, width=160,
@@ -68,7 +74,7 @@ def ring() -> Cameras:
 
 def test_the_floor_is_found_at_its_height_and_its_pixels_are_not_the_object(ring):
     images, ball, shade = _trace(ring)
-    found = supportsweep.sweep(images, ring, np.array([0.0, 0.0, 1.0]), np.zeros(3), 0.5)
+    found = supportsweep.sweep(images, ring, np.array([0.0, 0.0, 1.0]), _aim(ring))
     assert found is not None
     step = (supportsweep.HIGHEST - supportsweep.LOWEST) * 0.5 / (supportsweep.HEIGHTS - 1)  # height step
     assert abs(found.height - FLOOR) <= 1.01 * step
@@ -90,7 +96,7 @@ def _floor_seen(cams: Cameras) -> np.ndarray:
 
 def test_a_floor_with_nothing_to_match_gives_no_plane(ring):
     images, _, _ = _trace(ring, floor_texture=False)
-    assert supportsweep.sweep(images, ring, np.array([0.0, 0.0, 1.0]), np.zeros(3), 0.5) is None
+    assert supportsweep.sweep(images, ring, np.array([0.0, 0.0, 1.0]), _aim(ring)) is None
 
 
 def test_the_footprint_covers_the_object_s_base_and_not_the_floor_beside_it(ring):
@@ -139,7 +145,7 @@ def test_the_table_is_found_in_real_photos_and_the_masks_do_not_lose(render_scen
     region = object_region(cams)
     up = _up(cams, region.center)
     assert up is not None and up[2] > 0.99
-    found = supportsweep.sweep(small, cams, up, region.center, region.radius)
+    found = supportsweep.sweep(small, cams, up, region)
     assert found is not None
     step = (supportsweep.HIGHEST - supportsweep.LOWEST) * region.radius / (supportsweep.HEIGHTS - 1)
     assert abs(found.height - 0.0) <= 1.5 * step

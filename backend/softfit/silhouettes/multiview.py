@@ -288,7 +288,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
                          "no support plane among the capture's 3-D points: the hull's shape decides the cut")
     found = None
     if sweep and up is not None and plane is None:
-        found = supportsweep.sweep(small, cams, up, region.center, region.radius)
+        found = supportsweep.sweep(small, cams, up, region)
         if found is not None:
             plane = Plane(found.up, found.height, 0)
             notes.append(f"support plane found by a plane sweep of the photos ({found.share:.0%} of "

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
+from softfit.silhouettes.convergence import ObjectRegion
 
 NEIGHBOURS = 4  # views each view is compared with (the nearest camera directions)
 WINDOW = 5  # comparison window (working-size pixels)
@@ -133,20 +134,20 @@ def _on_plane(valid: np.ndarray, good: np.ndarray) -> np.ndarray:
     return (valid >= 2) & (good >= AGREE_MIN) & (good >= AGREE_SHARE * valid)
 
 
-def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, center: np.ndarray, radius: float
-          ) -> SupportSweep | None:
+def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:
     """The support plane and the pixels that see it (module docstring), or None when no height makes
-    clearly more of the textured pixels around the object agree than the others do."""
+    clearly more of the textured pixels around the object (within three radii of `region`, where the
+    cameras aim) agree than the others do."""
     n = len(images)
     if n < 3:
         return None
     up = np.asarray(up, float) / np.linalg.norm(up)
     views = _Views(images)
     nb = neighbours(cams)
-    aim = float(np.asarray(center) @ up)
+    aim, radius = float(region.center @ up), region.radius
     heights = aim + np.linspace(LOWEST, HIGHEST, HEIGHTS) * radius
     chosen = np.unique(np.linspace(0, n - 1, min(n, SWEEP_VIEWS)).round().astype(int))
-    centres, radii = _projected(cams, center, radius)
+    centres, radii = region.projected(cams)
     yy, xx = np.mgrid[: cams.height, : cams.width] + 0.5
     near = {int(i): (xx - centres[i, 0]) ** 2 + (yy - centres[i, 1]) ** 2 <= (3 * radii[i]) ** 2
             for i in chosen}
@@ -163,25 +164,17 @@ def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, center: np.ndarray,
     median = float(np.median(shares))
     # the agreement peaks sharply at the plane: half a step either side of the best height as well
     half = 0.5 * (heights[1] - heights[0])
-    around = [float(heights[int(np.argmax(shares))]) + d for d in (-half, 0.0, half)]
-    heights, shares = np.array(around), np.array([share(around[0]), float(shares.max()), share(around[2])])
-    best = int(np.argmax(shares))
-    if shares[best] < MIN_SHARE or shares[best] < PEAK * median:
+    peak = float(heights[int(np.argmax(shares))])
+    best, t = max((float(shares.max()), peak), *((share(peak + d), peak + d) for d in (-half, half)))
+    if best < MIN_SHARE or best < PEAK * median:
         return None
-    t = float(heights[best])
     pixels = np.zeros(images.shape[:3], bool)
     for i in range(n):
         on = _on_plane(*views.votes(cams, i, nb, up, t))
         for dt in (OFF_PLANE * radius, -OFF_PLANE * radius):
             on &= ~_on_plane(*views.votes(cams, i, nb, up, t + dt))
         pixels[i] = on
-    return SupportSweep(up, t, float(shares[best]), median, pixels)
-
-
-def _projected(cams: Cameras, center: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    p = cams.project_points(np.asarray(center, float)[None])[:, 0]
-    f = np.maximum(np.abs(cams.fx), np.abs(cams.fy))
-    return p[:, :2], radius * f / np.maximum(p[:, 2], 1e-9)
+    return SupportSweep(up, t, best, median, pixels)
 
 
 def footprint(cells: tuple[np.ndarray, np.ndarray, np.ndarray], cams: Cameras, up: np.ndarray, height: float,
