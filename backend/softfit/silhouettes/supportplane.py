@@ -27,6 +27,13 @@ class Plane:
     inliers: int
 
 
+def in_plane_axes(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b): two unit axes orthogonal to the unit `up` and to each other, spanning planes normal to it."""
+    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    a /= np.linalg.norm(a)
+    return a, np.cross(up, a)
+
+
 def _plane_through(p: np.ndarray) -> tuple[np.ndarray, float] | None:
     n = np.cross(p[1] - p[0], p[2] - p[0])
     norm = float(np.linalg.norm(n))

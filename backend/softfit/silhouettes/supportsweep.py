@@ -29,6 +29,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.silhouettes.convergence import ObjectRegion
+from softfit.silhouettes.supportplane import in_plane_axes
 
 NEIGHBOURS = 4  # views each view is compared with (the nearest camera directions)
 WINDOW = 5  # comparison window (working-size pixels)
@@ -103,12 +104,12 @@ class _Views:
         self.std = np.sqrt(np.maximum(np.stack([cv2.blur(g * g, k) for g in self.grey]) - self.mean**2, 0))
         self.colour = np.stack([cv2.blur(c, k) for c in self.rgb])
 
-    def agree(self, cams: Cameras, i: int, j: int, up: np.ndarray, height: float,
-              pts: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """((H, W) textured pixels of view i that view j also sees through the plane, (H, W) those of them
-        whose windows agree)."""
+    def agree(self, cams: Cameras, i: int, j: int, pts: tuple[np.ndarray, np.ndarray]
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """((H, W) textured pixels of view i that view j also sees through the plane (`pts`: view i's
+        `plane_points`), (H, W) those of them whose windows agree)."""
         k = (WINDOW, WINDOW)
-        x, y, ok = _maps(cams, j, *(pts if pts is not None else plane_points(cams, i, up, height)))
+        x, y, ok = _maps(cams, j, *pts)
         g = cv2.remap(self.grey[j], x, y, cv2.INTER_LINEAR)
         m = cv2.blur(g, k)
         sd = np.sqrt(np.maximum(cv2.blur(g * g, k) - m * m, 0))
@@ -124,7 +125,7 @@ class _Views:
         valid = np.zeros(self.grey.shape[1:], np.int32)
         good = np.zeros_like(valid)
         for j in nb[i]:
-            v, g = self.agree(cams, i, int(j), up, height, pts)
+            v, g = self.agree(cams, i, int(j), pts)
             valid += v
             good += g
         return valid, good
@@ -203,8 +204,6 @@ def plane_cells(centres: np.ndarray, up: np.ndarray, size: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(a, b, (K, 2) cells): the in-plane cells of side `size` that the points `centres` fall in."""
     up = np.asarray(up, float) / np.linalg.norm(up)
-    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
-    a /= np.linalg.norm(a)
-    b = np.cross(up, a)
+    a, b = in_plane_axes(up)
     cells = np.stack([np.floor(centres @ a / size), np.floor(centres @ b / size)], 1).astype(np.int64)
     return a, b, np.unique(cells, axis=0) if len(cells) else cells.reshape(0, 2)

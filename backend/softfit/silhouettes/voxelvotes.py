@@ -13,7 +13,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.silhouettes.common import disk
-from softfit.silhouettes.supportplane import Plane
+from softfit.silhouettes.supportplane import Plane, in_plane_axes
 
 
 class VoxelVotes:
@@ -122,9 +122,7 @@ def cut_support(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray, slab: float 
         if support >= top:
             return occ  # the whole hull lies under the plane: no object above it to keep
     # In-plane cell of every voxel: two axes orthogonal to up, binned at the voxel size.
-    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
-    a /= np.linalg.norm(a)
-    b = np.cross(up, a)
+    a, b = in_plane_axes(up)
     u = np.floor(c @ a / votes.h).astype(np.int64)
     v = np.floor(c @ b / votes.h).astype(np.int64)
     u, v = u - u.min(), v - v.min()
