@@ -166,6 +166,13 @@ DEV_SCENES: dict[str, SceneSpec] = {s.name: s for s in (
               hdri="sunset", hdri_strength=1.0, hdri_rotation=80.0, capture="handheld",
               elevation=(20.0, 55.0), distance=2.7, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
               seed=26),
+    SceneSpec("dev-painted-cube", "hand-held orbit around a two-tone cube (cream below, red above) on a "
+              "wooden table under a city sky, other objects on the table (a lower part with the colour "
+              "of what lies behind it)",
+              object="cube", material="painted", support="table", floor_texture="wood",
+              hdri="city", hdri_strength=1.0, hdri_rotation=30.0, capture="handheld",
+              elevation=(15.0, 50.0), distance=3.2, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
+              clutter=2, seed=27),
 )}
 # The torus on its table again, at 0.4 of its size (1-2 % of the frame): an object much smaller in the
 # frame than the framing suggests, whose first-round seed then lies mostly on the table.

@@ -20,8 +20,12 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    look like background (to the last round's colour models, or to models of the mask's rim against its
    surroundings) are left for GrabCut to decide (`colourmodel`), and so is the prior's deep interior,
    where a hole the hull cannot carve hides;
-4. repeat until the masks stop changing, then open what still looks like the background around each
-   mask (`colourmodel.open_enclosed`).
+4. repeat until the masks stop changing;
+5. when they all sit above the point the cameras aim at (a lower part every view lost alike, which
+   agreement cannot reveal) and their hull floats above the support plane (the capture's 3-D points',
+   or else the one `supportsweep.find_height` finds in the photos), take the object to stand on it: the
+   gap under the hull is made object in the priors (`standing`) and the rounds run again;
+6. open what still looks like the background around each mask (`colourmodel.open_enclosed`).
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
 the rest of the capture agrees with that view, which a wrong mask cannot vouch for itself.
 GrabCut, hull and priors work on a copy at most `max_side` pixels long; the final masks are upsampled
@@ -39,10 +43,17 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.errors import InputError
-from softfit.silhouettes import staticbackground, supportsweep
+from softfit.silhouettes import standing, staticbackground, supportsweep
 from softfit.silhouettes.colourmodel import enclosed_background, looks_like_background, open_enclosed
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
-from softfit.silhouettes.confidence import AIM_OFFSET, ViewConfidence, enclosed_fractions, judge
+from softfit.silhouettes.confidence import (
+    AIM_OFFSET,
+    ViewConfidence,
+    aim_offset,
+    aim_side,
+    enclosed_fractions,
+    judge,
+)
 from softfit.silhouettes.convergence import object_region
 from softfit.silhouettes.supportplane import Plane, find_support
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
@@ -105,8 +116,8 @@ def seed_labels(shape: tuple[int, int], center: np.ndarray, radius: float, chang
 
 
 def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None, border: float, band: float,
-                 bg_like: np.ndarray | None = None, core: float = 3.0, support: np.ndarray | None = None
-                 ) -> np.ndarray:
+                 bg_like: np.ndarray | None = None, core: float = 3.0, support: np.ndarray | None = None,
+                 stands: np.ndarray | None = None) -> np.ndarray:
     """Labels from the reprojected hull `prior` and the view's own last `mask`: sure object in a ring
     inside both, deeper than the band but at most `core` bands deep (the hull is looser than the object
     wherever few views constrain it, so it alone never forces a pixel in); sure background farther than
@@ -124,7 +135,10 @@ def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None,
     Measured on the development scenes (mask IoU against the true masks), both together: a torus on a
     table 0.81 -> 0.96 (0.84 or 0.90 with either alone), a clay knot 0.69 -> 0.73, a glossy torus
     0.80 -> 0.83; the other three within 0.001. `support`: pixels that see the support plane outside the
-    object's footprint (`supportsweep`): sure background, whatever the prior says."""
+    object's footprint (`supportsweep`): sure background, whatever the prior says. `stands`: the
+    projection of what a hull floating above its support is missing (`standing`): deeper than the band
+    inside it and the prior, sure object whatever the last mask and the colour models said (they lost
+    that part in every view, so only a forced label teaches GrabCut its colours)."""
     labels = np.full(prior.shape, cv2.GC_PR_BGD, np.uint8)
     if not prior.any():
         _frame(labels, border)
@@ -139,6 +153,9 @@ def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None,
         labels[prior & bg_like] = cv2.GC_PR_BGD
         sure &= ~bg_like
     labels[sure] = cv2.GC_FGD
+    if stands is not None:
+        d_st = cv2.distanceTransform((stands & prior).astype(np.uint8), cv2.DIST_L2, 5)
+        labels[d_st > m] = cv2.GC_FGD
     labels[d_out > m] = cv2.GC_BGD
     if static is not None:
         veto = static & ~prior
@@ -295,33 +312,64 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
                          f"the textured pixels around the object agree there, median "
                          f"{found.median_share:.0%} over the heights tried): the hull is cut at its "
                          "height, and what sees it beside the object is background")
-    done = 0
-    for _ in range(rounds):
-        done += 1
-        votes, occ, (lo, hi) = tight_hull(cams, masks, (lo0, hi0), (lo, hi), resolution, prior_misses)
-        if up is not None:
-            cut = cut_support(votes, occ, up, plane=plane)
-            if found is not None and cut.sum() < KEEP_AFTER_CUT * occ.sum():
-                notes.append("the plane the sweep found would cut away most of the hull: not used")
-                found = plane = None
-                cut = cut_support(votes, occ, up)
-            occ = cut
-        if not occ.any():
-            _fail(names, masks, "the views' masks share no common 3-D region (the visual hull is empty)")
-        priors = np.stack([votes.project(occ, i) for i in range(n)])
-        support = None if found is None else _beside(votes, masks, found, cams, prior_misses, plane)
-        bg_like |= np.stack([enclosed_background(bgr[i], masks[i]) for i in range(n)])
-        cuts = [grabcut(small[i], prior_labels(priors[i], masks[i], None if static is None else static[i],
-                                               border, band, bg_like[i],
-                                               support=None if support is None else support[i]), iterations)
-                for i in range(n)]
-        new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
-        lost = ~new.reshape(n, -1).any(1) & masks.reshape(n, -1).any(1)
-        new[lost] = masks[lost]  # a view that lost everything keeps its last mask for the next hull
-        change = float(np.mean([_iou(a, b) for a, b in zip(masks, new, strict=True)]))
-        masks = new
-        if change >= settle:
-            break
+    stood = 0
+
+    def iterate(masks: np.ndarray, bg_like: np.ndarray, box: tuple, stand_on: Plane | None = None
+                ) -> tuple[np.ndarray, np.ndarray, tuple, int]:
+        """Hull-prior rounds from `masks` until they settle: (masks, bg_like, hull box, rounds run);
+        `stand_on`: the support, down to which a hull floating above it is filled (`standing`)."""
+        nonlocal plane, found, stood
+        done = 0
+        for _ in range(rounds):
+            done += 1
+            votes, occ, box = tight_hull(cams, masks, (lo0, hi0), box, resolution, prior_misses)
+            if up is not None:
+                cut = cut_support(votes, occ, up, plane=plane)
+                if found is not None and cut.sum() < KEEP_AFTER_CUT * occ.sum():
+                    notes.append("the plane the sweep found would cut away most of the hull: not used")
+                    found = plane = None
+                    cut = cut_support(votes, occ, up)
+                occ = cut
+            if not occ.any():
+                _fail(names, masks, "the views' masks share no common 3-D region (the visual hull is empty)")
+            add = None if stand_on is None else standing.under(votes, occ, stand_on.normal, stand_on.offset,
+                                                                region.center)
+            if add is not None:
+                occ, stood = occ | add, stood + 1
+            priors = np.stack([votes.project(occ, i) for i in range(n)])
+            support = None if found is None else _beside(votes, masks, found, cams, prior_misses, plane)
+            bg_like = bg_like | np.stack([enclosed_background(bgr[i], masks[i]) for i in range(n)])
+            cuts = [grabcut(small[i], prior_labels(
+                priors[i], masks[i], None if static is None else static[i], border, band, bg_like[i],
+                support=None if support is None else support[i],
+                stands=None if add is None else votes.project(add, i)), iterations) for i in range(n)]
+            new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
+            lost = ~new.reshape(n, -1).any(1) & masks.reshape(n, -1).any(1)
+            new[lost] = masks[lost]  # a view that lost everything keeps its last mask for the next hull
+            change = float(np.mean([_iou(a, b) for a, b in zip(masks, new, strict=True)]))
+            masks = new
+            if change >= settle:
+                break
+        return masks, bg_like, box, done
+
+    masks, bg_like, (lo, hi), done = iterate(masks, bg_like, (lo, hi))
+    before = aim_offset(masks, centers)
+    if up is not None and before is not None and before > AIM_OFFSET and aim_side(masks, centers) == "above":
+        # Every mask may miss the object's lower part: if the hull floats above the support, fill the gap.
+        stand_on = plane
+        if stand_on is None:
+            h = supportsweep.find_height(small, cams, up, region, min_share=standing.MIN_SHARE)
+            stand_on = None if h is None else Plane(h.up, h.height, 0)
+        if stand_on is not None:
+            masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), stand_on)
+            done += more
+        if stood:
+            how = "" if plane is not None else " a plane sweep of the photos found"
+            notes.append(
+                f"the masks sat above the point the cameras aim at (offset {before:.2f}) and their hull "
+                f"floated above the support plane{how}: the object was taken to stand on it, and what lies "
+                f"between was made object in every view's prior (offset now "
+                f"{aim_offset(masks, centers) or 0:.2f})")
     masks = np.stack([open_enclosed(bgr[i], masks[i]) for i in range(n)])
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     conf = conf.with_enclosed(enclosed_fractions(small, masks))  # filled holes: agreement cannot see them

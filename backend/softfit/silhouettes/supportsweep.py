@@ -49,14 +49,20 @@ PEAK = 1.5  # ... and this many times the median share over all heights (else: n
 
 
 @dataclass
-class SupportSweep:
-    """height: the plane is up . x = height; share / median_share: agreeing share of textured pixels at
-    that height and the median over the heights swept; pixels (N, H, W): pixels that see the plane."""
+class SupportHeight:
+    """The plane up . x = height, and the agreeing share of textured pixels around the object there and
+    its median over the heights swept."""
 
     up: np.ndarray
     height: float
     share: float
     median_share: float
+
+
+@dataclass
+class SupportSweep(SupportHeight):
+    """The support height, and pixels (N, H, W): the pixels that see the plane."""
+
     pixels: np.ndarray
 
 
@@ -135,15 +141,18 @@ def _on_plane(valid: np.ndarray, good: np.ndarray) -> np.ndarray:
     return (valid >= 2) & (good >= AGREE_MIN) & (good >= AGREE_SHARE * valid)
 
 
-def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:
-    """The support plane and the pixels that see it (module docstring), or None when no height makes
-    clearly more of the textured pixels around the object (within three radii of `region`, where the
-    cameras aim) agree than the others do."""
+def find_height(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion,
+                views: _Views | None = None, min_share: float = MIN_SHARE) -> SupportHeight | None:
+    """The support's height (module docstring), or None when no height makes clearly more of the textured
+    pixels around the object (within three radii of `region`, where the cameras aim) agree than the
+    others do. Cheaper than `sweep`: only `SWEEP_VIEWS` views take part and no pixel is labelled (what
+    `multiview`'s standing rule needs). `min_share`: the share the best height needs (`MIN_SHARE` where
+    pixels are then labelled background; the standing rule asks for less, having guards of its own)."""
     n = len(images)
     if n < 3:
         return None
     up = np.asarray(up, float) / np.linalg.norm(up)
-    views = _Views(images)
+    views = _Views(images) if views is None else views
     nb = neighbours(cams)
     aim, radius = float(region.center @ up), region.radius
     heights = aim + np.linspace(LOWEST, HIGHEST, HEIGHTS) * radius
@@ -167,15 +176,26 @@ def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegio
     half = 0.5 * (heights[1] - heights[0])
     peak = float(heights[int(np.argmax(shares))])
     best, t = max((float(shares.max()), peak), *((share(peak + d), peak + d) for d in (-half, half)))
-    if best < MIN_SHARE or best < PEAK * median:
+    if best < min_share or best < PEAK * median:
         return None
+    return SupportHeight(up, t, best, median)
+
+
+def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:
+    """The support plane (`find_height`) and the pixels that see it (module docstring), or None."""
+    views = _Views(images)
+    found = find_height(images, cams, up, region, views)
+    if found is None:
+        return None
+    nb = neighbours(cams)
+    t, radius = found.height, region.radius
     pixels = np.zeros(images.shape[:3], bool)
-    for i in range(n):
-        on = _on_plane(*views.votes(cams, i, nb, up, t))
+    for i in range(len(images)):
+        on = _on_plane(*views.votes(cams, i, nb, found.up, t))
         for dt in (OFF_PLANE * radius, -OFF_PLANE * radius):
-            on &= ~_on_plane(*views.votes(cams, i, nb, up, t + dt))
+            on &= ~_on_plane(*views.votes(cams, i, nb, found.up, t + dt))
         pixels[i] = on
-    return SupportSweep(up, t, best, median, pixels)
+    return SupportSweep(found.up, t, found.share, found.median_share, pixels)
 
 
 def footprint(cells: tuple[np.ndarray, np.ndarray, np.ndarray], cams: Cameras, up: np.ndarray, height: float,
