@@ -64,3 +64,32 @@ def test_the_gap_is_sure_object_in_the_labels_whatever_the_last_mask_said():
     assert (plain[36:44, 22:38] != cv2.GC_FGD).all()
     assert (labels[36:44, 22:38] == cv2.GC_FGD).all()
     assert (labels[~prior] == plain[~prior]).all()
+
+
+@pytest.mark.slow
+def test_a_lower_part_with_the_colour_of_the_table_is_found_in_real_photos(render_scene_cached, tmp_path):
+    """Development scene `dev-painted-cube` (never benchmarked; its 16 views at 320x240): a cube whose cream
+    lower part has the colours of the wooden table and the tiles behind it. Every view's colour models
+    lost that part alike (mask IoU 0.69 against the true masks at 400x300 before this rule), the masks
+    sat above the point the cameras aim at, the plane sweep found the table, and the gap under the hull
+    became object."""
+    from softfit.bench.silhouettes import truth_view
+    from softfit.data.load import load_dataset
+    from softfit.metrics import silhouette_iou
+    from softfit.silhouettes.multiview import segment_views
+
+    folder = render_scene_cached("dev-painted-cube", views=16, size="320x240", samples=8)
+    data = load_dataset(truth_view(folder, tmp_path), silhouette="mask", image_size=256)
+    truth = data.silhouettes > 0.5
+    seg = segment_views(data.images, data.cameras)
+    assert any("taken to stand on it" in n for n in seg.notes), seg.notes
+    iou = silhouette_iou(seg.masks, truth)
+    print(f"mask IoU {iou.mean():.3f} (worst {iou.min():.3f})")
+    assert iou.mean() > 0.9
+    # the lower half of the object: covered in the masks as in the truth
+    lower = np.zeros_like(truth)
+    for i in range(len(truth)):
+        r = np.flatnonzero(truth[i].any(1))
+        below = slice((r.min() + r.max()) // 2 + 1, r.max() + 1)
+        lower[i, below] = truth[i, below]
+    assert (seg.masks & lower).sum() > 0.85 * lower.sum()
