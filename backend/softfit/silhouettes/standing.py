@@ -6,7 +6,12 @@ back: they all agree. Two facts can. The cameras aim at the object, so masks tha
 point they aim at (`confidence.aim_side`) miss something below; and an object rests on its support, so
 a hull that ends above the support plane is missing what lies between. That gap, under the hull's
 footprint, is taken as object (`under`), and `multiview` makes its projection's core sure object in
-every view, which lets GrabCut learn the lost part's colours.
+every view, which lets GrabCut learn the lost part's colours, except the pixels that see the support
+plane itself (`supportsweep.plane_pixels`): an object that touches its support with a small part (a
+Suzanne on its chin) has a footprint far wider than its base, and the column under all of it is mostly
+floor, which looks like the floor from every camera, as a lost side wall does not (measured on a
+two-tone Suzanne on a tiled floor: mask IoU 0.81 without the rule, 0.76 with the whole column forced,
+0.86 without its floor pixels).
 
 Guards against a wrong plane (the floor under a table found instead of the table top): the gap must be
 at least `MIN_GAP` voxels (less is the plane's or the hull's own error) and at most `MAX_GAP` times the

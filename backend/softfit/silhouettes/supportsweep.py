@@ -187,15 +187,24 @@ def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegio
     found = find_height(images, cams, up, region, views)
     if found is None:
         return None
+    pixels = plane_pixels(images, cams, found.up, found.height, region.radius, views)
+    return SupportSweep(found.up, found.height, found.share, found.median_share, pixels)
+
+
+def plane_pixels(images: np.ndarray, cams: Cameras, up: np.ndarray, height: float, radius: float,
+                 views: _Views | None = None) -> np.ndarray:
+    """(N, H, W) bool: the pixels that see the plane up . x = `height`: textured, agreeing with their
+    neighbours through it, and with neither `OFF_PLANE` x `radius` above nor below it (module docstring)."""
+    views = _Views(images) if views is None else views
     nb = neighbours(cams)
-    t, radius = found.height, region.radius
+    up = np.asarray(up, float) / np.linalg.norm(up)
     pixels = np.zeros(images.shape[:3], bool)
     for i in range(len(images)):
-        on = _on_plane(*views.votes(cams, i, nb, found.up, t))
+        on = _on_plane(*views.votes(cams, i, nb, up, height))
         for dt in (OFF_PLANE * radius, -OFF_PLANE * radius):
-            on &= ~_on_plane(*views.votes(cams, i, nb, found.up, t + dt))
+            on &= ~_on_plane(*views.votes(cams, i, nb, up, height + dt))
         pixels[i] = on
-    return SupportSweep(found.up, t, found.share, found.median_share, pixels)
+    return pixels
 
 
 def footprint(cells: tuple[np.ndarray, np.ndarray, np.ndarray], cams: Cameras, up: np.ndarray, height: float,
