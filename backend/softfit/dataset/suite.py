@@ -173,6 +173,12 @@ DEV_SCENES: dict[str, SceneSpec] = {s.name: s for s in (
               hdri="city", hdri_strength=1.0, hdri_rotation=30.0, capture="handheld",
               elevation=(15.0, 50.0), distance=3.2, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
               clutter=2, seed=27),
+    SceneSpec("dev-painted-suzanne", "hand-held orbit around a two-tone Suzanne (cream below, red above) "
+              "on a tiled floor at sunrise: it touches the floor with its chin only",
+              object="suzanne", material="painted", support="floor", floor_texture="tiles",
+              hdri="sunrise", hdri_strength=1.0, hdri_rotation=150.0, capture="handheld",
+              elevation=(15.0, 50.0), distance=3.0, distance_jitter=0.12, aim_jitter=0.06, roll=3.0,
+              clutter=2, seed=41),
 )}
 # The torus on its table again, at 0.4 of its size (1-2 % of the frame): an object much smaller in the
 # frame than the framing suggests, whose first-round seed then lies mostly on the table.
