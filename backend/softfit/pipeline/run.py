@@ -18,7 +18,7 @@ from softfit.data.types import MultiViewData
 from softfit.fit import FitParams, FitResult, Progress, fit
 from softfit.mesh.quadriflow import QuadMesh
 from softfit.mesh.types import Mesh
-from softfit.pipeline.initial import InitSpec, initial_mesh, training_views
+from softfit.pipeline.initial import InitSpec, hull_misses, initial_mesh, training_views
 
 if TYPE_CHECKING:
     from softfit.texture.bake import Texture
@@ -123,6 +123,8 @@ def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = Non
     m["input"] = inputs.record() | {"init": init_name, "polys": init.polys, "views": len(data),
                                     "data_info": data.info, "init_verts": mesh0.n_verts,
                                     "init_faces": mesh0.n_faces} | (record or {})
+    if init_name == "hull":
+        m["input"]["init_hull_max_misses"] = hull_misses(len(train), data.info)
     folder = _write(report, result, data, params, train) if report is not None else None
     return Outcome(result.mesh, _metrics(m), folder, data, mesh0, init_name, init_seconds, train, held,
                    result.cancelled)
