@@ -128,7 +128,7 @@ def carve(cameras: Cameras, silhouettes: np.ndarray, lo: np.ndarray, hi: np.ndar
         _paint(occ, cells[inside], step)
         _paint(maybe, cells[keep], step)
         cells = (cells[mixed][:, None, :] * 2 + _CHILDREN).reshape(-1, 3)
-        cells = cells[(cells < dims).all(axis=1)]
+        cells = cells[(cells < -(-dims // (step // 2))).all(axis=1)]  # children inside the next level's grid
         if len(cells) == 0:
             break
     return VoxelGrid(occ, maybe, lo, h)
