@@ -34,6 +34,7 @@ def test_demo_renders_once_fits_and_reports(demo_run, capsys):
     assert m["input"]["dataset"]["views"] == 12 and m["chamfer"]["chamfer_rel"] is not None
     # 64 px, 60 steps from the visual hull (IoU 0.92 on all views): measured held-out IoU 0.95.
     assert m["input"]["init"] == "hull" and m["heldout_iou"] > 0.93
+    assert m["input"]["init_hull_max_misses"] == 0  # rendered alpha is trusted: a strict hull
     data = load_dataset(m["input"]["data"], image_size=64)
     start = view_iou(make_initial_mesh("hull", data, 500), data.silhouettes, data.cameras).mean()
     assert m["train_iou"] > start + 0.02
