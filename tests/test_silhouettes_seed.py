@@ -39,6 +39,22 @@ def test_a_small_object_on_a_table_is_found_by_the_smaller_seed(render_scene_cac
         assert seg.seconds > first.seconds  # both segmentations are paid for, and counted
 
 
+@pytest.mark.slow
+def test_the_retry_reuses_the_plane_sweep(render_scene_cached, tmp_path, monkeypatch):
+    """The plane sweep depends on the photos and cameras only: a smaller-seed retry takes the first run's
+    instead of sweeping again (on small-desk at 16 views it cost 2-3 s a run)."""
+    from softfit.silhouettes import supportsweep
+
+    folder = render_scene_cached("dev-small-torus", views=12, size="400x300", samples=8)
+    truth = load_dataset(truth_view(folder, tmp_path), silhouette="mask", image_size=256)
+    sweeps = []
+    real = supportsweep.sweep
+    monkeypatch.setattr(supportsweep, "sweep", lambda *a, **k: sweeps.append(1) or real(*a, **k))
+    seg = multiview.segment_views(truth.images, truth.cameras, sweep=True)
+    assert any("half the size was tried" in n for n in seg.notes), seg.notes  # the retry ran
+    assert len(sweeps) == 1
+
+
 def test_only_a_failure_to_isolate_is_retried_with_the_smaller_seed():
     """Bad input that no seed can cure (cameras that do not match, unreadable images) fails at once,
     without a second segmentation; a run that isolated nothing is retried once with half the seed."""

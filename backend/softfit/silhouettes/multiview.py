@@ -37,6 +37,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -61,6 +62,7 @@ from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
 KEEP_AFTER_CUT = 0.5  # a support plane found in the photos that cuts more of the hull away is not the support
 GAP_CLOSE = 5  # px: gaps between support pixels closed before they are taken out of the footprint's hull
 LEAVES_FRAME = 0.75  # masks reaching the border in this fraction of views: no whole object to fit
+T = TypeVar("T")
 TRY = ("try --silhouette grabcut, give masks (--silhouette mask with a masks/ folder), or photograph the "
        "empty scene and pass it (--silhouette backdrop:backdrop=EMPTY.png)")
 
@@ -266,10 +268,21 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     if isinstance(seed, bool) or not isinstance(seed, int | float) or not 0 < seed <= 2:
         raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
                          f"got {seed}")
-    if retry:
-        return _with_smaller_seed(lambda s: segment_views(
-            images, cameras, names, rounds, max_side, resolution, miss_frac, band, iterations, border, settle,
-            prior_miss_frac, points, s, retry=False, sweep=sweep), seed)
+    once = _SeedFree()
+
+    def run(s: float) -> MultiViewSegmentation:
+        return _segment_once(images, cameras, names, rounds, max_side, resolution, miss_frac, band,
+                             iterations, border, settle, prior_miss_frac, points, s, sweep, once)
+
+    return _with_smaller_seed(run, seed) if retry else run(seed)
+
+
+def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None, rounds: int, max_side: int,
+                  resolution: int, miss_frac: float, band: float, iterations: int, border: float,
+                  settle: float, prior_miss_frac: float, points: np.ndarray | None, seed: float, sweep: bool,
+                  once: _SeedFree) -> MultiViewSegmentation:
+    """One segmentation from a first-round seed of `seed` (the options are `segment_views`'); `once`
+    keeps what depends only on the photos and cameras for the smaller-seed retry."""
     t0 = time.perf_counter()
     imgs = check_images(images)
     n, h, w = imgs.shape[:3]
@@ -307,7 +320,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
                          "no support plane among the capture's 3-D points: the hull's shape decides the cut")
     found = None
     if sweep and up is not None and plane is None:
-        found = supportsweep.sweep(small, cams, up, region)
+        found = once.get("sweep", lambda: supportsweep.sweep(small, cams, up, region))
         if found is not None:
             plane = Plane(found.up, found.height, 0)
             notes.append(f"support plane found by a plane sweep of the photos ({found.share:.0%} of "
@@ -365,7 +378,8 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         # Every mask may miss the object's lower part: if the hull floats above the support, fill the gap.
         stand_on = plane
         if stand_on is None:
-            h = supportsweep.find_height(small, cams, up, region, min_share=standing.MIN_SHARE)
+            h = once.get("height", lambda: supportsweep.find_height(small, cams, up, region,
+                                                                   min_share=standing.MIN_SHARE))
             stand_on = None if h is None else Plane(h.up, h.height, 0)
         if stand_on is not None:
             masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), stand_on)
@@ -390,6 +404,19 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
                           f"for it; {TRY}")
     full = np.stack([_upsample(imgs[i], masks[i]) for i in range(n)])
     return MultiViewSegmentation(full, conf, done, time.perf_counter() - t0, notes, stood > 0)
+
+
+@dataclass
+class _SeedFree:
+    """Results a run computes from the photos and cameras alone, computed once for a run and its
+    smaller-seed retry (the plane sweep: 2-3 s for 16 views at 200 px, which the retry used to repeat)."""
+
+    values: dict = field(default_factory=dict)
+
+    def get(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self.values:
+            self.values[key] = compute()
+        return self.values[key]
 
 
 def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: float, tolerance: float = 0.02
