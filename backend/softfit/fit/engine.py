@@ -189,11 +189,14 @@ class _Fit:
         """Remesh towards the target lengths the full-size images support (softfit.fit.sizing), whatever
         the render size in force at `it`: the initial mesh already carries that detail, and sizing edges
         for the small early renders coarsened it away before the fit could use it (measured in
-        benchmarks/thin.md, round 5)."""
+        benchmarks/thin.md, round 5). Where the silhouette still disagrees is read at the render size in
+        force, though: a mismatch finer than the renders the fit has seen so far is not yet a failure of
+        the fit (benchmarks/thin.md, round 13)."""
         t0 = time.perf_counter()
         verts = self.current_verts()
         target, summary = target_lengths(verts, self.faces_np, self.targets(0),  # 0: full size
-                                         first=self.topology == 0)
+                                         first=self.topology == 0,
+                                         err_tg=self.targets(self.p.resolution_at(it)))
         try:
             r = remesh(verts.double().cpu().numpy(), self.faces_np, target)
         except RemeshError as exc:  # keep the current mesh; never silent

@@ -17,6 +17,9 @@ detail the images support; the engine explains why not the early renders' coarse
   beyond the 1/ERR_WINDOW that a one-pixel strip fills, worst view), the length is pulled towards the
   minimum:
   l ← l·(1 − e) + MIN_PX·px·e.
+  The error is read at the render size the fit is at (`err_tg`): read on the full-size images after 45
+  steps at 64 px, the 256² mug's whole outline was "wrong" (54 % of its vertices) and refined to 10 700
+  faces that later remeshings could not take back (benchmarks/thin.md, round 13).
 The field is then graded (no more than GRADE change in length per unit distance) so sizes vary smoothly.
 On the first remeshing of an object over 100 px across (where the sag is relative), the curvature is read
 on a copy of the mesh after SMOOTH_FIRST Taubin passes: the initial mesh there is a visual hull, whose
@@ -142,13 +145,16 @@ def grade(target: np.ndarray, verts: np.ndarray, faces: np.ndarray, rounds: int 
     return t
 
 
-def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets, first: bool = False
-                   ) -> tuple[np.ndarray, dict]:
+def target_lengths(verts: torch.Tensor, faces: np.ndarray, tg: Targets, first: bool = False,
+                   err_tg: Targets | None = None) -> tuple[np.ndarray, dict]:
     """(V,) target edge lengths (world units) for the mesh at the image size of `tg`, and a summary.
-    `first`: this is the initial mesh (its curvature is read after smoothing when the object is large)."""
+    `first`: this is the initial mesh (its curvature is read after smoothing when the object is large);
+    `err_tg`: the targets at the render size in force, where the silhouette error is read (default `tg`)."""
     with torch.no_grad():
         px_t, screen = pixel_size(verts, tg)
-        err_t = silhouette_error(screen, torch.as_tensor(faces, device=verts.device), tg)
+        et = tg if err_tg is None else err_tg
+        at = screen if et.width == tg.width else project(verts, et.w2c, et.intrinsics)
+        err_t = silhouette_error(at, torch.as_tensor(faces, device=verts.device), et)
         extent = extent_px(screen, tg)
     px, err = px_t.double().cpu().numpy(), err_t.double().cpu().numpy()
     v = verts.detach().double().cpu().numpy()
