@@ -89,7 +89,7 @@ def test_remesh_setting_follows_polys_auto_and_is_validated():
     with pytest.raises(InputError, match="remesh"):
         FitParams(remesh="sometimes")
     p = FitParams(iterations=100)
-    assert p.remesh_at() == [0, 15, 30, 50, 70, 85]  # stage starts and middles, none in the last tenth
+    assert p.remesh_at() == [0, 15, 30, 50, 70]  # stage starts and middles, none in the last 30 %
 
 
 @pytest.fixture(scope="module")
