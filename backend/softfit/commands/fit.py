@@ -112,14 +112,13 @@ def summary(outcome: Outcome) -> str:
 
     m = outcome.metrics.raw
     lines = notes(outcome.data.info)
+    misses = m.get("input", {}).get("init_hull_max_misses")
+    if misses:
+        lines.append(f"initial mesh: the visual hull of the training views, keeping what falls outside at "
+                     f"most {misses} of the segmented masks (one view's spurious hole carves no tunnel)")
     lines += [f"fitted {m['mesh']['verts']} vertices in {m['iterations']} iterations, {m['fit_time']:.1f} s "
               f"on {m['device']} ({m['stop_reason']})",
               f"train IoU {m['train_iou']:.4f}"]
-    misses = m.get("input", {}).get("init_hull_max_misses")
-    if misses:
-        lines.insert(-2, f"initial mesh: the visual hull of the training views, keeping what falls "
-                         f"outside at most {misses} of the segmented masks (one view's spurious hole "
-                         "carves no tunnel)")
     if m.get("heldout_iou") is not None:
         what = "agreement with the segmentation" if "segmentation" in m.get("iou_against", "") else "IoU"
         lines.append(f"held-out {what} {m['heldout_iou']:.4f} over {len(m['heldout_views'])} views "
