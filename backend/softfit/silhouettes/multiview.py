@@ -25,7 +25,9 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    agreement cannot reveal) and their hull floats above the support plane (the capture's 3-D points',
    or else the one `supportsweep.find_height` finds in the photos), take the object to stand on it: the
    gap under the hull is made object in the priors (`standing`) and the rounds run again;
-6. open what still looks like the background around each mask (`colourmodel.open_enclosed`).
+6. open what still looks like the background around each mask (`colourmodel.background_regions`),
+   unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
+   colour of its surroundings).
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
 the rest of the capture agrees with that view, which a wrong mask cannot vouch for itself.
 GrabCut, hull and priors work on a copy at most `max_side` pixels long; the final masks are upsampled
@@ -44,8 +46,8 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.errors import InputError
-from softfit.silhouettes import standing, staticbackground, supportsweep
-from softfit.silhouettes.colourmodel import enclosed_background, looks_like_background, open_enclosed
+from softfit.silhouettes import seenthrough, standing, staticbackground, supportsweep
+from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import (
     AIM_OFFSET,
@@ -391,7 +393,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"floated above the support plane{how}: the object was taken to stand on it, and what lies "
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
-    masks = np.stack([open_enclosed(bgr[i], masks[i]) for i in range(n)])
+    masks = _open_holes(small, cams, masks, bgr, still, notes)
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     conf = conf.with_enclosed(enclosed_fractions(small, masks))  # filled holes: agreement cannot see them
     if conf.isolated_views() == 0:
@@ -404,6 +406,20 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                           f"for it; {TRY}")
     full = np.stack([_upsample(imgs[i], masks[i]) for i in range(n)])
     return MultiViewSegmentation(full, conf, done, time.perf_counter() - t0, notes, stood > 0)
+
+
+def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.ndarray,
+                still: staticbackground.StaticBackground | None, notes: list[str]) -> np.ndarray:
+    """`masks` less the regions that look like the background around them, except those the other views
+    show to be the object's surface (`seenthrough`)."""
+    regions = [background_regions(bgr[i], masks[i]) for i in range(len(masks))]
+    keep, verdicts = seenthrough.keep_surfaces(small, cams, masks, regions,
+                                               None if still is None else still.median)
+    kept = sum(v.object for v in verdicts)
+    if kept:
+        notes.append(f"{kept} of {len(verdicts)} background-coloured region(s) inside the masks kept as "
+                     "object: the neighbouring views see the same colours on a surface there")
+    return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)])
 
 
 @dataclass

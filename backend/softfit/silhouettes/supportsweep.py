@@ -78,8 +78,10 @@ def plane_points(cams: Cameras, i: int, up: np.ndarray, height: float) -> tuple[
     return o + s[..., None] * d, s > 0
 
 
-def _maps(cams: Cameras, j: int, pts: np.ndarray, ok: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def remap_coords(cams: Cameras, j: int, pts: np.ndarray, ok: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, ok): where the world points `pts` (..., 3) fall in view `j`, as `cv2.remap` coordinates
+    (pixel centres at integers), and which of them (`ok` and) lie in front of it and inside the image."""
     w2c = cams.w2c[j]
     pc = pts @ w2c[:3, :3].T + w2c[:3, 3]
     depth = -pc[..., 2]
@@ -115,7 +117,7 @@ class _Views:
         """((H, W) textured pixels of view i that view j also sees through the plane (`pts`: view i's
         `plane_points`), (H, W) those of them whose windows agree)."""
         k = (WINDOW, WINDOW)
-        x, y, ok = _maps(cams, j, *pts)
+        x, y, ok = remap_coords(cams, j, *pts)
         g = cv2.remap(self.grey[j], x, y, cv2.INTER_LINEAR)
         m = cv2.blur(g, k)
         sd = np.sqrt(np.maximum(cv2.blur(g * g, k) - m * m, 0))
