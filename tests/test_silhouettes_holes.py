@@ -77,6 +77,18 @@ def test_enclosed_background_finds_a_ring_s_hole():
     assert not enclosed_background(obj, np.zeros((90, 120), bool)).any()
 
 
+def test_a_region_shown_to_be_a_surface_is_no_enclosed_background():
+    """The warning's measure counts what looks like the background inside a mask, less the pixels the
+    other views have shown to be the object's surface (`seenthrough`)."""
+    _, obj, _, r = _ring_and_disc(np.random.default_rng(0))
+    filled = np.stack([r <= 32] * 2)
+    images = np.stack([obj[..., ::-1]] * 2)  # RGB, as the photos come
+    before = confidence.enclosed_fractions(images, filled)
+    assert (before > 0.1).all()
+    after = confidence.enclosed_fractions(images, filled, np.stack([r < 15, np.zeros_like(r, bool)]))
+    assert after[0] < 0.01 and after[1] == before[1]
+
+
 def test_open_enclosed_opens_a_filled_hole_and_keeps_a_solid_object():
     """The filled ring loses its hole; a solid disc of the object colour sprinkled with a few pixels of
     the background's colour keeps every pixel (scattered pixels are no hole)."""

@@ -217,12 +217,16 @@ def leave_one_out(votes: VoxelVotes, masks: np.ndarray, inside: np.ndarray, miss
                      for i in range(len(masks))])
 
 
-def enclosed_fractions(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """(N,) fraction of each mask's pixels that look like the background around it (RGB images)."""
+def enclosed_fractions(images: np.ndarray, masks: np.ndarray, surfaces: np.ndarray | None = None
+                       ) -> np.ndarray:
+    """(N,) fraction of each mask's pixels that look like the background around it (RGB images), less
+    `surfaces` ((N, H, W) bool): pixels the other views have shown to be the object's surface
+    (`seenthrough`), which are no doubt of this kind."""
     from softfit.silhouettes.colourmodel import enclosed_background
 
-    return np.array([enclosed_background(np.ascontiguousarray(im[..., ::-1]), m).sum() / max(int(m.sum()), 1)
-                     for im, m in zip(images, masks, strict=True)])
+    known = np.zeros(masks.shape, bool) if surfaces is None else surfaces
+    return np.array([(enclosed_background(np.ascontiguousarray(im[..., ::-1]), m) & ~k).sum()
+                     / max(int(m.sum()), 1) for im, m, k in zip(images, masks, known, strict=True)])
 
 
 def assess(cameras: Cameras, masks: np.ndarray, names: list[str], max_side: int = 200, resolution: int = 56,

@@ -393,9 +393,10 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"floated above the support plane{how}: the object was taken to stand on it, and what lies "
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
-    masks = _open_holes(small, cams, masks, bgr, still, notes)
+    masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
-    conf = conf.with_enclosed(enclosed_fractions(small, masks))  # filled holes: agreement cannot see them
+    # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
+    conf = conf.with_enclosed(enclosed_fractions(small, masks, surfaces))
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
     edge = np.flatnonzero(conf.touches_border)
@@ -409,9 +410,10 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
 
 
 def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.ndarray,
-                still: staticbackground.StaticBackground | None, notes: list[str]) -> np.ndarray:
-    """`masks` less the regions that look like the background around them, except those the other views
-    show to be the object's surface (`seenthrough`)."""
+                still: staticbackground.StaticBackground | None, notes: list[str]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(`masks` less the regions that look like the background around them, except those the other views
+    show to be the object's surface (`seenthrough`); those surfaces' pixels)."""
     regions = [background_regions(bgr[i], masks[i]) for i in range(len(masks))]
     keep, verdicts = seenthrough.keep_surfaces(small, cams, masks, regions,
                                                None if still is None else still.median)
@@ -419,7 +421,7 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
     if kept:
         notes.append(f"{kept} of {len(verdicts)} background-coloured region(s) inside the masks kept as "
                      "object: the neighbouring views see the same colours on a surface there")
-    return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)])
+    return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
 
 
 @dataclass
