@@ -13,7 +13,7 @@ depths beyond it, through the hull's back and on to 1.5 hull sizes past it (`far
 also the median background at the same pixel). A region stays object when `near` < RATIO x `far`;
 otherwise it is opened, as before: a region without texture, or a uniform background, gives no evidence
 either way and stays a hole. (A second condition, `near` at most twice the same measure on the mask's
-own interior, turned no wrong verdict right on the 17 scenes below and turned 29 right ones wrong.)
+own interior, turned no wrong verdict right on the 17 photo sets measured below and 29 right ones wrong.)
 
 Measured (mask IoU against the true masks, all regions opened -> this test; benchmarks/texture.md and
 silhouettes.md, round 14): objects painted in the backdrop's colours keep their patches (the texture
@@ -37,7 +37,7 @@ FRONT = 0.5  # "near": the front half of the hull along the ray (a support touch
 VIEWS = 6  # nearest views asked ...
 MAX_ANGLE = 45.0  # ... among those whose optical axes are this close (degrees) to the view's
 MIN_VIEWS = 2  # views that must see a depth sample for it to count
-SAMPLES = 300  # pixels of a region (and of the interior) evaluated at most
+SAMPLES = 300  # pixels of a region evaluated at most
 NEAR_STEPS, FAR_STEPS, BEYOND_STEPS = 6, 5, 16
 BEYOND = 1.5  # x the hull's size: how far past the hull's back the far depths reach
 HULL_MISS_FRAC = 0.1  # the hull tolerates each voxel falling outside this share of the masks
@@ -86,11 +86,13 @@ def keep_surfaces(rgb: np.ndarray, cams: Cameras, masks: np.ndarray, regions: li
         ask = _Asker(colour, cams, i, nbrs[i], near_map[i], far_map[i])
         for r in range(1, int(regions[i].max()) + 1):
             where = regions[i] == r
-            near = ask.cost(where, front)
-            far_px = ask.costs(where, rest, beyond)
-            if back is not None and far_px is not None:  # the unchanged background of a fixed camera
-                far_px = np.minimum(far_px, np.abs(ask.ci - back[ask.ys, ask.xs]).mean(-1))
-            far = np.inf if far_px is None else float(np.median(far_px))
+            near = far = np.inf  # fewer than 5 pixels on the hull: no evidence, opened
+            if ask.select(where):
+                near = float(np.median(ask.costs(front)))
+                far_px = ask.costs(rest, beyond)
+                if back is not None:  # the unchanged background of a fixed camera
+                    far_px = np.minimum(far_px, np.abs(ask.ci - back[ask.ys, ask.xs]).mean(-1))
+                far = float(np.median(far_px))
             stays = near < RATIO * far
             keep[i] |= where & stays
             verdicts.append(RegionVerdict(i, int(where.sum()), round(near, 2), round(far, 2), bool(stays)))
@@ -109,8 +111,8 @@ def _neighbours(cams: Cameras) -> list[np.ndarray]:
 
 
 class _Asker:
-    """Colour differences between view `i`'s pixels and what its neighbouring views see at depths along
-    their rays, the depths relative to the hull's near and far surface there."""
+    """Colour differences between pixels of view `i` and what its neighbouring views see at depths along
+    those pixels' rays, the depths placed by the hull's near and far surface there."""
 
     def __init__(self, colour: np.ndarray, cams: Cameras, i: int, views: np.ndarray, near: np.ndarray,
                  far: np.ndarray):
@@ -118,7 +120,8 @@ class _Asker:
         self.near, self.far = near, far
         self.ys = self.xs = self.ci = np.zeros(0)
 
-    def _pick(self, where: np.ndarray) -> bool:
+    def select(self, where: np.ndarray) -> bool:
+        """Take up to `SAMPLES` of `where`'s pixels that lie on the hull; False when fewer than 5 do."""
         ys, xs = np.nonzero(where & np.isfinite(self.near))
         if len(ys) < 5:
             return False
@@ -127,18 +130,10 @@ class _Asker:
         self.ci = self.colour[self.i][self.ys, self.xs]
         return True
 
-    def cost(self, where: np.ndarray, fractions: np.ndarray) -> float:
-        """Median over `where`'s pixels of the best cost at `fractions` of the way through the hull
-        (inf when fewer than 5 of its pixels lie on the hull)."""
-        c = self.costs(where, fractions)
-        return np.inf if c is None else float(np.median(c))
-
-    def costs(self, where: np.ndarray, fractions: np.ndarray, beyond: np.ndarray | None = None
-              ) -> np.ndarray | None:
-        """(P,) the best cost per sampled pixel of `where` over the depths `fractions` of the way from the
-        hull's near to its far surface, and `beyond` (world units) past the far one."""
-        if not self._pick(where):
-            return None
+    def costs(self, fractions: np.ndarray, beyond: np.ndarray | None = None) -> np.ndarray:
+        """(P,) per selected pixel, the best over depths (`fractions` of the way from the hull's near to
+        its far surface, and `beyond`, world units past the far one) of the median over the views that
+        see the depth (at least `MIN_VIEWS`) of the mean absolute colour difference."""
         a, b = self.near[self.ys, self.xs], self.far[self.ys, self.xs]
         depth = a[:, None] + (b - a)[:, None] * fractions[None]
         if beyond is not None:

@@ -44,16 +44,19 @@ def fragments(mesh: Mesh, cameras: Cameras, dtype: torch.dtype = torch.float32
 
 def depth_maps(mesh: Mesh, cameras: Cameras) -> torch.Tensor:
     """(N, H, W) float32 depth along the viewing axis; +inf where no face covers the pixel centre."""
-    return depth_range(mesh, cameras)[0]
+    pix, _, _, depth = fragments(mesh, cameras)
+    return _per_pixel(pix, depth, cameras, "amin")
 
 
 def depth_range(mesh: Mesh, cameras: Cameras) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, H, W) float32 depths of the nearest and the farthest surface along each pixel centre's ray
     (+inf and -inf where no face covers it): where a closed mesh's interior lies along the ray."""
-    h, w, n = cameras.height, cameras.width, len(cameras)
     pix, _, _, depth = fragments(mesh, cameras)
-    near = torch.full((n * h * w,), float("inf"), dtype=torch.float32)
-    near.scatter_reduce_(0, pix, depth, reduce="amin")
-    far = torch.full((n * h * w,), float("-inf"), dtype=torch.float32)
-    far.scatter_reduce_(0, pix, depth, reduce="amax")
-    return near.reshape(n, h, w), far.reshape(n, h, w)
+    return _per_pixel(pix, depth, cameras, "amin"), _per_pixel(pix, depth, cameras, "amax")
+
+
+def _per_pixel(pix: torch.Tensor, depth: torch.Tensor, cameras: Cameras, reduce: str) -> torch.Tensor:
+    h, w, n = cameras.height, cameras.width, len(cameras)
+    out = torch.full((n * h * w,), float("inf") if reduce == "amin" else float("-inf"), dtype=torch.float32)
+    out.scatter_reduce_(0, pix, depth.to(torch.float32), reduce=reduce)
+    return out.reshape(n, h, w)
