@@ -129,6 +129,24 @@ def test_without_texture_there_is_no_evidence_and_the_region_is_opened():
     assert not keep.any()
 
 
+def test_an_empty_view_or_no_common_hull_gives_no_evidence_and_no_error():
+    """A view GrabCut emptied takes no part in the hull (it used to stop the segmentation with "silhouette
+    of view 11 is empty"); masks with no common region leave no hull, and every region is opened."""
+    cams = _cameras()
+    ball = uv_sphere(3000, radius=0.5)
+    photos, which = _render([(ball, 6.0, 0.0), (_room(), 1.5, 1.0)], cams)
+    masks = which == 0
+    _, regions = _cap(ball, cams, masks)
+    empty = next(i for i, r in enumerate(regions) if not r.any())
+    masks[empty] = False
+    keep, verdicts = keep_surfaces(photos, cams, masks, regions)
+    assert verdicts and all(v.object for v in verdicts if v.pixels >= 150), verdicts
+    apart = np.zeros_like(masks)
+    apart[0, :10, :10] = apart[1, -10:, -10:] = True  # two corners no 3-D region projects into both
+    keep, verdicts = keep_surfaces(photos, cams, apart, [a.astype(np.int32) for a in apart])
+    assert verdicts == [] and not keep.any()
+
+
 def test_no_region_no_work():
     cams = _cameras()
     masks = np.zeros((len(cams), SIZE, SIZE), bool)

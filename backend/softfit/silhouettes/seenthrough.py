@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
+from softfit.errors import InputError
 from softfit.silhouettes.supportsweep import remap_coords
 
 RATIO = 0.5  # near must beat far by this factor: a clear surface, not a tie
@@ -68,9 +69,14 @@ def keep_surfaces(rgb: np.ndarray, cams: Cameras, masks: np.ndarray, regions: li
     keep = np.zeros(masks.shape, bool)
     if not any(r.any() for r in regions):
         return keep, []
-    data = MultiViewData(masks.astype(np.float32), cams, [str(i) for i in range(n)])
-    hull = hull_mesh(data, None, HULL_RESOLUTION, max_misses=int(HULL_MISS_FRAC * n) if n >= 5 else 0,
-                     relax_iterations=0)  # depths only: no need for a relaxed surface
+    # The hull from the views that show something (a view GrabCut emptied carves nothing, nor places it).
+    shown = np.flatnonzero(masks.reshape(n, -1).any(1))
+    data = MultiViewData(masks[shown].astype(np.float32), cams.subset(shown), [str(i) for i in shown])
+    try:
+        hull = hull_mesh(data, None, HULL_RESOLUTION, relax_iterations=0,  # depths only: no need to relax
+                         max_misses=int(HULL_MISS_FRAC * len(shown)) if len(shown) >= 5 else 0)
+    except InputError:  # no hull to place the depths in: no evidence, every region is opened as before
+        return keep, []
     near_map, far_map = (d.numpy() for d in depth_range(hull, cams))
     size = float(np.linalg.norm(hull.verts.max(0) - hull.verts.min(0)))
     colour = np.stack([cv2.blur(im.astype(np.float32), (3, 3)) for im in rgb])
