@@ -28,6 +28,9 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
 6. open what still looks like the background around each mask (`colourmodel.background_regions`),
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
+7. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
+   well inside its outline and the view lost, not enclosed by its mask (`agreed`: a mug's pale rim
+   against pale tiles, lost by a few views, which the rounds could not bring back).
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
 the rest of the capture agrees with that view, which a wrong mask cannot vouch for itself.
 GrabCut, hull and priors work on a copy at most `max_side` pixels long; the final masks are upsampled
@@ -46,7 +49,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.errors import InputError
-from softfit.silhouettes import seenthrough, standing, staticbackground, supportsweep
+from softfit.silhouettes import agreed, seenthrough, standing, staticbackground, supportsweep
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
 from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import (
@@ -259,7 +262,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     the support plane is looked for (`supportplane`); without them the hull's own shape has to tell.
     `rounds`: hull-prior rounds at most; `max_side`: working resolution (px); `resolution`: hull voxels
     along the box side; `miss_frac`: fraction of views a hull voxel may fall outside when judging the
-    views; `prior_miss_frac`: the same for the hull that steers the next round; `band`: uncertain band
+    views and when giving back what a view lost (`agreed`); `prior_miss_frac`: the same for the hull that steers the next round; `band`: uncertain band
     around the prior (x its radius); `settle`: stop when successive rounds' masks agree to this mean
     IoU; `seed`: the first round's disc radius, x the object's radius the framing suggests; `retry`: when
     no object is isolated or the masks sit off the point the cameras aim at, segment again with half the
@@ -394,6 +397,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
+    masks = _give_back(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, band, up, plane, notes)
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
     conf = conf.with_enclosed(enclosed_fractions(small, masks, surfaces))
@@ -422,6 +426,21 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
         notes.append(f"{kept} of {len(verdicts)} background-coloured region(s) inside the masks kept as "
                      "object: the neighbouring views see the same colours on a surface there")
     return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
+
+
+def _give_back(cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple, resolution: int, misses: int,
+               band: float, up: np.ndarray | None, plane: Plane | None, notes: list[str]) -> np.ndarray:
+    """`masks` with what the hull of all of them (each voxel outside at most `misses`) shows well inside
+    its outline and a view lost (`agreed.restore`)."""
+    votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, misses)
+    if up is not None:
+        occ = cut_support(votes, occ, up, plane=plane)
+    masks, added = agreed.restore(votes, occ, masks, band, up)
+    if added.any():
+        notes.append(f"{int((added > 0).sum())} view(s) given back a part of the object they had lost and "
+                     f"the hull of the other views holds ({int(added.sum())} pixels at {masks.shape[2]}x"
+                     f"{masks.shape[1]})")
+    return masks
 
 
 @dataclass
