@@ -258,18 +258,18 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
                   iterations: int = 4, border: float = 0.03, settle: float = 0.99,
                   prior_miss_frac: float = 0.3, points: np.ndarray | None = None, seed: float = 0.5,
                   retry: bool = True, sweep: bool = False) -> MultiViewSegmentation:
-    """Segment every view (see the module docstring). `points`: the capture's 3-D points (SfM), where
-    the support plane is looked for (`supportplane`); without them the hull's own shape has to tell.
-    `rounds`: hull-prior rounds at most; `max_side`: working resolution (px); `resolution`: hull voxels
-    along the box side; `miss_frac`: fraction of views a hull voxel may fall outside when judging the
-    views and when giving back what a view lost (`agreed`); `prior_miss_frac`: the same for the hull that steers the next round; `band`: uncertain band
-    around the prior (x its radius); `settle`: stop when successive rounds' masks agree to this mean
-    IoU; `seed`: the first round's disc radius, x the object's radius the framing suggests; `retry`: when
-    no object is isolated or the masks sit off the point the cameras aim at, segment again with half the
-    seed (`_with_smaller_seed`); `sweep`: without 3-D points, look for the support plane in the photos
-    (`supportsweep`; opt-in, `multiview:sweep=yes`: its masks are closer to the true ones on the
-    development scenes, but the texture benchmark's fits from them were worse and it costs up to 0.6 s
-    per view; benchmarks/silhouettes.md, round 11)."""
+    """Segment every view (see the module docstring). `points`: the capture's 3-D points (SfM), where the
+    support plane is looked for (`supportplane`); without them the hull's own shape has to tell. `rounds`:
+    hull-prior rounds at most; `max_side`: working resolution (px); `resolution`: hull voxels along the box
+    side; `miss_frac`: fraction of views a hull voxel may fall outside when judging the views and when
+    giving back what a view lost (`agreed`); `prior_miss_frac`: the same for the hull that steers the next
+    round; `band`: uncertain band around the prior (x its radius); `settle`: stop when successive rounds'
+    masks agree to this mean IoU; `seed`: the first round's disc radius, x the object's radius the framing
+    suggests; `retry`: when no object is isolated or the masks sit off the point the cameras aim at,
+    segment again with half the seed (`_with_smaller_seed`); `sweep`: without 3-D points, look for the
+    support plane in the photos (`supportsweep`; opt-in, `multiview:sweep=yes`: its masks are closer to the
+    true ones on the development scenes, but the texture benchmark's fits from them were worse and it costs
+    up to 0.6 s per view; benchmarks/silhouettes.md, round 11)."""
     if isinstance(seed, bool) or not isinstance(seed, int | float) or not 0 < seed <= 2:
         raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
                          f"got {seed}")
@@ -468,7 +468,7 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
     IoU against the true masks): `dev-small-torus` 0.045 -> 0.793, the clay knot at the same 0.4 of its
     size 0.202 -> 0.681; the dev clay knot at full size kept it too (0.850 -> 0.847); the benchmark's
     hand-held bucket and the dev dark knot tried it and kept the first (the bucket's agreement fell from
-    0.99 to 0.80); the benchmark's dark knot isolated nothing with it. Not retried when the first run's
+    0.99 to 0.80); the benchmark's dark knot too (agreement 0.82 -> 0.64). Not retried when the first run's
     standing rule acted: the masks sat off the aim point because they missed a lower part, which that
     rule has filled, not because the seed lay on the table (a two-tone Suzanne on a tiled floor: 0.863
     mask IoU without the retry, 0.872 with it at 2.3 x the time, 1.6 s per view)."""
@@ -489,8 +489,9 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
     try:
         second = run(seed / 2)
     except NotIsolated:
-        return replace(first, notes=[*first.notes, "the masks sat off the point the cameras aim at, and a "
-                                     "first-round seed half the size isolated no object"])
+        return replace(first, seconds=time.perf_counter() - t0, notes=[
+            *first.notes, "the masks sat off the point the cameras aim at, and a first-round seed half the "
+            "size isolated no object"])  # the time includes the retry that failed
     b = second.confidence
     ra, rb = float(np.median(a.rel)), float(np.median(b.rel))
     keep = b.aim_offset is not None and b.aim_offset < a.aim_offset and rb >= ra - tolerance
