@@ -117,3 +117,25 @@ def test_the_scene_paths_are_real(glossy):
     assert images.dtype == np.uint8 and images.std() > 10
     frac = truth.mean((1, 2))
     assert (frac > 0.02).all() and (frac < 0.8).all()
+
+
+
+@pytest.mark.slow
+def test_a_part_a_few_views_lost_is_given_back(render_scene_cached, tmp_path_factory, monkeypatch):
+    """A torus small in the frame on a forest floor (16 views, 320x240, 4 samples, loaded at 256 px): parts
+    some views lose come back where the hull of all the final masks holds them (`agreed`), against the
+    same segmentation without that step (measured 0.791 -> 0.832 mask IoU against the true masks; the
+    benchmark's render 0.812 -> 0.855)."""
+    from softfit.silhouettes import agreed
+
+    folder = render_scene_cached("dev-small-torus", views=16, size="320x240", samples=4)
+    data = load_dataset(truth_view(folder, tmp_path_factory.mktemp("small-torus")), silhouette="mask",
+                        image_size=256)
+    truth = data.silhouettes > 0.5
+    seg = multiview.segment_views(data.images, data.cameras)
+    new = iou(seg.masks, truth).mean()
+    assert any("given back" in n for n in seg.notes), seg.notes
+    monkeypatch.setattr(agreed, "restore",
+                        lambda votes, occ, masks, band, up: (masks, np.zeros(len(masks), int)))
+    old = iou(multiview.segment_views(data.images, data.cameras).masks, truth).mean()
+    assert new > old + 0.02, (new, old)
