@@ -119,7 +119,6 @@ def test_the_scene_paths_are_real(glossy):
     assert (frac > 0.02).all() and (frac < 0.8).all()
 
 
-
 @pytest.mark.slow
 def test_a_part_a_few_views_lost_is_given_back(render_scene_cached, tmp_path_factory, monkeypatch):
     """A torus small in the frame on a forest floor (16 views, 320x240, 4 samples, loaded at 256 px): parts

@@ -25,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from softfit.silhouettes.common import fill_holes
+from softfit.silhouettes.common import band_pixels, fill_holes
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
 LOW = 0.3  # share of the hull's height, from its base along up, never given back (shadows, the skirt)
@@ -50,8 +50,7 @@ def restore(votes: VoxelVotes, occ: np.ndarray, masks: np.ndarray, band: float, 
         prior = votes.project(occ, i)
         if not prior.any():
             continue
-        m = max(2.0, band * float(np.sqrt(prior.sum() / np.pi)))
-        deep = cv2.distanceTransform(prior.astype(np.uint8), cv2.DIST_L2, 5) > m
+        deep = cv2.distanceTransform(prior.astype(np.uint8), cv2.DIST_L2, 5) > band_pixels(prior, band)
         lost = deep & ~fill_holes(out[i])
         added[i] = int(lost.sum())
         out[i] |= lost

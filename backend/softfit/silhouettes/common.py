@@ -65,6 +65,12 @@ def disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
+def band_pixels(prior: np.ndarray, band: float) -> float:
+    """The uncertain band around a reprojected hull `prior`, in pixels: `band` x its equivalent radius, at
+    least 2 px (the segmentation rounds' labels and `agreed` read the prior's outline alike)."""
+    return max(2.0, band * float(np.sqrt(prior.sum() / np.pi)))
+
+
 def fill_holes(mask: np.ndarray, max_hole_frac: float | None = None) -> np.ndarray:
     """Fill enclosed background regions; with `max_hole_frac`, only holes smaller than that fraction of
     the object's area (so a mug handle's opening survives while dark specks inside the object do not)."""

@@ -51,7 +51,7 @@ from softfit.cameras import Cameras
 from softfit.errors import InputError
 from softfit.silhouettes import agreed, seenthrough, standing, staticbackground, supportsweep
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
-from softfit.silhouettes.common import border_width, check_images, clean_mask, refine_edges
+from softfit.silhouettes.common import band_pixels, border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import (
     AIM_OFFSET,
     ViewConfidence,
@@ -152,7 +152,7 @@ def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None,
     if not prior.any():
         _frame(labels, border)
         return labels
-    m = max(2.0, band * float(np.sqrt(prior.sum() / np.pi)))
+    m = band_pixels(prior, band)
     u8 = prior.astype(np.uint8)
     d_in = cv2.distanceTransform(u8 & mask.astype(np.uint8), cv2.DIST_L2, 5)
     d_out = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 5)
