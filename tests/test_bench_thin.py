@@ -1,29 +1,59 @@
-"""`softfit bench thin`'s verdicts: adaptive against fixed fits, read on held-out and on training views."""
+"""`softfit bench thin`'s verdicts: the adaptive fit against the curve of fixed fits, on each reading."""
 
-from softfit.bench.thin import markdown, verdict
+import pytest
+
+from softfit.bench.thin import faces_needed, markdown, scoring_specs, thin_spec, verdict
 
 
-def _row(polys, remesh: str, faces: int, heldout: float, train: float | None) -> dict:
+def _row(polys, remesh: str, faces: int, heldout: float, train: float | None, between: float | None = None
+         ) -> dict:
     return {"polys": polys, "remesh": remesh, "init_faces": faces, "faces": faces, "heldout_iou": heldout,
-            "train_iou": train, "fit_time": 1.0, "chamfer_rel": None, "loadavg": 1.0,
+            "train_iou": train, "between_iou": between, "fit_time": 1.0, "chamfer_rel": None, "loadavg": 1.0,
             "closed_manifold_oriented": True, "self_intersections": 0, "repaired_ok": True}
 
 
-ROWS = [_row("hull (full resolution)", "-", 30000, 0.90, None), _row(500, "off", 500, 0.91, 0.93),
-        _row(2000, "off", 2000, 0.95, 0.94), _row("auto", "on", 2500, 0.94, 0.96)]
+ROWS = [_row("hull (full resolution)", "-", 30000, 0.90, None, 0.89), _row(500, "off", 500, 0.91, 0.93, 0.90),
+        _row(2000, "off", 2000, 0.95, 0.94, 0.92), _row("auto", "on", 2500, 0.94, 0.96, 0.91)]
+
+
+def test_faces_needed_interpolates_between_the_fixed_fits_that_bracket_the_iou():
+    faces, lo, hi = faces_needed(ROWS, "heldout_iou", 0.94)
+    assert faces == pytest.approx(500 + 0.75 * 1500) and (lo["faces"], hi["faces"]) == (500, 2000)
+    assert faces_needed(ROWS, "heldout_iou", 0.90) == (500.0, None, ROWS[1])  # the smallest reaches it
+    assert faces_needed(ROWS, "heldout_iou", 0.96) is None  # none does
+    # a larger fixed fit that scores lower does not bend the curve down: the best so far is the lower end
+    dip = ROWS[:3] + [_row(1000, "off", 1000, 0.905, 0.93), _row(3000, "off", 3000, 0.97, 0.95)]
+    faces, lo, hi = faces_needed(dip, "heldout_iou", 0.96)
+    assert (lo["faces"], hi["faces"]) == (2000, 3000) and faces == pytest.approx(2500)
 
 
 def test_verdict_reads_the_iou_it_is_given():
-    assert verdict(ROWS) == ("adaptive 2500 faces, MORE than the smallest fixed fit of at least its IoU "
-                             "(2000 faces, 0.9500)")
-    assert verdict(ROWS, "train_iou") == "adaptive IoU 0.9600 above every fixed fit"
-    fewer = ROWS[:3] + [_row("auto", "on", 1500, 0.94, 0.935)]
-    assert "fewer than the smallest fixed fit" in verdict(fewer, "train_iou")
+    assert verdict(ROWS) == ("adaptive 2500 faces, MORE than the 1625 a fixed fit needs for its IoU 0.9400 "
+                             "(interpolated between 500 faces at 0.9100 and 2000 at 0.9500)")
+    assert verdict(ROWS, "train_iou") == ("adaptive IoU 0.9600 (2500 faces) above every fixed fit (best "
+                                          "0.9400, 2000 faces)")
+    fewer = ROWS[:3] + [_row("auto", "on", 1000, 0.94, 0.935, 0.91)]
+    assert verdict(fewer, "train_iou").startswith("adaptive 1000 faces, fewer than the 1250 ")
+    assert "MORE than the 1250" in verdict(ROWS, "between_iou")
 
 
-def test_markdown_shows_both_readings():
+def test_markdown_shows_every_reading():
     md = markdown({"thin": {"chair 64²": ROWS}}, {"git": "abc"}, "softfit bench thin")
     auto = next(line for line in md.splitlines() if line.startswith("| chair 64² | auto"))
-    assert "| **0.9400** | 0.9600 |" in auto
-    held, train = md.split("The same on the 22 training views")
-    assert "MORE than" in held.split("Adaptive against fixed")[1] and "above every fixed fit" in train
+    assert "| **0.9400** | 0.9100 | - | 0.9600 |" in auto
+    parts = md.split("Adaptive against the fixed fits' curve, on ")
+    assert [p.split(":")[0] for p in parts[1:]] == [
+        "the 24 views between the training azimuths (the target's reading",
+        "the 2 held-out views", "the 22 training views (the fit saw these"]  # no 72-view scores here
+    assert "MORE than" in parts[1] and "above every fixed fit" in parts[3]
+
+
+def test_scoring_views_are_other_views_of_the_same_object():
+    """The scoring renders differ from the training render in their views only (same object, size,
+    framing), so a fit is scored in its own frame; the turntable's odd views lie between the training ones."""
+    train = thin_spec("mug", 64)
+    for spec in scoring_specs("mug", 64).values():
+        same = ("source", "size", "scale")
+        assert {k: spec[k] for k in same} == {k: train[k] for k in same}
+        assert spec["views"] > train["views"]
+    assert scoring_specs("mug", 64)["between_iou"] | {"views": 24} == train
