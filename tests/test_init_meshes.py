@@ -38,6 +38,28 @@ def test_box_contains_the_object_and_is_tight(rings):
     assert np.allclose(mesh.verts.max(0), hi, atol=0.01 * size.max())
 
 
+def test_an_object_cut_by_the_frame_in_every_view_is_named_as_such(rings):
+    """A ring of views that all cut the object off at the bottom bounds nothing below it; the error says
+    the object leaves the frame, not that the viewpoints are too few (they are 24 and varied)."""
+    data, _ = rings
+    cut = np.asarray(data.silhouettes).copy()
+    for s in cut:
+        rows = np.flatnonzero(s.any(axis=1))
+        s[rows[len(rows) // 2]:] = 0  # the lower half of the object is below the frame ...
+        s[-1, s.shape[1] // 2] = 1  # ... so its silhouette reaches the bottom border
+    with pytest.raises(InputError, match=r"touches the image border in \d+ of \d+ views"):
+        fit_box(data.cameras, cut)
+    with pytest.raises(InputError, match="too few or too similar viewpoints"):
+        fit_box(data.cameras.subset([0]), _inner(data.silhouettes[0])[None])
+
+
+def _inner(sil: np.ndarray) -> np.ndarray:
+    """A silhouette away from the border (one view alone bounds nothing along its axis)."""
+    out = np.zeros_like(np.asarray(sil))
+    out[10:20, 10:20] = 1
+    return out
+
+
 def test_hull_matches_the_input_silhouettes(rings):
     data, _ = rings
     mesh = make_initial_mesh("hull", data, polys=3000)
