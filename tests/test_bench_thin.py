@@ -22,7 +22,10 @@ def test_faces_needed_interpolates_between_the_fixed_fits_that_bracket_the_iou()
     assert faces_needed(ROWS, "heldout_iou", 0.90) == (500.0, None, ROWS[1])  # the smallest reaches it
     assert faces_needed(ROWS, "heldout_iou", 0.96) is None  # none does
     # a larger fixed fit that scores lower does not bend the curve down: the best so far is the lower end
+    # (500 faces at 0.91, not the 1000-face fit's 0.905, which would give 1 556)
     dip = ROWS[:3] + [_row(1000, "off", 1000, 0.905, 0.93), _row(3000, "off", 3000, 0.97, 0.95)]
+    faces, lo, hi = faces_needed(dip, "heldout_iou", 0.93)
+    assert (lo["faces"], hi["faces"]) == (500, 2000) and faces == pytest.approx(1250)
     faces, lo, hi = faces_needed(dip, "heldout_iou", 0.96)
     assert (lo["faces"], hi["faces"]) == (2000, 3000) and faces == pytest.approx(2500)
 

@@ -32,7 +32,6 @@ THIN = {"airplane": "airplane", "chair": "chair", "mug": "mug"}
 SIZES = (64, 256)
 FIXED_POLYS = (500, 1000, 1500, 2000, 3000)  # a curve dense enough to interpolate the adaptive fit on
 LARGE_POLYS = (4000, 8000)  # also at 256² and up, where the adaptive fits land in the thousands
-SCORES = {"between_iou": "24 views between the training azimuths", "novel_iou": "72 views at 10/35/60 deg"}
 
 
 def thin_spec(source: str, size: int) -> dict:
