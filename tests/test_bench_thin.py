@@ -60,3 +60,29 @@ def test_scoring_views_are_other_views_of_the_same_object():
         assert {k: spec[k] for k in same} == {k: train[k] for k in same}
         assert spec["views"] > train["views"]
     assert scoring_specs("mug", 64)["between_iou"] | {"views": 24} == train
+
+
+def test_scorer_scores_a_mesh_in_the_training_frame_on_views_it_was_not_fitted_on(tmp_path):
+    """Real renders (Blender, 64²): the object's true mesh scores ~1 on both scoring sets, so they share
+    the training render's frame; the 24 views between are 24 views none of which is a training view; a
+    mesh moved by a tenth of its size scores clearly lower (the score can fail)."""
+    import numpy as np
+
+    from softfit.bench.thin import Scorer
+    from softfit.data.load import load_dataset
+    from softfit.dataset.cache import cached_dataset
+    from softfit.mesh.io import load_mesh
+    from softfit.mesh.types import Mesh
+
+    folder = cached_dataset(thin_spec("mug", 64), tmp_path, quiet=True)
+    train = load_dataset(folder, image_size=64)
+    gt = load_mesh(folder / "gt_mesh.obj")
+    scorer = Scorer("mug", 64, tmp_path)
+    scores = scorer(gt)
+    assert set(scores) == {"between_iou", "novel_iou"} and min(scores.values()) > 0.99, scores
+    _, cams = scorer.sets["between_iou"]
+    gap = np.linalg.norm(cams.centers[:, None] - train.cameras.centers[None], axis=-1).min()
+    assert len(cams) == 24 and gap > 0.3, gap  # 7.5 deg of azimuth apart on a ring of radius 2.4
+    size = float(np.ptp(gt.verts, axis=0).max())
+    moved = scorer(Mesh(gt.verts + np.array([0.1 * size, 0.0, 0.0]), gt.faces))
+    assert all(moved[k] < scores[k] - 0.05 for k in scores), (moved, scores)
