@@ -408,6 +408,10 @@ def test_summary_lines() -> None:
     assert summary.result_message(seg) == (
         "done, held-out agreement with the segmentation 0.950, silhouettes by multiview because cameras are "
         "known, WARNING: view 3 doubtful")
+    framed = {"heldout_iou": 0.99,
+              "silhouette_warnings": ["the silhouettes reach the image border in 9 of 9 views"]}
+    assert summary.result_message(framed) == (
+        "done, held-out IoU 0.990, WARNING: the silhouettes reach the image border in 9 of 9 views")
 
 
 def test_tasks_run_work_off_the_calling_thread_and_callbacks_on_it() -> None:

@@ -150,3 +150,26 @@ def test_bad_inputs(problem):
                          data.names)
     with pytest.raises(InputError, match=f"{data.names[0]} do not see the initial mesh"):
         fit(away, init, FitParams(iterations=1))
+
+
+def test_given_silhouettes_that_leave_the_frame_are_warned_about(problem):
+    """The same fit with the object cut off by the image's bottom edge in every view: the IoUs stay high
+    (the fit matches what it was shown) and metrics.json says the object leaves the frame; the whole
+    object in view gives no such warning."""
+    from dataclasses import replace
+
+    from softfit.silhouettes.confidence import leaves_frame
+
+    data, _, init = problem
+    # the frame ends at row 33 (same cameras, principal point still inside): the ellipsoid's lower part
+    # lies beyond it in every view
+    cropped = MultiViewData(data.silhouettes[:, :33].copy(), replace(data.cameras, height=33), data.names)
+    assert (cropped.silhouettes[:, -1] >= 0.5).any(1).all()
+    res = fit(cropped, init, FitParams.from_dict(FAST))
+    assert res.metrics["train_iou"] > 0.85
+    assert res.metrics["silhouette_warnings"] == [leaves_frame(cropped.silhouettes)]
+    assert "reach the image border in 20 of 20 views" in res.metrics["silhouette_warnings"][0]
+    assert "silhouette_warnings" not in run(problem, iterations=3).metrics
+    half = data.silhouettes.copy()
+    half[:10, -1] = 1.0  # the edge touched in 10 of 20 views: not most
+    assert leaves_frame(half) is None and leaves_frame(half[:9]) is not None

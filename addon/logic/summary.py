@@ -27,7 +27,8 @@ def metric_lines(metrics: dict) -> list[str]:
 def result_message(metrics: dict) -> str:
     """'done, held-out IoU 0.951, train IoU 0.962, 41.2 s' (or 'cancelled, ...'). Silhouettes segmented
     on the server make the IoUs agreement with that segmentation, and say so; then come the segmentation
-    method and its warnings (`metrics["segmentation_warnings"]`), the things an artist must know."""
+    method and its warnings (`metrics["segmentation_warnings"]`, and `silhouette_warnings` about given
+    silhouettes that leave the frame), the things an artist must know."""
     parts = ["cancelled" if metrics.get("cancelled") else "done"]
     segmented = "segmentation" in str(metrics.get("iou_against", ""))
     for key, label in (("heldout_iou", "held-out IoU"), ("train_iou", "train IoU")):
@@ -39,7 +40,8 @@ def result_message(metrics: dict) -> str:
     if segmented and metrics.get("silhouette_method"):
         why = metrics.get("silhouette_reason")
         parts.append(f"silhouettes by {metrics['silhouette_method']}" + (f" because {why}" if why else ""))
-    warnings = metrics.get("segmentation_warnings") or []
-    if isinstance(warnings, list) and warnings:
+    warnings = [w for k in ("segmentation_warnings", "silhouette_warnings")
+                if isinstance(metrics.get(k), list) for w in metrics[k]]
+    if warnings:
         parts.append("WARNING: " + "; ".join(str(w) for w in warnings))
     return ", ".join(parts)

@@ -326,7 +326,7 @@ class _Fit:
             "train_iou": float(train_iou.mean()), "train_iou_per_view": train_iou.tolist(),
             "heldout_iou": float(held_iou.mean()) if len(held_iou) else None,
             "heldout_iou_per_view": held_iou.tolist(),
-        } | silhouette_provenance(d.info)
+        } | silhouette_provenance(d.info, d.silhouettes)
 
 
 def _remesh_setting(params: FitParams, pinned: np.ndarray) -> bool:
@@ -335,16 +335,22 @@ def _remesh_setting(params: FitParams, pinned: np.ndarray) -> bool:
     return params.remesh == "on" and len(pinned) == 0
 
 
-def silhouette_provenance(info: dict) -> dict:
-    """What the IoUs were measured against, and the segmentation's warnings, for metrics.json.
+def silhouette_provenance(info: dict, silhouettes: np.ndarray | None = None) -> dict:
+    """What the IoUs were measured against, and the warnings about the silhouettes, for metrics.json.
 
     IoU against segmented masks only says the mesh agrees with the segmentation; calling it accuracy
-    would flatter a fit of the wrong masks (a floor taken for the object agrees perfectly with itself)."""
+    would flatter a fit of the wrong masks (a floor taken for the object agrees perfectly with itself).
+    Given silhouettes (alpha, masks) that reach the image border in most views are warned about too
+    (`silhouette_warnings`): the object leaves the frame, and no IoU shows what lies beyond it."""
     seg = info.get("segmentation")
     choice = {"silhouette_choice": info["silhouette_choice"]} if "silhouette_choice" in info else {}
     if seg is None:
+        from softfit.silhouettes.confidence import leaves_frame
+
         src = info.get("silhouette", "given")
-        return {"iou_against": f"the input silhouettes ({src})"} | choice
+        out = {"iou_against": f"the input silhouettes ({src})"} | choice
+        warning = None if silhouettes is None else leaves_frame(silhouettes)
+        return out | ({"silhouette_warnings": [warning]} if warning else {})
     out = choice | {"iou_against": f"segmented masks ({seg.get('method', '?')}): agreement with the "
                                    "segmentation, not accuracy",
            "silhouette_method": seg.get("method"), "silhouette_reason": seg.get("reason")}
