@@ -47,7 +47,7 @@ def test_an_object_cut_by_the_frame_in_every_view_is_named_as_such(rings):
         rows = np.flatnonzero(s.any(axis=1))
         s[rows[len(rows) // 2]:] = 0  # the lower half of the object is below the frame ...
         s[-1, s.shape[1] // 2] = 1  # ... so its silhouette reaches the bottom border
-    with pytest.raises(InputError, match=r"touches the image border in \d+ of \d+ views"):
+    with pytest.raises(InputError, match=r"border in \d+ of \d+ views: the object leaves the frame"):
         fit_box(data.cameras, cut)
     with pytest.raises(InputError, match="too few or too similar viewpoints"):
         fit_box(data.cameras.subset([0]), _inner(data.silhouettes[0])[None])

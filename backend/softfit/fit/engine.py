@@ -345,7 +345,7 @@ def silhouette_provenance(info: dict, silhouettes: np.ndarray | None = None) -> 
     seg = info.get("segmentation")
     choice = {"silhouette_choice": info["silhouette_choice"]} if "silhouette_choice" in info else {}
     if seg is None:
-        from softfit.silhouettes.confidence import leaves_frame
+        from softfit.silhouettes.common import leaves_frame
 
         src = info.get("silhouette", "given")
         out = {"iou_against": f"the input silhouettes ({src})"} | choice

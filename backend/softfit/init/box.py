@@ -87,17 +87,9 @@ def fit_box(cameras: Cameras, silhouettes: np.ndarray, margin_px: float = 1.0
                 raise InputError(f"could not bound the object from the silhouettes: {res.message}")
             out[k] = res.x[k]
     if np.any(np.isclose(np.abs(np.concatenate([lo, hi])), reach, rtol=1e-6)):
-        raise InputError(f"the views do not bound the object in 3-D ({_unbounded_why(cameras, boxes)})")
+        from softfit.silhouettes.common import leaves_frame  # a side at the border constrains nothing
+
+        why = leaves_frame(silhouettes) or "too few or too similar viewpoints"
+        raise InputError(f"the views do not bound the object in 3-D ({why})")
     return lo, hi
 
-
-def _unbounded_why(cameras: Cameras, boxes: np.ndarray) -> str:
-    """Why no box closes: a side of the silhouette that touches the image border constrains nothing, so
-    an object cut by the frame in most views (a ring of cameras all cutting off its base) is unbounded
-    although the viewpoints are varied."""
-    touch = ((boxes[:, 0] <= 0) | (boxes[:, 1] <= 0) | (boxes[:, 2] >= cameras.width)
-             | (boxes[:, 3] >= cameras.height))
-    if touch.sum() * 2 >= len(boxes):
-        return (f"the silhouette touches the image border in {int(touch.sum())} of {len(boxes)} views, so "
-                "the object leaves the frame there: frame it whole, with a margin, in most views")
-    return "too few or too similar viewpoints"

@@ -22,7 +22,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.errors import InputError
-from softfit.silhouettes.common import border_width
+from softfit.silhouettes.common import BORDER_MAJORITY, border_width
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
 # Thresholds on the relative agreement (see ViewConfidence). Measured on a textured-room render, 16 views:
@@ -31,7 +31,6 @@ from softfit.silhouettes.voxelvotes import VoxelVotes
 LOW_AGREEMENT = 0.85  # a view whose mask the other views confirm less than this is doubtful
 TYPICAL_GAP = 0.08  # ... as is one this far below the capture's median view
 WARN_MEDIAN = 0.93  # the capture as a whole agrees poorly below this median
-BORDER_MAJORITY = 0.5  # masks touching the image border in more than this fraction of views
 # Median over views of |mask centroid - projected aim point| / sqrt(mask area). Measured on the four
 # photoreal scenes (16 views each): true masks 0.066-0.101; masks that lost a part in every view
 # (bucket's white half, a torus's far side, a dark knot's loops) 0.13-0.16.
@@ -101,22 +100,6 @@ class ViewConfidence:
             f"{100 * ENCLOSED:.0f} %): holes of the object may be filled or background swallowed in most "
             "views, which agreement between views cannot reveal; check overlays.png"]
         return replace(self, enclosed=f, warnings=[*self.warnings, *extra])
-
-
-def leaves_frame(silhouettes: np.ndarray) -> str | None:
-    """A warning when given silhouettes (alpha, masks) reach the image's edge in most views: the object
-    leaves the frame there and no view shows what lies beyond, so the fit there is a guess whatever its
-    IoU says (a ring of views all cutting off a cone's base fitted it at 0.993 against those silhouettes).
-    Segmented masks get the same warning from `warnings_for`, measured on the frame they keep clear."""
-    m = np.asarray(silhouettes) >= 0.5
-    if m.ndim != 3 or not len(m):
-        return None
-    edge = m[:, 0].any(1) | m[:, -1].any(1) | m[:, :, 0].any(1) | m[:, :, -1].any(1)
-    if edge.sum() <= BORDER_MAJORITY * len(m):
-        return None
-    return (f"the silhouettes reach the image border in {int(edge.sum())} of {len(m)} views: the object "
-            "leaves the frame there, and no view shows what lies beyond it (the mesh there is a guess, "
-            "whatever its IoU says); frame the object whole, with a margin")
 
 
 def touches_border(mask: np.ndarray, border: float) -> bool:
