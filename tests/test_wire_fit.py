@@ -190,3 +190,29 @@ def test_remeshing_fit_streams_new_faces_once_per_topology(backend):
     repaired = result.metrics["topology"]["steps"]  # the finishing step may merge, drop or flip faces
     if frames[-1].topology == with_faces[-1].topology and not any(repaired.values()):
         np.testing.assert_array_equal(result.faces, with_faces[-1].faces)
+
+
+def test_a_fit_of_silhouettes_that_leave_the_frame_comes_back_warned(backend):
+    """Over the wire as on the CLI: silhouettes cut off by the frame's bottom edge in every view (the same
+    cameras, the image ending at row 26) fit, and the result's metrics carry the warning the add-on shows."""
+    from dataclasses import replace
+
+    from softfit.cameras import transforms_dict
+
+    sc = scene()
+    h = 26
+    cams = replace(sc.cameras, height=h)
+    sil = np.ascontiguousarray(sc.silhouettes[:, :h])
+    assert (sil[:, -1] >= 0.5).any(1).all()
+    tr = transforms_dict(cams, [f"view_{i:02d}.png" for i in range(len(sil))])
+    with backend.client() as c:
+        c.handshake()
+        job = c.submit(sil, None, tr, sc.init.verts, sc.init.faces, PARAMS)
+        result = list(c.events(job, timeout=120))[-1]
+    assert isinstance(result, Result) and not result.cancelled
+    warnings = result.metrics.get("silhouette_warnings")
+    assert warnings and f"reach the image border in {len(sil)} of {len(sil)} views" in warnings[0], warnings
+    with backend.client() as c:  # the whole object in view: no such warning
+        c.handshake()
+        whole = list(c.events(submit(c, sc, PARAMS), timeout=120))[-1]
+    assert "silhouette_warnings" not in whole.metrics
