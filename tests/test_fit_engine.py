@@ -158,7 +158,7 @@ def test_given_silhouettes_that_leave_the_frame_are_warned_about(problem):
     object in view gives no such warning."""
     from dataclasses import replace
 
-    from softfit.silhouettes.common import leaves_frame
+    from softfit.data.framing import leaves_frame
 
     data, _, init = problem
     # the frame ends at row 33 (same cameras, principal point still inside): the ellipsoid's lower part

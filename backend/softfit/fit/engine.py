@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 import softfit
+from softfit.data.framing import leaves_frame
 from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.fit.losses import silhouette_loss
@@ -345,8 +346,6 @@ def silhouette_provenance(info: dict, silhouettes: np.ndarray | None = None) -> 
     seg = info.get("segmentation")
     choice = {"silhouette_choice": info["silhouette_choice"]} if "silhouette_choice" in info else {}
     if seg is None:
-        from softfit.silhouettes.common import leaves_frame
-
         src = info.get("silhouette", "given")
         out = {"iou_against": f"the input silhouettes ({src})"} | choice
         warning = None if silhouettes is None else leaves_frame(silhouettes)

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from softfit.cameras import Cameras
+from softfit.data.framing import leaves_frame
 from softfit.errors import InputError
 
 
@@ -87,9 +88,6 @@ def fit_box(cameras: Cameras, silhouettes: np.ndarray, margin_px: float = 1.0
                 raise InputError(f"could not bound the object from the silhouettes: {res.message}")
             out[k] = res.x[k]
     if np.any(np.isclose(np.abs(np.concatenate([lo, hi])), reach, rtol=1e-6)):
-        from softfit.silhouettes.common import leaves_frame  # a side at the border constrains nothing
-
-        why = leaves_frame(silhouettes) or "too few or too similar viewpoints"
+        why = leaves_frame(silhouettes) or "too few or too similar viewpoints"  # a border side binds nothing
         raise InputError(f"the views do not bound the object in 3-D ({why})")
     return lo, hi
-

@@ -47,25 +47,6 @@ def border_width(h: int, w: int, frac: float = 0.03) -> int:
     return max(2, int(round(frac * min(h, w))))
 
 
-BORDER_MAJORITY = 0.5  # masks touching the image border in more than this fraction of views
-
-
-def leaves_frame(silhouettes: np.ndarray) -> str | None:
-    """A warning when silhouettes reach the image's edge in most views: the object leaves the frame there
-    and no view shows what lies beyond, so a fit there is a guess whatever its IoU says (a ring of views
-    all cutting off a cone's base fitted it at 0.993 against those silhouettes), and no box bounds it.
-    Segmented masks get the same warning from `confidence.warnings_for`, on the frame they keep clear."""
-    m = np.asarray(silhouettes) >= 0.5
-    if m.ndim != 3 or not len(m):
-        return None
-    edge = m[:, 0].any(1) | m[:, -1].any(1) | m[:, :, 0].any(1) | m[:, :, -1].any(1)
-    if edge.sum() <= BORDER_MAJORITY * len(m):
-        return None
-    return (f"the silhouettes reach the image border in {int(edge.sum())} of {len(m)} views: the object "
-            "leaves the frame there, and no view shows what lies beyond it (the mesh there is a guess, "
-            "whatever its IoU says); frame the object whole, with a margin")
-
-
 def border_pixels(image: np.ndarray, width: int) -> np.ndarray:
     """(K, C) pixels of the frame `width` pixels wide around the image."""
     h, w = image.shape[:2]

@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
+from softfit.data.framing import BORDER_MAJORITY
 from softfit.errors import InputError
-from softfit.silhouettes.common import BORDER_MAJORITY, border_width
+from softfit.silhouettes.common import border_width
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
 # Thresholds on the relative agreement (see ViewConfidence). Measured on a textured-room render, 16 views:
