@@ -23,7 +23,7 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
                         "several only with --layout softras --npz; none with --scene")
     p.add_argument("--scene", choices=list(ALL_SCENES),
                    help="a photoreal Cycles scene instead of a mesh: " + "; ".join(
-                       f"{k}: {v.description}" for k, v in SCENES.items())
+                       f"{k}: {v.description}" for k, v in SCENES.items()).replace("%", "%%")
                    + f" (development scenes, never benchmarked: {', '.join(DEV_SCENES)})"
                    + ". RGB photos + transforms.json; true masks and mesh under truth/ (never read by a "
                      "fit). --views, --size, --samples, --seed override the scene's own")
