@@ -217,13 +217,14 @@ def test_a_folder_holding_one_archive_reads_the_chosen_object(tmp_path: Path) ->
     np.testing.assert_allclose(in_folder.silhouettes, direct.silhouettes, atol=2e-3)
 
 
-def _photos(folder: Path, stems: list[str], exts: list[str], az: list[float], colour_masks: bool = False
-            ) -> tuple[dict, dict]:
-    """A plain folder of opaque photos with masks/ beside them, on a turntable at `az` (file order)."""
+def _photos(folder: Path, stems: list[str], exts: list[str], az: list[float], colour_masks: bool = False,
+            labels: bool = False) -> tuple[dict, dict]:
+    """A plain folder of opaque photos with masks/ beside them, on a turntable at `az` (file order);
+    `labels`: masks saved as 0/1."""
     cams = sc.turntable(az, sc.SOFTRAS_DISTANCE, 0.0, 60.0, 64, 48)
     for stem, ext, s in zip(stems, exts, convex_silhouettes(cams, VERTS), strict=True):
         _save(folder / f"{stem}{ext}", np.dstack([(s * 200).astype(np.uint8)] * 3))
-        m = (s * 255).astype(np.uint8)
+        m = (s > 0.5).astype(np.uint8) if labels else (s * 255).astype(np.uint8)
         _save(folder / "masks" / f"{stem}.png", np.dstack([0 * m, m, 0 * m]) if colour_masks else m)
     return ({"camera_source": "TURNTABLE", "turntable": views.Turntable(2.732, 0.0, 60.0)},
             {"cameras": "turntable:distance=2.732,elevation=0,fov=60"})
@@ -270,6 +271,14 @@ def test_colour_coded_masks_cover_alike(tmp_path: Path) -> None:
     """A green-on-black mask: its brightest channel on both sides (the add-on took the red one: empty)."""
     opts, ref_opts = _photos(tmp_path, ["a", "b", "c"], [".png"] * 3, [0.0, 120.0, 240.0], colour_masks=True)
     _same(*_both(tmp_path, opts, ref_opts, 32))
+
+
+def test_label_masks_are_the_object_on_both_sides(tmp_path: Path) -> None:
+    """0/1 label masks (mask.astype(uint8)): object where 1 on both sides, not an empty silhouette."""
+    opts, ref_opts = _photos(tmp_path, ["a", "b", "c"], [".png"] * 3, [0.0, 120.0, 240.0], labels=True)
+    ours, ref = _both(tmp_path, opts, ref_opts, 32)
+    _same(ours, ref)
+    assert (ours.silhouettes > 0.5).mean() > 0.05
 
 
 def test_a_faintly_translucent_alpha_is_the_silhouette_on_both_sides(tmp_path: Path) -> None:

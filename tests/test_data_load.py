@@ -410,6 +410,18 @@ def test_empty_and_full_masks(tmp_path, truth):
         load_dataset(root)
 
 
+def test_label_masks_load_like_grey_masks(tmp_path, truth):
+    """Masks saved as 0/1 labels give the same silhouettes as 0/255 ones (they were 'no object pixels')."""
+    cams, sils = truth
+    grey = load_dataset(write_transforms(tmp_path / "grey", cams, sils, "mask"))
+    root = write_transforms(tmp_path / "labels", cams, sils, "mask")
+    for i, s in enumerate(sils):
+        save_png(root / "images" / "masks" / f"view_{i:02d}.png", (s > 0.5).astype(np.uint8))
+    labels = load_dataset(root)
+    assert labels.info["silhouette"] == "mask"
+    np.testing.assert_array_equal(labels.silhouettes > 0.5, grey.silhouettes > 0.5)
+
+
 def test_mask_of_the_wrong_size(tmp_path, truth):
     cams, sils = truth
     root = write_transforms(tmp_path, cams, sils, "mask")

@@ -126,6 +126,28 @@ def test_read_mask_modes(tmp_path):
     np.testing.assert_array_equal(read_mask(tmp_path / "pal.png"), (m > 0).astype(np.float32))
 
 
+def test_label_masks_read_as_object_where_1(tmp_path):
+    """0/1 label images (numpy's or OpenCV's `mask.astype(uint8)`, 8 or 16 bit, grey or colour) mark the
+    object with 1; read as grey levels they were empty (1/255 coverage) and the fit refused them."""
+    m = np.zeros((6, 6), np.uint8)
+    m[2:4, 2:5] = 1
+    want = m.astype(np.float32)
+    Image.fromarray(m).save(tmp_path / "l.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "l.png"), want)
+    Image.fromarray(np.dstack([0 * m, m, 0 * m])).save(tmp_path / "rgb.png")
+    np.testing.assert_array_equal(read_mask(tmp_path / "rgb.png"), want)
+    for value in (1, 255, 65535):  # a 16-bit file's 0/1 and 0/255 labels, and its full range
+        Image.fromarray(m.astype(np.uint16) * value).save(tmp_path / f"i16_{value}.png")
+        np.testing.assert_array_equal(read_mask(tmp_path / f"i16_{value}.png"), want)
+    grey = m * 2  # two 8-bit steps: a (faint) grey-level mask, kept as coverage
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    np.testing.assert_allclose(read_mask(tmp_path / "grey.png"), grey / 255.0, atol=1e-7)
+    soft = m.copy()
+    soft[0, 0] = 128  # a 0/1 pattern beside a real grey level is coverage too
+    Image.fromarray(soft).save(tmp_path / "soft.png")
+    np.testing.assert_allclose(read_mask(tmp_path / "soft.png"), soft / 255.0, atol=1e-7)
+
+
 def test_list_images_natural_order(tmp_path):
     for name in ("a10.png", "a2.png", "A1.JPG", ".hidden.png", "notes.txt", "b.tif"):
         (tmp_path / name).write_bytes(b"")

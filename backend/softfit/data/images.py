@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from softfit.data.pixels import mask_coverage
+from softfit.data.pixels import labels_as_coverage, mask_coverage
 from softfit.errors import InputError
 
 
@@ -70,16 +70,19 @@ def read_image(path: Path, exif: bool = False) -> np.ndarray:
 
 def read_mask(path: Path) -> np.ndarray:
     """(H, W) float32 in [0, 1]: grey level, or the brightest colour channel (colour-coded masks),
-    times the alpha channel when there is one. Palette masks: any index but 0 is object."""
+    times the alpha channel when there is one. Palette masks: any index but 0 is object; 0/1 label
+    images: 1 is object (`pixels.labels_as_coverage`)."""
     im = _open(path)
     if im.mode == "1":
         m = np.asarray(im, dtype=np.float32)
-    elif im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        m = _high_depth_to_u8(im).astype(np.float32) / 255.0
+    elif im.mode == "F":
+        m = np.clip(np.nan_to_num(np.asarray(im, dtype=np.float32)), 0.0, 1.0)
+    elif im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        m = labels_as_coverage(np.clip(np.asarray(im, dtype=np.float32) / 65535.0, 0.0, 1.0))
     elif im.mode == "P" and "transparency" not in im.info:
         m = (np.asarray(im) != 0).astype(np.float32)
     elif im.mode == "L":
-        m = np.asarray(im, dtype=np.float32) / 255.0
+        m = labels_as_coverage(np.asarray(im, dtype=np.float32) / 255.0)
     else:
         m = mask_coverage(np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0)
     if m.size == 0:
