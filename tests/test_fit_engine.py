@@ -173,3 +173,15 @@ def test_given_silhouettes_that_leave_the_frame_are_warned_about(problem):
     half = data.silhouettes.copy()
     half[:10, -1] = 1.0  # the edge touched in 10 of 20 views: not most
     assert leaves_frame(half) is None and leaves_frame(half[:9]) is not None
+    assert "invert" not in res.metrics["silhouette_warnings"][0]  # cut at the bottom only
+
+
+def test_inverted_masks_are_named_in_the_warning(problem):
+    """Masks that mark the background (the object black on white) touch all four sides in every view:
+    the warning says to invert them; an object cut by one side only does not get that hint."""
+    from softfit.data.framing import leaves_frame
+
+    data, _, _ = problem
+    text = leaves_frame(1.0 - data.silhouettes)
+    assert text is not None and "touch all four sides" in text and "invert them" in text
+    assert "in 20 views" in text

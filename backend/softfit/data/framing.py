@@ -18,9 +18,15 @@ def leaves_frame(silhouettes: np.ndarray) -> str | None:
     m = np.asarray(silhouettes) >= 0.5
     if m.ndim != 3 or not len(m):
         return None
-    edge = m[:, 0].any(1) | m[:, -1].any(1) | m[:, :, 0].any(1) | m[:, :, -1].any(1)
+    sides = np.stack([m[:, 0].any(1), m[:, -1].any(1), m[:, :, 0].any(1), m[:, :, -1].any(1)], 1)
+    edge, ring = sides.any(1), sides.all(1)
     if edge.sum() <= BORDER_MAJORITY * len(m):
         return None
+    # an inverted mask (object black on white, the background marked) touches all four sides: say so,
+    # since the fit otherwise reports a confident mesh of the background
+    inverted = (f"; in {int(ring.sum())} views they touch all four sides, as masks do that mark the "
+                "background instead of the object: if the object is black in them, invert them"
+                if ring.sum() > BORDER_MAJORITY * len(m) else "")
     return (f"the silhouettes reach the image border in {int(edge.sum())} of {len(m)} views: the object "
             "leaves the frame there, and no view shows what lies beyond it (the mesh there is a guess, "
-            "whatever its IoU says); frame the object whole, with a margin")
+            f"whatever its IoU says); frame the object whole, with a margin{inverted}")
