@@ -139,6 +139,18 @@ def test_transforms_layouts_give_back_cameras_and_silhouettes(tmp_path, truth, k
     np.testing.assert_array_equal(data.images[2], rgba(sils[2], 2)[..., :3])
 
 
+def test_a_nerf_synthetic_folder_fits_its_training_split(tmp_path, truth):
+    """NeRF's synthetic scenes hold transforms_train/val/test.json and no transforms.json: the folder
+    reads as its training split (it was refused: "it holds image folders (train): pass one of them")."""
+    cams, sils = truth
+    write_transforms(tmp_path, cams, sils)
+    (tmp_path / "transforms.json").rename(tmp_path / "transforms_train.json")
+    data = load_dataset(tmp_path, image_size=None)
+    assert data.info["source"].endswith("transforms_train.json")
+    np.testing.assert_array_equal(data.silhouettes, sils)
+    np.testing.assert_allclose(data.cameras.c2w, cams.c2w)
+
+
 def test_json_path_and_image_size_halving(tmp_path, truth):
     cams, sils = truth
     write_transforms(tmp_path, cams, sils)

@@ -82,6 +82,9 @@ def image_files(folder: Path) -> list[Path]:
     return files
 
 
+NERF_TRAIN_SPLIT = "transforms_train.json"  # beside transforms_val/test.json in NeRF's synthetic scenes
+
+
 def detect(path: Path) -> tuple[str, Path]:
     """(format name, the path its reader takes)."""
     if path.is_file():
@@ -98,6 +101,8 @@ def detect(path: Path) -> tuple[str, Path]:
                          "SoftRas source.npy/camera.npy or a .npz archive)")
     if (path / "transforms.json").is_file():
         return "transforms", path / "transforms.json"
+    if (path / NERF_TRAIN_SPLIT).is_file():  # the NeRF synthetic layout: fit the training split
+        return "transforms", path / NERF_TRAIN_SPLIT
     if (path / "source.npy").is_file() and (path / "camera.npy").is_file():
         return "softras", path
     archives = sorted(path.glob("*.npz"))

@@ -2,11 +2,11 @@
 at the stored size, nothing decoded yet). numpy only: the Blender add-on ships this module and reads its
 inputs through it; image sizes come from the caller's `size_of` (PIL here, Blender's loader there).
 
-Layouts: a folder holding `transforms.json` or the file itself (`formats.transforms`); SoftRas
-`source.npy` + `camera.npy` or a `.npz` archive (`formats.softras`, viewing angle 15 unless
-`cameras="softras:viewing_angle=DEG"`); an ALOI object folder (`formats.aloi`); any other folder of images
-with a `turntable:...` spec or a transforms.json path (`formats.folder`); `cameras="colmap:MODEL_DIR"`
-(`formats.colmap`, needs pycolmap: backend only)."""
+Layouts: a folder holding `transforms.json` or the file itself (`formats.transforms`; a NeRF synthetic
+folder: its `transforms_train.json`); SoftRas `source.npy` + `camera.npy` or a `.npz` archive
+(`formats.softras`, viewing angle 15 unless `cameras="softras:viewing_angle=DEG"`); an ALOI object folder
+(`formats.aloi`); any other folder of images with a `turntable:...` spec or a transforms.json path
+(`formats.folder`); `cameras="colmap:MODEL_DIR"` (`formats.colmap`, needs pycolmap: backend only)."""
 
 from __future__ import annotations
 
