@@ -64,8 +64,10 @@ def _read_layout(path: Path, size_of: ImageSize, spec: TurntableSpec | None, cam
     if fmt == "aloi":
         return aloi.read(where, spec, size_of)
     if spec is None:
-        raise InputError(f"no cameras for the images in {where}: pass cameras='turntable:views=N,"
-                         "distance=D,elevation=E,fov=F' (any subset) or a transforms.json path")
+        raise InputError(f"no cameras for the images in {where}: estimate them from the photos with "
+                         "cameras 'sfm' (structure from motion), read a COLMAP model with 'colmap:DIR', or "
+                         "give a turntable 'turntable:views=N,distance=D,elevation=E,fov=F' (any subset) "
+                         "or a transforms.json path")
     return folder.read(where, spec, size_of)
 
 
