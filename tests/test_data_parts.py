@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from softfit.data.files import list_images
+from softfit.data.files import image_files, list_images
 from softfit.data.images import read_image, read_mask
 from softfit.data.load import detect
 from softfit.data.resize import resize
@@ -146,6 +146,28 @@ def test_label_masks_read_as_object_where_1(tmp_path):
     soft[0, 0] = 128  # a 0/1 pattern beside a real grey level is coverage too
     Image.fromarray(soft).save(tmp_path / "soft.png")
     np.testing.assert_allclose(read_mask(tmp_path / "soft.png"), soft / 255.0, atol=1e-7)
+
+
+def test_photos_in_unreadable_formats_are_named_not_skipped(tmp_path):
+    """A phone's HEIC files are named with what to do; beside readable images they are not skipped either
+    (a turntable takes its views in file order: skipping one would shift every later angle)."""
+    for i in range(3):
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"IMG_{i}.HEIC.png")
+    (tmp_path / "IMG_7.HEIC").write_bytes(b"")
+    with pytest.raises(InputError, match=r"1 photo\(s\) in a format SoftFit cannot read "
+                       r"\(\.heic: IMG_7\.HEIC\).*convert them to PNG or JPEG.*3 readable images beside"):
+        image_files(tmp_path)
+    only = tmp_path / "only"
+    only.mkdir()
+    for i in range(5):
+        (only / f"p{i}.heic").write_bytes(b"")
+    with pytest.raises(InputError, match=r"5 photo\(s\).*p0\.heic, p1\.heic, p2\.heic and 2 more\): convert"):
+        image_files(only)
+    (only / "notes.txt").write_text("")  # other files are no photos
+    for f in only.glob("*.heic"):
+        f.unlink()
+    with pytest.raises(InputError, match="no images found"):
+        image_files(only)
 
 
 def test_list_images_natural_order(tmp_path):

@@ -11,6 +11,10 @@ from pathlib import Path
 from ..errors import InputError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any case
+# Photo formats a capture may hold that PIL (and Blender's loader, for the add-on) do not read here: phone
+# HEIC/AVIF, cameras' raw files, Blender's float renders
+UNREADABLE_EXTS = (".heic", ".heif", ".avif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf",
+                   ".rw2", ".exr", ".hdr")
 MASK_FOLDER = "masks"
 ANGLE_SUFFIX = re.compile(r"_r(-?\d+(?:\.\d+)?)$")
 ALOI_IMAGE_DIR = re.compile(r"png(\d*)$")  # ALOI: png2/<obj>/<obj>_r<angle>.png, masks in mask2/<obj>/
@@ -75,6 +79,15 @@ def image_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise InputError(f"not a folder: {folder}")
     files = list_images(folder)
+    foreign = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                      and p.suffix.lower() in UNREADABLE_EXTS), key=natural_key)
+    if foreign:  # never a fit of the rest: views taken in file order (a turntable's angles) would shift
+        kinds = ", ".join(sorted({p.suffix.lower() for p in foreign}))
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        names = ", ".join(p.name for p in foreign[:3]) + more
+        beside = f", or move them out of the folder ({len(files)} readable images beside them)" * bool(files)
+        raise InputError(f"{folder} holds {len(foreign)} photo(s) in a format SoftFit cannot read ({kinds}: "
+                         f"{names}): convert them to PNG or JPEG (16-bit PNG or TIFF keep the depth){beside}")
     if not files:
         subs = sorted(p.name for p in folder.iterdir() if p.is_dir() and list_images(p))
         hint = f"; it holds image folders ({', '.join(subs[:5])}): pass one of them" if subs else ""
