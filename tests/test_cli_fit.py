@@ -147,12 +147,13 @@ def test_unwritable_output_is_an_input_error(dataset, tmp_path, capsys):
     (["--iterations", "-1"], "iterations"),
     (["--init", "nothing.obj"], "not found"),
     (["--gt-mesh", "nothing.obj"], "not found"),
+    (["--polys", "3"], "polys must be between 8 and"),  # said once, not once per initial mesh tried
 ])
 def test_bad_options_exit_2_with_one_line(dataset, tmp_path, capsys, args, word):
     out = tmp_path / "out"
     code = main(["fit", str(dataset), "--out", str(out), "--quiet", *args])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and word in err and len(err.splitlines()) == 1
+    assert code == 2 and word in err and len(err.splitlines()) == 1 and err.count(word) == 1
     assert not out.exists()
 
 

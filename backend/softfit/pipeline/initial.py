@@ -60,6 +60,11 @@ def initial_mesh(spec: InitSpec, data: MultiViewData, params: FitParams, quiet: 
     if spec.mesh is not None:
         return spec.name or "given", spec.mesh
     train = data.subset(training_views(data, params)[0])
+    if spec.polys is not None and spec.polys != "auto":
+        from softfit.init.polys import resolve_polys
+
+        # a bad count is the user's to fix, said once, not a reason to try the next initial mesh
+        resolve_polys(spec.polys, train.silhouettes)
     if spec.name is not None:
         return spec.name, make_init(spec.name, train, spec.polys, spec.radius, spec.center)
     problems = []
