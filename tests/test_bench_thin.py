@@ -2,7 +2,15 @@
 
 import pytest
 
-from softfit.bench.thin import faces_needed, markdown, scoring_specs, thin_spec, verdict
+from softfit.bench.thin import (
+    faces_needed,
+    markdown,
+    mean_row,
+    scoring_specs,
+    seed_verdicts,
+    thin_spec,
+    verdict,
+)
 
 
 def _row(polys, remesh: str, faces: int, heldout: float, train: float | None, between: float | None = None
@@ -49,6 +57,36 @@ def test_markdown_shows_every_reading():
         "the 24 views between the training azimuths (the target's reading",
         "the 2 held-out views", "the 22 training views (the fit saw these"]  # no 72-view scores here
     assert "MORE than" in parts[1] and "above every fixed fit" in parts[3]
+
+
+def _runs(polys, remesh: str, faces: list[int], between: list[float]) -> dict:
+    runs = [_row(polys, remesh, f, 0.9, 0.95, b) | {"seed": i, "fit_cpu_time": 1.0, "repair_time": 0.1,
+                                                   "repair_moved_rel": 0.0, "repaired_faces": f,
+                                                   "check_ok": True, "remesh_steps": [], "novel_iou": None}
+            for i, (f, b) in enumerate(zip(faces, between, strict=True))]
+    return mean_row(runs)
+
+
+def test_rows_over_seeds_are_means_and_the_verdict_is_also_read_seed_by_seed():
+    """Three seeds: the row holds the means and every run; the mean verdict can pass while one seed's
+    does not (each seed judged against its own fixed fits), and both are said."""
+    rows = [_row("hull (full resolution)", "-", 30000, 0.90, None, 0.89),
+            _runs(1000, "off", [1000, 1000, 1000], [0.950, 0.950, 0.950]),
+            _runs(3000, "off", [3000, 3000, 3000], [0.970, 0.960, 0.990]),
+            _runs("auto", "on", [2400, 2500, 2600], [0.960, 0.970, 0.975])]
+    ada = rows[-1]
+    assert ada["faces"] == 2500 and ada["between_iou"] == pytest.approx(0.935 + 0.0333333, abs=1e-6)
+    assert [r["seed"] for r in ada["runs"]] == [0, 1, 2] and ada["seed"] == [0, 1, 2]
+    # means: fixed 0.95 at 1000 and 0.97333 at 3000, so the adaptive's 0.96833 needs 2571 faces: met
+    assert verdict(rows, "between_iou").startswith("adaptive 2500 faces, fewer than the 2571")
+    text = seed_verdicts(rows, "between_iou")
+    # seed 0: 0.960 needs 2000 of its own fixed fits (2400: NOT met); seed 1: 0.970 above its best 0.960
+    # (met); seed 2: 0.975 needs 2250 (2600: NOT met)
+    assert "NOT met (seed 0: 0.9600, 2400 faces)" in text and "met (seed 1: 0.9700, 2500 faces)" in text
+    assert "NOT met (seed 2: 0.9750, 2600 faces)" in text
+    md = markdown({"thin": {"mug 256²": rows}}, {"git": "abc"}, "softfit bench thin")
+    assert "seeds 0, 1, 2" in md and "0.9683 (0.9600-0.9750)" in md
+    assert seed_verdicts(ROWS, "between_iou") == ""  # single runs: nothing to add
 
 
 def test_scoring_views_are_other_views_of_the_same_object():
