@@ -31,7 +31,7 @@ for all, nothing tuned to one object; figures in benchmarks/fit.md, `softfit ben
   150 steps already reach 0.98 on the demo. Early stop after 60 final-stage steps without improvement.
 - Adaptive resolution (`remesh`, on when the initial mesh's polys is "auto"; benchmarks/thin.md): at the
   start and middle of every resolution stage the mesh is remeshed towards per-vertex edge lengths (`sizing`:
-  >= 1 render pixel, <= max(6 px, 5 % of the object's extent) where flat, shorter where curved or where the
+  >= 1 render pixel, <= max(6 px, 8 % of the object's extent) where flat, shorter where curved or where the
   silhouette still misfits by more than a pixel), so thin parts get triangles and flat parts lose them;
   Adam's moments follow each new vertex's source (airplane at 64²: held-out IoU 0.943 carried, 0.935 reset).
   Off with pinned vertices (their indices must hold); "auto" is off for a given initial mesh (server jobs: a
