@@ -40,7 +40,7 @@ MAX_PX = 6.0  # the longest target edge (flat parts) is at least this many rende
 # ... or this share of the object's extent in the views, whichever is longer. 8 %, not 5 %: fixed-size fits
 # of smooth objects at 256² stop gaining near 3 000 faces (uniform edges of 6-7 % of the extent), and at 5 %
 # the flat parts alone spent more; measured with three seeds on the 10 objects it changes (thin.md round
-# 17): held-out IoU within the seeds' spread on every one (mean change -0.0001), faces 2-46 % fewer
+# 17): IoU within the seeds' spread on every one (mean change -0.0001), 2-46 % fewer faces on nine
 MAX_REL = 0.08
 SAG_REL = 0.0025  # allowed chord-to-surface deviation, as a share of the object's extent in the views ...
 SAG_PX = 0.25  # ... and never under this many render pixels (a finer sag is invisible in the images)
