@@ -151,6 +151,21 @@ def test_a_nerf_synthetic_folder_fits_its_training_split(tmp_path, truth):
     np.testing.assert_allclose(data.cameras.c2w, cams.c2w)
 
 
+def test_a_camera_file_written_on_windows_finds_its_images(tmp_path, truth):
+    """file_path "images\\view_00" (backslashes: a transforms.json written on Windows) names images/view_00;
+    every frame was "missing" before."""
+    cams, sils = truth
+    root = write_transforms(tmp_path, cams, sils, "mask")
+    meta = json.loads((root / "transforms.json").read_text())
+    for fr in meta["frames"]:
+        fr["file_path"] = fr["file_path"].replace("/", "\\")
+    (root / "transforms.json").write_text(json.dumps(meta))
+    assert "\\" in meta["frames"][0]["file_path"]
+    data = load_dataset(root, image_size=None)
+    assert data.names == [f"view_{i:02d}" for i in range(6)]
+    np.testing.assert_array_equal(data.silhouettes, sils)
+
+
 def test_json_path_and_image_size_halving(tmp_path, truth):
     cams, sils = truth
     write_transforms(tmp_path, cams, sils)

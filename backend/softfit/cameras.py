@@ -253,7 +253,10 @@ def resolve_frame_path(base: Path, rel: str, allow_outside: bool = False) -> Pat
     """The file a frame's `file_path` names: relative to the json file, with or without an extension.
 
     It must stay inside the dataset folder `base` (after resolving `..` and links) unless `allow_outside`:
-    a camera file may not make SoftFit read, and show in its reports, any image on the disk."""
+    a camera file may not make SoftFit read, and show in its reports, any image on the disk. Backslashes
+    separate folders when no file has the name as written (a camera file written on Windows)."""
+    if "\\" in rel and not (base / rel).exists():
+        rel = rel.replace("\\", "/")
     p = (base / rel).resolve()
     if not allow_outside and not p.is_relative_to(base.resolve()):
         raise InputError(f"{rel!r} lies outside the dataset folder {base}: paths in a camera file must stay "
