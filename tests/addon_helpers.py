@@ -76,9 +76,10 @@ def ring_cameras(n: int, width: int, height: int, distance: float = 3.0, elevati
     return Cameras(np.stack(c2w), f, f * aspect, cx, cy, width, height)
 
 
-def write_rgba_dataset(folder: Path, cameras: Cameras, silhouettes: np.ndarray, masks: bool = False) -> Path:
+def write_rgba_dataset(folder: Path, cameras: Cameras, silhouettes: np.ndarray, masks: bool = False,
+                       labels: bool = False) -> Path:
     """A transforms.json dataset: RGBA images whose alpha is the silhouette (or RGB + masks/ when
-    `masks`). Returns the transforms.json path."""
+    `masks`; `labels`: the masks saved as 0/1). Returns the transforms.json path."""
     folder.mkdir(parents=True, exist_ok=True)
     names = []
     rng = np.random.default_rng(0)
@@ -91,7 +92,8 @@ def write_rgba_dataset(folder: Path, cameras: Cameras, silhouettes: np.ndarray, 
         if masks:
             (folder / "masks").mkdir(exist_ok=True)
             Image.fromarray(rgb).save(folder / "images" / f"{name}.png")
-            Image.fromarray(a).save(folder / "masks" / f"{name}.png")
+            m = (s > 0.5).astype(np.uint8) if labels else a
+            Image.fromarray(m).save(folder / "masks" / f"{name}.png")
         else:
             Image.fromarray(np.dstack([rgb, a])).save(folder / "images" / f"{name}.png")
     save_transforms(folder / "transforms.json", cameras, names)

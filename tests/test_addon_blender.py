@@ -188,7 +188,8 @@ def test_initial_mesh_counts_and_sphere(built_zip: Path, tmp_path: Path) -> None
 @pytest.fixture(scope="module")
 def camera_cases(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Inputs whose silhouettes are exact: transforms.json (non-square, off-centre principal point, and
-    non-square pixels with masks) and SoftRas files (Y-up cameras, mirrored renders)."""
+    non-square pixels with masks saved as 0/1 labels, read through Blender's own loader) and SoftRas files
+    (Y-up cameras, mirrored renders)."""
     base = tmp_path_factory.mktemp("cams")
     cases = []
     verts, faces = box_mesh((0.45, 0.3, 0.25), (0.15, -0.1, 0.05), yaw_deg=20)
@@ -198,7 +199,7 @@ def camera_cases(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
         ("pixel_aspect", ring_cameras(4, 64, 72, aspect=1.3, shift_px=(-4.0, 3.0)), True),
     ):
         sil = convex_silhouettes(cams, verts)
-        write_rgba_dataset(base / name, cams, sil, masks=masks)
+        write_rgba_dataset(base / name, cams, sil, masks=masks, labels=masks)
         np.save(base / f"{name}.npy", sil)
         cases.append({"name": name, "path": str(base / name), "silhouette": "MASK" if masks else "ALPHA",
                       "mesh": str(base / "box.npz"), "expected": str(base / f"{name}.npy")})
