@@ -157,6 +157,14 @@ def test_bad_options_exit_2_with_one_line(dataset, tmp_path, capsys, args, word)
     assert not out.exists()
 
 
+def test_an_input_error_before_the_fit_prints_no_progress_bar(dataset, tmp_path, capsys):
+    """Without --quiet too, an error found before the first step is the only line on stderr (an empty
+    'fit: 0%' bar stood above it)."""
+    code = main(["fit", str(dataset), "--out", str(tmp_path / "out"), "--polys", "3"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.splitlines() == [err] and err.startswith("softfit fit: error: polys must be")
+
+
 def test_missing_input_exits_2(tmp_path, capsys):
     code = main(["fit", str(tmp_path / "nope"), "--out", str(tmp_path / "out"), "--quiet"])
     assert code == 2 and "not found" in capsys.readouterr().err

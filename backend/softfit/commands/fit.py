@@ -86,10 +86,13 @@ def run_with_progress(inputs: Inputs, init: InitSpec, params: FitParams, report:
     from softfit.pipeline import run
 
     cancel = Interrupt()
-    bar = tqdm(total=params.iterations, disable=quiet, unit="it", dynamic_ncols=True, file=sys.stderr,
-               desc="fit")
+    bar = None  # opened at the first step: an input error before the fit prints no empty bar above it
 
     def on_progress(p: Progress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=params.iterations, disable=quiet, unit="it", dynamic_ncols=True, file=sys.stderr,
+                       desc="fit")
         bar.update(1)
         if p.iteration % 5 == 0 or p.iteration == p.iterations - 1:
             bar.set_postfix(loss=f"{p.loss:.4f}", iou=f"{p.iou:.4f}", refresh=False)
@@ -101,7 +104,8 @@ def run_with_progress(inputs: Inputs, init: InitSpec, params: FitParams, report:
             return run(inputs, init, params, gt, on_progress, cancel, report=report, record=record,
                        quiet=quiet)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
 
 
 def summary(outcome: Outcome) -> str:
