@@ -140,8 +140,10 @@ def summary(outcome: Outcome) -> str:
     textured = bool(tex) and "skipped" not in tex
     if textured:
         refined = tex.get("refine", {})
-        lines.append(f"texture {tex['size'][0]}x{tex['size'][1]} baked in {tex['time']:.1f} s "
-                     f"({100 * tex['seen_fraction']:.1f} % of texels seen by a training view)"
+        photos = tex.get("photo_size")
+        lines.append(f"texture {tex['size'][0]}x{tex['size'][1]} baked in {tex['time']:.1f} s"
+                     + (f" from the photos at {photos[0]}x{photos[1]}" if photos else "")
+                     + f" ({100 * tex['seen_fraction']:.1f} % of texels seen by a training view)"
                      + (f", refined in {refined['time']:.1f} s" if "time" in refined else ""))
     elif tex:
         lines.append(f"no texture: {tex['skipped']}")

@@ -57,10 +57,9 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
 
     parse_spec(spec)  # bad options fail before any file is read
     path = path.expanduser()
-    fmt = detect(path)[0] if path.exists() else None
-    own_cameras = fmt in ("transforms", "softras", "softras_npz")
-    stored = assemble(read_views(path, None if own_cameras or fmt == "aloi" else "turntable", object_index,
-                                 allow_outside_paths), choice, None)
+    own_cameras = _own_cameras(path)
+    stored = assemble(read_views(path, layout_cameras(path, spec), object_index, allow_outside_paths),
+                      choice, None)
     if stored.images is None:
         raise InputError(f"structure-from-motion needs images; {path} holds silhouettes only")
     res = estimate_from_spec(stored.images, stored.silhouettes >= 0.5, spec)
@@ -80,7 +79,21 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
                          data.view_weights)
 
 
-_READERS = Readers(read_image, read_mask)
+def _own_cameras(path: Path) -> bool:
+    return path.exists() and detect(path)[0] in ("transforms", "softras", "softras_npz")
+
+
+def layout_cameras(path: Path, cameras: str | None) -> str | None:
+    """What `read_views` takes for a camera option: structure-from-motion's cameras are not read from the
+    layout, so a plain folder reads as a turntable (in file order) and a layout with cameras of its own
+    (or ALOI's) as itself; any other option unchanged."""
+    if cameras is None or not _is_sfm(cameras):
+        return cameras
+    fmt = detect(path)[0] if path.exists() else None
+    return None if _own_cameras(path) or fmt == "aloi" else "turntable"
+
+
+READERS = Readers(read_image, read_mask)
 
 
 def read_views(path: Path, cameras: str | None = None, object_index: int | None = None,
@@ -92,7 +105,7 @@ def read_views(path: Path, cameras: str | None = None, object_index: int | None 
 def assemble(vs: RawViews, choice: SilhouetteChoice, image_size: int | None) -> MultiViewData:
     """Read and size every view (`gather`, shared with the add-on), segmenting the photos when the
     silhouettes come from neither alpha nor masks."""
-    g = gather(vs, choice.method, image_size, _READERS)
+    g = gather(vs, choice.method, image_size, READERS)
     info, weights, sil = g.info, None, g.silhouettes
     tw, th = g.working_size
     if sil is None:

@@ -125,7 +125,7 @@ def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = Non
                                     "init_faces": mesh0.n_faces} | (record or {})
     if init_name == "hull":
         m["input"]["init_hull_max_misses"] = hull_misses(len(train), data.info)
-    folder = _write(report, result, data, params, train) if report is not None else None
+    folder = _write(report, result, data, params, train, inputs) if report is not None else None
     return Outcome(result.mesh, _metrics(m), folder, data, mesh0, init_name, init_seconds, train, held,
                    result.cancelled)
 
@@ -139,15 +139,25 @@ def resolve_remesh(params: FitParams, init: InitSpec) -> FitParams:
     return replace(params, remesh="on" if init.polys == "auto" and init.mesh is None else "off")
 
 
-def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: FitParams, train: np.ndarray
-           ) -> Path:
+def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: FitParams, train: np.ndarray,
+           inputs: Inputs) -> Path:
     """A written result is an artist's: its topology repaired and, unless turned off, textured from the
-    training views (`softfit.texture.finish`). Runs without a report (the server's live fits) keep the
-    fitted topology, which their clients stream vertices into."""
+    training views' photos read again at up to `texture.photos.PHOTO_SIZE` (`softfit.texture.finish`).
+    Runs without a report (the server's live fits) keep the fitted topology, which their clients stream
+    vertices into."""
     from softfit.report import write_report
     from softfit.texture.finish import finish
+    from softfit.texture.photos import bake_photos
 
-    texture = finish(result, data, params, texture=spec.texture, train=train, refine=spec.texture_refine)
+    photos, t0 = None, time.perf_counter()
+    if spec.texture:
+        photos = bake_photos(inputs.source, data, inputs.cameras, inputs.object_index,
+                             inputs.allow_outside_paths)
+    read_time = time.perf_counter() - t0
+    texture = finish(result, data, params, texture=spec.texture, train=train, refine=spec.texture_refine,
+                     photos=photos)
+    if texture is not None and photos is not None:
+        result.metrics["texture"]["photo_read_time"] = round(read_time, 3)
     quads = None if spec.quads is None else _quads(result, spec.quads, texture)
     return write_report(spec.out, result, data, force=spec.force, turntable=spec.turntable,
                         device=str(result.metrics.get("device", "cpu")), texture=texture, quads=quads)

@@ -23,12 +23,14 @@ from softfit.texture.refine import refine_texture
 
 
 def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: bool = True,
-           quiet: bool = True, train: np.ndarray | None = None, refine: bool = False) -> Texture | None:
+           quiet: bool = True, train: np.ndarray | None = None, refine: bool = False,
+           photos: MultiViewData | None = None) -> Texture | None:
     """Replace `result.mesh` by its repaired version and bake its texture (when `texture` and the data
     has colour images). Adds metrics["topology"] (checks before/after, how far the shape moved) and
-    metrics["texture"] (size, coverage, time), or metrics["texture"] = {"skipped": reason}.
+    metrics["texture"] (size, coverage, time, the photos' size), or metrics["texture"] = {"skipped": reason}.
     train: the fit's training views (default: the split `params` makes, as the fit does).
-    refine: then refine the bake against the same training photos (`softfit.texture.refine`)."""
+    refine: then refine the bake against the same training photos (`softfit.texture.refine`).
+    photos: the same views at a larger size to bake from (`softfit.texture.photos.bake_photos`)."""
     t0 = time.perf_counter()
     pinned = bool(result.metrics.get("mesh", {}).get("pinned"))  # their indices must survive the repair
     mesh, report = repair_mesh(result.mesh, remesh=None if pinned else remesh_or_keep)
@@ -44,14 +46,16 @@ def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: b
         return None
     if train is None:
         train = split_views(data.cameras, params.holdout, params.seed)[0]
+    source = data if photos is None else photos
     try:
-        tex = bake_texture(mesh, data.subset(train))
+        tex = bake_texture(mesh, source.subset(train))
         if refine:
-            tex = refine_texture(tex, data.subset(train))
+            tex = refine_texture(tex, source.subset(train))
     except InputError as exc:  # a texture is a bonus: the fitted mesh is still written
         result.metrics["texture"] = {"skipped": str(exc)}
         if not quiet:
             print(f"no texture: {exc}", file=sys.stderr)
         return None
-    result.metrics["texture"] = tex.stats | {"baked_from": "training views"}
+    result.metrics["texture"] = tex.stats | {"baked_from": "training views",
+                                             "photo_size": [source.cameras.width, source.cameras.height]}
     return tex

@@ -1,0 +1,49 @@
+"""The photos a texture is baked from: the views read again at up to PHOTO_SIZE pixels on the long side.
+
+The fit works on small copies of the photos (256 px on the long side by default), which is all a silhouette
+needs; a texture baked from those copies holds no more detail than they do (a 2400x1800 capture gave a
+162x157 texture, round 17). So the bake reads the photos again at up to PHOTO_SIZE, through the loader's own
+steps (the same views in the same order, lens distortion removed alike), with the fit's cameras scaled to
+that size (estimated ones included) and its silhouettes: alpha or mask files read again at that size,
+segmented masks upsampled (segmenting again at that size would cost seconds per view)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from softfit.data.types import MultiViewData
+
+PHOTO_SIZE = 1024  # long side; finer than the atlas cap (unwrap.MAX_SIZE) needs only for close-ups
+
+
+def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras: str | None = None,
+                object_index: int | None = None, allow_outside_paths: bool = False,
+                size: int = PHOTO_SIZE) -> MultiViewData | None:
+    """`data` with its photos read again from `source` at up to `size` pixels (long side), or None when
+    that would add no detail: views given in memory, no colour images, or photos no larger than `data`'s."""
+    from softfit.data.gather import gather
+    from softfit.data.load import READERS, layout_cameras, read_views
+    from softfit.data.resize import resize
+    from softfit.data.size import target_size
+
+    if isinstance(source, MultiViewData) or data.images is None:
+        return None
+    stored = data.info.get("stored_size")
+    w, h = data.cameras.width, data.cameras.height
+    if not stored or max(w, h) >= min(max(stored), size):
+        return None
+    path = Path(source).expanduser()
+    method = data.info.get("silhouette")
+    g = gather(read_views(path, layout_cameras(path, cameras), object_index, allow_outside_paths),
+               method if method in ("alpha", "mask") else "segment", size, READERS)
+    if g.names != data.names:  # a file changed on disk since the fit read it: keep the fit's photos
+        return None
+    tw, th = g.working_size
+    if target_size(tw, th, max(w, h)) != (w, h):  # not the same framing as the fit's copies
+        return None
+    sil = g.silhouettes if g.silhouettes is not None else np.stack(
+        [resize(s, tw, th) for s in data.silhouettes]).clip(0.0, 1.0).astype(np.float32)
+    return MultiViewData(sil, data.cameras.resized(tw, th), data.names, g.images,
+                         {**data.info, "image_size": [tw, th]}, data.view_weights)
