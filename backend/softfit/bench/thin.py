@@ -118,8 +118,7 @@ def mean_row(runs: list[dict]) -> dict:
         out[k] = all(r[k] for r in runs)
     out["self_intersections"] = max(r["self_intersections"] for r in runs)
     out["repair_moved_rel"] = max(r["repair_moved_rel"] for r in runs)
-    out["seed"] = [r["seed"] for r in runs]
-    out["remesh_steps"] = first["remesh_steps"]
+    out["seed"] = [r["seed"] for r in runs]  # remesh_steps: the first seed's, as `first` gave them
     return out | {"runs": runs}
 
 

@@ -79,8 +79,11 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
                          data.view_weights)
 
 
+OWN_CAMERAS = ("transforms", "softras", "softras_npz")  # layouts whose cameras SfM's are checked against
+
+
 def _own_cameras(path: Path) -> bool:
-    return path.exists() and detect(path)[0] in ("transforms", "softras", "softras_npz")
+    return path.exists() and detect(path)[0] in OWN_CAMERAS
 
 
 def layout_cameras(path: Path, cameras: str | None) -> str | None:
@@ -90,7 +93,7 @@ def layout_cameras(path: Path, cameras: str | None) -> str | None:
     if cameras is None or not _is_sfm(cameras):
         return cameras
     fmt = detect(path)[0] if path.exists() else None
-    return None if _own_cameras(path) or fmt == "aloi" else "turntable"
+    return None if fmt in (*OWN_CAMERAS, "aloi") else "turntable"
 
 
 READERS = Readers(read_image, read_mask)
