@@ -166,6 +166,21 @@ def test_a_camera_file_written_on_windows_finds_its_images(tmp_path, truth):
     np.testing.assert_array_equal(data.silhouettes, sils)
 
 
+def test_a_camera_file_with_3x4_matrices_reads_as_4x4(tmp_path, truth):
+    """Exporters that leave out the matrices' last row (always 0, 0, 0, 1) were refused."""
+    cams, sils = truth
+    root = write_transforms(tmp_path, cams, sils)
+    meta = json.loads((root / "transforms.json").read_text())
+    for fr in meta["frames"]:
+        fr["transform_matrix"] = fr["transform_matrix"][:3]
+    (root / "transforms.json").write_text(json.dumps(meta))
+    np.testing.assert_allclose(load_dataset(root, image_size=None).cameras.c2w, cams.c2w)
+    meta["frames"][0]["transform_matrix"] = meta["frames"][0]["transform_matrix"][:2]
+    (root / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"frame 0 transform_matrix must be 4x4 \(or 3x4\), got \(2, 4\)"):
+        load_dataset(root)
+
+
 def test_json_path_and_image_size_halving(tmp_path, truth):
     cams, sils = truth
     write_transforms(tmp_path, cams, sils)

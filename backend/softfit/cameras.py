@@ -348,8 +348,10 @@ def parse_transforms(meta: dict, base: Path | None = None, source: str = "transf
             rel = str(fr["file_path"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{source}: frame {i} lacks a valid file_path/transform_matrix") from exc
+        if m.shape == (3, 4):  # some exporters leave out the last row, always (0, 0, 0, 1) for a camera
+            m = np.vstack([m, [0.0, 0.0, 0.0, 1.0]])
         if m.shape != (4, 4):
-            raise InputError(f"{source}: frame {i} transform_matrix must be 4x4, got {m.shape}")
+            raise InputError(f"{source}: frame {i} transform_matrix must be 4x4 (or 3x4), got {m.shape}")
         image = resolve_frame_path(base, rel, allow_outside) if base is not None else Path(rel)
         need_size = base is not None and any(k not in fr and k not in meta for k in ("w", "h"))
         try:
