@@ -55,6 +55,12 @@ def test_segmented_masks_are_upsampled_not_segmented_again(capture):
     assert photos is not None and photos.silhouettes.shape == (12, 120, 160)
     agree = ((photos.silhouettes >= 0.5) == (load_dataset(capture, image_size=None).silhouettes >= 0.5))
     assert agree.mean() > 0.97  # the small masks, upsampled: right but for a pixel or two at the outline
+    # and the copies a segmentation would read are not made for it (up to twice the size, per view)
+    from softfit.data.gather import gather
+    from softfit.data.load import READERS, read_views
+
+    assert gather(read_views(capture), "segment", 64, READERS, work_copies=False).work is None
+    assert gather(read_views(capture), "segment", 64, READERS).work.shape == (12, 96, 128, 3)  # 2 x 64
 
 
 def test_softfit_fit_bakes_from_the_larger_photos(capture, tmp_path):

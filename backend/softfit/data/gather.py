@@ -138,13 +138,15 @@ def resolve_auto(has_alpha: bool, has_masks: bool, source: str) -> tuple[str, st
                       "are segmented"
 
 
-def gather(vs: RawViews, method: str, image_size: int | None, read: Readers) -> Gathered:
+def gather(vs: RawViews, method: str, image_size: int | None, read: Readers, work_copies: bool = True
+           ) -> Gathered:
     """Read every view once and size it; silhouettes from alpha / masks when `method` (alpha, mask, auto,
-    or a segmentation method name) takes them from there."""
+    or a segmentation method name) takes them from there. `work_copies`: keep the copies a segmentation
+    reads (a caller that has its masks already, such as the texture's photos, skips them)."""
     n = len(vs.views)
     want_alpha = method in ("alpha", "auto")
     want_mask = method in ("mask", "auto")
-    segmenting = method not in (*BUILTIN, "auto")
+    segmenting = work_copies and method not in (*BUILTIN, "auto")
     sizer: _Sizer | None = None
     images, alpha, masks, work = [], [], [], []
     alpha_stats, mask_stats = [], []
@@ -176,7 +178,7 @@ def gather(vs: RawViews, method: str, image_size: int | None, read: Readers) -> 
                 m = np.clip(mask, 0.0, 1.0)
                 mask_stats.append(coverage(m))
                 masks.append(resize(m, tw, th))
-        if segmenting or method == "auto":  # auto segments when there is no alpha and no mask
+        if segmenting or (work_copies and method == "auto"):  # auto segments without alpha and masks
             work.append(resize(np.ascontiguousarray(image[..., :3]), ww, wh))
 
     source = vs.info.get("source", "input")
@@ -206,5 +208,5 @@ def gather(vs: RawViews, method: str, image_size: int | None, read: Readers) -> 
         cams = cams.resized(sw, sh)
     return Gathered([v.name for v in vs.views], labels,
                     None if sil is None else np.clip(sil, 0.0, 1.0).astype(np.float32),
-                    np.stack(images).astype(np.uint8), None if sil is not None else np.stack(work), cams,
+                    np.stack(images).astype(np.uint8), np.stack(work) if work and sil is None else None, cams,
                     method, info)

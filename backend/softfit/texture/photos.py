@@ -37,7 +37,7 @@ def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras
     path = Path(source).expanduser()
     method = data.info.get("silhouette")
     g = gather(read_views(path, layout_cameras(path, cameras), object_index, allow_outside_paths),
-               method if method in ("alpha", "mask") else "segment", size, READERS)
+               method if method in ("alpha", "mask") else "segment", size, READERS, work_copies=False)
     if g.names != data.names:  # a file changed on disk since the fit read it: keep the fit's photos
         return None
     tw, th = g.working_size
