@@ -146,7 +146,7 @@ def gather(vs: RawViews, method: str, image_size: int | None, read: Readers, wor
     n = len(vs.views)
     want_alpha = method in ("alpha", "auto")
     want_mask = method in ("mask", "auto")
-    segmenting = work_copies and method not in (*BUILTIN, "auto")
+    keep_work = work_copies and method not in BUILTIN  # a segmentation method, or auto (which may segment)
     sizer: _Sizer | None = None
     images, alpha, masks, work = [], [], [], []
     alpha_stats, mask_stats = [], []
@@ -178,7 +178,7 @@ def gather(vs: RawViews, method: str, image_size: int | None, read: Readers, wor
                 m = np.clip(mask, 0.0, 1.0)
                 mask_stats.append(coverage(m))
                 masks.append(resize(m, tw, th))
-        if segmenting or (work_copies and method == "auto"):  # auto segments without alpha and masks
+        if keep_work:
             work.append(resize(np.ascontiguousarray(image[..., :3]), ww, wh))
 
     source = vs.info.get("source", "input")
