@@ -484,7 +484,7 @@ def fit(args: dict, work: Path) -> dict:
     scene = bpy.context.scene
     s = scene.softfit
     untouched = s.fit_params()  # nothing changed yet: nothing to send, FitParams' defaults rule
-    s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
+    s.input_path, s.image_size, s.silhouette = args["path"], args.get("image_size", 0), "AUTO"
     s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
     s.iterations, s.lr, s.holdout = args["iterations"], args["lr"], args["holdout"]
     params_set, params_refine = s.fit_params(), s.fit_params(refine=True)

@@ -91,6 +91,16 @@ def ellipsoid_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def ellipsoid_photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same ellipsoid in 128x128 photos: the fit works on 64x64 copies, the texture on the photos."""
+    folder = tmp_path_factory.mktemp("ellipsoid_photos")
+    verts = uv_sphere(200, 1.0).verts * np.array([0.55, 0.35, 0.28]) + np.array([0.1, -0.05, 0.05])
+    cams = ring_cameras(16, 128, 128, elevations=(25, -15, 5))
+    write_rgba_dataset(folder, cams, convex_silhouettes(cams, verts))
+    return folder
+
+
 def test_zip_holds_the_addon_shared_code_and_wheels_only(built_zip: Path) -> None:
     with zipfile.ZipFile(built_zip) as z:
         names = z.namelist()
@@ -250,9 +260,10 @@ def test_setup_scene_cameras_reproduce_silhouettes(built_zip: Path, tmp_path: Pa
 
 
 @pytest.fixture(scope="module")
-def fit_report(built_zip: Path, ellipsoid_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def fit_report(built_zip: Path, ellipsoid_photos: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("fit")
-    rep = run_driver("fit", work, {"zip": str(built_zip), "path": str(ellipsoid_dataset), "polys": 500,
+    rep = run_driver("fit", work, {"zip": str(built_zip), "path": str(ellipsoid_photos), "image_size": 64,
+                                   "polys": 500,
                                    "iterations": 150, "lr": 0.05, "holdout": 0.15, "refine_iterations": 15,
                                    "timeout": 4.0, "stall": 30.0}, timeout=420)
     rep["work"] = str(work)
@@ -329,6 +340,10 @@ def test_fit_result_is_textured_from_the_photos(fit_report: dict) -> None:
     # The views are flat colours drawn from [0.2, 0.8] per channel: the texture blends them, never black.
     assert all(0.2 - 0.02 <= c <= 0.8 + 0.02 for c in t["median_rgb"]), t["median_rgb"]
     assert fit_report["metrics"]["texture"]["baked_from"] == "training views"
+    # from the 128x128 photos, as `softfit fit` bakes (the add-on sends them): the fit saw 64x64 copies
+    assert fit_report["metrics"]["texture"]["photo_size"] == [128, 128]
+    assert "from the photos at 128x128" in fit_report["status_message"]  # what the artist is told
+    assert fit_report["metrics"]["image_size"] == [64, 64]
 
 
 def test_refine_keeps_pinned_vertices_and_replaces_the_result(fit_report: dict) -> None:

@@ -208,6 +208,37 @@ def test_views_and_silhouettes_match_load_dataset(kind: str, tmp_path: Path) -> 
     np.testing.assert_allclose(ours.silhouettes, ref.silhouettes, atol=2e-3)
 
 
+@pytest.mark.parametrize("kind", ["transforms_rgba", "transforms_masks", "folder", "segmented"])
+def test_the_texture_photos_are_what_softfit_fit_bakes_from(kind: str, tmp_path: Path) -> None:
+    """The add-on reads the views again at up to PHOTO_SIZE for the backend's bake, as `softfit fit` does
+    (texture/photos.py): the same pixels, alpha = the silhouette at that size, RGB when the backend
+    segments (it upsamples its own masks); nothing when the views are already at their own size."""
+    from softfit.texture.photos import bake_photos
+
+    path, opts, ref_opts = make_layout("folder" if kind == "segmented" else kind, tmp_path)
+    if kind == "segmented":
+        shutil.rmtree(path / "masks")
+    vs = views.discover(views.InputOptions(str(path), **opts), pil_size)
+    ours = fitdata.assemble(vs, PIL_READERS, 32, "AUTO")
+    photos = fitdata.texture_photos(vs, ours, PIL_READERS, 2**30)
+    small = load_dataset(path, image_size=32, **ref_opts)
+    ref = bake_photos(path, small, ref_opts.get("cameras"))
+    assert photos is not None and ref is not None and photos.shape[1:3] == ref.images.shape[1:3]
+    assert max(photos.shape[1:3]) > 32
+    np.testing.assert_array_equal(photos[..., :3], ref.images)
+    if kind == "segmented":
+        assert photos.shape[-1] == 3
+    else:
+        assert photos.shape[-1] == 4
+        np.testing.assert_allclose(photos[..., 3] / 255.0, ref.silhouettes, atol=0.5 / 255 + 1e-6)
+    # the message budget bounds the size; views at their own size get no photos
+    n, h, w = photos.shape[:3]
+    capped = fitdata.texture_photos(vs, ours, PIL_READERS, n * photos.shape[-1] * (w * h) // 2)
+    assert capped is not None and capped.shape[1] * capped.shape[2] <= w * h // 2
+    full = fitdata.assemble(vs, PIL_READERS, 0, "AUTO")
+    assert fitdata.texture_photos(vs, full, PIL_READERS, 2**30) is None
+
+
 def test_a_folder_holding_one_archive_reads_the_chosen_object(tmp_path: Path) -> None:
     """The panel's object index applies to an archive found in a folder as to the archive itself."""
     path, opts, ref_opts = make_layout("softras_npz", tmp_path)
@@ -421,6 +452,13 @@ def test_summary_lines() -> None:
               "silhouette_warnings": ["the silhouettes reach the image border in 9 of 9 views"]}
     assert summary.result_message(framed) == (
         "done, held-out IoU 0.990, WARNING: the silhouettes reach the image border in 9 of 9 views")
+    # the texture: its size and the photos it came from, or why there is none (not when turned off)
+    textured = {"heldout_iou": 0.99, "texture": {"size": [550, 535], "photo_size": [1024, 768], "time": 2.0}}
+    assert summary.result_message(textured) == (
+        "done, held-out IoU 0.990, texture 550x535 from the photos at 1024x768")
+    skipped = {"texture": {"skipped": "no training view sees the mesh"}}
+    assert summary.result_message(skipped) == "done, no texture: no training view sees the mesh"
+    assert summary.result_message({"texture": {"skipped": "turned off (--no-texture)"}}) == "done"
 
 
 def test_tasks_run_work_off_the_calling_thread_and_callbacks_on_it() -> None:

@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 import pytest
-from wire_support import LONG, PARAMS, direct_fit, scene, shared_backend, submit
+from wire_support import LONG, PARAMS, SIZE, direct_fit, scene, shared_backend, submit
 
-from softfit.wire import JobError, Progress, Queued, Result, VertexFrame
+from softfit.wire import JobError, Progress, Queued, RequestRejected, Result, VertexFrame
 
 
 @pytest.fixture
@@ -161,6 +161,46 @@ def test_finished_fit_of_colour_images_comes_back_repaired_and_textured(backend)
     assert textured.metrics["texture"]["baked_from"] == "training views"
     assert textured.metrics["topology"]["after"]["ok"], "the mesh was checked (and repaired) as for the CLI"
     assert plain.uv is None and plain.texture is None and "skipped" in plain.metrics["texture"]
+
+
+def _rgba(silhouettes: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    alpha = (silhouettes > 0.5).astype(np.uint8) * 255
+    return np.ascontiguousarray(np.concatenate([np.broadcast_to(colour, (*alpha.shape, 3)), alpha[..., None]],
+                                               axis=-1))
+
+
+def test_the_texture_is_baked_from_the_larger_photos_a_client_sends(backend):
+    """The add-on sends the views at the working size and, for the texture, the same views at up to
+    PHOTO_SIZE (as `softfit fit` reads its photos again): the bake uses those, with the cameras scaled."""
+    from softfit.metrics import render_silhouettes
+
+    sc = scene()
+    colour = np.array([40, 170, 90], np.uint8)
+    small = _rgba(sc.silhouettes, colour)
+    big = _rgba(render_silhouettes(sc.target, sc.cameras.resized(4 * SIZE, 4 * SIZE)), colour)
+    with backend.client() as c:
+        sharp = c.wait(c.submit(None, small, sc.transforms, sc.init.verts, sc.init.faces, PARAMS, photos=big),
+                       timeout=120)
+        plain = c.wait(c.submit(None, small, sc.transforms, sc.init.verts, sc.init.faces, PARAMS),
+                       timeout=120)
+        rgb = c.wait(c.submit(None, small, sc.transforms, sc.init.verts, sc.init.faces, PARAMS,
+                              photos=np.ascontiguousarray(big[..., :3])), timeout=120)
+        with pytest.raises(RequestRejected, match="at a larger size"):  # the client's own check
+            c.submit(None, small, sc.transforms, sc.init.verts, sc.init.faces, PARAMS, photos=big[:3])
+        with pytest.raises(RequestRejected, match="need the colour 'images'"):
+            c.submit(sc.silhouettes, None, sc.transforms, sc.init.verts, sc.init.faces, PARAMS, photos=big)
+        with pytest.raises(RequestRejected, match="another aspect ratio"):  # the server's check
+            c.submit(None, small, sc.transforms, sc.init.verts, sc.init.faces, PARAMS,
+                     photos=np.ascontiguousarray(big[:, :, 16:]))
+    t, p = sharp.metrics["texture"], plain.metrics["texture"]
+    assert t["photo_size"] == [4 * SIZE, 4 * SIZE] and p["photo_size"] == [SIZE, SIZE]
+    assert rgb.metrics["texture"]["photo_size"] == [4 * SIZE, 4 * SIZE]  # RGB: the masks upsampled
+    assert t["texel"] < 0.5 * p["texel"]  # the texel follows the photos' pixel footprint
+    area = [r.texture.shape[0] * r.texture.shape[1] for r in (sharp, plain)]
+    assert area[0] > 2 * area[1]
+    for r in (sharp, rgb):  # the object's colour, from the photos' pixels inside its silhouette
+        assert np.abs(np.median(r.texture.reshape(-1, 3), axis=0) - colour).max() <= 6
+    np.testing.assert_array_equal(sharp.verts, plain.verts)  # the fit itself saw the same views
 
 
 def test_remeshing_fit_streams_new_faces_once_per_topology(backend):

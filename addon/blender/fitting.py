@@ -3,7 +3,8 @@
 `start` reads everything it needs from Blender (mesh, views, settings: cheap, main thread), then hands
 the connect + submit to a worker thread (tasks.py) and returns at once. When the backend has accepted the
 job, `_begin` (main thread again) makes the fit copy and starts the JobPump; any failure before that
-leaves the scene as it was."""
+leaves the scene as it was. With a texture, the worker also reads the photos again at a larger size for
+the backend's bake (`fitdata.texture_photos`), the image reads served by the main thread a few per tick."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from ..core.data.gather import Readers
 from ..logic import session
 from ..logic.errors import InputError
+from ..logic.fitdata import texture_photos
 from ..logic.geometry import check_mesh
 from ..logic.session import BackendConfig
 from ..wire.errors import WireError
-from . import inputs, meshes, streaming, tasks
+from . import images, inputs, meshes, streaming, tasks
 from .blend import mesh_object, settings, status
 from .preferences import backend_config
 from .streaming import FitJob, JobPump
@@ -40,6 +43,8 @@ class Request:
     kind: str
     as_shape_key: bool
     texture: bool = True  # the backend bakes the result's texture from colour images
+    views: object = None  # the input's RawViews (read again at a larger size for the texture)
+    input_key: str = ""  # the settings key the views are cached under (and so their photos)
 
 
 def pending() -> bool:
@@ -58,37 +63,55 @@ def read_request(context: bpy.types.Context, refine: bool = False) -> Request:
     pinned = meshes.pinned_indices(source, sets.pin_group) if refine else None
     if pinned is not None and len(mesh.vertices) != len(verts):
         raise InputError(f"{source.name}'s modifiers change its vertices: apply them before pinning a group")
-    _views, data = inputs.load(sets)
+    views, data = inputs.load(sets)
     return Request(source.name, source.session_uid, verts, faces, pinned, sets.fit_params(refine), data,
                    "refine" if refine else "fit", bool(getattr(sets, "result_as_shape_key", False)),
-                   bool(getattr(sets, "texture", True)))
+                   bool(getattr(sets, "texture", True)), views, inputs.Request.of(sets).key)
 
 
-def _submit(req: Request, config: BackendConfig) -> tuple[session.Session, str]:
+def _submit(req: Request, config: BackendConfig, read: Readers | None = None) -> tuple[session.Session, str]:
     """Worker thread: connect (starting a local backend if needed) and submit; returns the job id. A
-    local backend found dead meanwhile (killed just before) is replaced once."""
+    local backend found dead meanwhile (killed just before) is replaced once. `read`: image readers the
+    worker may use (main-thread calls) for the texture's photos; None sends none."""
     try:
-        return _submit_once(req, config)
+        return _submit_once(req, config, read)
     except WireError:
         if session.backend_died() is None:
             raise
         session.disconnect()
-        return _submit_once(req, config)
+        return _submit_once(req, config, read)
 
 
-def _submit_once(req: Request, config: BackendConfig) -> tuple[session.Session, str]:
+def _photos(req: Request, s: session.Session, read: Readers | None) -> object:
+    """The texture's photos for this fit (cached with the views), None when there are none to send. Read
+    before taking the session lock: the reads wait on the main thread, which may want the lock."""
+    if read is None or req.views is None:
+        return None
+    assert s.client is not None
+    budget = s.client.limits.max_message_bytes // 2  # the views, the mesh and the header fit in the rest
+    key = f"{req.input_key}\n{budget}"
+    cache = s.photos
+    if key not in cache:
+        cache.clear()
+        cache[key] = texture_photos(req.views, req.data, read, budget)  # type: ignore[arg-type]
+    return cache[key]
+
+
+def _submit_once(req: Request, config: BackendConfig, read: Readers | None = None
+                 ) -> tuple[session.Session, str]:
     s = session.connect(config)
+    data = req.data
+    texture = req.texture and not req.as_shape_key
+    photos = _photos(req, s, read) if texture else None
     with s.lock:
         assert s.client is not None
-        data = req.data
-        texture = req.texture and not req.as_shape_key
         silhouettes, images = data.silhouettes, data.images  # type: ignore[attr-defined]
         if texture and silhouettes is not None:  # the texture needs the colours: RGBA, alpha = silhouette
             silhouettes, images = None, data.rgba()  # type: ignore[attr-defined]
         job_id = s.client.submit(silhouettes, images, data.transforms(),  # type: ignore[attr-defined]
                                  req.verts, req.faces, req.params, pinned=req.pinned,
                                  silhouette_method=data.backend_method,  # type: ignore[attr-defined]
-                                 texture=texture)
+                                 texture=texture, photos=photos)  # type: ignore[arg-type]
     return s, job_id
 
 
@@ -122,7 +145,9 @@ def start(context: bpy.types.Context, refine: bool = False, config: BackendConfi
             tasks.run("cancel", "cancelling", lambda: _cancel_quietly(s, job_id))
             failed(exc)
 
-    return tasks.run(TASK, "starting the fit", lambda: _submit(req, cfg), accepted, failed)
+    calls = tasks.MainThreadCalls()  # the texture's photos are read through Blender's image loader
+    read = Readers(calls.wrap(images.READERS.image), calls.wrap(images.READERS.mask))
+    return tasks.run(TASK, "starting the fit", lambda: _submit(req, cfg, read), accepted, failed, calls=calls)
 
 
 def _cancel_quietly(s: session.Session, job_id: str) -> None:

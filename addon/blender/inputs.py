@@ -78,6 +78,7 @@ def remember(req: Request, loaded: Loaded) -> Loaded:
     """Cache a load (main thread): one input at a time, views can be large."""
     cache = session.get().views
     cache.clear()
+    session.get().photos.clear()  # read again with the views (fitting.py)
     cache[req.key] = loaded
     return loaded
 

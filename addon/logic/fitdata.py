@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.cameras import Cameras, transforms_dict
 from ..core.data.gather import Readers, gather
+from ..core.data.size import photo_size, target_size
 from ..core.data.types import RawViews
 from .errors import InputError
 
@@ -31,6 +32,7 @@ class FitInputs:
     method: str  # where the silhouettes come from: ALPHA, MASK, or a backend method (AUTO included)
     colour: np.ndarray
     why: str = ""  # what AUTO chose and why (the backend's own words), "" for an explicit method
+    stored_size: tuple[int, int] = (0, 0)  # the views' size as read, before the working size
 
     def transforms(self) -> dict:
         return transforms_dict(self.cameras, self.names)
@@ -58,5 +60,25 @@ def assemble(views: RawViews, read: Readers, image_size: int, method: str = "AUT
     g = gather(views, method.lower(), image_size or None, read)
     chosen = g.method.upper() if g.silhouettes is not None else method
     why = g.info.get("silhouette_choice", {}).get("because", "")
+    sw, sh = g.info["stored_size"]
     return FitInputs(g.names, g.cameras.resized(*g.working_size), g.silhouettes,
-                     None if g.silhouettes is not None else g.images, chosen, g.images, why)
+                     None if g.silhouettes is not None else g.images, chosen, g.images, why, (sw, sh))
+
+
+def texture_photos(views: RawViews, inputs: FitInputs, read: Readers, budget_bytes: int) -> np.ndarray | None:
+    """The views read again at a larger size for the backend's texture bake, as `softfit fit` reads its
+    photos again (backend texture/photos.py): up to PHOTO_SIZE on the long side and `budget_bytes` in all.
+    (N, H, W, 4) uint8 with alpha = the silhouette at that size where it comes from alpha or masks, else
+    (N, H, W, 3) (the backend upsamples its segmented masks); None when that adds no detail."""
+    w, h = inputs.cameras.width, inputs.cameras.height
+    local = inputs.silhouettes is not None
+    size = photo_size(*inputs.stored_size, len(inputs.names), 4 if local else 3, budget_bytes)
+    if max(size) <= max(w, h):
+        return None
+    g = gather(views, inputs.method.lower() if local else "segment", max(size), read, work_copies=False)
+    if g.names != inputs.names or target_size(*g.working_size, max(w, h)) != (w, h):
+        return None  # the files changed since the views were read: the backend bakes from those
+    if g.silhouettes is None:
+        return g.images
+    alpha = np.round(np.clip(g.silhouettes, 0.0, 1.0) * 255).astype(np.uint8)
+    return np.concatenate([g.images, alpha[..., None]], axis=3)

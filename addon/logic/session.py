@@ -53,6 +53,7 @@ class Session:
     config: BackendConfig | None = None
     job: Any = None  # streaming.FitJob while a fit runs
     views: dict[str, Any] = field(default_factory=dict)  # settings key -> (RawViews, FitInputs)
+    photos: dict[str, Any] = field(default_factory=dict)  # the texture's photos of the views (fitting.py)
     lock: threading.RLock = field(default_factory=threading.RLock)  # held by whoever uses `client`
     dead: str = ""  # why the last backend went away, shown until the next start
     installer: Any = None  # installer.Installer of the last "Install Local Backend"
@@ -209,4 +210,5 @@ def shutdown() -> None:
             _session.job = None
         disconnect()
         _session.views.clear()
+        _session.photos.clear()
     _session = None

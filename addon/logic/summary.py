@@ -27,8 +27,9 @@ def metric_lines(metrics: dict) -> list[str]:
 def result_message(metrics: dict) -> str:
     """'done, held-out IoU 0.951, train IoU 0.962, 41.2 s' (or 'cancelled, ...'). Silhouettes segmented
     on the server make the IoUs agreement with that segmentation, and say so; then come the segmentation
-    method and its warnings (`metrics["segmentation_warnings"]`, and `silhouette_warnings` about given
-    silhouettes that leave the frame), the things an artist must know."""
+    method, the texture (its size and the photos' it was baked from, or why there is none) and the warnings
+    (`metrics["segmentation_warnings"]`, and `silhouette_warnings` about given silhouettes that leave the
+    frame), the things an artist must know."""
     parts = ["cancelled" if metrics.get("cancelled") else "done"]
     segmented = "segmentation" in str(metrics.get("iou_against", ""))
     for key, label in (("heldout_iou", "held-out IoU"), ("train_iou", "train IoU")):
@@ -40,8 +41,27 @@ def result_message(metrics: dict) -> str:
     if segmented and metrics.get("silhouette_method"):
         why = metrics.get("silhouette_reason")
         parts.append(f"silhouettes by {metrics['silhouette_method']}" + (f" because {why}" if why else ""))
+    texture = _texture(metrics.get("texture"))
+    if texture:
+        parts.append(texture)
     warnings = [w for k in ("segmentation_warnings", "silhouette_warnings")
                 if isinstance(metrics.get(k), list) for w in metrics[k]]
     if warnings:
         parts.append("WARNING: " + "; ".join(str(w) for w in warnings))
     return ", ".join(parts)
+
+
+def _texture(tex: object) -> str:
+    """'texture 550x535 from the photos at 1024x768', 'no texture: <why>', or '' (none asked for: a shape
+    key result, or the Texture box unticked, which the panel shows already)."""
+    if not isinstance(tex, dict) or not tex:
+        return ""
+    if "skipped" in tex:
+        why = str(tex["skipped"])
+        return "" if why.startswith("turned off") else f"no texture: {why}"
+    size, photos = tex.get("size"), tex.get("photo_size")
+    if not (isinstance(size, list) and len(size) == 2):
+        return ""
+    if isinstance(photos, list) and len(photos) == 2:
+        return f"texture {size[0]}x{size[1]} from the photos at {photos[0]}x{photos[1]}"
+    return f"texture {size[0]}x{size[1]}"

@@ -23,3 +23,18 @@ def target_size(width: int, height: int, image_size: int | None) -> tuple[int, i
         raise InputError(f"image_size must be in [8, 16384] pixels (0 or None: as stored), got {image_size}")
     s = min(1.0, image_size / max(width, height))
     return max(1, math.floor(width * s + 0.5)), max(1, math.floor(height * s + 0.5))
+
+
+# The long side a texture's photos are read at (the fit works on smaller copies, which is all a silhouette
+# needs). Finer than the atlas cap (texture/unwrap.MAX_SIZE) helps only close-ups.
+PHOTO_SIZE = 1024
+
+
+def photo_size(width: int, height: int, n_views: int, channels: int, budget_bytes: int,
+               cap: int = PHOTO_SIZE) -> tuple[int, int]:
+    """(w, h) for n views stored at width x height, read again for the texture: at most `cap` on the long
+    side, never enlarged, and small enough that the n views of `channels` bytes per pixel fit in
+    `budget_bytes` (the add-on sends them in one message, whose size the server bounds)."""
+    per_view = budget_bytes / max(1, n_views * channels)
+    fit = math.floor(max(width, height) * math.sqrt(per_view / max(1, width * height)))
+    return target_size(width, height, max(8, min(cap, fit)))

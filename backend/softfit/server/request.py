@@ -32,6 +32,7 @@ class FitRequest:
     params: FitParams
     silhouette_method: str
     texture: bool = True  # repair and texture the result, as a written `softfit fit` result
+    photos: np.ndarray | None = None  # (N, H', W', 3|4) uint8: the views at a larger size, for the texture
 
 
 @dataclass
@@ -102,8 +103,23 @@ def submit_request(msg: Message) -> FitRequest:
     cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
     check_initial_mesh(Mesh(a["verts"], a["faces"]))  # coordinates in range, not degenerate
     method = msg.body.get("silhouette", "auto")
+    photos = a.get("photos")
+    if photos is not None:
+        _check_photo_framing(views, photos)
     return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method,
-                      bool(msg.body.get("texture", True)))
+                      bool(msg.body.get("texture", True)), photos)
+
+
+def _check_photo_framing(views: np.ndarray, photos: np.ndarray) -> None:
+    """The photos must be the views at a larger size (same framing, the working-size rule), or the
+    texture would take its colours from the wrong pixels."""
+    from softfit.data.size import target_size
+
+    h, w = views.shape[1:3]
+    ph, pw = photos.shape[1:3]
+    if target_size(pw, ph, max(w, h)) != (w, h):
+        raise InputError(f"the photos ({pw}x{ph}) are not the {w}x{h} views at a larger size: another "
+                         f"aspect ratio")
 
 
 def _check_view_size(views: np.ndarray) -> None:

@@ -5,7 +5,8 @@ needs; a texture baked from those copies holds no more detail than they do (a 24
 162x157 texture, round 17). So the bake reads the photos again at up to PHOTO_SIZE, through the loader's own
 steps (the same views in the same order, lens distortion removed alike), with the fit's cameras scaled to
 that size (estimated ones included) and its silhouettes: alpha or mask files read again at that size,
-segmented masks upsampled (segmenting again at that size would cost seconds per view)."""
+segmented masks upsampled (segmenting again at that size would cost seconds per view). A server fit gets
+the same photos from its client (`at_photo_size`: the Blender add-on reads them as it reads the views)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from softfit.data.size import PHOTO_SIZE
 from softfit.data.types import MultiViewData
-
-PHOTO_SIZE = 1024  # long side; finer than the atlas cap (unwrap.MAX_SIZE) needs only for close-ups
 
 
 def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras: str | None = None,
@@ -25,7 +25,6 @@ def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras
     that would add no detail: views given in memory, no colour images, or photos no larger than `data`'s."""
     from softfit.data.gather import gather
     from softfit.data.load import READERS, layout_cameras, read_views
-    from softfit.data.resize import resize
     from softfit.data.size import target_size
 
     if isinstance(source, MultiViewData) or data.images is None:
@@ -43,7 +42,17 @@ def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras
     tw, th = g.working_size
     if target_size(tw, th, max(w, h)) != (w, h):  # not the same framing as the fit's copies
         return None
-    sil = g.silhouettes if g.silhouettes is not None else np.stack(
+    return at_photo_size(data, g.images, g.silhouettes)
+
+
+def at_photo_size(data: MultiViewData, images: np.ndarray, silhouettes: np.ndarray | None = None
+                  ) -> MultiViewData:
+    """`data` with (N, H, W, 3) uint8 `images`, the same views at a larger size: its cameras scaled to
+    them, and `silhouettes` (N, H, W) at that size, or else its own upsampled."""
+    from softfit.data.resize import resize
+
+    th, tw = images.shape[1:3]
+    sil = silhouettes if silhouettes is not None else np.stack(
         [resize(s, tw, th) for s in data.silhouettes]).clip(0.0, 1.0).astype(np.float32)
-    return MultiViewData(sil, data.cameras.resized(tw, th), data.names, g.images,
+    return MultiViewData(sil, data.cameras.resized(tw, th), data.names, images,
                          {**data.info, "image_size": [tw, th]}, data.view_weights)

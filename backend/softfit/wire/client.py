@@ -320,14 +320,16 @@ class Client:
     def submit(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict,
                verts: np.ndarray, faces: np.ndarray, params: dict | None = None,
                pinned: np.ndarray | None = None, silhouette_method: str | None = None,
-               texture: bool | None = None) -> str:
+               texture: bool | None = None, photos: np.ndarray | None = None) -> str:
         """Queue a fit; returns its job id.
 
         silhouettes: (N, H, W) float in [0, 1], bool, or uint8 (255 = object); or images (N, H, W, 3|4)
         uint8 (RGBA: alpha is the silhouette; RGB: segmented on the server by `silhouette_method`).
         transforms: transforms.json content with one frame per view, in order. verts (V, 3), faces (F, 3):
         the initial mesh; params: FitParams fields; pinned: indices of vertices that must not move;
-        texture: False skips the finishing step's texture (the server's default bakes one from images)."""
+        texture: False skips the finishing step's texture (the server's default bakes one from images);
+        photos: the same views at a larger size (N, H', W', 3|4) uint8, to bake the texture from (RGBA:
+        alpha = the silhouette at that size; RGB: the views' silhouettes upsampled)."""
         if self.info is None:
             self.handshake()
         arrays = self._view_arrays(silhouettes, images)
@@ -336,6 +338,8 @@ class Client:
         arrays["faces"] = np.asarray(faces, dtype=np.int64)
         if pinned is not None:
             arrays["pinned"] = np.asarray(pinned, dtype=np.int64).reshape(-1)
+        if photos is not None:
+            arrays["photos"] = np.asarray(photos, dtype=np.uint8)
         body: dict = {"transforms": transforms, "params": params or {}}
         if silhouette_method is not None:
             body["silhouette"] = silhouette_method

@@ -30,7 +30,9 @@ REQUESTS: dict[str, Schema] = {
         {**VIEW_ARRAYS,
          "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3)),
          "faces": ArraySpec(INDEX, ("max_faces", 3)),
-         "pinned": ArraySpec(INDEX, ("max_vertices",), required=False)},
+         "pinned": ArraySpec(INDEX, ("max_vertices",), required=False),
+         # the same views at a larger size for the texture's bake (RGBA: alpha = silhouette at that size)
+         "photos": ArraySpec(("|u1",), ("max_views", "max_side", "max_side", (3, 4)), required=False)},
         session=True, job=True),
     "poll": Schema({"after": Field("int", lo=-1, hi=2**53), "frames": Field("bool"),
                     "wait": Field("float", lo=0.0, hi=MAX_WAIT),
@@ -130,3 +132,12 @@ def check_submit(msg: Message, limits: Limits) -> None:
     pinned = a.get("pinned")
     if pinned is not None and len(pinned) and (pinned.min() < 0 or pinned.max() >= len(verts)):
         raise _bad(f"pinned vertex indices must lie in [0, {len(verts)})", msg)
+    photos = a.get("photos")
+    if photos is not None:
+        if "images" not in a:
+            raise _bad("'photos' give a texture its colours at a larger size: they need the colour 'images'",
+                       msg)
+        views = a["images"]
+        if len(photos) != len(views) or max(photos.shape[1:3]) <= max(views.shape[1:3]):
+            raise _bad(f"'photos' must be the {len(views)} views at a larger size than the images' "
+                       f"{views.shape[2]}x{views.shape[1]}, got shape {photos.shape}", msg)
