@@ -469,8 +469,32 @@ def test_mask_of_the_wrong_size(tmp_path, truth):
     cams, sils = truth
     root = write_transforms(tmp_path, cams, sils, "mask")
     save_png(root / "images" / "masks" / "view_01.png", np.full((10, 10), 255, np.uint8))
-    with pytest.raises(InputError, match=r"view_01\.png is 10x10"):
+    with pytest.raises(InputError, match=r"view_01\.png is 10x10 .*another aspect ratio"):
         load_dataset(root)
+
+
+def test_masks_saved_at_another_size_of_the_same_framing_are_resampled(tmp_path, truth):
+    """A segmentation tool's masks are often smaller (or larger) than the photos: with the same framing
+    they are resampled to the image and said so; they were refused as 'the wrong size'."""
+    from softfit.data.resize import resize
+    from softfit.data.silhouette import notes
+
+    cams, sils = truth
+    full = load_dataset(write_transforms(tmp_path / "full", cams, sils, "mask"))
+    root = write_transforms(tmp_path / "half", cams, sils, "mask")
+    for i, s in enumerate(sils):
+        save_png(root / "images" / "masks" / f"view_{i:02d}.png",
+                 np.rint(resize(s, 32, 24) * 255).astype(np.uint8))
+    larger = np.rint(resize(sils[2], 128, 96) * 255).astype(np.uint8)
+    save_png(root / "images" / "masks" / "view_02.png", larger)
+    half = load_dataset(root)
+    assert half.silhouettes.shape == full.silhouettes.shape
+    agree = (half.silhouettes >= 0.5) == (full.silhouettes >= 0.5)
+    assert agree.mean() > 0.98  # the same silhouettes, but for a pixel at the outline
+    assert len(half.info["masks_resized"]) == len(sils)
+    assert "view_02.png 128x96 for 64x48" in " ".join(half.info["masks_resized"])
+    said = [n for n in notes(half.info) if "another size" in n]
+    assert said and f"{len(sils)} mask(s)" in said[0]
 
 
 def test_mixed_sizes_in_a_folder_and_undeclared_sizes(tmp_path, truth):

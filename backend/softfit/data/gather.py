@@ -75,13 +75,26 @@ class _Sizer:
             dw, dh = vs.expected_sizes[0] or (w, h)
             self.scale = check_declared_size((dw, dh), (w, h), vs.views[0].label, SIZE_TOLERANCE_PX)
         self.size = (w, h)
+        self.resized_masks: list[str] = []  # "mask WxH for image WxH", one per mask of another size
+
+    def _scaled_mask(self, i: int, mask: np.ndarray, w: int, h: int) -> np.ndarray:
+        """A mask saved at another size than its image (a segmentation tool's smaller output, say) is
+        resampled to it when it has the same framing (the working-size rule maps the larger onto the
+        smaller, to the pixel); another aspect ratio is a mismatch and an error."""
+        view = self.vs.views[i]
+        mh, mw = mask.shape[:2]
+        small, large = sorted(((mw, mh), (w, h)), key=max)
+        if target_size(*large, max(small)) != small:
+            raise InputError(f"mask {view.mask_label} is {mw}x{mh} but its image {view.label} is {w}x{h}: "
+                             "another aspect ratio (is it the mask of another image?)")
+        self.resized_masks.append(f"{view.mask_label} {mw}x{mh} for {w}x{h}")
+        return np.clip(resize(np.asarray(mask, np.float32), w, h), 0.0, 1.0)
 
     def fit(self, i: int, image: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         view = self.vs.views[i]
         h, w = image.shape[:2]
         if mask is not None and mask.shape != (h, w):
-            raise InputError(f"mask {view.mask_label} is {mask.shape[1]}x{mask.shape[0]} but its image "
-                             f"{view.label} is {w}x{h}")
+            mask = self._scaled_mask(i, mask, w, h)
         if self.vs.expected_sizes is None:
             if (w, h) != self.size:
                 raise InputError(f"images of different sizes: {view.label} is {w}x{h}, "
@@ -184,6 +197,8 @@ def gather(vs: RawViews, method: str, image_size: int | None, read: Readers, wor
     source = vs.info.get("source", "input")
     labels = [v.label for v in vs.views]
     info = dict(vs.info, views=n, stored_size=[sw, sh], image_size=[tw, th])
+    if sizer is not None and sizer.resized_masks:
+        info["masks_resized"] = sizer.resized_masks
     if method == "auto":
         method, why = resolve_auto(n_alpha == n and translucent, n_mask == n, source)
         info["silhouette_choice"] = {"requested": "auto", "chose": method, "because": why}

@@ -49,6 +49,11 @@ def notes(info: dict) -> list[str]:
     choice = info.get("silhouette_choice")
     if choice:
         out.append(f"silhouettes: auto chose {choice['chose']} because {choice['because']}")
+    resized = info.get("masks_resized") or []
+    if resized and info.get("silhouette") == "mask":
+        more = f" and {len(resized) - 1} more" if len(resized) > 1 else ""
+        out.append(f"silhouettes: {len(resized)} mask(s) at another size than their image, resampled to it "
+                   f"(same framing): {resized[0]}{more}")
     seg = info.get("segmentation") or {}
     out += [f"segmentation: {n}" for n in (seg.get("multiview") or {}).get("notes", [])]
     if "median_agreement" in seg:
