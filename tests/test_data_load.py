@@ -473,6 +473,27 @@ def test_mask_of_the_wrong_size(tmp_path, truth):
         load_dataset(root)
 
 
+@pytest.mark.parametrize("where", ["mask/{}.png", "masks/{}_mask.png", "{}_mask.png", "images/{}-mask.png"])
+def test_masks_are_found_under_the_names_tools_give_them(tmp_path, truth, where):
+    """A mask/ folder, or masks named <image>_mask: they were ignored and the photos segmented (a plain
+    folder) or refused; masks beside the photos were even read as views of their own."""
+    cams, sils = truth
+    root = write_transforms(tmp_path / "t", cams, sils, "rgb")
+    folder = tmp_path / "plain"
+    for i, s in enumerate(sils):
+        stem = f"view_{i:02d}"
+        save_png(folder / f"{stem}.png", rgba(s, i)[..., :3])
+        for base in (root, folder):
+            sub = where.replace("images/", "") if base is folder else where
+            sub = sub if base is folder or "/" in sub else f"images/{sub}"
+            save_png(base / sub.format(stem), (s * 255).astype(np.uint8))
+    t = load_dataset(root, image_size=None)
+    f = load_dataset(folder, cameras="turntable", image_size=None)
+    for data in (t, f):
+        assert data.info["silhouette"] == "mask" and len(data.names) == len(sils)
+        np.testing.assert_array_equal(data.silhouettes, sils)
+
+
 def test_masks_saved_at_another_size_of_the_same_framing_are_resampled(tmp_path, truth):
     """A segmentation tool's masks are often smaller (or larger) than the photos: with the same framing
     they are resampled to the image and said so; they were refused as 'the wrong size'."""

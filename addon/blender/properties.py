@@ -35,7 +35,8 @@ CAMERA_SOURCES = [
 SILHOUETTES = [
     ("AUTO", "Auto", "Alpha channel, else mask files, else the backend's automatic segmentation"),
     ("ALPHA", "Alpha", "The images' alpha channel"),
-    ("MASK", "Masks", "Mask images (mask_path, masks/ folder, or ALOI's mask2/)"),
+    ("MASK", "Masks", "Mask images (mask_path, a masks/ or mask/ folder, <name>_mask files, or ALOI's "
+                      "mask2/)"),
     ("THRESHOLD", "Threshold (backend)", "Backend segmentation: threshold + largest component"),
     ("GRABCUT", "GrabCut (backend)", "Backend segmentation: GrabCut"),
     ("BACKDROP", "Backdrop (backend)", "Backend segmentation against the backdrop colour"),

@@ -15,7 +15,8 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any 
 # HEIC/AVIF, cameras' raw files, Blender's float renders
 UNREADABLE_EXTS = (".heic", ".heif", ".avif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf",
                    ".rw2", ".exr", ".hdr")
-MASK_FOLDER = "masks"
+MASK_FOLDERS = ("masks", "mask")  # a view's masks: in the first of these beside its image that exists
+MASK_SUFFIXES = ("_mask", "-mask", ".mask")  # or named after the image: view_000_mask.png, here or there
 ANGLE_SUFFIX = re.compile(r"_r(-?\d+(?:\.\d+)?)$")
 ALOI_IMAGE_DIR = re.compile(r"png(\d*)$")  # ALOI: png2/<obj>/<obj>_r<angle>.png, masks in mask2/<obj>/
 
@@ -30,17 +31,34 @@ def is_image(path: Path) -> bool:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files directly inside `folder` (not hidden), in natural order."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and is_image(p)), key=natural_key)
+    """Image files directly inside `folder` (not hidden), in natural order; masks named after an image
+    beside it (`view_000_mask.png` next to `view_000.png`) are that image's mask, not a view."""
+    files = [p for p in folder.iterdir() if p.is_file() and is_image(p)]
+    stems = {p.stem for p in files}
+    return sorted((p for p in files if not _names_a_mask_of(p.stem, stems)), key=natural_key)
 
 
-def find_mask(folders: list[Path], stem: str) -> Path | None:
-    """The mask with the image's stem (any image extension) in the first folder that has one."""
-    for folder in folders:
-        for ext in IMAGE_EXTS:
-            for cand in (folder / (stem + ext), folder / (stem + ext.upper())):
-                if cand.is_file():
-                    return cand
+def _names_a_mask_of(stem: str, stems: set[str]) -> bool:
+    return any(stem.endswith(sfx) and stem[:-len(sfx)] in stems for sfx in MASK_SUFFIXES)
+
+
+def mask_folders(*parents: Path) -> list[Path]:
+    """The folders that may hold masks for images in `parents` (MASK_FOLDERS inside each), in order."""
+    return list(dict.fromkeys(p / name for p in parents for name in MASK_FOLDERS))
+
+
+def find_mask(folders: list[Path], stem: str, beside: Path | None = None) -> Path | None:
+    """The image's mask: named with its stem, or the stem plus a MASK_SUFFIXES suffix (any image
+    extension), in the first of `folders` that has one; else one with a suffix in `beside` (the image's
+    own folder)."""
+    names = [stem] + [stem + sfx for sfx in MASK_SUFFIXES]
+    places = [(f, names) for f in folders] + ([(beside, names[1:])] if beside is not None else [])
+    for folder, candidates in places:
+        for name in candidates:
+            for ext in IMAGE_EXTS:
+                for cand in (folder / (name + ext), folder / (name + ext.upper())):
+                    if cand.is_file():
+                        return cand
     return None
 
 

@@ -214,7 +214,8 @@ def gather(vs: RawViews, method: str, image_size: int | None, read: Readers, wor
     elif method == "mask":
         if n_mask < n:
             raise InputError(f"silhouette 'mask': no mask files found for {source} (per-frame mask_path, "
-                             "or a masks/ folder with the images' names)")
+                             "a masks/ or mask/ folder with the images' names, or <name>_mask files beside "
+                             "them)")
         check_coverage(mask_stats, [v.mask_label for v in vs.views], "silhouettes from masks")
         sil = np.stack(masks)
     info["silhouette"] = method

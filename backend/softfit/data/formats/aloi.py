@@ -11,7 +11,7 @@ import numpy as np
 
 from ...cameras import ALOI_STEP_DEG, ALOI_VIEWS, aloi_turntable
 from ...errors import InputError
-from ..files import MASK_FOLDER, aloi_mask_folder, image_files, sort_by_angle
+from ..files import aloi_mask_folder, image_files, mask_folders, sort_by_angle
 from ..spec import TurntableSpec
 from ..types import ImageSize, RawViews
 from .folder import turntable_cameras, views_with_masks
@@ -22,7 +22,7 @@ def read(folder: Path, spec: TurntableSpec | None, size_of: ImageSize) -> RawVie
     if angles is None:
         raise InputError(f"{folder}: ALOI images must be named <obj>_r<angle>")
     masks = aloi_mask_folder(folder)
-    views = views_with_masks(files, [masks, folder / MASK_FOLDER], str(folder))
+    views = views_with_masks(files, [masks, *mask_folders(folder)], str(folder))
     size = size_of(files[0])
     steps = np.asarray(angles) / ALOI_STEP_DEG
     on_grid = np.allclose(steps, np.round(steps)) and steps.min() >= 0 and steps.max() < ALOI_VIEWS

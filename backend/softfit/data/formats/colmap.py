@@ -17,7 +17,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.data.distortion import Distortion
-from softfit.data.files import MASK_FOLDER, find_mask, natural_key
+from softfit.data.files import find_mask, mask_folders, natural_key
 from softfit.data.formats.frames import capture_info, check_masks_all_or_none, present_frames
 from softfit.data.types import RawView, RawViews
 from softfit.errors import InputError
@@ -93,7 +93,7 @@ def read(folder: Path, model: Path, allow_outside: bool = False) -> RawViews:
     views = []
     for k, i in enumerate(keep):
         f = files[i]
-        mask = find_mask(list(dict.fromkeys([f.parent / MASK_FOLDER, folder / MASK_FOLDER])), f.stem)
+        mask = find_mask(mask_folders(f.parent, folder), f.stem, f.parent)
         views.append(RawView(f.stem, f, str(f), mask, str(mask) if mask else "", dists[k]))
     check_masks_all_or_none(views, str(folder))
     info = capture_info({"format": "colmap", "source": str(folder), "cameras": f"colmap:{model}",

@@ -1,7 +1,8 @@
 """A nerfstudio / instant-ngp `transforms.json` with its images.
 
-Silhouettes come from the images' alpha channel, from per-frame `mask_path`, or from a `masks/` folder
-beside the images (or beside the json) holding files with the images' stems.
+Silhouettes come from the images' alpha channel, from per-frame `mask_path`, or from a `masks/` (or
+`mask/`) folder beside the images (or beside the json) holding files with the images' stems (or
+`<stem>_mask`), or from `<stem>_mask` files beside the images (`files.find_mask`).
 
 Real captures: frames whose image file is missing are skipped with one warning listing them (an error
 only when fewer than MIN_VIEWS remain); lens distortion (`camera_model` OPENCV / OPENCV_FISHEYE with
@@ -17,7 +18,7 @@ from pathlib import Path
 from ...cameras import load_transforms
 from ...errors import InputError
 from ..distortion import from_transforms
-from ..files import MASK_FOLDER, find_mask
+from ..files import find_mask, mask_folders
 from ..types import ImageSize, RawView, RawViews
 from .frames import capture_info, check_masks_all_or_none, present_frames
 
@@ -38,8 +39,7 @@ def read(json_path: Path, allow_outside: bool = False, size_of: ImageSize | None
                 raise InputError(f"{json_path}: mask not found: {fr.mask}")
             mask = fr.mask
         else:
-            mask = find_mask(list(dict.fromkeys([fr.image.parent / MASK_FOLDER, base / MASK_FOLDER])),
-                             fr.image.stem)
+            mask = find_mask(mask_folders(fr.image.parent, base), fr.image.stem, fr.image.parent)
         views.append(RawView(fr.image.stem, fr.image, str(fr.image), mask, str(mask) if mask else "",
                              dists[i]))
     check_masks_all_or_none(views, str(json_path))
