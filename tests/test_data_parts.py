@@ -168,6 +168,11 @@ def test_photos_in_unreadable_formats_are_named_not_skipped(tmp_path):
         f.unlink()
     with pytest.raises(InputError, match="no images found"):
         image_files(only)
+    (only / "orbit.MOV").write_bytes(b"")  # a filmed orbit: say how to get photos from it
+    with pytest.raises(InputError, match=r"holds video \(orbit\.MOV\).*extract frames.*ffmpeg -i orbit\.MOV"):
+        image_files(only)
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(only / "frame_1.png")
+    assert [f.name for f in image_files(only)] == ["frame_1.png"]  # beside its frames, a video is no view
 
 
 def test_list_images_natural_order(tmp_path):

@@ -15,6 +15,7 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any 
 # HEIC/AVIF, cameras' raw files, Blender's float renders
 UNREADABLE_EXTS = (".heic", ".heif", ".avif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf",
                    ".rw2", ".exr", ".hdr")
+VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")  # an orbit filmed, not photographed
 MASK_FOLDERS = ("masks", "mask")  # a view's masks: in the first of these beside its image that exists
 MASK_SUFFIXES = ("_mask", "-mask", ".mask")  # or named after the image: view_000_mask.png, here or there
 ANGLE_SUFFIX = re.compile(r"_r(-?\d+(?:\.\d+)?)$")
@@ -108,7 +109,12 @@ def image_files(folder: Path) -> list[Path]:
                          f"{names}): convert them to PNG or JPEG (16-bit PNG or TIFF keep the depth){beside}")
     if not files:
         subs = sorted(p.name for p in folder.iterdir() if p.is_dir() and list_images(p))
+        videos = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTS)
         hint = f"; it holds image folders ({', '.join(subs[:5])}): pass one of them" if subs else ""
+        if videos and not subs:
+            hint = (f"; it holds video ({', '.join(videos[:3])}): SoftFit fits photos, so extract frames "
+                    f"first, a few per second of the orbit (e.g. ffmpeg -i {videos[0]} -vf fps=2 "
+                    "frames/%04d.png), and pass that folder")
         raise InputError(f"no images found in {folder}{hint}")
     return files
 
