@@ -168,6 +168,8 @@ def test_textureless_object_falls_back_with_a_message(renders):
     assert res.fallback and res.cameras is not None and len(res.cameras) == PLAIN_VIEWS
     assert res.message.startswith("SfM failed") and "Falling back to a turntable" in res.message
     assert "too little texture" in res.message
+    # the background stands still (a turntable's): the whole photos are not tried, and that is said
+    assert "background stands still" in res.message and res.features == "object"
     np.testing.assert_allclose(np.linalg.norm(res.cameras.centers, axis=1), 2.732)
     json.dumps(res.to_dict())
     # Through the loader's entry point: the spec can forbid the fallback (checked on 2 views: no COLMAP run).

@@ -16,6 +16,7 @@ side with the aspect ratio kept, and the cameras' intrinsics scaled to match."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -58,14 +59,17 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
     parse_spec(spec)  # bad options fail before any file is read
     path = path.expanduser()
     own_cameras = _own_cameras(path)
-    stored = assemble(read_views(path, layout_cameras(path, spec), object_index, allow_outside_paths),
-                      choice, None)
+    views = read_views(path, layout_cameras(path, spec), object_index, allow_outside_paths)
+    stored = assemble(views, choice, None)
     if stored.images is None:
         raise InputError(f"structure-from-motion needs images; {path} holds silhouettes only")
     res = estimate_from_spec(stored.images, stored.silhouettes >= 0.5, spec)
     if res.cameras is None:
         raise InputError(res.message)
-    info = {**stored.info, "cameras": "sfm", "sfm": res.to_dict()}
+    resegmented = stored.info.get("silhouette") == "segment" and not res.fallback
+    if resegmented:  # segmented with the assumed turntable, which told SfM where to look: again with its own
+        stored = assemble(dataclasses.replace(views, cameras=res.cameras), choice, None)
+    info = {**stored.info, "cameras": "sfm", "sfm": res.to_dict() | {"resegmented": resegmented}}
     if own_cameras:
         info["sfm_pose_errors"] = pose_errors(res.cameras, stored.cameras)
     data = MultiViewData(stored.silhouettes, res.cameras, stored.names, stored.images, info,

@@ -42,10 +42,15 @@ def parse_silhouette(text: str) -> SilhouetteChoice:
 
 
 def notes(info: dict) -> list[str]:
-    """Lines for the user about where the silhouettes came from (`MultiViewData.info`): what `auto`
+    """Lines for the user about where the cameras (structure from motion's outcome, a warning when it
+    fell back to an assumed turntable) and the silhouettes came from (`MultiViewData.info`): what `auto`
     chose and why, what the camera-aware segmentation found about the capture (a fixed camera, the
     support plane), how far the segmented views agree, and every warning."""
     out = []
+    sfm = info.get("sfm") or {}
+    if sfm.get("message"):
+        again = " (the photos were then segmented again with these cameras)" if sfm.get("resegmented") else ""
+        out.append(f"{'warning: ' if sfm.get('fallback') else ''}cameras: {sfm['message']}{again}")
     choice = info.get("silhouette_choice")
     if choice:
         out.append(f"silhouettes: auto chose {choice['chose']} because {choice['because']}")

@@ -54,11 +54,12 @@ class ColmapOutput:
 
 @contextlib.contextmanager
 def _quiet_colmap(pycolmap) -> Iterator[None]:
-    """COLMAP logs every step through glog to stderr; keep its errors only, while SfM runs."""
+    """COLMAP logs every step through glog to stderr; keep it quiet while SfM runs (a failure is
+    reported by the caller, in its own words)."""
     glog = getattr(pycolmap, "logging", None)
     before = getattr(glog, "minloglevel", None)
     if before is not None:
-        glog.minloglevel = 2
+        glog.minloglevel = 3
     try:
         yield
     finally:

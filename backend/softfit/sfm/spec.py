@@ -19,7 +19,8 @@ from softfit.sfm.colmap import CAMERA_MODELS
 from softfit.sfm.estimate import MATCHING, SfmResult, estimate_cameras
 
 PREFIX = "sfm"
-_KEYS = ("distance", "focal", "turntable", "fallback", "model", "matching", "min_registered", "seed")
+_KEYS = ("distance", "focal", "turntable", "fallback", "model", "matching", "min_registered", "seed",
+         "whole_photos")
 
 
 def parse_spec(spec: str) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def parse_spec(spec: str) -> dict[str, Any]:
         if key in ("distance", "focal"):
             kwargs["distance" if key == "distance" else "focal_guess"] = number(spec, key, value, 0.0,
                                                                                 open_lo=True)
-        elif key in ("turntable", "fallback"):
+        elif key in ("turntable", "fallback", "whole_photos"):
             kwargs["turntable_hint" if key == "turntable" else key] = flag(spec, key, value)
         elif key == "model":
             if value.upper() not in CAMERA_MODELS:

@@ -110,8 +110,8 @@ def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str]
     flagged = check_consistency(masks) if len(masks) >= 3 else []
     if flagged:
         log.warning("silhouettes: mask area jumps in view(s) %s", flagged)
-    for w in [] if conf is None else conf.warnings:
-        log.warning("silhouettes: %s", w)
+    for w in [] if conf is None else conf.warnings:  # reported by the caller (Segmentation.info(): the
+        log.info("silhouettes: %s", w)  # CLI's summary, metrics.json, the add-on's status), so said once
     return Segmentation(masks, method, reason, flagged, conf, details)
 
 
