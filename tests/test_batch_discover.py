@@ -125,3 +125,30 @@ def test_unreachable_ray_address_is_an_input_error():
     with pytest.raises(InputError, match="HOST:PORT"):
         check_reachable("127.0.0.1:http")
     check_reachable("auto")
+
+
+def test_folders_of_plain_photos_are_objects_once_the_batch_places_them(tmp_path, caplog):
+    """Phone captures, one folder per object: fitted with --cameras sfm (or a turntable spec); without
+    one they were passed over in silence, and now a warning (or the error) names them."""
+    import logging
+
+    from softfit.batch.discover import places_photos
+
+    for obj in ("mug", "shoe"):
+        for i in range(3):
+            touch(tmp_path / "captures" / obj / f"IMG_{i}.jpg")
+            touch(tmp_path / "captures" / obj / "masks" / f"IMG_{i}.png")
+    touch(tmp_path / "captures" / "stray.jpg")  # photos beside sub-folders: not an object of its own
+    touch(tmp_path / "renders" / "cube" / "transforms.json", "{}")
+    touch(tmp_path / "renders" / "cube" / "images" / "view_0.png")
+    assert places_photos("sfm") and places_photos("turntable:views=3") and not places_photos(None)
+    assert not places_photos("softras:viewing_angle=15")
+    jobs = discover(tmp_path, photos=True)
+    assert [(j.name, j.kind) for j in jobs] == [("captures__mug", "folder"), ("captures__shoe", "folder"),
+                                                ("renders__cube", "transforms")]
+    with caplog.at_level(logging.WARNING):
+        assert [j.name for j in discover(tmp_path)] == ["renders__cube"]
+    assert "2 folder(s) of plain photos (captures/mug, captures/shoe) have no cameras" in caplog.text
+    assert "hold photos beside sub-folders (captures)" in caplog.text
+    with pytest.raises(InputError, match=r"no objects found.*have no cameras: give the batch --cameras sfm"):
+        discover(tmp_path / "captures" / "mug")

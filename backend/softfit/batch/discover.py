@@ -1,9 +1,11 @@
 """Find every object under a batch root, in a stable order, each with a unique folder-safe name.
 
 An object is: an ALOI object folder `png2/<obj>` (its dataset's own transforms.json is then not counted
-again), a folder holding `transforms.json`, a SoftRas `source.npy` + `camera.npy` folder, or one object
-of a SoftRas/ShapeNet `.npz` archive (`arr_0` shaped (K, 24, 4, S, S)). Hidden folders and the batch
-output folder are skipped."""
+again), a folder holding `transforms.json`, a SoftRas `source.npy` + `camera.npy` folder, one object
+of a SoftRas/ShapeNet `.npz` archive (`arr_0` shaped (K, 24, 4, S, S)), or, when the batch gives plain
+photos their cameras (`--cameras turntable:...` or `sfm`), a folder of photos (its masks/ beside them).
+Hidden folders and the batch output folder are skipped; folders of plain photos without such a camera
+option are named in a warning, never passed over in silence."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from softfit.data.files import MASK_FOLDERS, list_images
 from softfit.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -102,8 +105,9 @@ def _is_relative_to(p: Path, other: Path) -> bool:
         return False
 
 
-def discover(root: str | Path, exclude: str | Path | None = None) -> list[ObjectJob]:
-    """Every object under `root` (see the module docstring); InputError when there is none."""
+def discover(root: str | Path, exclude: str | Path | None = None, photos: bool = False) -> list[ObjectJob]:
+    """Every object under `root` (see the module docstring); InputError when there is none. `photos`:
+    folders of plain photos are objects too (the batch's camera option places them)."""
     root = Path(root).expanduser().absolute()
     if not root.exists():
         raise InputError(f"batch root not found: {root}")
@@ -122,7 +126,9 @@ def discover(root: str | Path, exclude: str | Path | None = None) -> list[Object
     else:
         dirs = [(Path(d), sorted(sub), sorted(files)) for d, sub, files in os.walk(root)]
     pruned: list[Path] = []
-    for folder, _, files in sorted(dirs, key=lambda x: str(x[0])):
+    plain: list[Path] = []  # folders of photos that no camera option places
+    mixed: list[Path] = []  # photos beside sub-folders: whose photos they are is not clear
+    for folder, subs, files in sorted(dirs, key=lambda x: str(x[0])):
         if any(_is_relative_to(folder, p) for p in pruned):
             continue
         if folder != root and folder.name.startswith("."):
@@ -152,10 +158,39 @@ def discover(root: str | Path, exclude: str | Path | None = None) -> list[Object
             if f.lower().endswith(".npz"):
                 archive = folder / f
                 found += _npz_jobs(archive, label(archive.with_suffix("")))
+        if folder.name not in MASK_FOLDERS and list_images(folder):
+            if any(not d.startswith(".") and d not in MASK_FOLDERS for d in subs):
+                mixed.append(folder)
+            elif photos:
+                found.append(ObjectJob(label(folder), str(folder), "folder"))
+                pruned.append(folder)
+            else:
+                plain.append(folder)
+    hints = []
+    if plain:
+        hints.append(f"{len(plain)} folder(s) of plain photos ({_names(plain, root)}) have no cameras: give "
+                     "the batch --cameras sfm (or turntable:...) to fit them")
+    if mixed:
+        hints.append(f"{len(mixed)} folder(s) hold photos beside sub-folders ({_names(mixed, root)}): move "
+                     "each object's photos into a folder of their own")
+    hint = "; ".join(hints)
     if not found:
         raise InputError(f"no objects found under {root}: expected ALOI png2/<obj> folders, folders with "
-                         "transforms.json, SoftRas source.npy/camera.npy or .npz archives")
+                         "transforms.json, SoftRas source.npy/camera.npy or .npz archives"
+                         + (f"; {hint}" if hint else ""))
+    if hint:
+        log.warning("not fitted: %s", hint)
     return _unique(found)
+
+
+def places_photos(cameras: str | None) -> bool:
+    """A batch camera option that places each folder of plain photos: a turntable spec, or SfM."""
+    return cameras is not None and str(cameras).strip().lower().split(":", 1)[0] in ("turntable", "sfm")
+
+
+def _names(folders: list[Path], root: Path) -> str:
+    shown = ", ".join(str(p.relative_to(root)) if p != root else root.name for p in folders[:3])
+    return shown + (f" and {len(folders) - 3} more" if len(folders) > 3 else "")
 
 
 def _npz_jobs(archive: Path, base: str) -> list[ObjectJob]:

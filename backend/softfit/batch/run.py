@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from softfit.batch.discover import ObjectJob, discover
+from softfit.batch.discover import ObjectJob, discover, places_photos
 from softfit.batch.summary import write_summary
 from softfit.batch.task import BatchSettings, completed_metrics, failure_record, record_from_metrics, run_json
 from softfit.errors import InputError
@@ -96,7 +96,7 @@ def run_batch(root: str | Path, out: str | Path, settings: BatchSettings | None 
     if address is not None:
         check_reachable(address)
     out = _prepare_out(Path(out))
-    jobs = discover(root, exclude=out)
+    jobs = discover(root, exclude=out, photos=places_photos(settings.cameras))
     records: dict[str, dict] = {}
     todo: list[ObjectJob] = []
     for job in jobs:
