@@ -134,11 +134,13 @@ def test_negative_image_size_and_tiny_images_fail_clearly(dataset, tmp_path, cap
               tmp_path=tmp_path)
 
 
-@pytest.mark.parametrize("case", ["one point", "no area", "huge"])
+@pytest.mark.parametrize("case", ["one point", "no area", "huge", "centimetres", "millimetres"])
 def test_degenerate_initial_meshes_fail_clearly(dataset, tmp_path, capsys, case):
+    """Also a mesh in other units than the cameras: centimetres (the cameras stand inside it) fitted to
+    IoU 0.05, "mesh NOT clean" its only sign; now refused with the factor before anything is fitted."""
     s = uv_sphere(200, 0.5)
     verts = {"one point": np.zeros_like(s.verts), "no area": np.column_stack([s.verts[:, 0]] * 3),
-             "huge": s.verts * 1e300}[case]
+             "huge": s.verts * 1e300, "centimetres": s.verts * 100, "millimetres": s.verts / 1000}[case]
     if case != "huge":
         save_obj(tmp_path / "init.obj", Mesh(verts, s.faces))
     else:  # written by hand: the mesh type itself refuses such coordinates
@@ -147,8 +149,20 @@ def test_degenerate_initial_meshes_fail_clearly(dataset, tmp_path, capsys, case)
         (tmp_path / "init.obj").write_text("\n".join(lines) + "\n")
     args = [a for a in FIT if a not in ("sphere",)]
     args[args.index("--init") + 1:args.index("--init") + 1] = [str(tmp_path / "init.obj")]
-    expected = {"one point": "degenerate", "no area": "degenerate", "huge": "units"}[case]
-    fit_fails(capsys, [str(dataset), *args], expected, tmp_path=tmp_path)
+    expected = {"one point": ["degenerate"], "no area": ["degenerate"], "huge": ["units"],
+                "centimetres": ["much larger than the object", "cameras stand inside", "scale by 0.01"],
+                "millimetres": ["0.00", "times the object's size in the photos", "other units"]}[case]
+    fit_fails(capsys, [str(dataset), *args], *expected, tmp_path=tmp_path)
+
+
+def test_an_initial_mesh_of_about_the_right_size_is_fitted(dataset, tmp_path):
+    """The scale check lets a start through that is off by less than MAX_RATIO either way."""
+    s = uv_sphere(200, 0.5)
+    for k, factor in enumerate((0.4, 2.5)):
+        save_obj(tmp_path / f"init{k}.obj", Mesh(s.verts * factor, s.faces))
+        args = [a for a in FIT if a not in ("sphere",)]
+        args[args.index("--init") + 1:args.index("--init") + 1] = [str(tmp_path / f"init{k}.obj")]
+        assert main(["fit", str(dataset), *args, "--no-texture", "--out", str(tmp_path / f"out{k}")]) == 0
 
 
 # ---------------------------------------------------------------------------------------------------
