@@ -120,6 +120,8 @@ def estimate_cameras(images: np.ndarray, masks: np.ndarray | None, focal_guess: 
     whole_photos: when the masked features register too few views and the background moves between the
     photos, try again on the whole photos (see the module's docstring)."""
     images, masks = _check_inputs(images, masks)
+    if masks is not None and masks.all():  # RGBA sent with an opaque alpha: no object masks at all
+        masks = None
     if camera_model not in CAMERA_MODELS:
         raise InputError(f"camera model must be one of {', '.join(CAMERA_MODELS)}, got {camera_model!r}")
     if matching not in MATCHING:
