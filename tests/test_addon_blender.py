@@ -81,24 +81,23 @@ def built_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
         raise
 
 
-@pytest.fixture(scope="module")
-def ellipsoid_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """16 RGBA views (64x64) of an off-centre ellipsoid, alpha = its exact silhouette."""
-    folder = tmp_path_factory.mktemp("ellipsoid")
+def _ellipsoid(folder: Path, size: int) -> Path:
+    """16 RGBA views (size x size) of an off-centre ellipsoid, alpha = its exact silhouette."""
     verts = uv_sphere(200, 1.0).verts * np.array([0.55, 0.35, 0.28]) + np.array([0.1, -0.05, 0.05])
-    cams = ring_cameras(16, 64, 64, elevations=(25, -15, 5))
+    cams = ring_cameras(16, size, size, elevations=(25, -15, 5))
     write_rgba_dataset(folder, cams, convex_silhouettes(cams, verts))
     return folder
+
+
+@pytest.fixture(scope="module")
+def ellipsoid_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _ellipsoid(tmp_path_factory.mktemp("ellipsoid"), 64)
 
 
 @pytest.fixture(scope="module")
 def ellipsoid_photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same ellipsoid in 128x128 photos: the fit works on 64x64 copies, the texture on the photos."""
-    folder = tmp_path_factory.mktemp("ellipsoid_photos")
-    verts = uv_sphere(200, 1.0).verts * np.array([0.55, 0.35, 0.28]) + np.array([0.1, -0.05, 0.05])
-    cams = ring_cameras(16, 128, 128, elevations=(25, -15, 5))
-    write_rgba_dataset(folder, cams, convex_silhouettes(cams, verts))
-    return folder
+    return _ellipsoid(tmp_path_factory.mktemp("ellipsoid_photos"), 128)
 
 
 def test_zip_holds_the_addon_shared_code_and_wheels_only(built_zip: Path) -> None:
