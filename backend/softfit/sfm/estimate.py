@@ -13,6 +13,7 @@ distance in position)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -157,7 +158,9 @@ def estimate_cameras(images: np.ndarray, masks: np.ndarray | None, focal_guess: 
                     reason += f"; from the whole photos, {got_whole} of {n}"
     seconds = time.perf_counter() - start
     if reason is not None:
-        return _failed(reason, n, w, h, focal_guess, distance, turntable_hint, fallback, seconds, out)
+        return dataclasses.replace(
+            _failed(reason, n, w, h, focal_guess, distance, turntable_hint, fallback, seconds, out),
+            features=features)
     assert out is not None
     c2w_raw = colmap_to_c2w(out.R, out.t)
     frame = world_frame(c2w_raw, np.asarray(out.registered), distance, turntable_hint)
