@@ -155,14 +155,36 @@ def test_degenerate_initial_meshes_fail_clearly(dataset, tmp_path, capsys, case)
     fit_fails(capsys, [str(dataset), *args], *expected, tmp_path=tmp_path)
 
 
+def _with_init(mesh_path) -> list[str]:
+    args = [a for a in FIT if a not in ("sphere",)]
+    args[args.index("--init") + 1:args.index("--init") + 1] = [str(mesh_path)]
+    return args
+
+
 def test_an_initial_mesh_of_about_the_right_size_is_fitted(dataset, tmp_path):
-    """The scale check lets a start through that is off by less than MAX_RATIO either way."""
+    """The scale check lets a start through that is off by less than MAX_RATIO either way, and the
+    orientation check the object's own mesh as it is (Z up)."""
+    from softfit.mesh.io import load_mesh
+
     s = uv_sphere(200, 0.5)
     for k, factor in enumerate((0.4, 2.5)):
         save_obj(tmp_path / f"init{k}.obj", Mesh(s.verts * factor, s.faces))
-        args = [a for a in FIT if a not in ("sphere",)]
-        args[args.index("--init") + 1:args.index("--init") + 1] = [str(tmp_path / f"init{k}.obj")]
+    save_obj(tmp_path / "init2.obj", load_mesh(dataset / "gt_mesh.obj"))
+    for k in range(3):
+        args = _with_init(tmp_path / f"init{k}.obj")
         assert main(["fit", str(dataset), *args, "--no-texture", "--out", str(tmp_path / f"out{k}")]) == 0
+
+
+def test_an_initial_mesh_saved_y_up_is_named_as_such(dataset, tmp_path, capsys):
+    """Most OBJ exporters write Y up; SoftFit's world is Blender's, Z up: a Suzanne saved Y-up fitted to
+    0.85 with self-intersections. It is now refused before the fit, saying how to export it."""
+    from softfit.mesh.io import load_mesh
+
+    m = load_mesh(dataset / "gt_mesh.obj")
+    y_up = np.column_stack([m.verts[:, 0], m.verts[:, 2], -m.verts[:, 1]])  # as a Y-up exporter writes it
+    save_obj(tmp_path / "yup.obj", Mesh(y_up, m.faces))
+    fit_fails(capsys, [str(dataset), *_with_init(tmp_path / "yup.obj")], "saved Y-up", "Up Axis Z",
+              tmp_path=tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------------

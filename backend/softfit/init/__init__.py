@@ -28,15 +28,16 @@ def make_initial_mesh(name: str | os.PathLike, data: MultiViewData, polys: int |
     Options per name: sphere: radius=0.5, center=(0, 0, 0); bbox2d: view=0, radius=0.5, depth=None;
     bbox: fill=1.0, margin_px=1.0; hull: resolution=128, smooth=0.5, margin=0.05, max_misses=0,
     relax_iterations=5. A path to an .obj/.ply file loads that mesh as it is (polys is ignored), once its
-size in the photos is checked against the silhouettes' (`init/given.py`).
+size and orientation in the photos are checked against the silhouettes (`init/given.py`).
     Raises InputError for an unknown name or option, or silhouettes that cannot place a mesh."""
     if isinstance(name, os.PathLike) or (isinstance(name, str) and name not in _BUILDERS
                                         and Path(name).suffix.lower() in (".obj", ".ply")):
-        from softfit.init.given import check_given_scale
+        from softfit.init.given import check_given_orientation, check_given_scale
         from softfit.mesh.io import load_mesh
 
         mesh = load_mesh(name)
         check_given_scale(mesh, data, Path(name).name)
+        check_given_orientation(mesh, data, Path(name).name)
         return mesh
     if name not in _BUILDERS:
         raise InputError(f"unknown initial mesh {name!r}; choose from {', '.join(NAMES)} or a .obj/.ply file")

@@ -2,7 +2,8 @@
 and the cameras' units. A mesh in centimetres where the cameras are in metres (100 times too large: the
 cameras stand inside it) fitted to IoU 0.05 with only "mesh NOT clean" to show for it; one far off to the
 side is caught by the fit's own check (no camera sees it). Here its size in the photos is compared with
-the silhouettes' before anything is fitted."""
+the silhouettes' before anything is fitted, and so is its orientation: most OBJ exporters write Y up,
+SoftFit's world is Blender's, Z up, and a Suzanne saved Y-up fitted to 0.85 with self-intersections."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from softfit.errors import InputError
 from softfit.mesh.types import Mesh, check_initial_mesh
 
 MAX_RATIO = 4.0  # times the object's size in the photos (either way) that no deliberate start is
+BETTER_BY = 0.2  # a start that covers the silhouettes this much better turned from Y up to Z up ...
+GOOD_IOU = 0.8  # ... and then at least this well was saved Y-up (Suzanne: 0.57 as given, 0.997 turned)
 
 
 def check_given_scale(mesh: Mesh, data: MultiViewData, label: str) -> None:
@@ -46,3 +49,27 @@ def check_given_scale(mesh: Mesh, data: MultiViewData, label: str) -> None:
     raise InputError(f"initial mesh {label} is {size}{where}: {hint}, or in another frame (SoftFit's is "
                      "Blender's: Z up)? Scale or move it to the cameras' world, or let SoftFit place one "
                      "from the silhouettes (--init hull or bbox)")
+
+
+def y_up_to_z_up(verts: np.ndarray) -> np.ndarray:
+    """A Y-up file's coordinates in a Z-up world (what Blender's OBJ importer does by default)."""
+    return np.column_stack([verts[:, 0], -verts[:, 2], verts[:, 1]])
+
+
+def check_given_orientation(mesh: Mesh, data: MultiViewData, label: str) -> None:
+    """InputError when the mesh covers the silhouettes well turned from Y up to Z up and much worse as
+    given (mean IoU of its hard silhouettes over the views)."""
+    from softfit.metrics import render_silhouettes
+
+    target = data.silhouettes >= 0.5
+
+    def iou(verts: np.ndarray) -> float:
+        r = render_silhouettes(Mesh(verts, mesh.faces), data.cameras) >= 0.5
+        return float(np.mean((r & target).sum((1, 2)) / np.maximum((r | target).sum((1, 2)), 1)))
+
+    given, turned = iou(mesh.verts), iou(y_up_to_z_up(mesh.verts))
+    if turned >= GOOD_IOU and turned >= given + BETTER_BY:
+        raise InputError(f"initial mesh {label} covers the silhouettes poorly as given (IoU {given:.2f}) but "
+                         f"well turned from Y up to Z up (IoU {turned:.2f}): it was saved Y-up, most OBJ "
+                         "exporters' default, and SoftFit's world is Blender's, Z up. Export it with Z up "
+                         "(Blender: Up Axis Z), or let SoftFit place one (--init hull or bbox)")
