@@ -104,8 +104,9 @@ def add_input_arguments(g: argparse._ArgumentGroup) -> None:
 def add_init_arguments(g: argparse._ArgumentGroup) -> None:
     """The initial mesh (shared with `softfit batch`)."""
     g.add_argument("--init", default=None,
-                   help="sphere, bbox2d, bbox, hull, or a mesh file (.obj/.ply); "
-                   "default: hull, falling back to bbox, then sphere")
+                   help="sphere, bbox2d, bbox, hull, or a mesh file (.obj/.ply in the cameras' world: Z up, "
+                   "same units; checked against the silhouettes); default: hull, falling back to bbox, "
+                   "then sphere")
     g.add_argument("--polys", type=polys_option, default=DEFAULT_POLYS,
                    help="triangles of a generated initial mesh (a fixed topology), or auto: as many as the "
                    "images support (the initial size from the silhouettes, then remeshing during the fit "
