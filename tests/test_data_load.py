@@ -597,3 +597,36 @@ def test_look_at_sanity_for_fixture():
     s = render(cams, MESH)[0]
     cols = np.flatnonzero(s.any(axis=0))
     assert cols.max() - 32 > 32 - cols.min()  # extends further right than left
+
+
+def test_views_sfm_could_not_place_in_a_free_capture_are_left_out_not_the_whole_fit(tmp_path, truth,
+                                                                                   monkeypatch):
+    """SfM posed 46 of 48 photos of a hand-held orbit (a free frame: no turntable to place the other two
+    on) and `softfit fit` stopped with "use the registered views only". It now does that, and says which
+    views it left out. COLMAP is replaced here by what it returned (a unit test of the loader's handling);
+    the real SfM runs in test_data_sfm and test_sfm_colmap."""
+    import softfit.sfm as sfm
+    from softfit.data.silhouette import notes
+    from softfit.sfm.estimate import SfmResult
+
+    cams, sils = truth
+    root = write_transforms(tmp_path, cams, sils, "mask")
+    keep = [0, 1, 2, 4, 5]
+
+    def posed(images, masks, spec):
+        return SfmResult(None, keep, "SfM registered 5 of 6 views; views 3 have no camera", False, [],
+                         cams.subset(keep), 1.0, features="whole photos")
+
+    monkeypatch.setattr(sfm, "estimate_from_spec", posed)
+    data = load_dataset(root, cameras="sfm", image_size=None)
+    assert data.names == [f"view_{i:02d}" for i in keep] and len(data.cameras) == 5
+    np.testing.assert_array_equal(data.silhouettes, sils[keep])
+    np.testing.assert_allclose(data.cameras.c2w, cams.c2w[keep])
+    assert data.info["sfm"]["left_out"] == ["view_03"]
+    assert any(n.startswith("warning: cameras: 1 view(s) SfM could not place") and "view_03" in n
+               for n in notes(data.info))
+    few = [0, 1, 2, 4]  # fewer than MIN_SFM_VIEWS posed: SfM's own message is the error, as before
+    monkeypatch.setattr(sfm, "estimate_from_spec", lambda i, m, s: SfmResult(
+        None, few, "SfM registered 4 of 6 views", False, [], cams.subset(few)))
+    with pytest.raises(InputError, match="SfM registered 4 of 6 views"):
+        load_dataset(root, cameras="sfm", image_size=None)

@@ -75,3 +75,13 @@ def test_softfit_fit_bakes_from_the_larger_photos(capture, tmp_path):
     assert code == 0 and same["photo_size"] == [160, 120]
     # the texel follows the photos' pixel footprint, not the fit's copies (64 px: 2.5 times coarser)
     assert tex["texel"] == pytest.approx(same["texel"], rel=0.1)
+
+
+def test_a_fit_of_some_of_the_views_bakes_from_those_photos(capture):
+    """SfM may leave views out of a fit: the photos read again are the fit's views, in its order."""
+    small = load_dataset(capture, image_size=64).subset([5, 0, 7])
+    photos = bake_photos(capture, small, size=1024)
+    full = load_dataset(capture, image_size=None)
+    assert photos is not None and photos.names == small.names
+    np.testing.assert_array_equal(photos.images, full.images[[5, 0, 7]])
+    np.testing.assert_array_equal(photos.silhouettes, full.silhouettes[[5, 0, 7]])

@@ -64,16 +64,23 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
     if stored.images is None:
         raise InputError(f"structure-from-motion needs images; {path} holds silhouettes only")
     res = estimate_from_spec(stored.images, stored.silhouettes >= 0.5, spec)
-    if res.cameras is None:
+    cams, left_out = res.cameras, []
+    if cams is None and res.registered_cameras is not None and len(res.registered) >= MIN_SFM_VIEWS:
+        # a free (not turntable) capture: the views SfM could not place have no camera, so they are left out
+        keep = list(res.registered)  # the order of res.registered_cameras
+        left_out = [name for i, name in enumerate(stored.names) if i not in set(keep)]
+        cams, stored = res.registered_cameras, stored.subset(keep)
+        views = _keep_views(views, keep)
+    if cams is None:
         raise InputError(res.message)
     resegmented = stored.info.get("silhouette") == "segment" and not res.fallback
     if resegmented:  # segmented with the assumed turntable, which told SfM where to look: again with its own
-        stored = assemble(dataclasses.replace(views, cameras=res.cameras), choice, None)
-    info = {**stored.info, "cameras": "sfm", "sfm": res.to_dict() | {"resegmented": resegmented}}
+        stored = assemble(dataclasses.replace(views, cameras=cams), choice, None)
+    sfm = res.to_dict() | {"resegmented": resegmented, "left_out": left_out}
+    info = {**stored.info, "cameras": "sfm", "sfm": sfm}
     if own_cameras:
-        info["sfm_pose_errors"] = pose_errors(res.cameras, stored.cameras)
-    data = MultiViewData(stored.silhouettes, res.cameras, stored.names, stored.images, info,
-                         stored.view_weights)
+        info["sfm_pose_errors"] = pose_errors(cams, stored.cameras)
+    data = MultiViewData(stored.silhouettes, cams, stored.names, stored.images, info, stored.view_weights)
     tw, th = target_size(data.cameras.width, data.cameras.height, image_size)
     if (tw, th) == (data.cameras.width, data.cameras.height):
         return data
@@ -81,6 +88,16 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
     img = np.stack([resize(i, tw, th) for i in data.images])
     return MultiViewData(sil, data.cameras.resized(tw, th), data.names, img, {**info, "image_size": [tw, th]},
                          data.view_weights)
+
+
+MIN_SFM_VIEWS = 5  # registered views a free capture is fitted from when SfM could not place the rest
+
+
+def _keep_views(views: RawViews, keep: list[int]) -> RawViews:
+    """The views (and their cameras, declared sizes) at the indices `keep`."""
+    sizes = None if views.expected_sizes is None else [views.expected_sizes[i] for i in keep]
+    return dataclasses.replace(views, views=[views.views[i] for i in keep],
+                               cameras=views.cameras.subset(keep), expected_sizes=sizes)
 
 
 OWN_CAMERAS = ("transforms", "softras", "softras_npz")  # layouts whose cameras SfM's are checked against

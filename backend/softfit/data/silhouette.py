@@ -51,6 +51,11 @@ def notes(info: dict) -> list[str]:
     if sfm.get("message"):
         again = " (the photos were then segmented again with these cameras)" if sfm.get("resegmented") else ""
         out.append(f"{'warning: ' if sfm.get('fallback') else ''}cameras: {sfm['message']}{again}")
+        gone = sfm.get("left_out") or []
+        if gone:
+            more = f" and {len(gone) - 5} more" if len(gone) > 5 else ""
+            out.append(f"warning: cameras: {len(gone)} view(s) SfM could not place are left out of the fit: "
+                       f"{', '.join(gone[:5])}{more}")
     choice = info.get("silhouette_choice")
     if choice:
         out.append(f"silhouettes: auto chose {choice['chose']} because {choice['because']}")
@@ -61,6 +66,9 @@ def notes(info: dict) -> list[str]:
                    f"(same framing): {resized[0]}{more}")
     seg = info.get("segmentation") or {}
     out += [f"segmentation: {n}" for n in (seg.get("multiview") or {}).get("notes", [])]
+    if seg.get("flagged_views"):
+        out.append(f"segmentation: the mask's area jumps against its neighbours' in view(s) "
+                   f"{', '.join(str(v) for v in seg['flagged_views'])}")
     if "median_agreement" in seg:
         out.append(f"segmentation: median agreement {seg['median_agreement']:.3f} of each view's mask with "
                    "the hull of the other views (agreement, not accuracy)")

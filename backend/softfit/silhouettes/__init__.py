@@ -108,8 +108,8 @@ def segment_with_info(images: np.ndarray, method: str = "auto", names: list[str]
     if conf is None and cameras is not None and len(masks) >= 3 and found:
         conf = assess(cameras, masks, names or [str(i) for i in range(len(masks))], images=imgs)
     flagged = check_consistency(masks) if len(masks) >= 3 else []
-    if flagged:
-        log.warning("silhouettes: mask area jumps in view(s) %s", flagged)
+    if flagged:  # reported by the caller with the rest (Segmentation.info(), data.silhouette.notes)
+        log.info("silhouettes: mask area jumps in view(s) %s", flagged)
     for w in [] if conf is None else conf.warnings:  # reported by the caller (Segmentation.info(): the
         log.info("silhouettes: %s", w)  # CLI's summary, metrics.json, the add-on's status), so said once
     return Segmentation(masks, method, reason, flagged, conf, details)

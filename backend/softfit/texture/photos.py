@@ -37,12 +37,14 @@ def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras
     method = data.info.get("silhouette")
     g = gather(read_views(path, layout_cameras(path, cameras), object_index, allow_outside_paths),
                method if method in ("alpha", "mask") else "segment", size, READERS, work_copies=False)
-    if g.names != data.names:  # a file changed on disk since the fit read it: keep the fit's photos
+    index = {name: i for i, name in enumerate(g.names)}
+    if not all(name in index for name in data.names):  # files changed since the fit read them: keep its own
         return None
+    keep = [index[name] for name in data.names]  # the fit's views (SfM may have left some out)
     tw, th = g.working_size
     if target_size(tw, th, max(w, h)) != (w, h):  # not the same framing as the fit's copies
         return None
-    return at_photo_size(data, g.images, g.silhouettes)
+    return at_photo_size(data, g.images[keep], None if g.silhouettes is None else g.silhouettes[keep])
 
 
 def at_photo_size(data: MultiViewData, images: np.ndarray, silhouettes: np.ndarray | None = None
