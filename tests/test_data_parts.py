@@ -199,3 +199,15 @@ def test_detect_layouts(tmp_path):
     plain.mkdir(parents=True)
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(plain / "12_r0.png")
     assert detect(plain) == ("folder", plain)
+
+
+def test_an_unreadable_image_is_named_and_a_float_tiff_says_what_to_save_instead(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "render.tif"), np.full((4, 6, 3), 0.5, np.float32))  # PIL cannot open it
+    with pytest.raises(InputError, match=r"not a readable image: .*render\.tif \(a TIFF of floating-point.*"
+                                         r"save it as 8- or 16-bit PNG or TIFF\)"):
+        read_image(tmp_path / "render.tif")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(InputError, match=r"not a readable image: .*broken\.png$"):
+        read_image(tmp_path / "broken.png")

@@ -22,7 +22,9 @@ def _open(path: Path) -> Image.Image:
     except FileNotFoundError:
         raise InputError(f"image not found: {path}") from None
     except UnidentifiedImageError:
-        raise InputError(f"not a readable image: {path}") from None
+        hint = (" (a TIFF of floating-point or multi-channel samples, say a float render: save it as 8- or "
+                "16-bit PNG or TIFF)" if Path(path).suffix.lower() in (".tif", ".tiff") else "")
+        raise InputError(f"not a readable image: {path}{hint}") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputError(f"cannot read image {path}: {exc}") from None
 
