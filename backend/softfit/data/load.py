@@ -68,7 +68,8 @@ def _load_with_sfm(path: Path, spec: str, choice: SilhouetteChoice, image_size: 
     if cams is None and res.registered_cameras is not None and len(res.registered) >= MIN_SFM_VIEWS:
         # a free (not turntable) capture: the views SfM could not place have no camera, so they are left out
         keep = list(res.registered)  # the order of res.registered_cameras
-        left_out = [name for i, name in enumerate(stored.names) if i not in set(keep)]
+        posed = set(keep)
+        left_out = [name for i, name in enumerate(stored.names) if i not in posed]
         cams, stored = res.registered_cameras, stored.subset(keep)
         views = _keep_views(views, keep)
     if cams is None:
