@@ -10,7 +10,7 @@ from softfit.data.files import image_files, list_images
 from softfit.data.images import read_image, read_mask
 from softfit.data.load import detect
 from softfit.data.resize import resize
-from softfit.data.size import target_size
+from softfit.data.size import same_framing, target_size
 from softfit.data.spec import TurntableSpec, parse_spec, parse_turntable, parse_value
 from softfit.errors import InputError
 
@@ -63,6 +63,14 @@ def test_target_size_keeps_aspect():
     for bad in (4, 0, 2.5, True, 100_000):
         with pytest.raises(InputError):
             target_size(10, 10, bad)
+
+
+def test_same_framing_is_the_working_size_rule():
+    assert same_framing((400, 300), (256, 192))
+    assert same_framing((256, 192), (256, 192))
+    assert same_framing((1000, 3), (100, 1))
+    assert not same_framing((400, 300), (256, 256))  # another aspect ratio
+    assert not same_framing((400, 300), (255, 192))  # off by a pixel
 
 
 def test_resize_area_average_and_channels():

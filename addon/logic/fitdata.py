@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.cameras import Cameras, transforms_dict
 from ..core.data.gather import Readers, gather
-from ..core.data.size import photo_size, target_size
+from ..core.data.size import photo_size, same_framing
 from ..core.data.types import RawViews
 from .errors import InputError
 
@@ -76,7 +76,7 @@ def texture_photos(views: RawViews, inputs: FitInputs, read: Readers, budget_byt
     if max(size) <= max(w, h):
         return None
     g = gather(views, inputs.method.lower() if local else "segment", max(size), read, work_copies=False)
-    if g.names != inputs.names or target_size(*g.working_size, max(w, h)) != (w, h):
+    if g.names != inputs.names or not same_framing(g.working_size, (w, h)):
         return None  # the files changed since the views were read: the backend bakes from those
     if g.silhouettes is None:
         return g.images

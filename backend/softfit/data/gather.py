@@ -18,7 +18,7 @@ from ..errors import InputError
 from .distortion import undistort
 from .pixels import is_translucent
 from .resize import resize
-from .size import target_size
+from .size import same_framing, target_size
 from .types import MIN_VIEW_SIDE, RawView, RawViews
 
 SIZE_TOLERANCE_PX = 1.0  # rounding slack when a dataset's images were downscaled from the declared size
@@ -84,7 +84,7 @@ class _Sizer:
         view = self.vs.views[i]
         mh, mw = mask.shape[:2]
         small, large = sorted(((mw, mh), (w, h)), key=max)
-        if target_size(*large, max(small)) != small:
+        if not same_framing(large, small):
             raise InputError(f"mask {view.mask_label} is {mw}x{mh} but its image {view.label} is {w}x{h}: "
                              "another aspect ratio (is it the mask of another image?)")
         self.resized_masks.append(f"{view.mask_label} {mw}x{mh} for {w}x{h}")

@@ -25,6 +25,12 @@ def target_size(width: int, height: int, image_size: int | None) -> tuple[int, i
     return max(1, math.floor(width * s + 0.5)), max(1, math.floor(height * s + 0.5))
 
 
+def same_framing(large: tuple[int, int], small: tuple[int, int]) -> bool:
+    """Whether `small` (w, h) is `large` scaled down by the working-size rule, to the pixel: the same
+    picture at another size (a view's photo, mask or working copy), not another aspect ratio."""
+    return target_size(*large, max(small)) == tuple(small)
+
+
 # The long side a texture's photos are read at (the fit works on smaller copies, which is all a silhouette
 # needs). Finer than the atlas cap (texture/unwrap.MAX_SIZE) helps only close-ups.
 PHOTO_SIZE = 1024

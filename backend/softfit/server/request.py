@@ -113,11 +113,11 @@ def submit_request(msg: Message) -> FitRequest:
 def _check_photo_framing(views: np.ndarray, photos: np.ndarray) -> None:
     """The photos must be the views at a larger size (same framing, the working-size rule), or the
     texture would take its colours from the wrong pixels."""
-    from softfit.data.size import target_size
+    from softfit.data.size import same_framing
 
     h, w = views.shape[1:3]
     ph, pw = photos.shape[1:3]
-    if target_size(pw, ph, max(w, h)) != (w, h):
+    if not same_framing((pw, ph), (w, h)):
         raise InputError(f"the photos ({pw}x{ph}) are not the {w}x{h} views at a larger size: another "
                          f"aspect ratio")
 

@@ -25,7 +25,7 @@ def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras
     that would add no detail: views given in memory, no colour images, or photos no larger than `data`'s."""
     from softfit.data.gather import gather
     from softfit.data.load import READERS, layout_cameras, read_views
-    from softfit.data.size import target_size
+    from softfit.data.size import same_framing
 
     if isinstance(source, MultiViewData) or data.images is None:
         return None
@@ -42,7 +42,7 @@ def bake_photos(source: str | Path | MultiViewData, data: MultiViewData, cameras
         return None
     keep = [index[name] for name in data.names]  # the fit's views (SfM may have left some out)
     tw, th = g.working_size
-    if target_size(tw, th, max(w, h)) != (w, h):  # not the same framing as the fit's copies
+    if not same_framing((tw, th), (w, h)):  # not the same framing as the fit's copies
         return None
     return at_photo_size(data, g.images[keep], None if g.silhouettes is None else g.silhouettes[keep])
 
