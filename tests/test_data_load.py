@@ -523,7 +523,11 @@ def test_mixed_sizes_in_a_folder_and_undeclared_sizes(tmp_path, truth):
     for i, s in enumerate(sils):
         save_png(tmp_path / f"a{i}.png", rgba(s))
     save_png(tmp_path / "a3.png", rgba(np.pad(sils[3], ((0, 2), (0, 0)))))
-    with pytest.raises(InputError, match="different sizes.*a3.png is 64x50"):
+    with pytest.raises(InputError, match="different sizes.*a3.png is 64x50") as e:
+        load_dataset(tmp_path, cameras="turntable")
+    assert "turned on its side" not in str(e.value)
+    save_png(tmp_path / "a3.png", rgba(np.ascontiguousarray(sils[3].T)))  # a photo taken upright
+    with pytest.raises(InputError, match="a3.png is 48x64.*turned on its side.*rotate those photos"):
         load_dataset(tmp_path, cameras="turntable")
     root = write_transforms(tmp_path / "t", cams, sils)
     save_png(root / "images" / "view_05.png", rgba(np.pad(sils[5], ((0, 0), (0, 6)))))

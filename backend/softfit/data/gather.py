@@ -97,8 +97,12 @@ class _Sizer:
             mask = self._scaled_mask(i, mask, w, h)
         if self.vs.expected_sizes is None:
             if (w, h) != self.size:
+                turned = (h, w) == self.size
                 raise InputError(f"images of different sizes: {view.label} is {w}x{h}, "
-                                 f"{self.vs.views[0].label} is {self.size[0]}x{self.size[1]}")
+                                 f"{self.vs.views[0].label} is {self.size[0]}x{self.size[1]}"
+                                 + ("; it is the same size turned on its side (a phone held upright for "
+                                    "some photos): one camera needs one frame, so rotate those photos to "
+                                    "the others' orientation or leave them out" if turned else ""))
             return image, mask
         dw, dh = self.vs.expected_sizes[i] or (w, h)
         if abs(w - dw * self.scale) > SIZE_TOLERANCE_PX or abs(h - dh * self.scale) > SIZE_TOLERANCE_PX:
