@@ -517,7 +517,13 @@ def fit(args: dict, work: Path) -> dict:
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
 
     # 1. Fit: returns before the backend (still to be started) accepted it; frames streamed into a copy.
+    # What the panel says at each redraw it asks for (the real redraw still runs): the photo reads' count.
+    streaming, said = mod("streaming"), []
+    redraw = streaming.tag_redraw
+    streaming.tag_redraw = lambda: (said.append(bpy.context.window_manager.softfit.message), redraw())[1]
     rep["fit_op"] = start_fit()
+    streaming.tag_redraw = redraw
+    rep["fit_start_messages"] = said
     rep["timer_registered"] = bpy.app.timers.is_registered(mod("streaming").tick)
     job = mod("session").get().job
     result_name = job.object_name

@@ -342,6 +342,10 @@ def test_fit_result_is_textured_from_the_photos(fit_report: dict) -> None:
     # from the 128x128 photos, as `softfit fit` bakes (the add-on sends them): the fit saw 64x64 copies
     assert fit_report["metrics"]["texture"]["photo_size"] == [128, 128]
     assert "from the photos at 128x128" in fit_report["status_message"]  # what the artist is told
+    # While the photos are read (seconds for many large ones), the panel counts them.
+    said = fit_report["fit_start_messages"]
+    assert "reading the photos for the texture (1 of 16)" in said, said  # the 16 views of the ellipsoid
+    assert "submitting the fit with 16 photos for the texture" in said, said
     assert fit_report["metrics"]["image_size"] == [64, 64]
 
 

@@ -146,8 +146,29 @@ def start(context: bpy.types.Context, refine: bool = False, config: BackendConfi
             failed(exc)
 
     calls = tasks.MainThreadCalls()  # the texture's photos are read through Blender's image loader
-    read = Readers(calls.wrap(images.READERS.image), calls.wrap(images.READERS.mask))
+    total = len(getattr(req.views, "views", ()))
+    read = Readers(calls.wrap(_counted(images.READERS.image, total, req.kind)),
+                   calls.wrap(images.READERS.mask))
     return tasks.run(TASK, "starting the fit", lambda: _submit(req, cfg, read), accepted, failed, calls=calls)
+
+
+def _counted(read: Callable, total: int, kind: str) -> Callable:
+    """`read` (served on the main thread) that tells the artist how far the texture's photos are: 72 large
+    photos take seconds to read, during which the panel would say only that the fit is being submitted."""
+    done = 0
+
+    def counted(*args: object) -> object:
+        nonlocal done
+        image = read(*args)
+        done += 1
+        st = status()
+        if st is not None and st.running:
+            st.message = (f"reading the photos for the texture ({done} of {total})" if done < total else
+                          f"submitting the {kind} with {total} photos for the texture")
+            streaming.tag_redraw()
+        return image
+
+    return counted
 
 
 def _cancel_quietly(s: session.Session, job_id: str) -> None:
