@@ -558,3 +558,59 @@ def test_the_panels_fit_defaults_are_fitparams_defaults() -> None:
     defaults = {f.name: f.default for f in fields(FitParams)}
     assert fit_settings and all(name in defaults for name in fit_settings)
     assert {n: shown[n] for n in fit_settings} == {n: defaults[n] for n in fit_settings}
+
+
+def _backdrop_capture(base: Path) -> tuple[Path, np.ndarray]:
+    """A fixed camera's photos of the box over a checked backdrop (RGB, no masks), and the empty scene
+    saved as empty.png; returns (folder, true silhouettes)."""
+    cams = ring_cameras(8, 64, 48)
+    sil = convex_silhouettes(cams, VERTS) > 0.5
+    yy, xx = np.mgrid[:48, :64]
+    empty = (((yy // 5 + xx // 5) % 2)[..., None] * np.array([70, 50, 30]) + np.array([80, 100, 130])
+             ).astype(np.uint8)
+    (base / "images").mkdir(parents=True)
+    names = []
+    for i, s in enumerate(sil):
+        photo = empty.copy()
+        photo[s] = (230, 210, 40)
+        names.append(f"images/view_{i:03d}.png")
+        _save(base / names[-1], photo)
+    sc.save_transforms(base / "transforms.json", cams, names)
+    _save(base / "empty.png", empty)
+    _save(base / "empty_half.png", empty[::2, ::2])  # the same framing at half the size
+    _save(base / "empty_square.png", empty[:, :48])
+    return base, sil
+
+
+def test_backdrop_segmentation_sends_the_empty_scene_and_fits_over_a_real_socket(tmp_path: Path) -> None:
+    """Backdrop (and DeepLab) in the panel used to send the bare method name: the backend then asked for
+    backdrop=FILE / weights=FILE, which no artist could give. The empty scene is now read here at the
+    views' working size and sent as the `backdrop` array; DeepLab asks for torchvision's weights."""
+    from wire_support import shared_backend
+
+    from softfit.mesh.sphere import uv_sphere
+    from softfit.wire import Result
+
+    path, truth = _backdrop_capture(tmp_path)
+    vs = views.discover(views.InputOptions(str(path)), pil_size)
+    with pytest.raises(AddonInputError, match="choose it as Empty Scene"):
+        fitdata.assemble(vs, PIL_READERS, 0, "BACKDROP")
+    with pytest.raises(AddonInputError, match="empty_square.png is 48x48 but the views are 64x48"):
+        fitdata.assemble(vs, PIL_READERS, 0, "BACKDROP", str(path / "empty_square.png"))
+    half = fitdata.assemble(vs, PIL_READERS, 32, "BACKDROP", str(path / "empty_half.png"))
+    assert half.backdrop is not None and half.backdrop.shape == (24, 32, 3)
+    assert half.backend_method == "backdrop"
+    data = fitdata.assemble(vs, PIL_READERS, 0, "BACKDROP", str(path / "empty.png"))
+    assert data.images is not None and data.backdrop is not None and data.backdrop.shape == (48, 64, 3)
+    deeplab = fitdata.assemble(vs, PIL_READERS, 0, "DEEPLAB", options="weights=torchvision")
+    assert deeplab.backend_method == "deeplab:weights=torchvision" and deeplab.backdrop is None
+    assert fitdata.assemble(vs, PIL_READERS, 0, "GRABCUT").backdrop is None
+
+    init = uv_sphere(300, 0.4)
+    params = {"iterations": 60, "resolutions": [[0.0, 0]], "holdout": 0.0, "seed": 0}
+    with shared_backend().client() as c:
+        r = c.wait(c.submit(None, data.images, data.transforms(), init.verts, init.faces, params,
+                            silhouette_method=data.backend_method, backdrop=data.backdrop, texture=False),
+                   timeout=120)
+    assert isinstance(r, Result) and r.metrics["silhouette_method"] == "backdrop"
+    assert r.metrics["train_iou"] > 0.8  # fitted to the box the empty scene reveals

@@ -111,7 +111,8 @@ def _submit_once(req: Request, config: BackendConfig, read: Readers | None = Non
         job_id = s.client.submit(silhouettes, images, data.transforms(),  # type: ignore[attr-defined]
                                  req.verts, req.faces, req.params, pinned=req.pinned,
                                  silhouette_method=data.backend_method,  # type: ignore[attr-defined]
-                                 texture=texture, photos=photos)  # type: ignore[arg-type]
+                                 texture=texture, photos=photos,  # type: ignore[arg-type]
+                                 backdrop=data.backdrop)  # type: ignore[attr-defined]
     return s, job_id
 
 

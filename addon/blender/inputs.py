@@ -38,11 +38,14 @@ class Request:
     image_size: int
     silhouette: str
     camera_source: str
+    backdrop: str = ""  # the empty scene's photo (BACKDROP)
+    silhouette_options: str = ""  # the backend method's options
 
     @classmethod
     def of(cls, settings: SOFTFIT_PG_settings) -> Request:
         return cls(settings.input_key(), settings.input_options(), int(settings.image_size),
-                   str(settings.silhouette), str(settings.camera_source))
+                   str(settings.silhouette), str(settings.camera_source), settings.backdrop_file(),
+                   settings.silhouette_options())
 
 
 def load(settings: SOFTFIT_PG_settings, reload: bool = False, sfm: SfmCameras | None = None) -> Loaded:
@@ -60,7 +63,7 @@ def read(req: Request, readers: Readers, image_size: Callable[[Any], tuple[int, 
          sfm: SfmCameras | None = None) -> Loaded:
     """Discover, read and assemble the views of `req` with the given image readers (no bpy here)."""
     views = discover(req.options, image_size)
-    inputs = assemble(views, readers, req.image_size, req.silhouette)
+    inputs = assemble(views, readers, req.image_size, req.silhouette, req.backdrop, req.silhouette_options)
     if req.camera_source == "SFM":
         if sfm is None:
             raise InputError("SfM cameras come from the backend: press Set up Scene first")

@@ -108,6 +108,10 @@ class SOFTFIT_PT_input(_SubPanel):
             for name in ("tt_distance", "tt_elevation", "tt_fov", "tt_start", "tt_clockwise"):
                 box.prop(s, name)
         col.prop(s, "silhouette")
+        if s.silhouette == "BACKDROP":
+            col.prop(s, "backdrop_path")
+        elif s.silhouette == "DEEPLAB":
+            col.prop(s, "deeplab_weights")
 
 
 class SOFTFIT_PT_advanced(_SubPanel):

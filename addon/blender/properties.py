@@ -39,8 +39,16 @@ SILHOUETTES = [
                       "mask2/)"),
     ("THRESHOLD", "Threshold (backend)", "Backend segmentation: threshold + largest component"),
     ("GRABCUT", "GrabCut (backend)", "Backend segmentation: GrabCut"),
-    ("BACKDROP", "Backdrop (backend)", "Backend segmentation against the backdrop colour"),
-    ("DEEPLAB", "DeepLab (backend)", "Backend segmentation with user-supplied DeepLabv3 weights"),
+    ("BACKDROP", "Backdrop (backend)", "Backend segmentation against a photo of the empty scene taken with "
+     "the same camera (Empty Scene below)"),
+    ("DEEPLAB", "DeepLab (backend)", "Backend segmentation with a DeepLabv3 network (its 21 classes miss "
+     "many everyday objects: for people, animals, vehicles, furniture, bottles)"),
+]
+DEEPLAB_WEIGHTS = [
+    ("TORCHVISION", "torchvision's", "torchvision's published weights, fetched by the backend on first use "
+     "into torch's hub cache (needs the network once; offline, the error names the file to put there)"),
+    ("BACKEND", "Backend's file", "The file the backend's SOFTFIT_DEEPLAB_WEIGHTS environment variable names "
+     "(with SOFTFIT_DEEPLAB_SHA256)"),
 ]
 INIT_METHODS = [
     ("AUTO", "Auto", "The visual hull when the scene has views (it fits far better in the same time), "
@@ -90,6 +98,10 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
     object_index: IntProperty(name="Object", default=0, min=0,
                               description="Object in a ShapeNet .npz archive")
     silhouette: EnumProperty(name="Silhouette", items=SILHOUETTES, default="AUTO")
+    backdrop_path: StringProperty(name="Empty Scene", subtype="FILE_PATH",
+                                  description="A photo of the scene without the object, taken with the same "
+                                              "camera and light (Backdrop segmentation)")
+    deeplab_weights: EnumProperty(name="Weights", items=DEEPLAB_WEIGHTS, default="TORCHVISION")
     image_size: IntProperty(name="Image Size", default=256, min=0, max=4096,
                             description="Longer side of the working images in pixels (0: source size)")
 
@@ -136,7 +148,19 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
 
     def input_key(self) -> str:
         """Identifies the views these settings produce (the session caches loaded views by it)."""
-        return json.dumps([repr(self.input_options()), self.silhouette, self.image_size])
+        return json.dumps([repr(self.input_options()), self.silhouette, self.image_size, self.backdrop_file(),
+                           self.silhouette_options()])
+
+    def backdrop_file(self) -> str:
+        """The empty scene's photo when the Backdrop method is chosen, else ""."""
+        if self.silhouette != "BACKDROP" or not self.backdrop_path:
+            return ""
+        return bpy.path.abspath(self.backdrop_path)
+
+    def silhouette_options(self) -> str:
+        """Options sent with the backend's segmentation method (`method:options`)."""
+        torchvision = self.silhouette == "DEEPLAB" and self.deeplab_weights == "TORCHVISION"
+        return "weights=torchvision" if torchvision else ""
 
     def fit_params(self, refine: bool = False) -> dict:
         """The FitParams dict to send: only the settings the user changed (and a refinement's own step

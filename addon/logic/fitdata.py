@@ -6,11 +6,13 @@ segmentation (`silhouette` method), since segmentation needs the backend's libra
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..core.cameras import Cameras, transforms_dict
 from ..core.data.gather import Readers, gather
+from ..core.data.resize import resize
 from ..core.data.size import photo_size, same_framing
 from ..core.data.types import RawViews
 from .errors import InputError
@@ -33,6 +35,8 @@ class FitInputs:
     colour: np.ndarray
     why: str = ""  # what AUTO chose and why (the backend's own words), "" for an explicit method
     stored_size: tuple[int, int] = (0, 0)  # the views' size as read, before the working size
+    options: str = ""  # the backend method's options ("weights=torchvision")
+    backdrop: np.ndarray | None = None  # (H, W, 3) uint8: the empty scene at the working size (BACKDROP)
 
     def transforms(self) -> dict:
         return transforms_dict(self.cameras, self.names)
@@ -40,7 +44,9 @@ class FitInputs:
     @property
     def backend_method(self) -> str | None:
         """The `silhouette_method` to send with images (the backend segments them), else None."""
-        return None if self.silhouettes is not None else self.method.lower()
+        if self.silhouettes is not None:
+            return None
+        return self.method.lower() + (f":{self.options}" if self.options else "")
 
     def rgba(self) -> np.ndarray:
         """(N, H, W, 4) uint8 views for SfM; alpha = the silhouette where it is known here (features then
@@ -50,9 +56,11 @@ class FitInputs:
         return np.concatenate([self.colour, alpha[..., None]], axis=3)
 
 
-def assemble(views: RawViews, read: Readers, image_size: int, method: str = "AUTO") -> FitInputs:
+def assemble(views: RawViews, read: Readers, image_size: int, method: str = "AUTO", backdrop: str = "",
+             options: str = "") -> FitInputs:
     """Read every view once at the working size (`image_size`, 0: the source size) and take the silhouettes
-    from `method` (AUTO: alpha, else masks, else the backend segments the photos)."""
+    from `method` (AUTO: alpha, else masks, else the backend segments the photos). `backdrop`: the empty
+    scene's photo for BACKDROP, read here and sent at the views' size; `options`: the backend method's."""
     if method not in METHODS:
         raise InputError(f"unknown silhouette method {method!r}; choose one of {', '.join(METHODS)}")
     if image_size < 0:
@@ -61,8 +69,23 @@ def assemble(views: RawViews, read: Readers, image_size: int, method: str = "AUT
     chosen = g.method.upper() if g.silhouettes is not None else method
     why = g.info.get("silhouette_choice", {}).get("because", "")
     sw, sh = g.info["stored_size"]
+    empty = _backdrop(backdrop, read, (sw, sh), g.working_size) if method == "BACKDROP" else None
     return FitInputs(g.names, g.cameras.resized(*g.working_size), g.silhouettes,
-                     None if g.silhouettes is not None else g.images, chosen, g.images, why, (sw, sh))
+                     None if g.silhouettes is not None else g.images, chosen, g.images, why, (sw, sh),
+                     options if g.silhouettes is None else "", empty)
+
+
+def _backdrop(path: str, read: Readers, stored: tuple[int, int], working: tuple[int, int]) -> np.ndarray:
+    """The empty scene's photo (H, W, 3) at the views' working size; it must frame what they frame."""
+    if not path:
+        raise InputError("Backdrop segmentation compares each view with a photo of the empty scene: choose "
+                         "it as Empty Scene (same camera and light, the object taken away)")
+    image = read.image(Path(path), False)  # the readers' InputError names the file
+    h, w = image.shape[:2]
+    if (w, h) != stored and not same_framing((w, h), stored) and not same_framing(stored, (w, h)):
+        raise InputError(f"the empty scene {Path(path).name} is {w}x{h} but the views are {stored[0]}x"
+                         f"{stored[1]}: it must be taken with the same camera (same framing)")
+    return resize(np.ascontiguousarray(image[..., :3]), *working)
 
 
 def texture_photos(views: RawViews, inputs: FitInputs, read: Readers, budget_bytes: int) -> np.ndarray | None:

@@ -7,7 +7,7 @@ the request itself (parameters, cameras); `build`/`build_data`/`build_prepared` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +33,7 @@ class FitRequest:
     silhouette_method: str
     texture: bool = True  # repair and texture the result, as a written `softfit fit` result
     photos: np.ndarray | None = None  # (N, H', W', 3|4) uint8: the views at a larger size, for the texture
+    backdrop: np.ndarray | None = None  # (H, W, 3) uint8: the empty scene, for silhouette "backdrop"
 
 
 @dataclass
@@ -48,6 +49,7 @@ class InitRequest:
     silhouette_method: str
     sfm: str | None  # an SfM camera spec: `cameras` is None until the worker estimates them
     params: FitParams  # the fit's split: the initial mesh is built from its training views only
+    backdrop: np.ndarray | None = None  # (H, W, 3) uint8: the empty scene, for silhouette "backdrop"
 
 
 def cameras_from_transforms(meta: dict, width: int, height: int) -> tuple[Cameras, list[str]]:
@@ -102,12 +104,34 @@ def submit_request(msg: Message) -> FitRequest:
     params = fit_params(msg)
     cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
     check_initial_mesh(Mesh(a["verts"], a["faces"]))  # coordinates in range, not degenerate
-    method = msg.body.get("silhouette", "auto")
+    method = silhouette_method(msg)
     photos = a.get("photos")
     if photos is not None:
         _check_photo_framing(views, photos)
     return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method,
-                      bool(msg.body.get("texture", True)), photos)
+                      bool(msg.body.get("texture", True)), photos, a.get("backdrop"))
+
+
+# Options that name a file: a client must not make the server open paths of its choosing. The empty scene
+# comes as the `backdrop` array; DeepLab's weights are torchvision's (fetched into the server's hub cache)
+# or the file the server's own SOFTFIT_DEEPLAB_WEIGHTS names.
+FILE_OPTIONS = {"backdrop": None, "weights": "torchvision"}
+
+
+def silhouette_method(msg: Message) -> str:
+    """The request's `silhouette` (default auto), parsed here so that a malformed method or option fails
+    the request rather than the job; options naming a file on the server are refused (`FILE_OPTIONS`)."""
+    from softfit.data.silhouette import parse_silhouette
+
+    method = str(msg.body.get("silhouette", "auto"))
+    choice = parse_silhouette(_segmentation_name(method))
+    for key, allowed in FILE_OPTIONS.items():
+        if key in choice.options and str(choice.options[key]) != allowed:
+            instead = ("send the empty scene as the 'backdrop' array" if allowed is None else
+                       f"use {key}={allowed} or the backend's SOFTFIT_DEEPLAB_WEIGHTS")
+            raise InputError(f"silhouette option {key}= names a file on the backend's machine, which a "
+                             f"client may not choose: {instead}")
+    return method
 
 
 def _check_photo_framing(views: np.ndarray, photos: np.ndarray) -> None:
@@ -149,7 +173,7 @@ def prepare_request(msg: Message) -> InitRequest:
         cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
     polys = msg.body.get("polys")
     return InitRequest(views, is_images, cams, names, msg.body["init"], "auto" if polys is None else polys,
-                       msg.body.get("silhouette", "auto"), sfm, fit_params(msg))
+                       silhouette_method(msg), sfm, fit_params(msg), msg.arrays.get("backdrop"))
 
 
 def build_data(req: FitRequest | InitRequest) -> MultiViewData:
@@ -166,8 +190,10 @@ def build_data(req: FitRequest | InitRequest) -> MultiViewData:
         else:
             from softfit.data.silhouette import parse_silhouette, segment
 
-            seg = segment(images, parse_silhouette(_segmentation_name(req.silhouette_method)), req.names,
-                          req.cameras)
+            choice = parse_silhouette(_segmentation_name(req.silhouette_method))
+            if req.backdrop is not None:
+                choice = replace(choice, options={**choice.options, "backdrop": req.backdrop})
+            seg = segment(images, choice, req.names, req.cameras)
             sil, weights = seg.masks.astype(np.float32), seg.weights
             info["segmentation"] = seg.info()
     elif req.views.dtype == np.uint8:

@@ -274,7 +274,8 @@ class Client:
         self._request(Message("heartbeat", session=self.session))
 
     @staticmethod
-    def _view_arrays(silhouettes: np.ndarray | None, images: np.ndarray | None) -> dict[str, np.ndarray]:
+    def _view_arrays(silhouettes: np.ndarray | None, images: np.ndarray | None,
+                     backdrop: np.ndarray | None = None) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {}
         if silhouettes is not None:
             s = np.asarray(silhouettes)
@@ -282,18 +283,21 @@ class Client:
                                      else s if s.dtype == np.uint8 else s.astype(np.float32))
         if images is not None:
             arrays["images"] = np.asarray(images, dtype=np.uint8)
+        if backdrop is not None:
+            arrays["backdrop"] = np.ascontiguousarray(np.asarray(backdrop, dtype=np.uint8)[..., :3])
         return arrays
 
     def prepare(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict | None,
                 init: str | None = "hull", polys: int | str = "auto", cameras: str | None = None,
-                silhouette_method: str | None = None, timeout: float = 120.0, params: dict | None = None
-                ) -> Prepared:
+                silhouette_method: str | None = None, timeout: float = 120.0, params: dict | None = None,
+                backdrop: np.ndarray | None = None) -> Prepared:
         """Ask the server to prepare a fit from the views (same views as `submit`), blocking up to
         `timeout` seconds: an initial mesh `init` ("bbox" or "hull", `softfit.init`; None: none) built
         from the training views of the fit `params` describes (the same params as the `submit`: its
         held-out views must not shape the start), and/or, with `cameras` an SfM spec ("sfm" or
         "sfm:key=value,..."; needs RGB(A) `images`, and `transforms` None), the views' cameras estimated
-        by SfM. RequestRejected (bad_request, ...) when the views cannot give what was asked."""
+        by SfM; `backdrop`: as `submit`'s. RequestRejected (bad_request, ...) when the views cannot give
+        what was asked."""
         if self.info is None:
             self.handshake()
         body: dict = {"init": init, "polys": None if polys == "auto" else polys}
@@ -305,7 +309,7 @@ class Client:
             body["silhouette"] = silhouette_method
         if params:
             body["params"] = params
-        msg = Message("prepare", body, self._view_arrays(silhouettes, images), session=self.session)
+        msg = Message("prepare", body, self._view_arrays(silhouettes, images, backdrop), session=self.session)
         nbytes = self._check_locally(msg, check_prepare)
         # one attempt gets the whole timeout: a retry would start the work again
         wait = max(0.0, timeout - self.timeout / (self.retries + 1))
@@ -320,7 +324,8 @@ class Client:
     def submit(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict,
                verts: np.ndarray, faces: np.ndarray, params: dict | None = None,
                pinned: np.ndarray | None = None, silhouette_method: str | None = None,
-               texture: bool | None = None, photos: np.ndarray | None = None) -> str:
+               texture: bool | None = None, photos: np.ndarray | None = None,
+               backdrop: np.ndarray | None = None) -> str:
         """Queue a fit; returns its job id.
 
         silhouettes: (N, H, W) float in [0, 1], bool, or uint8 (255 = object); or images (N, H, W, 3|4)
@@ -329,10 +334,11 @@ class Client:
         the initial mesh; params: FitParams fields; pinned: indices of vertices that must not move;
         texture: False skips the finishing step's texture (the server's default bakes one from images);
         photos: the same views at a larger size (N, H', W', 3|4) uint8, to bake the texture from (RGBA:
-        alpha = the silhouette at that size; RGB: the views' silhouettes upsampled)."""
+        alpha = the silhouette at that size; RGB: the views' silhouettes upsampled); backdrop: with
+        `silhouette_method` "backdrop" and RGB images, the empty scene (H, W, 3) uint8 at their size."""
         if self.info is None:
             self.handshake()
-        arrays = self._view_arrays(silhouettes, images)
+        arrays = self._view_arrays(silhouettes, images, backdrop)
         v = np.asarray(verts)
         arrays["verts"] = v if v.dtype in (np.float32, np.float64) else v.astype(np.float64)
         arrays["faces"] = np.asarray(faces, dtype=np.int64)

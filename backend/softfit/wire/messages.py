@@ -17,6 +17,8 @@ INIT_METHODS = ("bbox", "hull")
 VIEW_ARRAYS = {
     "silhouettes": ArraySpec(("|u1", "<f4"), ("max_views", "max_side", "max_side"), required=False),
     "images": ArraySpec(("|u1",), ("max_views", "max_side", "max_side", (3, 4)), required=False),
+    # silhouette "backdrop": the empty scene, photographed with the same camera, at the images' size
+    "backdrop": ArraySpec(("|u1",), ("max_side", "max_side", (3,)), required=False),
 }
 
 REQUESTS: dict[str, Schema] = {
@@ -92,6 +94,7 @@ def check_views(msg: Message) -> None:
     n, h, w = views.shape[:3]
     if min(n, h, w) < 1:
         raise _bad(f"need at least one view of at least 1x1 pixels, got shape {views.shape}", msg)
+    _check_backdrop(msg, views)
     if views.dtype == np.float32 and (views.min() < 0.0 or views.max() > 1.0):
         raise _bad("float silhouettes must lie in [0, 1]", msg)
     if "transforms" not in msg.body:  # a `prepare` that asks for SfM cameras instead
@@ -100,6 +103,24 @@ def check_views(msg: Message) -> None:
     if not isinstance(frames, list) or len(frames) != n:
         got = len(frames) if isinstance(frames, list) else "no"
         raise _bad(f"transforms must hold one frame per view: {n} views but {got} frames", msg)
+
+
+def _check_backdrop(msg: Message, views: np.ndarray) -> None:
+    """A `backdrop` goes with silhouette "backdrop" and RGB `images` (segmented on the server), at their
+    size; silhouette "backdrop" with RGB images needs one (a path in the method string is not read)."""
+    method = str(msg.body.get("silhouette", "auto")).split(":", 1)[0]
+    backdrop = msg.arrays.get("backdrop")
+    segmented = "images" in msg.arrays and views.shape[-1] == 3
+    if backdrop is None:
+        if method == "backdrop" and segmented:
+            raise _bad("silhouette 'backdrop' needs the 'backdrop' array: a photo of the empty scene taken "
+                       "with the same camera, at the images' size", msg)
+        return
+    if method != "backdrop" or not segmented:
+        raise _bad("'backdrop' (the empty scene) goes only with silhouette 'backdrop' and RGB 'images'", msg)
+    if backdrop.shape[:2] != views.shape[1:3]:
+        raise _bad(f"'backdrop' must be the empty scene at the images' size {views.shape[2]}x"
+                   f"{views.shape[1]}, got {backdrop.shape[1]}x{backdrop.shape[0]}", msg)
 
 
 def check_prepare(msg: Message, limits: Limits) -> None:
