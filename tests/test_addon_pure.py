@@ -614,3 +614,63 @@ def test_backdrop_segmentation_sends_the_empty_scene_and_fits_over_a_real_socket
                    timeout=120)
     assert isinstance(r, Result) and r.metrics["silhouette_method"] == "backdrop"
     assert r.metrics["train_iou"] > 0.8  # fitted to the box the empty scene reveals
+
+
+# Backend modules whose messages reach the panel (loading, segmentation, initial mesh, fit, texture); the
+# command line's own (cli, commands, batch, bench, dataset, server flags) never do.
+PANEL_REACHED = ("cameras.py", "data", "fit", "init", "silhouettes", "texture", "pipeline")
+
+
+def _message_strings(path: Path) -> list[str]:
+    """The string constants of a module that are not docstrings."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef) and n.body
+            and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    return [n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+
+
+def test_backend_messages_name_panel_settings_not_command_line_options() -> None:
+    """A segmentation that isolates no object said "try --silhouette grabcut" in Blender's status line, and
+    a camera file with paths outside its folder "pass --allow-outside-paths": options an artist cannot
+    type. Every command-line option a message the panel shows can name is put in the panel's words."""
+    import re
+
+    from softfit_addon.logic.errors import in_panel_terms
+
+    from softfit.silhouettes.multiview import TRY
+
+    root = ROOT / "backend" / "softfit"
+    files = [f for part in PANEL_REACHED for f in ((root / part).rglob("*.py") if (root / part).is_dir()
+                                                   else [root / part])]
+    found = []
+    for f in files:
+        for text in _message_strings(f):
+            if re.search(r"--[a-z]", text):
+                found.append(text)
+                assert not re.search(r"--[a-z]", in_panel_terms(text)), (f.name, text)
+    assert len(found) >= 5  # the scan saw the hints it is there for
+    said = in_panel_terms(TRY)
+    assert "Silhouette: GrabCut" in said and "Silhouette: Backdrop, with an Empty Scene photo" in said
+
+
+def test_a_camera_file_naming_images_outside_its_folder_needs_the_panels_consent(tmp_path: Path) -> None:
+    from softfit_addon.logic.errors import in_panel_terms
+
+    cams = ring_cameras(5, 48, 40)
+    write_rgba_dataset(tmp_path / "outside", cams, convex_silhouettes(cams, VERTS))
+    meta = json.loads((tmp_path / "outside" / "transforms.json").read_text())
+    for fr in meta["frames"]:
+        fr["file_path"] = "../outside/" + fr["file_path"]
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "transforms.json").write_text(json.dumps(meta))
+    opts = views.InputOptions(str(tmp_path / "set" / "transforms.json"))
+    with pytest.raises(AddonInputError, match="outside the dataset folder") as e:
+        views.discover(opts, pil_size)
+    assert "tick Input: Allow Outside Paths" in in_panel_terms(str(e.value))
+    allowed = views.discover(views.InputOptions(opts.path, allow_outside_paths=True), pil_size)
+    data = fitdata.assemble(allowed, PIL_READERS, 0, "AUTO")
+    assert data.silhouettes is not None and len(data.names) == 5

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.data.gather import Readers
 from ..logic import session
-from ..logic.errors import InputError
+from ..logic.errors import InputError, in_panel_terms
 from ..logic.fitdata import texture_photos
 from ..logic.geometry import check_mesh
 from ..logic.session import BackendConfig
@@ -131,7 +131,7 @@ def start(context: bpy.types.Context, refine: bool = False, config: BackendConfi
         st.message = "starting the backend" if session.get().client is None else f"submitting the {req.kind}"
 
     def failed(exc: BaseException) -> None:
-        message = f"the {req.kind} could not start: {exc}"
+        message = in_panel_terms(f"the {req.kind} could not start: {exc}")
         if st is not None:
             st.running, st.error, st.message = False, True, message
         print(f"SoftFit: error: {message}")

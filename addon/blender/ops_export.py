@@ -8,7 +8,7 @@ import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper
 
-from ..logic.errors import InputError
+from ..logic.errors import InputError, in_panel_terms
 from ..logic.meshfile import save_mesh
 from .meshes import read_world
 
@@ -36,7 +36,7 @@ class SOFTFIT_OT_export(bpy.types.Operator, ExportHelper):  # type: ignore[misc]
             verts, faces = read_world(context.active_object)
             path = save_mesh(self.filepath, verts, faces)
         except InputError as exc:
-            self.report({"ERROR"}, f"SoftFit: {exc}")
+            self.report({"ERROR"}, f"SoftFit: {in_panel_terms(str(exc))}")
             return {"CANCELLED"}
         self.report({"INFO"}, f"SoftFit: wrote {path}")
         return {"FINISHED"}

@@ -15,7 +15,7 @@ import bpy
 from bpy.props import BoolProperty
 
 from ..logic import session
-from ..logic.errors import InputError
+from ..logic.errors import InputError, in_panel_terms
 from ..wire.errors import WireError
 from . import fitting, streaming, tasks
 from .blend import operator_variant, status
@@ -112,7 +112,7 @@ class _FitOperator(bpy.types.Operator):
         try:
             self._task = fitting.start(context, refine=self.refine, on_end=self._watch.errors.append)
         except (InputError, WireError) as exc:
-            self.report({"ERROR"}, f"SoftFit: {exc}")
+            self.report({"ERROR"}, f"SoftFit: {in_panel_terms(str(exc))}")
             return False
         return True
 

@@ -15,7 +15,7 @@ import numpy as np
 from bpy.props import EnumProperty
 
 from ..logic import session
-from ..logic.errors import InputError
+from ..logic.errors import InputError, in_panel_terms
 from ..logic.geometry import mesh_topology
 from ..logic.session import BackendConfig
 from ..wire.errors import WireError
@@ -88,6 +88,7 @@ def request_initial(context: bpy.types.Context, method: str, config: BackendConf
 
 def say(message: str, error: bool) -> None:
     """The outcome of background work, for the panel (status line) and the console."""
+    message = in_panel_terms(message)
     st = status()
     if st is not None and not st.running:
         st.message, st.error = message, error
@@ -159,7 +160,7 @@ class SOFTFIT_OT_initial_mesh(bpy.types.Operator):
                 return {"FINISHED"}
             _obj, mesh = mesh_object(add_sphere_now(context))
         except (InputError, WireError) as exc:
-            self.report({"ERROR"}, f"SoftFit: {exc}")
+            self.report({"ERROR"}, f"SoftFit: {in_panel_terms(str(exc))}")
             return {"CANCELLED"}
         self.report({"INFO"}, f"SoftFit: sphere with {len(mesh.vertices)} vertices, "
                               f"{len(mesh.polygons)} triangles")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import bpy
 
 from ..core.mesh.quadriflow import QuadMesh, QuadriflowError, describe, remesh
-from ..logic.errors import InputError
+from ..logic.errors import InputError, in_panel_terms
 from ..logic.geometry import to_local
 from . import tasks
 from .blend import collection, mesh_object, settings
@@ -81,7 +81,7 @@ class SOFTFIT_OT_quad_remesh(bpy.types.Operator):
                 raise InputError(f"{source.name} has no closed surface to remesh")
             texture = read_texture(source)
         except InputError as exc:
-            self.report({"ERROR"}, f"SoftFit: {exc}")
+            self.report({"ERROR"}, f"SoftFit: {in_panel_terms(str(exc))}")
             return {"CANCELLED"}
         s = settings(context)
         target = int(s.quad_faces) or None

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.cameras import Cameras, parse_transforms
 from ..logic import session
-from ..logic.errors import InputError
+from ..logic.errors import InputError, in_panel_terms
 from ..logic.session import BackendConfig
 from ..wire.errors import WireError
 from . import inputs, tasks
@@ -114,6 +114,7 @@ def setup_async(context: bpy.types.Context, sfm: inputs.SfmCameras | None = None
 
 
 def _report(message: str, error: bool) -> None:
+    message = in_panel_terms(message)
     st = status()
     if st is not None and not st.running:
         st.message, st.error = message, error
@@ -142,7 +143,7 @@ class SOFTFIT_OT_setup_scene(bpy.types.Operator):
                 raise InputError(f"input not found: {path}")
             setup_async(context)
         except (InputError, WireError) as exc:
-            self.report({"ERROR"}, f"SoftFit: {exc}")
+            self.report({"ERROR"}, f"SoftFit: {in_panel_terms(str(exc))}")
             return {"CANCELLED"}
         self.report({"INFO"}, "SoftFit: reading the views")
         return {"FINISHED"}

@@ -102,6 +102,7 @@ class SOFTFIT_PT_input(_SubPanel):
         col.prop(s, "input_kind")
         if s.input_path.endswith(".npz"):
             col.prop(s, "object_index")
+        col.prop(s, "allow_outside_paths")
         col.prop(s, "camera_source")
         if s.camera_source == "TURNTABLE":
             box = col.box()

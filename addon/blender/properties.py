@@ -97,6 +97,11 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
                                description="The object turned clockwise seen from above")
     object_index: IntProperty(name="Object", default=0, min=0,
                               description="Object in a ShapeNet .npz archive")
+    allow_outside_paths: BoolProperty(
+        name="Allow Outside Paths", default=False,
+        description="Let the camera file name images outside its own folder (absolute or ../ paths). Off, "
+                    "such a file is refused, so that a camera file cannot make SoftFit read any image on the "
+                    "disk")
     silhouette: EnumProperty(name="Silhouette", items=SILHOUETTES, default="AUTO")
     backdrop_path: StringProperty(name="Empty Scene", subtype="FILE_PATH",
                                   description="A photo of the scene without the object, taken with the same "
@@ -144,7 +149,7 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
             kind=self.input_kind, camera_source=self.camera_source,
             turntable=Turntable(self.tt_distance, self.tt_elevation, self.tt_fov, self.tt_start,
                                 self.tt_clockwise),
-            object_index=self.object_index)
+            object_index=self.object_index, allow_outside_paths=self.allow_outside_paths)
 
     def input_key(self) -> str:
         """Identifies the views these settings produce (the session caches loaded views by it)."""

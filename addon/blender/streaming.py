@@ -31,7 +31,7 @@ import bpy
 import numpy as np
 
 from ..logic import session
-from ..logic.errors import InputError
+from ..logic.errors import InputError, in_panel_terms
 from ..logic.geometry import check_mesh, local_buffer
 from ..logic.summary import result_message
 from ..wire.client import Client
@@ -399,6 +399,7 @@ class FitJob:
         fine but the job is no use any more)."""
         if self.finished:
             return
+        message = in_panel_terms(message)
         self.outcome, self.message = "failed", message
         if cancel_job:
             self.pump.cancel()

@@ -48,6 +48,7 @@ class InputOptions:
     camera_source: str = "FILE"
     turntable: Turntable = field(default_factory=Turntable)
     object_index: int = 0  # ShapeNet .npz archives hold several objects
+    allow_outside_paths: bool = False  # a camera file may name images outside its folder (off: refused)
 
 
 def _preset_cameras(vs: RawViews, preset: Turntable) -> RawViews:
@@ -80,6 +81,6 @@ def discover(opts: InputOptions, image_size: ImageSize) -> RawViews:
         raise InputError(f"{path} has no camera file: choose the turntable camera preset")
     cameras = opts.turntable.spec() if preset and found not in OWN_CAMERAS else None
     index = opts.object_index if fmt == "softras_npz" else None
-    vs = read_views(path, image_size, cameras, index)
+    vs = read_views(path, image_size, cameras, index, opts.allow_outside_paths)
     return _preset_cameras(vs, opts.turntable) if preset and found in OWN_CAMERAS and \
         opts.camera_source == "TURNTABLE" else vs
