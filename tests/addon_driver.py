@@ -552,11 +552,14 @@ def fit(args: dict, work: Path) -> dict:
     group.add(pinned, 1.0, "REPLACE")
     edited = local_verts(res)
     s.pin_group, s.refine_iterations = "keep", args["refine_iterations"]
+    s.texture_refine = True  # Advanced: Refine Texture, as `softfit fit --texture-refine`
     activate(res)
     rep["refine_op"] = start_fit(bpy.ops.softfit.refine)
     refined_job = mod("session").get().job
     rep["refine"] = _drive()
+    s.texture_refine = False
     refined = bpy.data.objects[refined_job.object_name]
+    rep["refine_texture"] = json.loads(refined["softfit_metrics"]).get("texture", {})
     rv = local_verts(refined)
     rep["refine_pinned_max_move"] = float(np.abs(rv[pinned] - edited[pinned]).max())
     rep["refine_free_max_move"] = float(np.abs(rv[free] - edited[free]).max())

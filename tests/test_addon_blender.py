@@ -355,6 +355,8 @@ def test_refine_keeps_pinned_vertices_and_replaces_the_result(fit_report: dict) 
     # No frame count here: a 15-step refine may end before the first tick on a fast machine (frames are
     # latest-only); live streaming is asserted by the fit test. The moves below prove the result landed.
     assert r["refine_pinned_max_move"] < 1e-6  # hand-edited pinned vertices stay exactly where they were
+    # Refine Texture was ticked for this one: the backend refined the bake against the photos
+    assert r["refine_texture"]["refine"]["steps"] > 0 and "refine" not in r["metrics"]["texture"]
     assert r["refine_free_max_move"] > 1e-3
     # Bug "every Fit adds another .fit, .fit.001...": one result per source, under one name.
     assert r["results_after_refine"] == [r["result_name"]] == [r["refine_name"]]

@@ -161,6 +161,23 @@ def test_finished_fit_of_colour_images_comes_back_repaired_and_textured(backend)
     assert textured.metrics["texture"]["baked_from"] == "training views"
     assert textured.metrics["topology"]["after"]["ok"], "the mesh was checked (and repaired) as for the CLI"
     assert plain.uv is None and plain.texture is None and "skipped" in plain.metrics["texture"]
+    assert "refine" not in textured.metrics["texture"]  # refinement is asked for, never the default
+
+
+def test_a_client_can_ask_for_the_texture_refined_against_the_photos(backend):
+    """`texture_refine` does on the server what `softfit fit --texture-refine` does (the add-on's Refine
+    Texture): the bake is refined by differentiable rendering against the training photos."""
+    sc = scene()
+    rng = np.random.default_rng(0)
+    alpha = (sc.silhouettes > 0.5).astype(np.uint8)[..., None] * 255
+    colour = np.clip(np.array([180, 90, 60]) + rng.normal(0, 20, (*alpha.shape[:3], 3)), 0, 255)
+    rgba = np.ascontiguousarray(np.concatenate([colour.astype(np.uint8), alpha], axis=-1))
+    with backend.client() as c:
+        r = c.wait(c.submit(None, rgba, sc.transforms, sc.init.verts, sc.init.faces, PARAMS,
+                            texture_refine=True), timeout=120)
+    refine = r.metrics["texture"]["refine"]
+    assert refine["steps"] > 0 and refine["loss_after"] < refine["loss_before"]
+    assert r.texture is not None and r.uv is not None
 
 
 def _rgba(silhouettes: np.ndarray, colour: np.ndarray) -> np.ndarray:

@@ -45,6 +45,7 @@ class Request:
     texture: bool = True  # the backend bakes the result's texture from colour images
     views: object = None  # the input's RawViews (read again at a larger size for the texture)
     input_key: str = ""  # the settings key the views are cached under (and so their photos)
+    texture_refine: bool = False  # the backend refines the baked texture against the photos
 
 
 def pending() -> bool:
@@ -66,7 +67,8 @@ def read_request(context: bpy.types.Context, refine: bool = False) -> Request:
     views, data = inputs.load(sets)
     return Request(source.name, source.session_uid, verts, faces, pinned, sets.fit_params(refine), data,
                    "refine" if refine else "fit", bool(getattr(sets, "result_as_shape_key", False)),
-                   bool(getattr(sets, "texture", True)), views, inputs.Request.of(sets).key)
+                   bool(getattr(sets, "texture", True)), views, inputs.Request.of(sets).key,
+                   bool(getattr(sets, "texture_refine", False)))
 
 
 def _submit(req: Request, config: BackendConfig, read: Readers | None = None) -> tuple[session.Session, str]:
@@ -112,7 +114,8 @@ def _submit_once(req: Request, config: BackendConfig, read: Readers | None = Non
                                  req.verts, req.faces, req.params, pinned=req.pinned,
                                  silhouette_method=data.backend_method,  # type: ignore[attr-defined]
                                  texture=texture, photos=photos,  # type: ignore[arg-type]
-                                 backdrop=data.backdrop)  # type: ignore[attr-defined]
+                                 backdrop=data.backdrop,  # type: ignore[attr-defined]
+                                 texture_refine=texture and req.texture_refine)
     return s, job_id
 
 

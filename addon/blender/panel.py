@@ -141,6 +141,8 @@ class SOFTFIT_PT_advanced(_SubPanel):
         col.prop(s, "refine_iterations")
         col.prop(s, "result_as_shape_key")
         col.prop(s, "texture")
+        if s.texture:
+            col.prop(s, "texture_refine")
 
 
 class SOFTFIT_PT_result(_Panel):

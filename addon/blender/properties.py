@@ -134,6 +134,11 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
     texture: BoolProperty(name="Texture", default=True,
                           description="The backend bakes a texture from the photos onto the result (colour "
                                       "images only); the result then has the fitted triangles")
+    texture_refine: BoolProperty(
+        name="Refine Texture", default=False,
+        description="Then refine the baked texture by differentiable rendering against the training photos "
+                    "(as softfit fit --texture-refine; on the texture benchmark it moved held-out PSNR by "
+                    "-0.16 to +0.15 dB, so it is off by default)")
     quad_faces: IntProperty(name="Quad Faces", default=0, min=0, max=1_000_000,
                             description="Quads to aim for; 0: half the triangles, doubled until the result "
                                         "is within the tolerance")

@@ -17,9 +17,10 @@ from softfit.fit import FitParams, FitResult
 
 
 def finish_result(res: FitResult, data: MultiViewData, params: FitParams, texture: bool,
-                  photos: np.ndarray | None = None) -> dict[str, Any]:
+                  photos: np.ndarray | None = None, refine: bool = False) -> dict[str, Any]:
     """Repair `res.mesh` in place and bake its texture (when asked and the views are colour images), from
-    `photos` (N, H', W', 3|4) uint8 when given: the views at a larger size, alpha = their silhouettes.
+    `photos` (N, H', W', 3|4) uint8 when given: the views at a larger size, alpha = their silhouettes;
+    `refine`: then refine it against those photos by differentiable rendering (`softfit.texture.refine`).
     Returns the reply's extra arrays: `uv` (F, 3, 2) float32 per face corner, `texture` (H, W, 3) uint8.
     A cancelled fit is left as it is (the client restores or keeps its last frame)."""
     from softfit.texture.finish import finish
@@ -33,7 +34,7 @@ def finish_result(res: FitResult, data: MultiViewData, params: FitParams, textur
         alpha = photos[..., 3].astype(np.float32) / 255.0 if photos.shape[-1] == 4 else None
         big = at_photo_size(data, np.ascontiguousarray(photos[..., :3]), alpha)
     tex = finish(res, data, params, texture=texture, train=None if train is None else np.asarray(train),
-                 photos=big)
+                 photos=big, refine=refine)
     if tex is None:
         return {}
     uv = tex.uv.uvs[tex.uv.uv_faces].astype("<f4")

@@ -265,7 +265,8 @@ class WorkerPool:
             data, init, pinned = build(request)
             res = self._fit(data, init, request.params, callback=job.on_progress, cancel=job.cancel,
                             pinned=pinned)
-            extras = finish_result(res, data, request.params, request.texture, request.photos)
+            extras = finish_result(res, data, request.params, request.texture, request.photos,
+                                   request.texture_refine)
             del data
             job.finish(res.mesh.verts, res.mesh.faces, dict(res.metrics), bool(res.cancelled), extras)
             log.info("job %s %s in %.1f s", job.id, "cancelled" if res.cancelled else "done",

@@ -34,6 +34,7 @@ class FitRequest:
     texture: bool = True  # repair and texture the result, as a written `softfit fit` result
     photos: np.ndarray | None = None  # (N, H', W', 3|4) uint8: the views at a larger size, for the texture
     backdrop: np.ndarray | None = None  # (H, W, 3) uint8: the empty scene, for silhouette "backdrop"
+    texture_refine: bool = False  # refine the baked texture against the photos (softfit fit --texture-refine)
 
 
 @dataclass
@@ -109,7 +110,8 @@ def submit_request(msg: Message) -> FitRequest:
     if photos is not None:
         _check_photo_framing(views, photos)
     return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method,
-                      bool(msg.body.get("texture", True)), photos, a.get("backdrop"))
+                      bool(msg.body.get("texture", True)), photos, a.get("backdrop"),
+                      bool(msg.body.get("texture_refine", False)))
 
 
 # Options that name a file: a client must not make the server open paths of its choosing. The empty scene

@@ -325,7 +325,7 @@ class Client:
                verts: np.ndarray, faces: np.ndarray, params: dict | None = None,
                pinned: np.ndarray | None = None, silhouette_method: str | None = None,
                texture: bool | None = None, photos: np.ndarray | None = None,
-               backdrop: np.ndarray | None = None) -> str:
+               backdrop: np.ndarray | None = None, texture_refine: bool | None = None) -> str:
         """Queue a fit; returns its job id.
 
         silhouettes: (N, H, W) float in [0, 1], bool, or uint8 (255 = object); or images (N, H, W, 3|4)
@@ -335,7 +335,8 @@ class Client:
         texture: False skips the finishing step's texture (the server's default bakes one from images);
         photos: the same views at a larger size (N, H', W', 3|4) uint8, to bake the texture from (RGBA:
         alpha = the silhouette at that size; RGB: the views' silhouettes upsampled); backdrop: with
-        `silhouette_method` "backdrop" and RGB images, the empty scene (H, W, 3) uint8 at their size."""
+        `silhouette_method` "backdrop" and RGB images, the empty scene (H, W, 3) uint8 at their size;
+        texture_refine: refine the baked texture against the photos (`softfit fit --texture-refine`)."""
         if self.info is None:
             self.handshake()
         arrays = self._view_arrays(silhouettes, images, backdrop)
@@ -351,6 +352,8 @@ class Client:
             body["silhouette"] = silhouette_method
         if texture is not None:
             body["texture"] = bool(texture)
+        if texture_refine is not None:
+            body["texture_refine"] = bool(texture_refine)
         job_id = new_id() + new_id()
         msg = Message("submit", body, arrays, session=self.session, job=job_id)
         nbytes = self._check_locally(msg)

@@ -28,7 +28,8 @@ REQUESTS: dict[str, Schema] = {
     "submit": Schema(
         {"transforms": Field("object"), "params": Field("object", required=False),
          "silhouette": Field("str", required=False, max_len=32),
-         "texture": Field("bool", required=False)},  # bake the result's texture (default true)
+         "texture": Field("bool", required=False),  # bake the result's texture (default true)
+         "texture_refine": Field("bool", required=False)},  # then refine it against the photos
         {**VIEW_ARRAYS,
          "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3)),
          "faces": ArraySpec(INDEX, ("max_faces", 3)),
