@@ -674,3 +674,17 @@ def test_a_camera_file_naming_images_outside_its_folder_needs_the_panels_consent
     allowed = views.discover(views.InputOptions(opts.path, allow_outside_paths=True), pil_size)
     data = fitdata.assemble(allowed, PIL_READERS, 0, "AUTO")
     assert data.silhouettes is not None and len(data.names) == 5
+
+
+def test_a_colmap_project_gets_a_clear_word_in_the_addon(tmp_path: Path) -> None:
+    """The backend now reads a COLMAP project folder (pycolmap); Blender's Python has no pycolmap, so the
+    panel says what to do instead of failing on an unknown layout."""
+    from colmap_support import write_colmap
+
+    cams = ring_cameras(5, 48, 40)
+    write_rgba_dataset(tmp_path / "project", cams, convex_silhouettes(cams, VERTS))
+    (tmp_path / "project" / "transforms.json").unlink()
+    write_colmap(tmp_path / "project" / "sparse" / "0", cams)
+    with pytest.raises(AddonInputError, match=r"COLMAP project \(its model in sparse/0\).*softfit fit"):
+        views.discover(views.InputOptions(str(tmp_path / "project")), pil_size)
+    assert load_dataset(tmp_path / "project").info["format"] == "colmap"  # what the backend does with it

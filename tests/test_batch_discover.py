@@ -34,6 +34,10 @@ def make_tree(root: Path) -> None:
     touch(root / "renders" / "deeper" / "a b" / "transforms.json", "{}")
     touch(root / "softras_demo" / "source.npy")
     touch(root / "softras_demo" / "camera.npy")
+    # A COLMAP project: its images/ sub-folder is not a folder of plain photos of its own.
+    touch(root / "mug_scan" / "images" / "IMG_0001.png")
+    touch(root / "mug_scan" / "sparse" / "0" / "cameras.bin")
+    touch(root / "mug_scan" / "sparse" / "0" / "images.bin")
     # A ShapeNet-style archive of 3 objects (only the header is read) and a foreign .npz that is skipped.
     (root / "shapenet").mkdir()
     np.savez(root / "shapenet" / "chairs.npz", arr_0=np.zeros((3, 24, 4, 2, 2), np.uint8))
@@ -48,14 +52,14 @@ def test_discover_finds_every_kind_once(tmp_path):
     jobs = discover(tmp_path, exclude=tmp_path / "out")
     by_name = {j.name: j for j in jobs}
     assert sorted(by_name) == sorted([
-        "aloi__12", "aloi__7", "renders__cube", "renders__deeper__a_b", "softras_demo",
+        "aloi__12", "aloi__7", "renders__cube", "renders__deeper__a_b", "softras_demo", "mug_scan",
         "shapenet__chairs__000", "shapenet__chairs__001", "shapenet__chairs__002"])
     assert by_name["aloi__12"].kind == "aloi" and by_name["aloi__12"].path.endswith("png2/12")
     assert by_name["aloi__12"].gt_mesh.endswith("gt_meshes/12.obj") and by_name["aloi__7"].gt_mesh is None
     assert by_name["renders__cube"].gt_mesh.endswith("cube/gt_mesh.obj")
     assert by_name["shapenet__chairs__001"].object_index == 1
     assert by_name["shapenet__chairs__001"].gt_mesh.endswith("01_chair.obj")
-    assert by_name["softras_demo"].kind == "softras"
+    assert by_name["softras_demo"].kind == "softras" and by_name["mug_scan"].kind == "colmap"
     assert discover(tmp_path, exclude=tmp_path / "out") == jobs  # stable order
     assert ObjectJob.from_dict(json.loads(json.dumps(jobs[0].to_dict()))) == jobs[0]
 

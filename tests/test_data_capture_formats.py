@@ -138,3 +138,30 @@ def test_colmap_model_is_read_directly(rendered, tmp_path, caplog):
     assert data.info["undistorted"]["models"] == ["OPENCV"]
     with pytest.raises(InputError, match="not a COLMAP sparse model"):
         load_dataset(folder, cameras=f"colmap:{folder}", silhouette="mask")
+
+
+def test_a_colmap_project_folder_is_read_as_it_is_laid_out(rendered, tmp_path):
+    """COLMAP writes a project as images/ and sparse/0/; pointed at it, softfit said "it holds image folders
+    (images, masks): pass one of them", and the images folder alone has no cameras. The project folder is
+    now read like `--cameras colmap:sparse/0` (binary or text model), and a turntable option is refused
+    there as for any layout with cameras of its own."""
+    src, cams, _, masks = rendered
+    project = tmp_path / "project"
+    shutil.copytree(src / "images", project / "images")
+    shutil.copytree(src / "masks", project / "masks")
+    write_colmap(project / "sparse" / "0", cams)
+    data = load_dataset(project, silhouette="mask", image_size=None)
+    assert data.info["format"] == "colmap" and data.info["cameras"].endswith("sparse/0")
+    np.testing.assert_allclose(data.cameras.c2w, cams.c2w, atol=1e-9)
+    assert ious(data.silhouettes >= 0.5, masks).min() == 1.0
+    with pytest.raises(InputError, match="has its own cameras"):
+        load_dataset(project, cameras="turntable", silhouette="mask")
+    import pycolmap
+
+    text = tmp_path / "text"
+    shutil.copytree(project / "images", text / "images")
+    shutil.copytree(project / "masks", text / "masks")
+    (text / "sparse").mkdir()
+    pycolmap.Reconstruction(str(project / "sparse" / "0")).write_text(str(text / "sparse"))  # sparse/*.txt
+    again = load_dataset(text, silhouette="mask", image_size=None)
+    np.testing.assert_allclose(again.cameras.c2w, cams.c2w, atol=1e-6)

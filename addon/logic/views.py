@@ -71,7 +71,11 @@ def discover(opts: InputOptions, image_size: ImageSize) -> RawViews:
     path = Path(opts.path).expanduser()
     if not path.exists():
         raise InputError(f"input not found: {path}")
-    fmt = detect(path)[0]
+    fmt, where = detect(path)
+    if fmt == "colmap":  # read with pycolmap, which Blender's Python does not have
+        raise InputError(f"{path.name} is a COLMAP project (its model in {where.relative_to(path)}), which "
+                         f"the add-on cannot read: fit it with `softfit fit {path}` and import the result, "
+                         "or choose its images folder with the SfM camera source")
     found = KIND_OF[fmt]
     if opts.kind not in ("AUTO", found):
         raise InputError(f"{path} holds {found.lower()} data, not {opts.kind.lower()}: set the input kind to "

@@ -1,7 +1,8 @@
 """Find every object under a batch root, in a stable order, each with a unique folder-safe name.
 
 An object is: an ALOI object folder `png2/<obj>` (its dataset's own transforms.json is then not counted
-again), a folder holding `transforms.json`, a SoftRas `source.npy` + `camera.npy` folder, one object
+again), a folder holding `transforms.json`, a SoftRas `source.npy` + `camera.npy` folder, a COLMAP project
+(`images/` and the model in `sparse/0/`), one object
 of a SoftRas/ShapeNet `.npz` archive (`arr_0` shaped (K, 24, 4, S, S)), or, when the batch gives plain
 photos their cameras (`--cameras turntable:...` or `sfm`), a folder of photos (its masks/ beside them).
 Hidden folders and the batch output folder are skipped; folders of plain photos without such a camera
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.data.files import MASK_FOLDERS, list_images
+from softfit.data.files import MASK_FOLDERS, colmap_model, list_images
 from softfit.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,10 @@ def discover(root: str | Path, exclude: str | Path | None = None, photos: bool =
             continue
         if "source.npy" in files and "camera.npy" in files:
             found.append(ObjectJob(label(folder), str(folder), "softras"))
+            pruned.append(folder)
+            continue
+        if colmap_model(folder) is not None:  # a COLMAP project: images/ and sparse/0/
+            found.append(ObjectJob(label(folder), str(folder), "colmap"))
             pruned.append(folder)
             continue
         for f in files:

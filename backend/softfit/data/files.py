@@ -120,6 +120,18 @@ def image_files(folder: Path) -> list[Path]:
 
 
 NERF_TRAIN_SPLIT = "transforms_train.json"  # beside transforms_val/test.json in NeRF's synthetic scenes
+COLMAP_MODELS = ("sparse/0", "sparse")  # where a COLMAP project keeps its model (the first reconstruction)
+
+
+def colmap_model(folder: Path) -> Path | None:
+    """The sparse model of a COLMAP project folder (`images/` and `sparse/0/` as COLMAP lays them out),
+    binary or text, or None."""
+    for sub in COLMAP_MODELS:
+        model = folder / sub
+        if any((model / f"cameras{ext}").is_file() and (model / f"images{ext}").is_file()
+               for ext in (".bin", ".txt")):
+            return model
+    return None
 
 
 def detect(path: Path) -> tuple[str, Path]:
@@ -142,6 +154,9 @@ def detect(path: Path) -> tuple[str, Path]:
         return "transforms", path / NERF_TRAIN_SPLIT
     if (path / "source.npy").is_file() and (path / "camera.npy").is_file():
         return "softras", path
+    model = colmap_model(path)
+    if model is not None:
+        return "colmap", model
     archives = sorted(path.glob("*.npz"))
     if len(archives) == 1 and not list_images(path):
         return "softras_npz", archives[0]

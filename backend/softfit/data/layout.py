@@ -52,10 +52,14 @@ def _read_layout(path: Path, size_of: ImageSize, spec: TurntableSpec | None, cam
         raise InputError(f"cameras 'softras:...' apply to SoftRas source.npy/.npz data, not to {path}")
     if object_index is not None and fmt != "softras_npz":
         raise InputError(f"object_index applies to SoftRas .npz archives only, not to {path}")
-    if spec is not None and fmt in ("transforms", "softras", "softras_npz"):
+    if spec is not None and fmt in ("transforms", "softras", "softras_npz", "colmap"):
         raise InputError(f"{path} has its own cameras ({fmt}); drop the cameras option")
     if fmt == "transforms":
         return transforms.read(where, allow_outside_paths, size_of)
+    if fmt == "colmap":  # a COLMAP project: its images (or images/) and the model in sparse/0
+        from .formats import colmap  # pycolmap: the backend's only
+
+        return colmap.read(path, where, allow_outside_paths)
     if fmt in ("softras", "softras_npz"):
         angle = SOFTRAS_DATA_VIEW_ANGLE_DEG if view_angle is None else view_angle
         if fmt == "softras":

@@ -101,7 +101,8 @@ def _keep_views(views: RawViews, keep: list[int]) -> RawViews:
                                cameras=views.cameras.subset(keep), expected_sizes=sizes)
 
 
-OWN_CAMERAS = ("transforms", "softras", "softras_npz")  # layouts whose cameras SfM's are checked against
+# layouts whose cameras SfM's are checked against
+OWN_CAMERAS = ("transforms", "softras", "softras_npz", "colmap")
 
 
 def _own_cameras(path: Path) -> bool:
