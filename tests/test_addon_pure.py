@@ -452,6 +452,8 @@ def test_summary_lines() -> None:
               "silhouette_warnings": ["the silhouettes reach the image border in 9 of 9 views"]}
     assert summary.result_message(framed) == (
         "done, held-out IoU 0.990, WARNING: the silhouettes reach the image border in 9 of 9 views")
+    few = {"train_iou": 0.98, "view_warnings": ["only 2 view(s) constrain the shape"]}
+    assert summary.result_message(few) == "done, train IoU 0.980, WARNING: only 2 view(s) constrain the shape"
     # the texture: its size and the photos it came from, or why there is none (not when turned off)
     textured = {"heldout_iou": 0.99, "texture": {"size": [550, 535], "photo_size": [1024, 768], "time": 2.0}}
     assert summary.result_message(textured) == (

@@ -53,6 +53,7 @@ def test_fit_reaches_the_silhouettes(fitted, dataset):
     # move, or distorts, stays far from 0.85.
     assert start < 0.7
     assert m["heldout_iou"] > 0.85 and m["train_iou"] > 0.85
+    assert "view_warnings" not in m  # 24 views on rings all around: nothing to warn about
     assert m["chamfer"]["chamfer_rel"] < 0.03
 
 
@@ -255,3 +256,23 @@ def test_initial_mesh_never_sees_the_held_out_views(render_dataset_cached):
     from_all = make_init("hull", data, 800)
     assert np.array_equal(mesh.verts, from_train.verts)
     assert mesh.verts.shape != from_all.verts.shape or not np.allclose(mesh.verts, from_all.verts)
+
+
+def test_a_fit_to_few_views_says_its_shape_is_a_guess(dataset, tmp_path, capsys):
+    """Two views of the object fitted at train IoU 0.98 with no word of doubt: their silhouettes fit many
+    shapes, and none could be held out. The CLI and metrics.json (and so the add-on) now say so."""
+    meta = json.loads((dataset / "transforms.json").read_text())
+    meta["frames"] = meta["frames"][:2]
+    for fr in meta["frames"]:
+        fr["file_path"] = str((dataset / fr["file_path"]).resolve())
+        fr.pop("mask_path", None)
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "transforms.json").write_text(json.dumps(meta))
+    out = tmp_path / "out"
+    assert main(["fit", str(tmp_path / "two"), "--out", str(out), "--allow-outside-paths", "--no-texture",
+                 *FIT]) == 0
+    said = capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["train_iou"] > 0.9 and m["heldout_iou"] is None  # it matches the two views it saw ...
+    assert "warning: only 2 view(s) constrain the shape" in said and "no view could be held out" in said
+    assert len(m["view_warnings"]) == 2 and "of the way around the object" in m["view_warnings"][1]

@@ -12,7 +12,14 @@ from softfit.errors import InputError
 from softfit.fit import FitParams
 from softfit.fit.optim import Adam
 from softfit.fit.parameterization import LargeSteps, RawVertices, combinatorial_laplacian
-from softfit.fit.views import holdout_count, look_center, render_size, split_views
+from softfit.fit.views import (
+    azimuth_gap,
+    coverage_warnings,
+    holdout_count,
+    look_center,
+    render_size,
+    split_views,
+)
 from softfit.mesh.sphere import uv_sphere
 
 # -- parameters -------------------------------------------------------------------------------------
@@ -148,6 +155,24 @@ def test_holdout_count_rules():
     assert holdout_count(4, 0.1) == 0
     assert holdout_count(10, 0.0) == 0
     assert holdout_count(2, 0.9) == 1  # always leaves a training view
+
+
+def test_coverage_warnings_name_few_views_and_an_unseen_side():
+    """A fit to 2 views (or to a half orbit) matched them at IoU 0.98 and said nothing: their silhouettes
+    fit many shapes. Full orbits, even of 8 views or a hand-held 48, say nothing."""
+    ring = turntable(np.arange(8) * 45.0, elevation_deg=20.0)
+    assert azimuth_gap(ring) == pytest.approx(45.0)
+    assert coverage_warnings(ring, np.arange(8), np.zeros(0, int)) == []
+    half = turntable(np.arange(12) * 15.0, elevation_deg=30.0)  # 0..165 degrees
+    assert azimuth_gap(half) == pytest.approx(195.0, abs=1.0)
+    (w,) = coverage_warnings(half, np.arange(12), np.zeros(0, int))
+    assert "195 degrees" in w and "add photos" in w
+    two = coverage_warnings(ring, np.array([0, 2]), np.zeros(0, int))
+    assert "only 2 view(s)" in two[0] and "no view could be held out" in two[0] and "270 degrees" in two[1]
+    five = coverage_warnings(ring, np.arange(5), np.array([5]))  # 5 training views, one held out
+    assert "only 5 view(s)" in five[0] and "held out" not in five[0]
+    top = turntable([0.0, 90.0, 180.0, 270.0, 45.0, 135.0], elevation_deg=89.9)  # nearly straight above
+    assert azimuth_gap(top) is None
 
 
 def test_split_is_seeded_spread_and_disjoint():

@@ -28,8 +28,8 @@ def result_message(metrics: dict) -> str:
     """'done, held-out IoU 0.951, train IoU 0.962, 41.2 s' (or 'cancelled, ...'). Silhouettes segmented
     on the server make the IoUs agreement with that segmentation, and say so; then come the segmentation
     method, the texture (its size and the photos' it was baked from, or why there is none) and the warnings
-    (`metrics["segmentation_warnings"]`, and `silhouette_warnings` about given silhouettes that leave the
-    frame), the things an artist must know."""
+    (`metrics["segmentation_warnings"]`, `silhouette_warnings` about given silhouettes that leave the
+    frame, `view_warnings` about views too few or all on one side), the things an artist must know."""
     parts = ["cancelled" if metrics.get("cancelled") else "done"]
     segmented = "segmentation" in str(metrics.get("iou_against", ""))
     for key, label in (("heldout_iou", "held-out IoU"), ("train_iou", "train IoU")):
@@ -44,7 +44,7 @@ def result_message(metrics: dict) -> str:
     texture = _texture(metrics.get("texture"))
     if texture:
         parts.append(texture)
-    warnings = [w for k in ("segmentation_warnings", "silhouette_warnings")
+    warnings = [w for k in ("segmentation_warnings", "silhouette_warnings", "view_warnings")
                 if isinstance(metrics.get(k), list) for w in metrics[k]]
     if warnings:
         parts.append("WARNING: " + "; ".join(str(w) for w in warnings))

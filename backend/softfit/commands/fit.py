@@ -116,6 +116,7 @@ def summary(outcome: Outcome) -> str:
 
     m = outcome.metrics.raw
     lines = notes(outcome.data.info) + [f"warning: {w}" for w in m.get("silhouette_warnings", [])]
+    lines += [f"warning: {w}" for w in m.get("view_warnings", [])]
     misses = m.get("input", {}).get("init_hull_max_misses")
     if misses:
         lines.append(f"initial mesh: the visual hull of the training views, keeping what falls outside at "

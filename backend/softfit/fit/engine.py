@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 import softfit
+from softfit.cameras import Cameras
 from softfit.data.framing import leaves_frame
 from softfit.data.types import MultiViewData
 from softfit.errors import InputError
@@ -22,7 +23,7 @@ from softfit.fit.params import FitParams
 from softfit.fit.regularizers import Topology, regularizer_terms
 from softfit.fit.remesh import RemeshError, remesh
 from softfit.fit.sizing import target_lengths
-from softfit.fit.views import Targets, make_targets, split_views
+from softfit.fit.views import Targets, coverage_warnings, make_targets, split_views
 from softfit.mesh.types import Mesh, check_initial_mesh
 from softfit.metrics import view_iou
 from softfit.projection import project
@@ -327,13 +328,19 @@ class _Fit:
             "train_iou": float(train_iou.mean()), "train_iou_per_view": train_iou.tolist(),
             "heldout_iou": float(held_iou.mean()) if len(held_iou) else None,
             "heldout_iou_per_view": held_iou.tolist(),
-        } | silhouette_provenance(d.info, d.silhouettes)
+        } | silhouette_provenance(d.info, d.silhouettes) | _coverage(d.cameras, self.train, self.held)
 
 
 def _remesh_setting(params: FitParams, pinned: np.ndarray) -> bool:
     """Remesh only when asked ("on"; the pipeline turns "auto" into on/off) and nothing is pinned: pinned
     vertices must keep their indices, which remeshing would not guarantee."""
     return params.remesh == "on" and len(pinned) == 0
+
+
+def _coverage(cameras: Cameras, train: np.ndarray, held: np.ndarray) -> dict:
+    """`view_warnings` for metrics.json: too few views, or a side of the object none of them sees."""
+    warnings = coverage_warnings(cameras, train, held)
+    return {"view_warnings": warnings} if warnings else {}
 
 
 def silhouette_provenance(info: dict, silhouettes: np.ndarray | None = None) -> dict:

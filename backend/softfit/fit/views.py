@@ -22,6 +22,52 @@ def holdout_count(n_views: int, fraction: float) -> int:
     return min(k, n_views - 1)
 
 
+FEW_VIEWS = 6  # fewer training views leave the shape between them a guess (their silhouettes fit many)
+MAX_GAP_DEG = 120.0  # an arc around the object this wide with no training camera: its side is a guess
+
+
+def azimuth_gap(cameras: Cameras) -> float | None:
+    """The widest arc (degrees) around the object, about the cameras' common up, with no camera in it;
+    None when the cameras do not agree on an up direction or fewer than two stand off the up axis.
+
+    Up is what the cameras' image rows are level with (a camera held without roll has its x axis
+    horizontal), nearest their mean up: the mean alone tilts towards the cameras of a part orbit."""
+    mean = cameras.c2w[:, :3, 1].mean(0)
+    if np.linalg.norm(mean) < 0.5:
+        return None
+    right = cameras.c2w[:, :3, 0]
+    lam = 0.01 * len(right)
+    up = np.linalg.solve(right.T @ right + lam * np.eye(3), lam * mean / np.linalg.norm(mean))
+    up = up / np.linalg.norm(up)
+    d = cameras.centers - look_center(cameras)
+    flat = d - (d @ up)[:, None] * up
+    keep = np.linalg.norm(flat, axis=1) > 0.1 * np.linalg.norm(d, axis=1)  # not straight above or below
+    if keep.sum() < 2:
+        return None
+    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    a /= np.linalg.norm(a)
+    b = np.cross(up, a)
+    az = np.sort(np.degrees(np.arctan2(flat[keep] @ b, flat[keep] @ a)))
+    return float(np.diff(np.concatenate([az, az[:1] + 360.0])).max())
+
+
+def coverage_warnings(cameras: Cameras, train: np.ndarray, held: np.ndarray) -> list[str]:
+    """What the views cannot vouch for, for the user: a fit to the silhouettes of very few views, or of
+    views on one side of the object, matches them (a high IoU) whatever the shape is elsewhere."""
+    out = []
+    n = len(train)
+    if n < FEW_VIEWS:
+        unchecked = "; no view could be held out to check it" if len(held) == 0 else ""
+        out.append(f"only {n} view(s) constrain the shape: between them it is a guess (the silhouettes of so "
+                   f"few views fit many shapes){unchecked}; photograph the object from 8 or more directions "
+                   "around it")
+    gap = azimuth_gap(cameras.subset(train)) if n >= 2 else None
+    if gap is not None and gap > MAX_GAP_DEG:
+        out.append(f"no view sees {gap:.0f} degrees of the way around the object: that side of the mesh is a "
+                   "guess; add photos from there")
+    return out
+
+
 def look_center(cameras: Cameras) -> np.ndarray:
     """The point closest (least squares) to all optical axes: what the cameras look at."""
     c = cameras.centers
