@@ -690,3 +690,16 @@ def test_a_colmap_project_gets_a_clear_word_in_the_addon(tmp_path: Path) -> None
     with pytest.raises(AddonInputError, match=r"COLMAP project \(its model in sparse/0\).*softfit fit"):
         views.discover(views.InputOptions(str(tmp_path / "project")), pil_size)
     assert load_dataset(tmp_path / "project").info["format"] == "colmap"  # what the backend does with it
+
+
+def test_a_video_gets_a_clear_word_in_the_addon(tmp_path: Path) -> None:
+    """The backend reads a video's frames (OpenCV); Blender's Python has no OpenCV."""
+    import cv2
+
+    out = cv2.VideoWriter(str(tmp_path / "orbit.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (32, 24))
+    for i in range(4):
+        out.write(np.full((24, 32, 3), 40 * i, np.uint8))
+    out.release()
+    for path in (tmp_path, tmp_path / "orbit.mp4"):
+        with pytest.raises(AddonInputError, match=r"orbit.mp4 is a video.*softfit fit .*--cameras sfm"):
+            views.discover(views.InputOptions(str(path), camera_source="SFM"), pil_size)

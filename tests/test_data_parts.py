@@ -176,8 +176,10 @@ def test_photos_in_unreadable_formats_are_named_not_skipped(tmp_path):
         f.unlink()
     with pytest.raises(InputError, match="no images found"):
         image_files(only)
-    (only / "orbit.MOV").write_bytes(b"")  # a filmed orbit: say how to get photos from it
-    with pytest.raises(InputError, match=r"holds video \(orbit\.MOV\).*extract frames.*ffmpeg -i orbit\.MOV"):
+    (only / "orbit.MOV").write_bytes(b"")  # a filmed orbit: the folder is read as that video
+    assert detect(only) == ("video", only / "orbit.MOV") and detect(only / "orbit.MOV")[0] == "video"
+    (only / "again.mp4").write_bytes(b"")
+    with pytest.raises(InputError, match=r"holds 2 video\(s\) \(again\.mp4, orbit\.MOV\): pass one of them"):
         image_files(only)
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(only / "frame_1.png")
     assert [f.name for f in image_files(only)] == ["frame_1.png"]  # beside its frames, a video is no view

@@ -31,8 +31,9 @@ from softfit.pipeline import InitSpec, Inputs, Outcome, ReportSpec
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DATA",
-                        help="transforms.json folder, image folder, ALOI object folder, COLMAP project "
-                        "(images/ + sparse/0/), SoftRas source.npy/camera.npy folder or ShapeNet .npz")
+                        help="transforms.json folder, image folder, video (evenly spaced frames), ALOI "
+                        "object folder, COLMAP project (images/ + sparse/0/), SoftRas source.npy/camera.npy "
+                        "folder or ShapeNet .npz")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (must be empty or new)")
     parser.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")

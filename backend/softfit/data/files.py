@@ -112,9 +112,8 @@ def image_files(folder: Path) -> list[Path]:
         videos = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTS)
         hint = f"; it holds image folders ({', '.join(subs[:5])}): pass one of them" if subs else ""
         if videos and not subs:
-            hint = (f"; it holds video ({', '.join(videos[:3])}): SoftFit fits photos, so extract frames "
-                    f"first, a few per second of the orbit (e.g. ffmpeg -i {videos[0]} -vf fps=2 "
-                    "frames/%04d.png), and pass that folder")
+            hint = (f"; it holds {len(videos)} video(s) ({', '.join(videos[:3])}): pass one of them (its "
+                    "frames, evenly spaced, are the views)")
         raise InputError(f"no images found in {folder}{hint}")
     return files
 
@@ -146,8 +145,10 @@ def detect(path: Path) -> tuple[str, Path]:
             return "softras", path.parent
         if suffix in IMAGE_EXTS:
             raise InputError(f"{path} is a single image: pass the folder holding all the views")
-        raise InputError(f"unknown input layout: {path} (expected a folder of images, transforms.json, "
-                         "SoftRas source.npy/camera.npy or a .npz archive)")
+        if suffix in VIDEO_EXTS:
+            return "video", path
+        raise InputError(f"unknown input layout: {path} (expected a folder of images, a video, "
+                         "transforms.json, SoftRas source.npy/camera.npy or a .npz archive)")
     if (path / "transforms.json").is_file():
         return "transforms", path / "transforms.json"
     if (path / NERF_TRAIN_SPLIT).is_file():  # the NeRF synthetic layout: fit the training split
@@ -164,5 +165,8 @@ def detect(path: Path) -> tuple[str, Path]:
         raise InputError(f"{path} holds {len(archives)} .npz archives: pass one of them")
     if is_aloi(path):
         return "aloi", path
+    videos = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTS]
+    if len(videos) == 1 and not list_images(path):
+        return "video", videos[0]
     image_files(path)  # raises a helpful error when there are no images
     return "folder", path

@@ -67,8 +67,13 @@ def _read_layout(path: Path, size_of: ImageSize, spec: TurntableSpec | None, cam
         return softras.read_npz(where, object_index, angle)
     if fmt == "aloi":
         return aloi.read(where, spec, size_of)
+    if fmt == "video" and spec is not None:  # OpenCV: the backend's only
+        from .formats import video
+
+        return video.read(where, spec)
     if spec is None:
-        raise InputError(f"no cameras for the images in {where}: estimate them from the photos with "
+        what = "the frames of" if fmt == "video" else "the images in"
+        raise InputError(f"no cameras for {what} {where}: estimate them from the photos with "
                          "cameras 'sfm' (structure from motion), read a COLMAP model with 'colmap:DIR', or "
                          "give a turntable 'turntable:views=N,distance=D,elevation=E,fov=F' (any subset) "
                          "or a transforms.json path")
