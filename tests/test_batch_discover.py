@@ -143,16 +143,21 @@ def test_folders_of_plain_photos_are_objects_once_the_batch_places_them(tmp_path
             touch(tmp_path / "captures" / obj / f"IMG_{i}.jpg")
             touch(tmp_path / "captures" / obj / "masks" / f"IMG_{i}.png")
     touch(tmp_path / "captures" / "stray.jpg")  # photos beside sub-folders: not an object of its own
+    touch(tmp_path / "films" / "vase.MP4")  # filmed orbits: each video an object
+    touch(tmp_path / "films" / "lamp.mov")
     touch(tmp_path / "renders" / "cube" / "transforms.json", "{}")
     touch(tmp_path / "renders" / "cube" / "images" / "view_0.png")
     assert places_photos("sfm") and places_photos("turntable:views=3") and not places_photos(None)
     assert not places_photos("softras:viewing_angle=15")
     jobs = discover(tmp_path, photos=True)
     assert [(j.name, j.kind) for j in jobs] == [("captures__mug", "folder"), ("captures__shoe", "folder"),
+                                                ("films__lamp", "video"), ("films__vase", "video"),
                                                 ("renders__cube", "transforms")]
+    assert jobs[3].path.endswith("films/vase.MP4")
     with caplog.at_level(logging.WARNING):
         assert [j.name for j in discover(tmp_path)] == ["renders__cube"]
-    assert "2 folder(s) of plain photos (captures/mug, captures/shoe) have no cameras" in caplog.text
+    assert ("4 folder(s) of plain photos or video(s) (captures/mug, captures/shoe, films/lamp.mov and 1 "
+            "more) have no cameras") in caplog.text
     assert "hold photos beside sub-folders (captures)" in caplog.text
     with pytest.raises(InputError, match=r"no objects found.*have no cameras: give the batch --cameras sfm"):
         discover(tmp_path / "captures" / "mug")

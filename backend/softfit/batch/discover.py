@@ -4,7 +4,8 @@ An object is: an ALOI object folder `png2/<obj>` (its dataset's own transforms.j
 again), a folder holding `transforms.json`, a SoftRas `source.npy` + `camera.npy` folder, a COLMAP project
 (`images/` and the model in `sparse/0/`), one object
 of a SoftRas/ShapeNet `.npz` archive (`arr_0` shaped (K, 24, 4, S, S)), or, when the batch gives plain
-photos their cameras (`--cameras turntable:...` or `sfm`), a folder of photos (its masks/ beside them).
+photos their cameras (`--cameras turntable:...` or `sfm`), a folder of photos (its masks/ beside them) or
+a video file.
 Hidden folders and the batch output folder are skipped; folders of plain photos without such a camera
 option are named in a warning, never passed over in silence."""
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softfit.data.files import MASK_FOLDERS, colmap_model, list_images
+from softfit.data.files import MASK_FOLDERS, VIDEO_EXTS, colmap_model, list_images
 from softfit.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,12 @@ def discover(root: str | Path, exclude: str | Path | None = None, photos: bool =
             if f.lower().endswith(".npz"):
                 archive = folder / f
                 found += _npz_jobs(archive, label(archive.with_suffix("")))
+            elif Path(f).suffix.lower() in VIDEO_EXTS and not f.startswith("."):  # one filmed orbit each
+                video = folder / f
+                if photos:
+                    found.append(ObjectJob(label(video.with_suffix("")), str(video), "video"))
+                else:
+                    plain.append(video)
         if folder.name not in MASK_FOLDERS and list_images(folder):
             if any(not d.startswith(".") and d not in MASK_FOLDERS for d in subs):
                 mixed.append(folder)
@@ -173,8 +180,8 @@ def discover(root: str | Path, exclude: str | Path | None = None, photos: bool =
                 plain.append(folder)
     hints = []
     if plain:
-        hints.append(f"{len(plain)} folder(s) of plain photos ({_names(plain, root)}) have no cameras: give "
-                     "the batch --cameras sfm (or turntable:...) to fit them")
+        hints.append(f"{len(plain)} folder(s) of plain photos or video(s) ({_names(plain, root)}) have no "
+                     "cameras: give the batch --cameras sfm (or turntable:...) to fit them")
     if mixed:
         hints.append(f"{len(mixed)} folder(s) hold photos beside sub-folders ({_names(mixed, root)}): move "
                      "each object's photos into a folder of their own")
