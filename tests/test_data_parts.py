@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from softfit.data.files import image_files, list_images
-from softfit.data.images import read_image, read_mask
+from softfit.data.images import displayed_size, read_image, read_mask
 from softfit.data.load import detect
 from softfit.data.resize import resize
 from softfit.data.size import same_framing, target_size
@@ -157,22 +157,22 @@ def test_label_masks_read_as_object_where_1(tmp_path):
 
 
 def test_photos_in_unreadable_formats_are_named_not_skipped(tmp_path):
-    """A phone's HEIC files are named with what to do; beside readable images they are not skipped either
+    """A camera's raw files are named with what to do; beside readable images they are not skipped either
     (a turntable takes its views in file order: skipping one would shift every later angle)."""
     for i in range(3):
-        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"IMG_{i}.HEIC.png")
-    (tmp_path / "IMG_7.HEIC").write_bytes(b"")
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"IMG_{i}.DNG.png")
+    (tmp_path / "IMG_7.DNG").write_bytes(b"")
     with pytest.raises(InputError, match=r"1 photo\(s\) in a format SoftFit cannot read "
-                       r"\(\.heic: IMG_7\.HEIC\).*convert them to PNG or JPEG.*3 readable images beside"):
+                       r"\(\.dng: IMG_7\.DNG\).*convert them to PNG or JPEG.*3 readable images beside"):
         image_files(tmp_path)
     only = tmp_path / "only"
     only.mkdir()
     for i in range(5):
-        (only / f"p{i}.heic").write_bytes(b"")
-    with pytest.raises(InputError, match=r"5 photo\(s\).*p0\.heic, p1\.heic, p2\.heic and 2 more\): convert"):
+        (only / f"p{i}.cr2").write_bytes(b"")
+    with pytest.raises(InputError, match=r"5 photo\(s\).*p0\.cr2, p1\.cr2, p2\.cr2 and 2 more\): convert"):
         image_files(only)
     (only / "notes.txt").write_text("")  # other files are no photos
-    for f in only.glob("*.heic"):
+    for f in only.glob("*.cr2"):
         f.unlink()
     with pytest.raises(InputError, match="no images found"):
         image_files(only)
@@ -221,3 +221,40 @@ def test_an_unreadable_image_is_named_and_a_float_tiff_says_what_to_save_instead
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match=r"not a readable image: .*broken\.png$"):
         read_image(tmp_path / "broken.png")
+
+
+def test_iphone_heic_photos_are_read_upright(tmp_path):
+    """iPhones save HEIC by default; SoftFit refused them ("convert them to PNG or JPEG"). pillow-heif reads
+    them, turned as the phone was held (its rotation tag applied once, not twice)."""
+    from pillow_heif import from_pillow  # writes HEIC without registering it with PIL: the reader must
+
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    rgb[:, :32] = (200, 40, 40)  # red left half, blue right half
+    rgb[:, 32:] = (40, 40, 200)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # held upright: shown turned 90 degrees clockwise
+    from_pillow(Image.fromarray(rgb)).save(tmp_path / "IMG_0001.HEIC", exif=exif.tobytes(), quality=95)
+    assert [p.name for p in image_files(tmp_path)] == ["IMG_0001.HEIC"]
+    out = read_image(tmp_path / "IMG_0001.HEIC", exif=True)
+    assert out.shape == (64, 48, 3) and displayed_size(tmp_path / "IMG_0001.HEIC") == (48, 64)
+    assert out[5, 24, 0] > 150 > out[5, 24, 2] and out[-5, 24, 2] > 150 > out[-5, 24, 0]  # red on top
+
+
+def test_a_folder_of_heic_photos_loads_like_any_other(tmp_path):
+    from pillow_heif import from_pillow
+
+    from softfit.data.load import load_dataset
+
+    (tmp_path / "masks").mkdir()
+    originals = []
+    ramp = np.repeat(np.linspace(20, 120, 80)[None, :, None], 60, 0)  # a smooth backdrop
+    for i in range(6):
+        mask = np.zeros((60, 80), np.uint8)
+        mask[15 + i:45, 20:60 - i] = 255
+        rgb = np.where(mask[..., None] > 0, (200, 120, 40), ramp).astype(np.uint8)
+        originals.append(rgb)
+        from_pillow(Image.fromarray(rgb)).save(tmp_path / f"IMG_{i:04d}.HEIC", quality=95)
+        Image.fromarray(mask).save(tmp_path / "masks" / f"IMG_{i:04d}.png")
+    data = load_dataset(tmp_path, cameras="turntable", image_size=None)
+    assert data.names == [f"IMG_{i:04d}" for i in range(6)] and data.info["silhouette"] == "mask"
+    assert np.abs(data.images.astype(int) - np.stack(originals)).mean() < 4  # lossy, but the same photos

@@ -7,6 +7,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ..core.data.files import PHONE_EXTS
 from ..core.data.gather import Readers
 from ..core.data.pixels import mask_coverage
 from ..logic.errors import InputError
@@ -15,6 +16,9 @@ from ..logic.errors import InputError
 def _load(path: Path) -> bpy.types.Image:
     if not path.is_file():
         raise InputError(f"image not found: {path}")
+    if path.suffix.lower() in PHONE_EXTS:
+        raise InputError(f"{path.name}: Blender cannot read {path.suffix.upper()[1:]} photos; convert them "
+                         "to JPEG or PNG (or fit them with `softfit fit`, which reads them)")
     try:
         img = bpy.data.images.load(str(path), check_existing=False)
     except RuntimeError as exc:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from ..errors import InputError
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # any case
-# Photo formats a capture may hold that PIL (and Blender's loader, for the add-on) do not read here: phone
-# HEIC/AVIF, cameras' raw files, Blender's float renders
-UNREADABLE_EXTS = (".heic", ".heif", ".avif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf",
-                   ".rw2", ".exr", ".hdr")
+# any case; phones' HEIC/HEIF (pillow-heif) and AVIF are the backend's (Blender's loader reads neither)
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif")
+PHONE_EXTS = (".heic", ".heif", ".avif")
+# Photo formats a capture may hold that PIL does not read here: cameras' raw files, Blender's float renders
+UNREADABLE_EXTS = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".exr", ".hdr")
 VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")  # an orbit filmed, not photographed
 MASK_FOLDERS = ("masks", "mask")  # a view's masks: in the first of these beside its image that exists
 MASK_SUFFIXES = ("_mask", "-mask", ".mask")  # or named after the image: view_000_mask.png, here or there

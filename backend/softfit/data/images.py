@@ -14,7 +14,16 @@ from softfit.data.pixels import labels_as_coverage, mask_coverage
 from softfit.errors import InputError
 
 
+def _formats(path: Path) -> None:
+    """PIL reads HEIC/HEIF (iPhones' default) once pillow-heif registers it (55 ms, so on first need)."""
+    if Path(path).suffix.lower() in (".heic", ".heif"):
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+
+
 def _open(path: Path) -> Image.Image:
+    _formats(path)
     try:
         im = Image.open(path)
         im.load()
@@ -46,6 +55,7 @@ _EXIF_ORIENTATION = 0x0112
 
 def displayed_size(path: Path) -> tuple[int, int]:
     """(W, H) after the EXIF orientation is applied, read from the header without decoding the pixels."""
+    _formats(path)
     try:
         with Image.open(path) as im:
             w, h = im.size
