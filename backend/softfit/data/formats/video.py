@@ -29,7 +29,7 @@ def _frame_count(cap) -> int:
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     if total > 0:
         return total
-    total = 0  # the container does not say: count by decoding headers only
+    total = 0  # the container does not say: count the frames by grabbing them all
     while cap.grab():
         total += 1
     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
