@@ -84,3 +84,24 @@ def test_a_filmed_turntable_is_segmented_and_fitted(render_dataset_cached, tmp_p
     true_iou = view_iou(load_mesh(out / "mesh.obj"), small, cams.resized(*size)).mean()
     assert true_iou > 0.85, true_iou  # against the true masks, which the fit never saw
     assert "auto chose multiview" in capsys.readouterr().out
+
+
+def test_a_video_holding_fewer_frames_than_it_declares_is_read_over_what_it_holds(tmp_path, monkeypatch):
+    """A phone's variable-rate video declares duration x rate frames, often more than it holds: the frames
+    are chosen again over the count found, not refused as "cut short"."""
+    from softfit.data.formats import video
+
+    frames = np.repeat((20 + 4 * np.arange(40, dtype=np.uint8))[:, None, None, None], 3, 3)
+    write_video(tmp_path / "vfr.mp4", np.ascontiguousarray(np.broadcast_to(frames, (40, 32, 32, 3))))
+    monkeypatch.setattr(video, "_frame_count", lambda cap: 52)  # the container's estimate, stood in for
+    vs = read_views(tmp_path / "vfr.mp4", "turntable:views=10")
+    assert vs.info["video_frames"] == 40 and vs.info["declared_frames"] == 52
+    assert vs.info["frames"] == list(range(0, 40, 4))  # evenly over the 40 it holds, not over 52
+    grey = np.array([float(v.image.mean()) for v in vs.views])
+    off = grey - (20 + 4 * np.arange(0, 40, 4))
+    assert np.abs(off - np.median(off)).max() < 2.5, off
+    every = read_views(tmp_path / "vfr.mp4", "turntable")  # no views given: as many as it holds, up to 48
+    assert len(every.views) == 40 and every.info["frames"] == list(range(40))
+    monkeypatch.setattr(video, "_frame_count", lambda cap: 400)
+    with pytest.raises(InputError, match="holds 40 frame.*declares 400.*too few for 48 views"):
+        read_views(tmp_path / "vfr.mp4", "turntable:views=48")

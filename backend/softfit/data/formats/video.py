@@ -46,22 +46,25 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame[..., ::-1])
 
 
-def read(path: Path, spec: TurntableSpec) -> RawViews:
-    """The views of the video at `path`, on the turntable `spec` (SfM replaces these cameras when asked)."""
+def _open(path: Path):
     import cv2
 
     cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise InputError(f"cannot read the video {path.name}: OpenCV could not open it (extract frames "
+                         f"with ffmpeg -i {path.name} -vf fps=2 frames/%04d.png and pass that folder)")
+    return cap
+
+
+def _frames(path: Path, total: int, k: int) -> tuple[list[int], list[np.ndarray], int]:
+    """(the k frame indices at equal steps over `total` frames, those frames, the frames the file held
+    up to the last one taken, or all of them when it ended first)."""
+    wanted = [int(i * total / k) for i in range(k)]
+    frames: list[np.ndarray] = []
+    index = 0
+    cap = _open(path)
     try:
-        if not cap.isOpened():
-            raise InputError(f"cannot read the video {path.name}: OpenCV could not open it (extract frames "
-                             f"with ffmpeg -i {path.name} -vf fps=2 frames/%04d.png and pass that folder)")
-        total = _frame_count(cap)
-        k = spec.views if spec.views is not None else min(DEFAULT_FRAMES, total)
-        if total < max(k, 2):
-            raise InputError(f"the video {path.name} has {total} frame(s): too few for {max(k, 2)} views")
-        wanted = [int(i * total / k) for i in range(k)]
-        frames: list[np.ndarray] = []
-        index = 0
         while len(frames) < k and cap.grab():
             if index == wanted[len(frames)]:
                 ok, frame = cap.retrieve()
@@ -71,13 +74,39 @@ def read(path: Path, spec: TurntableSpec) -> RawViews:
             index += 1
     finally:
         cap.release()
-    if len(frames) < k:
-        raise InputError(f"the video {path.name} ended after {index} of the {total} frames it declares: "
-                         "it is cut short or damaged")
+    return wanted, frames, index
+
+
+def read(path: Path, spec: TurntableSpec) -> RawViews:
+    """The views of the video at `path`, on the turntable `spec` (SfM replaces these cameras when asked).
+
+    A container's frame count is an estimate (duration x frame rate); a phone's variable-rate video can
+    hold fewer frames than it declares. When the file ends before the last frame wanted, the frames are
+    chosen again over the count found."""
+    cap = _open(path)
+    try:
+        total = _frame_count(cap)
+    finally:
+        cap.release()
+    k = spec.views if spec.views is not None else min(DEFAULT_FRAMES, total)
+    if total < max(k, 2):
+        raise InputError(f"the video {path.name} has {total} frame(s): too few for {max(k, 2)} views")
+    wanted, frames, found = _frames(path, total, k)
+    declared = total
+    if len(frames) < k:  # the file ended first: choose again over the frames it holds
+        total = found
+        k = spec.views if spec.views is not None else min(DEFAULT_FRAMES, total)
+        if total >= max(k, 2):
+            wanted, frames, found = _frames(path, total, k)
+    if len(frames) < k or k < 2:
+        raise InputError(f"the video {path.name} holds {found} frame(s) (it declares {declared}): too few "
+                         f"for {max(k, 2)} views, or it is cut short or damaged")
     h, w = frames[0].shape[:2]
     views = [RawView(f"frame_{i:05d}", f, f"{path.name} frame {i}")
              for i, f in zip(wanted, frames, strict=True)]
     cameras = turntable_cameras(spec, k, None, (w, h))
     info = {"format": "video", "source": str(path), "video_frames": total, "frames": wanted,
             "azimuth_from": "frame order", "azimuths": [float(a) for a in spec.azimuths(k, None)]}
+    if declared != total:
+        info["declared_frames"] = declared
     return RawViews(views, cameras, info)
