@@ -687,7 +687,8 @@ def test_a_colmap_project_gets_a_clear_word_in_the_addon(tmp_path: Path) -> None
     write_rgba_dataset(tmp_path / "project", cams, convex_silhouettes(cams, VERTS))
     (tmp_path / "project" / "transforms.json").unlink()
     write_colmap(tmp_path / "project" / "sparse" / "0", cams)
-    with pytest.raises(AddonInputError, match=r"COLMAP project \(its model in sparse/0\).*softfit fit"):
+    with pytest.raises(AddonInputError, match=r"COLMAP project \(its model in sparse/0\).*softfit views "
+                                              r".*--out FOLDER"):
         views.discover(views.InputOptions(str(tmp_path / "project")), pil_size)
     assert load_dataset(tmp_path / "project").info["format"] == "colmap"  # what the backend does with it
 
@@ -701,5 +702,27 @@ def test_a_video_gets_a_clear_word_in_the_addon(tmp_path: Path) -> None:
         out.write(np.full((24, 32, 3), 40 * i, np.uint8))
     out.release()
     for path in (tmp_path, tmp_path / "orbit.mp4"):
-        with pytest.raises(AddonInputError, match=r"orbit.mp4 is a video.*softfit fit .*--cameras sfm"):
+        with pytest.raises(AddonInputError, match=r"orbit.mp4 is a video.*softfit views .*--cameras sfm "
+                                                  r"--out FOLDER"):
             views.discover(views.InputOptions(str(path), camera_source="SFM"), pil_size)
+
+
+def test_views_written_by_softfit_views_carry_their_segmentation(tmp_path: Path) -> None:
+    """A folder `softfit views` wrote from segmented photos reads in the add-on as alpha silhouettes plus
+    what segmented them, which the fit request sends on (its IoUs are then agreement, not accuracy)."""
+    from softfit.cli import main
+
+    path, truth = _backdrop_capture(tmp_path / "capture")
+    assert main(["views", str(path), "--out", str(tmp_path / "views")]) == 0  # the folder's cameras: its own
+    data = fitdata.assemble(views.discover(views.InputOptions(str(tmp_path / "views")), pil_size),
+                            PIL_READERS, 0, "AUTO")
+    assert data.method == "ALPHA" and data.segmentation is not None
+    assert data.segmentation["method"] == "multiview"
+    assert iou_bool(data.silhouettes >= 0.5, truth) > 0.8
+    given = fitdata.assemble(vs := views.discover(views.InputOptions(str(path)), pil_size), PIL_READERS, 0,
+                             "BACKDROP", str(path / "empty.png"))
+    assert given.segmentation is None and len(vs.views) == 8  # segmented by the backend: nothing to pass on
+
+
+def iou_bool(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))

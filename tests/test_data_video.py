@@ -85,6 +85,21 @@ def test_a_filmed_turntable_is_segmented_and_fitted(render_dataset_cached, tmp_p
     assert true_iou > 0.85, true_iou  # against the true masks, which the fit never saw
     assert "auto chose multiview" in capsys.readouterr().out
 
+    # `softfit views`: the same views as RGBA files + transforms.json, which the add-on can read. The alpha
+    # is the segmentation's, and a fit from the files still says its IoU is agreement, not accuracy.
+    views = tmp_path / "views"
+    assert main(["views", str(tmp_path / "turn.mp4"), "--cameras", SPEC, "--out", str(views)]) == 0
+    assert "agreement with the segmentation, not accuracy" in capsys.readouterr().out
+    again = load_dataset(views, image_size=None)
+    assert again.info["silhouette"] == "alpha" and again.info["segmentation"]["method"] == "multiview"
+    np.testing.assert_allclose(again.cameras.c2w, data.cameras.c2w, atol=1e-6)
+    assert iou(again.silhouettes >= 0.5, data.silhouettes >= 0.5).min() > 0.99  # the masks, as segmented
+    assert np.abs(again.images.astype(int) - data.images).max() <= 1
+    assert main(["fit", str(views), "--out", str(tmp_path / "refit"), "--iterations", "30", "--image-size",
+                 "96", "--no-texture", "--quiet"]) == 0
+    refit = json.loads((tmp_path / "refit" / "metrics.json").read_text())
+    assert "agreement with the segmentation, not accuracy" in refit["iou_against"]
+
 
 def test_a_video_holding_fewer_frames_than_it_declares_is_read_over_what_it_holds(tmp_path, monkeypatch):
     """A phone's variable-rate video declares duration x rate frames, often more than it holds: the frames

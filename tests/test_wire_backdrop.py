@@ -71,3 +71,20 @@ def test_no_client_names_a_file_on_the_server(backend, method, match):
         c.submit(None, photos, sc.transforms, sc.init.verts, sc.init.faces, PARAMS, silhouette_method=method,
                  backdrop=empty if method.startswith("backdrop") else None)
     assert e.value.code == "bad_request"
+
+
+def test_silhouettes_an_earlier_segmentation_made_are_scored_as_agreement(backend):
+    """`softfit views` writes segmented masks as alpha, with what the segmentation found; the add-on sends
+    that along (`segmentation`), and the fit's IoUs are agreement with the segmentation, as from photos."""
+    sc = scene()
+    photos, _, truth = _photos()
+    rgba = np.ascontiguousarray(np.concatenate([photos, truth[..., None].astype(np.uint8) * 255], axis=-1))
+    seg = {"method": "multiview", "reason": "the views' cameras are known", "warnings": []}
+    with backend.client() as c:
+        told = c.wait(c.submit(None, rgba, sc.transforms, sc.init.verts, sc.init.faces, PARAMS,
+                               segmentation=seg, texture=False), timeout=120)
+        plain = c.wait(c.submit(None, rgba, sc.transforms, sc.init.verts, sc.init.faces, PARAMS,
+                                texture=False), timeout=120)
+    assert "agreement with the segmentation, not accuracy" in told.metrics["iou_against"]
+    assert told.metrics["silhouette_method"] == "multiview"
+    assert plain.metrics["iou_against"] == "the input silhouettes (given)"

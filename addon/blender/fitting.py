@@ -115,7 +115,8 @@ def _submit_once(req: Request, config: BackendConfig, read: Readers | None = Non
                                  silhouette_method=data.backend_method,  # type: ignore[attr-defined]
                                  texture=texture, photos=photos,  # type: ignore[arg-type]
                                  backdrop=data.backdrop,  # type: ignore[attr-defined]
-                                 texture_refine=texture and req.texture_refine)
+                                 texture_refine=texture and req.texture_refine,
+                                 segmentation=data.segmentation)  # type: ignore[attr-defined]
     return s, job_id
 
 

@@ -18,7 +18,7 @@ def _load(path: Path) -> bpy.types.Image:
         raise InputError(f"image not found: {path}")
     if path.suffix.lower() in PHONE_EXTS:
         raise InputError(f"{path.name}: Blender cannot read {path.suffix.upper()[1:]} photos; convert them "
-                         "to JPEG or PNG (or fit them with `softfit fit`, which reads them)")
+                         "to JPEG or PNG, or write them for the add-on with `softfit views INPUT --out DIR`")
     try:
         img = bpy.data.images.load(str(path), check_existing=False)
     except RuntimeError as exc:

@@ -59,7 +59,8 @@ def request_initial(context: bpy.types.Context, method: str, config: BackendConf
             assert sess.client is not None
             reply = sess.client.prepare(data.silhouettes, data.images, data.transforms(), init=init,
                                         polys=polys, silhouette_method=data.backend_method,
-                                        timeout=PREPARE_TIMEOUT, params=params, backdrop=data.backdrop)
+                                        timeout=PREPARE_TIMEOUT, params=params, backdrop=data.backdrop,
+                                        segmentation=data.segmentation)
         if reply.verts is None or reply.faces is None or len(reply.faces) == 0:
             return reply, None
         return reply, mesh_topology(reply.faces, len(reply.verts))  # here, not on the main thread

@@ -37,6 +37,7 @@ class FitInputs:
     stored_size: tuple[int, int] = (0, 0)  # the views' size as read, before the working size
     options: str = ""  # the backend method's options ("weights=torchvision")
     backdrop: np.ndarray | None = None  # (H, W, 3) uint8: the empty scene at the working size (BACKDROP)
+    segmentation: dict | None = None  # what segmented the silhouettes read here (`softfit views` wrote them)
 
     def transforms(self) -> dict:
         return transforms_dict(self.cameras, self.names)
@@ -72,7 +73,8 @@ def assemble(views: RawViews, read: Readers, image_size: int, method: str = "AUT
     empty = _backdrop(backdrop, read, (sw, sh), g.working_size) if method == "BACKDROP" else None
     return FitInputs(g.names, g.cameras.resized(*g.working_size), g.silhouettes,
                      None if g.silhouettes is not None else g.images, chosen, g.images, why, (sw, sh),
-                     options if g.silhouettes is None else "", empty)
+                     options if g.silhouettes is None else "", empty,
+                     g.info.get("segmentation") if g.silhouettes is not None else None)
 
 
 def _backdrop(path: str, read: Readers, stored: tuple[int, int], working: tuple[int, int]) -> np.ndarray:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("softfit.commands.serve", "run the ZeroMQ fitting server"),
     "keys": ("softfit.commands.keys", "make and list CURVE keys and the client allow-list"),
     "batch": ("softfit.commands.batch", "fit every object under a folder as Ray tasks"),
+    "views": ("softfit.commands.views", "write what SoftFit reads of an input: RGBA views + transforms.json"),
     "experiments": ("softfit.commands.experiments", "regenerate the initialisation experiments report"),
 }
 

@@ -35,6 +35,7 @@ class FitRequest:
     photos: np.ndarray | None = None  # (N, H', W', 3|4) uint8: the views at a larger size, for the texture
     backdrop: np.ndarray | None = None  # (H, W, 3) uint8: the empty scene, for silhouette "backdrop"
     texture_refine: bool = False  # refine the baked texture against the photos (softfit fit --texture-refine)
+    segmentation: dict | None = None  # what made the sent silhouettes when a segmentation did (softfit views)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class InitRequest:
     sfm: str | None  # an SfM camera spec: `cameras` is None until the worker estimates them
     params: FitParams  # the fit's split: the initial mesh is built from its training views only
     backdrop: np.ndarray | None = None  # (H, W, 3) uint8: the empty scene, for silhouette "backdrop"
+    segmentation: dict | None = None  # as FitRequest's
 
 
 def cameras_from_transforms(meta: dict, width: int, height: int) -> tuple[Cameras, list[str]]:
@@ -111,7 +113,7 @@ def submit_request(msg: Message) -> FitRequest:
         _check_photo_framing(views, photos)
     return FitRequest(views, is_images, cams, names, a["verts"], a["faces"], a.get("pinned"), params, method,
                       bool(msg.body.get("texture", True)), photos, a.get("backdrop"),
-                      bool(msg.body.get("texture_refine", False)))
+                      bool(msg.body.get("texture_refine", False)), msg.body.get("segmentation"))
 
 
 # Options that name a file: a client must not make the server open paths of its choosing. The empty scene
@@ -175,7 +177,8 @@ def prepare_request(msg: Message) -> InitRequest:
         cams, names = cameras_from_transforms(msg.body["transforms"], views.shape[2], views.shape[1])
     polys = msg.body.get("polys")
     return InitRequest(views, is_images, cams, names, msg.body["init"], "auto" if polys is None else polys,
-                       silhouette_method(msg), sfm, fit_params(msg), msg.arrays.get("backdrop"))
+                       silhouette_method(msg), sfm, fit_params(msg), msg.arrays.get("backdrop"),
+                       msg.body.get("segmentation"))
 
 
 def build_data(req: FitRequest | InitRequest) -> MultiViewData:
@@ -185,6 +188,8 @@ def build_data(req: FitRequest | InitRequest) -> MultiViewData:
     `info["segmentation"]`, and their weights for the loss: the fit's metrics, and so the result message
     the add-on shows, report them."""
     images, info, weights = None, {"source": "wire"}, None
+    if req.segmentation:  # the sent silhouettes are an earlier segmentation's: IoUs against them say so
+        info["segmentation"] = dict(req.segmentation)
     if req.is_images:
         images = np.ascontiguousarray(req.views[..., :3])
         if req.views.shape[-1] == 4:

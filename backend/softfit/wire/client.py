@@ -290,14 +290,14 @@ class Client:
     def prepare(self, silhouettes: np.ndarray | None, images: np.ndarray | None, transforms: dict | None,
                 init: str | None = "hull", polys: int | str = "auto", cameras: str | None = None,
                 silhouette_method: str | None = None, timeout: float = 120.0, params: dict | None = None,
-                backdrop: np.ndarray | None = None) -> Prepared:
+                backdrop: np.ndarray | None = None, segmentation: dict | None = None) -> Prepared:
         """Ask the server to prepare a fit from the views (same views as `submit`), blocking up to
         `timeout` seconds: an initial mesh `init` ("bbox" or "hull", `softfit.init`; None: none) built
         from the training views of the fit `params` describes (the same params as the `submit`: its
         held-out views must not shape the start), and/or, with `cameras` an SfM spec ("sfm" or
         "sfm:key=value,..."; needs RGB(A) `images`, and `transforms` None), the views' cameras estimated
-        by SfM; `backdrop`: as `submit`'s. RequestRejected (bad_request, ...) when the views cannot give
-        what was asked."""
+        by SfM; `backdrop`, `segmentation`: as `submit`'s. RequestRejected (bad_request, ...) when the
+        views cannot give what was asked."""
         if self.info is None:
             self.handshake()
         body: dict = {"init": init, "polys": None if polys == "auto" else polys}
@@ -309,6 +309,8 @@ class Client:
             body["silhouette"] = silhouette_method
         if params:
             body["params"] = params
+        if segmentation:
+            body["segmentation"] = segmentation
         msg = Message("prepare", body, self._view_arrays(silhouettes, images, backdrop), session=self.session)
         nbytes = self._check_locally(msg, check_prepare)
         # one attempt gets the whole timeout: a retry would start the work again
@@ -325,7 +327,8 @@ class Client:
                verts: np.ndarray, faces: np.ndarray, params: dict | None = None,
                pinned: np.ndarray | None = None, silhouette_method: str | None = None,
                texture: bool | None = None, photos: np.ndarray | None = None,
-               backdrop: np.ndarray | None = None, texture_refine: bool | None = None) -> str:
+               backdrop: np.ndarray | None = None, texture_refine: bool | None = None,
+               segmentation: dict | None = None) -> str:
         """Queue a fit; returns its job id.
 
         silhouettes: (N, H, W) float in [0, 1], bool, or uint8 (255 = object); or images (N, H, W, 3|4)
@@ -336,7 +339,9 @@ class Client:
         photos: the same views at a larger size (N, H', W', 3|4) uint8, to bake the texture from (RGBA:
         alpha = the silhouette at that size; RGB: the views' silhouettes upsampled); backdrop: with
         `silhouette_method` "backdrop" and RGB images, the empty scene (H, W, 3) uint8 at their size;
-        texture_refine: refine the baked texture against the photos (`softfit fit --texture-refine`)."""
+        texture_refine: refine the baked texture against the photos (`softfit fit --texture-refine`);
+        segmentation: what an earlier segmentation found, when it made the silhouettes sent (`softfit views`
+        writes it into transforms.json): the fit's IoUs are then agreement with it, and say so."""
         if self.info is None:
             self.handshake()
         arrays = self._view_arrays(silhouettes, images, backdrop)
@@ -354,6 +359,8 @@ class Client:
             body["texture"] = bool(texture)
         if texture_refine is not None:
             body["texture_refine"] = bool(texture_refine)
+        if segmentation:
+            body["segmentation"] = segmentation
         job_id = new_id() + new_id()
         msg = Message("submit", body, arrays, session=self.session, job=job_id)
         nbytes = self._check_locally(msg)

@@ -29,7 +29,9 @@ REQUESTS: dict[str, Schema] = {
         {"transforms": Field("object"), "params": Field("object", required=False),
          "silhouette": Field("str", required=False, max_len=32),
          "texture": Field("bool", required=False),  # bake the result's texture (default true)
-         "texture_refine": Field("bool", required=False)},  # then refine it against the photos
+         "texture_refine": Field("bool", required=False),  # then refine it against the photos
+         # silhouettes a segmentation made earlier (`softfit views`): what it found, so IoUs say agreement
+         "segmentation": Field("object", required=False)},
         {**VIEW_ARRAYS,
          "verts": ArraySpec(("<f4", "<f8"), ("max_vertices", 3)),
          "faces": ArraySpec(INDEX, ("max_faces", 3)),
@@ -47,6 +49,7 @@ REQUESTS: dict[str, Schema] = {
          "cameras": Field("str", required=False, null=True, max_len=256),
          "polys": Field("int", required=False, null=True, lo=4, hi=4_000_000),
          "silhouette": Field("str", required=False, max_len=32),
+         "segmentation": Field("object", required=False),  # as submit's
          "params": Field("object", required=False)},  # the fit's: its held-out views are left out
         VIEW_ARRAYS, session=True),
     "release": Schema(session=True, job=True),

@@ -22,6 +22,10 @@ from ..files import find_mask, mask_folders
 from ..types import ImageSize, RawView, RawViews
 from .frames import capture_info, check_masks_all_or_none, present_frames
 
+# What a segmentation found, kept with views whose silhouettes it made (`softfit views`): a fit from them
+# then measures agreement with that segmentation, and says so, as a fit that segmented them itself.
+SEGMENTED_KEY = "softfit_segmentation"
+
 
 def read(json_path: Path, allow_outside: bool = False, size_of: ImageSize | None = None) -> RawViews:
     """The views of a transforms.json; its image and mask paths must stay inside its folder unless
@@ -45,6 +49,8 @@ def read(json_path: Path, allow_outside: bool = False, size_of: ImageSize | None
     check_masks_all_or_none(views, str(json_path))
     info = capture_info({"format": "transforms", "source": str(json_path)}, missing,
                         [dists[i] for i in present])
+    if isinstance(meta.get(SEGMENTED_KEY), dict):  # written by `softfit views`: the masks are segmented
+        info["segmentation"] = meta[SEGMENTED_KEY]
     sizes = _declared_sizes(json_path, meta)
     return RawViews(views, cameras.subset(present), info, expected_sizes=[sizes[i] for i in present])
 
