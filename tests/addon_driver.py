@@ -29,7 +29,8 @@ OUR_CLASSES = ("SOFTFIT_OT_fit", "SOFTFIT_OT_refine", "SOFTFIT_OT_cancel", "SOFT
                "SOFTFIT_OT_initial_mesh", "SOFTFIT_OT_export", "SOFTFIT_OT_backend_start",
                "SOFTFIT_OT_backend_stop", "SOFTFIT_OT_backend_restart", "SOFTFIT_OT_install_backend",
                "SOFTFIT_OT_cancel_install", "SOFTFIT_PT_main", "SOFTFIT_PT_input", "SOFTFIT_PT_advanced",
-               "SOFTFIT_PT_result", "SOFTFIT_OT_import_result", "SOFTFIT_OT_quad_remesh")
+               "SOFTFIT_PT_result", "SOFTFIT_OT_import_result", "SOFTFIT_OT_quad_remesh",
+               "SOFTFIT_OT_read_with_backend")
 
 
 LOGIC = ("backend_path", "errors", "fitdata", "geometry", "installer", "meshfile", "session", "summary",
@@ -330,6 +331,28 @@ def sfm_setup(args: dict, work: Path) -> dict:
     settle()
     obj = bpy.context.active_object
     rep["init_faces"] = len(obj.data.polygons) if obj is not None else 0
+    mod("session").disconnect()
+    return rep
+
+
+def read_with_backend(args: dict, work: Path) -> dict:
+    """Read with Backend on an input Blender cannot decode: the backend writes its views into the add-on's
+    user folder, the input becomes that folder, and Set up Scene runs from it."""
+    install(args["zip"], work / "repo")
+    set_backend(sys.executable, timeout=args.get("timeout", 10.0))
+    s = bpy.context.scene.softfit
+    s.input_path, s.image_size, s.silhouette, s.camera_source = args["path"], 0, "AUTO", "FILE"
+    rep: dict = {"plain_setup": call(bpy.ops.softfit.setup_scene)}
+    settle()
+    rep["plain_status"] = status()
+    rep["op"] = call(bpy.ops.softfit.read_with_backend)
+    rep["returned_first"] = mod("tasks").busy("convert") is not None
+    settle(limit=600)
+    rep["status"] = status()
+    rep["input_path"] = s.input_path
+    coll = bpy.data.collections.get("SoftFit Cameras")
+    cams = sorted(coll.objects, key=lambda o: o["softfit_view"]) if coll is not None else []
+    rep["cameras"] = [[list(r) for r in c.matrix_world] for c in cams]
     mod("session").disconnect()
     return rep
 
@@ -1064,7 +1087,7 @@ def paint(obj, uv: np.ndarray, image: np.ndarray) -> None:
 
 SCENARIOS = {f.__name__: f for f in (lifecycle, initial_mesh, backend_init, sfm_setup, setup_scene, fit,
                                      install_backend, inspect_blend, import_result, session_events,
-                                     quad_remesh, remesh_fit)}
+                                     quad_remesh, remesh_fit, read_with_backend)}
 
 
 def main() -> None:

@@ -595,6 +595,35 @@ def test_sfm_camera_source_sets_up_backend_cameras(built_zip: Path, ellipsoid_da
     assert rep["init"][0] == ["FINISHED"] and rep["init_faces"] > 0  # later operators use the cached cameras
 
 
+def test_read_with_backend_opens_a_colmap_project_blender_cannot(built_zip: Path, ellipsoid_dataset: Path,
+                                                               tmp_path: Path) -> None:
+    """A COLMAP project (pycolmap, backend only): Set up Scene says it cannot read it; Read with Backend
+    runs `softfit views` with the backend's interpreter, switches the input to what it wrote and sets the
+    scene up from it, with the project's own cameras."""
+    import json
+    import shutil
+
+    from colmap_support import write_colmap
+
+    from softfit.cameras import load_transforms
+
+    project = tmp_path / "project"
+    shutil.copytree(ellipsoid_dataset / "images", project / "images")
+    cams, _ = load_transforms(ellipsoid_dataset / "transforms.json")
+    write_colmap(project / "sparse" / "0", cams)
+    rep = run_driver("read_with_backend", tmp_path / "work", {"zip": str(built_zip), "path": str(project)},
+                     timeout=600)
+    assert rep["plain_status"]["error"] and "COLMAP project" in rep["plain_status"]["message"]
+    assert rep["op"][0] == ["FINISHED"] and rep["returned_first"]  # the backend reads in a child process
+    assert not rep["status"]["error"], rep["status"]
+    out = Path(rep["input_path"])
+    assert out != project and (out / "transforms.json").is_file() and "16 cameras" in rep["status"]["message"]
+    meta = json.loads((out / "transforms.json").read_text())
+    assert len(meta["frames"]) == 16 and "softfit_segmentation" not in meta  # alpha given, not segmented
+    blender = np.asarray(rep["cameras"])
+    np.testing.assert_allclose(blender[:, :3, 3], cams.c2w[:, :3, 3], atol=1e-4)  # the project's cameras
+
+
 @pytest.fixture(scope="module")
 def backend_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The SoftFit backend wheel as `make dist` builds it (pip wheel, compiled rasteriser inside; CPU

@@ -47,8 +47,8 @@ from softfit.mesh.sphere import uv_sphere  # noqa: E402
 from softfit.mesh.types import Mesh  # noqa: E402
 
 # The whole Blender-free sub-package, and the task runner (Blender-facing, but bpy only inside functions).
-PURE = ("logic.backend_path", "logic.errors", "logic.fitdata", "logic.geometry", "logic.installer",
-        "logic.meshfile", "logic.session", "logic.summary", "logic.views", "blender.tasks")
+PURE = ("logic.backend_path", "logic.convert", "logic.errors", "logic.fitdata", "logic.geometry",
+        "logic.installer", "logic.meshfile", "logic.session", "logic.summary", "logic.views", "blender.tasks")
 
 
 def pil_rgba(path: Path) -> np.ndarray:
@@ -687,8 +687,8 @@ def test_a_colmap_project_gets_a_clear_word_in_the_addon(tmp_path: Path) -> None
     write_rgba_dataset(tmp_path / "project", cams, convex_silhouettes(cams, VERTS))
     (tmp_path / "project" / "transforms.json").unlink()
     write_colmap(tmp_path / "project" / "sparse" / "0", cams)
-    with pytest.raises(AddonInputError, match=r"COLMAP project \(its model in sparse/0\).*softfit views "
-                                              r".*--out FOLDER"):
+    with pytest.raises(AddonInputError, match=r"COLMAP project \(its model in sparse/0\).*press Read with "
+                                              r"Backend"):
         views.discover(views.InputOptions(str(tmp_path / "project")), pil_size)
     assert load_dataset(tmp_path / "project").info["format"] == "colmap"  # what the backend does with it
 
@@ -702,8 +702,8 @@ def test_a_video_gets_a_clear_word_in_the_addon(tmp_path: Path) -> None:
         out.write(np.full((24, 32, 3), 40 * i, np.uint8))
     out.release()
     for path in (tmp_path, tmp_path / "orbit.mp4"):
-        with pytest.raises(AddonInputError, match=r"orbit.mp4 is a video.*softfit views .*--cameras sfm "
-                                                  r"--out FOLDER"):
+        with pytest.raises(AddonInputError, match=r"orbit.mp4 is a video.*SfM .*camera source and press "
+                                                  r"Read with Backend"):
             views.discover(views.InputOptions(str(path), camera_source="SFM"), pil_size)
 
 
@@ -726,3 +726,23 @@ def test_views_written_by_softfit_views_carry_their_segmentation(tmp_path: Path)
 
 def iou_bool(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def test_read_with_backend_runs_softfit_views_with_the_panels_cameras(tmp_path: Path) -> None:
+    """The command Read with Backend runs, and what an artist reads when the backend cannot read the
+    input (its own error line, not a traceback)."""
+    import sys
+
+    from softfit_addon.logic import convert
+
+    t = views.Turntable(distance=3.0, elevation_deg=20.0, fov_deg=45.0, start_deg=10.0, clockwise=True)
+    assert convert.camera_option("SFM", t) == "sfm" and convert.camera_option("FILE", t) is None
+    spec = convert.camera_option("TURNTABLE", t)
+    assert spec == "turntable:distance=3,elevation=20,fov=45,start=10,direction=cw"
+    from softfit.data.spec import parse_turntable
+
+    assert parse_turntable(spec).direction == -1 and parse_turntable(spec).start == 10.0
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no photos here")
+    with pytest.raises(AddonInputError, match=r"the backend could not read empty: no images found in"):
+        convert.write_views(sys.executable, tmp_path / "empty", tmp_path / "out", "sfm", timeout=120)

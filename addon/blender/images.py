@@ -17,8 +17,8 @@ def _load(path: Path) -> bpy.types.Image:
     if not path.is_file():
         raise InputError(f"image not found: {path}")
     if path.suffix.lower() in PHONE_EXTS:
-        raise InputError(f"{path.name}: Blender cannot read {path.suffix.upper()[1:]} photos; convert them "
-                         "to JPEG or PNG, or write them for the add-on with `softfit views INPUT --out DIR`")
+        raise InputError(f"{path.name}: Blender cannot read {path.suffix.upper()[1:]} photos: press Read "
+                         "with Backend (Input panel), and the backend writes them for the add-on")
     try:
         img = bpy.data.images.load(str(path), check_existing=False)
     except RuntimeError as exc:

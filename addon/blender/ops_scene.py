@@ -12,11 +12,11 @@ import bpy
 import numpy as np
 
 from ..core.cameras import Cameras, parse_transforms
-from ..logic import session
+from ..logic import backend_path, convert, session
 from ..logic.errors import InputError, in_panel_terms
 from ..logic.session import BackendConfig
 from ..wire.errors import WireError
-from . import inputs, tasks
+from . import inputs, tasks, userdata
 from .blend import scene, settings, status
 from .preferences import backend_config
 from .scene_setup import build_cameras_steps
@@ -149,4 +149,52 @@ class SOFTFIT_OT_setup_scene(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (SOFTFIT_OT_setup_scene,)
+CONVERT_TASK = "convert"
+
+
+class SOFTFIT_OT_read_with_backend(bpy.types.Operator):
+    """Read an input Blender cannot decode (a video, a COLMAP project, HEIC photos) with the local
+    backend: it writes the views and cameras into a folder the add-on reads, and the scene is set up"""
+
+    bl_idname = "softfit.read_with_backend"
+    bl_label = "Read with Backend"
+
+    def execute(self, context: bpy.types.Context) -> set[OperatorReturnItems]:
+        """Returns at once: `softfit views` runs in a child process (SfM and segmentation of a video take
+        minutes); then the input becomes its output folder and Set up Scene runs."""
+        if tasks.busy(CONVERT_TASK) is not None:
+            self.report({"ERROR"}, "SoftFit: the backend is still reading the input")
+            return {"CANCELLED"}
+        try:
+            opts = settings(context).input_options()
+            if not opts.path:
+                raise InputError("choose the input (a video, a COLMAP project, a folder of photos) first")
+            source = Path(opts.path)
+            if not source.exists():
+                raise InputError(f"input not found: {source}")
+            cfg = backend_config(context)
+            python = backend_path.local_python(cfg.python, session.ADDON_DIR)
+            if cfg.mode != "LOCAL" or python is None or not python.is_file():
+                raise InputError("reading the input with the backend needs a local backend (it reads the "
+                                 "input's files): install one in the preferences")
+            out = userdata.user_dir() / "views" / (source.stem or "input")
+            cameras = convert.camera_option(opts.camera_source, opts.turntable)
+        except InputError as exc:
+            self.report({"ERROR"}, f"SoftFit: {in_panel_terms(str(exc))}")
+            return {"CANCELLED"}
+
+        def done(printed: str) -> None:
+            s = settings(bpy.context)
+            s.input_path, s.camera_source = str(out), "FILE"  # its transforms.json holds the cameras
+            _report(f"{source.name} read by the backend into {out}: "
+                    + (printed.splitlines()[-1] if printed else "done"), False)
+            setup_async(bpy.context)
+
+        tasks.run(CONVERT_TASK, f"reading {source.name} with the backend",
+                  lambda: convert.write_views(python, source, out, cameras), done,
+                  lambda exc: _report(f"Read with Backend: {exc}", True))
+        self.report({"INFO"}, f"SoftFit: the backend is reading {source.name}")
+        return {"FINISHED"}
+
+
+CLASSES = (SOFTFIT_OT_setup_scene, SOFTFIT_OT_read_with_backend)

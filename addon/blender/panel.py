@@ -103,6 +103,7 @@ class SOFTFIT_PT_input(_SubPanel):
         if s.input_path.endswith(".npz"):
             col.prop(s, "object_index")
         col.prop(s, "allow_outside_paths")
+        col.operator("softfit.read_with_backend", icon="IMPORT")  # videos, COLMAP projects, HEIC photos
         col.prop(s, "camera_source")
         if s.camera_source == "TURNTABLE":
             box = col.box()

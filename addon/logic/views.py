@@ -74,12 +74,12 @@ def discover(opts: InputOptions, image_size: ImageSize) -> RawViews:
     fmt, where = detect(path)
     if fmt == "colmap":  # read with pycolmap, which Blender's Python does not have
         raise InputError(f"{path.name} is a COLMAP project (its model in {where.relative_to(path)}), which "
-                         f"the add-on cannot read: write its views for the add-on with `softfit views {path} "
-                         "--out FOLDER` and choose FOLDER, or fit it with `softfit fit`")
+                         "Blender cannot read: press Read with Backend (Input panel), and the backend writes "
+                         "its views and cameras for the add-on")
     if fmt == "video":  # decoded with OpenCV, which Blender's Python does not have
-        raise InputError(f"{where.name} is a video, which the add-on cannot read: write its frames for the "
-                         f"add-on with `softfit views {where} --cameras sfm --out FOLDER` and choose FOLDER, "
-                         "or fit it with `softfit fit`")
+        raise InputError(f"{where.name} is a video, which Blender cannot read: choose the SfM (or "
+                         "turntable) camera source and press Read with Backend (Input panel): the backend "
+                         "writes its frames and cameras for the add-on")
     found = KIND_OF[fmt]
     if opts.kind not in ("AUTO", found):
         raise InputError(f"{path} holds {found.lower()} data, not {opts.kind.lower()}: set the input kind to "
