@@ -141,7 +141,7 @@ def test_zip_has_no_torch_and_only_relative_imports(built_zip: Path) -> None:
 def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     rep = run_driver("lifecycle", tmp_path, {"zip": str(built_zip)})
     assert rep["errors"] == [] and rep["enabled"]
-    assert len(rep["registered"]) == 17 and rep["properties"] and rep["status_bar_hooked"]
+    assert len(rep["registered"]) == 18 and rep["properties"] and rep["status_bar_hooked"]
     assert rep["prefs_idname"] == "bl_ext.sftest.softfit"
     assert rep["user_dir_exists"] and rep["user_dir"].startswith(str(tmp_path))
     assert rep["wheel_installed"] == ["pyzmq-27.3.0.dist-info"]  # the bundled wheel, installed by Blender
@@ -167,7 +167,7 @@ def test_install_enable_register_twice(built_zip: Path, tmp_path: Path) -> None:
     for cycle in rep["cycles"]:
         assert cycle["disable_errors"] == [] and cycle["enable_errors"] == []
         assert cycle["leftovers"] == [] and not cycle["enabled_after_disable"]
-        assert cycle["registered"] == 17 and cycle["fresh_session"]
+        assert cycle["registered"] == 18 and cycle["fresh_session"]
     assert rep["cycles"][0]["backend_exit_code"] is not None  # unregister stopped the backend it launched
 
 
