@@ -25,3 +25,22 @@ def test_remeshing_recovers_thin_parts_a_fixed_mesh_cannot(render_dataset_cached
     assert steps and all("error" not in s for s in steps)
     assert on.mesh.n_faces > 4 * on.init.n_faces  # the images asked for more triangles
     assert check_mesh(on.mesh).watertight
+
+
+def test_the_adaptive_fit_ends_with_the_faces_its_views_need(render_dataset_cached):
+    """The remeshed fit is decimated at its end (softfit.mesh.simplify) while its training views allow:
+    on the airplane, half the faces for about the same IoU on views it never saw. Measured (seed 0, 2
+    threads; a short fit, so its training error is large and the 5 % it may grow is too): 1 388 -> 680
+    faces, training views' error 0.110 -> 0.114 (bound 0.115), held-out IoU 0.869 -> 0.861."""
+    folder = render_dataset_cached("airplane", views=16, size=64, scale=2.0)
+    out = {}
+    for simplify in (0.0, 0.05):
+        params = FitParams(iterations=120, remesh="on", simplify=simplify, device="cpu", plateau_patience=0,
+                           threads=2)
+        out[simplify] = run(Inputs(str(folder), image_size=64), InitSpec("hull", 150), params)
+    full, slim = out[0.0], out[0.05]
+    s = slim.metrics.raw["remesh"]["simplify"]
+    assert s["faces_before"] == full.mesh.n_faces and slim.mesh.n_faces == s["faces_after"]
+    assert slim.mesh.n_faces < 0.8 * full.mesh.n_faces
+    assert 1 - slim.metrics.heldout_iou < 1.1 * (1 - full.metrics.heldout_iou)
+    assert check_mesh(slim.mesh).watertight and check_mesh(slim.mesh).manifold

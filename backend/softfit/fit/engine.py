@@ -24,6 +24,7 @@ from softfit.fit.regularizers import Topology, regularizer_terms
 from softfit.fit.remesh import RemeshError, remesh
 from softfit.fit.sizing import target_lengths
 from softfit.fit.views import Targets, coverage_warnings, make_targets, split_views
+from softfit.mesh.simplify import simplify
 from softfit.mesh.types import Mesh, check_initial_mesh
 from softfit.metrics import view_iou
 from softfit.projection import project
@@ -296,10 +297,11 @@ class _Fit:
                         break
         except KeyboardInterrupt:
             reason = INTERRUPTED
-        fit_time, cpu_time = time.perf_counter() - t0, time.process_time() - cpu0
         mesh = Mesh(verts.cpu().double().numpy(), self.faces_np)
         if len(self.pinned):  # exact, not float32-rounded, positions for pinned vertices
             mesh.verts[self.pinned] = self.init.verts[self.pinned]
+        mesh, simplified = self._simplify(mesh, reason)
+        fit_time, cpu_time = time.perf_counter() - t0, time.process_time() - cpu0
         metrics = self.evaluate(mesh)
         metrics.update({
             "iterations": done, "stop_reason": reason, "cancelled": reason in (CANCELLED, INTERRUPTED),
@@ -308,10 +310,27 @@ class _Fit:
             "final_terms": {k: v[-1] for k, v in hist.terms.items()},
             "remesh": {"enabled": self.remesh, "setting": p.remesh, "initial_faces": self.init.n_faces,
                        "final_faces": mesh.n_faces, "steps": self._remesh_log}
+            | ({"simplify": simplified} if simplified is not None else {})
             | ({"disabled_because": "pinned vertices keep their indices only on a fixed topology"}
                if p.remesh == "on" and not self.remesh else {}),
         })
         return FitResult(mesh, metrics, cancelled=reason in (CANCELLED, INTERRUPTED))
+
+    def _simplify(self, mesh: Mesh, reason: str) -> tuple[Mesh, dict | None]:
+        """An adaptive fit that ran its course ends with the fewest faces its training views cannot tell
+        from it (softfit.mesh.simplify). A fixed --polys N keeps the N faces asked for, and a stopped or
+        diverged fit is left as it stood."""
+        if not self.remesh or self.p.simplify <= 0 or reason not in (COMPLETED, PLATEAU):
+            return mesh, None
+        sil, cams = self.data.silhouettes[self.train], self.data.cameras.subset(self.train)
+
+        def error(m: Mesh) -> float:
+            return 1.0 - float(view_iou(m, sil, cams, self.device).mean())
+
+        out = simplify(mesh, error, self.p.simplify)
+        if out.mesh is not mesh:
+            self.topology += 1
+        return out.mesh, out.summary()
 
     def evaluate(self, mesh: Mesh) -> dict:
         """Hard-raster IoU on every training and held-out view at the data's full size."""

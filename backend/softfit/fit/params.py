@@ -69,6 +69,10 @@ class FitParams:
         "adaptive remeshing during the fit (edge lengths from the pixel footprint, curvature and the "
         "silhouette error, softfit.fit.sizing): on, off, or auto = on when the initial mesh's polys is "
         "'auto' (softfit.pipeline decides; a direct fit() call treats auto as off)", choices=REMESH))
+    simplify: float = field(default=0.05, metadata=_opt(
+        "after an adaptive fit (remesh on), collapse edges by quadric error while the training views' "
+        "silhouette error (1 - IoU) grows by at most this share of its own (softfit.mesh.simplify); 0 = keep "
+        "the remeshed faces"))
     holdout: float = field(default=0.1, metadata=_opt(
         "fraction of views held out of the loss and scored at the end (>= 1 view when there are >= 5)"))
     seed: int = field(default=0, metadata=_opt("random seed: same seed, same data -> same mesh"))
@@ -91,7 +95,7 @@ class FitParams:
         for name in ("iterations", "views_per_step", "seed", "threads", "plateau_patience"):
             setattr(self, name, _int(getattr(self, name), name))
         for name in ("lr", "lr_decay", "sigma_anneal", "smoothing", "w_laplacian", "w_edge", "w_normal",
-                     "w_flatten", "holdout", "plateau_tol"):
+                     "w_flatten", "holdout", "plateau_tol", "simplify"):
             setattr(self, name, _float(getattr(self, name), name))
         for name, choices in (("optimizer", OPTIMIZERS), ("parameterization", PARAMETERIZATIONS),
                               ("laplacian", LAPLACIANS), ("device", DEVICES),
@@ -112,6 +116,7 @@ class FitParams:
                "regulariser weights must be >= 0")
         _check(0 <= self.holdout < 1, "holdout must be a fraction in [0, 1)")
         _check(self.threads >= 0, "threads must be >= 0")
+        _check(0 <= self.simplify <= 1, "simplify must lie in [0, 1]")
         _check(self.plateau_patience >= 0 and self.plateau_tol >= 0, "plateau settings must be >= 0")
 
     # -- JSON -------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def _trimesh(mesh: Mesh) -> trimesh.Trimesh:
     return trimesh.Trimesh(mesh.verts, mesh.faces, process=False, validate=False)
 
 
-def _edge_face_counts(faces: np.ndarray) -> np.ndarray:
+def edge_face_counts(faces: np.ndarray) -> np.ndarray:
     """(E,) how many faces use each undirected edge."""
     e = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
     return np.unique(e, axis=0, return_counts=True)[1]
@@ -121,7 +121,7 @@ class MeshCheck:
 def check_mesh(mesh: Mesh) -> MeshCheck:
     """Measure every property in the module docstring."""
     tm = _trimesh(mesh)
-    counts = _edge_face_counts(mesh.faces) if mesh.n_faces else np.zeros(0, dtype=np.int64)
+    counts = edge_face_counts(mesh.faces) if mesh.n_faces else np.zeros(0, dtype=np.int64)
     areas = tm.area_faces if mesh.n_faces else np.zeros(0)
     scale = float(np.ptp(mesh.verts, axis=0).max()) if mesh.n_verts else 0.0
     degenerate = int((areas <= (1e-12 * scale) ** 2).sum()) if scale > 0 else mesh.n_faces
