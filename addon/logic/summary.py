@@ -29,7 +29,8 @@ def result_message(metrics: dict) -> str:
     on the server make the IoUs agreement with that segmentation, and say so; then come the segmentation
     method, the texture (its size and the photos' it was baked from, or why there is none) and the warnings
     (`metrics["segmentation_warnings"]`, `silhouette_warnings` about given silhouettes that leave the
-    frame, `view_warnings` about views too few or all on one side), the things an artist must know."""
+    frame, `view_warnings` about views too few or all on one side, `mesh_warnings` about a result that
+    still crosses itself), the things an artist must know."""
     parts = ["cancelled" if metrics.get("cancelled") else "done"]
     segmented = "segmentation" in str(metrics.get("iou_against", ""))
     for key, label in (("heldout_iou", "held-out IoU"), ("train_iou", "train IoU")):
@@ -44,7 +45,7 @@ def result_message(metrics: dict) -> str:
     texture = _texture(metrics.get("texture"))
     if texture:
         parts.append(texture)
-    warnings = [w for k in ("segmentation_warnings", "silhouette_warnings", "view_warnings")
+    warnings = [w for k in ("segmentation_warnings", "silhouette_warnings", "view_warnings", "mesh_warnings")
                 if isinstance(metrics.get(k), list) for w in metrics[k]]
     if warnings:
         parts.append("WARNING: " + "; ".join(str(w) for w in warnings))

@@ -76,18 +76,26 @@ class Scorer:
 def _fit_row(folder: Path, size: int, polys: int | str, remesh: str, scorer: Scorer | None = None,
              seed: int = 0) -> dict:
     from softfit.fit import FitParams
+    from softfit.fit.repair import silhouette_error
     from softfit.mesh.io import load_mesh
+    from softfit.metrics import view_iou
     from softfit.pipeline import InitSpec, Inputs, run
 
     params = FitParams(device="cpu", remesh=remesh, seed=seed)
     load0 = os.getloadavg()[0]
     out = run(Inputs(str(folder), image_size=size), InitSpec("hull", polys), params,
               load_mesh(folder / "gt_mesh.obj"))
-    m = out.metrics.raw
+    m, d = out.metrics.raw, out.data
+    error = silhouette_error(d.silhouettes[out.train], d.cameras.subset(out.train))
+
+    def heldout(mesh) -> float:
+        return float(view_iou(mesh, d.silhouettes[out.held], d.cameras.subset(out.held)).mean())
+
     return {"polys": polys, "remesh": remesh, "init_faces": out.init.n_faces, "faces": out.mesh.n_faces,
             "heldout_iou": m["heldout_iou"], "train_iou": m["train_iou"], "fit_time": m["fit_time"],
             "fit_cpu_time": m["fit_cpu_time"], "chamfer_rel": out.metrics.chamfer_rel,
-            "loadavg": load0, "seed": seed, "remesh_steps": m["remesh"]["steps"]} | _checks(out.mesh) | (
+            "loadavg": load0, "seed": seed, "remesh_steps": m["remesh"]["steps"],
+            "simplify": m["remesh"].get("simplify")} | _checks(out.mesh, error, heldout) | (
                 scorer(out.mesh) if scorer else {})
 
 
@@ -122,20 +130,27 @@ def mean_row(runs: list[dict]) -> dict:
     return out | {"runs": runs}
 
 
-def _checks(mesh) -> dict:
+def _checks(mesh, error=None, heldout=None) -> dict:
     """check_mesh of the raw mesh (closed, manifold, oriented; crossings counted) and of the mesh the
-    report writes (`repair_mesh`: crossings untangled)."""
-    from softfit.fit.remesh import remesh_or_keep
-    from softfit.mesh.clean import check_mesh, repair_mesh
+    report writes (`repair_fitted` with the fit's training views' `error`, as `softfit fit` finishes a
+    fit: crossings untangled, coarsening folds only while it keeps the fit); `heldout` scores the written
+    mesh when the repair moved it."""
+    from softfit.fit.repair import repair_fitted
+    from softfit.mesh.clean import check_mesh
 
     raw = check_mesh(mesh)
     t0 = time.perf_counter()
-    repaired, report = repair_mesh(mesh, remesh=remesh_or_keep)  # as `softfit fit` finishes a fit
-    return {"closed_manifold_oriented": bool(raw.watertight and raw.manifold and raw.winding_consistent
-                                             and raw.outward),
-            "self_intersections": int(raw.self_intersections), "check_ok": bool(raw.ok),
-            "repaired_ok": bool(check_mesh(repaired).ok), "repaired_faces": repaired.n_faces,
-            "repair_moved_rel": report["max_displacement_rel"], "repair_time": time.perf_counter() - t0}
+    repaired, report = repair_fitted(mesh, error)
+    out = {"closed_manifold_oriented": bool(raw.watertight and raw.manifold and raw.winding_consistent
+                                            and raw.outward),
+           "self_intersections": int(raw.self_intersections), "check_ok": bool(raw.ok),
+           "repaired_ok": bool(check_mesh(repaired).ok), "repaired_faces": repaired.n_faces,
+           "repair_moved_rel": report["max_displacement_rel"], "repair_time": time.perf_counter() - t0,
+           "repair_crossings_left": int(report["after"]["self_intersections"]),
+           "coarsening_refused": "coarsening_refused" in report}
+    if heldout is not None and (report["max_displacement"] > 0 or repaired.n_faces != mesh.n_faces):
+        out["repaired_heldout_iou"] = heldout(repaired)
+    return out
 
 
 def _hull_row(folder: Path, size: int, scorer: Scorer | None = None) -> dict:
@@ -202,7 +217,11 @@ def _repaired(r: dict) -> str:
     cell = _yes(r.get("repaired_ok"))
     if r.get("repair_moved_rel"):
         cell += (f" (moved ≤ {100 * r['repair_moved_rel']:.2f} %, {r['repaired_faces']} faces, "
-                 f"{r['repair_time']:.0f} s)")
+                 f"{r['repair_time']:.0f} s"
+                 + (f", held-out IoU {r['repaired_heldout_iou']:.4f}" if r.get("repaired_heldout_iou")
+                    else "")
+                 + (f"; {r['repair_crossings_left']} crossing pairs left: coarsening them away cost the "
+                    "fit" if r.get("coarsening_refused") else "") + ")")
     return cell
 
 

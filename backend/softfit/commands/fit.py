@@ -138,6 +138,11 @@ def summary(outcome: Outcome) -> str:
     if topo:
         lines.append(f"mesh {'clean' if topo['ok'] else 'NOT clean'}: watertight {topo['watertight']}, "
                      f"manifold {topo['manifold']}, self-intersections {topo['self_intersections']}")
+    before = m.get("topology", {}).get("fit_scores", {}).get("heldout_iou")
+    if before is not None and m.get("heldout_iou") is not None:
+        lines.append(f"the repair moved the fitted surface: held-out {m['heldout_iou']:.4f} is the written "
+                     f"mesh's ({before:.4f} before the repair)")
+    lines += [f"warning: {w}" for w in m.get("mesh_warnings", [])]
     tex = m.get("texture", {})
     textured = bool(tex) and "skipped" not in tex
     if textured:

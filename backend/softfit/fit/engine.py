@@ -22,6 +22,7 @@ from softfit.fit.parameterization import make_parameterization
 from softfit.fit.params import FitParams
 from softfit.fit.regularizers import Topology, regularizer_terms
 from softfit.fit.remesh import RemeshError, remesh
+from softfit.fit.repair import repair_fitted, silhouette_error
 from softfit.fit.sizing import target_lengths
 from softfit.fit.views import Targets, coverage_warnings, make_targets, split_views
 from softfit.mesh.simplify import simplify
@@ -322,12 +323,13 @@ class _Fit:
         diverged fit is left as it stood."""
         if not self.remesh or self.p.simplify <= 0 or reason not in (COMPLETED, PLATEAU):
             return mesh, None
-        sil, cams = self.data.silhouettes[self.train], self.data.cameras.subset(self.train)
+        error = silhouette_error(self.data.silhouettes[self.train], self.data.cameras.subset(self.train),
+                                 str(self.device))
 
-        def error(m: Mesh) -> float:
-            return 1.0 - float(view_iou(m, sil, cams, self.device).mean())
+        def untangle(m: Mesh) -> Mesh:
+            return repair_fitted(m, error)[0]
 
-        out = simplify(mesh, error, self.p.simplify)
+        out = simplify(mesh, error, self.p.simplify, untangle)
         if out.mesh is not mesh:
             self.topology += 1
         return out.mesh, out.summary()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from softfit.mesh.clean import edge_face_counts, nonmanifold_vertices
+from softfit.mesh.intersect import intersecting_pairs
 from softfit.mesh.types import Mesh
 
 KEEP_STEP = 0.7  # each try keeps this share of the last try's faces
@@ -26,8 +27,9 @@ DEGENERATE_REL = 1e-12  # face area / (bounding-box extent)² at or below which 
 
 @dataclass
 class Simplified:
-    """The mesh kept and what was tried: `tries` holds (faces, error) for every candidate measured, error
-    None where the decimator did not leave a closed, consistently wound 2-manifold."""
+    """The mesh kept and what was tried: `tries` holds (faces, error) for every candidate (the untangled
+    fit first, when it crossed itself), error None where the decimator did not leave a closed,
+    consistently wound 2-manifold free of crossings."""
 
     mesh: Mesh
     faces_before: int
@@ -81,20 +83,37 @@ def _closed_manifold(mesh: Mesh) -> bool:
     return bool((area2 > 2 * DEGENERATE_REL * extent**2).all())
 
 
-def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float) -> Simplified:
+def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
+             untangle: Callable[[Mesh], Mesh] | None = None) -> Simplified:
     """Decimate `mesh` in steps of KEEP_STEP of its faces while `error` (the training views' silhouette
     error, 1 - mean IoU) stays within (1 + max_growth) times `mesh`'s own; keep the last mesh within it.
-    A candidate that is not a clean closed mesh is passed over, not kept; the first one over the error
-    bound ends the search (the error grows with every collapse, give or take the odd pixel)."""
+
+    `untangle` (`softfit.fit.repair.repair_fitted`) first opens the fit's crossing folds, as the write would:
+    decimated, a fold keeps crossing on faces so large that repairing them afterwards moves the surface
+    (measured on the cube of `softfit bench fit`: 334 faces decimated from the raw fit, then repaired,
+    lost 0.013 held-out IoU; decimated from the untangled fit, none). A candidate that is not a clean
+    closed mesh, or crosses itself, is passed over, not kept; the first one over the error bound ends the
+    search (the error grows with every collapse, give or take the odd pixel). A fit whose crossings
+    cannot be opened within the bound is left as it is: every decimation of it would cross too."""
     t0 = time.perf_counter()
     e0 = float(error(mesh))
     out = Simplified(mesh, mesh.n_faces, e0, e0 * (1.0 + max_growth))
-    if max_growth <= 0:
-        out.seconds = time.perf_counter() - t0
-        return out
-    target = mesh.n_faces * KEEP_STEP
+    source = mesh
+    if max_growth > 0 and len(intersecting_pairs(mesh)):
+        if untangle is not None:
+            source = untangle(mesh)
+            e = float(error(source))
+            out.tries.append((source.n_faces, e))
+            if e <= out.max_error:
+                out.mesh = source
+        if out.mesh is mesh or len(intersecting_pairs(source)):  # every decimation of it would cross too
+            out.seconds = time.perf_counter() - t0
+            return out
+    target = source.n_faces * KEEP_STEP if max_growth > 0 else 0
     while target >= MIN_FACES:
-        cand = decimate(mesh, int(target))
+        cand = decimate(source, int(target))
+        if cand is not None and len(intersecting_pairs(cand)):
+            cand = None
         e = None if cand is None else float(error(cand))
         out.tries.append((int(target) if cand is None else cand.n_faces, e))
         if e is not None:

@@ -1,0 +1,76 @@
+"""The repair of a fitted mesh (softfit.fit.repair): coarsening folds away only while it keeps the fit,
+and the mesh written is the one scored (softfit.texture.finish). Real Blender renders of the torus knot
+and a real adaptive fit of it (tests/fixtures/knot_adaptive_fit_r13.npz, 233 crossing face pairs)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from softfit.data.load import load_dataset
+from softfit.fit.engine import FitResult
+from softfit.fit.params import FitParams
+from softfit.fit.repair import REPAIR_GROWTH, crossing_warning, repair_fitted, silhouette_error
+from softfit.mesh.types import Mesh
+from softfit.metrics import view_iou
+from softfit.texture.finish import finish
+
+
+def _knot_fit() -> Mesh:
+    d = np.load(Path(__file__).parent / "fixtures" / "knot_adaptive_fit_r13.npz")
+    return Mesh(d["verts"].astype(np.float64), d["faces"].astype(np.int64))
+
+
+@pytest.fixture(scope="module")
+def knot_views(render_dataset_cached):
+    """The true torus knot, framed as the fixture was fitted (`softfit bench fit`: scale 1, rings)."""
+    return load_dataset(render_dataset_cached("torus_knot", views=24, size=128, scale=1.0, cameras="rings"),
+                        image_size=128)
+
+
+def test_coarsening_that_costs_the_fit_is_refused(knot_views):
+    """Measured at 128²: the fit's silhouette error 0.040; coarsened (no crossings) 0.099; smoothed only
+    0.045 with 39 crossing pairs left. The smoothed mesh is kept and the crossings are reported."""
+    m = _knot_fit()
+    error = silhouette_error(knot_views.silhouettes, knot_views.cameras)
+    out, report = repair_fitted(m, error)
+    refused = report["coarsening_refused"]
+    assert refused["coarsened_error"] > refused["fit_error"] * (1 + REPAIR_GROWTH)
+    assert refused["smoothed_error"] < refused["coarsened_error"] and refused["coarsened_crossings_left"] == 0
+    assert error(out) == pytest.approx(refused["smoothed_error"], abs=1e-6)
+    assert out.n_faces == m.n_faces and "coarsened_passes" not in report["steps"]
+    left = report["after"]["self_intersections"]
+    assert 0 < left < 233
+    warning = crossing_warning(report)
+    assert f"{left} pairs of faces" in warning and "training views' silhouette error" in warning
+
+
+def test_coarsening_that_keeps_the_fit_is_kept():
+    """The same fold with an error the coarsening does not change: crossing-free, as before."""
+    m = _knot_fit()
+    out, report = repair_fitted(m, lambda mesh: 0.05)
+    assert "coarsening_refused" not in report and report["steps"]["coarsened_passes"] >= 1
+    assert report["after"]["self_intersections"] == 0 and crossing_warning(report) is None
+    pinned, pinned_report = repair_fitted(m, lambda mesh: 0.05, pinned=True)
+    assert np.array_equal(pinned.faces, m.faces) and "coarsened_passes" not in pinned_report["steps"]
+
+
+def test_the_written_mesh_is_the_one_scored(knot_views):
+    """finish() repairs the fit; when the repair moved it, the IoUs in the metrics are the written mesh's
+    (the fit's own kept as topology.fit_scores), and the crossings left are a warning."""
+    m = _knot_fit()
+    train, held = np.arange(0, 24, 3), np.array([1, 10, 20])
+    before = {"train_iou": float(view_iou(m, knot_views.silhouettes[train], knot_views.cameras.subset(train))
+                                 .mean()),
+              "heldout_iou": float(view_iou(m, knot_views.silhouettes[held], knot_views.cameras.subset(held))
+                                   .mean())}
+    views = {"train_views": train.tolist(), "heldout_views": held.tolist()}
+    result = FitResult(m, {"mesh": {"pinned": 0}} | views | before)
+    finish(result, knot_views, FitParams(device="cpu"), texture=False, train=train)
+    topo = result.metrics["topology"]
+    assert topo["fit_scores"]["heldout_iou"] == before["heldout_iou"]
+    written = view_iou(result.mesh, knot_views.silhouettes[held], knot_views.cameras.subset(held))
+    assert result.metrics["heldout_iou"] == pytest.approx(float(written.mean()))
+    assert result.metrics["heldout_iou_per_view"] == pytest.approx(written.tolist())
+    assert result.metrics["heldout_iou"] != before["heldout_iou"]
+    assert "coarsening_refused" in topo and result.metrics["mesh_warnings"]
