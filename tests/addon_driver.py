@@ -306,6 +306,11 @@ def backend_init(args: dict, work: Path) -> dict:
         rep[method] = {"result": result, "error": error, "name": obj.name, "role": obj.get("softfit_role"),
                        "returned_first": returned_first,
                        "verts": world_verts(obj).tolist(), "faces": [list(p.vertices) for p in polys]}
+    s.init_method, s.detail, s.init_polys = "HULL", "AUTO", 3 * args["polys"]  # Auto: the backend's rule
+    call(bpy.ops.softfit.initial_mesh)
+    settle()
+    rep["HULL_AUTO_faces"] = len(bpy.context.active_object.data.polygons)
+    rep["HULL_AUTO_message"] = bpy.context.window_manager.softfit.message
     mod("session").disconnect()
     return rep
 
@@ -758,15 +763,16 @@ def fit(args: dict, work: Path) -> dict:
 
 
 def remesh_fit(args: dict, work: Path) -> dict:
-    """A fit that remeshes (More Parameters: {"remesh": "on"}): the copy takes each new topology the
-    backend streams, every frame written into it fits it, the result lands with the final faces."""
+    """A fit that remeshes (Advanced: Detail Auto): the copy takes each new topology the backend
+    streams, every frame written into it fits it, the result lands with the final faces."""
     install(args["zip"], work / "repo")
     set_backend(sys.executable, timeout=args.get("timeout", 10.0))
     s = bpy.context.scene.softfit
     s.input_path, s.image_size, s.silhouette = args["path"], 0, "AUTO"
     s.init_polys, s.init_radius, s.init_method = args["polys"], 0.5, "SPHERE"
     s.iterations = args["iterations"]
-    s.extra_params = json.dumps({"remesh": "on", "resolutions": [[0, 32], [0.5, 0]]})
+    s.detail = "AUTO"
+    s.extra_params = json.dumps({"resolutions": [[0, 32], [0.5, 0]]})
     rep: dict = {"setup": setup(), "init": sorted(bpy.ops.softfit.initial_mesh())}
     sphere = bpy.context.active_object
     rep["init_counts"] = [len(sphere.data.vertices), len(sphere.data.polygons)]
@@ -786,6 +792,7 @@ def remesh_fit(args: dict, work: Path) -> dict:
     rep["counts"] = counts
     rep["result_counts"] = [len(res.data.vertices), len(res.data.polygons)]
     rep["metrics"] = json.loads(res["softfit_metrics"])
+    rep["params"], rep["refine_params"] = s.fit_params(), s.fit_params(refine=True)
     return rep
 
 

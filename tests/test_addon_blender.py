@@ -291,6 +291,11 @@ def test_streaming_follows_the_fits_remeshing(remesh_report: dict) -> None:
     assert any(c[0] != r["init_counts"][0] for c in r["counts"])  # the copy's mesh changed while streaming
     assert r["result_counts"][1] == r["metrics"]["mesh"]["faces"] == r["metrics"]["remesh"]["final_faces"]
     assert r["result_counts"][1] != r["init_counts"][1]
+    # Detail Auto asks for remeshing, and the fit then ends with its final decimation; a Refine does not
+    # remesh the artist's mesh
+    assert r["params"]["remesh"] == "on" and "remesh" not in r["refine_params"]
+    simplified = r["metrics"]["remesh"]["simplify"]
+    assert simplified["faces_after"] == r["result_counts"][1] <= simplified["faces_before"]
 
 
 def test_only_changed_settings_are_sent(fit_report: dict) -> None:
@@ -572,6 +577,8 @@ def test_backend_initial_meshes_hull_and_bbox(built_zip: Path, ellipsoid_dataset
         ious[method] = float(((got & want).sum((1, 2)) / (got | want).sum((1, 2))).min())
     print(f"backend initial meshes, worst-view IoU: {ious}")
     assert ious["HULL"] > 0.85 and ious["HULL"] > ious["BBOX"]
+    # Detail Auto: the backend's rule sizes the hull from the images, not Triangles (1 500 here)
+    assert 100 < rep["HULL_AUTO_faces"] < 1000, (rep["HULL_AUTO_faces"], rep["HULL_AUTO_message"])
 
 
 def test_sfm_camera_source_sets_up_backend_cameras(built_zip: Path, ellipsoid_dataset: Path,

@@ -50,7 +50,7 @@ def request_initial(context: bpy.types.Context, method: str, config: BackendConf
     s = settings(context)
     _views, data = inputs.load(s)
     cfg = config if config is not None else backend_config(context)
-    polys = int(s.init_polys)
+    polys: int | str = "auto" if s.detail == "AUTO" else int(s.init_polys)  # auto: the backend's rule
     params = s.fit_params()  # the fit's held-out views must not shape its start
 
     def work() -> tuple[Prepared, tuple[np.ndarray, np.ndarray] | None]:

@@ -128,7 +128,9 @@ class SOFTFIT_PT_advanced(_SubPanel):
             col.prop(s, name)
         col.separator()
         col.prop(s, "init_method")
-        col.prop(s, "init_polys")
+        col.prop(s, "detail")
+        if s.detail == "FIXED" or s.init_method == "SPHERE":  # Auto's hull is sized by the backend's rule
+            col.prop(s, "init_polys")
         if s.init_method == "SPHERE":
             col.prop(s, "init_radius")
             col.prop(s, "init_center")

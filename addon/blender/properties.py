@@ -57,6 +57,12 @@ INIT_METHODS = [
     ("BBOX", "Bounding Box", "Ellipsoid in the 3-D box all views agree on, built by the backend"),
     ("HULL", "Visual Hull", "The views' visual hull, remeshed, built by the backend from the views"),
 ]
+DETAILS = [
+    ("FIXED", "Fixed", "The initial mesh's Triangles, kept through the fit (softfit fit --polys N)"),
+    ("AUTO", "Auto", "The images decide: the fit remeshes itself, refining thin parts and where the outline "
+     "misfits, then ends with the fewest triangles its views need (softfit fit --polys auto). A Refine keeps "
+     "the mesh's own triangles"),
+]
 PRESETS = [
     ("QUICK", "Quick", "A first look in seconds: few iterations, small images, a coarse mesh"),
     ("BALANCED", "Balanced", "The default: good shapes in about a minute on a CPU backend"),
@@ -116,6 +122,7 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
         description="Write the fitted shape as the shape key \"SoftFit\" on the original object instead of "
                     "keeping a separate result object (when the vertex counts match)")
     init_method: EnumProperty(name="Method", items=INIT_METHODS, default="AUTO")
+    detail: EnumProperty(name="Detail", items=DETAILS, default="FIXED")
     init_polys: IntProperty(name="Triangles", default=2000, min=8, max=2_000_000,
                             description="About how many triangles the initial mesh has")
     init_radius: FloatProperty(name="Radius", default=0.5, min=1e-4, unit="LENGTH")
@@ -189,6 +196,8 @@ class SOFTFIT_PG_settings(bpy.types.PropertyGroup):
             if not isinstance(extra, dict):
                 raise InputError("More Parameters must be a JSON object")
             params.update(extra)
+        if self.detail == "AUTO" and not refine:
+            params.setdefault("remesh", "on")  # the server reads "auto" as off: the client gave the mesh
         return params
 
 

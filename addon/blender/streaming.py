@@ -340,7 +340,7 @@ class FitJob:
         self.metrics = dict(ev.metrics)
         self.metrics["cancelled"] = bool(ev.cancelled)
         self._keep()
-        self._finish("cancelled" if ev.cancelled else "done", result_message(self.metrics))
+        self._finish("cancelled" if ev.cancelled else "done", in_panel_terms(result_message(self.metrics)))
 
     def _keep(self) -> None:
         """The copy becomes the source's one result: earlier results go, the copy takes their name; or,

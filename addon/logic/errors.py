@@ -18,6 +18,7 @@ PANEL_TERMS = (
     ("--init hull or bbox", "Initial Mesh: Visual Hull"),
     ("pass --allow-outside-paths", "tick Input: Allow Outside Paths"),
     ("(--no-texture)", "(Advanced: Texture)"),
+    ("(--polys N)", "(Advanced: Detail Fixed)"),
 )
 
 

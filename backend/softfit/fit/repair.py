@@ -69,4 +69,4 @@ def crossing_warning(report: dict) -> str | None:
         why = (f" (remeshing them away would have raised the training views' silhouette error from "
                f"{refused['fit_error']:.4f} to {refused['coarsened_error']:.4f})")
     return (f"the mesh crosses itself at {left} pairs of faces, where its surface nearly touches itself"
-            f"{why}; Blender's 3D-Print Toolbox shows them; a fixed --polys N fit may have none")
+            f"{why}; Blender's 3D-Print Toolbox shows them; a fit of fixed size (--polys N) may have none")
