@@ -27,21 +27,23 @@ DEGENERATE_REL = 1e-12  # face area / (bounding-box extent)² at or below which 
 
 @dataclass
 class Simplified:
-    """The mesh kept and what was tried: `tries` holds (faces, error) for every candidate (the untangled
-    fit first, when it crossed itself), error None where the decimator did not leave a closed,
-    consistently wound 2-manifold free of crossings."""
+    """The mesh kept and what was tried: `tries` holds (faces, error) for every candidate, error None where
+    the decimator did not leave a closed, consistently wound 2-manifold; `untangled` the same for the
+    meshes that crossed themselves (the fit first, when it did), once untangled."""
 
     mesh: Mesh
     faces_before: int
     error_before: float
     max_error: float
     tries: list[tuple[int, float | None]] = field(default_factory=list)
+    untangled: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> dict:
         return {"faces_before": self.faces_before, "faces_after": self.mesh.n_faces,
                 "error_before": round(self.error_before, 6), "max_error": round(self.max_error, 6),
                 "tries": [[f, None if e is None else round(e, 6)] for f, e in self.tries],
+                "untangled": [[f, round(e, 6)] for f, e in self.untangled],
                 "seconds": round(self.seconds, 3)}
 
 
@@ -85,41 +87,60 @@ def _closed_manifold(mesh: Mesh) -> bool:
 
 def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
              untangle: Callable[[Mesh], Mesh] | None = None) -> Simplified:
-    """Decimate `mesh` in steps of KEEP_STEP of its faces while `error` (the training views' silhouette
-    error, 1 - mean IoU) stays within (1 + max_growth) times `mesh`'s own; keep the last mesh within it.
+    """The fewest faces within (1 + max_growth) times `mesh`'s `error` (the training views' silhouette
+    error, 1 - mean IoU), as the mesh will be written: crossing folds opened by `untangle`
+    (`softfit.fit.repair.repair_fitted`, the writer's repair). The mesh returned is that untangled one.
 
-    `untangle` (`softfit.fit.repair.repair_fitted`) first opens the fit's crossing folds, as the write would:
-    decimated, a fold keeps crossing on faces so large that repairing them afterwards moves the surface
-    (measured on the cube of `softfit bench fit`: 334 faces decimated from the raw fit, then repaired,
-    lost 0.013 held-out IoU; decimated from the untangled fit, none). A candidate that is not a clean
-    closed mesh, or crosses itself, is passed over, not kept; the first one over the error bound ends the
-    search (the error grows with every collapse, give or take the odd pixel). A fit whose crossings
-    cannot be opened within the bound is left as it is: every decimation of it would cross too."""
+    Decimation goes in steps of KEEP_STEP of the faces, from `mesh` and, when `mesh` crosses itself and
+    its untangled copy is within the bound, from that copy too (a fold decimated keeps crossing on faces so
+    large that opening it afterwards moves the surface: the cube of `softfit bench fit` decimated to 338
+    faces from its fit lost 0.013 held-out IoU in the repair, while decimated from its untangled fit it
+    kept the fit at 486). Along each, a candidate that is not a clean closed mesh is passed over, the first
+    over the bound ends the steps (the error grows with every collapse, give or take the odd pixel), and
+    the smallest within it that is still within it once untangled is kept. When none is, or when `mesh`
+    itself cannot be untangled within the bound, `mesh` is returned as it was (its repair is the
+    writer's)."""
     t0 = time.perf_counter()
     e0 = float(error(mesh))
     out = Simplified(mesh, mesh.n_faces, e0, e0 * (1.0 + max_growth))
-    source = mesh
-    if max_growth > 0 and len(intersecting_pairs(mesh)):
-        if untangle is not None:
-            source = untangle(mesh)
-            e = float(error(source))
-            out.tries.append((source.n_faces, e))
-            if e <= out.max_error:
-                out.mesh = source
-        if out.mesh is mesh or len(intersecting_pairs(source)):  # every decimation of it would cross too
+    if max_growth <= 0:
+        return out
+    sources = [mesh]
+    if untangle is not None and len(intersecting_pairs(mesh)):
+        clean = untangle(mesh)
+        e = float(error(clean))
+        out.untangled.append((clean.n_faces, e))
+        if e > out.max_error:  # its decimations would not untangle within the bound either
             out.seconds = time.perf_counter() - t0
             return out
-    target = source.n_faces * KEEP_STEP if max_growth > 0 else 0
+        sources.append(clean)
+    for source in sources:
+        best = _smallest_within(source, error, out, untangle)
+        if best is not None and best.n_faces < out.mesh.n_faces:
+            out.mesh = best
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _smallest_within(source: Mesh, error: Callable[[Mesh], float], out: Simplified,
+                     untangle: Callable[[Mesh], Mesh] | None) -> Mesh | None:
+    within: list[Mesh] = []
+    target = source.n_faces * KEEP_STEP
     while target >= MIN_FACES:
         cand = decimate(source, int(target))
-        if cand is not None and len(intersecting_pairs(cand)):
-            cand = None
         e = None if cand is None else float(error(cand))
         out.tries.append((int(target) if cand is None else cand.n_faces, e))
         if e is not None:
             if e > out.max_error:
                 break
-            out.mesh = cand
+            within.append(cand)
         target *= KEEP_STEP
-    out.seconds = time.perf_counter() - t0
-    return out
+    for cand in reversed(within):
+        if untangle is not None and len(intersecting_pairs(cand)):
+            cand = untangle(cand)
+            e = float(error(cand))
+            out.untangled.append((cand.n_faces, e))
+            if e > out.max_error:
+                continue
+        return cand
+    return None
