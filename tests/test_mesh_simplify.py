@@ -71,3 +71,28 @@ def test_an_adaptive_fit_ends_simplified_and_a_fixed_one_does_not():
     assert check_mesh(on.mesh).watertight
     assert "simplify" not in kept.metrics["remesh"] and "simplify" not in fixed.metrics["remesh"]
     assert fixed.mesh.n_faces == init.n_faces
+
+
+def test_a_fit_that_crosses_itself_is_decimated_from_its_untangled_copy():
+    """A sphere with one vertex pulled through it and out of the far side (a fold, as fits leave where the
+    surface nearly touches itself): what is kept has no crossings, fewer faces, and its error is within
+    the bound once untangled (the mesh returned is the untangled one)."""
+    from softfit.fit.repair import repair_fitted
+    from softfit.mesh.intersect import intersecting_pairs
+
+    cams = turntable(np.arange(8) * 45.0, elevation_deg=np.tile([-20.0, 25.0], 4), width=96, height=96)
+    target = render_silhouettes(uv_sphere(20000, 0.52), cams)  # a little larger: an error to keep
+    m = uv_sphere(4000, 0.5)
+    v = m.verts.copy()
+    v[100] *= -1.02  # just through the far side
+    folded = Mesh(v, m.faces)
+    assert len(intersecting_pairs(folded)) > 0
+
+    def error(mesh: Mesh) -> float:
+        return 1.0 - float(view_iou(mesh, target, cams).mean())
+
+    out = simplify(folded, error, 0.05, lambda mesh: repair_fitted(mesh, error)[0])
+    assert out.untangled and out.untangled[0][0] == folded.n_faces  # the fit itself was untangled first
+    assert out.mesh.n_faces < folded.n_faces / 2
+    assert len(intersecting_pairs(out.mesh)) == 0 and check_mesh(out.mesh).ok
+    assert error(out.mesh) <= out.max_error
