@@ -276,3 +276,25 @@ def test_a_fit_to_few_views_says_its_shape_is_a_guess(dataset, tmp_path, capsys)
     assert m["train_iou"] > 0.9 and m["heldout_iou"] is None  # it matches the two views it saw ...
     assert "warning: only 2 view(s) constrain the shape" in said and "no view could be held out" in said
     assert len(m["view_warnings"]) == 2 and "of the way around the object" in m["view_warnings"][1]
+
+
+def test_polys_auto_ends_decimated_and_says_so(dataset, tmp_path, capsys):
+    """`--polys auto`: the fit remeshes itself and ends with the fewest faces its training views allow
+    (softfit.mesh.simplify); the CLI says how far it went, and the mesh written is the one scored."""
+    out = tmp_path / "auto"
+    assert main(["fit", str(dataset), "--out", str(out), "--no-texture", "--init", "hull", "--polys", "auto",
+                 "--iterations", "120", "--resolutions", "0:48,0.4:full", "--image-size", "96"]) == 0
+    said = capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    s = m["remesh"]["simplify"]
+    assert s["faces_after"] < s["faces_before"]
+    assert f"decimated {s['faces_before']} -> {s['faces_after']} faces" in said
+    from softfit.mesh.clean import check_mesh
+
+    written = load_mesh(out / "mesh.obj")
+    assert written.n_faces == m["mesh"]["faces"]
+    assert check_mesh(written).watertight and m["heldout_iou"] > 0.85
+    data = load_dataset(dataset, image_size=96)
+    held = np.asarray(m["heldout_views"])
+    iou = view_iou(written, data.silhouettes[held], data.cameras.subset(held))
+    assert m["heldout_iou"] == pytest.approx(float(iou.mean()), abs=2e-3)  # the written mesh's own score

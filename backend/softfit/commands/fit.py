@@ -125,6 +125,9 @@ def summary(outcome: Outcome) -> str:
     lines += [f"fitted {m['mesh']['verts']} vertices in {m['iterations']} iterations, {m['fit_time']:.1f} s "
               f"on {m['device']} ({m['stop_reason']})",
               f"train IoU {m['train_iou']:.4f}"]
+    simplified = m.get("remesh", {}).get("simplify")
+    if simplified:
+        lines.append(_simplified(simplified))
     if m.get("heldout_iou") is not None:
         what = "agreement with the segmentation" if "segmentation" in m.get("iou_against", "") else "IoU"
         lines.append(f"held-out {what} {m['heldout_iou']:.4f} over {len(m['heldout_views'])} views "
@@ -191,3 +194,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 __all__ = ["add_arguments", "run", "run_with_progress", "sigint_cancels", "summary"]
+
+
+def _simplified(s: dict) -> str:
+    """The adaptive fit's last step in a line: how far the decimation went, and why it stopped there."""
+    if s["faces_after"] == s["faces_before"]:
+        return (f"kept all {s['faces_before']} remeshed faces: no decimation stayed within the training "
+                f"views' silhouette error bound ({s['max_error']:.4f})")
+    return (f"decimated {s['faces_before']} -> {s['faces_after']} faces, keeping the training views' "
+            f"silhouette error within {s['max_error']:.4f} (the fit's {s['error_before']:.4f} + "
+            f"{100 * (s['max_error'] / s['error_before'] - 1):.0f} %)" if s["error_before"] > 0 else
+            f"decimated {s['faces_before']} -> {s['faces_after']} faces")
