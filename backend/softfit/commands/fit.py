@@ -198,10 +198,11 @@ __all__ = ["add_arguments", "run", "run_with_progress", "sigint_cancels", "summa
 
 def _simplified(s: dict) -> str:
     """The adaptive fit's last step in a line: how far the decimation went, and why it stopped there."""
+    written = s.get("written_error")
+    base = s["error_before"] if written is None else written
+    what = "the fit's" if written is None else "the repaired fit's"
+    bound = (f"the training views' silhouette error within {s['max_error']:.4f} ({what} {base:.4f}"
+             + (f" + {100 * (s['max_error'] / base - 1):.0f} %)" if base > 0 else ")"))
     if s["faces_after"] == s["faces_before"]:
-        return (f"kept all {s['faces_before']} remeshed faces: no decimation stayed within the training "
-                f"views' silhouette error bound ({s['max_error']:.4f})")
-    return (f"decimated {s['faces_before']} -> {s['faces_after']} faces, keeping the training views' "
-            f"silhouette error within {s['max_error']:.4f} (the fit's {s['error_before']:.4f} + "
-            f"{100 * (s['max_error'] / s['error_before'] - 1):.0f} %)" if s["error_before"] > 0 else
-            f"decimated {s['faces_before']} -> {s['faces_after']} faces")
+        return f"kept all {s['faces_before']} remeshed faces: no decimation kept {bound}"
+    return f"decimated {s['faces_before']} -> {s['faces_after']} faces, keeping {bound}"

@@ -29,7 +29,8 @@ DEGENERATE_REL = 1e-12  # face area / (bounding-box extent)² at or below which 
 class Simplified:
     """The mesh kept and what was tried: `tries` holds (faces, error) for every candidate, error None where
     the decimator did not leave a closed, consistently wound 2-manifold; `untangled` the same for the
-    meshes that crossed themselves (the fit first, when it did), once untangled."""
+    meshes that crossed themselves (the fit first, when it did), once untangled. `max_error` is relative
+    to `written_error` when there is one (the repair's cost is the writer's either way)."""
 
     mesh: Mesh
     faces_before: int
@@ -37,11 +38,13 @@ class Simplified:
     max_error: float
     tries: list[tuple[int, float | None]] = field(default_factory=list)
     untangled: list[tuple[int, float]] = field(default_factory=list)
+    written_error: float | None = None  # the untangled fit's, when the fit crossed itself
     seconds: float = 0.0
 
     def summary(self) -> dict:
         return {"faces_before": self.faces_before, "faces_after": self.mesh.n_faces,
                 "error_before": round(self.error_before, 6), "max_error": round(self.max_error, 6),
+                "written_error": None if self.written_error is None else round(self.written_error, 6),
                 "tries": [[f, None if e is None else round(e, 6)] for f, e in self.tries],
                 "untangled": [[f, round(e, 6)] for f, e in self.untangled],
                 "seconds": round(self.seconds, 3)}
@@ -87,19 +90,19 @@ def _closed_manifold(mesh: Mesh) -> bool:
 
 def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
              untangle: Callable[[Mesh], Mesh] | None = None) -> Simplified:
-    """The fewest faces within (1 + max_growth) times `mesh`'s `error` (the training views' silhouette
-    error, 1 - mean IoU), as the mesh will be written: crossing folds opened by `untangle`
-    (`softfit.fit.repair.repair_fitted`, the writer's repair). The mesh returned is that untangled one.
+    """The fewest faces whose mesh, as it will be written, has an `error` (the training views' silhouette
+    error, 1 - mean IoU) within (1 + max_growth) times that of `mesh` as it would be written: crossing
+    folds opened by `untangle` (`softfit.fit.repair.repair_fitted`, the writer's repair). The mesh
+    returned is the untangled one, so the writer has nothing left to move.
 
-    Decimation goes in steps of KEEP_STEP of the faces, from `mesh` and, when `mesh` crosses itself and
-    its untangled copy is within the bound, from that copy too (a fold decimated keeps crossing on faces so
-    large that opening it afterwards moves the surface: the cube of `softfit bench fit` decimated to 338
-    faces from its fit lost 0.013 held-out IoU in the repair, while decimated from its untangled fit it
-    kept the fit at 486). Along each, a candidate that is not a clean closed mesh is passed over, the first
-    over the bound ends the steps (the error grows with every collapse, give or take the odd pixel), and
-    the smallest within it that is still within it once untangled is kept. When none is, or when `mesh`
-    itself cannot be untangled within the bound, `mesh` is returned as it was (its repair is the
-    writer's)."""
+    Decimation goes in steps of KEEP_STEP of the faces, from the untangled fit and from the fit itself (a
+    fold decimated keeps crossing on faces so large that opening it afterwards moves the surface: the
+    cube of `softfit bench fit` decimated to 338 faces from its fit lost 0.013 held-out IoU in the repair,
+    while decimated from its untangled fit it kept the fit at 480). Along each, a candidate that is not a
+    clean closed mesh is passed over, the first over the bound ends the steps (the error grows with every
+    collapse, give or take the odd pixel), and the smallest within it that is still within it once
+    untangled is kept. A fit its repair cannot free of crossings is not decimated (a decimation of it
+    would cross too)."""
     t0 = time.perf_counter()
     e0 = float(error(mesh))
     out = Simplified(mesh, mesh.n_faces, e0, e0 * (1.0 + max_growth))
@@ -108,12 +111,13 @@ def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
     sources = [mesh]
     if untangle is not None and len(intersecting_pairs(mesh)):
         clean = untangle(mesh)
-        e = float(error(clean))
-        out.untangled.append((clean.n_faces, e))
-        if e > out.max_error:  # its decimations would not untangle within the bound either
+        out.written_error = float(error(clean))
+        out.untangled.append((clean.n_faces, out.written_error))
+        out.mesh, out.max_error = clean, out.written_error * (1.0 + max_growth)
+        if len(intersecting_pairs(clean)):
             out.seconds = time.perf_counter() - t0
             return out
-        sources.append(clean)
+        sources.insert(0, clean)
     for source in sources:
         best = _smallest_within(source, error, out, untangle)
         if best is not None and best.n_faces < out.mesh.n_faces:
