@@ -125,7 +125,7 @@ def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = Non
                                     "init_faces": mesh0.n_faces} | (record or {})
     if init_name == "hull":
         m["input"]["init_hull_max_misses"] = hull_misses(len(train), data.info)
-    folder = _write(report, result, data, params, train, inputs) if report is not None else None
+    folder = _write(report, result, data, params, train, inputs, gt) if report is not None else None
     return Outcome(result.mesh, _metrics(m), folder, data, mesh0, init_name, init_seconds, train, held,
                    result.cancelled)
 
@@ -140,7 +140,7 @@ def resolve_remesh(params: FitParams, init: InitSpec) -> FitParams:
 
 
 def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: FitParams, train: np.ndarray,
-           inputs: Inputs) -> Path:
+           inputs: Inputs, gt: Mesh | None = None) -> Path:
     """A written result is an artist's: its topology repaired and, unless turned off, textured from the
     training views' photos read again at up to `texture.photos.PHOTO_SIZE` (`softfit.texture.finish`).
     Runs without a report (the server's live fits) keep the fitted topology, which their clients stream
@@ -156,6 +156,10 @@ def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: Fit
     read_time = time.perf_counter() - t0
     texture = finish(result, data, params, texture=spec.texture, train=train, refine=spec.texture_refine,
                      photos=photos)
+    if gt is not None and "fit_scores" in result.metrics["topology"]:  # the repair moved it: the written
+        from softfit.metrics import chamfer_distance
+
+        result.metrics["chamfer"] = chamfer_distance(result.mesh, gt, seed=params.seed)
     if texture is not None and photos is not None:
         result.metrics["texture"]["photo_read_time"] = round(read_time, 3)
     quads = None if spec.quads is None else _quads(result, spec.quads, texture)

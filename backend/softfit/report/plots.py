@@ -61,8 +61,10 @@ def loss_plot(path: str | Path, metrics: dict) -> None:
     tail = list(h.get("iou", []))[len(h.get("iou", [])) // 10:]  # skip the first steps' plunge
     ax_r.set_ylim(max(0.0, min(tail + [v for v in (metrics.get("train_iou"), metrics.get("heldout_iou"))
                                        if v is not None] or [0.0]) - 0.02), 1.0)
-    ax_l.legend(fontsize=8)
-    ax_r.legend(fontsize=8, loc="lower right")
+    if len(it):  # a fit of no steps has no curves to name
+        ax_l.legend(fontsize=8)
+    if ax_r.get_legend_handles_labels()[0]:
+        ax_r.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{metrics.get('iterations', 0)} iterations, {metrics.get('stop_reason', '')}, "
                  f"{metrics.get('fit_time', 0.0):.1f} s on {metrics.get('device', '?')}", fontsize=10)
     fig.tight_layout()
