@@ -29,8 +29,8 @@ def knot_views(render_dataset_cached):
 
 
 def test_coarsening_that_costs_the_fit_is_refused(knot_views):
-    """Measured at 128²: the fit's silhouette error 0.040; coarsened (no crossings) 0.099; smoothed only
-    0.045 with 39 crossing pairs left. The smoothed mesh is kept and the crossings are reported."""
+    """Measured at 128²: the fit's silhouette error 0.040; coarsened (no crossings) 0.093; smoothed only
+    0.045 with 37 crossing pairs left. The smoothed mesh is kept and the crossings are reported."""
     m = _knot_fit()
     error = silhouette_error(knot_views.silhouettes, knot_views.cameras)
     out, report = repair_fitted(m, error)

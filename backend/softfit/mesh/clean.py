@@ -30,6 +30,7 @@ from softfit.mesh.types import Mesh
 UNTANGLE_ROUNDS = 40  # smoothing rounds at most; each moves only the vertices near a crossing
 UNTANGLE_STEPS = 2  # uniform Laplacian steps per round
 UNTANGLE_LAMBDA = 0.5
+TAUBIN_MU = -0.53  # Taubin's inflating step (|mu| a little above lambda: no shrinking, no growth)
 COARSEN_FACTOR = 3.0  # target edge length around a crossing that smoothing left, relative to the local one
 COARSEN_RINGS = 2  # vertex rings around the crossing faces that get the longer target
 # Coarsen-and-untangle passes at most. The crossings left do not fall steadily (the adaptive torus knot of
@@ -176,11 +177,21 @@ def _pairs_near(mesh: Mesh, moved: np.ndarray) -> np.ndarray:
 
 
 def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, np.ndarray]:
-    """Smooth the neighbourhood of every crossing until no faces cross (or `rounds` run out).
+    """Smooth the neighbourhood of every crossing until no faces cross (or the rounds run out).
 
-    Returns the mesh and the crossing pairs left. Only vertices of crossing faces and their
-    one-ring move, so the rest of the fitted shape is untouched (and only faces near them are tested
-    again)."""
+    Returns the mesh and the crossing pairs left. Only vertices of crossing faces and their one-ring
+    move, so the rest of the fitted shape is untouched (and only faces near them are tested again). Taubin
+    smoothing first (a shrinking step, then an inflating one), which opens a fold without pulling the
+    surface in; plain Laplacian smoothing for what it leaves, which opens folds of tiny faces better but
+    shrinks: on the demo's fit (16 crossing pairs) Laplacian smoothing alone cost 0.0057 held-out IoU,
+    Taubin first 0.0007 (benchmarks/thin.md, round 20)."""
+    out, pairs = _smooth_crossings(mesh, rounds, (UNTANGLE_LAMBDA, TAUBIN_MU))
+    if len(pairs) == 0:
+        return out, pairs
+    return _smooth_crossings(out, rounds, (UNTANGLE_LAMBDA,) * UNTANGLE_STEPS)
+
+
+def _smooth_crossings(mesh: Mesh, rounds: int, weights: tuple[float, ...]) -> tuple[Mesh, np.ndarray]:
     verts = mesh.verts.copy()
     adj = _neighbours(mesh.faces, mesh.n_verts)
     deg = np.asarray(adj.sum(axis=1)).ravel()
@@ -189,9 +200,9 @@ def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, np.ndarra
         if len(pairs) == 0:
             break
         region = _region(mesh.faces, pairs, adj, 1)
-        for _ in range(UNTANGLE_STEPS):
+        for w in weights:
             mean = (adj @ verts) / np.maximum(deg, 1)[:, None]
-            verts[region] += UNTANGLE_LAMBDA * (mean[region] - verts[region])
+            verts[region] += w * (mean[region] - verts[region])
         pairs = _pairs_near(Mesh(verts, mesh.faces), region)
     return Mesh(verts, mesh.faces), pairs
 
