@@ -39,6 +39,7 @@ class Simplified:
     tries: list[tuple[int, float | None]] = field(default_factory=list)
     untangled: list[tuple[int, float]] = field(default_factory=list)
     written_error: float | None = None  # the untangled fit's, when the fit crossed itself
+    crossings: int = 0  # crossing face pairs the untangled fit still has: the decimation may not add any
     seconds: float = 0.0
 
     def summary(self) -> dict:
@@ -46,7 +47,7 @@ class Simplified:
                 "error_before": round(self.error_before, 6), "max_error": round(self.max_error, 6),
                 "written_error": None if self.written_error is None else round(self.written_error, 6),
                 "tries": [[f, None if e is None else round(e, 6)] for f, e in self.tries],
-                "untangled": [[f, round(e, 6)] for f, e in self.untangled],
+                "untangled": [[f, round(e, 6)] for f, e in self.untangled], "crossings": self.crossings,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -101,8 +102,9 @@ def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
     while decimated from its untangled fit it kept the fit at 480). Along each, a candidate that is not a
     clean closed mesh is passed over, the first over the bound ends the steps (the error grows with every
     collapse, give or take the odd pixel), and the smallest within it that is still within it once
-    untangled is kept. A fit its repair cannot free of crossings is not decimated (a decimation of it
-    would cross too)."""
+    untangled, and crosses itself at no more pairs of faces than the fit as written, is kept. A fit its
+    repair cannot free of crossings is decimated only from its untangled mesh (its raw folds, decimated,
+    cross on larger faces), and the decimation may leave no more crossings than that mesh has."""
     t0 = time.perf_counter()
     e0 = float(error(mesh))
     out = Simplified(mesh, mesh.n_faces, e0, e0 * (1.0 + max_growth))
@@ -114,10 +116,8 @@ def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
         out.written_error = float(error(clean))
         out.untangled.append((clean.n_faces, out.written_error))
         out.mesh, out.max_error = clean, out.written_error * (1.0 + max_growth)
-        if len(intersecting_pairs(clean)):
-            out.seconds = time.perf_counter() - t0
-            return out
-        sources.insert(0, clean)
+        out.crossings = len(intersecting_pairs(clean))
+        sources = [clean] if out.crossings else [clean, mesh]
     for source in sources:
         best = _smallest_within(source, error, out, untangle)
         if best is not None and best.n_faces < out.mesh.n_faces:
@@ -144,7 +144,7 @@ def _smallest_within(source: Mesh, error: Callable[[Mesh], float], out: Simplifi
             cand = untangle(cand)
             e = float(error(cand))
             out.untangled.append((cand.n_faces, e))
-            if e > out.max_error:
+            if e > out.max_error or len(intersecting_pairs(cand)) > out.crossings:
                 continue
         return cand
     return None
