@@ -55,6 +55,19 @@ def test_coarsening_that_keeps_the_fit_is_kept():
     assert np.array_equal(pinned.faces, m.faces) and "coarsened_passes" not in pinned_report["steps"]
 
 
+def test_a_repair_that_would_more_than_double_the_error_is_not_written():
+    """When every repair costs the fit more than REPAIR_LIMIT of its error (the error callable says so
+    here), the fit is written as it is, with its crossings counted and the reason in the warning."""
+    from softfit.fit.repair import REPAIR_LIMIT
+
+    m = _knot_fit()
+    fit_error = 0.04
+    out, report = repair_fitted(m, lambda mesh: fit_error if mesh is m else fit_error * (1.5 + REPAIR_LIMIT))
+    assert np.array_equal(out.verts, m.verts) and np.array_equal(out.faces, m.faces)
+    assert report["repair_refused"]["crossings"] == report["after"]["self_intersections"] == 233
+    assert "the fit is written as it is" in crossing_warning(report)
+
+
 def test_the_written_mesh_is_the_one_scored(knot_views):
     """finish() repairs the fit; when the repair moved it, the IoUs in the metrics are the written mesh's
     (the fit's own kept as topology.fit_scores), and the crossings left are a warning."""

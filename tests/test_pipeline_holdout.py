@@ -151,6 +151,8 @@ def test_bench_fit(world, tmp_path):
     assert a["chamfer"] == b["chamfer"] and a["train_iou"] == b["train_iou"]
     assert [c["heldout_iou"] for c in b["curve"]] != [c["heldout_iou"] for c in a["curve"]]
     assert b["heldout_iou"] < a["heldout_iou"] - 0.1
+    # it scores the mesh `softfit fit` writes: the writer's topology repair ran and counted its crossings
+    assert all(isinstance(r["crossings_left"], int) for r in runs)
 
 
 def test_experiments_scoring(world):
