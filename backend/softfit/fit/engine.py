@@ -326,8 +326,9 @@ class _Fit:
         error = silhouette_error(self.data.silhouettes[self.train], self.data.cameras.subset(self.train),
                                  str(self.device))
 
-        def untangle(m: Mesh) -> Mesh:
-            return repair_fitted(m, error)[0]
+        def untangle(m: Mesh) -> tuple[Mesh, int]:
+            repaired, report = repair_fitted(m, error)
+            return repaired, report["after"]["self_intersections"]
 
         out = simplify(mesh, error, self.p.simplify, untangle)
         if out.mesh is not mesh:

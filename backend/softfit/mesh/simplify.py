@@ -22,6 +22,7 @@ from softfit.mesh.types import Mesh
 
 KEEP_STEP = 0.7  # each try keeps this share of the last try's faces
 MIN_FACES = 64  # never below this: a closed mesh this small is a blob, whatever the silhouettes say
+Untangle = Callable[[Mesh], tuple[Mesh, int]]  # mesh -> (the mesh as written, its crossing pairs left)
 DEGENERATE_REL = 1e-12  # face area / (bounding-box extent)² at or below which a face has no area
 
 
@@ -90,11 +91,12 @@ def _closed_manifold(mesh: Mesh) -> bool:
 
 
 def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
-             untangle: Callable[[Mesh], Mesh] | None = None) -> Simplified:
+             untangle: Untangle | None = None) -> Simplified:
     """The fewest faces whose mesh, as it will be written, has an `error` (the training views' silhouette
     error, 1 - mean IoU) within (1 + max_growth) times that of `mesh` as it would be written: crossing
-    folds opened by `untangle` (`softfit.fit.repair.repair_fitted`, the writer's repair). The mesh
-    returned is the untangled one, so the writer has nothing left to move.
+    folds opened by `untangle` (`softfit.fit.repair.repair_fitted`, the writer's repair), which returns
+    the mesh and the crossing pairs it still has. The mesh returned is the untangled one, so the writer
+    has nothing left to move.
 
     Decimation goes in steps of KEEP_STEP of the faces, from the untangled fit and from the fit itself (a
     fold decimated keeps crossing on faces so large that opening it afterwards moves the surface: the
@@ -112,11 +114,10 @@ def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
         return out
     sources = [mesh]
     if untangle is not None and len(intersecting_pairs(mesh)):
-        clean = untangle(mesh)
+        clean, out.crossings = untangle(mesh)
         out.written_error = float(error(clean))
         out.untangled.append((clean.n_faces, out.written_error))
         out.mesh, out.max_error = clean, out.written_error * (1.0 + max_growth)
-        out.crossings = len(intersecting_pairs(clean))
         sources = [clean] if out.crossings else [clean, mesh]
     for source in sources:
         best = _smallest_within(source, error, out, untangle)
@@ -127,7 +128,7 @@ def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
 
 
 def _smallest_within(source: Mesh, error: Callable[[Mesh], float], out: Simplified,
-                     untangle: Callable[[Mesh], Mesh] | None) -> Mesh | None:
+                     untangle: Untangle | None) -> Mesh | None:
     within: list[Mesh] = []
     target = source.n_faces * KEEP_STEP
     while target >= MIN_FACES:
@@ -141,10 +142,10 @@ def _smallest_within(source: Mesh, error: Callable[[Mesh], float], out: Simplifi
         target *= KEEP_STEP
     for cand in reversed(within):
         if untangle is not None and len(intersecting_pairs(cand)):
-            cand = untangle(cand)
+            cand, crossings = untangle(cand)
             e = float(error(cand))
             out.untangled.append((cand.n_faces, e))
-            if e > out.max_error or len(intersecting_pairs(cand)) > out.crossings:
+            if e > out.max_error or crossings > out.crossings:
                 continue
         return cand
     return None
