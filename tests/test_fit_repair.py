@@ -53,11 +53,6 @@ def test_coarsening_that_costs_the_fit_is_refused(knot_views):
     assert 0 < left < 233
     warning = crossing_warning(report)
     assert f"{left} pairs of faces" in warning and "training views' silhouette error" in warning
-    # the writer repairs what the fit's decimation already repaired: it is returned as it is, at once,
-    # still warned about
-    again, again_report = repair_fitted(out, error)
-    assert again is out and again_report["steps"] == {"already_repaired": 1}
-    assert again_report["max_displacement"] == 0 and crossing_warning(again_report) == warning
 
 
 def test_coarsening_that_keeps_the_fit_is_kept():

@@ -12,8 +12,6 @@ the mesh written is always the one scored. A repair that would more than double 
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -32,11 +30,6 @@ REPAIR_GROWTH = 0.05  # the same share a fit's final decimation may add (softfit
 REPAIR_LIMIT = 1.0
 
 Error = Callable[[Mesh], float]
-# Meshes `repair_fitted` returned, with their reports: an adaptive fit repairs its decimation candidates
-# and the one it keeps is repaired again by the writer, which on a fit with crossings left (the
-# adaptive torus knot) redid seconds of smoothing and coarsening that could change nothing.
-_REPAIRED: OrderedDict[bytes, dict] = OrderedDict()
-REMEMBERED = 8
 
 
 def silhouette_error(silhouettes: np.ndarray, cameras: Cameras, device: str = "cpu") -> Error:
@@ -51,39 +44,7 @@ def silhouette_error(silhouettes: np.ndarray, cameras: Cameras, device: str = "c
 def repair_fitted(mesh: Mesh, error: Error | None, pinned: bool = False) -> tuple[Mesh, dict]:
     """`repair_mesh` as a fit's result needs it: coarsening folds only when it keeps the fit (above).
     Pinned vertices keep their indices, so only smoothing is allowed. The report says what was refused
-    (`coarsening_refused`: the three errors) when the smoothing-only repair was kept. A mesh this
-    function returned before is returned as it is, its report saying so (`already_repaired`) and still
-    carrying why crossings were left."""
-    key = _key(mesh)
-    if key in _REPAIRED:
-        return mesh, _already(_REPAIRED[key])
-    out, report = _repair(mesh, error, pinned)
-    if "repair_refused" in report:  # the fit itself, judged by this `error`: another may judge it otherwise
-        return out, report
-    _REPAIRED[_key(out)] = report
-    while len(_REPAIRED) > REMEMBERED:
-        _REPAIRED.popitem(last=False)
-    return out, report
-
-
-def _key(mesh: Mesh) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    for a in (mesh.verts, mesh.faces):
-        h.update(str(a.dtype).encode() + str(a.shape).encode())
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.digest()
-
-
-def _already(report: dict) -> dict:
-    """The report for a mesh repaired before: nothing moved now; what it was left with, and why."""
-    keep = {k: v for k, v in report.items() if k == "coarsening_refused"}
-    steps = {"already_repaired": 1} | ({"tangled_left_as_is": report["steps"]["tangled_left_as_is"]}
-                                       if "tangled_left_as_is" in report["steps"] else {})
-    return {"before": report["after"], "after": report["after"], "steps": steps, "max_displacement": 0.0,
-            "max_displacement_rel": 0.0} | keep
-
-
-def _repair(mesh: Mesh, error: Error | None, pinned: bool) -> tuple[Mesh, dict]:
+    (`coarsening_refused`: the three errors) when the smoothing-only repair was kept."""
     out, report = repair_mesh(mesh, remesh=None if pinned else remesh_or_keep)
     if error is None or report["max_displacement"] == 0:
         return out, report
