@@ -46,6 +46,8 @@ def test_bench_scores_registered_methods_against_the_true_masks(tmp_path, monkey
     assert ceiling > 0.8
     assert fit["heldout_iou_vs_true_masks"] < ceiling - 0.1
     assert fit["heldout_agreement_with_own_masks"] > fit["heldout_iou_vs_true_masks"] + 0.1
+    # the mesh scored is the one `softfit fit` writes: its topology repair ran
+    assert isinstance(fit["crossings_left"], int)
     # ... and scores that flattering against the targets: it flatters, and unless the
     # segmentation warned (its warnings are in the row), that is marked unwarned.
     t = box["targets"]
