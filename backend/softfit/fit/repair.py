@@ -71,15 +71,16 @@ def crossing_warning(report: dict) -> str | None:
     left = report.get("after", {}).get("self_intersections", 0)
     if not left:
         return None
+    if report.get("steps", {}).get("tangled_left_as_is"):
+        return (f"the mesh crosses itself at {left} pairs of faces, more than it has faces: a tangle, not "
+                "folds that smoothing can open, so the fit is written as it is; the default optimiser "
+                "(Large Steps, --parameterization largesteps) keeps the surface from tangling")
     why = ""
     refused = report.get("coarsening_refused")
     if report.get("repair_refused"):
         r = report["repair_refused"]
         why = (f" (opening them would have raised the training views' silhouette error from "
                f"{r['fit_error']:.4f} to {r['repaired_error']:.4f}, so the fit is written as it is)")
-    elif report.get("steps", {}).get("tangled_left_as_is"):
-        why = (" (more crossings than faces: a tangle, not folds that smoothing can open, so the fit is "
-               "written as it is)")
     elif refused:
         why = (f" (remeshing them away would have raised the training views' silhouette error from "
                f"{refused['fit_error']:.4f} to {refused['coarsened_error']:.4f})")
