@@ -95,8 +95,9 @@ def simplify(mesh: Mesh, error: Callable[[Mesh], float], max_growth: float,
     """The fewest faces whose mesh, as it will be written, has an `error` (the training views' silhouette
     error, 1 - mean IoU) within (1 + max_growth) times that of `mesh` as it would be written: crossing
     folds opened by `untangle` (`softfit.fit.repair.repair_fitted`, the writer's repair), which returns
-    the mesh and the crossing pairs it still has. The mesh returned is the untangled one, so the writer
-    has nothing left to move.
+    the mesh and the crossing pairs it still has. The mesh returned is the untangled one; only where it
+    still crosses itself does the writer's repair find more to do (its 5 % then counts from this mesh's
+    error: benchmarks/thin.md, round 21).
 
     Decimation goes in steps of KEEP_STEP of the faces, from the untangled fit and from the fit itself (a
     fold decimated keeps crossing on faces so large that opening it afterwards moves the surface: the
