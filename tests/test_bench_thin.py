@@ -124,3 +124,26 @@ def test_scorer_scores_a_mesh_in_the_training_frame_on_views_it_was_not_fitted_o
     size = float(np.ptp(gt.verts, axis=0).max())
     moved = scorer(Mesh(gt.verts + np.array([0.1 * size, 0.0, 0.0]), gt.faces))
     assert all(moved[k] < scores[k] - 0.05 for k in scores), (moved, scores)
+
+
+def test_rows_score_the_written_mesh_and_keep_the_fit_beside_it():
+    """`_checks` hands back the mesh `softfit fit` writes (the input itself when the repair leaves it
+    alone), and the repair cell shows the fit's own held-out IoU next to the written one's."""
+    import numpy as np
+
+    from softfit.bench.thin import _checks, _repaired
+    from softfit.mesh.sphere import uv_sphere
+    from softfit.mesh.types import Mesh
+
+    sphere = uv_sphere(2000, 0.5)
+    checks, written = _checks(sphere, lambda m: 0.01, lambda m: 0.9)
+    assert written is sphere and "repaired_heldout_iou" not in checks
+    v = sphere.verts.copy()
+    v[100] *= -1.3  # a fold through the far side
+    spiked = Mesh(v, sphere.faces)
+    checks, written = _checks(spiked, lambda m: 0.01, lambda m: 0.9 if m is spiked else 0.8)
+    assert written is not spiked and not np.allclose(written.verts, spiked.verts)
+    assert checks["self_intersections"] > 0 and checks["repair_crossings_left"] == 0
+    assert checks["repaired_heldout_iou"] == 0.8  # scored on the written mesh
+    row = checks | {"heldout_iou": 0.8, "fit_heldout_iou": 0.9}
+    assert "the fit's own held-out IoU 0.9000" in _repaired(row)
