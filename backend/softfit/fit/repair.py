@@ -74,7 +74,7 @@ def crossing_warning(report: dict) -> str | None:
     if report.get("steps", {}).get("tangled_left_as_is"):
         return (f"the mesh crosses itself at {left} pairs of faces, more than it has faces: a tangle, not "
                 "folds that smoothing can open, so the fit is written as it is; the default optimiser "
-                "(Large Steps, --parameterization largesteps) keeps the surface from tangling")
+                "(Large Steps) keeps the surface from tangling")
     why = ""
     refused = report.get("coarsening_refused")
     if report.get("repair_refused"):
