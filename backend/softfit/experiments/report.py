@@ -25,7 +25,9 @@ def markdown(sections: list[Section], meta: dict) -> str:
         "- scenes are rendered with Blender 5.0 through `softfit dataset render`; the ground truth is the "
         "exact Workbench mask and the mesh the renderer wrote. Held-out IoU is measured with the hard "
         "rasteriser on views the fit never saw, against the exact masks; Chamfer distance is symmetric, "
-        "20 000 surface samples per mesh, as a percentage of the ground truth's bounding-box diagonal.",
+        "20 000 surface samples per mesh, as a percentage of the ground truth's bounding-box diagonal. "
+        "Both are the fit's own, before the topology repair `softfit fit` runs when it writes a mesh (these "
+        "sections compare fits; the written meshes are scored in benchmarks/fit.md and thin.md).",
         "- times are wall-clock seconds on a shared 2-core machine with other jobs running: comparable fits "
         "took anywhere from under a second to 20 s, so compare steps, not seconds. Each number is one run "
         "(one seed); differences of a point or two of IoU are within the spread of a single fit.",
