@@ -7,8 +7,10 @@ coarsening passes and the training views' IoU fell from 0.967 to 0.907 (held-out
 metrics.json still gave the unrepaired fit's. So the coarsened repair is kept only while the training
 views' silhouette error grows by at most REPAIR_GROWTH of the fit's own; otherwise the smoothing-only
 repair is kept when it is closer to the fit (on the knot: 0.962, 39 crossing pairs left, reported), and
-the mesh written is always the one scored. A repair that would more than double the fit's error
-(REPAIR_LIMIT) is not written at all: the fit stands with its crossings, reported."""
+the mesh written is always the one scored. Smoothing is held to the same REPAIR_GROWTH: where opening a
+fold costs more (two sides of a thin part passing through each other), the costliest regions are put back
+as fitted (`softfit.mesh.clean.revert_costly`) and their crossings reported. A repair that would still
+more than double the fit's error (REPAIR_LIMIT) is not written at all: the fit stands with its crossings."""
 
 from __future__ import annotations
 
