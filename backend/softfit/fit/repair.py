@@ -7,10 +7,8 @@ coarsening passes and the training views' IoU fell from 0.967 to 0.907 (held-out
 metrics.json still gave the unrepaired fit's. So the coarsened repair is kept only while the training
 views' silhouette error grows by at most REPAIR_GROWTH of the fit's own; otherwise the smoothing-only
 repair is kept when it is closer to the fit (on the knot: 0.962, 39 crossing pairs left, reported), and
-the mesh written is always the one scored. Smoothing is held to the same REPAIR_GROWTH: where opening a
-fold costs more (two sides of a thin part passing through each other), the costliest regions are put back
-as fitted (`softfit.mesh.clean.revert_costly`) and their crossings reported. A repair that would still
-more than double the fit's error (REPAIR_LIMIT) is not written at all: the fit stands with its crossings."""
+the mesh written is always the one scored. A repair that would more than double the fit's error
+(REPAIR_LIMIT) is not written at all: the fit stands with its crossings, reported."""
 
 from __future__ import annotations
 
@@ -20,7 +18,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.fit.remesh import remesh_or_keep
-from softfit.mesh.clean import check_mesh, repair_mesh, revert_costly
+from softfit.mesh.clean import repair_mesh
 from softfit.mesh.types import Mesh
 from softfit.metrics import view_iou
 
@@ -60,36 +58,12 @@ def repair_fitted(mesh: Mesh, error: Error | None, pinned: bool = False) -> tupl
                 "smoothed_error": round(e_smooth, 6),
                 "coarsened_crossings_left": report["after"]["self_intersections"]}
             out, report, e_out = smooth, smooth_report, e_smooth
-    if e_out > e_fit * (1.0 + REPAIR_GROWTH) and "coarsened_passes" not in report["steps"]:
-        out, report, e_out = _revert_costly(mesh, out, report, error, e_fit)
     if e_out <= e_fit * (1.0 + REPAIR_LIMIT):
         return out, report
     kept, kept_report = repair_mesh(mesh, remesh=None, untangle_folds=False)
     kept_report["repair_refused"] = {"fit_error": round(e_fit, 6), "repaired_error": round(e_out, 6),
                                      "crossings": report["before"]["self_intersections"]}
     return kept, kept_report
-
-
-def _revert_costly(mesh: Mesh, out: Mesh, report: dict, error: Error, e_fit: float
-                   ) -> tuple[Mesh, dict, float]:
-    """The smoothed repair with its costliest regions put back as fitted (`revert_costly`) until the
-    training views' error is within REPAIR_GROWTH of the fit's; the report counts what was put back and
-    the crossings that came back with it."""
-    base, _ = repair_mesh(mesh, remesh=None, untangle_folds=False)  # the fit, merged and oriented as `out`
-    if base.n_verts != out.n_verts or not np.array_equal(base.faces, out.faces):
-        return out, report, error(out)
-    e_out = error(out)
-    kept, back = revert_costly(base, out, error, e_fit * (1.0 + REPAIR_GROWTH))
-    if not back:
-        return out, report, e_out
-    e_kept = error(kept)
-    moved = float(np.linalg.norm(kept.verts - base.verts, axis=1).max())
-    diag = float(np.linalg.norm(np.ptp(base.verts, axis=0)))
-    report = report | {"after": check_mesh(kept).to_dict(), "max_displacement": moved,
-                       "max_displacement_rel": moved / diag if diag > 0 else 0.0, "regions_put_back": {
-        "regions": back, "fit_error": round(e_fit, 6), "repaired_error": round(e_out, 6),
-        "error_now": round(e_kept, 6)}}
-    return kept, report, e_kept
 
 
 def crossing_warning(report: dict) -> str | None:
@@ -107,11 +81,6 @@ def crossing_warning(report: dict) -> str | None:
         r = report["repair_refused"]
         why = (f" (opening them would have raised the training views' silhouette error from "
                f"{r['fit_error']:.4f} to {r['repaired_error']:.4f}, so the fit is written as it is)")
-    elif report.get("regions_put_back"):
-        r = report["regions_put_back"]
-        why = (f" (opening them all would have raised the training views' silhouette error from "
-               f"{r['fit_error']:.4f} to {r['repaired_error']:.4f}, so {r['regions']} of the folds were left "
-               "as fitted)")
     elif refused:
         why = (f" (remeshing them away would have raised the training views' silhouette error from "
                f"{refused['fit_error']:.4f} to {refused['coarsened_error']:.4f})")

@@ -235,39 +235,6 @@ def restore(fitted: Mesh, untangled: Mesh, steps: int = RESTORE_STEPS) -> tuple[
     return out, intersecting_pairs(out)
 
 
-def revert_costly(fitted: Mesh, repaired: Mesh, error: Callable[[Mesh], float], budget: float
-                  ) -> tuple[Mesh, int]:
-    """Put back as fitted the regions of `repaired` (same faces; a region: connected vertices the repair
-    moved) whose repair costs the most `error`, most costly first, until the error is within `budget`.
-    Smoothing a fold open is cheap where the surface only creased, but where two sides of a thin part
-    pass through each other it thins the part: on a 256² airplane fitted at 8 000 faces, 80 crossing
-    pairs opened doubled the training views' silhouette error (round 21). Returns the mesh and how many
-    regions were put back (their crossings are back too)."""
-    moved = np.linalg.norm(repaired.verts - fitted.verts, axis=1) > 0
-    e = error(repaired)
-    if e <= budget or not moved.any():
-        return repaired, 0
-    idx = np.flatnonzero(moved)
-    adj = _neighbours(repaired.faces, repaired.n_verts)[idx][:, idx]
-    n, label = connected_components(adj, directed=False)
-    regions = [idx[label == k] for k in range(n)]
-    verts = repaired.verts.copy()
-
-    def without(region: np.ndarray) -> float:
-        v = verts.copy()
-        v[region] = fitted.verts[region]
-        return error(Mesh(v, repaired.faces))
-
-    gain = np.array([e - without(r) for r in regions])
-    back = 0
-    for k in np.argsort(-gain):
-        if e <= budget or gain[k] <= 0:
-            break
-        verts[regions[k]] = fitted.verts[regions[k]]
-        e, back = error(Mesh(verts, repaired.faces)), back + 1
-    return Mesh(verts, repaired.faces), back
-
-
 def _smooth_crossings(mesh: Mesh, rounds: int, weights: tuple[float, ...]) -> tuple[Mesh, np.ndarray]:
     verts = mesh.verts.copy()
     adj = _neighbours(mesh.faces, mesh.n_verts)
