@@ -146,15 +146,14 @@ def _checks(mesh, error=None, heldout=None) -> tuple[dict, object]:
     mesh when the repair moved it. Returns the checks and the written mesh (`mesh` itself when the
     repair left it as it was)."""
     from softfit.fit.repair import repair_fitted
-    from softfit.mesh.clean import check_mesh
 
-    raw = check_mesh(mesh)
     t0 = time.perf_counter()
     repaired, report = repair_fitted(mesh, error)
-    out = {"closed_manifold_oriented": bool(raw.watertight and raw.manifold and raw.winding_consistent
-                                            and raw.outward),
-           "self_intersections": int(raw.self_intersections), "check_ok": bool(raw.ok),
-           "repaired_ok": bool(check_mesh(repaired).ok), "repaired_faces": repaired.n_faces,
+    raw = report["before"]  # check_mesh of `mesh`, as the repair measured it before touching it
+    out = {"closed_manifold_oriented": bool(raw["watertight"] and raw["manifold"]
+                                            and raw["winding_consistent"] and raw["outward"]),
+           "self_intersections": int(raw["self_intersections"]), "check_ok": bool(raw["ok"]),
+           "repaired_ok": bool(report["after"]["ok"]), "repaired_faces": repaired.n_faces,
            "repair_moved_rel": report["max_displacement_rel"], "repair_time": time.perf_counter() - t0,
            "repair_crossings_left": int(report["after"]["self_intersections"]),
            "coarsening_refused": "coarsening_refused" in report}
