@@ -126,24 +126,26 @@ def test_scorer_scores_a_mesh_in_the_training_frame_on_views_it_was_not_fitted_o
     assert all(moved[k] < scores[k] - 0.05 for k in scores), (moved, scores)
 
 
-def test_rows_score_the_written_mesh_and_keep_the_fit_beside_it():
-    """`_checks` hands back the mesh `softfit fit` writes (the input itself when the repair leaves it
-    alone), and the repair cell shows the fit's own held-out IoU next to the written one's."""
+def test_rows_read_the_repair_report_and_keep_the_fit_beside_it():
+    """`_checks` reads the repair's own report (the raw mesh's crossings, those left in the written one),
+    and the repair cell shows the fit's own held-out IoU next to the written one's."""
     import numpy as np
 
     from softfit.bench.thin import _checks, _repaired
+    from softfit.fit.repair import repair_fitted
     from softfit.mesh.sphere import uv_sphere
     from softfit.mesh.types import Mesh
 
     sphere = uv_sphere(2000, 0.5)
-    checks, written = _checks(sphere, lambda m: 0.01, lambda m: 0.9)
-    assert written is sphere and "repaired_heldout_iou" not in checks
     v = sphere.verts.copy()
     v[100] *= -1.3  # a fold through the far side
     spiked = Mesh(v, sphere.faces)
-    checks, written = _checks(spiked, lambda m: 0.01, lambda m: 0.9 if m is spiked else 0.8)
-    assert written is not spiked and not np.allclose(written.verts, spiked.verts)
+    written, report = repair_fitted(spiked, lambda m: 0.01)
+    checks = _checks(report | {"time": 0.5}, written.n_faces)
+    assert not np.allclose(written.verts, spiked.verts)
     assert checks["self_intersections"] > 0 and checks["repair_crossings_left"] == 0
-    assert checks["repaired_heldout_iou"] == 0.8  # scored on the written mesh
+    assert checks["repaired_ok"] and not checks["check_ok"] and checks["repair_time"] == 0.5
+    clean = _checks(repair_fitted(sphere, lambda m: 0.01)[1] | {"time": 0.1}, sphere.n_faces)
+    assert clean["self_intersections"] == 0 and clean["check_ok"] and clean["repair_moved_rel"] == 0
     row = checks | {"heldout_iou": 0.8, "fit_heldout_iou": 0.9}
     assert "the fit's own held-out IoU 0.9000" in _repaired(row)

@@ -101,7 +101,9 @@ def test_the_written_mesh_is_the_one_scored(knot_views):
 
 def test_the_written_mesh_is_the_one_compared_with_the_true_mesh(knot_views, render_dataset_cached, tmp_path):
     """`softfit fit --gt-mesh`: when the repair moves the fitted mesh, the Chamfer distance in metrics.json
-    is the written mesh's too (a fit of no steps from the real knot fit, so the repair is all that moves)."""
+    is the written mesh's too (a fit of no steps from the real knot fit, so the repair is all that moves).
+    A run finished without a report (`finish=True`, what the benchmarks score) ends with the same mesh and
+    scores, writes nothing, and keeps the fit's own mesh as `fitted`."""
     from softfit.mesh.io import load_mesh
     from softfit.metrics import chamfer_distance
     from softfit.pipeline import InitSpec, Inputs, ReportSpec, run
@@ -117,6 +119,20 @@ def test_the_written_mesh_is_the_one_compared_with_the_true_mesh(knot_views, ren
     reported = out.metrics.raw["chamfer"]["chamfer"]
     assert reported == pytest.approx(chamfer_distance(written, gt)["chamfer"], rel=1e-6)
     assert reported != pytest.approx(chamfer_distance(m, gt)["chamfer"], rel=1e-6)
+
+    before = set(Path(tmp_path).rglob("*"))
+    done = run(Inputs(str(folder), image_size=128), InitSpec(mesh=m), params, gt, finish=True)
+    assert done.report is None and set(Path(tmp_path).rglob("*")) == before
+    assert np.allclose(done.fitted.verts, m.verts) and np.array_equal(done.fitted.faces, m.faces)
+    assert np.allclose(done.mesh.verts, written.verts, atol=1e-5) and np.array_equal(done.mesh.faces,
+                                                                                     written.faces)
+    for key in ("heldout_iou", "train_iou"):
+        assert done.metrics.raw[key] == pytest.approx(out.metrics.raw[key])
+    assert done.metrics.raw[key] != pytest.approx(done.metrics.raw["topology"]["fit_scores"][key])
+    assert done.metrics.chamfer == pytest.approx(reported)
+    assert done.metrics.raw["texture"] == {"skipped": "turned off (--no-texture)"}
+    live = run(Inputs(str(folder), image_size=128), InitSpec(mesh=m), params)  # the server's: unrepaired
+    assert live.mesh is live.fitted and "topology" not in live.metrics.raw
 
 
 def test_a_fit_its_repair_cannot_free_of_crossings_is_still_decimated_without_adding_any(knot_views):

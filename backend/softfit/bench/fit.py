@@ -49,17 +49,15 @@ VARIANTS: dict[str, tuple[dict, str | None]] = {
 
 def run_one(spec: dict, overrides: dict, init_name: str | None, polys: int | str, cache: Path, seed: int = 0,
             snapshot_every: int = 10) -> dict:
-    """Fit one dataset through the pipeline with FitParams defaults + overrides, written as `softfit fit
-    --no-texture` writes it (into a temporary folder: the repair that writing runs is what is scored);
-    score held-out IoU along the way."""
-    import tempfile
-
+    """Fit one dataset through the pipeline with FitParams defaults + overrides, finished as `softfit fit
+    --no-texture` writes it (`run(finish=True)`: the repaired mesh is what is scored); score held-out IoU
+    along the way."""
     from softfit.dataset.cache import cached_dataset
     from softfit.fit import FitParams
     from softfit.mesh.io import load_mesh
     from softfit.mesh.types import Mesh
     from softfit.metrics import view_iou
-    from softfit.pipeline import InitSpec, Inputs, ReportSpec, run
+    from softfit.pipeline import InitSpec, Inputs, run
 
     folder = cached_dataset(spec, cache, quiet=True)
     params = FitParams.from_dict(FitParams(device="cpu", seed=seed).to_dict() | overrides)
@@ -70,10 +68,8 @@ def run_one(spec: dict, overrides: dict, init_name: str | None, polys: int | str
             snaps.append((p.iteration, p.elapsed, p.verts.copy(), p.faces))  # faces change if it remeshes
 
     load0 = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="softfit-bench-fit-") as tmp:
-        out = run(Inputs(str(folder), image_size=spec["size"]), InitSpec(init_name, polys), params,
-                  load_mesh(folder / "gt_mesh.obj"), on_progress=keep,
-                  report=ReportSpec(Path(tmp) / "out", texture=False))
+    out = run(Inputs(str(folder), image_size=spec["size"]), InitSpec(init_name, polys), params,
+              load_mesh(folder / "gt_mesh.obj"), on_progress=keep, finish=True)
     m, init = out.metrics.raw, out.init
     cams, sil = out.data.cameras.subset(out.held), out.data.silhouettes[out.held]
     curve = [{"iteration": -1, "time": 0.0, "heldout_iou": float(view_iou(init, sil, cams).mean())}]

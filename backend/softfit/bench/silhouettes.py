@@ -66,21 +66,18 @@ def _load(path: Path, silhouette: str, image_size: int):
 
 
 def fit_scored(data, truth, gt_mesh, seed: int = 0) -> dict:
-    """The default fit (`softfit.pipeline.run`) on `data`'s masks, written as `softfit fit --no-texture`
-    writes it (into a temporary folder: the mesh scored is the repaired one a user gets), scored against
-    the true masks `truth` (same cameras, hence the same held-out views)."""
-    import tempfile
-
+    """The default fit (`softfit.pipeline.run`) on `data`'s masks, finished as `softfit fit --no-texture`
+    writes it (`run(finish=True)`: the mesh scored is the repaired one a user gets), scored against the
+    true masks `truth` (same cameras, hence the same held-out views)."""
     from softfit.errors import InputError
     from softfit.fit import FitParams
     from softfit.metrics import view_iou
-    from softfit.pipeline import DEFAULT_POLYS, InitSpec, Inputs, ReportSpec, run
+    from softfit.pipeline import DEFAULT_POLYS, InitSpec, Inputs, run
 
     t0 = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="softfit-bench-silhouettes-") as tmp:
-            out = run(Inputs(data), InitSpec(None, DEFAULT_POLYS), FitParams(device="cpu", seed=seed),
-                      gt_mesh, report=ReportSpec(Path(tmp) / "out", texture=False))
+        out = run(Inputs(data), InitSpec(None, DEFAULT_POLYS), FitParams(device="cpu", seed=seed), gt_mesh,
+                  finish=True)
     except InputError as exc:
         return {"error": str(exc).splitlines()[0][:300]}
     held = np.asarray(out.held, dtype=np.int64)

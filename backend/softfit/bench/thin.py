@@ -6,9 +6,10 @@ legs) and a mug (thin handle), 24 views on a ring at elevation 30 deg as SoftRas
 and 256²; each fitted at a sweep of fixed `--polys` and adaptively. The `softfit bench fit` objects: the
 visual hull built at full resolution (marching cubes on the carving grid, no decimation) from the
 training views, the default fixed fit and the adaptive fit. Every row is scored the same way: hard-raster
-IoU against the true Blender masks of the mesh `softfit fit` writes (the fit after its topology repair,
-`repair_fitted`; the fit's own held-out IoU is given beside it where the repair moved it), and
-`check_mesh` on the raw fitted mesh (the crossings the repair had to open) and on the written one.
+IoU against the true Blender masks of the mesh `softfit fit` writes (the pipeline's finished run: the
+fit after its topology repair, `repair_fitted`; the fit's own held-out IoU is given beside it where the
+repair moved it), and `check_mesh` on the raw fitted mesh (the crossings the repair had to open) and on
+the written one, as the repair's report holds them.
 
 A thin object's 24 views leave 2 held out, too few to rank fits whose IoU differs in the third decimal
 (round 16: the 2-view figure put the 64² airplane's fixed 2 000-face fit above its 3 000-face one and
@@ -77,34 +78,29 @@ class Scorer:
 
 def _fit_row(folder: Path, size: int, polys: int | str, remesh: str, scorer: Scorer | None = None,
              seed: int = 0) -> dict:
+    """One fit, finished as `softfit fit` writes it (`run(finish=True)`), every score taken on the written
+    mesh; where the repair moved it, the fit's own scores beside them (`fit_*`)."""
     from softfit.fit import FitParams
-    from softfit.fit.repair import silhouette_error
     from softfit.mesh.io import load_mesh
-    from softfit.metrics import chamfer_distance, view_iou
+    from softfit.metrics import chamfer_distance
     from softfit.pipeline import InitSpec, Inputs, run
 
     params = FitParams(device="cpu", remesh=remesh, seed=seed)
     load0 = os.getloadavg()[0]
     gt = load_mesh(folder / "gt_mesh.obj")
-    out = run(Inputs(str(folder), image_size=size), InitSpec("hull", polys), params, gt)
-    m, d = out.metrics.raw, out.data
-    error = silhouette_error(d.silhouettes[out.train], d.cameras.subset(out.train))
-
-    def heldout(mesh) -> float:
-        return float(view_iou(mesh, d.silhouettes[out.held], d.cameras.subset(out.held)).mean())
-
-    checks, written = _checks(out.mesh, error, heldout)
-    row = {"polys": polys, "remesh": remesh, "init_faces": out.init.n_faces, "faces": written.n_faces,
+    out = run(Inputs(str(folder), image_size=size), InitSpec("hull", polys), params, gt, finish=True)
+    m, topology = out.metrics.raw, out.metrics.raw["topology"]
+    row = {"polys": polys, "remesh": remesh, "init_faces": out.init.n_faces, "faces": out.mesh.n_faces,
            "heldout_iou": m["heldout_iou"], "train_iou": m["train_iou"], "fit_time": m["fit_time"],
            "fit_cpu_time": m["fit_cpu_time"], "chamfer_rel": out.metrics.chamfer_rel,
            "loadavg": load0, "seed": seed, "remesh_steps": m["remesh"]["steps"],
-           "simplify": m["remesh"].get("simplify")} | checks | (scorer(written) if scorer else {})
-    if written is not out.mesh:  # the repair moved it: score what is written, keep the fit's own beside it
-        row |= {"heldout_iou": checks["repaired_heldout_iou"], "train_iou": 1.0 - error(written),
-                "chamfer_rel": chamfer_distance(written, gt, seed=params.seed)["chamfer_rel"],
-                "fit_heldout_iou": m["heldout_iou"], "fit_train_iou": m["train_iou"],
-                "fit_chamfer_rel": out.metrics.chamfer_rel} | (
-                    {f"fit_{k}": v for k, v in scorer(out.mesh).items()} if scorer else {})
+           "simplify": m["remesh"].get("simplify")} | _checks(topology, out.mesh.n_faces) | (
+               scorer(out.mesh) if scorer else {})
+    if "fit_scores" in topology:  # the repair moved it: the fit's own scores beside the written mesh's
+        own = topology["fit_scores"]
+        row |= {"fit_heldout_iou": own["heldout_iou"], "fit_train_iou": own["train_iou"],
+                "fit_chamfer_rel": chamfer_distance(out.fitted, gt, seed=params.seed)["chamfer_rel"]} | (
+                    {f"fit_{k}": v for k, v in scorer(out.fitted).items()} if scorer else {})
     return row
 
 
@@ -139,29 +135,18 @@ def mean_row(runs: list[dict]) -> dict:
     return out | {"runs": runs}
 
 
-def _checks(mesh, error=None, heldout=None) -> tuple[dict, object]:
-    """check_mesh of the raw mesh (closed, manifold, oriented; crossings counted) and of the mesh the
-    report writes (`repair_fitted` with the fit's training views' `error`, as `softfit fit` finishes a
-    fit: crossings untangled, coarsening folds only while it keeps the fit); `heldout` scores the written
-    mesh when the repair moved it. Returns the checks and the written mesh (`mesh` itself when the
-    repair left it as it was)."""
-    from softfit.fit.repair import repair_fitted
-
-    t0 = time.perf_counter()
-    repaired, report = repair_fitted(mesh, error)
-    raw = report["before"]  # check_mesh of `mesh`, as the repair measured it before touching it
-    out = {"closed_manifold_oriented": bool(raw["watertight"] and raw["manifold"]
-                                            and raw["winding_consistent"] and raw["outward"]),
-           "self_intersections": int(raw["self_intersections"]), "check_ok": bool(raw["ok"]),
-           "repaired_ok": bool(report["after"]["ok"]), "repaired_faces": repaired.n_faces,
-           "repair_moved_rel": report["max_displacement_rel"], "repair_time": time.perf_counter() - t0,
-           "repair_crossings_left": int(report["after"]["self_intersections"]),
-           "coarsening_refused": "coarsening_refused" in report}
-    if report["max_displacement"] == 0 and repaired.n_faces == mesh.n_faces:
-        return out, mesh
-    if heldout is not None:
-        out["repaired_heldout_iou"] = heldout(repaired)
-    return out, repaired
+def _checks(report: dict, faces: int) -> dict:
+    """What a topology repair's report (`repair_fitted`) says, as a row's columns: `check_mesh` of the
+    raw mesh (`before`: closed, manifold, oriented; crossings counted) and of the written one (`after`),
+    how far the repair moved it and how long it took; `faces`: the written mesh's."""
+    raw = report["before"]
+    return {"closed_manifold_oriented": bool(raw["watertight"] and raw["manifold"]
+                                             and raw["winding_consistent"] and raw["outward"]),
+            "self_intersections": int(raw["self_intersections"]), "check_ok": bool(raw["ok"]),
+            "repaired_ok": bool(report["after"]["ok"]), "repaired_faces": faces,
+            "repair_moved_rel": report["max_displacement_rel"], "repair_time": report["time"],
+            "repair_crossings_left": int(report["after"]["self_intersections"]),
+            "coarsening_refused": "coarsening_refused" in report}
 
 
 def _hull_row(folder: Path, size: int, scorer: Scorer | None = None) -> dict:
@@ -180,8 +165,17 @@ def _hull_row(folder: Path, size: int, scorer: Scorer | None = None) -> dict:
     return {"polys": "hull (full resolution)", "remesh": "-", "init_faces": mesh.n_faces,
             "faces": mesh.n_faces, "heldout_iou": float(iou.mean()), "train_iou": None,
             "fit_time": time.perf_counter() - t0, "fit_cpu_time": None, "chamfer_rel": None,
-            "loadavg": os.getloadavg()[0], "remesh_steps": []} | _checks(mesh)[0] | (
+            "loadavg": os.getloadavg()[0], "remesh_steps": []} | _repair_checks(mesh) | (
                 scorer(mesh) if scorer else {})
+
+
+def _repair_checks(mesh) -> dict:
+    """`_checks` of the repair `softfit fit` would run on `mesh` (no fit to keep: no error bound)."""
+    from softfit.fit.repair import repair_fitted
+
+    t0 = time.perf_counter()
+    repaired, report = repair_fitted(mesh, None)
+    return _checks(report | {"time": time.perf_counter() - t0}, repaired.n_faces)
 
 
 def _committed_fit_row(name: str) -> list[dict]:

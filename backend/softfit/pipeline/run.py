@@ -94,14 +94,20 @@ class Outcome:
     train: np.ndarray  # training view indices (the only views the initial mesh and the loss saw)
     held: np.ndarray
     cancelled: bool
+    fitted: Mesh  # the fit's own mesh: `mesh` before the topology repair of a finished run (else `mesh`)
 
 
 def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = None,
         on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None, *,
-        report: ReportSpec | None = None, pinned: np.ndarray | None = None, record: dict | None = None,
-        quiet: bool = True) -> Outcome:
+        report: ReportSpec | None = None, finish: bool = False, pinned: np.ndarray | None = None,
+        record: dict | None = None, quiet: bool = True) -> Outcome:
     """Load the views, split train/held-out once, build the initial mesh from the training views, fit
     (the held-out views scored only), add the Chamfer distance to `gt`, write the report.
+
+    A run with a `report`, or with `finish` and none, ends with the mesh an artist gets (`_finish`: its
+    topology repaired and every score taken again on it); `finish` alone writes nothing and bakes no
+    texture: the benchmarks score what `softfit fit` writes without a folder to write it into. Runs with
+    neither (the server's live fits) keep the fitted topology, which their clients stream vertices into.
 
     `cancel` ends the fit early with the current mesh; when it has a `stop_reason` attribute (the CLI's
     Ctrl-C: "interrupted") that reason is recorded. `record` adds fields to metrics.json's "input"."""
@@ -125,9 +131,13 @@ def run(inputs: Inputs, init: InitSpec, params: FitParams, gt: Mesh | None = Non
                                     "init_faces": mesh0.n_faces} | (record or {})
     if init_name == "hull":
         m["input"]["init_hull_max_misses"] = hull_misses(len(train), data.info)
-    folder = _write(report, result, data, params, train, inputs, gt) if report is not None else None
+    fitted, folder = result.mesh, None
+    if report is not None:
+        folder = _write(report, result, data, params, train, inputs, gt)
+    elif finish:
+        _finish(result, data, params, train, gt, texture=False)
     return Outcome(result.mesh, _metrics(m), folder, data, mesh0, init_name, init_seconds, train, held,
-                   result.cancelled)
+                   result.cancelled, fitted)
 
 
 def resolve_remesh(params: FitParams, init: InitSpec) -> FitParams:
@@ -139,14 +149,25 @@ def resolve_remesh(params: FitParams, init: InitSpec) -> FitParams:
     return replace(params, remesh="on" if init.polys == "auto" and init.mesh is None else "off")
 
 
+def _finish(result: FitResult, data: MultiViewData, params: FitParams, train: np.ndarray, gt: Mesh | None,
+            texture: bool, refine: bool = False, photos: MultiViewData | None = None) -> Texture | None:
+    """`result` made the artist's result (`softfit.texture.finish`: topology repaired, IoUs taken again on
+    the repaired mesh, textured when `texture`), its Chamfer distance to `gt` too."""
+    from softfit.texture.finish import finish
+
+    tex = finish(result, data, params, texture=texture, train=train, refine=refine, photos=photos)
+    if gt is not None and "fit_scores" in result.metrics["topology"]:  # the repair moved it
+        from softfit.metrics import chamfer_distance
+
+        result.metrics["chamfer"] = chamfer_distance(result.mesh, gt, seed=params.seed)
+    return tex
+
+
 def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: FitParams, train: np.ndarray,
            inputs: Inputs, gt: Mesh | None = None) -> Path:
-    """A written result is an artist's: its topology repaired and, unless turned off, textured from the
-    training views' photos read again at up to `texture.photos.PHOTO_SIZE` (`softfit.texture.finish`).
-    Runs without a report (the server's live fits) keep the fitted topology, which their clients stream
-    vertices into."""
+    """The finished result (`_finish`), textured unless turned off from the training views' photos read
+    again at up to `texture.photos.PHOTO_SIZE`, written into the report folder."""
     from softfit.report import write_report
-    from softfit.texture.finish import finish
     from softfit.texture.photos import bake_photos
 
     photos, t0 = None, time.perf_counter()
@@ -154,12 +175,7 @@ def _write(spec: ReportSpec, result: FitResult, data: MultiViewData, params: Fit
         photos = bake_photos(inputs.source, data, inputs.cameras, inputs.object_index,
                              inputs.allow_outside_paths)
     read_time = time.perf_counter() - t0
-    texture = finish(result, data, params, texture=spec.texture, train=train, refine=spec.texture_refine,
-                     photos=photos)
-    if gt is not None and "fit_scores" in result.metrics["topology"]:  # the repair moved it: the written
-        from softfit.metrics import chamfer_distance
-
-        result.metrics["chamfer"] = chamfer_distance(result.mesh, gt, seed=params.seed)
+    texture = _finish(result, data, params, train, gt, spec.texture, spec.texture_refine, photos)
     if texture is not None and photos is not None:
         result.metrics["texture"]["photo_read_time"] = round(read_time, 3)
     quads = None if spec.quads is None else _quads(result, spec.quads, texture)
