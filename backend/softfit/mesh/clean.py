@@ -26,6 +26,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from softfit.mesh.intersect import intersecting_pairs
+from softfit.mesh.neighbourhood import local_edge_length, neighbours, pairs_near, region
+from softfit.mesh.thicken import thicken
 from softfit.mesh.types import Mesh
 
 UNTANGLE_ROUNDS = 40  # smoothing rounds at most; each moves only the vertices near a crossing
@@ -44,6 +46,11 @@ RESTORE_STEPS = 8  # halvings of each vertex's way back to the fit (its last 1/2
 # 0.945 -> 0.006), so it is left as it is and reported; folds are far fewer (the demo 16, the worst
 # benchmark fits 563 on 2 098 faces and 233 on 6 276).
 TANGLE_PAIRS_PER_FACE = 1.0
+# Minimum thicknesses (x the local edge length) a collapsed thin part's sides are pushed apart to, each
+# tried (`open_crossings`): on the 11 fits of round 22 neither was best everywhere (the 256² airplane at
+# 8 000 faces: training error x1.60 at 0.5, x1.24 at 1.0; the 256² chair's adaptive fit: no crossing
+# left at 0.5, 25 at 1.0).
+THICKEN_DELTAS = (0.5, 1.0)
 
 Remesher = Callable[[np.ndarray, np.ndarray, np.ndarray], Mesh | None]  # (verts, faces, target) -> mesh
 
@@ -152,39 +159,6 @@ def check_mesh(mesh: Mesh, crossings: int | None = None) -> MeshCheck:
         degenerate_faces=degenerate, genus=genus)
 
 
-def _neighbours(faces: np.ndarray, n: int) -> sparse.csr_matrix:
-    e = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    adj = sparse.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
-    adj = ((adj + adj.T) > 0).astype(np.float64)
-    return adj
-
-
-def _region(faces: np.ndarray, pairs: np.ndarray, adj: sparse.csr_matrix, rings: int) -> np.ndarray:
-    """(V,) the vertices of the crossing faces and `rings` rings around them."""
-    region = np.zeros(adj.shape[0], dtype=bool)
-    region[np.unique(faces[pairs.ravel()])] = True
-    for _ in range(rings):
-        region |= (adj @ region.astype(np.float64)) > 0
-    return region
-
-
-def _pairs_near(mesh: Mesh, moved: np.ndarray) -> np.ndarray:
-    """Crossing pairs that involve a face with a `moved` vertex (all others are as they were): only the
-    faces whose boxes can reach those faces are tested, instead of the whole mesh."""
-    touched = moved[mesh.faces].any(axis=1)
-    if not touched.any():
-        return np.zeros((0, 2), dtype=np.int64)
-    tri = mesh.verts[mesh.faces]
-    lo, hi = tri.min(axis=1), tri.max(axis=1)
-    box_lo, box_hi = lo[touched], hi[touched]
-    reach = float((hi - lo).max())  # a face near a moved one lies within a face size of its box
-    tree = cKDTree(0.5 * (box_lo + box_hi))
-    near = tree.query_ball_point(0.5 * (lo + hi), r=2.0 * reach, return_length=True) > 0
-    sub = np.flatnonzero(near | touched)
-    pairs = sub[intersecting_pairs(Mesh(mesh.verts, mesh.faces[sub]))]
-    return pairs[touched[pairs].any(axis=1)] if len(pairs) else pairs.reshape(0, 2)
-
-
 def untangle(mesh: Mesh, rounds: int = UNTANGLE_ROUNDS) -> tuple[Mesh, np.ndarray]:
     """Smooth the neighbourhood of every crossing until no faces cross (or the rounds run out).
 
@@ -216,7 +190,7 @@ def restore(fitted: Mesh, untangled: Mesh, steps: int = RESTORE_STEPS) -> tuple[
 
     def crossing(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mesh = Mesh(untangled.verts + t[:, None] * way, fitted.faces)
-        pairs = _pairs_near(mesh, moved)
+        pairs = pairs_near(mesh, moved)
         bad = np.zeros(len(way), dtype=bool)
         bad[fitted.faces[pairs.ravel()]] = True
         return pairs, bad
@@ -235,19 +209,47 @@ def restore(fitted: Mesh, untangled: Mesh, steps: int = RESTORE_STEPS) -> tuple[
     return out, intersecting_pairs(out)
 
 
+def open_crossings(mesh: Mesh, score: Callable[[Mesh], float] | None = None
+                   ) -> tuple[Mesh, np.ndarray, str]:
+    """(mesh, crossing pairs left, how) after opening `mesh`'s crossings each way there is, each restored
+    toward `mesh` (`restore`): smoothing (`untangle`), and pushing a collapsed thin part's sides apart at
+    each of THICKEN_DELTAS (`softfit.mesh.thicken`, then smoothing what that leaves). Kept: the one with
+    the fewest crossings left, then the lowest `score` (default: the number of vertices moved, the most
+    local repair: pushing apart can open a fold within one surface too, by moving many more vertices).
+    Neither way wins everywhere (round 22, 11 fits of `softfit bench thin` with crossings): smoothing
+    opens a fold within one surface and leaves two sides lying on each other crossed (the chair's legs
+    at 256², 1 000 faces: 20 of 22 pairs left, training error x1.23; thickened: none left, x1.00); pushing
+    apart does the reverse (the 64² mug's adaptive fit: 14 pairs left where smoothing leaves none)."""
+    pairs = intersecting_pairs(mesh)
+    tries = {"smoothing": untangle(mesh)[0]}
+    for delta in THICKEN_DELTAS:
+        pushed, left = thicken(mesh, pairs, delta)
+        tries[f"pushing sides apart ({delta:g} x edge)"] = untangle(pushed)[0] if len(left) else pushed
+    done = {how: restore(mesh, m) for how, m in tries.items()}
+
+    def rank(how: str) -> tuple[int, float]:
+        out, left = done[how]
+        if score is not None:
+            return len(left), score(out)
+        return len(left), float((np.linalg.norm(out.verts - mesh.verts, axis=1) > 0).sum())
+
+    best = min(done, key=rank)
+    return *done[best], best
+
+
 def _smooth_crossings(mesh: Mesh, rounds: int, weights: tuple[float, ...]) -> tuple[Mesh, np.ndarray]:
     verts = mesh.verts.copy()
-    adj = _neighbours(mesh.faces, mesh.n_verts)
+    adj = neighbours(mesh.faces, mesh.n_verts)
     deg = np.asarray(adj.sum(axis=1)).ravel()
     pairs = intersecting_pairs(mesh)
     for _ in range(rounds):
         if len(pairs) == 0:
             break
-        region = _region(mesh.faces, pairs, adj, 1)
+        near = region(mesh.faces, pairs, adj, 1)
         for w in weights:
             mean = (adj @ verts) / np.maximum(deg, 1)[:, None]
-            verts[region] += w * (mean[region] - verts[region])
-        pairs = _pairs_near(Mesh(verts, mesh.faces), region)
+            verts[near] += w * (mean[near] - verts[near])
+        pairs = pairs_near(Mesh(verts, mesh.faces), near)
     return Mesh(verts, mesh.faces), pairs
 
 
@@ -255,12 +257,9 @@ def coarsen_crossings(mesh: Mesh, pairs: np.ndarray, remesh: Remesher) -> Mesh |
     """Remesh with COARSEN_FACTOR times the local edge length around the crossing `pairs` (the current
     length elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open. None if
     the remesher refuses (the surgery would break the mesh): the caller keeps its mesh."""
-    e = mesh.faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    length = np.linalg.norm(mesh.verts[e[:, 0]] - mesh.verts[e[:, 1]], axis=1)
-    local = np.bincount(e.ravel(), np.repeat(length, 2), mesh.n_verts) / np.maximum(
-        np.bincount(e.ravel(), minlength=mesh.n_verts), 1)
-    region = _region(mesh.faces, pairs, _neighbours(mesh.faces, mesh.n_verts), COARSEN_RINGS)
-    return remesh(mesh.verts, mesh.faces, np.where(region, COARSEN_FACTOR * local, local))
+    local = local_edge_length(mesh)
+    near = region(mesh.faces, pairs, neighbours(mesh.faces, mesh.n_verts), COARSEN_RINGS)
+    return remesh(mesh.verts, mesh.faces, np.where(near, COARSEN_FACTOR * local, local))
 
 
 def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
@@ -274,14 +273,16 @@ def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
     return d.reshape(len(points), -1).min(axis=1)
 
 
-def repair_mesh(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool = True
-                ) -> tuple[Mesh, dict]:
+def repair_mesh(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool = True,
+                score: Callable[[Mesh], float] | None = None) -> tuple[Mesh, dict]:
     """The repaired mesh and a report: checks before and after, each step's effect, and the largest
     distance any vertex moved (absolute, and relative to the bounding-box diagonal; after remeshing
     around a crossing, the largest distance of a vertex from the unrepaired surface).
     remesh: the remesher for folds smoothing cannot open (`softfit.fit.remesh.remesh_or_keep`); None: only
     smooth, so the vertex indices hold (pinned vertices). untangle_folds=False: no vertex moves (the
-    crossings are only counted)."""
+    crossings are only counted). score: how far a mesh is from what it must show (the fit's training
+    views' silhouette error), which picks among the ways of opening crossings (`open_crossings`);
+    `opened_by` in the report names the one kept."""
     before = check_mesh(mesh)
     steps: dict[str, int] = {}
     tm = _trimesh(mesh)
@@ -306,7 +307,7 @@ def repair_mesh(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool
     if untangle_folds and crossings > TANGLE_PAIRS_PER_FACE * len(out.faces):
         steps["tangled_left_as_is"] = crossings
     elif untangle_folds and crossings:  # the only step that moves vertices (the others merge, drop, add)
-        untangled, left = restore(out, untangle(out)[0])
+        untangled, left, opened_by = open_crossings(out, score)
         moved = float(np.linalg.norm(untangled.verts - out.verts, axis=1).max())
         steps["untangled_pairs"] = crossings - len(left)
         unmoved, out, left_as_is = out, untangled, False
@@ -315,9 +316,10 @@ def repair_mesh(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool
             coarser = coarsen_crossings(out, left, remesh)
             if coarser is None:
                 break  # the smoothed mesh stands; its crossings are counted in the report
-            out, left = restore(coarser, untangle(coarser)[0])
+            out, left = restore(coarser, untangle(coarser)[0])  # a coarser fold: smoothing's case
             passes += 1
         if passes:
+            opened_by += ", then coarsening and smoothing"
             steps["coarsened_passes"] = passes
             steps["untangled_pairs"] = crossings - len(left)
             steps["faces_after_coarsening"] = len(out.faces)
@@ -326,4 +328,6 @@ def repair_mesh(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool
     diag = float(np.linalg.norm(np.ptp(mesh.verts, axis=0))) if mesh.n_verts else 0.0
     report = {"before": before.to_dict(), "after": after.to_dict(), "steps": steps,
               "max_displacement": moved, "max_displacement_rel": moved / diag if diag > 0 else 0.0}
+    if not left_as_is:
+        report["opened_by"] = opened_by
     return out, report
