@@ -6,8 +6,10 @@ neighbouring faces wound the same way, outward normals (positive volume), no fac
 no zero-area faces. `repair_mesh` fixes what can be fixed without changing the shape beyond a small,
 reported distance: duplicate vertices merged, degenerate and duplicate faces dropped, holes filled,
 winding made consistent and outward (trimesh), and self-intersections (folds a fit can leave behind in
-thin parts) untangled by smoothing only the vertices around each crossing until none is left, then each
-vertex moved back toward the fit as far as it can go without a crossing (`restore`). A fold that
+thin parts) untangled by smoothing only the vertices around each crossing until none is left, or, where a
+part thinner than the faces collapsed and its two sides lie crossed on each other, by pushing the sides
+apart (`softfit.mesh.thicken`), whichever leaves fewer crossings (`open_crossings`), then each vertex
+moved back toward the fit as far as it can go without a crossing (`restore`). A fold that
 smoothing cannot open (tiny faces of a graded mesh tucked under their neighbours, where the smoothing
 region's own boundary is folded) is remeshed coarser around the crossing first, so that it has fewer,
 larger faces to untangle. The remesher is the fit's (a stage above this module), so the caller hands it
