@@ -322,8 +322,9 @@ def markdown(results: dict, info: dict, command: str) -> str:
              "views the fit was given (how well it fits, not how it generalises). `check_mesh` on the raw "
              "fitted mesh "
              "(watertight, edge- and vertex-manifold, consistently and outward wound; crossing face pairs "
-             "counted) and on the mesh `softfit fit` writes (`repair_mesh` untangles crossings, remeshing "
-             "coarser around folds that smoothing cannot open; where it moved the surface: how far, as a "
+             "counted) and on the mesh `softfit fit` writes (`repair_mesh` untangles crossings, by smoothing "
+             "or by pushing a collapsed thin part's sides apart, remeshing coarser around folds neither "
+             "opens; where it moved the surface: how far, as a "
              "share of the bounding-box diagonal, the faces it left and its time).", "",
              "## Thin parts", "", "24 views on a ring at elevation 30 deg (SoftRas' layout), "
              "initial mesh: visual hull of the training views; FitParams defaults. With 24 views the "
