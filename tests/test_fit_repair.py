@@ -53,6 +53,13 @@ def test_coarsening_that_costs_the_fit_is_refused(knot_views):
     assert 0 < left < 233
     warning = crossing_warning(report)
     assert f"{left} pairs of faces" in warning and "training views' silhouette error" in warning
+    # The kept repair is the coarsening repair stopped before it coarsened, not opened a second time:
+    # exactly what a smoothing-only repair gives.
+    from softfit.mesh.clean import repair_mesh
+
+    alone, alone_report = repair_mesh(m, remesh=None, score=error)
+    assert np.array_equal(out.verts, alone.verts) and np.array_equal(out.faces, alone.faces)
+    assert {k: v for k, v in report.items() if k != "coarsening_refused"} == alone_report
 
 
 def test_coarsening_that_keeps_the_fit_is_kept():

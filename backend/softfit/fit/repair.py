@@ -18,7 +18,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.fit.remesh import remesh_or_keep
-from softfit.mesh.clean import repair_mesh
+from softfit.mesh.clean import repair_mesh, repair_mesh_both
 from softfit.mesh.types import Mesh
 from softfit.metrics import view_iou
 
@@ -45,12 +45,12 @@ def repair_fitted(mesh: Mesh, error: Error | None, pinned: bool = False) -> tupl
     """`repair_mesh` as a fit's result needs it: coarsening folds only when it keeps the fit (above).
     Pinned vertices keep their indices, so only smoothing is allowed. The report says what was refused
     (`coarsening_refused`: the three errors) when the smoothing-only repair was kept."""
-    out, report = repair_mesh(mesh, remesh=None if pinned else remesh_or_keep, score=error)
+    (out, report), smoothed = repair_mesh_both(mesh, remesh=None if pinned else remesh_or_keep, score=error)
     if error is None or report["max_displacement"] == 0:
         return out, report
     e_fit, e_out = error(mesh), error(out)
-    if "coarsened_passes" in report["steps"] and e_out > e_fit * (1.0 + REPAIR_GROWTH):
-        smooth, smooth_report = repair_mesh(mesh, remesh=None, score=error)
+    if smoothed is not None and e_out > e_fit * (1.0 + REPAIR_GROWTH):
+        smooth, smooth_report = smoothed  # the same repair, stopped before it coarsened
         e_smooth = error(smooth)
         if e_smooth < e_out:
             smooth_report["coarsening_refused"] = {

@@ -285,6 +285,16 @@ def repair_mesh(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool
     crossings are only counted). score: how far a mesh is from what it must show (the fit's training
     views' silhouette error), which picks among the ways of opening crossings (`open_crossings`);
     `opened_by` in the report names the one kept."""
+    return repair_mesh_both(mesh, remesh, untangle_folds, score)[0]
+
+
+def repair_mesh_both(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool = True,
+                     score: Callable[[Mesh], float] | None = None
+                     ) -> tuple[tuple[Mesh, dict], tuple[Mesh, dict] | None]:
+    """`repair_mesh`'s (mesh, report), and, when it coarsened around folds, the (mesh, report) of the same
+    repair stopped before coarsening: what `remesh=None` gives, without opening the crossings again (a
+    caller that weighs the two, `softfit.fit.repair.repair_fitted`, needs both; opening them is the
+    repair's dearest step)."""
     before = check_mesh(mesh)
     steps: dict[str, int] = {}
     tm = _trimesh(mesh)
@@ -304,32 +314,34 @@ def repair_mesh(mesh: Mesh, remesh: Remesher | None = None, untangle_folds: bool
     # Merging nothing and dropping nothing leaves the same faces (fix_normals only flips some): same crossings
     same = not any(steps.values())
     crossings = before.self_intersections if same else len(intersecting_pairs(out))
-    moved = 0.0
-    left_as_is = True
+    diag = float(np.linalg.norm(np.ptp(mesh.verts, axis=0))) if mesh.n_verts else 0.0
+
+    def report(steps: dict, after: MeshCheck, moved: float, opened_by: str | None) -> dict:
+        out = {"before": before.to_dict(), "after": after.to_dict(), "steps": steps,
+               "max_displacement": moved, "max_displacement_rel": moved / diag if diag > 0 else 0.0}
+        return out if opened_by is None else out | {"opened_by": opened_by}
+
     if untangle_folds and crossings > TANGLE_PAIRS_PER_FACE * len(out.faces):
         steps["tangled_left_as_is"] = crossings
-    elif untangle_folds and crossings:  # the only step that moves vertices (the others merge, drop, add)
-        untangled, left, opened_by = open_crossings(out, score)
-        moved = float(np.linalg.norm(untangled.verts - out.verts, axis=1).max())
-        steps["untangled_pairs"] = crossings - len(left)
-        unmoved, out, left_as_is = out, untangled, False
-        passes = 0
-        while len(left) and remesh is not None and passes < COARSEN_PASSES:
-            coarser = coarsen_crossings(out, left, remesh)
-            if coarser is None:
-                break  # the smoothed mesh stands; its crossings are counted in the report
-            out, left = restore(coarser, untangle(coarser)[0])  # a coarser fold: smoothing's case
-            passes += 1
-        if passes:
-            opened_by += ", then coarsening and smoothing"
-            steps["coarsened_passes"] = passes
-            steps["untangled_pairs"] = crossings - len(left)
-            steps["faces_after_coarsening"] = len(out.faces)
-            moved = float(_surface_distance(out.verts, unmoved).max())
-    after = check_mesh(out, crossings if left_as_is else len(left))
-    diag = float(np.linalg.norm(np.ptp(mesh.verts, axis=0))) if mesh.n_verts else 0.0
-    report = {"before": before.to_dict(), "after": after.to_dict(), "steps": steps,
-              "max_displacement": moved, "max_displacement_rel": moved / diag if diag > 0 else 0.0}
-    if not left_as_is:
-        report["opened_by"] = opened_by
-    return out, report
+    if not (untangle_folds and crossings) or "tangled_left_as_is" in steps:
+        return (out, report(steps, check_mesh(out, crossings), 0.0, None)), None
+    # Opening the crossings is the only step that moves vertices (the others merge, drop, add).
+    opened, left, opened_by = open_crossings(out, score)
+    moved = float(np.linalg.norm(opened.verts - out.verts, axis=1).max())
+    steps["untangled_pairs"] = crossings - len(left)
+    smoothed = (opened, report(dict(steps), check_mesh(opened, len(left)), moved, opened_by))
+    coarse, passes = opened, 0
+    while len(left) and remesh is not None and passes < COARSEN_PASSES:
+        coarser = coarsen_crossings(coarse, left, remesh)
+        if coarser is None:
+            break  # the smoothed mesh stands; its crossings are counted in the report
+        coarse, left = restore(coarser, untangle(coarser)[0])  # a coarser fold: smoothing's case
+        passes += 1
+    if not passes:
+        return smoothed, None
+    steps.update(coarsened_passes=passes, untangled_pairs=crossings - len(left),
+                 faces_after_coarsening=len(coarse.faces))
+    moved = float(_surface_distance(coarse.verts, out).max())
+    coarsened = (coarse, report(steps, check_mesh(coarse, len(left)), moved,
+                                opened_by + ", then coarsening and smoothing"))
+    return coarsened, smoothed
