@@ -55,6 +55,28 @@ def test_per_vertex_target_refines_only_where_asked(sphere):
     assert len(r.target) == len(r.verts) and len(r.source) == len(r.verts)
 
 
+def test_only_the_active_region_is_edited(sphere):
+    """The repair coarsens around a fold only (`clean.coarsen_crossings`): outside `active` every vertex
+    stays where it was and every face among those vertices stays a face, although the target there
+    (half the sphere's edges) would split them all."""
+    v = sphere.verts
+    active = v[:, 2] > 0.2
+    r = remesh(v, sphere.faces, np.where(active, 0.2, 0.02), active=active)
+    assert check_mesh(Mesh(r.verts, r.faces)).ok
+    kept = np.flatnonzero(~active)
+    where = {tuple(np.round(p, 12)): i for i, p in enumerate(r.verts)}
+    new_index = np.array([where.get(tuple(np.round(v[i], 12)), -1) for i in kept])
+    assert (new_index >= 0).all()  # every inactive vertex is still there, unmoved
+    remap = np.full(len(v), -1)
+    remap[kept] = new_index
+    inside = ~active[sphere.faces].any(axis=1)
+    old = {tuple(sorted(f)) for f in remap[sphere.faces[inside]].tolist()}
+    assert old <= {tuple(sorted(f)) for f in r.faces.tolist()}
+    # ... while the active cap was coarsened towards its 0.2 target
+    cap = r.verts[:, 2] > 0.25
+    assert cap.sum() < 0.5 * (v[:, 2] > 0.25).sum()
+
+
 def test_sources_are_nearby_input_vertices(sphere):
     r = remesh(sphere.verts, sphere.faces, 0.05)
     assert r.source.min() >= 0 and r.source.max() < sphere.n_verts

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
+from scipy.spatial import cKDTree
 
 from softfit.fit.remesh import remesh_or_keep
 from softfit.mesh.clean import check_mesh, nonmanifold_vertices, repair_mesh, restore, untangle
@@ -152,7 +153,10 @@ def test_folds_smoothing_cannot_open_are_remeshed_coarser_and_untangled():
     assert rep["steps"]["coarsened_passes"] >= 1 and rep["steps"]["faces_after_coarsening"] == out.n_faces
     # Only the neighbourhoods of the crossings changed: the shape and most of the mesh stay.
     assert 0.8 * m.n_faces < out.n_faces < m.n_faces
-    assert 0 < rep["max_displacement_rel"] < 0.03
+    assert 0 < rep["max_displacement_rel"] < 0.025  # measured 0.0215 (0.0271 remeshing all of it)
+    # ... to the vertex: 91 % of them are where they were (none when the whole mesh was remeshed)
+    unmoved, _ = cKDTree(out.verts).query(m.verts)
+    assert (unmoved == 0).mean() > 0.8
     vol = trimesh.Trimesh(m.verts, m.faces).volume
     assert abs(trimesh.Trimesh(out.verts, out.faces).volume - vol) < 0.03 * abs(vol)
 
@@ -161,14 +165,15 @@ def test_folds_that_need_many_coarsening_passes_are_untangled():
     """Round 13's adaptive torus knot (the fit no longer remeshes in its last 30 % of steps): 233 crossing
     pairs. With Laplacian smoothing alone the crossings left after each coarsening pass went 11, 5, 5, 21,
     4, 5, 4, 0 (eight passes; five, the bound before, left 4); with Taubin smoothing first (round 20) four
-    passes. The repair must reach none, coarsening where smoothing could not."""
+    passes, six in round 22, five since a pass remeshes only around the folds (round 23). The repair must
+    reach none, coarsening where smoothing could not."""
     d = np.load(Path(__file__).parent / "fixtures" / "knot_adaptive_fit_r13.npz")
     m = Mesh(d["verts"].astype(np.float64), d["faces"].astype(np.int64))
     assert check_mesh(m).self_intersections > 200
     out, rep = repair_mesh(m, remesh=remesh_or_keep)
     assert rep["after"]["ok"] and rep["after"]["self_intersections"] == 0, rep["after"]
-    assert rep["steps"]["coarsened_passes"] >= 2  # measured 4 (8 with Laplacian smoothing alone)
-    assert 0 < rep["max_displacement_rel"] < 0.03  # measured 0.026
+    assert rep["steps"]["coarsened_passes"] >= 2  # measured 5 (6 remeshing all of it)
+    assert 0 < rep["max_displacement_rel"] < 0.025  # measured 0.0215 (0.028 remeshing all the mesh)
 
 
 def test_a_fit_with_pinned_vertices_keeps_its_vertex_indices_through_the_finish():

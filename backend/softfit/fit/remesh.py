@@ -73,11 +73,16 @@ def _face_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
 class _Mesh:
     """Growable arrays for one remeshing run."""
 
-    def __init__(self, verts: np.ndarray, faces: np.ndarray, target: np.ndarray) -> None:
+    def __init__(self, verts: np.ndarray, faces: np.ndarray, target: np.ndarray, active: np.ndarray) -> None:
         self.v = np.asarray(verts, dtype=np.float64).copy()
         self.f = np.asarray(faces, dtype=np.int64).copy()
         self.t = np.asarray(target, dtype=np.float64).copy()
         self.src = np.arange(len(self.v))
+        self.act = np.asarray(active, dtype=bool).copy()  # vertices the surgery may touch
+
+    def editable(self, e: np.ndarray) -> np.ndarray:
+        """Edges (E, 2) whose both ends are active: the only ones split, collapsed or flipped."""
+        return self.act[e[:, 0]] & self.act[e[:, 1]]
 
     def edge_target(self, e: np.ndarray) -> np.ndarray:
         return 0.5 * (self.t[e[:, 0]] + self.t[e[:, 1]])
@@ -87,7 +92,7 @@ class _Mesh:
     def split(self) -> int:
         uniq, inv = _unique_edges(self.f)
         length = np.linalg.norm(self.v[uniq[:, 0]] - self.v[uniq[:, 1]], axis=1)
-        long = np.flatnonzero(length > SPLIT * self.edge_target(uniq))
+        long = np.flatnonzero((length > SPLIT * self.edge_target(uniq)) & self.editable(uniq))
         if not len(long):
             return 0
         # The two faces of each long edge (closed mesh: two half-edges per edge); longest edges first,
@@ -106,6 +111,7 @@ class _Mesh:
         self.v = np.concatenate([self.v, 0.5 * (self.v[a] + self.v[b])])
         self.t = np.concatenate([self.t, 0.5 * (self.t[a] + self.t[b])])
         self.src = np.concatenate([self.src, self.src[a]])
+        self.act = np.concatenate([self.act, np.ones(len(chosen_e), dtype=bool)])
         new_of_edge = np.full(len(uniq), -1, dtype=np.int64)
         new_of_edge[chosen_e] = mid
         he = np.flatnonzero(new_of_edge[inv] >= 0)
@@ -156,7 +162,7 @@ class _Mesh:
     def collapse(self) -> int:
         uniq, _ = _unique_edges(self.f)
         length = np.linalg.norm(self.v[uniq[:, 0]] - self.v[uniq[:, 1]], axis=1)
-        short = np.flatnonzero(length < COLLAPSE * self.edge_target(uniq))
+        short = np.flatnonzero((length < COLLAPSE * self.edge_target(uniq)) & self.editable(uniq))
         if not len(short) or len(self.v) <= 8:
             return 0
         short = short[np.argsort(length[short], kind="stable")]
@@ -189,6 +195,7 @@ class _Mesh:
         remap = np.full(len(self.v), -1, dtype=np.int64)
         remap[used] = np.arange(len(used))
         self.v, self.t, self.src, self.f = self.v[used], self.t[used], self.src[used], remap[faces]
+        self.act = self.act[used]
 
     # -- flip -------------------------------------------------------------------------------------
 
@@ -207,7 +214,7 @@ class _Mesh:
         dev_before = (np.abs(val[a] - 6) + np.abs(val[b] - 6) + np.abs(val[c] - 6) + np.abs(val[d] - 6))
         dev_after = (np.abs(val[a] - 7) + np.abs(val[b] - 7) + np.abs(val[c] - 5) + np.abs(val[d] - 5))
         gain = dev_before - dev_after
-        cand = np.flatnonzero((gain > 0) & (val[a] > 3) & (val[b] > 3) & (c != d))
+        cand = np.flatnonzero((gain > 0) & (val[a] > 3) & (val[b] > 3) & (c != d) & self.editable(uniq))
         if not len(cand):
             return 0
         n1, n2 = _face_normals(self.v, self.f[f1[cand]]), _face_normals(self.v, self.f[f2[cand]])
@@ -248,16 +255,18 @@ class _Mesh:
         n = meshops.vertex_normals(self.v, self.f)
         d = w @ self.v - self.v
         d -= (d * n).sum(1, keepdims=True) * n
-        self.v = self.v + step * d
+        self.v = self.v + step * d * self.act[:, None]
 
 
 def remesh(verts: np.ndarray, faces: np.ndarray, target: np.ndarray | float, iterations: int = 4,
-           relax: int = 1) -> RemeshResult:
+           relax: int = 1, active: np.ndarray | None = None) -> RemeshResult:
     """Remesh a closed manifold mesh towards `target` edge length per vertex (or one length).
 
     Each iteration: split (repeated until no edge is over 4/3 of its target, at most 8 rounds), collapse
-    (at most 8 rounds), flip, `relax` tangential smoothing rounds. Raises RemeshError if the result is not
-    watertight and vertex-manifold (the input must be both)."""
+    (at most 8 rounds), flip, `relax` tangential smoothing rounds. `active` (V,) bool: only edges between
+    active vertices are edited and only active vertices relaxed (new vertices are active), so the rest of
+    the mesh stays exactly as it was; None: all. Raises RemeshError if the result is not watertight and
+    vertex-manifold (the input must be both)."""
     v = np.asarray(verts, dtype=np.float64)
     t = np.broadcast_to(np.asarray(target, dtype=np.float64), (len(v),))
     if not (np.isfinite(t).all() and (t > 0).all()):
@@ -267,7 +276,7 @@ def remesh(verts: np.ndarray, faces: np.ndarray, target: np.ndarray | float, ite
         # every edge's two faces are looked up by pairing half-edges: an open or non-manifold mesh (an
         # imported one, e.g. Blender's Suzanne with its open eyes) would pair the wrong ones
         raise RemeshError("remeshing needs a closed, manifold mesh; this one has open or shared edges")
-    m = _Mesh(v, f, t)
+    m = _Mesh(v, f, t, np.ones(len(v), dtype=bool) if active is None else active)
     for _ in range(iterations):
         for _ in range(8):
             if not m.split():
@@ -283,11 +292,13 @@ def remesh(verts: np.ndarray, faces: np.ndarray, target: np.ndarray | float, ite
     return RemeshResult(m.v, m.f, m.src, m.t)
 
 
-def remesh_or_keep(verts: np.ndarray, faces: np.ndarray, target: np.ndarray) -> Mesh | None:
+def remesh_or_keep(verts: np.ndarray, faces: np.ndarray, target: np.ndarray,
+                   active: np.ndarray | None = None) -> Mesh | None:
     """`remesh` for a caller that keeps its own mesh when the surgery fails (the repair's coarsening of
-    folds, `softfit.mesh.clean.repair_mesh(remesh=...)`): the new mesh, or None."""
+    folds, `softfit.mesh.clean.repair_mesh(remesh=...)`, which edits only the `active` region): the new
+    mesh, or None."""
     try:
-        out = remesh(verts, faces, target)
+        out = remesh(verts, faces, target, active=active)
     except RemeshError:
         return None
     return Mesh(out.verts, out.faces)

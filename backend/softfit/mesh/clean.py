@@ -54,7 +54,8 @@ TANGLE_PAIRS_PER_FACE = 1.0
 # left at 0.5, 25 at 1.0).
 THICKEN_DELTAS = (0.5, 1.0)
 
-Remesher = Callable[[np.ndarray, np.ndarray, np.ndarray], Mesh | None]  # (verts, faces, target) -> mesh
+# (verts, faces, target, active) -> mesh: edits only the active vertices' edges, None if it refuses
+Remesher = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Mesh | None]
 
 
 def _trimesh(mesh: Mesh) -> trimesh.Trimesh:
@@ -260,12 +261,17 @@ def _smooth_crossings(mesh: Mesh, rounds: int, weights: tuple[float, ...], pairs
 
 
 def coarsen_crossings(mesh: Mesh, pairs: np.ndarray, remesh: Remesher) -> Mesh | None:
-    """Remesh with COARSEN_FACTOR times the local edge length around the crossing `pairs` (the current
-    length elsewhere), so a fold of tiny faces becomes a few larger ones that smoothing can open. None if
-    the remesher refuses (the surgery would break the mesh): the caller keeps its mesh."""
+    """Remesh with COARSEN_FACTOR times the local edge length around the crossing `pairs`, so a fold of
+    tiny faces becomes a few larger ones that smoothing can open. Only that region and one ring round it
+    are edited: the rest of the mesh keeps its vertices and faces (remeshing all of it at its own local
+    length collapsed a fifth of a graded mesh's edges and relaxed every vertex: the adaptive torus knot
+    3 074 -> 2 458 faces, training error x2.0 in one pass). None if the remesher refuses (the surgery
+    would break the mesh): the caller keeps its mesh."""
     local = local_edge_length(mesh)
-    near = region(mesh.faces, pairs, neighbours(mesh.faces, mesh.n_verts), COARSEN_RINGS)
-    return remesh(mesh.verts, mesh.faces, np.where(near, COARSEN_FACTOR * local, local))
+    adj = neighbours(mesh.faces, mesh.n_verts)
+    near = region(mesh.faces, pairs, adj, COARSEN_RINGS)
+    active = region(mesh.faces, pairs, adj, COARSEN_RINGS + 1)
+    return remesh(mesh.verts, mesh.faces, np.where(near, COARSEN_FACTOR * local, local), active)
 
 
 def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
