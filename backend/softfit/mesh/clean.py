@@ -274,7 +274,7 @@ def coarsen_crossings(mesh: Mesh, pairs: np.ndarray, remesh: Remesher) -> Mesh |
     return remesh(mesh.verts, mesh.faces, np.where(near, COARSEN_FACTOR * local, local), active)
 
 
-def _surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
+def surface_distance(points: np.ndarray, mesh: Mesh, k: int = 8) -> np.ndarray:
     """(P,) distance from each point to the nearest of the k faces of `mesh` whose centres are nearest
     (exact for the small moves a repair makes)."""
     tri = mesh.verts[mesh.faces]
@@ -351,7 +351,7 @@ def repair_mesh_both(mesh: Mesh, remesh: Remesher | None = None, untangle_folds:
         return smoothed, None
     steps.update(coarsened_passes=passes, untangled_pairs=crossings - len(left),
                  faces_after_coarsening=len(coarse.faces))
-    moved = float(_surface_distance(coarse.verts, out).max())
+    moved = float(surface_distance(coarse.verts, out).max())
     coarsened = (coarse, report(steps, check_mesh(coarse, len(left)), moved,
                                 opened_by + ", then coarsening and smoothing"))
     return coarsened, smoothed

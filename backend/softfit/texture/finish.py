@@ -15,6 +15,7 @@ from softfit.data.types import MultiViewData
 from softfit.errors import InputError
 from softfit.fit.engine import FitResult
 from softfit.fit.params import FitParams
+from softfit.fit.polish import polisher
 from softfit.fit.repair import crossing_warning, repair_fitted, silhouette_error
 from softfit.fit.views import split_views
 from softfit.mesh.types import Mesh
@@ -34,12 +35,13 @@ def finish(result: FitResult, data: MultiViewData, params: FitParams, texture: b
     photos: the same views at a larger size to bake from (`softfit.texture.photos.bake_photos`)."""
     t0 = time.perf_counter()
     pinned = bool(result.metrics.get("mesh", {}).get("pinned"))  # their indices must survive the repair
-    error = None
+    error = polish = None
     if data is not None:
         if train is None:
             train = split_views(data.cameras, params.holdout, params.seed)[0]
         error = silhouette_error(data.silhouettes[train], data.cameras.subset(train))
-    mesh, report = repair_fitted(result.mesh, error, pinned)
+        polish = None if pinned else polisher(data, params, train)
+    mesh, report = repair_fitted(result.mesh, error, pinned, polish)
     report["time"] = round(time.perf_counter() - t0, 3)
     if data is not None and (report["max_displacement"] > 0 or mesh.n_faces != result.mesh.n_faces):
         _rescore(result, mesh, data, report)
