@@ -27,10 +27,10 @@ SIGMA_RANGE = (1e-10, 1.0)
 # (benchmarks/thin.md, round 13).
 REMESH_QUIET = 0.3
 MAX_INT = 10**15  # integer parameters beyond this are typos (and lose precision as JSON doubles)
-# Steps of a polish: the fit's last stage again on a mesh whose vertices the fit did not place (after the
-# decimation of an adaptive fit, after the repair's coarsening: `polish_params`). On the adaptive torus
-# knot's coarsened repair (x2.31 the fit's training error), three seeds each: 60 steps x1.35 (one seed),
-# 90 steps x0.99-1.05, 120 steps x0.82-0.93 (round 23). A step costs a few ms on 3 000 faces at 256 px.
+# Steps of a polish: the fit's last stage again on a mesh whose vertices the fit did not place, after the
+# decimation of an adaptive fit (`polish_params`; the repair's polish after coarsening, which starts
+# further off, takes twice as many: `softfit.fit.polish`). Round 23: on five adaptive thin fits 120 steps
+# lowered the training error by 9-31 % (engine `_polish`). A step costs a few ms on 3 000 faces at 256 px.
 POLISH_STEPS = 120
 
 
@@ -228,10 +228,10 @@ def _schedule(v: Any) -> tuple[tuple[float, int], ...]:
     return tuple(out)
 
 
-def polish_params(params: FitParams) -> FitParams:
-    """`params` at their last stage (final σ, full image size, final step size) held for POLISH_STEPS
-    steps on a fixed topology (no remeshing, no decimation, no early stop): a polish of a mesh whose
-    vertices the fit did not place."""
-    return replace(params, iterations=POLISH_STEPS, sigma=(params.sigma[1], params.sigma[1]),
+def polish_params(params: FitParams, steps: int = POLISH_STEPS) -> FitParams:
+    """`params` at their last stage (final σ, full image size, final step size) held for `steps` steps
+    on a fixed topology (no remeshing, no decimation, no early stop): a polish of a mesh whose vertices
+    the fit did not place."""
+    return replace(params, iterations=steps, sigma=(params.sigma[1], params.sigma[1]),
                    resolutions=((0.0, 0),), lr=params.lr * params.lr_decay, lr_decay=1.0, remesh="off",
                    simplify=0.0, plateau_patience=0)

@@ -14,8 +14,8 @@ Before the coarsened repair is refused it is fitted again, briefly (`polish`, fr
 the views: `softfit.fit.polish`), and its crossings opened again: what coarsening costs is mostly thin
 parts shrunk a pixel by larger faces, which a few steps of the fit put back. On the same knot's fit of
 round 22 (3 074 faces, 18 crossing pairs, 17 left by smoothing; coarsening x2.31 the error): polished
-for 120 steps and reopened, no crossing left and x0.82-0.93 the fit's error (three seeds), held-out
-0.9649 -> 0.9689-0.9720. The polished repair is held to the same REPAIR_GROWTH as any other."""
+and reopened, no crossing left and x0.85-0.90 the fit's error (three seeds; `softfit.fit.polish`). The
+polished repair is held to the same REPAIR_GROWTH as any other."""
 
 from __future__ import annotations
 
