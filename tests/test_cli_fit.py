@@ -289,6 +289,9 @@ def test_polys_auto_ends_decimated_and_says_so(dataset, tmp_path, capsys):
     s = m["remesh"]["simplify"]
     assert s["faces_after"] < s["faces_before"]
     assert f"decimated {s['faces_before']} -> {s['faces_after']} faces" in said
+    p = s["polish"]  # then refitted on the decimated mesh, and said
+    assert (f"refitted for {p['steps']} steps: training error {p['error_before']:.4f} -> "
+            f"{p['error_after']:.4f}") in said
     from softfit.mesh.clean import check_mesh
 
     written = load_mesh(out / "mesh.obj")

@@ -205,4 +205,10 @@ def _simplified(s: dict) -> str:
              + (f" + {100 * (s['max_error'] / base - 1):.0f} %)" if base > 0 else ")"))
     if s["faces_after"] == s["faces_before"]:
         return f"kept all {s['faces_before']} remeshed faces: no decimation kept {bound}"
-    return f"decimated {s['faces_before']} -> {s['faces_after']} faces, keeping {bound}"
+    line = f"decimated {s['faces_before']} -> {s['faces_after']} faces, keeping {bound}"
+    polish = s.get("polish")
+    if polish:
+        line += (f"; then refitted for {polish['steps']} steps: training error "
+                 f"{polish['error_before']:.4f} -> {polish['error_after']:.4f}"
+                 + ("" if polish["kept"] else ", not kept"))
+    return line
