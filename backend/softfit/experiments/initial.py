@@ -56,7 +56,8 @@ def run(ctx: Context) -> Section:
     sec = Section(3, "Initial meshes", (
         "Each case is rendered with Blender (turntable, elevation 30°, "
         f"{s.views} views at {s.fit_size}² px, exact masks) and fitted for {s.iterations} steps from each "
-        "initial mesh with `polys auto`; early stopping is off so every curve has the same length. "
+        "initial mesh with `polys auto`; early stopping is off so every curve has the same length (each "
+        "ends decimated and refitted for a few more steps: its last point is that mesh). "
         f"The held-out IoU (hard raster, {s.holdout:.3g} of the views held out) is recorded every "
         f"{s.curve_every} steps. *Reach* is the first recorded step at which a start reaches the fixed "
         "sphere's final held-out IoU on the same case (– : never within the budget); for the sphere itself "
@@ -152,8 +153,8 @@ def _summarise(rows: list[dict], iterations: int) -> tuple[dict, list[str]]:
             + f". Chamfer: sphere {100 * r['sphere']['chamfer_rel']:.2f} %, hull "
             f"{100 * r['hull']['chamfer_rel']:.2f} % of the diagonal.")
     base = {c: by[(c, "sphere")]["reach"] for c in cases}
-    saved = {n: [base[c] - by[(c, n)]["reach"] for c in cases if by[(c, n)]["reach"] is not None]
-             for n in INITS[1:]}
+    saved = {n: [base[c] - by[(c, n)]["reach"] for c in cases
+                 if base[c] is not None and by[(c, n)]["reach"] is not None] for n in INITS[1:]}
     head["steps_saved"] = saved
     head["sphere_reach"] = base
     head["hull_steps_saved_mean"] = float(np.mean(saved["hull"])) if saved["hull"] else None

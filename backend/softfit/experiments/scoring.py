@@ -41,7 +41,8 @@ def score_fit(data: MultiViewData, init: str, params: FitParams, gt: Mesh | None
     held-out IoU always compares with them, so fits from estimated silhouettes are judged on the truth.
     truth_cameras: cameras to score with (default data's: a mesh fitted with estimated cameras is judged
     by how well it explains the unseen real views through those same cameras). curve_every > 0 records
-    the held-out IoU of the initial mesh and of every curve_every-th step."""
+    the held-out IoU of the initial mesh and of every curve_every-th step, and, for an adaptive fit, of
+    the mesh it ends with (decimated, then refitted: `engine._polish`) at the step count that took."""
     truth = data.silhouettes if truth is None else truth
     cams = data.cameras if truth_cameras is None else truth_cameras
     held = heldout(data, params)
@@ -78,6 +79,10 @@ def score_fit(data: MultiViewData, init: str, params: FitParams, gt: Mesh | None
     }
     if gt is not None:
         row |= {"chamfer": out.metrics.chamfer, "chamfer_rel": out.metrics.chamfer_rel}
+    simplified = m.get("remesh", {}).get("simplify")
+    if curve_every and simplified:  # an adaptive fit ends decimated, then polished: the curve ends there too
+        polish = simplified.get("polish") or {}
+        curve.append((m["iterations"] + polish.get("steps", 0), row["heldout_iou"]))
     if curve_every:
         row["curve"] = [[int(i), float(v)] for i, v in curve]
     return Scored(row, out.mesh, out.init, curve)
