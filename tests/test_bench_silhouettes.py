@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from dataset_support import read_masks
 
 from softfit import silhouettes
+from softfit.bench import silhouettes as bench_silhouettes
 from softfit.bench.silhouettes import method_names
 from softfit.cli import main as cli_main
 
@@ -25,6 +27,7 @@ def _centre_box(images: np.ndarray) -> np.ndarray:
 
 def test_bench_scores_registered_methods_against_the_true_masks(tmp_path, monkeypatch):
     monkeypatch.setitem(silhouettes.METHODS, "centre_box", _centre_box)
+    monkeypatch.setattr(bench_silhouettes, "DIAGNOSED", ("centre_box",))  # `auto` is too slow for a test
     assert {"auto", "threshold", "grabcut", "centre_box"} <= set(method_names())
     out = tmp_path / "out"
     assert cli_main(["bench", "silhouettes", "--scenes", "turntable-floor", "--methods",
@@ -53,6 +56,17 @@ def test_bench_scores_registered_methods_against_the_true_masks(tmp_path, monkey
     t = box["targets"]
     assert t["flatters"] and not t["meets_target"] and not t["within_gap"]
     assert t["flatters_unwarned"] == (not box["warnings"]) and t["warned"] == bool(box["warnings"])
+    # Its wrong pixels, split by place, add up to what its IoU misses (over all views together) ...
+    e = box["mask_errors"]
+    union, inter = (pred | truth).sum(), (pred & truth).sum()
+    assert sum(v for k, v in e.items() if k != "inward_px") == pytest.approx(1 - inter / union, abs=1e-3)
+    # ... and putting either kind it has right from the truth brings its fit closer to the truth; the box
+    # opens no hole, so putting holes right changes no pixel and the fit is the same one.
+    fixed = box["fit_with_errors_put_right"]
+    assert e["missed_hole"] == e["extra_hole"] == 0
+    assert fixed["holes"] == pytest.approx(fit["heldout_iou_vs_true_masks"])
+    assert min(fixed["edges"], fixed["far"]) > fit["heldout_iou_vs_true_masks"] + 0.03
     md = (out / "silhouettes.md").read_text()
+    assert "## Where `auto`'s masks go wrong" in md
     assert "TRUE masks" in md and "agreement (own masks, not accuracy)" in md and "not run:" in md
     assert "## Mask IoU against the true masks" in md and "## Targets for `auto`" in md

@@ -25,13 +25,15 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from softfit.bench import choose, machine_info, repo_root
+from softfit.bench import choose, machine_info, maskerrors, repo_root
 
 IMAGE_SIZE = 256  # the fit's working size (long side), as `softfit fit` uses by default
+DIAGNOSED = ("auto",)  # methods whose fit is run again with each kind of mask error put right
 
 
 def method_names() -> list[str]:
@@ -140,6 +142,13 @@ def bench_scene(folder: Path, methods: list[str], tmp: Path, image_size: int = I
         if key not in fits:
             fits[key] = fit_scored(data, truth, gt)
         row["fit"] = fits[key]
+        row["mask_errors"] = maskerrors.classify(data.silhouettes, truth.silhouettes).info()
+        if name in DIAGNOSED:  # what each kind of error costs the fit (a diagnosis: it needs the truth)
+            row["fit_with_errors_put_right"] = {
+                kind: fit_scored(replace(data, silhouettes=maskerrors.corrected(data.silhouettes,
+                                                                                truth.silhouettes, kind)),
+                                 truth, gt).get("heldout_iou_vs_true_masks")
+                for kind in maskerrors.KINDS}
         row["targets"] = verdict(row, out["true_masks"]["fit"].get("heldout_iou_vs_true_masks"))
         out["methods"][name] = row
         f = row["fit"]
@@ -173,6 +182,35 @@ def verdict(row: dict, ceiling: float | None) -> dict:
 
 def _yes(v) -> str:
     return "—" if v is None else ("yes" if v else "**no**")
+
+
+def _diagnosis(scenes: dict) -> list[str]:
+    """The section on where `auto`'s masks go wrong and what each kind of error costs its fit."""
+    lines = [
+        "", "## Where `auto`'s masks go wrong, and what that costs the fit (a diagnosis with the truth)", "",
+        "Wrong pixels as shares of the union of mask and true mask, by place (`softfit.bench.maskerrors`): "
+        f"**edge** within {maskerrors.EDGE_PX:g} px of the other outline, **hole** inside a hole the mask "
+        "opened (missed) or a true hole (extra), **far** the rest; **inward** = the edge errors' balance per "
+        "pixel of true outline (px; positive: the masks sit inside the true outline). The last columns fit "
+        "again from `auto`'s masks with one kind of error put right from the true masks: an oracle that says "
+        "what that kind costs, not something a user can get.", "",
+        "| scene | missed edge / hole / far | extra edge / hole / far | inward (px) | fit held-out vs true "
+        "masks | edges put right | holes put right | far put right | true masks |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, s in scenes.items():
+        r = s["methods"].get("auto", {})
+        e, fixed = r.get("mask_errors"), r.get("fit_with_errors_put_right", {})
+        if not e:
+            lines.append(f"| {name} | not run | | | | | | | |")
+            continue
+        lines.append(
+            f"| {name} | {e['missed_edge']:.3f} / {e['missed_hole']:.3f} / {e['missed_far']:.3f} | "
+            f"{e['extra_edge']:.3f} / {e['extra_hole']:.3f} / {e['extra_far']:.3f} | {e['inward_px']:+.2f} | "
+            f"{_f(r.get('fit', {}).get('heldout_iou_vs_true_masks'))} | "
+            + " | ".join(_f(fixed.get(k)) for k in maskerrors.KINDS)
+            + f" | {_f(s['true_masks']['fit'].get('heldout_iou_vs_true_masks'))} |")
+    return lines
 
 
 def markdown(doc: dict) -> str:
@@ -240,6 +278,7 @@ def markdown(doc: dict) -> str:
                      f"{'yes' if v['flatters'] else 'no'} | {'yes' if v['warned'] else 'no'}"
                      f"{' (**unwarned**)' if v['flatters_unwarned'] else ''} | "
                      f"{_f(r.get('segmentation_seconds_per_view_reported'), 2)} | {warn.replace('|', '/')} |")
+    lines += _diagnosis(scenes)
     for name, s in scenes.items():
         sc = s["scene"]
         tf = s["true_masks"]["fit"]
