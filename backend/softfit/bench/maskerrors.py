@@ -12,7 +12,7 @@ The *inward offset* is the edge errors' balance per pixel of the true outline, i
 the masks sit inside the true outline (missed edge pixels outnumber extra ones). Measured on the 14
 photoreal scenes (round 24): +0.19 to +0.35 px on seven of them. It is GrabCut's own cut: it stays at
 working sizes from 150 to 400 px, and GrabCut handed the true outline +-3 px as its uncertain band
-still cuts +0.16 to +0.51 px inside on six; the fit from the true masks sits within 0.11 px of them.
+still cuts +0.16 to +0.51 px inside on seven; the fit from the true masks sits within 0.11 px of them.
 
 `corrected` builds the oracle masks: one kind of error put right from the true masks. A fit from them
 says what that kind costs; it needs the truth, so it is a diagnosis for the benchmark, never a result."""
