@@ -48,6 +48,17 @@ def test_a_swallowed_patch_away_from_the_object_is_far_and_the_shares_add_up():
     np.testing.assert_array_equal(corrected(mask[None], truth[None], "far")[0] > 0.5, truth)
 
 
+def test_the_oracle_changes_only_the_pixels_of_its_kind():
+    truth = _disc(12, cx=20)
+    soft = np.where(truth | _disc(5, cx=50), 0.9, 0.0).astype(np.float32)  # a soft mask with a far patch
+    soft[truth & ~_disc(11, cx=20)] = 0.6  # soft values along the outline, on the object's side
+    out = corrected(soft[None], truth[None], "far")[0]
+    np.testing.assert_array_equal(out[_disc(5, cx=50)], 0.0)  # the patch is gone ...
+    untouched = ~_disc(5, cx=50)
+    np.testing.assert_array_equal(out[untouched], soft[untouched])  # ... and every other value is kept
+    assert corrected(soft[None], truth[None], "holes").tobytes() == soft[None].tobytes()
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="shape"):
         classify(np.zeros((1, 8, 8)), np.zeros((2, 8, 8)))

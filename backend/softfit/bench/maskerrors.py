@@ -90,12 +90,14 @@ def classify(masks: np.ndarray, truth: np.ndarray, edge_px: float = EDGE_PX) -> 
 
 def corrected(masks: np.ndarray, truth: np.ndarray, kind: str, edge_px: float = EDGE_PX) -> np.ndarray:
     """(N, H, W) float32 masks with the errors of one `kind` ("edges", "holes" or "far") set to the
-    truth and every other pixel as the method left it: an oracle for the benchmark's diagnosis."""
+    truth and every other pixel as the method left it, soft values included (so that the fit from them
+    differs from the method's by that kind alone): an oracle for the benchmark's diagnosis."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     place = _PLACE[kind]
-    out = []
-    for m, t in zip(np.asarray(masks) > 0.5, np.asarray(truth) > 0.5, strict=True):
-        p = _places(m, t, edge_px)
-        out.append((m | p[f"missed_{place}"]) & ~p[f"extra_{place}"])
-    return np.stack(out).astype(np.float32)
+    out = np.array(masks, dtype=np.float32)
+    for o, t in zip(out, np.asarray(truth) > 0.5, strict=True):
+        p = _places(o > 0.5, t, edge_px)
+        o[p[f"missed_{place}"]] = 1.0
+        o[p[f"extra_{place}"]] = 0.0
+    return out
