@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from addon_helpers import ring_cameras
 from dataset_support import read_masks
 
 from softfit import silhouettes
@@ -66,7 +67,45 @@ def test_bench_scores_registered_methods_against_the_true_masks(tmp_path, monkey
     assert e["missed_hole"] == e["extra_hole"] == 0
     assert fixed["holes"] == pytest.approx(fit["heldout_iou_vs_true_masks"])
     assert min(fixed["edges"], fixed["far"]) > fit["heldout_iou_vs_true_masks"] + 0.03
+    # The targets read the mean over held-out splits whose views differ, the first being the default fit,
+    # and the ceiling over the same splits.
+    splits, ceil = box["fit_splits"], scene["true_masks"]["fit_splits"]
+    assert splits["seeds"] == ceil["seeds"] and splits["seeds"][0] == 0
+    assert len(splits["seeds"]) == bench_silhouettes.SPLITS
+    assert len({tuple(v) for v in splits["heldout_views"]}) == bench_silhouettes.SPLITS
+    assert splits["heldout_iou_vs_true_masks"][0] == fit["heldout_iou_vs_true_masks"]
+    assert t["held_out"] == pytest.approx(np.mean(splits["heldout_iou_vs_true_masks"]))
+    assert t["ceiling"] == pytest.approx(np.mean(ceil["heldout_iou_vs_true_masks"]))
     md = (out / "silhouettes.md").read_text()
     assert "## Where `auto`'s masks go wrong" in md
     assert "TRUE masks" in md and "agreement (own masks, not accuracy)" in md and "not run:" in md
     assert "## Mask IoU against the true masks" in md and "## Targets for `auto`" in md
+
+
+def test_split_seeds_hold_out_different_views():
+    from softfit.fit.views import split_views
+
+    cams = ring_cameras(16, 64, 48)
+    seeds = bench_silhouettes.split_seeds(cams, 4)
+    assert seeds[0] == 0 and len(seeds) == 4
+    held = [tuple(split_views(cams, 0.1, s)[1]) for s in seeds]
+    assert len(set(held)) == 4 and all(len(h) == 2 for h in held)
+    assert bench_silhouettes.split_seeds(ring_cameras(4, 64, 48), 3) == []  # too few views to hold any out
+
+
+def test_verdict_reads_the_mean_over_splits_and_flags_any_flattering_split():
+    def splits(held, agree):
+        return {"heldout_iou_vs_true_masks": held, "heldout_agreement_with_own_masks": agree,
+                "mean": float(np.mean(held)), "min": min(held), "max": max(held)}
+
+    row = {"fit": {"heldout_iou_vs_true_masks": 0.95, "heldout_agreement_with_own_masks": 0.95},
+           "fit_splits": splits([0.95, 0.90, 0.91], [0.95, 0.93, 0.91]), "warnings": []}
+    truth = {"fit": {"heldout_iou_vs_true_masks": 0.96}, "fit_splits": splits([0.96, 0.94, 0.95], [1, 1, 1])}
+    v = bench_silhouettes.verdict(row, truth)
+    assert v["held_out"] == pytest.approx(0.92) and v["ceiling"] == pytest.approx(0.95)
+    assert not v["meets_target"] and not v["within_gap"]  # the default split alone would pass both
+    assert v["flatters"] and v["flatters_unwarned"]  # the second split's agreement is 0.03 above its truth
+    # without splits on both sides, the default split's figures on both sides
+    del truth["fit_splits"]
+    v = bench_silhouettes.verdict(row, truth)
+    assert v["held_out"] == 0.95 and v["ceiling"] == 0.96 and v["meets_target"] and v["within_gap"]

@@ -33,7 +33,10 @@ import numpy as np
 from softfit.bench import choose, machine_info, maskerrors, repo_root
 
 IMAGE_SIZE = 256  # the fit's working size (long side), as `softfit fit` uses by default
-DIAGNOSED = ("auto",)  # methods whose fit is run again with each kind of mask error put right
+DIAGNOSED = ("auto",)  # methods whose fit is run again with each kind of mask error put right, and
+# scored over SPLITS held-out splits
+SPLITS = 3  # distinct held-out splits the target figures average: one split's two views are noisy (the
+# auto fit's held-out IoU over five seeds spread 0.876-0.931 on small-desk, 0.955-0.978 on handheld-room)
 
 
 def method_names() -> list[str]:
@@ -97,6 +100,39 @@ def fit_scored(data, truth, gt_mesh, seed: int = 0) -> dict:
     }
 
 
+def split_seeds(cameras, k: int, holdout: float | None = None) -> list[int]:
+    """The first `k` fit seeds, from 0 up, whose held-out views differ (nearby seeds often pick the same
+    views: seeds 0 and 2 both hold out views 5 and 13 of a 16-view turntable), so that every split scores
+    the fit on views the others did not. Fewer when the capture has fewer distinct splits to give."""
+    from softfit.fit import FitParams
+    from softfit.fit.views import split_views
+
+    frac = FitParams().holdout if holdout is None else holdout
+    seen: set[tuple[int, ...]] = set()
+    seeds: list[int] = []
+    for seed in range(32 * k):
+        held = tuple(int(i) for i in split_views(cameras, frac, seed)[1])
+        if held and held not in seen:
+            seen.add(held)
+            seeds.append(seed)
+            if len(seeds) == k:
+                break
+    return seeds
+
+
+def fit_over_splits(data, truth, gt_mesh, seeds: list[int], first: dict) -> dict:
+    """The default fit scored against the true masks on each split of `seeds` (`first`: the fit already
+    run with seed 0, reused): per split the held-out views, IoU and agreement, and their mean and range."""
+    fits = [first if s == 0 else fit_scored(data, truth, gt_mesh, seed=s) for s in seeds]
+    if any("error" in f for f in fits):
+        return {"error": next(f["error"] for f in fits if "error" in f)}
+    held = [f["heldout_iou_vs_true_masks"] for f in fits]
+    agree = [f["heldout_agreement_with_own_masks"] for f in fits]
+    return {"seeds": list(seeds), "heldout_views": [f["heldout_views"] for f in fits],
+            "heldout_iou_vs_true_masks": held, "heldout_agreement_with_own_masks": agree,
+            "mean": float(np.mean(held)), "min": float(np.min(held)), "max": float(np.max(held))}
+
+
 def bench_scene(folder: Path, methods: list[str], tmp: Path, image_size: int = IMAGE_SIZE) -> dict:
     """Every method on one rendered scene folder (see the module docstring)."""
     from softfit.mesh.io import load_mesh
@@ -113,6 +149,9 @@ def bench_scene(folder: Path, methods: list[str], tmp: Path, image_size: int = I
                  "working_size": list(truth.info["image_size"]), "methods": {}}
     print("  true masks: fitting ...", flush=True)
     out["true_masks"] = {"fit": fit_scored(truth, truth, gt)}
+    seeds = split_seeds(truth.cameras, SPLITS)
+    if seeds and any(m in DIAGNOSED for m in methods):
+        out["true_masks"]["fit_splits"] = fit_over_splits(truth, truth, gt, seeds, out["true_masks"]["fit"])
     fits: dict[str, dict] = {}  # identical masks (e.g. 'segment' choosing grabcut) share one fit
     for name in methods:
         data, err, secs = _load(folder, name, image_size)
@@ -149,7 +188,9 @@ def bench_scene(folder: Path, methods: list[str], tmp: Path, image_size: int = I
                                                                                 truth.silhouettes, kind)),
                                  truth, gt).get("heldout_iou_vs_true_masks")
                 for kind in maskerrors.KINDS}
-        row["targets"] = verdict(row, out["true_masks"]["fit"].get("heldout_iou_vs_true_masks"))
+            if seeds:
+                row["fit_splits"] = fit_over_splits(data, truth, gt, seeds, row["fit"])
+        row["targets"] = verdict(row, out["true_masks"])
         out["methods"][name] = row
         f = row["fit"]
         print(f"  {name}: mask IoU {row['mask_iou_vs_true_masks']:.3f}, fit held-out IoU vs truth "
@@ -165,19 +206,41 @@ FLATTER = 0.02  # the issue's bound: agreement may exceed the true held-out IoU 
 TARGET = 0.93  # the issue's target for the fit from `auto`, against the true masks
 
 
-def verdict(row: dict, ceiling: float | None) -> dict:
+def _held(fits: dict) -> float | None:
+    """The held-out IoU vs the true masks the targets read: the mean over the splits where they ran."""
+    splits = fits.get("fit_splits") or {}
+    return splits["mean"] if "mean" in splits else (fits.get("fit") or {}).get("heldout_iou_vs_true_masks")
+
+
+def verdict(row: dict, true_masks: dict) -> dict:
     """The issue's targets for one method on one scene: held-out IoU vs the true masks >= TARGET, within
-    FLATTER of the true-mask fit, and no agreement above the truth by more than FLATTER without a
-    warning. None where the method or its fit did not run."""
+    FLATTER of the true-mask fit (`true_masks`: its fits), and no agreement above the truth by more than
+    FLATTER without a warning, on any split. Held-out figures are means over the splits where both ran
+    over them (`fit_splits`), else the default split's. None where the method or its fit did not run."""
     f = row.get("fit") or {}
-    held, agree = f.get("heldout_iou_vs_true_masks"), f.get("heldout_agreement_with_own_masks")
+    held = _held(row)
     if held is None:
         return {}
-    flatters = agree is not None and agree > held + FLATTER
-    return {"meets_target": held >= TARGET,
+    if "fit_splits" in row and "fit_splits" in true_masks:
+        ceiling = _held(true_masks)
+    else:  # compare like with like: the default split on both sides
+        held, ceiling = f.get("heldout_iou_vs_true_masks"), (true_masks.get("fit") or {}).get(
+            "heldout_iou_vs_true_masks")
+    splits = row.get("fit_splits") or {}
+    if "mean" in splits:
+        pairs = list(zip(splits["heldout_agreement_with_own_masks"], splits["heldout_iou_vs_true_masks"],
+                         strict=True))
+    else:
+        pairs = [(f.get("heldout_agreement_with_own_masks"), f["heldout_iou_vs_true_masks"])]
+    flatters = any(a is not None and a > h + FLATTER for a, h in pairs)
+    return {"held_out": held, "ceiling": ceiling, "meets_target": held >= TARGET,
             "within_gap": None if ceiling is None else held >= ceiling - FLATTER,
             "flatters": flatters, "warned": bool(row.get("warnings")),
             "flatters_unwarned": flatters and not row.get("warnings")}
+
+
+def _range(splits: dict) -> str:
+    return f" ({splits['min']:.3f}–{splits['max']:.3f})" if "mean" in splits else " (default split)"
 
 
 def _yes(v) -> str:
@@ -260,21 +323,27 @@ def markdown(doc: dict) -> str:
         "", "## Targets for `auto` (what `softfit fit` does with photos)", "",
         f"Held-out IoU against the true masks ≥ {TARGET}; within {FLATTER} of the true-mask fit; and the "
         f"fit's agreement with its own masks above its true held-out IoU by more than {FLATTER} only with a "
-        "warning from the segmentation.", "",
-        f"| scene | held-out vs true masks | ≥ target | within gap | agreement | flatters by > {FLATTER} | "
-        "warned | seg s/view (method's own clock) | warnings |",
-        "|---|---:|---|---|---:|---|---|---:|---|",
+        f"warning from the segmentation. The held-out figures here are means over {SPLITS} fits whose "
+        "held-out views differ (seeds with distinct splits; range in brackets), for `auto` and the true "
+        "masks alike: the tables above show the default split's fit only, and two views are a noisy "
+        "sample. *agreement* is the mean of the same fits' agreement with their own masks; a fit flatters "
+        "when any split's agreement exceeds its true figure by more than the bound.", "",
+        f"| scene | held-out vs true masks (range) | true-mask fit (range) | ≥ target | within gap | "
+        f"agreement | flatters by > {FLATTER} | warned | seg s/view (method's own clock) | warnings |",
+        "|---|---:|---:|---|---|---:|---|---|---:|---|",
     ]
     for name, s in scenes.items():
         r = s["methods"].get("auto", {})
-        v = verdict(r, s["true_masks"]["fit"].get("heldout_iou_vs_true_masks"))
+        v = verdict(r, s["true_masks"])
         if not v:
-            lines.append(f"| {name} | not run | | | | | | | |")
+            lines.append(f"| {name} | not run | | | | | | | | |")
             continue
-        f = r["fit"]
+        a, t = r.get("fit_splits") or {}, s["true_masks"].get("fit_splits") or {}
+        agree = (np.mean(a["heldout_agreement_with_own_masks"]) if "mean" in a
+                 else r["fit"]["heldout_agreement_with_own_masks"])
         warn = "; ".join(w.split(":")[0][:70] for w in r.get("warnings", [])) or "none"
-        lines.append(f"| {name} | {_f(f['heldout_iou_vs_true_masks'])} | {_yes(v['meets_target'])} | "
-                     f"{_yes(v['within_gap'])} | {_f(f['heldout_agreement_with_own_masks'])} | "
+        lines.append(f"| {name} | {_f(v['held_out'])}{_range(a)} | {_f(v['ceiling'])}{_range(t)} | "
+                     f"{_yes(v['meets_target'])} | {_yes(v['within_gap'])} | {_f(agree)} | "
                      f"{'yes' if v['flatters'] else 'no'} | {'yes' if v['warned'] else 'no'}"
                      f"{' (**unwarned**)' if v['flatters_unwarned'] else ''} | "
                      f"{_f(r.get('segmentation_seconds_per_view_reported'), 2)} | {warn.replace('|', '/')} |")
