@@ -452,6 +452,12 @@ def test_summary_lines() -> None:
               "silhouette_warnings": ["the silhouettes reach the image border in 9 of 9 views"]}
     assert summary.result_message(framed) == (
         "done, held-out IoU 0.990, WARNING: the silhouettes reach the image border in 9 of 9 views")
+    # the backend's advice names command-line options; the panel shows its own settings instead
+    from softfit.silhouettes.confidence import ADVICE
+
+    advised = summary.result_message({"segmentation_warnings": ["the views' masks agree poorly", ADVICE]})
+    assert "--" not in advised and "Silhouette: Masks, with a masks/ folder" in advised
+    assert "Silhouette: Backdrop, with an Empty Scene photo" in advised and "Silhouette: DeepLab" in advised
     few = {"train_iou": 0.98, "view_warnings": ["only 2 view(s) constrain the shape"]}
     assert summary.result_message(few) == "done, train IoU 0.980, WARNING: only 2 view(s) constrain the shape"
     # the texture: its size and the photos it came from, or why there is none (not when turned off)

@@ -63,6 +63,27 @@ def test_a_part_lost_in_every_view_is_warned_about(handheld):
     assert not any("aim at" in w for w in good.warnings), good.warnings
     info = mv.confidence.info()
     assert info["aim_offset"] == pytest.approx(mv.confidence.aim_offset, abs=1e-4) and info["aim_offset_is"]
+    # The warnings that doubt the masks end with what the user can give instead, once; the true masks
+    # draw no such advice.
+    assert info["warnings"][-1] == confidence.ADVICE and info["warnings"].count(confidence.ADVICE) == 1
+    assert confidence.ADVICE not in good.info()["warnings"]
+
+
+def test_advice_follows_doubts_about_the_masks_not_a_few_doubtful_views():
+    """A few doubtful views are down-weighted and the others carry the fit: no advice. A warning about the
+    masks as a whole (poor agreement, border, aim, enclosed background) adds it, after every warning."""
+    names = ["a", "b", "c", "d"]
+    agree, edge = np.array([0.99, 0.98, 0.5, 0.99]), np.zeros(4, bool)
+    said = confidence.warnings_for(agree, edge, [2], names)
+    assert len(said) == 1 and "doubtful" in said[0]
+    few = confidence.ViewConfidence(agree, edge, np.ones(4), [2], names, said, agree, doubts=0)
+    assert confidence.ADVICE not in few.info()["warnings"]
+    swallowed = few.with_enclosed(np.full(4, 0.2))  # 20 % of every mask looks like the background
+    assert swallowed.doubts == 1
+    w = swallowed.info()["warnings"]
+    assert w[0] == said[0] and "enclose background-coloured" in w[1] and w[-1] == confidence.ADVICE
+    poor = confidence.warnings_for(np.full(4, 0.5), edge, [0, 1, 2, 3], names)
+    assert len(poor) == 2 and "agree poorly" in poor[0] and "doubtful" in poor[-1]
 
 
 def test_aim_offset_measures_how_far_masks_sit_off_the_aim_point():

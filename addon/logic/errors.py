@@ -14,6 +14,7 @@ __all__ = ["InputError", "PANEL_TERMS", "in_panel_terms"]
 PANEL_TERMS = (
     ("--silhouette mask with a masks/ folder", "Silhouette: Masks, with a masks/ folder"),
     ("--silhouette backdrop:backdrop=EMPTY.png", "Silhouette: Backdrop, with an Empty Scene photo"),
+    ("--silhouette deeplab:weights=torchvision", "Silhouette: DeepLab, with torchvision's weights"),
     ("--silhouette grabcut", "Silhouette: GrabCut"),
     ("--init hull or bbox", "Initial Mesh: Visual Hull"),
     ("pass --allow-outside-paths", "tick Input: Allow Outside Paths"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import in_panel_terms
+
 METRIC_ROWS = (("heldout_iou", "Held-out IoU", "{:.4f}"), ("train_iou", "Train IoU", "{:.4f}"),
                ("chamfer", "Chamfer", "{:.5f}"), ("iterations", "Iterations", "{}"),
                ("wall_time", "Time", "{:.1f} s"), ("device", "Device", "{}"))
@@ -30,7 +32,8 @@ def result_message(metrics: dict) -> str:
     method, the texture (its size and the photos' it was baked from, or why there is none) and the warnings
     (`metrics["segmentation_warnings"]`, `silhouette_warnings` about given silhouettes that leave the
     frame, `view_warnings` about views too few or all on one side, `mesh_warnings` about a result that
-    still crosses itself), the things an artist must know."""
+    still crosses itself), the things an artist must know, with the command line's options they name in
+    the panel's terms."""
     parts = ["cancelled" if metrics.get("cancelled") else "done"]
     segmented = "segmentation" in str(metrics.get("iou_against", ""))
     for key, label in (("heldout_iou", "held-out IoU"), ("train_iou", "train IoU")):
@@ -48,7 +51,7 @@ def result_message(metrics: dict) -> str:
     warnings = [w for k in ("segmentation_warnings", "silhouette_warnings", "view_warnings", "mesh_warnings")
                 if isinstance(metrics.get(k), list) for w in metrics[k]]
     if warnings:
-        parts.append("WARNING: " + "; ".join(str(w) for w in warnings))
+        parts.append("WARNING: " + in_panel_terms("; ".join(str(w) for w in warnings)))
     return ", ".join(parts)
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from softfit.bench import choose, machine_info, maskerrors, repo_root
+from softfit.silhouettes.confidence import ADVICE
 
 IMAGE_SIZE = 256  # the fit's working size (long side), as `softfit fit` uses by default
 DIAGNOSED = ("auto",)  # methods whose fit is run again with each kind of mask error put right, and
@@ -341,7 +342,7 @@ def markdown(doc: dict) -> str:
         a, t = r.get("fit_splits") or {}, s["true_masks"].get("fit_splits") or {}
         agree = (np.mean(a["heldout_agreement_with_own_masks"]) if "mean" in a
                  else r["fit"]["heldout_agreement_with_own_masks"])
-        warn = "; ".join(w.split(":")[0][:70] for w in r.get("warnings", [])) or "none"
+        warn = "; ".join(w.split(":")[0][:70] for w in r.get("warnings", []) if w != ADVICE) or "none"
         lines.append(f"| {name} | {_f(v['held_out'])}{_range(a)} | {_f(v['ceiling'])}{_range(t)} | "
                      f"{_yes(v['meets_target'])} | {_yes(v['within_gap'])} | {_f(agree)} | "
                      f"{'yes' if v['flatters'] else 'no'} | {'yes' if v['warned'] else 'no'}"

@@ -41,6 +41,12 @@ AIM_OFFSET = 0.12
 # 0.000-0.009; the same masks with their holes filled 0.18 (torus) and 0.28 (knot); a segmentation that
 # left a third of the knot's holes filled 0.10.
 ENCLOSED = 0.03
+# What a user can give instead, said once after the warnings that doubt the masks as a whole (not after a
+# few doubtful views alone: those are down-weighted and the rest carry the fit). The add-on shows it in its
+# panel's terms (`addon/logic/errors.PANEL_TERMS`).
+ADVICE = ("to do better than this segmentation, give masks (--silhouette mask with a masks/ folder) or a "
+          "photo of the empty scene (--silhouette backdrop:backdrop=EMPTY.png); for people, animals, "
+          "vehicles, furniture or bottles, learned segmentation (--silhouette deeplab:weights=torchvision)")
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class ViewConfidence:
     """agreement (N,): IoU of each mask with the other views' hull; relative (N,): that over what
     perfectly consistent masks score with the same cameras (1 = as consistent as silhouettes can be);
     touches_border (N,) bool; weights (N,) in (0, 1] for the fit's loss; doubtful: view indices;
-    warnings: sentences."""
+    warnings: sentences; doubts: how many of them doubt the masks as a whole (then `info` adds ADVICE)."""
 
     agreement: np.ndarray
     touches_border: np.ndarray
@@ -59,6 +65,7 @@ class ViewConfidence:
     relative: np.ndarray | None = None
     aim_offset: float | None = None
     enclosed: np.ndarray | None = None
+    doubts: int = 0
 
     @property
     def rel(self) -> np.ndarray:
@@ -87,7 +94,7 @@ class ViewConfidence:
             [round(float(x), 4) for x in self.enclosed],
             "view_enclosed_background_is": "fraction of each view's mask that looks like the background "
                                            "just outside it (filled holes, swallowed background)",
-            "warnings": list(self.warnings),
+            "warnings": [*self.warnings, *([ADVICE] if self.doubts else [])],
         }
 
     def with_enclosed(self, fractions: np.ndarray) -> ViewConfidence:
@@ -100,7 +107,8 @@ class ViewConfidence:
             f"the masks enclose background-coloured regions (median {100 * med:.0f} % of a mask, above "
             f"{100 * ENCLOSED:.0f} %): holes of the object may be filled or background swallowed in most "
             "views, which agreement between views cannot reveal; check overlays.png"]
-        return replace(self, enclosed=f, warnings=[*self.warnings, *extra])
+        return replace(self, enclosed=f, warnings=[*self.warnings, *extra],
+                       doubts=self.doubts + len(extra))
 
 
 def touches_border(mask: np.ndarray, border: float) -> bool:
@@ -164,6 +172,8 @@ def aim_side(masks: np.ndarray, aim: np.ndarray, consistent: float = 0.7) -> str
 
 def warnings_for(agreement: np.ndarray, border: np.ndarray, doubtful: list[int], names: list[str],
                  offset: float | None = None, side: str | None = None) -> list[str]:
+    """The warnings on a capture's masks: those that doubt them as a whole first, the doubtful views (one
+    line, when there are any) last."""
     out = []
     n = len(agreement)
     if border.sum() > BORDER_MAJORITY * n:
@@ -207,8 +217,9 @@ def judge(cameras: Cameras, masks: np.ndarray, box: tuple[np.ndarray, np.ndarray
     w, doubtful = weights_from(relative)
     offset = None if aim is None else aim_offset(m, aim)
     side = None if aim is None else aim_side(m, aim)
-    return ViewConfidence(agreement, edge, w, doubtful, list(names),
-                          warnings_for(relative, edge, doubtful, names, offset, side), relative, offset)
+    said = warnings_for(relative, edge, doubtful, names, offset, side)
+    return ViewConfidence(agreement, edge, w, doubtful, list(names), said, relative, offset,
+                          doubts=len(said) - bool(doubtful))
 
 
 def leave_one_out(votes: VoxelVotes, masks: np.ndarray, inside: np.ndarray, misses: int) -> np.ndarray:
