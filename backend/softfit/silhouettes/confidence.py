@@ -172,8 +172,23 @@ def aim_side(masks: np.ndarray, aim: np.ndarray, consistent: float = 0.7) -> str
 
 def warnings_for(agreement: np.ndarray, border: np.ndarray, doubtful: list[int], names: list[str],
                  offset: float | None = None, side: str | None = None) -> list[str]:
-    """The warnings on a capture's masks: those that doubt them as a whole first, the doubtful views (one
-    line, when there are any) last."""
+    """The warnings on a capture's masks: those that doubt them as a whole (`doubts_for`), then the
+    doubtful views, when there are any."""
+    return [*doubts_for(agreement, border, offset, side), *doubtful_line(doubtful, names)]
+
+
+def doubtful_line(doubtful: list[int], names: list[str]) -> list[str]:
+    """The doubtful views, listed (none: no line)."""
+    if not doubtful:
+        return []
+    listed = ", ".join(names[i] for i in doubtful[:10]) + (" ..." if len(doubtful) > 10 else "")
+    return [f"{len(doubtful)} doubtful view(s), down-weighted in the fit: {listed}"]
+
+
+def doubts_for(agreement: np.ndarray, border: np.ndarray, offset: float | None = None,
+               side: str | None = None) -> list[str]:
+    """The warnings that doubt a capture's masks as a whole: most touch the border, they agree poorly, or
+    they sit off the aim point."""
     out = []
     n = len(agreement)
     if border.sum() > BORDER_MAJORITY * n:
@@ -191,9 +206,6 @@ def warnings_for(agreement: np.ndarray, border: np.ndarray, doubtful: list[int],
                    f"size, above {AIM_OFFSET}) in most views{where}: they may all miss the same part of the "
                    "object (or include the same piece of background), which agreement between views cannot "
                    "reveal; check overlays.png")
-    if doubtful:
-        listed = ", ".join(names[i] for i in doubtful[:10]) + (" ..." if len(doubtful) > 10 else "")
-        out.append(f"{len(doubtful)} doubtful view(s), down-weighted in the fit: {listed}")
     return out
 
 
@@ -217,9 +229,10 @@ def judge(cameras: Cameras, masks: np.ndarray, box: tuple[np.ndarray, np.ndarray
     w, doubtful = weights_from(relative)
     offset = None if aim is None else aim_offset(m, aim)
     side = None if aim is None else aim_side(m, aim)
-    said = warnings_for(relative, edge, doubtful, names, offset, side)
+    doubts = doubts_for(relative, edge, offset, side)
+    said = [*doubts, *doubtful_line(doubtful, names)]
     return ViewConfidence(agreement, edge, w, doubtful, list(names), said, relative, offset,
-                          doubts=len(said) - bool(doubtful))
+                          doubts=len(doubts))
 
 
 def leave_one_out(votes: VoxelVotes, masks: np.ndarray, inside: np.ndarray, misses: int) -> np.ndarray:
