@@ -75,12 +75,11 @@ def classify(masks: np.ndarray, truth: np.ndarray, edge_px: float = EDGE_PX) -> 
     masks, truth = np.asarray(masks) > 0.5, np.asarray(truth) > 0.5
     if masks.shape != truth.shape:
         raise ValueError(f"masks {masks.shape} and true masks {truth.shape} differ in shape")
-    counts = dict.fromkeys(("missed_edge", "missed_hole", "missed_far", "extra_edge", "extra_hole",
-                            "extra_far"), 0)
+    counts: dict[str, int] = {}
     union = outline = 0
     for m, t in zip(masks, truth, strict=True):
         for k, v in _places(m, t, edge_px).items():
-            counts[k] += int(v.sum())
+            counts[k] = counts.get(k, 0) + int(v.sum())
         union += int((m | t).sum())
         outline += _outline_length(t)
     shares = {k: v / max(union, 1) for k, v in counts.items()}

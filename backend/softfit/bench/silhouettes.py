@@ -219,14 +219,13 @@ def verdict(row: dict, true_masks: dict) -> dict:
     FLATTER without a warning, on any split. Held-out figures are means over the splits where both ran
     over them (`fit_splits`), else the default split's. None where the method or its fit did not run."""
     f = row.get("fit") or {}
-    held = _held(row)
+    if "fit_splits" in row and "fit_splits" in true_masks:
+        held, ceiling = _held(row), _held(true_masks)
+    else:  # compare like with like: the default split on both sides
+        held = f.get("heldout_iou_vs_true_masks")
+        ceiling = (true_masks.get("fit") or {}).get("heldout_iou_vs_true_masks")
     if held is None:
         return {}
-    if "fit_splits" in row and "fit_splits" in true_masks:
-        ceiling = _held(true_masks)
-    else:  # compare like with like: the default split on both sides
-        held, ceiling = f.get("heldout_iou_vs_true_masks"), (true_masks.get("fit") or {}).get(
-            "heldout_iou_vs_true_masks")
     splits = row.get("fit_splits") or {}
     if "mean" in splits:
         pairs = list(zip(splits["heldout_agreement_with_own_masks"], splits["heldout_iou_vs_true_masks"],
