@@ -398,10 +398,37 @@ def markdown(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def scene_names(scenes: str | None, drawn: int | None, seed: int) -> list[str]:
+    """The scenes to run: `drawn` drawn at random with `seed`, else the named ones `scenes` picks (drawn
+    names allowed), else every benchmark scene."""
+    from softfit.dataset import drawn as drawn_scenes
+    from softfit.dataset.suite import SCENES
+    from softfit.errors import InputError
+
+    if drawn is not None:
+        if scenes is not None:
+            raise InputError("give --scenes or --drawn, not both")
+        if not 1 <= drawn <= 1000:
+            raise InputError(f"--drawn must be between 1 and 1000, got {drawn}")
+        return drawn_scenes.names(drawn, seed)
+    if scenes is None:
+        return list(SCENES)
+    names = [n.strip() for n in scenes.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENES and not drawn_scenes.is_drawn(n)]
+    if unknown or not names:
+        raise InputError(f"unknown scene(s) {unknown}; choose from {list(SCENES)} or drawn-SEED-INDEX")
+    return names
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from softfit.dataset.suite import SCENES
 
-    parser.add_argument("--scenes", default=None, help="comma-separated subset of: " + ", ".join(SCENES))
+    parser.add_argument("--scenes", default=None, help="comma-separated subset of: " + ", ".join(SCENES)
+                        + "; or drawn-SEED-INDEX names (scenes drawn at random)")
+    parser.add_argument("--drawn", type=int, default=None, metavar="N",
+                        help="instead of --scenes: N scenes drawn at random (drawn-SEED-0 ...), new ones for "
+                             "a seed nobody has used: figures on captures no default was tuned on")
+    parser.add_argument("--drawn-seed", type=int, default=1, metavar="SEED", help="the seed of --drawn")
     parser.add_argument("--methods", default=None,
                         help="comma-separated subset of the methods found (default: all of them)")
     parser.add_argument("--views", type=int, default=None, help="override the scenes' view count")
@@ -414,9 +441,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from softfit.dataset.cache import cache_root, cached_scene
-    from softfit.dataset.suite import SCENES
 
-    names = choose(args.scenes, SCENES, "scene(s)")
+    names = scene_names(args.scenes, args.drawn, args.drawn_seed)
     methods = choose(args.methods, method_names(), "method(s)")
     cache = cache_root(args.cache)
     info = machine_info()
@@ -429,7 +455,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}:", flush=True)
             scenes[name] = bench_scene(folder, methods, Path(tmp), args.image_size)
     command = "softfit bench silhouettes" + "".join(
-        f" --{k.replace('_', '-')} {v}" for k, v in (("scenes", args.scenes), ("methods", args.methods),
+        f" --{k.replace('_', '-')} {v}" for k, v in (("scenes", args.scenes), ("drawn", args.drawn),
+                                                     ("drawn_seed", None if args.drawn is None
+                                                      else args.drawn_seed), ("methods", args.methods),
                                                      ("views", args.views), ("size", args.size),
                                                      ("samples", args.samples)) if v is not None)
     doc = {"command": command, "machine": info, "methods": methods, "total_time": time.perf_counter() - t0,

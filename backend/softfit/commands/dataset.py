@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from softfit.dataset.drawn import is_drawn
 from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, FINISHES, LAYOUTS, TEXTURES
 from softfit.dataset.suite import ALL_SCENES, DEV_SCENES, SCENES
 from softfit.errors import InputError
@@ -16,15 +17,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_render_arguments(sub.add_parser("render", help="render a mesh into a dataset folder"))
 
 
+def scene_name(value: str) -> str:
+    """A `--scene` value: a named scene or a drawn one (`drawn-SEED-INDEX`)."""
+    if value in ALL_SCENES or is_drawn(value):
+        return value
+    raise argparse.ArgumentTypeError(f"unknown scene {value!r}: choose one of {', '.join(ALL_SCENES)}, "
+                                     "or drawn-SEED-INDEX")
+
+
 def add_render_arguments(p: argparse.ArgumentParser) -> None:
     """The `render` options; scripts/render_dataset.py (inside Blender) parses the same ones."""
     p.add_argument("source", nargs="*", metavar="SOURCE",
                    help=f"mesh file (.obj/.ply/.stl, Z up) or built-in: {', '.join(BUILTINS)}; "
                         "several only with --layout softras --npz; none with --scene")
-    p.add_argument("--scene", choices=list(ALL_SCENES),
+    p.add_argument("--scene", type=scene_name, metavar="NAME",
                    help="a photoreal Cycles scene instead of a mesh: " + "; ".join(
                        f"{k}: {v.description}" for k, v in SCENES.items()).replace("%", "%%")
-                   + f" (development scenes, never benchmarked: {', '.join(DEV_SCENES)})"
+                   + f" (development scenes, never benchmarked: {', '.join(DEV_SCENES)}; drawn-SEED-INDEX: "
+                     "a scene drawn at random, the same for the same name)"
                    + ". RGB photos + transforms.json; true masks and mesh under truth/ (never read by a "
                      "fit). --views, --size, --samples, --seed override the scene's own")
     p.add_argument("--out", required=True, type=Path, help="output folder (must be empty unless --force)")

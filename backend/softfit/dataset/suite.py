@@ -190,10 +190,14 @@ ALL_SCENES = {**SCENES, **DEV_SCENES}
 
 def scene_spec(name: str, views: int | None = None, size: str | tuple[int, int] | None = None,
                samples: int | None = None, seed: int | None = None) -> SceneSpec:
-    """The named scene (benchmark or development), with optional overrides (tests render tiny versions)."""
-    if name not in ALL_SCENES:
-        raise InputError(f"unknown scene {name!r}; choose one of {', '.join(ALL_SCENES)}")
-    spec = ALL_SCENES[name]
+    """The named scene (benchmark, development, or drawn: `drawn-SEED-INDEX`, `softfit.dataset.drawn`),
+    with optional overrides (tests render tiny versions)."""
+    from softfit.dataset.drawn import parse
+
+    spec = ALL_SCENES.get(name) or parse(name)
+    if spec is None:
+        raise InputError(f"unknown scene {name!r}; choose one of {', '.join(ALL_SCENES)}, or "
+                         "drawn-SEED-INDEX for a scene drawn at random")
     over: dict = {}
     if views is not None:
         over["views"] = int(views)
