@@ -59,6 +59,7 @@ from softfit.silhouettes.confidence import (
     aim_side,
     enclosed_fractions,
     judge,
+    unchanging_share,
 )
 from softfit.silhouettes.convergence import object_region
 from softfit.silhouettes.supportplane import Plane, find_support
@@ -401,6 +402,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
     conf = conf.with_enclosed(enclosed_fractions(small, masks, surfaces))
+    if static is not None:
+        conf = conf.with_unchanging(unchanging_share(static, masks))
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
     edge = np.flatnonzero(conf.touches_border)
