@@ -111,3 +111,19 @@ def test_verdict_reads_the_mean_over_splits_and_flags_any_flattering_split():
     del truth["fit_splits"]
     v = bench_silhouettes.verdict(row, truth)
     assert v["held_out"] == 0.95 and v["ceiling"] == 0.96 and v["meets_target"] and v["within_gap"]
+
+
+def test_summary_counts_the_verdicts_and_says_when_the_scenes_were_drawn():
+    def scene(held, agree, warned):
+        fit = {"heldout_iou_vs_true_masks": held, "heldout_agreement_with_own_masks": agree}
+        return {"methods": {"auto": {"fit": fit, "warnings": ["doubt"] if warned else []}},
+                "true_masks": {"fit": {"heldout_iou_vs_true_masks": 0.96}}}
+
+    scenes = {"drawn-4-0": scene(0.95, 0.95, False), "drawn-4-1": scene(0.80, 0.90, False),
+              "drawn-4-2": scene(0.85, 0.95, True)}
+    line = bench_silhouettes._summary(scenes)[-1]
+    assert line.startswith("Of 3 scenes, 1 reach 0.93, 1 are within 0.02 of the true-mask fit, 2 flatter")
+    assert "1 of them unwarned" in line and "drawn at random" in line
+    named = {"dark-cloth": scenes["drawn-4-0"], **scenes}
+    assert "drawn at random" not in bench_silhouettes._summary(named)[-1]
+    assert bench_silhouettes._summary({"x": {"methods": {}, "true_masks": {"fit": {}}}}) == []
