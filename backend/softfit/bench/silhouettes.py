@@ -455,7 +455,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=None, help="override the scenes' Cycles samples")
     parser.add_argument("--image-size", type=int, default=IMAGE_SIZE, help="the fit's working size")
     parser.add_argument("--cache", default=None, help="scene cache (default: the demo's)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: <repo>/benchmarks)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: <repo>/benchmarks; with --drawn, benchmarks/drawn)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -481,7 +482,7 @@ def run(args: argparse.Namespace) -> int:
                                                      ("samples", args.samples)) if v is not None)
     doc = {"command": command, "machine": info, "methods": methods, "total_time": time.perf_counter() - t0,
            "loadavg_end": os.getloadavg()[0], "scenes": scenes, "argv": sys.argv[1:]}
-    out = args.out or repo_root() / "benchmarks"
+    out = args.out or repo_root() / "benchmarks" / ("drawn" if args.drawn is not None else "")
     out.mkdir(parents=True, exist_ok=True)
     (out / "silhouettes.json").write_text(json.dumps(doc, indent=1))
     (out / "silhouettes.md").write_text(markdown(doc))
