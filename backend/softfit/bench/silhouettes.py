@@ -264,9 +264,8 @@ def _summary(scenes: dict) -> list[str]:
     ran = [v for v in verdicts if v]
     if not ran:
         return []
-    drawn = [n for n in scenes if is_drawn(n)]
     where = (" The scenes were drawn at random (`softfit.dataset.drawn`): a seed nobody developed on gives "
-             "captures no default was tuned on." if drawn and len(drawn) == len(scenes) else "")
+             "captures no default was tuned on." if all(is_drawn(n) for n in scenes) else "")
     return ["", f"Of {len(ran)} scenes, {sum(v['meets_target'] for v in ran)} reach {TARGET}, "
                 f"{sum(bool(v['within_gap']) for v in ran)} are within {FLATTER} of the true-mask fit, "
                 f"{sum(v['flatters'] for v in ran)} flatter by more than {FLATTER} on some split, "

@@ -128,9 +128,10 @@ class ViewConfidence:
         alike from every side, the views carry no more than one of them, and their agreement is void."""
         extra = [] if share < UNCHANGING else [
             f"the object looks the same in every view ({100 * share:.0f} % of the masks' pixels match the "
-            "fixed camera's median photo): it looks alike from every side as the turntable turns, so the "
-            "views cannot check each other and their agreement says nothing; what turns with it (the "
-            "turntable's top, what is seen through a hole) may be taken for the object; check overlays.png"]
+            "fixed camera's median photo): it looks alike from every side as the turntable turns (or it "
+            "did not turn), so the views cannot check each other and their agreement says nothing; what "
+            "turns with it (the turntable's top, what is seen through a hole) may be taken for the object; "
+            "check overlays.png"]
         return replace(self, unchanging=float(share), warnings=[*self.warnings, *extra],
                        doubts=self.doubts + len(extra))
 
