@@ -30,7 +30,8 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", nargs="*", metavar="SOURCE",
                    help=f"mesh file (.obj/.ply/.stl, Z up) or built-in: {', '.join(BUILTINS)}; "
                         "several only with --layout softras --npz; none with --scene")
-    p.add_argument("--scene", type=scene_name, metavar="NAME",
+    names = ",".join([*ALL_SCENES, "drawn-SEED-INDEX"])  # listed whole in the usage line, as choices are
+    p.add_argument("--scene", type=scene_name, metavar=f"{{{names}}}",
                    help="a photoreal Cycles scene instead of a mesh: " + "; ".join(
                        f"{k}: {v.description}" for k, v in SCENES.items()).replace("%", "%%")
                    + f" (development scenes, never benchmarked: {', '.join(DEV_SCENES)}; drawn-SEED-INDEX: "

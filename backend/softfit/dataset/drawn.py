@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from softfit.dataset.options import BUILTINS
-from softfit.dataset.suite import FLOOR_TEXTURES, HDRIS, MATERIALS, SceneSpec
+from softfit.dataset.scenespec import FLOOR_TEXTURES, HDRIS, MATERIALS, SceneSpec
 
 PATTERN = re.compile(r"drawn-(\d{1,9})-(\d{1,6})")
 # The object's bounding sphere's angular radius as a share of the frame's shorter half-angle: at most

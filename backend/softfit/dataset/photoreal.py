@@ -26,8 +26,9 @@ from softfit.dataset import scene as sc
 from softfit.dataset.options import worker_main
 from softfit.dataset.png import write_png
 from softfit.dataset.primitives import normalized
+from softfit.dataset.scenespec import SceneSpec
 from softfit.dataset.shapes import source_triangles
-from softfit.dataset.suite import Capture, SceneSpec, capture
+from softfit.dataset.suite import Capture, capture
 from softfit.errors import InputError
 from softfit.mesh.io import save_obj
 from softfit.mesh.types import Mesh
