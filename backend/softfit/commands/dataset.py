@@ -6,9 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
-from softfit.dataset.drawn import is_drawn
 from softfit.dataset.options import BACKGROUNDS, BUILTINS, ENGINES, FINISHES, LAYOUTS, TEXTURES
-from softfit.dataset.suite import ALL_SCENES, DEV_SCENES, SCENES
+from softfit.dataset.suite import ALL_SCENES, DEV_SCENES, SCENES, scene_spec
 from softfit.errors import InputError
 
 
@@ -18,11 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def scene_name(value: str) -> str:
-    """A `--scene` value: a named scene or a drawn one (`drawn-SEED-INDEX`)."""
-    if value in ALL_SCENES or is_drawn(value):
-        return value
-    raise argparse.ArgumentTypeError(f"unknown scene {value!r}: choose one of {', '.join(ALL_SCENES)}, "
-                                     "or drawn-SEED-INDEX")
+    """A `--scene` value: a named scene or a drawn one (`drawn-SEED-INDEX`), as `scene_spec` knows them."""
+    try:
+        scene_spec(value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def add_render_arguments(p: argparse.ArgumentParser) -> None:

@@ -119,8 +119,7 @@ class ViewConfidence:
             f"the masks enclose background-coloured regions (median {100 * med:.0f} % of a mask, above "
             f"{100 * ENCLOSED:.0f} %): holes of the object may be filled or background swallowed in most "
             "views, which agreement between views cannot reveal; check overlays.png"]
-        return replace(self, enclosed=f, warnings=[*self.warnings, *extra],
-                       doubts=self.doubts + len(extra))
+        return self._doubted(extra, enclosed=f)
 
     def with_unchanging(self, share: float) -> ViewConfidence:
         """This judgement plus how much of the object looks the same in every view of a fixed camera
@@ -132,8 +131,12 @@ class ViewConfidence:
             "did not turn), so the views cannot check each other and their agreement says nothing; what "
             "turns with it (the turntable's top, what is seen through a hole) may be taken for the object; "
             "check overlays.png"]
-        return replace(self, unchanging=float(share), warnings=[*self.warnings, *extra],
-                       doubts=self.doubts + len(extra))
+        return self._doubted(extra, unchanging=float(share))
+
+    def _doubted(self, said: list[str], **measured) -> ViewConfidence:
+        """This judgement with a new measurement (`measured` fields) and the warnings it gave, each one a
+        doubt about the masks as a whole."""
+        return replace(self, **measured, warnings=[*self.warnings, *said], doubts=self.doubts + len(said))
 
 
 def unchanging_share(static: np.ndarray, masks: np.ndarray) -> float:
