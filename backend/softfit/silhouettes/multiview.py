@@ -49,7 +49,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.errors import InputError
-from softfit.silhouettes import agreed, seenthrough, standing, staticbackground, supportsweep
+from softfit.silhouettes import agreed, castshadow, seenthrough, standing, staticbackground, supportsweep
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
 from softfit.silhouettes.common import band_pixels, border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import (
@@ -398,6 +398,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
+    masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
+                         notes)
     masks = _give_back(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, band, up, plane, notes)
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
@@ -429,6 +431,18 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
         notes.append(f"{kept} of {len(verdicts)} background-coloured region(s) inside the masks kept as "
                      "object: the neighbouring views see the same colours on a surface there")
     return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
+
+
+def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,
+                 resolution: int, misses: int, prior_misses: int, notes: list[str]) -> np.ndarray:
+    """`masks` less the shadows they took in from the support (`castshadow`), judged against the hull of
+    the other views (each voxel outside at most half of `misses` of them, as the confidence's hull)."""
+    votes, _, _ = tight_hull(cams, masks, outer, box, resolution, prior_misses)
+    masks, views = castshadow.cut_shadows(small, votes, masks, misses // 2)
+    if views:
+        notes.append(f"a shadow on the support cut off the masks of {views} view(s): darker than the "
+                     "background next to it in the same colour, and no other view keeps that place")
+    return masks
 
 
 def _give_back(cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple, resolution: int, misses: int,

@@ -1,0 +1,67 @@
+"""Cast shadows taken in with the object are cut off the masks (`castshadow`): the colour test on a
+synthetic photo, and the whole step on real Cycles renders against the true masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from init_support import iou
+
+from softfit.bench.silhouettes import truth_view
+from softfit.data.load import load_dataset
+from softfit.silhouettes import castshadow, multiview
+
+
+def _photo(object_rgb: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image, object, shadow): a grainy beige floor, a disc of `object_rgb` and the disc's shadow cast to
+    its right (the floor at 40 % brightness), touching it."""
+    rng = np.random.default_rng(0)
+    h, w = 120, 160
+    img = np.clip(np.array([190, 160, 120]) + rng.normal(0, 6, (h, w, 3)), 0, 255)
+    yy, xx = np.mgrid[:h, :w]
+    disc = (xx - 60) ** 2 + (yy - 60) ** 2 <= 30**2
+    shadow = ((xx - 85) ** 2 / 40**2 + (yy - 75) ** 2 / 15**2 <= 1) & ~disc
+    img[shadow] *= 0.4
+    img[disc] = np.clip(np.array(object_rgb) + rng.normal(0, 6, (int(disc.sum()), 3)), 0, 255)
+    return img.astype(np.uint8), disc, shadow
+
+
+def test_a_shadow_in_the_floors_colour_is_a_candidate_and_the_object_is_not():
+    img, disc, shadow = _photo((40, 70, 170))  # a blue object
+    cand = castshadow.candidates(img, disc | shadow)
+    assert cand[shadow].mean() > 0.9, cand[shadow].mean()
+    assert cand[disc].mean() < 0.02, cand[disc].mean()
+    cleared = castshadow.clear(img[None], (disc | shadow)[None])[0]
+    assert iou(cleared[None], disc[None])[0] > 0.95
+
+
+def test_an_object_in_the_floors_own_colour_is_never_cut():
+    """No chromaticity to tell a shadow by (a dark object on a dark cloth, a beige one on a beige floor):
+    nothing is flagged, whatever is darker."""
+    img, disc, shadow = _photo((95, 80, 60))  # the floor's colour, darker
+    assert not castshadow.candidates(img, disc | shadow).any()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "render", "gain"), [
+    ("drawn-2-11", {"views": 16, "size": "320x240", "samples": 8}, 0.1),
+    ("handheld-room", {"views": 12, "size": "160x120", "samples": 4}, -0.005),  # test_silhouettes_scenes'
+])
+def test_cast_shadows_cut_where_they_are_and_nothing_lost_where_they_are_not(
+        render_scene_cached, tmp_path_factory, monkeypatch, name, render, gain):
+    """A blue cylinder on a wooden floor under the sun, its long shadow taken in by every view, against the
+    same segmentation without the step (measured 0.800 -> 0.957 mask IoU against the true masks); and a
+    two-tone bucket whose cream half looks like the pale floor in shade: what the colour test flags there
+    the other views keep, so nothing is lost (0.673 both ways at this size)."""
+    folder = render_scene_cached(name, **render)
+    size = int(render["size"].split("x")[0])
+    data = load_dataset(truth_view(folder, tmp_path_factory.mktemp(name)), silhouette="mask",
+                        image_size=min(size, 256))
+    images, truth, cams = data.images, data.silhouettes > 0.5, data.cameras
+    seg = multiview.segment_views(images, cams)
+    new = iou(seg.masks, truth).mean()
+    monkeypatch.setattr(castshadow, "cut_shadows", lambda images, votes, masks, misses: (masks, 0))
+    old = iou(multiview.segment_views(images, cams).masks, truth).mean()
+    assert new >= old + gain, (new, old)
+    if gain > 0:
+        assert any("shadow on the support" in n for n in seg.notes), seg.notes
