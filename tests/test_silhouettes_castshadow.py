@@ -52,7 +52,7 @@ def test_cast_shadows_cut_where_they_are_and_nothing_lost_where_they_are_not(
     """A blue cylinder on a wooden floor under the sun, its long shadow taken in by every view, against the
     same segmentation without the step (measured 0.800 -> 0.957 mask IoU against the true masks); and a
     two-tone bucket whose cream half looks like the pale floor in shade: what the colour test flags there
-    the other views keep, so nothing is lost (0.673 both ways at this size)."""
+    the other views keep, so nothing is lost (0.616 both ways at this size)."""
     folder = render_scene_cached(name, **render)
     size = int(render["size"].split("x")[0])
     data = load_dataset(truth_view(folder, tmp_path_factory.mktemp(name)), silhouette="mask",
@@ -60,7 +60,7 @@ def test_cast_shadows_cut_where_they_are_and_nothing_lost_where_they_are_not(
     images, truth, cams = data.images, data.silhouettes > 0.5, data.cameras
     seg = multiview.segment_views(images, cams)
     new = iou(seg.masks, truth).mean()
-    monkeypatch.setattr(castshadow, "cut_shadows", lambda images, votes, masks, misses: (masks, 0))
+    monkeypatch.setattr(castshadow, "cut_shadows", lambda images, votes, masks, misses, base: (masks, 0))
     old = iou(multiview.segment_views(images, cams).masks, truth).mean()
     assert new >= old + gain, (new, old)
     if gain > 0:

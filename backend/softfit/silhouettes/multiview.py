@@ -28,7 +28,9 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
 6. open what still looks like the background around each mask (`colourmodel.background_regions`),
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
-7. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
+7. cut off what looks like a shadow on the support (the background's colour, darker) where the views
+   see the hull's base and no other view keeps that place (`castshadow`);
+8. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
    well inside its outline and the view lost, not enclosed by its mask (`agreed`: a mug's pale rim
    against pale tiles, lost by a few views, which the rounds could not bring back).
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
@@ -398,8 +400,9 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
-    masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
-                         notes)
+    if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
+        masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
+                             up, notes)
     masks = _give_back(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, band, up, plane, notes)
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
@@ -434,11 +437,15 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
 
 
 def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,
-                 resolution: int, misses: int, prior_misses: int, notes: list[str]) -> np.ndarray:
+                 resolution: int, misses: int, prior_misses: int, up: np.ndarray, notes: list[str]
+                 ) -> np.ndarray:
     """`masks` less the shadows they took in from the support (`castshadow`), judged against the hull of
     the other views (each voxel outside at most half of `misses` of them, as the confidence's hull)."""
-    votes, _, _ = tight_hull(cams, masks, outer, box, resolution, prior_misses)
-    masks, views = castshadow.cut_shadows(small, votes, masks, misses // 2)
+    votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, prior_misses)
+    if not occ.any():
+        return masks
+    masks, views = castshadow.cut_shadows(small, votes, masks, misses // 2,
+                                          castshadow.base_slab(votes, occ, up))
     if views:
         notes.append(f"a shadow on the support cut off the masks of {views} view(s): darker than the "
                      "background next to it in the same colour, and no other view keeps that place")
