@@ -33,6 +33,8 @@ from softfit.silhouettes.voxelvotes import VoxelVotes
 SEPARATE = 0.08  # the object core's chromaticity must differ from the background's by this much (r+g+b=1)
 NEARER = 0.5  # a candidate's chromaticity is this much nearer the background's than the object's
 DARKER = (0.1, 0.85)  # a shadow's brightness as a fraction of the background's next to it
+DARK = 0.2  # an object's core darker than this x its surroundings has no colour of its own to tell by:
+# its lower rim mirrors the support, in the support's colour and darker, as a shadow would be
 RING = (2.0, 8.0)  # px outside the mask: where the background next to it is read
 WINDOW = 15  # px: the window the background's colour is averaged over
 BASE = 0.25  # the hull's lowest part, as a share of its height, where a shadow on the support is seen
@@ -62,6 +64,8 @@ def candidates(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         cv2.boxFilter(w, -1, k, normalize=False), 1e-6)[..., None]
     _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
     back = mean[iy, ix]  # the background next to every pixel
+    if np.median(lin[core].sum(-1)) < DARK * np.median(lin[ring].sum(-1)):
+        return np.zeros(mask.shape, bool)  # a dark object's colour is mostly what it mirrors
     c, cb = _chroma(lin), _chroma(back)
     cf = np.median(_chroma(lin[core]), 0)
     separate = np.linalg.norm(cf - cb, axis=-1) > SEPARATE
