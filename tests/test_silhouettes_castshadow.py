@@ -42,6 +42,15 @@ def test_an_object_in_the_floors_own_colour_is_never_cut():
     assert not castshadow.candidates(img, disc | shadow).any()
 
 
+def test_a_dark_object_is_left_alone():
+    """A near-black object's colour is mostly what it mirrors (its lower rim, the support's colour, darker:
+    a shadow's look): below DARK x its surroundings' brightness nothing is flagged."""
+    img, disc, shadow = _photo((6, 8, 18))  # a dark blue object, darker than a fifth of the floor
+    assert not castshadow.candidates(img, disc | shadow).any()
+    img, disc, shadow = _photo((40, 70, 170))
+    assert castshadow.candidates(img, disc | shadow).any()  # the same scene with a brighter object
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "render", "gain"), [
     ("drawn-2-11", {"views": 16, "size": "320x240", "samples": 8}, 0.1),
