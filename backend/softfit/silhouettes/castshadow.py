@@ -9,7 +9,7 @@ candidates where they form regions reaching the outline (a shadow hangs off the 
 Colour alone also flags parts of the object that look like the floor in shade (the cream half of a
 two-tone bucket on pale tiles, a beige mug on a wooden table). The cameras tell most of them apart: a
 shadow lies on the support, so a candidate region must lie where the view sees the lowest part of the
-hull (`base_slab`), and once every view's candidates are cleared no other view keeps that place, while a
+hull (`base_voxels`), and once every view's candidates are cleared no other view keeps that place, while a
 part of the object stays in the views that did not flag it: a candidate region that the hull of the other
 views' cleared masks covers for the most part is given back.
 
@@ -59,14 +59,14 @@ def candidates(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     core = mask & (d_in > 0.3 * d_in.max())
     if not ring.any() or not core.any():
         return np.zeros(mask.shape, bool)
+    if np.median(lin[core].sum(-1)) < DARK * np.median(lin[ring].sum(-1)):
+        return np.zeros(mask.shape, bool)  # a dark object's colour is mostly what it mirrors
     w = ring.astype(np.float32)
     k = (WINDOW, WINDOW)
     mean = cv2.boxFilter(lin * w[..., None], -1, k, normalize=False) / np.maximum(
         cv2.boxFilter(w, -1, k, normalize=False), 1e-6)[..., None]
     _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
     back = mean[iy, ix]  # the background next to every pixel
-    if np.median(lin[core].sum(-1)) < DARK * np.median(lin[ring].sum(-1)):
-        return np.zeros(mask.shape, bool)  # a dark object's colour is mostly what it mirrors
     c, cb = _chroma(lin), _chroma(back)
     cf = np.median(_chroma(lin[core]), 0)
     separate = np.linalg.norm(cf - cb, axis=-1) > SEPARATE
@@ -92,36 +92,31 @@ def clear(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return out
 
 
-def base_slab(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray, slab: float = BASE) -> np.ndarray:
-    """(N, H, W) bool: where each view sees the lowest `slab` of the hull `occ` (along `up`): where a
-    shadow on the support lies (the hull of a flat patch is a double tent about its plane, so its
-    plane is not the hull's lowest layer: measured on the development scenes, the lowest 10 % kept
-    few shadows, a slab from the widest layer up cut parts of objects that stand on their base)."""
+def base_voxels(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray, slab: float = BASE) -> np.ndarray:
+    """(V,) bool: the lowest `slab` of the hull `occ` (along `up`), where a shadow on the support lies (the
+    hull of a flat patch is a double tent about its plane, so its plane is not the hull's lowest layer:
+    measured on the development scenes, the lowest 10 % kept few shadows, a slab from the widest layer
+    up cut parts of objects that stand on their base)."""
     t = votes.centers @ (np.asarray(up, float) / np.linalg.norm(up))
     lo, hi = t[occ].min(), t[occ].max()
-    low = occ & (t <= lo + slab * (hi - lo))
-    return np.stack([votes.project(low, i) for i in range(len(votes.cameras))])
+    return occ & (t <= lo + slab * (hi - lo))
 
 
-def cut_shadows(images: np.ndarray, votes: VoxelVotes, masks: np.ndarray, misses: int, base: np.ndarray
-                ) -> tuple[np.ndarray, int]:
-    """(masks with the cast shadows cut off, how many views lost one): every view's candidates cleared,
-    then each cleared region given back that lies mostly off the support's height (`base`: where each view
-    sees the hull's lowest part, `base_slab`), or that the hull of the other views' cleared masks (each
-    voxel outside at most `misses` of them) covers for the most part."""
-    cleared = clear(images, masks)
-    if (cleared == masks).all():
-        return masks, 0
+def restore(votes: VoxelVotes, masks: np.ndarray, cleared: np.ndarray, misses: int, base: np.ndarray
+            ) -> tuple[np.ndarray, int]:
+    """(`cleared` with what is not a shadow given back, how many views lost one): each region `clear`
+    took from a view is given back when it lies mostly where the view does not see `base` (the voxels
+    at the support's height, `base_voxels`), or when the hull of the other views' cleared masks (each
+    voxel outside at most `misses` of them) covers most of it."""
     inside = votes.inside(cleared)
     out = cleared.copy()
     for i in np.flatnonzero((cleared != masks).reshape(len(masks), -1).any(1)):
-        others = votes.project(votes.hull(inside, misses, leave_out=int(i)), int(i))
+        i = int(i)
         labels, n = ndimage.label(masks[i] & ~cleared[i])
-        if n == 0:
-            continue
+        others = votes.project(votes.hull(inside, misses, leave_out=i), i)
         total = np.bincount(labels.ravel(), minlength=n + 1)
         held = np.bincount(labels[others].ravel(), minlength=n + 1)
-        low = np.bincount(labels[base[i]].ravel(), minlength=n + 1)
+        low = np.bincount(labels[votes.project(base, i)].ravel(), minlength=n + 1)
         back = (held > COVERED * total) | (low <= COVERED * total)
         back[0] = False
         out[i] |= back[labels]

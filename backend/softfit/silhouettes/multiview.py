@@ -441,11 +441,14 @@ def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tup
                  ) -> np.ndarray:
     """`masks` less the shadows they took in from the support (`castshadow`), judged against the hull of
     the other views (each voxel outside at most half of `misses` of them, as the confidence's hull)."""
+    cleared = castshadow.clear(small, masks)
+    if (cleared == masks).all():
+        return masks
     votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, prior_misses)
     if not occ.any():
         return masks
-    masks, views = castshadow.cut_shadows(small, votes, masks, misses // 2,
-                                          castshadow.base_slab(votes, occ, up))
+    base = castshadow.base_voxels(votes, occ, up)
+    masks, views = castshadow.restore(votes, masks, cleared, misses // 2, base)
     if views:
         notes.append(f"a shadow on the support cut off the masks of {views} view(s): darker than the "
                      "background next to it in the same colour, and no other view keeps that place")
