@@ -19,8 +19,9 @@ this step: a glossy cylinder on a wooden floor under the sun 0.789 -> 0.906, a c
 in the sun 0.836 -> 0.906, a glossy airplane on a table 0.833 -> 0.870 and on a turntable 0.816 -> 0.839,
 a painted torus on a table 0.855 -> 0.865; mean +0.006; losses: a glossy chair (-0.011), a two-tone
 Suzanne whose cream half faces the floor (-0.008: flagged near the base in the views that see it in
-shade, and too few others keep it). Without the base slab that Suzanne lost 0.105; without the darkness
-rule (`DARK`) a dark glossy sphere lost 0.068, its lower rim mirroring the table."""
+shade, and too few others keep it). With the other views' hull as the only check that Suzanne lost
+0.119, and a dark bucket turning on a turntable 0.111 (its inside flagged alike in every view); without
+the darkness rule (`DARK`) a dark glossy sphere lost 0.068, its lower rim mirroring the table."""
 
 from __future__ import annotations
 
