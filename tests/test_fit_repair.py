@@ -137,10 +137,18 @@ def test_the_written_mesh_is_the_one_scored(knot_views):
     assert result.metrics["heldout_iou"] == pytest.approx(float(written.mean()))
     assert result.metrics["heldout_iou_per_view"] == pytest.approx(written.tolist())
     assert result.metrics["heldout_iou"] != before["heldout_iou"]
-    assert "coarsening_refused" in topo and result.metrics["mesh_warnings"]
-    # finish() tried a short refit of the coarsened repair before refusing it (it fell short here: 0.057
-    # against the fit's 0.044 on these 8 training views)
-    assert topo["coarsening_refused"]["polished_error"] > topo["coarsening_refused"]["fit_error"]
+    # finish() tries a short refit of the coarsened repair before deciding (`softfit.fit.polish`). On these 8
+    # training views the refit's outcome depends on the CPU's arithmetic: on AMD EPYC machines it fell short
+    # (0.057 against the fit's 0.044: refused, the smoothed repair written and its crossings a warning), on
+    # an Intel Xeon it saved the coarsened repair. Either way the report says which, with its errors.
+    left = topo["after"]["self_intersections"]
+    assert bool(result.metrics.get("mesh_warnings")) == (left > 0)
+    refused = topo.get("coarsening_refused")
+    if refused is not None:
+        assert refused["polished_error"] > refused["fit_error"] * (1 + REPAIR_GROWTH) and left > 0
+    else:
+        assert topo["polished"]["polished_error"] < topo["polished"]["coarsened_error"]
+        assert topo["after"]["faces"] < topo["before"]["faces"]  # the coarsened repair, kept
 
 
 def test_the_written_mesh_is_the_one_compared_with_the_true_mesh(knot_views, render_dataset_cached, tmp_path):
