@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from softfit.silhouettes.common import largest_component, to_linear
+from softfit.silhouettes.common import largest_component, nearest_window_mean, to_linear
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
 SEPARATE = 0.08  # the object core's chromaticity must differ from the background's by this much (r+g+b=1)
@@ -62,12 +62,7 @@ def candidates(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.zeros(mask.shape, bool)
     if np.median(lin[core].sum(-1)) < DARK * np.median(lin[ring].sum(-1)):
         return np.zeros(mask.shape, bool)  # a dark object's colour is mostly what it mirrors
-    w = ring.astype(np.float32)
-    k = (WINDOW, WINDOW)
-    mean = cv2.boxFilter(lin * w[..., None], -1, k, normalize=False) / np.maximum(
-        cv2.boxFilter(w, -1, k, normalize=False), 1e-6)[..., None]
-    _, (iy, ix) = ndimage.distance_transform_edt(~ring, return_indices=True)
-    back = mean[iy, ix]  # the background next to every pixel
+    back = nearest_window_mean(lin, ring, WINDOW)  # the background next to every pixel
     c, cb = _chroma(lin), _chroma(back)
     cf = np.median(_chroma(lin[core]), 0)
     separate = np.linalg.norm(cf - cb, axis=-1) > SEPARATE

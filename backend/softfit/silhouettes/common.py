@@ -152,6 +152,18 @@ def to_linear(image: np.ndarray) -> np.ndarray:
     return _SRGB_TO_LINEAR[image]
 
 
+def nearest_window_mean(image: np.ndarray, chosen: np.ndarray, window: int) -> np.ndarray:
+    """(H, W, C): for every pixel, the `window`-mean of the `chosen` pixels around the chosen pixel nearest
+    to it: the colour of the nearest chosen region, read locally (shading and backgrounds change across an
+    image, so a wide mean would misjudge the pixels beside it)."""
+    w = chosen.astype(np.float32)
+    k = (window, window)
+    mean = cv2.boxFilter(image * w[..., None], -1, k, normalize=False) / np.maximum(
+        cv2.boxFilter(w, -1, k, normalize=False), 1e-6)[..., None]
+    _, (iy, ix) = ndimage.distance_transform_edt(~chosen, return_indices=True)
+    return mean[iy, ix]
+
+
 def refine_edges(image: np.ndarray, mask: np.ndarray, band: int = 1, window: int = 3,
                  min_contrast: float = 0.02) -> np.ndarray:
     """Re-decide the pixels within `band` px of the outline by their coverage.
@@ -188,14 +200,8 @@ def _refine_crop(image: np.ndarray, m: np.ndarray, band: int, window: int, min_c
     lin = to_linear(image)
     ys, xs = np.nonzero(unsure)
 
-    def nearest_mean(sure: np.ndarray) -> np.ndarray:
-        w = sure.astype(np.float32)
-        mean = cv2.boxFilter(lin * w[..., None], -1, (window, window), normalize=False) / np.maximum(
-            cv2.boxFilter(w, -1, (window, window), normalize=False), 1e-6)[..., None]
-        _, (iy, ix) = ndimage.distance_transform_edt(sure == 0, return_indices=True)
-        return mean[iy[ys, xs], ix[ys, xs]]
-
-    f, b = nearest_mean(sure_fg), nearest_mean(sure_bg)
+    f = nearest_window_mean(lin, sure_fg > 0, window)[ys, xs]
+    b = nearest_window_mean(lin, sure_bg > 0, window)[ys, xs]
     fb = f - b
     den = (fb * fb).sum(-1)
     a = ((lin[ys, xs] - b) * fb).sum(-1) / np.maximum(den, 1e-12)
