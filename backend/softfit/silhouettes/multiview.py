@@ -51,7 +51,15 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.errors import InputError
-from softfit.silhouettes import agreed, castshadow, seenthrough, standing, staticbackground, supportsweep
+from softfit.silhouettes import (
+    agreed,
+    castshadow,
+    seenthrough,
+    standing,
+    staticbackground,
+    supportsweep,
+    turntable,
+)
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
 from softfit.silhouettes.common import band_pixels, border_width, check_images, clean_mask, refine_edges
 from softfit.silhouettes.confidence import (
@@ -399,6 +407,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"floated above the support plane{how}: the object was taken to stand on it, and what lies "
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
+    if still is not None and up is not None:
+        masks = _cut_disc(small, cams, masks, still, up, iterations, notes)
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
@@ -434,6 +444,25 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
         notes.append(f"{kept} of {len(verdicts)} background-coloured region(s) inside the masks kept as "
                      "object: the neighbouring views see the same colours on a surface there")
     return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
+
+
+def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, still: staticbackground.StaticBackground,
+              up: np.ndarray, iterations: int, notes: list[str]) -> np.ndarray:
+    """`masks` less a fixed-camera turntable's disc they took in with the object (`turntable`)."""
+    disc = turntable.find(masks, cams, up, small, still)
+    if disc is None:
+        return masks
+    done = turntable.cut(disc, cams, masks, small, still,
+                         lambda image, labels: grabcut(image, labels, iterations)[0])
+    where = f"its rim (radius {disc.radius:.3g} about the cameras' axis) lies on the masks' outlines"
+    if done.ambiguous:
+        notes.append(f"the masks may hold a turntable's disc: {where} and something stands on it, but that "
+                     "has the disc's colour, so it was left in (check the fit's base; masks or "
+                     "--silhouette grabcut can help)")
+    elif done.views:
+        notes.append(f"a turntable's disc taken with the object was cut off the masks of {done.views} "
+                     f"view(s): {where} and something stands on it")
+    return done.masks
 
 
 def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,

@@ -1,0 +1,341 @@
+"""A turntable's disc taken in with the object: found by its rim, cut off by its colour.
+
+On a fixed-camera turntable the disc turns with the object, so in the cameras' frame it is as solid as
+the object: every mask that takes it in agrees with the others, the hull keeps it, and the prior it
+reprojects makes it sure object in the next round. A disc and the object standing on it are not told
+apart by shape from one ring of cameras (a flat disc and a cone as high as the disc's far rim look the
+same from one elevation), so this step uses what makes a disc a disc.
+
+Finding it (`find`): the disc is a thin cylinder about the turntable's axis (the axis of the circle the
+camera centres lie on, along the cameras' up). Where nothing stands in front of it, the far half of its
+top rim lies on each mask's outline, and so does the near half of its bottom rim, along the ellipses
+those circles project to; the two are close (a disc is thin). The rim is searched over heights and
+radii on the axis, scored by the share of those arc points whose pixel just inside the circle is in the
+mask and just outside is not (median over the views). Only the far arc's upper part counts: near the
+ellipse's ends the far arc runs along any round object's vertical side. The bottom rim of a round
+object (a bucket, a tin) has its near arc on the outline too but its far arc hidden behind the object;
+a torus's outer rim has both, but nothing stands on a torus. So a disc must also carry something: the
+masks rise above its far rim by half the ellipse's height or more, or pixels inside its ellipse change
+from view to view (a low asymmetric object turning on it).
+
+Cutting it (`cut`): the top face's colour is read just inside the far arc where it lies on the outline
+(nothing stands there), the side's just above the bottom rim's near arc. Mask pixels in the disc's
+image that have one of those colours, match the fixed camera's median background (the disc looks the
+same in every view; the object turning on it does not, unless it is round too) and reach the mask's
+outline become sure background; the part of the mask above the disc is sure object, and GrabCut decides
+the rest. A round object with the disc's own colour loses what the colour test takes (measured below)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from softfit.cameras import Cameras
+from softfit.silhouettes.staticbackground import StaticBackground
+from softfit.silhouettes.supportplane import in_plane_axes
+
+ARC_POINTS = 48  # points on each circle tried
+HEIGHTS, RADII = 45, 40  # the coarse search grid
+FINE = 13  # the fine grid around the coarse best, per axis
+UPPER_ARC = 0.3  # far-arc points count when above the ellipse's centre by this x its half-height
+THIN = 0.25  # the bottom rim lies at most this x the radius under the top rim
+FAR_MIN = 0.2  # share of the far arc's upper part on the outline (round objects' bottom rims: <= 0.11)
+NEAR_MIN = 0.6  # share of the bottom rim's near arc on the outline
+ABOVE = 0.5  # something stands on it: the masks rise this x the ellipse's half-height above its top ...
+CHANGING = 0.1  # ... or this share of the ellipse's pixels differ from the median background
+BELOW = 0.3  # the masks end within this x the half-height under the ellipse's bottom (nothing hangs lower)
+COLOUR_SIGMAS = 3.0  # a pixel has the disc's colour within this many standard deviations
+AMBIGUOUS = 0.1  # no cut when this share of the object above the disc passes the disc's colour test
+
+
+@dataclass(frozen=True)
+class Disc:
+    """The disc: top rim at height `top` along `up` from `origin` (on the axis), bottom rim at `bottom`,
+    `radius`; `far`, `near`: the shares of the top rim's far arc and the bottom rim's near arc on the
+    outline; `above`: how far the masks rise above its ellipse (x the half-height); `changing`: the share
+    of its ellipse's pixels unlike the median background."""
+
+    origin: np.ndarray
+    up: np.ndarray
+    top: float
+    bottom: float
+    radius: float
+    far: float
+    near: float
+    above: float
+    changing: float
+
+    def rim(self, height: float, radius: float, points: int = ARC_POINTS) -> np.ndarray:
+        """(points, 3) on the circle about the axis at `height`, of `radius`."""
+        a, b = in_plane_axes(self.up)
+        phi = np.linspace(0, 2 * np.pi, points, endpoint=False)
+        ring = np.cos(phi)[:, None] * a + np.sin(phi)[:, None] * b
+        return self.origin + height * self.up + radius * ring
+
+
+def axis(cams: Cameras, up: np.ndarray) -> np.ndarray:
+    """A point on the turntable's axis: the centre of the circle through the camera centres, fitted in
+    the plane across `up` (least squares on x² + y² = 2 cx x + 2 cy y + c)."""
+    a, b = in_plane_axes(up)
+    x, y = cams.centers @ a, cams.centers @ b
+    design = np.stack([2 * x, 2 * y, np.ones_like(x)], 1)
+    cx, cy, _ = np.linalg.lstsq(design, x * x + y * y, rcond=None)[0]
+    return cx * a + cy * b
+
+
+def _circles(origin: np.ndarray, up: np.ndarray, heights: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """(T, R, K, 3) points of the circles at every height and radius."""
+    a, b = in_plane_axes(up)
+    phi = np.linspace(0, 2 * np.pi, ARC_POINTS, endpoint=False)
+    ring = np.cos(phi)[:, None] * a + np.sin(phi)[:, None] * b  # (K, 3)
+    return (origin + heights[:, None, None, None] * up
+            + radii[None, :, None, None] * ring[None, None])
+
+
+def _lookup(masks: np.ndarray, proj: np.ndarray) -> np.ndarray:
+    """(N, P) mask value at each projected point (outside the image: False)."""
+    n, h, w = masks.shape
+    x, y = proj[..., 0], proj[..., 1]
+    ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    xi, yi = np.clip(x.astype(np.int64), 0, w - 1), np.clip(y.astype(np.int64), 0, h - 1)
+    return ok & masks[np.arange(n)[:, None], yi, xi]
+
+
+def _project(cams: Cameras, points: np.ndarray) -> np.ndarray:
+    """(N, P, 3) pixel x, y and depth of `points` (P, 3) in every view: `Cameras.project_points` in
+    float32 (the search projects some 10⁵ points into every view)."""
+    w2c = cams.w2c.astype(np.float32)
+    rot = np.transpose(w2c[:, :3, :3], (0, 2, 1))
+    pc = np.matmul(points.astype(np.float32)[None], rot) + w2c[:, None, :3, 3]
+    depth = -pc[..., 2]
+    safe = np.where(np.abs(depth) < 1e-9, np.float32(1e-9), depth)
+    x = cams.cx[:, None].astype(np.float32) + cams.fx[:, None].astype(np.float32) * pc[..., 0] / safe
+    y = cams.cy[:, None].astype(np.float32) - cams.fy[:, None].astype(np.float32) * pc[..., 1] / safe
+    return np.stack([x, y, depth], -1)
+
+
+def _arc_shares(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.ndarray, heights: np.ndarray,
+                radii: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """((T, R) far, (T, R) near): median over the views of the share of the far arc's upper part, and of
+    the near arc's lower part, whose point `delta` inside the circle is in the mask and `delta` outside
+    is not."""
+    t, r = len(heights), len(radii)
+    pts = _circles(origin, up, heights, radii)  # (T, R, K, 3)
+    centre = origin + heights[:, None] * up  # (T, 3)
+    outward = (pts - centre[:, None, None]) / np.maximum(radii, 1e-9)[None, :, None, None]
+    p_c = cams.project_points(centre)  # (N, T, 3)
+    p_in = _project(cams, (pts - delta * outward).reshape(-1, 3))
+    p_out = _project(cams, (pts + delta * outward).reshape(-1, 3))
+    p_on = p_in.reshape(len(cams), t, r, ARC_POINTS, 3)  # a pixel inside: close enough to say where it lies
+    hit = (_lookup(masks, p_in) & ~_lookup(masks, p_out)).reshape(len(cams), t, r, ARC_POINTS)
+    y = p_on[..., 1]
+    yc = 0.5 * (y.max(-1) + y.min(-1))[..., None]
+    half = 0.5 * (y.max(-1) - y.min(-1))[..., None]
+    behind = p_on[..., 2] > p_c[:, :, None, None, 2]
+    far = behind & (y < yc - UPPER_ARC * half)
+    near = ~behind & (y > yc + UPPER_ARC * half)
+
+    def share(sel: np.ndarray) -> np.ndarray:
+        return np.median((hit & sel).sum(-1) / np.maximum(sel.sum(-1), 1), axis=0)
+
+    return share(far), share(near)
+
+
+def _pair(far: np.ndarray, near: np.ndarray, heights: np.ndarray, radii: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """((T, R) score far x best near under it, (T, R) that bottom rim's height index): the bottom rim at
+    most THIN x the radius under the top rim."""
+    score, bottom = np.zeros_like(far), np.zeros(far.shape, np.int64)
+    for j, r in enumerate(radii):
+        for i, top in enumerate(heights):
+            ok = np.flatnonzero((heights <= top + 1e-12) & (heights >= top - THIN * r - 1e-12))
+            k = ok[np.argmax(near[ok, j])]
+            score[i, j], bottom[i, j] = far[i, j] * near[k, j], k
+    return score, bottom
+
+
+def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, images: np.ndarray,
+         still: StaticBackground) -> Disc | None:
+    """The turntable's disc the masks (N, H, W) took in, or None (module docstring). `images`: the views
+    (N, H, W, 3) at the masks' size; `still`: the fixed camera's median background."""
+    n, h, w = masks.shape
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    origin = axis(cams, up)
+    # The heights where the axis lies inside the masks: the object's extent along it.
+    ts = np.linspace(-1, 1, 1601) * 4 * float(np.median(np.linalg.norm(cams.centers - origin, axis=1)))
+    axis_px = cams.subset([0]).project_points(origin + ts[:, None] * up)
+    on_axis = _lookup(masks.any(0, keepdims=True), axis_px)[0]
+    if not on_axis.any():
+        return None
+    lo, hi = float(ts[on_axis].min()), float(ts[on_axis].max())
+    depth = float(np.median(cams.project_points((origin + lo * up)[None])[:, 0, 2]))
+    if depth <= 0:
+        return None
+    px = float(np.median(np.abs(cams.fx))) / depth  # pixels per unit length at the disc
+    span = max(hi - lo, 4 / px)
+    heights = np.linspace(lo - 0.4 * span, lo + 0.7 * span, HEIGHTS)  # a disc lies low
+    radii = np.linspace(4 / px, 0.5 * w / px, RADII)
+    score, bottom = _pair(*_arc_shares(masks, cams, origin, up, heights, radii, 2.0 / px), heights, radii)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    dt, dr = heights[1] - heights[0], radii[1] - radii[0]
+    heights = np.linspace(heights[max(0, bottom[i, j] - 1)], heights[i] + 1.5 * dt, FINE + 4)
+    radii = np.maximum(radii[j] + np.linspace(-1.5, 1.5, FINE) * dr, radii[0])
+    far, near = _arc_shares(masks, cams, origin, up, heights, radii, 0.75 / px)
+    score, bottom = _pair(far, near, heights, radii)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    k = bottom[i, j]
+    disc = Disc(origin, up, float(heights[i]), float(heights[k]), float(radii[j]), float(far[i, j]),
+                float(near[k, j]), 0.0, 0.0)
+    ell = _ellipses(disc, cams, disc.top, h, w)
+    top_y = cams.project_points(disc.rim(disc.top, disc.radius))[..., 1]
+    bottom_y = cams.project_points(disc.rim(disc.bottom, disc.radius))[..., 1]
+    half = np.maximum(0.5 * (top_y.max(1) - top_y.min(1)), 1.0)
+    rows = [np.flatnonzero(m.any(1)) for m in masks]
+    seen = [v for v in range(n) if len(rows[v])]
+    if not seen:
+        return None
+    above = float(np.median([(top_y[v].min() - rows[v].min()) / half[v] for v in seen]))
+    below = float(np.median([(rows[v].max() - bottom_y[v].max()) / half[v] for v in seen]))
+    changing = float(np.median([(still.differs(images[v]) & ell[v]).sum() / max(1, ell[v].sum())
+                                for v in seen]))
+    disc = Disc(origin, up, disc.top, disc.bottom, disc.radius, disc.far, disc.near, above, changing)
+    carries = above >= ABOVE or changing >= CHANGING
+    if disc.far < FAR_MIN or disc.near < NEAR_MIN or not carries or abs(below) > BELOW:
+        return None
+    return disc
+
+
+def _ellipses(disc: Disc, cams: Cameras, height: float, h: int, w: int) -> np.ndarray:
+    """(N, H, W) the filled ellipse the circle of the disc's radius at `height` projects to."""
+    proj = cams.project_points(disc.rim(height, disc.radius, 4 * ARC_POINTS))
+    out = np.zeros((len(cams), h, w), bool)
+    for v in range(len(cams)):
+        poly = np.round(proj[v, :, :2]).astype(np.int32)
+        out[v] = cv2.fillPoly(np.zeros((h, w), np.uint8), [poly], 1) > 0
+    return out
+
+
+def image_of(disc: Disc, cams: Cameras, h: int, w: int) -> np.ndarray:
+    """(N, H, W) the disc's image: the hull of its top and bottom rims' ellipses."""
+    pts = np.concatenate([cams.project_points(disc.rim(z, disc.radius, 4 * ARC_POINTS))
+                          for z in (disc.top, disc.bottom)], axis=1)
+    out = np.zeros((len(cams), h, w), bool)
+    for v in range(len(cams)):
+        hull = cv2.convexHull(np.round(pts[v, :, :2]).astype(np.int32))
+        out[v] = cv2.fillConvexPoly(np.zeros((h, w), np.uint8), hull, 1) > 0
+    return out
+
+
+def _colour_samples(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, height: float,
+                    side: str, px: float) -> np.ndarray:
+    """(S, 3) colours just inside the rim at `height` where it lies on the outline: on the far arc's
+    upper part (`side` "far": the top face) or the near arc's lower part ("near": above the bottom rim,
+    the side face)."""
+    n = len(masks)
+    on = cams.project_points(disc.rim(height, disc.radius))
+    p_out = cams.project_points(disc.rim(height, disc.radius + 0.75 / px))
+    p_c = cams.project_points((disc.origin + height * disc.up)[None])
+    y = on[..., 1]
+    yc, half = 0.5 * (y.max(1) + y.min(1))[:, None], 0.5 * (y.max(1) - y.min(1))[:, None]
+    behind = on[..., 2] > p_c[:, :, 2]
+    arc = behind & (y < yc - UPPER_ARC * half) if side == "far" else ~behind & (y > yc + UPPER_ARC * half)
+    out = []
+    for k in (1, 2, 3):
+        p_in = cams.project_points(disc.rim(height, disc.radius - k * 0.75 / px))
+        if side == "near":  # the side face lies above the bottom rim, not inside it
+            p_in = cams.project_points(disc.rim(height + k * 0.75 / px, disc.radius))
+        ok = arc & _lookup(masks, p_in) & ~_lookup(masks, p_out)
+        h, w = masks.shape[1:]
+        xi = np.clip(p_in[..., 0].astype(np.int64), 0, w - 1)
+        yi = np.clip(p_in[..., 1].astype(np.int64), 0, h - 1)
+        for v in range(n):
+            out.append(images[v][yi[v][ok[v]], xi[v][ok[v]]])
+    return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 3))
+
+
+def _robust_gaussian(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean, inverse covariance) of the samples' main cluster (outliers beyond COLOUR_SIGMAS dropped,
+    three times), or None for too few samples."""
+    if len(samples) < 20:
+        return None
+    mu = np.median(samples, 0)
+    cov = np.diag((1.4826 * np.median(np.abs(samples - mu), 0)) ** 2 + 9.0)
+    for _ in range(3):
+        keep = samples[_distance(samples, mu, np.linalg.inv(cov)) < COLOUR_SIGMAS]
+        if len(keep) < 20:
+            return None
+        mu, cov = keep.mean(0), np.cov(keep.T) + np.eye(3) * 9.0  # noise floor: 3 levels of 255
+    return mu, np.linalg.inv(cov)
+
+
+def _distance(x: np.ndarray, mu: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    d = x - mu
+    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", d, inv, d), 0))
+
+
+@dataclass
+class Cut:
+    """masks: the masks less the disc; views: how many changed; ambiguous: the object above the disc has
+    the disc's colour, so nothing was cut (the masks may still hold the disc)."""
+
+    masks: np.ndarray
+    views: int
+    ambiguous: bool = False
+
+
+def cut(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, still: StaticBackground,
+        grabcut: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Cut:
+    """The masks less the disc (module docstring). `grabcut(image, labels)` -> object mask."""
+    n, h, w = masks.shape
+    depth = float(np.median(cams.project_points((disc.origin + disc.top * disc.up)[None])[:, 0, 2]))
+    px = float(np.median(np.abs(cams.fx))) / depth
+    models = [g for g in (_robust_gaussian(_colour_samples(disc, cams, masks, images, disc.top, "far", px)),
+                          _robust_gaussian(_colour_samples(disc, cams, masks, images, disc.bottom, "near",
+                                                           px)))
+              if g is not None]
+    if not models:
+        return Cut(masks, 0)
+    region = image_of(disc, cams, h, w)
+    like = np.zeros((n, h, w), bool)  # the disc's colour, unchanged from the median background
+    for v in range(n):
+        for mu, inv in models:
+            like[v] |= _distance(images[v].astype(np.float64), mu, inv) < COLOUR_SIGMAS
+        like[v] &= ~still.differs(images[v])
+    above = np.stack([cv2.erode((m & ~r).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+                      for m, r in zip(masks, region, strict=True)])
+    seen = [v for v in range(n) if above[v].any()]
+    if seen and float(np.median([like[v][above[v]].mean() for v in seen])) > AMBIGUOUS:
+        return Cut(masks, 0, ambiguous=True)  # the object above has the disc's colour
+    out, changed = masks.copy(), 0
+    for v in range(n):
+        m = masks[v]
+        disc_px = m & region[v] & like[v]
+        disc_px = cv2.morphologyEx(disc_px.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+        disc_px = _reaching_outline(disc_px, m)
+        if not disc_px.any():
+            continue
+        labels = np.full((h, w), cv2.GC_BGD, np.uint8)
+        labels[m] = cv2.GC_PR_FGD
+        labels[(cv2.dilate(m.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~m] = cv2.GC_PR_BGD
+        labels[disc_px] = cv2.GC_BGD
+        labels[above[v]] = cv2.GC_FGD
+        new = grabcut(images[v], labels)
+        if new.any():
+            out[v], changed = new, changed + 1
+    return Cut(out, changed)
+
+
+def _reaching_outline(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The connected regions of `pixels` that touch the mask's outline (a patch of the object's own
+    colour inside it is not the disc)."""
+    count, lab = cv2.connectedComponents(pixels.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return pixels
+    outline = mask & ~(cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    keep = np.zeros(count, bool)
+    keep[np.unique(lab[outline & pixels])] = True
+    keep[0] = False
+    return keep[lab]
