@@ -137,3 +137,16 @@ def test_the_turntable_disc_is_cut_on_real_renders(render_scene_cached, tmp_path
     old = iou(multiview.segment_views(images, cams).masks, truth).mean()
     assert new >= old + 0.08 and new > 0.93, (new, old)
     assert any("turntable's disc" in n for n in seg.notes), seg.notes
+
+
+@pytest.mark.slow
+def test_a_disc_in_the_objects_colour_is_left_with_a_warning(render_scene_cached, tmp_path_factory):
+    """A white-and-red cone on a grey turntable: the disc is found, but the cone's lower half has its
+    colour, so nothing is cut and the capture's masks are doubted (warning, `info`'s advice)."""
+    folder = render_scene_cached("drawn-4-11", views=16, size="320x240", samples=8)
+    data = load_dataset(truth_view(folder, tmp_path_factory.mktemp("cone")), silhouette="mask",
+                        image_size=256)
+    seg = multiview.segment_views(data.images, data.cameras)
+    assert any("turntable's disc" in w for w in seg.confidence.warnings), seg.confidence.warnings
+    assert seg.confidence.doubts >= 1
+    assert not any("disc taken with the object was cut" in n for n in seg.notes), seg.notes

@@ -25,12 +25,15 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    agreement cannot reveal) and their hull floats above the support plane (the capture's 3-D points',
    or else the one `supportsweep.find_height` finds in the photos), take the object to stand on it: the
    gap under the hull is made object in the priors (`standing`) and the rounds run again;
-6. open what still looks like the background around each mask (`colourmodel.background_regions`),
+6. on a fixed-camera turntable, cut off the turntable's disc when the masks took it in (`turntable`: its
+   rim lies on their outlines and something stands on it; it is cut by its colour, and left, with a
+   warning, when the object on it has that colour);
+7. open what still looks like the background around each mask (`colourmodel.background_regions`),
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
-7. cut off what looks like a shadow on the support (the background's colour, darker) where the views
+8. cut off what looks like a shadow on the support (the background's colour, darker) where the views
    see the hull's base and no other view keeps that place (`castshadow`);
-8. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
+9. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
    well inside its outline and the view lost, not enclosed by its mask (`agreed`: a mug's pale rim
    against pale tiles, lost by a few views, which the rounds could not bring back).
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
@@ -407,8 +410,9 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"floated above the support plane{how}: the object was taken to stand on it, and what lies "
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
+    disc_left = False
     if still is not None and up is not None:
-        masks = _cut_disc(small, cams, masks, still, up, iterations, notes)
+        masks, disc_left = _cut_disc(small, cams, masks, still, up, iterations, notes)
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
@@ -419,6 +423,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     conf = conf.with_enclosed(enclosed_fractions(small, masks, surfaces))
     if static is not None:
         conf = conf.with_unchanging(unchanging_share(static, masks))
+    if disc_left:
+        conf = conf.with_disc_left()
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
     edge = np.flatnonzero(conf.touches_border)
@@ -447,22 +453,19 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
 
 
 def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, still: staticbackground.StaticBackground,
-              up: np.ndarray, iterations: int, notes: list[str]) -> np.ndarray:
-    """`masks` less a fixed-camera turntable's disc they took in with the object (`turntable`)."""
+              up: np.ndarray, iterations: int, notes: list[str]) -> tuple[np.ndarray, bool]:
+    """(`masks` less a fixed-camera turntable's disc they took in with the object (`turntable`), whether
+    one was found but left in: the object on it has its colour)."""
     disc = turntable.find(masks, cams, up, small, still)
     if disc is None:
-        return masks
+        return masks, False
     done = turntable.cut(disc, cams, masks, small, still,
                          lambda image, labels: grabcut(image, labels, iterations)[0])
-    where = f"its rim (radius {disc.radius:.3g} about the cameras' axis) lies on the masks' outlines"
-    if done.ambiguous:
-        notes.append(f"the masks may hold a turntable's disc: {where} and something stands on it, but that "
-                     "has the disc's colour, so it was left in (check the fit's base; masks or "
-                     "--silhouette grabcut can help)")
-    elif done.views:
+    if done.views:
         notes.append(f"a turntable's disc taken with the object was cut off the masks of {done.views} "
-                     f"view(s): {where} and something stands on it")
-    return done.masks
+                     f"view(s): its rim (radius {disc.radius:.3g} about the cameras' axis) lies on their "
+                     "outlines and something stands on it")
+    return done.masks, done.ambiguous
 
 
 def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,
