@@ -119,15 +119,20 @@ class Cameras:
         sx, sy = width / self.width, height / self.height
         return Cameras(self.c2w, self.fx * sx, self.fy * sy, self.cx * sx, self.cy * sy, width, height)
 
-    def project_points(self, points: np.ndarray) -> np.ndarray:
-        """(N, P, 3) of (x_px, y_px, depth) for world points (P, 3); numpy twin of `projection.project`."""
-        p = np.asarray(points, dtype=np.float64)
-        w2c = self.w2c
-        pc = np.einsum("nij,pj->npi", w2c[:, :3, :3], p) + w2c[:, None, :3, 3]
+    def project_points(self, points: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """(N, P, 3) of (x_px, y_px, depth) for world points (P, 3); numpy twin of `projection.project`.
+        `dtype` float32: for searches that project 10⁵ points into every view (a batched matmul, some ten
+        times faster than the float64 path's einsum, whose results the rest of the code was measured with)."""
+        p = np.asarray(points, dtype=dtype)
+        w2c = self.w2c.astype(dtype)
+        if dtype == np.float64:
+            pc = np.einsum("nij,pj->npi", w2c[:, :3, :3], p) + w2c[:, None, :3, 3]
+        else:
+            pc = np.matmul(p[None], np.transpose(w2c[:, :3, :3], (0, 2, 1))) + w2c[:, None, :3, 3]
         depth = -pc[..., 2]
-        safe = np.where(np.abs(depth) < 1e-12, 1e-12, depth)
-        x = self.cx[:, None] + self.fx[:, None] * pc[..., 0] / safe
-        y = self.cy[:, None] - self.fy[:, None] * pc[..., 1] / safe
+        safe = np.where(np.abs(depth) < 1e-12, dtype(1e-12), depth)
+        x = self.cx[:, None].astype(dtype) + self.fx[:, None].astype(dtype) * pc[..., 0] / safe
+        y = self.cy[:, None].astype(dtype) - self.fy[:, None].astype(dtype) * pc[..., 1] / safe
         return np.stack([x, y, depth], axis=-1)
 
 

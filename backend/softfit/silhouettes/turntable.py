@@ -104,19 +104,6 @@ def _lookup(masks: np.ndarray, proj: np.ndarray) -> np.ndarray:
     return ok & masks[np.arange(n)[:, None], yi, xi]
 
 
-def _project(cams: Cameras, points: np.ndarray) -> np.ndarray:
-    """(N, P, 3) pixel x, y and depth of `points` (P, 3) in every view: `Cameras.project_points` in
-    float32 (the search projects some 10⁵ points into every view)."""
-    w2c = cams.w2c.astype(np.float32)
-    rot = np.transpose(w2c[:, :3, :3], (0, 2, 1))
-    pc = np.matmul(points.astype(np.float32)[None], rot) + w2c[:, None, :3, 3]
-    depth = -pc[..., 2]
-    safe = np.where(np.abs(depth) < 1e-9, np.float32(1e-9), depth)
-    x = cams.cx[:, None].astype(np.float32) + cams.fx[:, None].astype(np.float32) * pc[..., 0] / safe
-    y = cams.cy[:, None].astype(np.float32) - cams.fy[:, None].astype(np.float32) * pc[..., 1] / safe
-    return np.stack([x, y, depth], -1)
-
-
 def _arc_shares(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.ndarray, heights: np.ndarray,
                 radii: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
     """((T, R) far, (T, R) near): median over the views of the share of the far arc's upper part, and of
@@ -127,8 +114,8 @@ def _arc_shares(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.nda
     centre = origin + heights[:, None] * up  # (T, 3)
     outward = (pts - centre[:, None, None]) / np.maximum(radii, 1e-9)[None, :, None, None]
     p_c = cams.project_points(centre)  # (N, T, 3)
-    p_in = _project(cams, (pts - delta * outward).reshape(-1, 3))
-    p_out = _project(cams, (pts + delta * outward).reshape(-1, 3))
+    p_in = cams.project_points((pts - delta * outward).reshape(-1, 3), np.float32)
+    p_out = cams.project_points((pts + delta * outward).reshape(-1, 3), np.float32)
     p_on = p_in.reshape(len(cams), t, r, ARC_POINTS, 3)  # a pixel inside: close enough to say where it lies
     hit = (_lookup(masks, p_in) & ~_lookup(masks, p_out)).reshape(len(cams), t, r, ARC_POINTS)
     y = p_on[..., 1]
