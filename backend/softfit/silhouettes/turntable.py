@@ -31,7 +31,7 @@ development scenes: benchmarks/silhouettes.md, round 28."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -179,25 +179,25 @@ def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, images: np.ndarray,
     score, bottom = _pair(far, near, heights, radii)
     i, j = np.unravel_index(int(np.argmax(score)), score.shape)
     k = bottom[i, j]
+    if far[i, j] < FAR_MIN or near[k, j] < NEAR_MIN:
+        return None
     disc = Disc(origin, up, float(heights[i]), float(heights[k]), float(radii[j]), float(far[i, j]),
                 float(near[k, j]), 0.0, 0.0)
-    ell = _ellipses(disc, cams, disc.top, h, w)
     top_y = cams.project_points(disc.rim(disc.top, disc.radius))[..., 1]
     bottom_y = cams.project_points(disc.rim(disc.bottom, disc.radius))[..., 1]
     half = np.maximum(0.5 * (top_y.max(1) - top_y.min(1)), 1.0)
     rows = [np.flatnonzero(m.any(1)) for m in masks]
     seen = [v for v in range(n) if len(rows[v])]
-    if not seen:
-        return None
     above = float(np.median([(top_y[v].min() - rows[v].min()) / half[v] for v in seen]))
     below = float(np.median([(rows[v].max() - bottom_y[v].max()) / half[v] for v in seen]))
+    if abs(below) > BELOW:
+        return None
+    ell = _ellipses(disc, cams, disc.top, h, w)
     changing = float(np.median([(still.differs(images[v]) & ell[v]).sum() / max(1, ell[v].sum())
                                 for v in seen]))
-    disc = Disc(origin, up, disc.top, disc.bottom, disc.radius, disc.far, disc.near, above, changing)
-    carries = above >= ABOVE or changing >= CHANGING
-    if disc.far < FAR_MIN or disc.near < NEAR_MIN or not carries or abs(below) > BELOW:
-        return None
-    return disc
+    if above < ABOVE and changing < CHANGING:
+        return None  # nothing stands on it: a round object's own rim (a torus's, a tin's)
+    return replace(disc, above=above, changing=changing)
 
 
 def _ellipses(disc: Disc, cams: Cameras, height: float, h: int, w: int) -> np.ndarray:
