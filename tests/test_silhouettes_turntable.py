@@ -150,3 +150,12 @@ def test_a_disc_in_the_objects_colour_is_left_with_a_warning(render_scene_cached
     assert any("turntable's disc" in w for w in seg.confidence.warnings), seg.confidence.warnings
     assert seg.confidence.doubts >= 1
     assert not any("disc taken with the object was cut" in n for n in seg.notes), seg.notes
+
+
+def test_a_turntable_seen_edge_on_finds_nothing():
+    """ALOI's layout: cameras at the disc's own height see its rims as lines (degenerate ellipses, no far
+    arc above the near one): the search runs through them and finds nothing rather than failing."""
+    cams = turntable(np.arange(16) * 22.5, distance=4.0, elevation_deg=0.0, fov_deg=40.0, width=200,
+                     height=150)
+    images, masks = _photos(cams, [(_cylinder(0.8, -0.06, 0.0), GREY), (_box(0.3, 0.0, 0.6), BLUE)])
+    assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), images, _still(images)) is None
