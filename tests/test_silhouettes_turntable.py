@@ -71,8 +71,10 @@ def _photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int]]]
     return images, masks
 
 
-def _still(images: np.ndarray) -> StaticBackground:
-    return StaticBackground(np.median(images.astype(np.float32), 0), 20.0)
+def _static(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) the pixels that match the median photo (what `multiview` passes on)."""
+    still = StaticBackground(np.median(images.astype(np.float32), 0), 20.0)
+    return np.stack([~still.differs(im) for im in images])
 
 
 def test_the_disc_under_a_box_is_found_by_its_rim_and_cut_by_its_colour():
@@ -81,11 +83,11 @@ def test_the_disc_under_a_box_is_found_by_its_rim_and_cut_by_its_colour():
     images, masks = _photos(cams, [(disc, GREY), (box, BLUE)])
     _, box_only = _photos(cams, [(box, BLUE)])
     up = np.array([0.0, 0.0, 1.0])
-    found = disc_step.find(masks, cams, up, images, _still(images))
+    found = disc_step.find(masks, cams, up, _static(images))
     assert found is not None
     assert abs(found.top) < 0.03 and abs(found.radius - 0.8) < 0.04, found
     assert found.above > disc_step.ABOVE  # the box rises above its far rim
-    done = disc_step.cut(found, cams, masks, images, _still(images),
+    done = disc_step.cut(found, cams, masks, images, _static(images),
                          lambda im, lab: multiview.grabcut(im, lab, 4)[0])
     assert not done.ambiguous and done.views == len(cams)
     before, after = iou(masks, box_only).mean(), iou(done.masks, box_only).mean()
@@ -96,9 +98,9 @@ def test_a_box_in_the_discs_own_colour_is_left_alone():
     """Nothing tells the disc from an object of its colour: the masks stay as they were, flagged."""
     cams = _cams()
     images, masks = _photos(cams, [(_cylinder(0.8, -0.06, 0.0), GREY), (_box(0.3, 0.0, 0.6), GREY)])
-    found = disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), images, _still(images))
+    found = disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images))
     assert found is not None
-    done = disc_step.cut(found, cams, masks, images, _still(images),
+    done = disc_step.cut(found, cams, masks, images, _static(images),
                          lambda im, lab: multiview.grabcut(im, lab, 4)[0])
     assert done.ambiguous and done.views == 0 and (done.masks == masks).all()
 
@@ -112,7 +114,7 @@ def test_a_box_in_the_discs_own_colour_is_left_alone():
 def test_round_objects_are_not_taken_for_a_disc(solid):
     cams = _cams()
     images, masks = _photos(cams, [(solid(), GREY)])
-    assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), images, _still(images)) is None
+    assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images)) is None
 
 
 def test_the_axis_is_the_centre_of_the_camera_circle():
@@ -158,4 +160,4 @@ def test_a_turntable_seen_edge_on_finds_nothing():
     cams = turntable(np.arange(16) * 22.5, distance=4.0, elevation_deg=0.0, fov_deg=40.0, width=200,
                      height=150)
     images, masks = _photos(cams, [(_cylinder(0.8, -0.06, 0.0), GREY), (_box(0.3, 0.0, 0.6), BLUE)])
-    assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), images, _still(images)) is None
+    assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images)) is None

@@ -412,7 +412,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"{aim_offset(masks, centers) or 0:.2f})")
     disc_left = False
     if still is not None and up is not None:
-        masks, disc_left = _cut_disc(small, cams, masks, still, up, iterations, notes)
+        masks, disc_left = _cut_disc(small, cams, masks, static, up, iterations, notes)
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
@@ -452,14 +452,14 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
     return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
 
 
-def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, still: staticbackground.StaticBackground,
-              up: np.ndarray, iterations: int, notes: list[str]) -> tuple[np.ndarray, bool]:
+def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, static: np.ndarray, up: np.ndarray,
+              iterations: int, notes: list[str]) -> tuple[np.ndarray, bool]:
     """(`masks` less a fixed-camera turntable's disc they took in with the object (`turntable`), whether
     one was found but left in: the object on it has its colour)."""
-    disc = turntable.find(masks, cams, up, small, still)
+    disc = turntable.find(masks, cams, up, static)
     if disc is None:
         return masks, False
-    done = turntable.cut(disc, cams, masks, small, still,
+    done = turntable.cut(disc, cams, masks, small, static,
                          lambda image, labels: grabcut(image, labels, iterations)[0])
     if done.views:
         notes.append(f"a turntable's disc taken with the object was cut off the masks of {done.views} "

@@ -37,7 +37,6 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
-from softfit.silhouettes.staticbackground import StaticBackground
 from softfit.silhouettes.supportplane import in_plane_axes
 
 ARC_POINTS = 48  # points on each circle tried
@@ -149,10 +148,9 @@ def _pair(far: np.ndarray, near: np.ndarray, heights: np.ndarray, radii: np.ndar
     return score, bottom
 
 
-def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, images: np.ndarray,
-         still: StaticBackground) -> Disc | None:
-    """The turntable's disc the masks (N, H, W) took in, or None (module docstring). `images`: the views
-    (N, H, W, 3) at the masks' size; `still`: the fixed camera's median background."""
+def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, static: np.ndarray) -> Disc | None:
+    """The turntable's disc the masks (N, H, W) took in, or None (module docstring). `static` (N, H, W):
+    the pixels that match the fixed camera's median photo (`staticbackground`)."""
     n, h, w = masks.shape
     up = np.asarray(up, float) / np.linalg.norm(up)
     origin = axis(cams, up)
@@ -193,8 +191,7 @@ def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, images: np.ndarray,
     if abs(below) > BELOW:
         return None
     ell = _ellipses(disc, cams, disc.top, h, w)
-    changing = float(np.median([(still.differs(images[v]) & ell[v]).sum() / max(1, ell[v].sum())
-                                for v in seen]))
+    changing = float(np.median([(~static[v] & ell[v]).sum() / max(1, ell[v].sum()) for v in seen]))
     if above < ABOVE and changing < CHANGING:
         return None  # nothing stands on it: a round object's own rim (a torus's, a tin's)
     return replace(disc, above=above, changing=changing)
@@ -278,7 +275,7 @@ class Cut:
     ambiguous: bool = False
 
 
-def cut(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, still: StaticBackground,
+def cut(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, static: np.ndarray,
         grabcut: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Cut:
     """The masks less the disc (module docstring). `grabcut(image, labels)` -> object mask."""
     n, h, w = masks.shape
@@ -295,7 +292,7 @@ def cut(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, still:
     for v in range(n):
         for mu, inv in models:
             like[v] |= _distance(images[v].astype(np.float64), mu, inv) < COLOUR_SIGMAS
-        like[v] &= ~still.differs(images[v])
+        like[v] &= static[v]
     above = np.stack([cv2.erode((m & ~r).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
                       for m, r in zip(masks, region, strict=True)])
     seen = [v for v in range(n) if above[v].any()]
