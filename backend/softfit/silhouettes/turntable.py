@@ -99,6 +99,12 @@ def _circles(origin: np.ndarray, up: np.ndarray, heights: np.ndarray, radii: np.
             + radii[None, :, None, None] * _ring(up, ARC_POINTS)[None, None])
 
 
+def _pixels_per_unit(cams: Cameras, point: np.ndarray) -> float | None:
+    """Pixels per unit length at `point` (median over the views), None when it is behind the cameras."""
+    depth = float(np.median(cams.project_points(np.asarray(point, float)[None])[:, 0, 2]))
+    return float(np.median(np.abs(cams.fx))) / depth if depth > 0 else None
+
+
 def _lookup(masks: np.ndarray, proj: np.ndarray) -> np.ndarray:
     """(N, P) mask value at each projected point (outside the image: False)."""
     n, h, w = masks.shape
@@ -161,10 +167,9 @@ def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, static: np.ndarray) -
     if not on_axis.any():
         return None
     lo, hi = float(ts[on_axis].min()), float(ts[on_axis].max())
-    depth = float(np.median(cams.project_points((origin + lo * up)[None])[:, 0, 2]))
-    if depth <= 0:
+    px = _pixels_per_unit(cams, origin + lo * up)
+    if px is None:
         return None
-    px = float(np.median(np.abs(cams.fx))) / depth  # pixels per unit length at the disc
     span = max(hi - lo, 4 / px)
     heights = np.linspace(lo - 0.4 * span, lo + 0.7 * span, HEIGHTS)  # a disc lies low
     radii = np.linspace(4 / px, 0.5 * w / px, RADII)
@@ -190,27 +195,18 @@ def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, static: np.ndarray) -
     below = float(np.median([(rows[v].max() - bottom_y[v].max()) / half[v] for v in seen]))
     if abs(below) > BELOW:
         return None
-    ell = _ellipses(disc, cams, disc.top, h, w)
+    ell = _filled(disc, cams, (disc.top,), h, w)
     changing = float(np.median([(~static[v] & ell[v]).sum() / max(1, ell[v].sum()) for v in seen]))
     if above < ABOVE and changing < CHANGING:
         return None  # nothing stands on it: a round object's own rim (a torus's, a tin's)
     return replace(disc, above=above, changing=changing)
 
 
-def _ellipses(disc: Disc, cams: Cameras, height: float, h: int, w: int) -> np.ndarray:
-    """(N, H, W) the filled ellipse the circle of the disc's radius at `height` projects to."""
-    proj = cams.project_points(disc.rim(height, disc.radius, 4 * ARC_POINTS))
-    out = np.zeros((len(cams), h, w), bool)
-    for v in range(len(cams)):
-        poly = np.round(proj[v, :, :2]).astype(np.int32)
-        out[v] = cv2.fillPoly(np.zeros((h, w), np.uint8), [poly], 1) > 0
-    return out
-
-
-def image_of(disc: Disc, cams: Cameras, h: int, w: int) -> np.ndarray:
-    """(N, H, W) the disc's image: the hull of its top and bottom rims' ellipses."""
-    pts = np.concatenate([cams.project_points(disc.rim(z, disc.radius, 4 * ARC_POINTS))
-                          for z in (disc.top, disc.bottom)], axis=1)
+def _filled(disc: Disc, cams: Cameras, heights: tuple[float, ...], h: int, w: int) -> np.ndarray:
+    """(N, H, W) the convex hull of the disc's rims at `heights` in every view: one height, the filled
+    ellipse its circle projects to; the top and the bottom, the disc's image."""
+    pts = np.concatenate([cams.project_points(disc.rim(z, disc.radius, 4 * ARC_POINTS)) for z in heights],
+                         axis=1)
     out = np.zeros((len(cams), h, w), bool)
     for v in range(len(cams)):
         hull = cv2.convexHull(np.round(pts[v, :, :2]).astype(np.int32))
@@ -233,9 +229,9 @@ def _colour_samples(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.nda
     arc = behind & (y < yc - UPPER_ARC * half) if side == "far" else ~behind & (y > yc + UPPER_ARC * half)
     out = []
     for k in (1, 2, 3):
-        p_in = cams.project_points(disc.rim(height, disc.radius - k * 0.75 / px))
-        if side == "near":  # the side face lies above the bottom rim, not inside it
-            p_in = cams.project_points(disc.rim(height + k * 0.75 / px, disc.radius))
+        step = k * 0.75 / px  # the side face lies above the bottom rim, the top face inside the top one
+        p_in = cams.project_points(disc.rim(height + step, disc.radius) if side == "near"
+                                   else disc.rim(height, disc.radius - step))
         ok = arc & _lookup(masks, p_in) & ~_lookup(masks, p_out)
         h, w = masks.shape[1:]
         xi = np.clip(p_in[..., 0].astype(np.int64), 0, w - 1)
@@ -279,15 +275,16 @@ def cut(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, static
         grabcut: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Cut:
     """The masks less the disc (module docstring). `grabcut(image, labels)` -> object mask."""
     n, h, w = masks.shape
-    depth = float(np.median(cams.project_points((disc.origin + disc.top * disc.up)[None])[:, 0, 2]))
-    px = float(np.median(np.abs(cams.fx))) / depth
+    px = _pixels_per_unit(cams, disc.origin + disc.top * disc.up)
+    if px is None:
+        return Cut(masks, 0)
     models = [g for g in (_robust_gaussian(_colour_samples(disc, cams, masks, images, disc.top, "far", px)),
                           _robust_gaussian(_colour_samples(disc, cams, masks, images, disc.bottom, "near",
                                                            px)))
               if g is not None]
     if not models:
         return Cut(masks, 0)
-    region = image_of(disc, cams, h, w)
+    region = _filled(disc, cams, (disc.top, disc.bottom), h, w)
     like = np.zeros((n, h, w), bool)  # the disc's colour, unchanged from the median background
     for v in range(n):
         for mu, inv in models:
