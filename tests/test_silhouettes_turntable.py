@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from init_support import iou
+from splat_support import box, cylinder, photos
 
 from softfit.bench.silhouettes import truth_view
 from softfit.cameras import Cameras, turntable
@@ -15,60 +16,12 @@ from softfit.silhouettes import multiview
 from softfit.silhouettes import turntable as disc_step
 from softfit.silhouettes.staticbackground import StaticBackground
 
-FLOOR, GREY, BLUE = (190, 160, 120), (115, 115, 120), (40, 70, 170)
-STEP = 0.006  # surface sampling (world units): dense enough that the splats close at 200 px
+GREY, BLUE = (115, 115, 120), (40, 70, 170)
 
 
 def _cams() -> Cameras:
     return turntable(np.arange(16) * 22.5, distance=4.0, elevation_deg=25.0, fov_deg=40.0, width=200,
                      height=150)
-
-
-def _cylinder(radius: float, z0: float, z1: float) -> np.ndarray:
-    """Points on a closed cylinder about the z axis."""
-    rr, tt = np.meshgrid(np.arange(0, radius, STEP), np.arange(0, 2 * np.pi, STEP / radius))
-    cap = np.stack([rr * np.cos(tt), rr * np.sin(tt)], -1).reshape(-1, 2)
-    zz, tt = np.meshgrid(np.arange(z0, z1, STEP / 2), np.arange(0, 2 * np.pi, STEP / radius))
-    side = np.stack([radius * np.cos(tt), radius * np.sin(tt), zz], -1).reshape(-1, 3)
-    return np.concatenate([np.c_[cap, np.full(len(cap), z0)], np.c_[cap, np.full(len(cap), z1)], side])
-
-
-def _box(half: float, z0: float, z1: float) -> np.ndarray:
-    """Points on an axis-aligned box standing on z0, rotated 30° about z (so it changes as it turns)."""
-    g = np.arange(-half, half, STEP)
-    gz = np.arange(z0, z1, STEP)
-    a, b = np.meshgrid(g, g)
-    faces = [np.c_[a.ravel(), b.ravel(), np.full(a.size, z1)]]
-    for s in (-half, half):
-        a, z = np.meshgrid(g, gz)
-        faces.append(np.c_[np.full(a.size, s), a.ravel(), z.ravel()])
-        faces.append(np.c_[a.ravel(), np.full(a.size, s), z.ravel()])
-    p = np.concatenate(faces)
-    c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
-    return p @ np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]])
-
-
-def _photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int]]]
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, H, W, 3) uint8, masks (N, H, W) bool): the parts' points splatted far to near on a
-    grainy floor; the masks are every part's pixels (what a segmentation that took the disc in gives)."""
-    rng = np.random.default_rng(0)
-    pts = np.concatenate([p for p, _ in parts])
-    rgb = np.concatenate([np.tile(c, (len(p), 1)) for p, c in parts]).astype(np.float64)
-    proj = cams.project_points(pts)
-    h, w = cams.height, cams.width
-    images = np.clip(np.array(FLOOR) + rng.normal(0, 5, (len(cams), h, w, 3)), 0, 255)
-    masks = np.zeros((len(cams), h, w), bool)
-    for v in range(len(cams)):
-        order = np.argsort(-proj[v, :, 2])
-        x = proj[v, order, 0].astype(int)
-        y = proj[v, order, 1].astype(int)
-        ok = (x >= 0) & (x < w - 1) & (y >= 0) & (y < h - 1)
-        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
-            images[v, y[ok] + dy, x[ok] + dx] = rgb[order][ok]
-            masks[v, y[ok] + dy, x[ok] + dx] = True
-    images = np.clip(images + rng.normal(0, 3, images.shape), 0, 255).astype(np.uint8)
-    return images, masks
 
 
 def _static(images: np.ndarray) -> np.ndarray:
@@ -79,9 +32,9 @@ def _static(images: np.ndarray) -> np.ndarray:
 
 def test_the_disc_under_a_box_is_found_by_its_rim_and_cut_by_its_colour():
     cams = _cams()
-    disc, box = _cylinder(0.8, -0.06, 0.0), _box(0.3, 0.0, 0.6)
-    images, masks = _photos(cams, [(disc, GREY), (box, BLUE)])
-    _, box_only = _photos(cams, [(box, BLUE)])
+    disc, solid = cylinder(0.8, -0.06, 0.0), box(0.3, 0.0, 0.6)
+    images, masks = photos(cams, [(disc, GREY), (solid, BLUE)])
+    _, box_only = photos(cams, [(solid, BLUE)])
     up = np.array([0.0, 0.0, 1.0])
     found = disc_step.find(masks, cams, up, _static(images))
     assert found is not None
@@ -97,7 +50,7 @@ def test_the_disc_under_a_box_is_found_by_its_rim_and_cut_by_its_colour():
 def test_a_box_in_the_discs_own_colour_is_left_alone():
     """Nothing tells the disc from an object of its colour: the masks stay as they were, flagged."""
     cams = _cams()
-    images, masks = _photos(cams, [(_cylinder(0.8, -0.06, 0.0), GREY), (_box(0.3, 0.0, 0.6), GREY)])
+    images, masks = photos(cams, [(cylinder(0.8, -0.06, 0.0), GREY), (box(0.3, 0.0, 0.6), GREY)])
     found = disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images))
     assert found is not None
     done = disc_step.cut(found, cams, masks, images, _static(images),
@@ -106,14 +59,14 @@ def test_a_box_in_the_discs_own_colour_is_left_alone():
 
 
 @pytest.mark.parametrize("solid", [
-    pytest.param(lambda: _cylinder(0.6, 0.0, 0.8), id="tall cylinder"),  # its bottom rim's far arc is hidden
-    pytest.param(lambda: _cylinder(0.8, -0.06, 0.0), id="bare disc"),  # a flat round object: nothing on it
-    pytest.param(lambda: np.concatenate([_cylinder(0.8, 0.0, 0.5), _cylinder(0.3, 0.5, 0.9)]),
+    pytest.param(lambda: cylinder(0.6, 0.0, 0.8), id="tall cylinder"),  # its bottom rim's far arc is hidden
+    pytest.param(lambda: cylinder(0.8, -0.06, 0.0), id="bare disc"),  # a flat round object: nothing on it
+    pytest.param(lambda: np.concatenate([cylinder(0.8, 0.0, 0.5), cylinder(0.3, 0.5, 0.9)]),
                  id="bottle"),  # a shoulder with a neck on it, but far from thin
 ])
 def test_round_objects_are_not_taken_for_a_disc(solid):
     cams = _cams()
-    images, masks = _photos(cams, [(solid(), GREY)])
+    images, masks = photos(cams, [(solid(), GREY)])
     assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images)) is None
 
 
@@ -159,5 +112,5 @@ def test_a_turntable_seen_edge_on_finds_nothing():
     arc above the near one): the search runs through them and finds nothing rather than failing."""
     cams = turntable(np.arange(16) * 22.5, distance=4.0, elevation_deg=0.0, fov_deg=40.0, width=200,
                      height=150)
-    images, masks = _photos(cams, [(_cylinder(0.8, -0.06, 0.0), GREY), (_box(0.3, 0.0, 0.6), BLUE)])
+    images, masks = photos(cams, [(cylinder(0.8, -0.06, 0.0), GREY), (box(0.3, 0.0, 0.6), BLUE)])
     assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images)) is None

@@ -133,13 +133,13 @@ class ViewConfidence:
             "check overlays.png"]
         return self._doubted(extra, unchanging=float(share))
 
-    def with_disc_left(self) -> ViewConfidence:
-        """This judgement plus a doubt: a turntable's disc was found in the masks and left there, because
-        the object standing on it has its colour (`turntable.cut`); the views agree on it, as on the
-        object, so only this says so."""
-        return self._doubted(["the masks may hold the turntable's disc under the object (its rim lies on "
-                              "their outlines, but the object has its colour, so it was not cut): the fit "
-                              "may stand on a slab; check overlays.png, or give masks"])
+    def with_support_left(self, what: str) -> ViewConfidence:
+        """This judgement plus a doubt: a support (`what`: a turntable's disc, a table's top) was found in
+        the masks and left there, because the object standing on it has its colour (`supportcut`); the
+        views agree on it, as on the object, so only this says so."""
+        return self._doubted([f"the masks may hold {what} under the object (found in their shape, but the "
+                              "object has its colour, so it was not cut): the fit may stand on a slab; check "
+                              "overlays.png, or give masks"])
 
     def _doubted(self, said: list[str], **measured) -> ViewConfidence:
         """This judgement with a new measurement (`measured` fields) and the warnings it gave, each one a

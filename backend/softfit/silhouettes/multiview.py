@@ -26,8 +26,10 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    or else the one `supportsweep.find_height` finds in the photos), take the object to stand on it: the
    gap under the hull is made object in the priors (`standing`) and the rounds run again;
 6. on a fixed-camera turntable, cut off the turntable's disc when the masks took it in (`turntable`: its
-   rim lies on their outlines and something stands on it; it is cut by its colour, and left, with a
-   warning, when the object on it has that colour);
+   rim lies on their outlines and something stands on it); with moving cameras, a table's top seen
+   whole (`tabletop`: the hull widens sharply at its height, and the far views see its plane alike);
+   either is cut by its colour (`supportcut`), and left, with a warning, when the object on it has
+   that colour;
 7. open what still looks like the background around each mask (`colourmodel.background_regions`),
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
@@ -61,6 +63,7 @@ from softfit.silhouettes import (
     standing,
     staticbackground,
     supportsweep,
+    tabletop,
     turntable,
 )
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
@@ -410,9 +413,13 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"floated above the support plane{how}: the object was taken to stand on it, and what lies "
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
-    disc_left = False
+    left = None  # the support found in the masks but left there: the object has its colour
     if still is not None and up is not None:
-        masks, disc_left = _cut_disc(small, cams, masks, static, up, iterations, notes)
+        masks, left = _cut_disc(small, cams, masks, static, up, iterations, notes)
+    elif up is not None:
+        cut_top = _cut_top(cams, small, masks, up, (lo0, hi0), (lo, hi), resolution, max_misses, iterations,
+                           notes)
+        masks, left = cut_top.masks, "a table's top" if cut_top.ambiguous else None
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
@@ -423,8 +430,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     conf = conf.with_enclosed(enclosed_fractions(small, masks, surfaces))
     if static is not None:
         conf = conf.with_unchanging(unchanging_share(static, masks))
-    if disc_left:
-        conf = conf.with_disc_left()
+    if left is not None:
+        conf = conf.with_support_left(left)
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
     edge = np.flatnonzero(conf.touches_border)
@@ -453,19 +460,35 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
 
 
 def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, static: np.ndarray, up: np.ndarray,
-              iterations: int, notes: list[str]) -> tuple[np.ndarray, bool]:
-    """(`masks` less a fixed-camera turntable's disc they took in with the object (`turntable`), whether
-    one was found but left in: the object on it has its colour)."""
+              iterations: int, notes: list[str]) -> tuple[np.ndarray, str | None]:
+    """(`masks` less a fixed-camera turntable's disc they took in with the object (`turntable`), what was
+    found but left in, the object on it having its colour, or None)."""
     disc = turntable.find(masks, cams, up, static)
     if disc is None:
-        return masks, False
+        return masks, None
     done = turntable.cut(disc, cams, masks, small, static,
                          lambda image, labels: grabcut(image, labels, iterations)[0])
     if done.views:
         notes.append(f"a turntable's disc taken with the object was cut off the masks of {done.views} "
                      f"view(s): its rim (radius {disc.radius:.3g} about the cameras' axis) lies on their "
                      "outlines and something stands on it")
-    return done.masks, done.ambiguous
+    return done.masks, "the turntable's disc" if done.ambiguous else None
+
+
+def _cut_top(cams: Cameras, small: np.ndarray, masks: np.ndarray, up: np.ndarray, outer: tuple,
+             box: tuple, resolution: int, misses: int, iterations: int, notes: list[str]
+             ) -> tabletop.Cut:
+    """`masks` less a table's top they took in with the object (`tabletop`)."""
+    votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, misses)
+    top = tabletop.find(votes, occ, up)
+    if top is None:
+        return tabletop.Cut(masks, 0)
+    done = tabletop.cut(top, cams, masks, small, lambda image, labels: grabcut(image, labels, iterations)[0])
+    if done.views:
+        notes.append(f"a table's top taken with the object was cut off the masks of {done.views} view(s): "
+                     f"the hull widens to {top.wide:.1f} x its section above at the top's height, and the "
+                     "far views see the top's colour there")
+    return done
 
 
 def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,

@@ -19,14 +19,11 @@ masks rise above its far rim by half the ellipse's height or more, or pixels ins
 from view to view (a low asymmetric object turning on it).
 
 Cutting it (`cut`): the top face's colour is read just inside the far arc where it lies on the outline
-(nothing stands there), the side's just above the bottom rim's near arc. Mask pixels in the disc's
-image that have one of those colours, match the fixed camera's median background (the disc looks the
-same in every view; the object turning on it does not, unless it is round too) and reach the mask's
-outline become sure background; the part of the mask above the disc is sure object, and GrabCut decides
-the rest. When a tenth or more of that part passes the same colour test, colour cannot tell object from
-disc (a white cone on a light grey disc: 56 %, against at most 1 % on the scenes cut; cutting anyway lost
-the cone's shaded side with the disc) and nothing is cut: the caller warns instead. Measured on the
-development scenes: benchmarks/silhouettes.md, round 28."""
+(nothing stands there), the side's just above the bottom rim's near arc; `supportcut` cuts the pixels
+of the disc's image with those colours that also match the fixed camera's median background (the disc
+looks the same in every view; the object turning on it does not, unless it is round too), or leaves
+the disc when the object above it has its colour. Measured on the development scenes:
+benchmarks/silhouettes.md, round 28."""
 
 from __future__ import annotations
 
@@ -37,6 +34,8 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
+from softfit.silhouettes import supportcut
+from softfit.silhouettes.supportcut import Cut, robust_gaussian
 from softfit.silhouettes.supportplane import in_plane_axes
 
 ARC_POINTS = 48  # points on each circle tried
@@ -50,8 +49,6 @@ NEAR_MIN = 0.6  # share of the bottom rim's near arc on the outline
 ABOVE = 0.5  # something stands on it: the masks rise this x the ellipse's half-height above its top ...
 CHANGING = 0.1  # ... or this share of the ellipse's pixels differ from the median background
 BELOW = 0.3  # the masks end within this x the half-height under the ellipse's bottom (nothing hangs lower)
-COLOUR_SIGMAS = 3.0  # a pixel has the disc's colour within this many standard deviations
-AMBIGUOUS = 0.1  # no cut when this share of the object above the disc passes the disc's colour test
 
 
 @dataclass(frozen=True)
@@ -241,36 +238,6 @@ def _colour_samples(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.nda
     return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 3))
 
 
-def _robust_gaussian(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(mean, inverse covariance) of the samples' main cluster (outliers beyond COLOUR_SIGMAS dropped,
-    three times), or None for too few samples."""
-    if len(samples) < 20:
-        return None
-    mu = np.median(samples, 0)
-    cov = np.diag((1.4826 * np.median(np.abs(samples - mu), 0)) ** 2 + 9.0)
-    for _ in range(3):
-        keep = samples[_distance(samples, mu, np.linalg.inv(cov)) < COLOUR_SIGMAS]
-        if len(keep) < 20:
-            return None
-        mu, cov = keep.mean(0), np.cov(keep.T) + np.eye(3) * 9.0  # noise floor: 3 levels of 255
-    return mu, np.linalg.inv(cov)
-
-
-def _distance(x: np.ndarray, mu: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    d = x - mu
-    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", d, inv, d), 0))
-
-
-@dataclass
-class Cut:
-    """masks: the masks less the disc; views: how many changed; ambiguous: the object above the disc has
-    the disc's colour, so nothing was cut (the masks may still hold the disc)."""
-
-    masks: np.ndarray
-    views: int
-    ambiguous: bool = False
-
-
 def cut(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, static: np.ndarray,
         grabcut: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Cut:
     """The masks less the disc (module docstring). `grabcut(image, labels)` -> object mask."""
@@ -278,50 +245,9 @@ def cut(disc: Disc, cams: Cameras, masks: np.ndarray, images: np.ndarray, static
     px = _pixels_per_unit(cams, disc.origin + disc.top * disc.up)
     if px is None:
         return Cut(masks, 0)
-    models = [g for g in (_robust_gaussian(_colour_samples(disc, cams, masks, images, disc.top, "far", px)),
-                          _robust_gaussian(_colour_samples(disc, cams, masks, images, disc.bottom, "near",
-                                                           px)))
-              if g is not None]
-    if not models:
-        return Cut(masks, 0)
+    samples = (_colour_samples(disc, cams, masks, images, disc.top, "far", px),
+               _colour_samples(disc, cams, masks, images, disc.bottom, "near", px))
+    models = [g for g in map(robust_gaussian, samples) if g is not None]
     region = _filled(disc, cams, (disc.top, disc.bottom), h, w)
-    like = np.zeros((n, h, w), bool)  # the disc's colour, unchanged from the median background
-    for v in range(n):
-        for mu, inv in models:
-            like[v] |= _distance(images[v].astype(np.float64), mu, inv) < COLOUR_SIGMAS
-        like[v] &= static[v]
-    above = np.stack([cv2.erode((m & ~r).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-                      for m, r in zip(masks, region, strict=True)])
-    seen = [v for v in range(n) if above[v].any()]
-    if seen and float(np.median([like[v][above[v]].mean() for v in seen])) > AMBIGUOUS:
-        return Cut(masks, 0, ambiguous=True)  # the object above has the disc's colour
-    out, changed = masks.copy(), 0
-    for v in range(n):
-        m = masks[v]
-        disc_px = m & region[v] & like[v]
-        disc_px = cv2.morphologyEx(disc_px.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-        disc_px = _reaching_outline(disc_px, m)
-        if not disc_px.any():
-            continue
-        labels = np.full((h, w), cv2.GC_BGD, np.uint8)
-        labels[m] = cv2.GC_PR_FGD
-        labels[(cv2.dilate(m.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~m] = cv2.GC_PR_BGD
-        labels[disc_px] = cv2.GC_BGD
-        labels[above[v]] = cv2.GC_FGD
-        new = grabcut(images[v], labels)
-        if new.any():
-            out[v], changed = new, changed + 1
-    return Cut(out, changed)
+    return supportcut.cut([models] * n, region, masks, images, grabcut, alike=static)
 
-
-def _reaching_outline(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The connected regions of `pixels` that touch the mask's outline (a patch of the object's own
-    colour inside it is not the disc)."""
-    count, lab = cv2.connectedComponents(pixels.astype(np.uint8), connectivity=8)
-    if count <= 1:
-        return pixels
-    outline = mask & ~(cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
-    keep = np.zeros(count, bool)
-    keep[np.unique(lab[outline & pixels])] = True
-    keep[0] = False
-    return keep[lab]

@@ -1,0 +1,137 @@
+"""A table's top taken in with the object: found in the hull's shape, cut off by its colour.
+
+A small table seen whole (its edges inside the frame, a mug on a side table shot from a few steps
+away) is what every camera looks at as much as the object is: its top does not reach the image border,
+every view takes it in alike, the hull keeps it, and the prior it reprojects makes it sure object in
+the next round. The fit then becomes a slab with a bump.
+
+Finding it (`find`): seen from above, a flat top's visual hull is a wide layer that narrows linearly
+above and below its plane (each camera's cone of the top, shifted by the height over the tangent of its
+elevation), and the object standing on it rises from that layer as a narrower column. So the hull's
+cross-section along up peaks in its lower part, at the top's height, at `WIDE` times or more the
+median section above it, and the hull goes on `RISE` x its height below the peak or more above it
+(something stands on it: a plate alone is left as it is). A cone on the floor has its widest section at
+its base too; its colour decides (below).
+
+Its colour (`_seen_alike`): where a mask's pixel sees the top, the point where its ray meets the top's
+plane looks the same from cameras far round the table (optical axes `FAR_ANGLE` apart or more); where
+the pixel sees the object standing on the table, that point lies behind the object, and the far camera
+sees the top there, or the object's other side, in another colour. The agreeing pixels' colours, pooled
+over the views, make the top's model, and `supportcut` cuts what has it and reaches the mask's outline,
+or leaves the top when the object above it has its colour (a cone's base is the cone's colour). Measured
+on the development scenes: benchmarks/silhouettes.md, round 29."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from softfit.cameras import Cameras
+from softfit.silhouettes import supportcut
+from softfit.silhouettes.supportcut import Cut
+from softfit.silhouettes.supportsweep import footprint, plane_cells, plane_points, remap_coords
+from softfit.silhouettes.voxelvotes import VoxelVotes
+
+WIDE = 3.0  # the top's section is at least this many times the median section of the hull above it
+LOW = 0.5  # ... and lies in this lower share of the hull's height
+RISE = 1.0  # the hull rises this x its height below the top or more above it (the top carries something)
+MIN_LAYERS = 6  # voxel layers a hull needs for its profile to say anything
+FAR_ANGLE = 60.0  # degrees between optical axes for two views to check each other's view of the top
+AGREE = 15.0  # largest difference of two views' mean colours (3 x 3, per channel, of 255) on the top
+MIN_FAR = 2  # a pixel is the top's when at least this many far views see the point in their masks ...
+AGREE_SHARE = 0.5  # ... and this share of them agree with it
+# The top must make up this share of the masks (median over views) to have been taken in: a table seen
+# whole under the object 0.33-0.40 on the development scenes, objects without one 0.00-0.15 (a painted
+# cylinder's pale base, seen alike near the table it stands on).
+PRESENT = 0.25
+VIEW_SAMPLES = 200  # samples a view needs for a colour model of its own besides the pooled one
+
+
+@dataclass(frozen=True)
+class Top:
+    """The table's top: the plane up . x = height, and its section of the hull (in-plane axes a, b and
+    the occupied (K, 2) cells of side `size`: `supportsweep.plane_cells`)."""
+
+    up: np.ndarray
+    height: float
+    cells: tuple[np.ndarray, np.ndarray, np.ndarray]
+    size: float
+    wide: float  # its section over the median section above it
+
+
+def find(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray) -> Top | None:
+    """The top the hull `occ` stands on (module docstring), or None."""
+    if not occ.any():
+        return None
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    t = votes.centers @ up
+    bottom = float(t[occ].min())
+    layer = np.floor((t - bottom) / votes.h + 1e-6).astype(np.int64)
+    area = np.bincount(layer[occ])
+    n = len(area)
+    if n < MIN_LAYERS:
+        return None
+    k = int(np.argmax(area))
+    if k >= LOW * n or n - 1 - k < RISE * k or n - 1 - k < 3:
+        return None
+    wide = float(area[k] / max(np.median(area[k + 1:]), 1.0))
+    if wide < WIDE:
+        return None
+    height = bottom + (k + 0.5) * votes.h
+    cells = plane_cells(votes.centers[occ & (layer == k)], up, votes.h)
+    return Top(up, height, cells, votes.h, wide)
+
+
+def _seen_alike(top: Top, cams: Cameras, masks: np.ndarray, images: np.ndarray, region: np.ndarray
+                ) -> np.ndarray:
+    """(N, H, W) mask pixels in the top's image whose plane point the far views see alike."""
+    n = len(masks)
+    fwd = -cams.c2w[:, :3, 2]
+    fwd = fwd / np.linalg.norm(fwd, axis=1, keepdims=True)
+    far = np.degrees(np.arccos(np.clip(fwd @ fwd.T, -1, 1))) >= FAR_ANGLE
+    blur = np.stack([cv2.blur(im.astype(np.float32), (3, 3)) for im in images])
+    mask_f = masks.astype(np.float32)
+    out = np.zeros(masks.shape, bool)
+    for i in range(n):
+        cand = masks[i] & region[i]
+        if not cand.any() or not far[i].any():
+            continue
+        pts, ok = plane_points(cams, i, top.up, top.height)
+        valid = np.zeros(cand.shape, np.int32)
+        good = np.zeros(cand.shape, np.int32)
+        for j in np.flatnonzero(far[i]):
+            x, y, ok_j = remap_coords(cams, int(j), pts, ok & cand)
+            seen = ok_j & (cv2.remap(mask_f[j], x, y, cv2.INTER_NEAREST) > 0.5)
+            col = cv2.remap(blur[j], x, y, cv2.INTER_LINEAR)
+            valid += seen
+            good += seen & (np.abs(col - blur[i]).max(-1) < AGREE)
+        out[i] = cand & (valid >= MIN_FAR) & (good >= AGREE_SHARE * valid)
+    return out
+
+
+def _share(sure: np.ndarray, masks: np.ndarray, images: np.ndarray, model: supportcut.Model) -> float:
+    """Median over the views of the share of the mask that surely sees the top: seen alike by the far
+    views and in its colour."""
+    shares = []
+    for s, m, im in zip(sure, masks, images, strict=True):
+        if m.any():
+            like = supportcut.distance(im.astype(np.float64), *model) < supportcut.COLOUR_SIGMAS
+            shares.append(float((s & m & like).sum() / m.sum()))
+    return float(np.median(shares)) if shares else 0.0
+
+
+def cut(top: Top, cams: Cameras, masks: np.ndarray, images: np.ndarray,
+        grabcut: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Cut:
+    """The masks less the table's top (module docstring). `grabcut(image, labels)` -> object mask."""
+    region = footprint(top.cells, cams, top.up, top.height, top.size)
+    sure = _seen_alike(top, cams, masks, images, region)
+    samples = [im[s].astype(np.float64) for im, s in zip(images, sure, strict=True)]
+    pooled = supportcut.robust_gaussian(np.concatenate(samples))
+    if pooled is None or _share(sure, masks, images, pooled) < PRESENT:
+        return Cut(masks, 0)
+    own = [supportcut.robust_gaussian(x) if len(x) >= VIEW_SAMPLES else None for x in samples]
+    models = [[pooled] if m is None else [pooled, m] for m in own]
+    return supportcut.cut(models, region, masks, images, grabcut, sure=sure)
