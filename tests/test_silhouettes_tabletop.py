@@ -17,7 +17,7 @@ from softfit.silhouettes import multiview, tabletop
 WOOD, BLUE = (150, 105, 65), (40, 70, 170)
 UP = np.array([0.0, 0.0, 1.0])
 TABLE = (0.8, -0.06, 0.0, 0.6)  # half width, bottom, top, half depth
-NEW_OLD = 0.2  # the real render's mask IoU gain (measured at 256 px: see the test)
+NEW_OLD = 0.4  # the real render's mask IoU gain (measured 0.169 -> 0.717 at 256 px from 320x240 photos)
 
 
 def _cams() -> Cameras:
@@ -87,6 +87,7 @@ def test_the_table_top_is_cut_on_real_renders(render_scene_cached, tmp_path_fact
     seg = multiview.segment_views(images, cams)
     new = iou(seg.masks, truth).mean()
     assert any("table's top taken with the object was cut" in n for n in seg.notes), seg.notes
+    assert any("taken to stand on it" in n for n in seg.notes), seg.notes  # its cream base went with the top
     monkeypatch.setattr(tabletop, "find", lambda *args: None)
     old = iou(multiview.segment_views(images, cams).masks, truth).mean()
     assert new >= old + NEW_OLD, (new, old)

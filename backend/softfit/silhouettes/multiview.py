@@ -417,9 +417,16 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     if still is not None and up is not None:
         masks, left = _cut_disc(small, cams, masks, static, up, iterations, notes)
     elif up is not None:
-        cut_top = _cut_top(cams, small, masks, up, (lo0, hi0), (lo, hi), resolution, max_misses, iterations,
-                           notes)
+        cut_top, top = _cut_top(cams, small, masks, up, (lo0, hi0), (lo, hi), resolution, max_misses,
+                                iterations, notes)
         masks, left = cut_top.masks, "a table's top" if cut_top.ambiguous else None
+        if cut_top.views:  # what stands on the top reaches down to it: a part lost with it is filled
+            floor, had_stood = None, stood  # `floor`: the pixels that see this plane, not another's
+            masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), Plane(up, top.height, 0))
+            done += more
+            if stood > had_stood:
+                notes.append("the hull left by the cut floated above the table's top: the object was taken "
+                             "to stand on it, and what lies between was made object in every view's prior")
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
@@ -477,18 +484,18 @@ def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, static: np.nd
 
 def _cut_top(cams: Cameras, small: np.ndarray, masks: np.ndarray, up: np.ndarray, outer: tuple,
              box: tuple, resolution: int, misses: int, iterations: int, notes: list[str]
-             ) -> tabletop.Cut:
-    """`masks` less a table's top they took in with the object (`tabletop`)."""
+             ) -> tuple[tabletop.Cut, tabletop.Top | None]:
+    """(`masks` less a table's top they took in with the object (`tabletop`), the top found)."""
     votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, misses)
     top = tabletop.find(votes, occ, up)
     if top is None:
-        return tabletop.Cut(masks, 0)
+        return tabletop.Cut(masks, 0), None
     done = tabletop.cut(top, cams, masks, small, lambda image, labels: grabcut(image, labels, iterations)[0])
     if done.views:
         notes.append(f"a table's top taken with the object was cut off the masks of {done.views} view(s): "
                      f"the hull widens to {top.wide:.1f} x its section above at the top's height, and the "
                      "far views see the top's colour there")
-    return done
+    return done, top
 
 
 def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,

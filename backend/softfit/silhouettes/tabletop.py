@@ -16,10 +16,16 @@ its base too; its colour decides (below).
 Its colour (`_seen_alike`): where a mask's pixel sees the top, the point where its ray meets the top's
 plane looks the same from cameras far round the table (optical axes `FAR_ANGLE` apart or more); where
 the pixel sees the object standing on the table, that point lies behind the object, and the far camera
-sees the top there, or the object's other side, in another colour. The agreeing pixels' colours, pooled
-over the views, make the top's model, and `supportcut` cuts what has it and reaches the mask's outline,
-or leaves the top when the object above it has its colour (a cone's base is the cone's colour). Measured
-on the development scenes: benchmarks/silhouettes.md, round 29."""
+sees the top there, or the object's other side, in another colour. Their colours, pooled over the
+views (and each view's own, where it has enough), make the top's model. Unless the agreeing pixels of
+that colour make up `PRESENT` of the masks, the top was not taken in (a flat object's own wide layer:
+an airplane's wings) and nothing is done; else `supportcut` cuts: the agreeing pixels with that colour
+are sure background, the rest of that colour reaching the mask's outline probable background (a pale
+base can have the top's colour), and the top is left when the object above it has its colour (a cone's
+base is the cone's).
+`multiview` then runs the hull-prior rounds again with the object standing on the top (`standing`): a
+part lost with the top in some views is lost from the hull, and is filled down to the top's height.
+Measured on the development scenes: benchmarks/silhouettes.md, round 29."""
 
 from __future__ import annotations
 
