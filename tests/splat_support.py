@@ -1,11 +1,17 @@
-"""Synthetic photos with known geometry for the support steps' tests (`turntable`, `tabletop`): solids
-sampled as dense points and splatted far to near on a grainy floor."""
+"""Photos for the support steps' tests (`turntable`, `tabletop`): synthetic ones with known geometry
+(solids sampled as dense points and splatted far to near on a grainy floor), and real renders with
+their true masks."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
+import numpy as np
+import pytest
+
+from softfit.bench.silhouettes import truth_view
 from softfit.cameras import Cameras
+from softfit.data.load import load_dataset
 
 FLOOR = (190, 160, 120)
 STEP = 0.006  # surface sampling (world units): dense enough that the splats close at 200 px
@@ -60,3 +66,12 @@ def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int]]]
             masks[v, y[ok] + dy, x[ok] + dx] = True
     images = np.clip(images + rng.normal(0, 3, images.shape), 0, 255).astype(np.uint8)
     return images, masks
+
+
+def rendered(render: Callable, tmp: pytest.TempPathFactory, name: str
+             ) -> tuple[np.ndarray, np.ndarray, Cameras]:
+    """(photos, true masks (bool) at 256 px, cameras) of scene `name` rendered with Cycles at 320x240,
+    16 views, 8 samples (`render`: the `render_scene_cached` fixture); the truth only scores."""
+    folder = render(name, views=16, size="320x240", samples=8)
+    data = load_dataset(truth_view(folder, tmp.mktemp(name)), silhouette="mask", image_size=256)
+    return data.images, data.silhouettes > 0.5, data.cameras

@@ -7,11 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from init_support import iou
-from splat_support import box, cylinder, photos
+from splat_support import box, cylinder, photos, rendered
 
-from softfit.bench.silhouettes import truth_view
 from softfit.cameras import Cameras, turntable
-from softfit.data.load import load_dataset
 from softfit.silhouettes import multiview, tabletop
 
 WOOD, BLUE = (150, 105, 65), (40, 70, 170)
@@ -80,10 +78,7 @@ def test_objects_without_a_top_under_them_are_not_taken_for_one(solid):
 def test_the_table_top_is_cut_on_real_renders(render_scene_cached, tmp_path_factory, monkeypatch):
     """A painted Suzanne on a small wooden table seen whole from a hand-held orbit, every view taking the
     top in, against the same segmentation without the step (the true masks only score)."""
-    folder = render_scene_cached("drawn-3-8", views=16, size="320x240", samples=8)
-    data = load_dataset(truth_view(folder, tmp_path_factory.mktemp("table")), silhouette="mask",
-                        image_size=256)
-    images, truth, cams = data.images, data.silhouettes > 0.5, data.cameras
+    images, truth, cams = rendered(render_scene_cached, tmp_path_factory, "drawn-3-8")
     seg = multiview.segment_views(images, cams)
     new = iou(seg.masks, truth).mean()
     assert any("table's top taken with the object was cut" in n for n in seg.notes), seg.notes

@@ -7,11 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from init_support import iou
-from splat_support import box, cylinder, photos
+from splat_support import box, cylinder, photos, rendered
 
-from softfit.bench.silhouettes import truth_view
 from softfit.cameras import Cameras, turntable
-from softfit.data.load import load_dataset
 from softfit.silhouettes import multiview
 from softfit.silhouettes import turntable as disc_step
 from softfit.silhouettes.staticbackground import StaticBackground
@@ -82,10 +80,7 @@ def test_the_axis_is_the_centre_of_the_camera_circle():
 def test_the_turntable_disc_is_cut_on_real_renders(render_scene_cached, tmp_path_factory, monkeypatch):
     """A glossy blue cube on a grey turntable on a wooden floor, the disc taken in by every view, against
     the same segmentation without the step: mask IoU against the true masks 0.827 -> 0.961 at this size."""
-    folder = render_scene_cached("drawn-3-3", views=16, size="320x240", samples=8)
-    data = load_dataset(truth_view(folder, tmp_path_factory.mktemp("disc")), silhouette="mask",
-                        image_size=256)
-    images, truth, cams = data.images, data.silhouettes > 0.5, data.cameras
+    images, truth, cams = rendered(render_scene_cached, tmp_path_factory, "drawn-3-3")
     seg = multiview.segment_views(images, cams)
     new = iou(seg.masks, truth).mean()
     monkeypatch.setattr(disc_step, "find", lambda *args: None)
@@ -98,10 +93,8 @@ def test_the_turntable_disc_is_cut_on_real_renders(render_scene_cached, tmp_path
 def test_a_disc_in_the_objects_colour_is_left_with_a_warning(render_scene_cached, tmp_path_factory):
     """A white-and-red cone on a grey turntable: the disc is found, but the cone's lower half has its
     colour, so nothing is cut and the capture's masks are doubted (warning, `info`'s advice)."""
-    folder = render_scene_cached("drawn-4-11", views=16, size="320x240", samples=8)
-    data = load_dataset(truth_view(folder, tmp_path_factory.mktemp("cone")), silhouette="mask",
-                        image_size=256)
-    seg = multiview.segment_views(data.images, data.cameras)
+    images, _, cams = rendered(render_scene_cached, tmp_path_factory, "drawn-4-11")
+    seg = multiview.segment_views(images, cams)
     assert any("turntable's disc" in w for w in seg.confidence.warnings), seg.confidence.warnings
     assert seg.confidence.doubts >= 1
     assert not any("disc taken with the object was cut" in n for n in seg.notes), seg.notes
