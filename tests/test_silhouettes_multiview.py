@@ -146,6 +146,31 @@ def test_fixed_camera_background_is_detected_only_when_the_camera_stands_still()
     assert changed[18:30, 6:14].all() and changed[:10].mean() < 0.05
     moving = np.stack([np.roll(f, 5 * k, axis=1) for k, f in enumerate(frames)])  # the camera pans
     assert staticbackground.detect(moving) is None
+    assert not still.plain  # the tiles would have shown a moving camera
+
+
+def test_featureless_borders_leave_the_fixed_camera_to_the_cameras():
+    """A finely grained floor filling the frame matches its median photo whatever the camera did (a
+    hand-held orbit round a torus on wood was taken for a fixed camera): such borders are flagged
+    `plain`, and only cameras on one circle about the point they look at keep the fixed camera."""
+    rng = np.random.default_rng(1)
+    frames = []
+    for k in range(8):
+        im = np.clip(rng.normal(120, 6, (48, 96, 3)), 0, 255).astype(np.uint8)  # grain, no features
+        im[16:32, 4 + 11 * k: 16 + 11 * k] = (200, 40, 40)
+        frames.append(im)
+    still = staticbackground.detect(np.stack(frames))
+    assert still is not None and still.plain
+    ring = _ring(12)
+    assert staticbackground.on_one_circle(ring.centers, np.zeros(3))
+    eyes = [(3.0 + 0.3 * (k % 3)) * np.array([np.cos(a) * np.cos(e), np.sin(a) * np.cos(e), np.sin(e)])
+            for k, (a, e) in enumerate(zip(np.linspace(0, 2 * np.pi, 12, endpoint=False),
+                                           np.radians(np.linspace(15, 45, 12)), strict=True))]
+    assert not staticbackground.on_one_circle(np.stack(eyes), np.zeros(3))  # a hand-held orbit
+    flat = np.stack([e / np.linalg.norm(e) * 3.0 for e in eyes])
+    assert not staticbackground.on_one_circle(flat, np.zeros(3))  # one distance, varying elevation
+    level = np.stack([e * np.array([1, 1, 0]) + [0, 0, 1.0] for e in eyes])
+    assert not staticbackground.on_one_circle(level, np.array([0, 0, 1.0]))  # one plane, varying distance
 
 
 def test_fixed_camera_veto_needs_the_colour_models_to_agree():

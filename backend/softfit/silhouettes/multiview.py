@@ -316,6 +316,10 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     small, cams = _small(imgs, cameras, max_side)
     notes: list[str] = []
     still = staticbackground.detect(small)
+    if still is not None and still.plain and not staticbackground.on_one_circle(cams.centers, region.center):
+        still = None  # featureless borders match their median whatever the camera did; the cameras moved
+        notes.append("the image borders match their median photo, but they are featureless and the cameras "
+                     "do not move on one circle: not taken for a fixed camera")
     static = None if still is None else np.stack([~still.differs(im) for im in small])
     if still is not None:
         notes.append("fixed camera: the per-pixel median over the views is used as the background")

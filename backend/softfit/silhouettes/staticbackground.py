@@ -17,14 +17,20 @@ import numpy as np
 from softfit.silhouettes.common import border_pixels, border_width
 
 MIN_NOISE = 6.0  # RGB units: compression and sensor noise never count as a change
+SHIFT = 0.05  # x the image's smaller side: a shift of the borders that features in them would reveal
+CIRCLE = 0.02  # x the viewing distance: how far the cameras of a fixed camera may stray from one circle
+# (measured: 0.0000 on the rendered turntables; hand-held orbits 0.06-0.07 in distance, 0.06-0.13 off
+# a plane)
 
 
 @dataclass(frozen=True)
 class StaticBackground:
-    """median (H, W, 3) float32 image; threshold: RGB distance above which a pixel differs from it."""
+    """median (H, W, 3) float32 image; threshold: RGB distance above which a pixel differs from it;
+    plain: the borders match the median shifted by `SHIFT` too, so they could not show a moving camera."""
 
     median: np.ndarray
     threshold: float
+    plain: bool = False
 
     def differs(self, image: np.ndarray) -> np.ndarray:
         """(H, W) bool: pixels of `image` (same size as the median) unlike the background."""
@@ -53,4 +59,17 @@ def detect(images: np.ndarray, border: float = 0.03, min_views: int = 6, agree: 
     still = (dists <= threshold).mean(1)  # per view: the fraction of its border matching the median
     if float(np.median(still)) < agree:
         return None
-    return StaticBackground(median.astype(np.float32), threshold)
+    s = max(1, round(SHIFT * min(h, w)))
+    shifted = [float((np.sqrt(((border_pixels(np.roll(b, (s, s), axis=(0, 1)), bw) - ref) ** 2).sum(-1))
+                      <= threshold).mean()) for b in blurred]
+    return StaticBackground(median.astype(np.float32), threshold, plain=float(np.median(shifted)) >= agree)
+
+
+def on_one_circle(centers: np.ndarray, target: np.ndarray, tol: float = CIRCLE) -> bool:
+    """Whether camera `centers` (N, 3) could be one fixed camera seen from an object turning about an axis
+    through `target` (the point the cameras look at): all equally far from it and in one plane, within
+    `tol` x their mean distance."""
+    dist = np.linalg.norm(centers - target, axis=1)
+    scale = max(float(dist.mean()), 1e-12)
+    spread = np.linalg.svd(centers - centers.mean(0), compute_uv=False)[-1] / np.sqrt(len(centers))
+    return float(dist.std()) <= tol * scale and float(spread) <= tol * scale
