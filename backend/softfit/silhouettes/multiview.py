@@ -33,8 +33,9 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
 7. open what still looks like the background around each mask (`colourmodel.background_regions`),
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
-8. cut off what looks like a shadow on the support (the background's colour, darker) where the views
-   see the hull's base and no other view keeps that place (`castshadow`);
+8. cut off what looks like the support next to the object, in shadow or in light (the background's
+   colour, no brighter) where the views see the hull's base and no other view keeps that place
+   (`castshadow`);
 9. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
    well inside its outline and the view lost, not enclosed by its mask (`agreed`: a mug's pale rim
    against pale tiles, lost by a few views, which the rounds could not bring back).
@@ -516,8 +517,9 @@ def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tup
     base = castshadow.base_voxels(votes, occ, up)
     masks, views = castshadow.restore(votes, masks, cleared, misses // 2, base)
     if views:
-        notes.append(f"a shadow on the support cut off the masks of {views} view(s): darker than the "
-                     "background next to it in the same colour, and no other view keeps that place")
+        notes.append(f"the support next to the object (its shadow, or the support itself) cut off the masks "
+                     f"of {views} view(s): the background's colour next to it, no brighter, and no other "
+                     "view keeps that place")
     return masks
 
 
