@@ -105,3 +105,20 @@ def test_the_lit_turntable_under_an_overhanging_head_is_cut(render_scene_cached,
     monkeypatch.setattr(castshadow, "BRIGHTNESS", (castshadow.BRIGHTNESS[0], 0.85))
     old = iou(multiview.segment_views(images, cams).masks, truth).mean()
     assert new >= 0.9 and new >= old + 0.08, (new, old)
+
+
+@pytest.mark.slow
+def test_what_the_standing_rule_made_object_is_not_cut_as_the_support(render_scene_cached, tmp_path_factory,
+                                                                     monkeypatch):
+    """A two-tone bucket on a pale floor: every view lost its white lower half, the standing rule made it
+    object again, and the white half has the floor's colour and brightness, so the support's test flags
+    it. It stays (measured at this size 0.930 mask IoU against the true masks; 0.750 when the step may
+    cut what the standing rule made)."""
+    images, truth, cams = rendered(render_scene_cached, tmp_path_factory, "handheld-room")
+    seg = multiview.segment_views(images, cams)
+    assert seg.stood, seg.notes
+    new = iou(seg.masks, truth).mean()
+    cut = multiview._cut_shadows
+    monkeypatch.setattr(multiview, "_cut_shadows", lambda *a: cut(*a[:10]))  # without `made`
+    old = iou(multiview.segment_views(images, cams).masks, truth).mean()
+    assert new >= 0.9 and new >= old + 0.1, (new, old)

@@ -197,11 +197,11 @@ def test_an_object_that_looks_alike_from_every_side_on_a_turntable_is_warned_abo
 def test_a_hand_held_orbit_over_a_plain_floor_is_not_taken_for_a_fixed_camera(render_scene_cached,
                                                                                tmp_path_factory):
     """A dark torus on a finely grained wooden floor that fills every frame (an unseen drawn scene): the
-    image borders match their median photo although the camera moved, and the capture was reported, and
-    treated, as a fixed-camera turntable. The borders are featureless and the cameras vary in elevation
-    and distance, so the median is not used; the turntables above keep it (their cameras lie on one
-    circle)."""
+    image borders match their median photo although the camera moved, and the capture was reported as a
+    fixed-camera turntable, whose disc step ran instead of the table's. The borders are featureless and
+    the cameras vary in elevation and distance, so it is not a fixed camera (the median still serves as
+    the background); the turntables above stay fixed cameras (their cameras lie on one circle)."""
     images, _, cams = _scene(render_scene_cached, tmp_path_factory, "drawn-6-7")
     seg = multiview.segment_views(images, cams)
-    assert any("not taken for a fixed camera" in n for n in seg.notes), seg.notes
+    assert any("this is not a fixed camera" in n for n in seg.notes), seg.notes
     assert not any(n.startswith("fixed camera") for n in seg.notes), seg.notes

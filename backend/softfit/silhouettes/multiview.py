@@ -317,13 +317,15 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     small, cams = _small(imgs, cameras, max_side)
     notes: list[str] = []
     still = staticbackground.detect(small)
-    if still is not None and still.plain and not staticbackground.on_one_circle(cams.centers, region.center):
-        still = None  # featureless borders match their median whatever the camera did; the cameras moved
-        notes.append("the image borders match their median photo, but they are featureless and the cameras "
-                     "do not move on one circle: not taken for a fixed camera")
     static = None if still is None else np.stack([~still.differs(im) for im in small])
-    if still is not None:
+    # Featureless borders match their median whatever the camera did: the cameras tell a fixed one.
+    fixed = still is not None and not (still.plain and not staticbackground.on_one_circle(cams.centers,
+                                                                                         region.center))
+    if fixed:
         notes.append("fixed camera: the per-pixel median over the views is used as the background")
+    elif still is not None:
+        notes.append("the image borders are featureless and match their median photo, which is used as the "
+                     "background; the cameras do not move on one circle, so this is not a fixed camera")
     centers, radii = region.projected(cams)
     bgr = np.ascontiguousarray(small[..., ::-1])
     cuts = [grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] * seed,
@@ -356,12 +358,13 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                          "height, and what sees it beside the object is background")
     stood = 0
     floor: np.ndarray | None = None  # pixels that see the support plane, when the standing rule needs them
+    made: np.ndarray | None = None  # (N, H, W) what the standing rule last made object in each view
 
     def iterate(masks: np.ndarray, bg_like: np.ndarray, box: tuple, stand_on: Plane | None = None
                 ) -> tuple[np.ndarray, np.ndarray, tuple, int]:
         """Hull-prior rounds from `masks` until they settle: (masks, bg_like, hull box, rounds run);
         `stand_on`: the support, down to which a hull floating above it is filled (`standing`)."""
-        nonlocal plane, found, stood, floor
+        nonlocal plane, found, stood, floor, made
         done = 0
         for _ in range(rounds):
             done += 1
@@ -383,12 +386,14 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                     floor = supportsweep.plane_pixels(small, cams, stand_on.normal, stand_on.offset,
                                                       region.radius)
             priors = np.stack([votes.project(occ, i) for i in range(n)])
+            if add is not None:
+                made = np.stack([votes.project(add, i) & ~floor[i] for i in range(n)])
             support = None if found is None else _beside(votes, masks, found, cams, prior_misses, plane)
             bg_like = bg_like | np.stack([enclosed_background(bgr[i], masks[i]) for i in range(n)])
             cuts = [grabcut(small[i], prior_labels(
                 priors[i], masks[i], None if static is None else static[i], border, band, bg_like[i],
                 support=None if support is None else support[i],
-                stands=None if add is None else votes.project(add, i) & ~floor[i]), iterations)
+                stands=None if add is None else made[i]), iterations)
                 for i in range(n)]
             new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
             lost = ~new.reshape(n, -1).any(1) & masks.reshape(n, -1).any(1)
@@ -419,7 +424,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
     left = None  # the support found in the masks but left there: the object has its colour
-    if still is not None and up is not None:
+    if fixed and up is not None:
         masks, left = _cut_disc(small, cams, masks, static, up, iterations, notes)
     elif up is not None:
         cut_top, top = _cut_top(cams, small, masks, up, (lo0, hi0), (lo, hi), resolution, max_misses,
@@ -435,7 +440,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
-                             up, notes)
+                             up, notes, made)
     masks = _give_back(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, band, up, plane, notes)
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
@@ -504,11 +509,15 @@ def _cut_top(cams: Cameras, small: np.ndarray, masks: np.ndarray, up: np.ndarray
 
 
 def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,
-                 resolution: int, misses: int, prior_misses: int, up: np.ndarray, notes: list[str]
-                 ) -> np.ndarray:
-    """`masks` less the shadows they took in from the support (`castshadow`), judged against the hull of
-    the other views (each voxel outside at most half of `misses` of them, as the confidence's hull)."""
+                 resolution: int, misses: int, prior_misses: int, up: np.ndarray, notes: list[str],
+                 made: np.ndarray | None = None) -> np.ndarray:
+    """`masks` less the support next to the object they took in (`castshadow`), judged against the hull of
+    the other views (each voxel outside at most half of `misses` of them, as the confidence's hull). What
+    the standing rule made object (`made`: the part every view lost, between the hull and the support)
+    is not the support: a two-tone bucket's white half on a white floor looks like it, lit."""
     cleared = castshadow.clear(small, masks)
+    if made is not None:
+        cleared |= masks & made
     if (cleared == masks).all():
         return masks
     votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, prior_misses)
