@@ -4,8 +4,13 @@ When the camera stands still and only the object turns, everything but the objec
 turntable's rim, shadows cast by the fixed lights) looks the same in every photo, so the median over
 the views is a photo of the background almost everywhere. It is trusted only where it is proven: the
 capture counts as fixed-camera when the image borders (object-free) match that median in nearly every
-view. A rotation-symmetric object (a mug's body) also looks the same in every view, so a pixel matching
-the median is only *probably* background: the caller combines it with the other cues."""
+view. Borders without features (a plain or finely grained floor filling the frame) match it however the
+camera moved: they still match when shifted (`plain`), and then only the cameras can tell whether it is
+a fixed camera (`on_one_circle`: a fixed camera seen from the turning object moves on one circle about
+the axis; a hand-held orbit varies in elevation and distance); the median of such plain views still
+describes their background. A rotation-symmetric object (a mug's body) also looks the same in every
+view, so a pixel matching the median is only *probably* background: the caller combines it with the
+other cues."""
 
 from __future__ import annotations
 
