@@ -512,12 +512,11 @@ def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tup
                  resolution: int, misses: int, prior_misses: int, up: np.ndarray, notes: list[str],
                  made: np.ndarray | None = None) -> np.ndarray:
     """`masks` less the support next to the object they took in (`castshadow`), judged against the hull of
-    the other views (each voxel outside at most half of `misses` of them, as the confidence's hull). What
+    the other views (each voxel outside at most half of `misses` of them, as the confidence's hull). Where
     the standing rule made object (`made`: the part every view lost, between the hull and the support)
-    is not the support: a two-tone bucket's white half on a white floor looks like it, lit."""
-    cleared = castshadow.clear(small, masks)
-    if made is not None:
-        cleared |= masks & made
+    only a shadow is cut: a two-tone bucket's white half on a white floor looks like the floor, lit, and
+    a shadow on a table's top lies at the foot of the column the rule filled."""
+    cleared = castshadow.clear(small, masks, made)
     if (cleared == masks).all():
         return masks
     votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, prior_misses)
