@@ -34,8 +34,8 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
 8. cut off what looks like the support next to the object, in shadow or in light (the background's
-   colour, no brighter) where the views see the hull's base and no other view keeps that place
-   (`castshadow`);
+   colour, no brighter; only in shadow where the standing rule made object) where the views see the
+   hull's base and no other view keeps that place (`castshadow`);
 9. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
    well inside its outline and the view lost, not enclosed by its mask (`agreed`: a mug's pale rim
    against pale tiles, lost by a few views, which the rounds could not bring back).
