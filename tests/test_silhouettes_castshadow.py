@@ -36,23 +36,16 @@ def test_a_shadow_in_the_floors_colour_is_a_candidate_and_the_object_is_not():
     assert iou(cleared[None], disc[None])[0] > 0.95
 
 
-def test_the_lit_support_the_mask_reaches_over_is_a_candidate_and_a_brighter_patch_is_not():
-    """The floor in full light, taken in beside the object (the turntable under a head that overhangs its
-    neck), has the floor's colour and brightness: a candidate like the shadow. Much brighter than the floor
-    next to it (a highlight in the floor's colour) it is not the support."""
+def test_the_support_in_light_is_not_a_candidate():
+    """A patch in the floor's colour and brightness beside the object is what a two-tone object's pale half
+    looks like on a pale floor (and the lit support under an overhang): only a shadow's darkness makes a
+    candidate, so it stays while the shadow goes."""
     img, disc, shadow = _photo((40, 70, 170))
     yy, xx = np.mgrid[: img.shape[0], : img.shape[1]]
     lit = ((xx - 35) ** 2 / 25**2 + (yy - 95) ** 2 / 12**2 <= 1) & ~disc & ~shadow  # attached below-left
     cand = castshadow.candidates(img, disc | shadow | lit)
-    assert cand[lit].mean() > 0.9 and cand[shadow].mean() > 0.9, (cand[lit].mean(), cand[shadow].mean())
+    assert cand[lit].mean() < 0.1 and cand[shadow].mean() > 0.9, (cand[lit].mean(), cand[shadow].mean())
     assert cand[disc].mean() < 0.02, cand[disc].mean()
-    bright = img.copy()
-    bright[lit] = np.clip(bright[lit].astype(float) * 1.6, 0, 255).astype(np.uint8)
-    assert castshadow.candidates(bright, disc | shadow | lit)[lit].mean() < 0.1
-    # Where the pixels are known to be object (what the standing rule filled), only a shadow's darkness
-    # makes a candidate: a white part of the object looks like a pale support in light.
-    known = castshadow.candidates(img, disc | shadow | lit, keep=lit | shadow)
-    assert known[lit].mean() < 0.02 and known[shadow].mean() > 0.9, (known[lit].mean(), known[shadow].mean())
 
 
 def test_an_object_in_the_floors_own_colour_is_never_cut():
@@ -89,40 +82,20 @@ def test_cast_shadows_cut_where_they_are_and_nothing_lost_where_they_are_not(
     images, truth, cams = data.images, data.silhouettes > 0.5, data.cameras
     seg = multiview.segment_views(images, cams)
     new = iou(seg.masks, truth).mean()
-    monkeypatch.setattr(castshadow, "clear", lambda images, masks, keep=None: masks)
+    monkeypatch.setattr(castshadow, "clear", lambda images, masks: masks)
     old = iou(multiview.segment_views(images, cams).masks, truth).mean()
     assert new >= old + gain, (new, old)
     if gain > 0:
-        assert any("the support next to the object" in n for n in seg.notes), seg.notes
+        assert any("a shadow on the support" in n for n in seg.notes), seg.notes
 
 
 @pytest.mark.slow
-def test_the_lit_turntable_under_an_overhanging_head_is_cut(render_scene_cached, tmp_path_factory,
-                                                            monkeypatch):
-    """A clay Suzanne turning on a grey turntable (an unseen drawn scene): the hull of one ring of views
-    cannot carve the space under the head, and the lit disc seen there stayed in 15 masks of 16. It has
-    the disc's colour and brightness, so the support's test takes it with the shadow (measured at this
-    size 0.824 -> 0.945 mask IoU against the true masks, against the shadows-only bound)."""
-    images, truth, cams = rendered(render_scene_cached, tmp_path_factory, "drawn-6-6")
-    seg = multiview.segment_views(images, cams)
-    new = iou(seg.masks, truth).mean()
-    monkeypatch.setattr(castshadow, "BRIGHTNESS", (castshadow.BRIGHTNESS[0], 0.85))
-    old = iou(multiview.segment_views(images, cams).masks, truth).mean()
-    assert new >= 0.9 and new >= old + 0.08, (new, old)
-
-
-@pytest.mark.slow
-def test_what_the_standing_rule_made_object_is_not_cut_as_the_support(render_scene_cached, tmp_path_factory,
-                                                                     monkeypatch):
-    """A two-tone bucket on a pale floor: every view lost its white lower half, the standing rule made it
-    object again, and the white half has the floor's colour and brightness, so the support's test flags
-    it. Where the rule made object only a shadow is cut, and it stays (measured at this size 0.930 mask
-    IoU against the true masks; 0.750 when the step may cut what the standing rule made)."""
+def test_a_pale_half_lit_like_the_floor_is_not_cut(render_scene_cached, tmp_path_factory, monkeypatch):
+    """A two-tone bucket on a pale floor: its white lower half has the floor's colour and brightness. Cut
+    as the support in light (round 30's bound, 1.3 x the floor's brightness, without its guard) it left
+    the masks; a shadow's bound keeps it (measured at this size 0.934 against 0.750 mask IoU)."""
     images, truth, cams = rendered(render_scene_cached, tmp_path_factory, "handheld-room")
-    seg = multiview.segment_views(images, cams)
-    assert seg.stood, seg.notes
-    new = iou(seg.masks, truth).mean()
-    cut = multiview._cut_shadows
-    monkeypatch.setattr(multiview, "_cut_shadows", lambda *a: cut(*a[:10]))  # without `made`
+    new = iou(multiview.segment_views(images, cams).masks, truth).mean()
+    monkeypatch.setattr(castshadow, "BRIGHTNESS", (castshadow.BRIGHTNESS[0], 1.3))
     old = iou(multiview.segment_views(images, cams).masks, truth).mean()
     assert new >= 0.9 and new >= old + 0.1, (new, old)

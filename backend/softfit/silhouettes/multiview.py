@@ -33,9 +33,8 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
 7. open what still looks like the background around each mask (`colourmodel.background_regions`),
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
-8. cut off what looks like the support next to the object, in shadow or in light (the background's
-   colour, no brighter; only in shadow where the standing rule made object) where the views see the
-   hull's base and no other view keeps that place (`castshadow`);
+8. cut off what looks like a shadow on the support next to the object (the background's colour,
+   darker) where the views see the hull's base and no other view keeps that place (`castshadow`);
 9. give back to each view what the hull of all the final masks (tolerating `miss_frac` of them) shows
    well inside its outline and the view lost, not enclosed by its mask (`agreed`: a mug's pale rim
    against pale tiles, lost by a few views, which the rounds could not bring back).
@@ -358,13 +357,12 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                          "height, and what sees it beside the object is background")
     stood = 0
     floor: np.ndarray | None = None  # pixels that see the support plane, when the standing rule needs them
-    made: np.ndarray | None = None  # (N, H, W) what the standing rule last made object in each view
 
     def iterate(masks: np.ndarray, bg_like: np.ndarray, box: tuple, stand_on: Plane | None = None
                 ) -> tuple[np.ndarray, np.ndarray, tuple, int]:
         """Hull-prior rounds from `masks` until they settle: (masks, bg_like, hull box, rounds run);
         `stand_on`: the support, down to which a hull floating above it is filled (`standing`)."""
-        nonlocal plane, found, stood, floor, made
+        nonlocal plane, found, stood, floor
         done = 0
         for _ in range(rounds):
             done += 1
@@ -386,14 +384,12 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                     floor = supportsweep.plane_pixels(small, cams, stand_on.normal, stand_on.offset,
                                                       region.radius)
             priors = np.stack([votes.project(occ, i) for i in range(n)])
-            if add is not None:
-                made = np.stack([votes.project(add, i) & ~floor[i] for i in range(n)])
             support = None if found is None else _beside(votes, masks, found, cams, prior_misses, plane)
             bg_like = bg_like | np.stack([enclosed_background(bgr[i], masks[i]) for i in range(n)])
             cuts = [grabcut(small[i], prior_labels(
                 priors[i], masks[i], None if static is None else static[i], border, band, bg_like[i],
                 support=None if support is None else support[i],
-                stands=None if add is None else made[i]), iterations)
+                stands=None if add is None else votes.project(add, i) & ~floor[i]), iterations)
                 for i in range(n)]
             new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
             lost = ~new.reshape(n, -1).any(1) & masks.reshape(n, -1).any(1)
@@ -440,7 +436,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         masks = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
-                             up, notes, made)
+                             up, notes)
     masks = _give_back(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, band, up, plane, notes)
     conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
     # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
@@ -509,14 +505,11 @@ def _cut_top(cams: Cameras, small: np.ndarray, masks: np.ndarray, up: np.ndarray
 
 
 def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple,
-                 resolution: int, misses: int, prior_misses: int, up: np.ndarray, notes: list[str],
-                 made: np.ndarray | None = None) -> np.ndarray:
-    """`masks` less the support next to the object they took in (`castshadow`), judged against the hull of
-    the other views (each voxel outside at most half of `misses` of them, as the confidence's hull). Where
-    the standing rule made object (`made`: the part every view lost, between the hull and the support)
-    only a shadow is cut: a two-tone bucket's white half on a white floor looks like the floor, lit, and
-    a shadow on a table's top lies at the foot of the column the rule filled."""
-    cleared = castshadow.clear(small, masks, made)
+                 resolution: int, misses: int, prior_misses: int, up: np.ndarray, notes: list[str]
+                 ) -> np.ndarray:
+    """`masks` less the shadows they took in from the support (`castshadow`), judged against the hull of
+    the other views (each voxel outside at most half of `misses` of them, as the confidence's hull)."""
+    cleared = castshadow.clear(small, masks)
     if (cleared == masks).all():
         return masks
     votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, prior_misses)
@@ -525,9 +518,8 @@ def _cut_shadows(small: np.ndarray, cams: Cameras, masks: np.ndarray, outer: tup
     base = castshadow.base_voxels(votes, occ, up)
     masks, views = castshadow.restore(votes, masks, cleared, misses // 2, base)
     if views:
-        notes.append(f"the support next to the object (its shadow, or the support itself) cut off the masks "
-                     f"of {views} view(s): the background's colour next to it, no brighter, and no other "
-                     "view keeps that place")
+        notes.append(f"a shadow on the support cut off the masks of {views} view(s): darker than the "
+                     "background next to it in the same colour, and no other view keeps that place")
     return masks
 
 
