@@ -21,6 +21,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "addon": ("softfit.bench.addon", "Blender add-on: main-thread time per artist action (real bpy)"),
     "texture": ("softfit.bench.texture", "textured result: held-out PSNR/SSIM, Blender renders vs photos"),
     "solve": ("softfit.bench.solve", "Large Steps solve: cholespy's sparse Cholesky vs SciPy's sparse LU"),
+    "segment": ("softfit.bench.segment", "photo segmentation: time per view, one thread vs every core"),
     "silhouettes": ("softfit.bench.silhouettes",
                     "every silhouette method on photoreal Cycles scenes, scored against the true masks"),
 }

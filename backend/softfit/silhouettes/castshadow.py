@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from softfit.silhouettes.common import largest_component, nearest_window_mean, to_linear
+from softfit.silhouettes.common import largest_component, nearest_window_mean, per_view, to_linear
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
 SEPARATE = 0.08  # the object core's chromaticity must differ from the background's by this much (r+g+b=1)
@@ -86,13 +86,13 @@ def candidates(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def clear(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """(N, H, W) `masks` less their candidates, opened by a pixel and kept to their largest part (a mask
     the candidates would empty is kept whole)."""
-    out = masks.copy()
-    for i, (im, m) in enumerate(zip(images, masks, strict=True)):
-        cut = m & ~candidates(im, m)
+
+    def one(i: int) -> np.ndarray:
+        cut = masks[i] & ~candidates(images[i], masks[i])
         cut = cv2.morphologyEx(cut.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-        if cut.any():
-            out[i] = largest_component(cut)
-    return out
+        return largest_component(cut) if cut.any() else masks[i]
+
+    return np.stack(per_view(one, len(masks))) if len(masks) else masks.copy()
 
 
 def base_voxels(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray, slab: float = BASE) -> np.ndarray:

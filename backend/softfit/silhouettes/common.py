@@ -5,11 +5,48 @@ object, no specks of background noise, no holes where the object has dark or bac
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 import cv2
 import numpy as np
 from scipy import ndimage
 
 from softfit.errors import InputError
+
+T = TypeVar("T")
+# Threads the per-view work may use; None: the cores torch may use (`softfit serve --threads` and the
+# fit's `threads` set that budget), at most the cores this process may run on. `softfit bench segment`
+# sets 1 for its baseline.
+WORKERS: int | None = None
+
+
+def cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system says)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def workers() -> int:
+    """How many threads `per_view` uses (`WORKERS`)."""
+    if WORKERS is not None:
+        return max(1, WORKERS)
+    import torch
+
+    return max(1, min(cores(), torch.get_num_threads()))
+
+
+def per_view(work: Callable[[int], T], n: int) -> list[T]:
+    """[work(0), ..., work(n - 1)] in order, on `workers()` threads: the views' cuts are independent, and
+    OpenCV's GrabCut, like numpy's work on whole images, releases the GIL while it runs, so two cores take
+    about half the time. OpenCV's random generator is per thread and each cut seeds its own, so the masks
+    are the same as from one thread (`softfit bench segment` checks)."""
+    k = min(n, workers())
+    if k <= 1:
+        return [work(i) for i in range(n)]
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        return list(pool.map(work, range(n)))
 
 
 def check_images(images: np.ndarray) -> np.ndarray:

@@ -49,6 +49,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TypeVar
 
 import cv2
@@ -67,7 +68,14 @@ from softfit.silhouettes import (
     turntable,
 )
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
-from softfit.silhouettes.common import band_pixels, border_width, check_images, clean_mask, refine_edges
+from softfit.silhouettes.common import (
+    band_pixels,
+    border_width,
+    check_images,
+    clean_mask,
+    per_view,
+    refine_edges,
+)
 from softfit.silhouettes.confidence import (
     AIM_OFFSET,
     ViewConfidence,
@@ -211,6 +219,20 @@ def grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> tuple[np.
             looks_like_background(bgr, bgd, fgd))
 
 
+def _round_cut(i: int, *, small: np.ndarray, bgr: np.ndarray, votes: VoxelVotes, occ: np.ndarray,
+               masks: np.ndarray, static: np.ndarray | None, border: float, band: float, bg_like: np.ndarray,
+               support: np.ndarray | None, add: np.ndarray | None, floor: np.ndarray | None, iterations: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """View i's cut in a hull-prior round of `segment_views`: its prior is the hull `occ` projected, what
+    the standing rule `add`ed is sure object except where it sees the support (`floor`), and what looks
+    like background (`bg_like`, and the regions its mask encloses that do) is probable background."""
+    like = bg_like[i] | enclosed_background(bgr[i], masks[i])
+    stands = None if add is None or floor is None else votes.project(add, i) & ~floor[i]
+    labels = prior_labels(votes.project(occ, i), masks[i], None if static is None else static[i], border,
+                          band, like, support=None if support is None else support[i], stands=stands)
+    return grabcut(small[i], labels, iterations)
+
+
 def _up(cameras: Cameras, center: np.ndarray) -> np.ndarray | None:
     """World up as the cameras agree on it (mean of their image-up axes), when they look at the object
     from above it; None when they disagree (no support plane to assume)."""
@@ -296,15 +318,20 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
         return _segment_once(images, cameras, names, rounds, max_side, resolution, miss_frac, band,
                              iterations, border, settle, prior_miss_frac, points, s, sweep, once)
 
-    return _with_smaller_seed(run, seed) if retry else run(seed)
+    chosen = _with_smaller_seed(run, seed) if retry else run(seed)
+    # To the photos' size once, for the run kept (a retry's loser is never upsampled).
+    t0, imgs = time.perf_counter(), check_images(images)
+    full = np.stack(per_view(lambda i: _upsample(imgs[i], chosen.masks[i]), len(imgs)))
+    return replace(chosen, masks=full, seconds=chosen.seconds + time.perf_counter() - t0)
 
 
 def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None, rounds: int, max_side: int,
                   resolution: int, miss_frac: float, band: float, iterations: int, border: float,
                   settle: float, prior_miss_frac: float, points: np.ndarray | None, seed: float, sweep: bool,
                   once: _SeedFree) -> MultiViewSegmentation:
-    """One segmentation from a first-round seed of `seed` (the options are `segment_views`'); `once`
-    keeps what depends only on the photos and cameras for the smaller-seed retry."""
+    """One segmentation from a first-round seed of `seed` (the options are `segment_views`'), its masks at
+    the working size (`segment_views` upsamples the one kept); `once` keeps what depends only on the photos
+    and cameras for the smaller-seed retry."""
     t0 = time.perf_counter()
     imgs = check_images(images)
     n, h, w = imgs.shape[:3]
@@ -327,9 +354,9 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                      "background; the cameras do not move on one circle, so this is not a fixed camera")
     centers, radii = region.projected(cams)
     bgr = np.ascontiguousarray(small[..., ::-1])
-    cuts = [grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] * seed,
-                                          None if static is None else ~static[i], border), iterations)
-            for i in range(n)]
+    cuts = per_view(lambda i: grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] * seed,
+                                                            None if static is None else ~static[i], border),
+                                      iterations), n)
     masks, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
     max_misses = int(np.floor(miss_frac * n)) if n >= 5 else 0
     prior_misses = int(np.floor(prior_miss_frac * n)) if n >= 5 else 0
@@ -383,14 +410,11 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 if floor is None:  # what sees the support itself is never forced in (module `standing`)
                     floor = supportsweep.plane_pixels(small, cams, stand_on.normal, stand_on.offset,
                                                       region.radius)
-            priors = np.stack([votes.project(occ, i) for i in range(n)])
             support = None if found is None else _beside(votes, masks, found, cams, prior_misses, plane)
-            bg_like = bg_like | np.stack([enclosed_background(bgr[i], masks[i]) for i in range(n)])
-            cuts = [grabcut(small[i], prior_labels(
-                priors[i], masks[i], None if static is None else static[i], border, band, bg_like[i],
-                support=None if support is None else support[i],
-                stands=None if add is None else votes.project(add, i) & ~floor[i]), iterations)
-                for i in range(n)]
+
+            cuts = per_view(partial(_round_cut, small=small, bgr=bgr, votes=votes, occ=occ, masks=masks,
+                                    static=static, border=border, band=band, bg_like=bg_like, support=support,
+                                    add=add, floor=floor, iterations=iterations), n)
             new, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
             lost = ~new.reshape(n, -1).any(1) & masks.reshape(n, -1).any(1)
             new[lost] = masks[lost]  # a view that lost everything keeps its last mask for the next hull
@@ -453,8 +477,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
         raise NotIsolated(f"no object could be isolated: the masks reach the image border in {len(edge)} "
                           f"of {n} views ({which}), so the object leaves the frame or the floor was taken "
                           f"for it; {TRY}")
-    full = np.stack([_upsample(imgs[i], masks[i]) for i in range(n)])
-    return MultiViewSegmentation(full, conf, done, time.perf_counter() - t0, notes, stood > 0)
+    return MultiViewSegmentation(masks, conf, done, time.perf_counter() - t0, notes, stood > 0)
 
 
 def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.ndarray,
@@ -462,7 +485,7 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(`masks` less the regions that look like the background around them, except those the other views
     show to be the object's surface (`seenthrough`); those surfaces' pixels)."""
-    regions = [background_regions(bgr[i], masks[i]) for i in range(len(masks))]
+    regions = per_view(lambda i: background_regions(bgr[i], masks[i]), len(masks))
     keep, verdicts = seenthrough.keep_surfaces(small, cams, masks, regions,
                                                None if still is None else still.median)
     kept = sum(v.object for v in verdicts)

@@ -31,6 +31,7 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.errors import InputError
+from softfit.silhouettes.common import per_view
 from softfit.silhouettes.supportsweep import remap_coords
 
 RATIO = 0.5  # near must beat far by this factor: a clear surface, not a tie
@@ -85,10 +86,11 @@ def keep_surfaces(rgb: np.ndarray, cams: Cameras, masks: np.ndarray, regions: li
     front = np.linspace(0.0, FRONT, NEAR_STEPS)
     rest = np.linspace(FRONT + 0.1, 1.0, FAR_STEPS)
     beyond = size * np.linspace(0.05, BEYOND, BEYOND_STEPS)
-    verdicts = []
-    for i in range(n):
+
+    def judge(i: int) -> tuple[np.ndarray, list[RegionVerdict]]:
+        kept, said = np.zeros(masks.shape[1:], bool), []
         if not regions[i].any():
-            continue
+            return kept, said
         ask = _Asker(colour, cams, i, nbrs[i], near_map[i], far_map[i])
         for r in range(1, int(regions[i].max()) + 1):
             where = regions[i] == r
@@ -100,8 +102,13 @@ def keep_surfaces(rgb: np.ndarray, cams: Cameras, masks: np.ndarray, regions: li
                     far_px = np.minimum(far_px, np.abs(ask.ci - back[ask.ys, ask.xs]).mean(-1))
                 far = float(np.median(far_px))
             stays = near < RATIO * far
-            keep[i] |= where & stays
-            verdicts.append(RegionVerdict(i, int(where.sum()), round(near, 2), round(far, 2), bool(stays)))
+            kept |= where & stays
+            said.append(RegionVerdict(i, int(where.sum()), round(near, 2), round(far, 2), bool(stays)))
+        return kept, said
+
+    judged = per_view(judge, n)  # the views on every core, their verdicts in view order
+    verdicts = [v for _, said in judged for v in said]
+    keep = np.stack([kept for kept, _ in judged])
     return keep, verdicts
 
 

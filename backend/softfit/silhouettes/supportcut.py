@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from softfit.silhouettes.common import per_view
+
 COLOUR_SIGMAS = 3.0  # a pixel has the support's colour within this many standard deviations
 AMBIGUOUS = 0.1  # no cut when this share of the object above the support passes its colour test
 MIN_SAMPLES = 20  # colour samples a model needs
@@ -80,15 +82,13 @@ def cut(models: list[list[Model]], region: np.ndarray, masks: np.ndarray, images
     seen = [v for v in range(n) if above[v].any()]
     if seen and float(np.median([like[v][above[v]].mean() for v in seen])) > AMBIGUOUS:
         return Cut(masks, 0, ambiguous=True)  # the object above has the support's colour
-    out, changed = masks.copy(), 0
-    for v in range(n):
+
+    def one(v: int) -> np.ndarray | None:
         m = masks[v]
-        support = m & region[v] & like[v]
-        support = _opened(support)
-        support = reaching_outline(support, m)
+        support = reaching_outline(_opened(m & region[v] & like[v]), m)
         known = None if sure is None else _opened(sure[v] & m & region[v] & like[v])
         if not support.any() and (known is None or not known.any()):
-            continue
+            return None
         labels = np.full((h, w), cv2.GC_BGD, np.uint8)
         labels[m] = cv2.GC_PR_FGD
         labels[(cv2.dilate(m.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~m] = cv2.GC_PR_BGD
@@ -99,7 +99,11 @@ def cut(models: list[list[Model]], region: np.ndarray, masks: np.ndarray, images
             labels[known] = cv2.GC_BGD
         labels[above[v]] = cv2.GC_FGD
         new = grabcut(images[v], labels)
-        if new.any():
+        return new if new.any() else None
+
+    out, changed = masks.copy(), 0
+    for v, new in enumerate(per_view(one, n)):  # the views' cuts on every core
+        if new is not None:
             out[v], changed = new, changed + 1
     return Cut(out, changed)
 

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
+from softfit.silhouettes.common import per_view
 from softfit.silhouettes.convergence import ObjectRegion
 from softfit.silhouettes.supportplane import in_plane_axes
 
@@ -172,7 +173,7 @@ def find_height(images: np.ndarray, cams: Cameras, up: np.ndarray, region: Objec
             g += int(good[near[int(i)]].sum())
         return g / max(v, 1)
 
-    shares = np.array([share(float(t)) for t in heights])
+    shares = np.array(per_view(lambda k: share(float(heights[k])), len(heights)))  # heights in parallel
     median = float(np.median(shares))
     # the agreement peaks sharply at the plane: half a step either side of the best height as well
     half = 0.5 * (heights[1] - heights[0])
@@ -200,13 +201,14 @@ def plane_pixels(images: np.ndarray, cams: Cameras, up: np.ndarray, height: floa
     views = _Views(images) if views is None else views
     nb = neighbours(cams)
     up = np.asarray(up, float) / np.linalg.norm(up)
-    pixels = np.zeros(images.shape[:3], bool)
-    for i in range(len(images)):
+
+    def sees(i: int) -> np.ndarray:
         on = _on_plane(*views.votes(cams, i, nb, up, height))
         for dt in (OFF_PLANE * radius, -OFF_PLANE * radius):
             on &= ~_on_plane(*views.votes(cams, i, nb, up, height + dt))
-        pixels[i] = on
-    return pixels
+        return on
+
+    return np.stack(per_view(sees, len(images))).reshape(images.shape[:3])
 
 
 def footprint(cells: tuple[np.ndarray, np.ndarray, np.ndarray], cams: Cameras, up: np.ndarray, height: float,

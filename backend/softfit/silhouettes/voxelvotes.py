@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
-from softfit.silhouettes.common import disk
+from softfit.silhouettes.common import disk, per_view
 from softfit.silhouettes.supportplane import Plane, in_plane_axes
 
 
@@ -28,19 +28,22 @@ class VoxelVotes:
         self.cameras = cameras
         w, hgt = cameras.width, cameras.height
         n = len(cameras)
-        self.pixel = np.empty((n, len(self.centers)), np.int32)
-        depth_med = np.empty(n)
         w2c = cameras.w2c.astype(np.float32)
         pts = self.centers.astype(np.float32)
-        for i in range(n):  # one view at a time: a (V, 3) matmul, no (N, V, 3) temporaries
+
+        def project(i: int) -> tuple[np.ndarray, float]:  # a (V, 3) matmul per view: no (N, V, 3) temporaries
             pc = pts @ w2c[i, :3, :3].T + w2c[i, :3, 3]
             depth = -pc[:, 2]
             safe = np.where(depth > 1e-6, depth, 1.0)
             x = cameras.cx[i] + cameras.fx[i] * pc[:, 0] / safe
             y = cameras.cy[i] - cameras.fy[i] * pc[:, 1] / safe
             ok = (depth > 1e-6) & (x >= 0) & (x < w) & (y >= 0) & (y < hgt)
-            self.pixel[i] = np.where(ok, y.astype(np.int32) * w + x.astype(np.int32), -1)
-            depth_med[i] = np.median(depth[ok]) if ok.any() else np.nan
+            return (np.where(ok, y.astype(np.int32) * w + x.astype(np.int32), -1).astype(np.int32),
+                    float(np.median(depth[ok])) if ok.any() else np.nan)
+
+        done = per_view(project, n)
+        self.pixel = np.stack([d[0] for d in done]) if n else np.empty((0, len(self.centers)), np.int32)
+        depth_med = np.array([d[1] for d in done], float)
         f = np.maximum(np.abs(cameras.fx), np.abs(cameras.fy))
         self.voxel_px = np.nan_to_num(self.h * f / depth_med, nan=1.0)  # (N,) a voxel's size in pixels
 
