@@ -39,9 +39,10 @@ def workers() -> int:
 
 def per_view(work: Callable[[int], T], n: int) -> list[T]:
     """[work(0), ..., work(n - 1)] in order, on `workers()` threads: the views' cuts are independent, and
-    OpenCV's GrabCut, like numpy's work on whole images, releases the GIL while it runs, so two cores take
-    about half the time. OpenCV's random generator is per thread and each cut seeds its own, so the masks
-    are the same as from one thread (`softfit bench segment` checks)."""
+    OpenCV's GrabCut, like numpy's work on whole images, releases the GIL while it runs, so the views run
+    side by side (the segmentation 1.2-1.5x faster on 2 cores: benchmarks/segment.md; what holds the GIL,
+    the mask cleaning among it, does not). OpenCV's random generator is per thread and each cut seeds its
+    own, so the masks are the same as from one thread (`softfit bench segment` checks)."""
     k = min(n, workers())
     if k <= 1:
         return [work(i) for i in range(n)]
