@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from softfit.batch.discover import ObjectJob, discover, places_photos
 from softfit.batch.summary import write_summary
 from softfit.batch.task import BatchSettings, completed_metrics, failure_record, record_from_metrics, run_json
 from softfit.errors import InputError
+from softfit.sysinfo import machine_cpus
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,6 @@ class BatchOutcome:
     stats: dict
     summary_json: Path
     summary_md: Path
-
-
-def machine_cpus() -> int:
-    """CPUs this process may use (cgroup/affinity aware where the OS says so)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:

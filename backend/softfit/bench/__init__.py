@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from softfit.sysinfo import cpu_model
+from softfit.sysinfo import cpu_model, machine_cpus
 
 # name -> (module, help). Add `fit`, `wire`, ... here, each as softfit.bench.<name>.
 BENCHES: dict[str, tuple[str, str]] = {
@@ -48,7 +48,7 @@ def machine_info() -> dict[str, object]:
     """What a reader needs to compare figures between machines."""
     info: dict[str, object] = {
         "cpu": cpu_model(),
-        "logical_cpus": len(os.sched_getaffinity(0)),
+        "logical_cpus": machine_cpus(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -101,8 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from softfit.dataset.cache import cache_root, cached_scene
 
-    info = machine_info()
-    info["load_average_1min_at_start"] = round(os.getloadavg()[0], 2)
+    info = machine_info()  # with the load average at the start
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="softfit-segment-") as tmp:
         for name in scene_names(args.scenes, None, 1):

@@ -5,7 +5,6 @@ object, no specks of background noise, no holes where the object has dark or bac
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -15,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from softfit.errors import InputError
+from softfit.sysinfo import machine_cpus
 
 T = TypeVar("T")
 # Threads the per-view work may use; None: the cores torch may use (`softfit serve --threads` and the
@@ -23,18 +23,13 @@ T = TypeVar("T")
 WORKERS: int | None = None
 
 
-def cores() -> int:
-    """The CPU cores this process may run on (its affinity, where the system says)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def workers() -> int:
     """How many threads `per_view` uses (`WORKERS`)."""
     if WORKERS is not None:
         return max(1, WORKERS)
     import torch
 
-    return max(1, min(cores(), torch.get_num_threads()))
+    return max(1, min(machine_cpus(), torch.get_num_threads()))
 
 
 def per_view(work: Callable[[int], T], n: int) -> list[T]:
