@@ -16,6 +16,7 @@ import numpy as np
 
 from softfit.bench import machine_info, repo_root
 from softfit.bench.silhouettes import IMAGE_SIZE, _load, scene_names, truth_view
+from softfit.silhouettes.confidence import WARN_MEDIAN
 
 TARGET = 1.0  # s per view at 400x300 on the 2-core CPU (issue "Photos in")
 
@@ -76,8 +77,10 @@ def markdown(rows: dict[str, dict], info: dict, command: str = "softfit bench se
         lines.append(f"| {name} | {r['photo_size']} | {r['views']} | {r['one_s_per_view']:.2f} | "
                      f"{r['all_s_per_view']:.2f} | {r['ratio']:.2f}x | {'yes' if r['identical'] else 'NO'} "
                      f"| {met} |")
-    lines += ["", "A capture whose masks sit off the point the cameras aim at is segmented twice (a second "
-              "first-round seed half the size, `multiview._with_smaller_seed`); both runs count. The "
+    lines += ["", "A capture whose masks sit off the point the cameras aim at, or agree poorly with each "
+              f"other (median relative agreement below {WARN_MEDIAN}, the level that warns), is segmented "
+              "twice (a second first-round seed half the size, `multiview._with_smaller_seed`); both runs "
+              "count. The "
               "threads cannot reach 2x on two cores: part of each view's work holds Python's lock (the "
               "mask cleaning, the colour models' bookkeeping), OpenCV already spreads some of its calls "
               "over the cores in the one-thread runs, and the steps between the rounds (the voxel "
