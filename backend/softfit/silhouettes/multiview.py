@@ -107,7 +107,7 @@ class NotIsolated(InputError):
 class MultiViewSegmentation:
     """masks (N, H, W) bool; confidence: per-view agreement with the other views' hull; rounds run;
     notes: what the method found about the capture (static background, support cut), for the report;
-    stood: whether the standing rule acted (then the smaller-seed retry does not run: `_with_smaller_seed`)."""
+    stood: whether the standing rule acted (then no smaller-seed retry runs: `_with_smaller_seed`)."""
 
     masks: np.ndarray
     confidence: ViewConfidence
