@@ -60,9 +60,8 @@ def test_masks_that_agree_poorly_are_segmented_again_from_the_smaller_seed(rende
     """A clay Suzanne on a fixed-camera turntable (`drawn-6-6`, 12 views at 320x240): the framing's seed
     takes in a patch of the turntable under her head in most views, a different patch in each, so the
     views disagree (median relative agreement 0.86, under the level that warns) while the masks sit on
-    the aim point; the
-    smaller seed's agree (0.97) and are kept. Measured here: mask IoU against the true masks 0.823 ->
-    0.961 (at 400x300 and 16 views: 0.772 -> 0.967)."""
+    the aim point; the smaller seed's agree (0.97) and are kept. Measured here: mask IoU against the true
+    masks 0.823 -> 0.961 (at 400x300 and 16 views: 0.772 -> 0.967)."""
     folder = render_scene_cached("drawn-6-6", views=12, size="320x240", samples=8)
     truth = load_dataset(truth_view(folder, tmp_path), silhouette="mask", image_size=256)
     t = truth.silhouettes > 0.5
@@ -138,4 +137,7 @@ def test_the_smaller_seed_is_tried_on_poor_agreement_or_off_aim_and_kept_on_evid
     assert seg.masks.all() == (kept != 0.25)  # the first run's masks are all True, the second's False
     if kept is not None:
         assert any(("not kept" if kept == 0.5 else ": kept") in n for n in seg.notes), seg.notes
+        said = " ".join(seg.notes)  # the note names every trigger that fired
+        assert ("agreed poorly" in said) == (first[0] < confidence.WARN_MEDIAN), said
+        assert ("off the point" in said) == (first[1] > multiview.AIM_OFFSET), said
         assert seg.seconds == 2.0  # both runs are counted

@@ -591,22 +591,20 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
     instead. A smaller seed everywhere broke normal framing (a torus's seed then sat in its hole;
     the dev torus fell from 0.96 to 0.01 mask IoU), so it is tried only on that evidence. Measured (mask
     IoU against the true masks), the aim check: `dev-small-torus` 0.045 -> 0.793, the clay knot at the
-    same 0.4 of its size 0.202 -> 0.681; the dev clay knot at full size kept it too (0.850 -> 0.847);
-    the benchmark's hand-held bucket and the dev dark knot tried it
-    and kept the first (the bucket's agreement fell from 0.99 to 0.80); the benchmark's dark knot too
-    (agreement 0.82 -> 0.64). Poor agreement, on the 76 development and seed-7 scenes: two gained (a
-    clay Suzanne on a turntable, agreement 0.82 -> 0.97, mask IoU 0.772 -> 0.967; a dark cylinder on
-    one, 0.874 -> 0.984 and 0.888 -> 0.983), the other 74 unchanged; it retried 4 more of them (43 of
-    the 76 now segment twice). Without the aim condition three would have lost (0.776 -> 0.705,
-    0.704 -> 0.569, 0.773 -> 0.639: their second masks agreed better on a part of the object off the
-    aim point); with the warning's level raised to 0.95 one more gained (0.862 -> 0.978) and one lost
-    (0.867 -> 0.841).
+    same 0.4 of its size 0.202 -> 0.681; the dev clay knot at full size kept it too (0.850 -> 0.847); the
+    benchmark's hand-held bucket and the dev dark knot tried it and kept the first (the bucket's agreement
+    fell from 0.99 to 0.80); the benchmark's dark knot too (agreement 0.82 -> 0.64). Poor agreement, on
+    the 76 development and seed-7 scenes: two gained (a clay Suzanne on a turntable, agreement 0.82 ->
+    0.97, mask IoU 0.772 -> 0.967; a dark cylinder on one, 0.874 -> 0.984 and 0.888 -> 0.983), the other
+    74 unchanged; it retried 4 more of them (43 of the 76 now segment twice). Without the aim condition
+    three would have lost (0.776 -> 0.705, 0.704 -> 0.569, 0.773 -> 0.639: their second masks agreed
+    better on a part of the object off the aim point); with the warning's level raised to 0.95 one more
+    gained (0.862 -> 0.978) and one lost (0.867 -> 0.841).
     Not retried when the first run's standing rule acted: the masks sat off the aim point because they
     missed a lower part, which that rule has filled, not because the seed lay on the table (a two-tone
     Suzanne on a tiled floor: 0.863 mask IoU without the retry, 0.872 with it at 2.3 x the time, 1.6 s
-    per view; on a
-    painted Suzanne on a table, the smaller seed's masks agreed better, 0.91 -> 1.00, and held only a
-    part of it, 0.797 -> 0.477)."""
+    per view; on a painted Suzanne on a table, the smaller seed's masks agreed better, 0.91 -> 1.00,
+    and held only a part of it, 0.797 -> 0.477)."""
     t0 = time.perf_counter()
     try:
         first = run(seed)
@@ -624,8 +622,9 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
     poor = ra < WARN_MEDIAN
     if first.stood or not (off or poor):
         return first
-    why = (f"the masks sat off the point the cameras aim at (offset {a.aim_offset:.2f})" if off else
-           f"the masks agreed poorly (median relative agreement {ra:.3f})")
+    why = "the masks " + " and ".join(
+        ([f"sat off the point the cameras aim at (offset {a.aim_offset:.2f})"] if off else [])
+        + ([f"agreed poorly (median relative agreement {ra:.3f})"] if poor else []))
     try:
         second = run(seed / 2)
     except NotIsolated:
