@@ -208,7 +208,10 @@ def refine_edges(image: np.ndarray, mask: np.ndarray, band: int = 1, window: int
     changes towards the limb and a wide interior mean would misjudge the edge. a = (I - B)·(F - B) / |F - B|²;
     where F and B are too close (`min_contrast`, linear units) the pixel keeps its label. One pass with
     band 1 measured best on renders (black-background IoU 0.923 -> 0.977): wider bands or repeated passes
-    eat into objects whose shading darkens towards the outline."""
+    eat into objects whose shading darkens towards the outline. On photos it corrects GrabCut's edges:
+    without it `multiview`'s masks lost IoU against the true masks on 69 of 76 photoreal scenes (mean
+    0.845 -> 0.837; round 34), although on the true masks themselves, downsampled to the working size and
+    back, it costs 0.01-0.05 where a shadow touches the edge or a glossy rim brightens it."""
     m = np.asarray(mask, dtype=bool)
     if not m.any() or m.all() or band < 1:
         return m
