@@ -44,8 +44,9 @@ GrabCut, hull and priors work on a copy at most `max_side` pixels long; the fina
 and their edge pixels re-decided by coverage at full resolution (`common.refine_edges`). The steps that
 find a support or a shadow measure in pixels of that copy: working on the full 400 x 300 photos instead
 (round 34, the 37 photoreal scenes whose object covers under 3.3 % of the frame) raised some small objects
-(drawn-5-10 0.695 -> 0.956 mask IoU) but lowered 23 of the 37 and collapsed five (a turntable's disc or a
-table's top no longer found: drawn-6-5 0.900 -> 0.126), at about 4 x the time."""
+(drawn-5-10 0.695 -> 0.956 mask IoU) but lowered 23 of the 37 and collapsed five, whose masks took in
+the support (4-8 x the object's area: two turntables' discs no longer cut, three tables' tops kept;
+drawn-6-5 0.900 -> 0.126), at about 4 x the time."""
 
 from __future__ import annotations
 
