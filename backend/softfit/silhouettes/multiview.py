@@ -41,8 +41,8 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
 A view's confidence is the IoU of its mask with the hull carved from the *other* views: it says how much
 the rest of the capture agrees with that view, which a wrong mask cannot vouch for itself.
 GrabCut, hull and priors work on a copy at most `max_side` pixels long; the final masks are upsampled
-and their edge pixels re-decided by coverage at full resolution (`common.refine_edges`). The steps that
-find a support or a shadow measure in pixels of that copy: working on the full 400 x 300 photos instead
+and their edge pixels re-decided by coverage at full resolution (`common.refine_edges`). Many sizes in
+the later steps are pixels of that copy (kernels, rings, windows): working on the full 400 x 300 photos
 (round 34, the 37 photoreal scenes whose object covers under 3.3 % of the frame) raised some small objects
 (drawn-5-10 0.695 -> 0.956 mask IoU) but lowered 23 of the 37 and collapsed five, whose masks took in
 the support (4-8 x the object's area: two turntables' discs no longer cut, three tables' tops kept;
