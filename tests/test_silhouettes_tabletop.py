@@ -77,12 +77,15 @@ def test_objects_without_a_top_under_them_are_not_taken_for_one(solid):
 @pytest.mark.slow
 def test_the_table_top_is_cut_on_real_renders(render_scene_cached, tmp_path_factory, monkeypatch):
     """A painted Suzanne on a small wooden table seen whole from a hand-held orbit, every view taking the
-    top in, against the same segmentation without the step (the true masks only score)."""
+    top in, against the same segmentation without the step (the true masks only score). Without the plane
+    sweep, on by default since round 35: on this scene the sweep's plane changes what the standing rule
+    sees (the default path's masks here lose 0.025, benchmarks/silhouettes.md round 35); this is the
+    table-top step's own test, so both runs leave it out alike."""
     images, truth, cams = rendered(render_scene_cached, tmp_path_factory, "drawn-3-8")
-    seg = multiview.segment_views(images, cams)
+    seg = multiview.segment_views(images, cams, sweep=False)
     new = iou(seg.masks, truth).mean()
     assert any("table's top taken with the object was cut" in n for n in seg.notes), seg.notes
     assert any("taken to stand on it" in n for n in seg.notes), seg.notes  # its cream base went with the top
     monkeypatch.setattr(tabletop, "find", lambda *args: None)
-    old = iou(multiview.segment_views(images, cams).masks, truth).mean()
+    old = iou(multiview.segment_views(images, cams, sweep=False).masks, truth).mean()
     assert new >= old + NEW_OLD, (new, old)

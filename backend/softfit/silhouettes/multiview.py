@@ -312,12 +312,12 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     masks agree to this mean IoU; `seed`: the first round's disc radius, x the object's radius the framing
     suggests; `retry`: when no object is isolated or the masks sit off the point the cameras aim at,
     segment again with half the seed (`_with_smaller_seed`); `sweep`: without 3-D points, look for the
-    support plane in the photos (`supportsweep`; on by default since round 35, `multiview:sweep=no` turns
-    it off: on the 76 photoreal scenes the fits from its masks lost on 5 and gained on 10, held-out IoU
-    against the true masks +0.020 on average over the 18 scenes whose masks it changed (drawn-3-11
-    0.770 -> 0.935, drawn-3-9 0.750 -> 0.865; drawn-4-7 0.961 -> 0.866, whose cleaner first run no
-    longer calls for the smaller-seed retry that dropped a distractor cube); round 11's loss on the
-    benchmark's glossy-table and small-desk is gone with the later steps)."""
+    support plane in the photos (`supportsweep`; never for a fixed camera; on by default since round 35,
+    `multiview:sweep=no` turns it off: on the 76 photoreal scenes the fits from its masks lost on 4 and
+    gained on 9, held-out IoU against the true masks +0.015 on average over the 16 scenes whose masks it
+    changed (drawn-3-11 0.770 -> 0.935, drawn-3-9 0.750 -> 0.865; drawn-4-7 0.961 -> 0.866, whose
+    cleaner first run no longer calls for the smaller-seed retry that dropped a distractor cube); round
+    11's loss on the benchmark's glossy-table and small-desk is gone with the later steps)."""
     if isinstance(seed, bool) or not isinstance(seed, int | float) or not 0 < seed <= 2:
         raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
                          f"got {seed}")
@@ -383,7 +383,13 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                          f"({plane.inliers} points on it)" if plane is not None else
                          "no support plane among the capture's 3-D points: the hull's shape decides the cut")
     found = None
-    if sweep and up is not None and plane is None:
+    # A fixed camera's photos hold no world-fixed plane the sweep can rely on: the lights and the
+    # background turn with the camera, not with the object (on the photoreal turntables it found none; on
+    # an 8-view ALOI-style capture it found a weak one and its cut cost the worst view 0.06 IoU).
+    if sweep and fixed:
+        notes.append("fixed camera: no plane sweep of the photos (the lights and background do not turn "
+                     "with the object)")
+    if sweep and not fixed and up is not None and plane is None:
         found = once.get("sweep", lambda: supportsweep.sweep(small, cams, up, region))
         if found is not None:
             plane = Plane(found.up, found.height, 0)

@@ -16,11 +16,13 @@ support pixels, so that a cast shadow the masks took in does not widen it) are s
 the floor seen through a torus's hole, a patch of table beside the object, a cast shadow. Inside the
 footprint they are left alone: the object's base touches the plane and agrees there too.
 Hand-held captures and rings of cameras around a static scene are what it is for; on a fixed-camera
-turntable the light turns with the camera, shadows move over the disc, and the sweep finds no plane.
+turntable the light turns with the camera, shadows move over the disc, and the sweep finds no plane (none
+on the photoreal turntables) or a weak, wrong one (an 8-view ALOI-style capture), so `multiview` does not
+sweep a capture it found to be fixed-camera.
 On by default (`multiview:sweep=no` turns it off). Round 11 made it opt-in: its masks were closer to the
 true ones, but two benchmark fits lost 0.008-0.012. Measured again in round 35 with every later step in
 place, on the 76 photoreal scenes (fits over three held-out splits, against the true masks): it changed
-the masks of 18 scenes, and their fits gained 0.020 on average (10 better, 5 worse), the benchmark's five
+the masks of 16 scenes, and their fits gained 0.015 on average (9 better, 4 worse), the benchmark's five
 within 0.003 of before; see `multiview.segment_views`."""
 
 from __future__ import annotations
