@@ -150,7 +150,7 @@ def test_the_table_is_found_in_real_photos_and_the_masks_do_not_lose(render_scen
     step = (supportsweep.HIGHEST - supportsweep.LOWEST) * region.radius / (supportsweep.HEIGHTS - 1)
     assert abs(found.height - 0.0) <= 1.5 * step
     with_sweep = segment_views(data.images, data.cameras)  # the default: on
-    assert any("plane sweep" in n for n in with_sweep.notes)
+    assert any(n.startswith("support plane found by a plane sweep") for n in with_sweep.notes)
     without = segment_views(data.images, data.cameras, sweep=False)
     assert not any("plane sweep" in n for n in without.notes)
     iou_with = silhouette_iou(with_sweep.masks, truth).mean()
