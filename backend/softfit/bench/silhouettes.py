@@ -486,4 +486,10 @@ def run(args: argparse.Namespace) -> int:
     (out / "silhouettes.json").write_text(json.dumps(doc, indent=1))
     (out / "silhouettes.md").write_text(markdown(doc))
     print(f"wrote {out / 'silhouettes.json'} and {out / 'silhouettes.md'}")
+    if args.drawn is not None:
+        from softfit.bench.drawn_summary import refresh_after
+
+        summary = refresh_after(out)
+        if summary is not None:
+            print(f"wrote {summary} (every drawn run in one table)")
     return 0

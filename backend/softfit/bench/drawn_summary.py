@@ -1,0 +1,193 @@
+"""All the drawn-scene benchmarks in one table: how the default does on captures nobody tuned it on.
+
+Each `softfit bench silhouettes --drawn 12 --drawn-seed S` run scores twelve scenes drawn at random and
+writes its own silhouettes.json; read one at a time, a reader sees twelve scenes and the code of the day
+they ran. This reads every such file under benchmarks/drawn and counts the issue's verdicts per seed and
+over all of them with the benchmark's own rule (`silhouettes.verdict`), naming the code each run used, so
+that a figure never mixes runs silently. Nothing is fitted here: it only reads what the runs wrote."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from softfit.bench import repo_root
+from softfit.bench.silhouettes import FLATTER, TARGET, verdict
+
+
+@dataclass
+class SeedRow:
+    """One benchmark file's counts; `refused`: scenes where `auto` or its fit gave no result (an error)."""
+
+    source: str
+    seed: str
+    git: str
+    scenes: int = 0
+    refused: list[str] = field(default_factory=list)
+    meets: int = 0
+    within: int = 0
+    flatters: int = 0
+    unwarned: list[str] = field(default_factory=list)
+    held: list[float] = field(default_factory=list)
+    ceiling: list[float] = field(default_factory=list)
+    kinds: list[tuple[dict, dict | None]] = field(default_factory=list)  # (scene spec, verdict or None)
+
+
+def read_run(path: Path, root: Path) -> SeedRow:
+    """Count one silhouettes.json's verdicts for `auto` (the default users get)."""
+    doc = json.loads(path.read_text())
+    argv = doc.get("argv") or []
+    seed = argv[argv.index("--drawn-seed") + 1] if "--drawn-seed" in argv else "?"
+    row = SeedRow(str(path.relative_to(root)), seed, str(doc.get("machine", {}).get("git", "?")))
+    for name, scene in doc["scenes"].items():
+        row.scenes += 1
+        v = verdict(scene["methods"].get("auto", {}), scene.get("true_masks", {}))
+        row.kinds.append((scene.get("scene", {}), v or None))
+        if not v:
+            row.refused.append(name)
+            continue
+        row.meets += v["meets_target"]
+        row.within += bool(v["within_gap"])
+        row.flatters += v["flatters"]
+        if v["flatters_unwarned"]:
+            row.unwarned.append(name)
+        row.held.append(v["held_out"])
+        if v["ceiling"] is not None:
+            row.ceiling.append(v["ceiling"])
+    return row
+
+
+def find_runs(folder: Path) -> list[Path]:
+    """Every drawn run's silhouettes.json under `folder`, in seed order."""
+    def seed_of(p: Path) -> int:
+        argv = json.loads(p.read_text()).get("argv") or []
+        return int(argv[argv.index("--drawn-seed") + 1]) if "--drawn-seed" in argv else -1
+
+    return sorted(folder.rglob("silhouettes.json"), key=seed_of)
+
+
+def _mean(xs: list[float]) -> str:
+    return f"{sum(xs) / len(xs):.3f}" if xs else "—"
+
+
+def _link(source: str) -> str:
+    """The run's silhouettes.md, linked relative to benchmarks/drawn where the summary is written."""
+    md = str(Path(source).with_suffix(".md"))
+    prefix = "benchmarks/drawn/"
+    return f"[{md}]({md[len(prefix):]})" if md.startswith(prefix) else md
+
+
+def markdown(rows: list[SeedRow]) -> str:
+    lines = [
+        "# Drawn scenes, all seeds (scored against the TRUE masks)",
+        "",
+        "Regenerate with `softfit bench drawn-summary` (it reads the runs' silhouettes.json files; it fits "
+        "nothing). Each row is one `softfit bench silhouettes --drawn 12 --drawn-seed S` run, twelve scenes "
+        "drawn at random, and the code (*git*) that run used: rows run with different code are not one "
+        "experiment, and the total says so when they differ.",
+        "",
+        f"Verdicts for `auto` (what `softfit fit` does with photos), by the benchmark's own rule: "
+        f"held-out IoU against the true masks (mean over the run's three held-out splits) >= {TARGET}; "
+        f"within {FLATTER} of the fit from the true masks; *flatters*: on some split the fit's agreement "
+        f"with its own masks exceeds its true held-out IoU by more than {FLATTER}, *unwarned* when the "
+        "segmentation gave no warning. "
+        "*refused*: no result (the segmentation isolated no object, or the fit failed), named.",
+        "",
+        f"| seed | git | scenes | ≥ {TARGET} | within {FLATTER} | flatter | flatter unwarned | refused | "
+        "mean held-out (auto) | mean held-out (true masks) |",
+        "|---|---|---:|---:|---:|---:|---|---|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.seed} | {r.git} | {r.scenes} | {r.meets} | {r.within} | {r.flatters} | "
+                     f"{len(r.unwarned)}{': ' + ', '.join(r.unwarned) if r.unwarned else ''} | "
+                     f"{len(r.refused)}{': ' + ', '.join(r.refused) if r.refused else ''} | "
+                     f"{_mean(r.held)} | {_mean(r.ceiling)} |")
+    gits = sorted({r.git for r in rows})
+    held = [x for r in rows for x in r.held]
+    ceiling = [x for r in rows for x in r.ceiling]
+    n = sum(r.scenes for r in rows)
+    lines.append(f"| all | {', '.join(gits)} | {n} | {sum(r.meets for r in rows)} | "
+                 f"{sum(r.within for r in rows)} | {sum(r.flatters for r in rows)} | "
+                 f"{sum(len(r.unwarned) for r in rows)} | {sum(len(r.refused) for r in rows)} | "
+                 f"{_mean(held)} | {_mean(ceiling)} |")
+    lines += ["", "## By what was drawn", "",
+              "The same verdicts grouped by each property of the drawn scenes, worst first (a refused scene "
+              "counts as 0 in the order, and is left out of the means)."] + by_kind(rows)
+    lines += ["", "Sources (each run's own tables): " + ", ".join(_link(r.source) for r in rows) + "."]
+    if len(gits) > 1:
+        lines += ["", f"**The runs used {len(gits)} versions of the code** ({', '.join(gits)}): the total "
+                      "mixes them; run the older seeds again to compare like with like."]
+    return "\n".join(lines) + "\n"
+
+
+KINDS = (("object", "object"), ("material", "material"), ("capture", "capture"),
+         ("support", "support"), ("floor_texture", "floor"))
+
+
+def by_kind(rows: list[SeedRow]) -> list[str]:
+    """What the scenes that fail have in common: the verdicts grouped by each drawn property (object,
+    material, capture, support, floor), over every run, so that a failing class stands out."""
+    out: list[str] = []
+    for key, title in KINDS:
+        groups: dict[str, list[dict | None]] = {}
+        for r in rows:
+            for spec, v in r.kinds:
+                groups.setdefault(str(spec.get(key, "?")), []).append(v)
+        out += ["", f"| {title} | scenes | ≥ {TARGET} | refused | flatter unwarned | mean held-out (auto) | "
+                    "mean held-out (true masks) |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, vs in sorted(groups.items(), key=lambda kv: _order(kv[1])):
+            ran = [v for v in vs if v]
+            ceiling = [v["ceiling"] for v in ran if v["ceiling"] is not None]
+            out.append(f"| {name} | {len(vs)} | {sum(v['meets_target'] for v in ran)} | "
+                       f"{len(vs) - len(ran)} | {sum(v['flatters_unwarned'] for v in ran)} | "
+                       f"{_mean([v['held_out'] for v in ran])} | {_mean(ceiling)} |")
+    return out
+
+
+def _order(vs: list[dict | None]) -> float:
+    """Worst first: a refused scene counts as 0."""
+    return sum(v["held_out"] if v else 0.0 for v in vs) / len(vs)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="folder searched for silhouettes.json (default: <repo>/benchmarks/drawn)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the table's file (default: <runs>/summary.md)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from softfit.errors import InputError
+
+    root = repo_root()
+    folder = args.runs or root / "benchmarks" / "drawn"
+    paths = find_runs(folder)
+    if not paths:
+        raise InputError(f"no silhouettes.json under {folder}: run `softfit bench silhouettes --drawn 12 "
+                         "--drawn-seed S` first")
+    out = args.out or folder / "summary.md"
+    text = write(folder, paths, out)
+    print(text)
+    print(f"wrote {out}")
+    return 0
+
+
+def write(folder: Path, paths: list[Path], out: Path) -> str:
+    """The table of the runs `paths` (found under `folder`), written to `out`; its text."""
+    root = repo_root()
+    base = root if folder.resolve().is_relative_to(root) else folder
+    text = markdown([read_run(p.resolve(), base.resolve()) for p in paths])
+    out.write_text(text)
+    return text
+
+
+def refresh_after(out: Path) -> Path | None:
+    """After `softfit bench silhouettes --drawn` wrote a run to `out`: the repository's summary written
+    again when the run is one of its (benchmarks/drawn or a folder in it), so it never lags the runs."""
+    drawn = (repo_root() / "benchmarks" / "drawn").resolve()
+    if not drawn.is_dir() or out.resolve() not in (drawn, *(p for p in drawn.iterdir() if p.is_dir())):
+        return None
+    write(drawn, find_runs(drawn), drawn / "summary.md")
+    return drawn / "summary.md"
