@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from softfit.bench.drawn_summary import find_runs, markdown, read_run
+from softfit.bench.drawn_summary import markdown, read_runs
 
 REPO = Path(__file__).resolve().parents[1]
 DRAWN = REPO / "benchmarks" / "drawn"
@@ -19,12 +19,12 @@ def test_each_committed_run_counts_what_its_own_table_says():
     """The summary re-reads every run's JSON; its counts must match the line the run's silhouettes.md
     printed from the same verdicts when it ran (a reader that dropped scenes, misread a seed or a changed
     verdict rule would disagree)."""
-    runs = find_runs(DRAWN)
-    assert len(runs) >= 6, runs  # seeds 2, 4-8
+    rows = read_runs(DRAWN)
+    assert len(rows) >= 6, [r.source for r in rows]  # seeds 2, 4-8
     seeds = []
-    for path in runs:
-        row = read_run(path, REPO)
+    for row in rows:
         seeds.append(row.seed)
+        path = REPO / row.source
         line = next(ln for ln in (path.parent / "silhouettes.md").read_text().splitlines()
                     if ln.startswith("Of "))
         ran, meets, within, flatters, unwarned = map(int, re.match(
@@ -48,7 +48,7 @@ def test_the_table_names_refused_scenes_and_mixed_code(tmp_path):
     other["machine"]["git"] = "0000000"
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "silhouettes.json").write_text(json.dumps(other))
-    rows = [read_run(p, tmp_path) for p in find_runs(tmp_path)]
+    rows = read_runs(tmp_path)
     assert [r.seed for r in rows] == ["5", "7"]
     assert rows[1].refused == [first] and len(rows[1].held) == 11
     text = markdown(rows)
@@ -59,7 +59,7 @@ def test_the_table_names_refused_scenes_and_mixed_code(tmp_path):
 
 def test_cli_writes_the_table(tmp_path):
     """The command a reader runs: it writes the file and prints where."""
-    for p in find_runs(DRAWN)[:2]:
+    for p in sorted(DRAWN.rglob("silhouettes.json"))[:2]:
         dst = tmp_path / p.parent.name
         dst.mkdir(exist_ok=True)
         shutil.copy(p, dst / "silhouettes.json")
@@ -97,5 +97,4 @@ def test_a_drawn_run_refreshes_the_repository_summary_only(tmp_path, monkeypatch
 def test_the_committed_summary_is_the_runs_counted_now():
     """benchmarks/drawn/summary.md must be what the committed runs say today (the README quotes it): a
     run committed without its summary, or a verdict rule changed since, fails here."""
-    rows = [read_run(p.resolve(), REPO) for p in find_runs(DRAWN)]
-    assert (DRAWN / "summary.md").read_text() == markdown(rows)
+    assert (DRAWN / "summary.md").read_text() == markdown(read_runs(DRAWN))

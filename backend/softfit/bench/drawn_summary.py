@@ -59,13 +59,13 @@ def read_run(path: Path, root: Path) -> SeedRow:
     return row
 
 
-def find_runs(folder: Path) -> list[Path]:
-    """Every drawn run's silhouettes.json under `folder`, in seed order."""
-    def seed_of(p: Path) -> int:
-        argv = json.loads(p.read_text()).get("argv") or []
-        return int(argv[argv.index("--drawn-seed") + 1]) if "--drawn-seed" in argv else -1
-
-    return sorted(folder.rglob("silhouettes.json"), key=seed_of)
+def read_runs(folder: Path) -> list[SeedRow]:
+    """Every drawn run's silhouettes.json under `folder`, counted, in seed order (paths relative to the
+    repository when `folder` is in it)."""
+    root = repo_root()
+    base = (root if folder.resolve().is_relative_to(root) else folder).resolve()
+    rows = [read_run(p.resolve(), base) for p in folder.rglob("silhouettes.json")]
+    return sorted(rows, key=lambda r: int(r.seed) if r.seed.isdigit() else -1)
 
 
 def _mean(xs: list[float]) -> str:
@@ -161,26 +161,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from softfit.errors import InputError
 
-    root = repo_root()
-    folder = args.runs or root / "benchmarks" / "drawn"
-    paths = find_runs(folder)
-    if not paths:
+    folder = args.runs or repo_root() / "benchmarks" / "drawn"
+    rows = read_runs(folder)
+    if not rows:
         raise InputError(f"no silhouettes.json under {folder}: run `softfit bench silhouettes --drawn 12 "
                          "--drawn-seed S` first")
     out = args.out or folder / "summary.md"
-    text = write(folder, paths, out)
+    text = markdown(rows)
+    out.write_text(text)
     print(text)
     print(f"wrote {out}")
     return 0
-
-
-def write(folder: Path, paths: list[Path], out: Path) -> str:
-    """The table of the runs `paths` (found under `folder`), written to `out`; its text."""
-    root = repo_root()
-    base = root if folder.resolve().is_relative_to(root) else folder
-    text = markdown([read_run(p.resolve(), base.resolve()) for p in paths])
-    out.write_text(text)
-    return text
 
 
 def refresh_after(out: Path) -> Path | None:
@@ -189,5 +180,5 @@ def refresh_after(out: Path) -> Path | None:
     drawn = (repo_root() / "benchmarks" / "drawn").resolve()
     if not drawn.is_dir() or out.resolve() not in (drawn, *(p for p in drawn.iterdir() if p.is_dir())):
         return None
-    write(drawn, find_runs(drawn), drawn / "summary.md")
+    (drawn / "summary.md").write_text(markdown(read_runs(drawn)))
     return drawn / "summary.md"
