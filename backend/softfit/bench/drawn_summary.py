@@ -3,7 +3,7 @@
 Each `softfit bench silhouettes --drawn 12 --drawn-seed S` run scores twelve scenes drawn at random and
 writes its own silhouettes.json; read one at a time, a reader sees twelve scenes and the code of the day
 they ran. This reads every such file under benchmarks/drawn and counts the issue's verdicts per seed and
-over all of them with the benchmark's own rule (`silhouettes.verdict`), naming the code each run used, so
+over all of them with the benchmark's own rule (`targets.verdict`), naming the code each run used, so
 that a figure never mixes runs silently. Nothing is fitted here: it only reads what the runs wrote."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from softfit.bench import repo_root
-from softfit.bench.silhouettes import FLATTER, TARGET, verdict
+from softfit.bench.targets import FLATTER, TARGET, verdict
 
 
 @dataclass

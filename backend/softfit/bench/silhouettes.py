@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from softfit.bench import choose, machine_info, maskerrors, repo_root
+from softfit.bench.targets import FLATTER, TARGET, held_out, verdict
 from softfit.silhouettes.confidence import ADVICE
 
 IMAGE_SIZE = 256  # the fit's working size (long side), as `softfit fit` uses by default
@@ -211,42 +212,6 @@ def _f(v, digits: int = 3) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
-FLATTER = 0.02  # the issue's bound: agreement may exceed the true held-out IoU by this much unwarned
-TARGET = 0.93  # the issue's target for the fit from `auto`, against the true masks
-
-
-def _held(fits: dict) -> float | None:
-    """The held-out IoU vs the true masks the targets read: the mean over the splits where they ran."""
-    splits = fits.get("fit_splits") or {}
-    return splits["mean"] if "mean" in splits else (fits.get("fit") or {}).get("heldout_iou_vs_true_masks")
-
-
-def verdict(row: dict, true_masks: dict) -> dict:
-    """The issue's targets for one method on one scene: held-out IoU vs the true masks >= TARGET, within
-    FLATTER of the true-mask fit (`true_masks`: its fits), and no agreement above the truth by more than
-    FLATTER without a warning, on any split. Held-out figures are means over the splits where both ran
-    over them (`fit_splits`), else the default split's. None where the method or its fit did not run."""
-    f = row.get("fit") or {}
-    if "fit_splits" in row and "fit_splits" in true_masks:
-        held, ceiling = _held(row), _held(true_masks)
-    else:  # compare like with like: the default split on both sides
-        held = f.get("heldout_iou_vs_true_masks")
-        ceiling = (true_masks.get("fit") or {}).get("heldout_iou_vs_true_masks")
-    if held is None:
-        return {}
-    splits = row.get("fit_splits") or {}
-    if "mean" in splits:
-        pairs = list(zip(splits["heldout_agreement_with_own_masks"], splits["heldout_iou_vs_true_masks"],
-                         strict=True))
-    else:
-        pairs = [(f.get("heldout_agreement_with_own_masks"), f["heldout_iou_vs_true_masks"])]
-    flatters = any(a is not None and a > h + FLATTER for a, h in pairs)
-    return {"held_out": held, "ceiling": ceiling, "meets_target": held >= TARGET,
-            "within_gap": None if ceiling is None else held >= ceiling - FLATTER,
-            "flatters": flatters, "warned": bool(row.get("warnings")),
-            "flatters_unwarned": flatters and not row.get("warnings")}
-
-
 def _range(splits: dict) -> str:
     return f" ({splits['min']:.3f}–{splits['max']:.3f})" if "mean" in splits else " (default split)"
 
@@ -296,8 +261,9 @@ def _diagnosis(scenes: dict) -> list[str]:
         lines.append(
             f"| {name} | {e['missed_edge']:.3f} / {e['missed_hole']:.3f} / {e['missed_far']:.3f} | "
             f"{e['extra_edge']:.3f} / {e['extra_hole']:.3f} / {e['extra_far']:.3f} | {e['inward_px']:+.2f} | "
-            f"{_f(_held(r))} | " + " | ".join(_f((fixed.get(k) or {}).get("mean")) for k in maskerrors.KINDS)
-            + f" | {_f(_held(s['true_masks']))} |")
+            f"{_f(held_out(r))} | "
+            + " | ".join(_f((fixed.get(k) or {}).get("mean")) for k in maskerrors.KINDS)
+            + f" | {_f(held_out(s['true_masks']))} |")
     return lines
 
 
