@@ -30,9 +30,10 @@ def test_each_committed_run_counts_what_its_own_table_says():
         ran, meets, within, flatters, unwarned = map(int, re.match(
             r"Of (\d+) scenes, (\d+) reach [\d.]+, (\d+) are within [\d.]+ of the true-mask fit, (\d+) "
             r"flatter by more than [\d.]+ on some split, (\d+) of them unwarned", line).groups())
-        assert (row.scenes - len(row.refused), row.meets, row.within, row.flatters, len(row.unwarned)) == (
+        c = row.counts
+        assert (c.scenes - len(c.refused), c.meets, c.within, c.flatters, len(c.unwarned)) == (
             ran, meets, within, flatters, unwarned), path
-        assert row.git != "?" and row.scenes == 12
+        assert row.git != "?" and c.scenes == 12
     assert seeds == sorted(seeds, key=int) and len(set(seeds)) == len(seeds)
 
 
@@ -50,7 +51,7 @@ def test_the_table_names_refused_scenes_and_mixed_code(tmp_path):
     (tmp_path / "b" / "silhouettes.json").write_text(json.dumps(other))
     rows = read_runs(tmp_path)
     assert [r.seed for r in rows] == ["5", "7"]
-    assert rows[1].refused == [first] and len(rows[1].held) == 11
+    assert rows[1].counts.refused == [first] and len(rows[1].counts.held) == 11
     text = markdown(rows)
     assert f"1: {first}" in text
     assert "**The runs used 2 versions of the code**" in text

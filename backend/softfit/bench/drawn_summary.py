@@ -18,44 +18,61 @@ from softfit.bench.targets import FLATTER, TARGET, verdict
 
 
 @dataclass
-class SeedRow:
-    """One benchmark file's counts; `refused`: scenes where `auto` or its fit gave no result (an error)."""
+class Tally:
+    """The targets' verdicts counted over some scenes (a run, all runs, or one kind of scene)."""
 
-    source: str
-    seed: str
-    git: str
     scenes: int = 0
-    refused: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # no result: `auto` or its fit gave an error
     meets: int = 0
     within: int = 0
     flatters: int = 0
     unwarned: list[str] = field(default_factory=list)
     held: list[float] = field(default_factory=list)
     ceiling: list[float] = field(default_factory=list)
-    kinds: list[tuple[dict, dict | None]] = field(default_factory=list)  # (scene spec, verdict or None)
+
+
+def tally(scenes: list[tuple[str, dict | None]]) -> Tally:
+    """Count (name, verdict) pairs; a verdict of None is a refused scene."""
+    t = Tally(scenes=len(scenes))
+    for name, v in scenes:
+        if not v:
+            t.refused.append(name)
+            continue
+        t.meets += v["meets_target"]
+        t.within += bool(v["within_gap"])
+        t.flatters += v["flatters"]
+        if v["flatters_unwarned"]:
+            t.unwarned.append(name)
+        t.held.append(v["held_out"])
+        if v["ceiling"] is not None:
+            t.ceiling.append(v["ceiling"])
+    return t
+
+
+@dataclass
+class SeedRow:
+    """One benchmark file: where it is, its seed, the code it ran, and each scene's (name, drawn spec,
+    verdict or None)."""
+
+    source: str
+    seed: str
+    git: str
+    scenes: list[tuple[str, dict, dict | None]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Tally:
+        return tally([(name, v) for name, _, v in self.scenes])
 
 
 def read_run(path: Path, root: Path) -> SeedRow:
-    """Count one silhouettes.json's verdicts for `auto` (the default users get)."""
+    """One silhouettes.json's verdicts for `auto` (the default users get)."""
     doc = json.loads(path.read_text())
     argv = doc.get("argv") or []
     seed = argv[argv.index("--drawn-seed") + 1] if "--drawn-seed" in argv else "?"
     row = SeedRow(str(path.relative_to(root)), seed, str(doc.get("machine", {}).get("git", "?")))
     for name, scene in doc["scenes"].items():
-        row.scenes += 1
         v = verdict(scene["methods"].get("auto", {}), scene.get("true_masks", {}))
-        row.kinds.append((scene.get("scene", {}), v or None))
-        if not v:
-            row.refused.append(name)
-            continue
-        row.meets += v["meets_target"]
-        row.within += bool(v["within_gap"])
-        row.flatters += v["flatters"]
-        if v["flatters_unwarned"]:
-            row.unwarned.append(name)
-        row.held.append(v["held_out"])
-        if v["ceiling"] is not None:
-            row.ceiling.append(v["ceiling"])
+        row.scenes.append((name, scene.get("scene", {}), v or None))
     return row
 
 
@@ -79,6 +96,15 @@ def _link(source: str) -> str:
     return f"[{md}]({md[len(prefix):]})" if md.startswith(prefix) else md
 
 
+def _cells(t: Tally, named: bool = True) -> str:
+    """A run's (or the total's) cells after seed and git; `named`: list the unwarned and refused scenes."""
+    def listed(names: list[str]) -> str:
+        return f"{len(names)}{': ' + ', '.join(names) if named and names else ''}"
+
+    return (f"{t.scenes} | {t.meets} | {t.within} | {t.flatters} | {listed(t.unwarned)} | "
+            f"{listed(t.refused)} | {_mean(t.held)} | {_mean(t.ceiling)} |")
+
+
 def markdown(rows: list[SeedRow]) -> str:
     lines = [
         "# Drawn scenes, all seeds (scored against the TRUE masks)",
@@ -100,18 +126,10 @@ def markdown(rows: list[SeedRow]) -> str:
         "|---|---|---:|---:|---:|---:|---|---|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r.seed} | {r.git} | {r.scenes} | {r.meets} | {r.within} | {r.flatters} | "
-                     f"{len(r.unwarned)}{': ' + ', '.join(r.unwarned) if r.unwarned else ''} | "
-                     f"{len(r.refused)}{': ' + ', '.join(r.refused) if r.refused else ''} | "
-                     f"{_mean(r.held)} | {_mean(r.ceiling)} |")
+        lines.append(f"| {r.seed} | {r.git} | {_cells(r.counts)}")
     gits = sorted({r.git for r in rows})
-    held = [x for r in rows for x in r.held]
-    ceiling = [x for r in rows for x in r.ceiling]
-    n = sum(r.scenes for r in rows)
-    lines.append(f"| all | {', '.join(gits)} | {n} | {sum(r.meets for r in rows)} | "
-                 f"{sum(r.within for r in rows)} | {sum(r.flatters for r in rows)} | "
-                 f"{sum(len(r.unwarned) for r in rows)} | {sum(len(r.refused) for r in rows)} | "
-                 f"{_mean(held)} | {_mean(ceiling)} |")
+    every = tally([(name, v) for r in rows for name, _, v in r.scenes])
+    lines.append(f"| all | {', '.join(gits)} | {_cells(every, named=False)}")
     lines += ["", "## By what was drawn", "",
               "The same verdicts grouped by each property of the drawn scenes, worst first (a refused scene "
               "counts as 0 in the order, and is left out of the means)."] + by_kind(rows)
@@ -128,27 +146,21 @@ KINDS = (("object", "object"), ("material", "material"), ("capture", "capture"),
 
 def by_kind(rows: list[SeedRow]) -> list[str]:
     """What the scenes that fail have in common: the verdicts grouped by each drawn property (object,
-    material, capture, support, floor), over every run, so that a failing class stands out."""
+    material, capture, support, floor), over every run, so that a failing class stands out; worst first,
+    a refused scene counting as 0 in the order."""
     out: list[str] = []
     for key, title in KINDS:
-        groups: dict[str, list[dict | None]] = {}
+        groups: dict[str, list[tuple[str, dict | None]]] = {}
         for r in rows:
-            for spec, v in r.kinds:
-                groups.setdefault(str(spec.get(key, "?")), []).append(v)
+            for name, spec, v in r.scenes:
+                groups.setdefault(str(spec.get(key, "?")), []).append((name, v))
         out += ["", f"| {title} | scenes | ≥ {TARGET} | refused | flatter unwarned | mean held-out (auto) | "
                     "mean held-out (true masks) |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for name, vs in sorted(groups.items(), key=lambda kv: _order(kv[1])):
-            ran = [v for v in vs if v]
-            ceiling = [v["ceiling"] for v in ran if v["ceiling"] is not None]
-            out.append(f"| {name} | {len(vs)} | {sum(v['meets_target'] for v in ran)} | "
-                       f"{len(vs) - len(ran)} | {sum(v['flatters_unwarned'] for v in ran)} | "
-                       f"{_mean([v['held_out'] for v in ran])} | {_mean(ceiling)} |")
+        counted = [(kind, tally(scenes)) for kind, scenes in groups.items()]
+        for kind, t in sorted(counted, key=lambda kt: sum(kt[1].held) / kt[1].scenes):
+            out.append(f"| {kind} | {t.scenes} | {t.meets} | {len(t.refused)} | {len(t.unwarned)} | "
+                       f"{_mean(t.held)} | {_mean(t.ceiling)} |")
     return out
-
-
-def _order(vs: list[dict | None]) -> float:
-    """Worst first: a refused scene counts as 0."""
-    return sum(v["held_out"] if v else 0.0 for v in vs) / len(vs)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
