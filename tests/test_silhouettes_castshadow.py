@@ -10,7 +10,7 @@ from splat_support import rendered
 
 from softfit.bench.silhouettes import truth_view
 from softfit.data.load import load_dataset
-from softfit.silhouettes import castshadow, multiview
+from softfit.silhouettes import castshadow, confidence, multiview
 
 
 def _photo(object_rgb: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,6 +64,23 @@ def test_a_dark_object_is_left_alone():
     assert castshadow.candidates(img, disc | shadow).any()  # the same scene with a brighter object
 
 
+def test_a_dark_object_is_counted_and_warned_about():
+    """What the colour test leaves alone is said: the share of views whose object is too dark for it
+    (`dark_share`), and a warning when most are (`ViewConfidence.with_dark`)."""
+    dark, _, _ = _photo((6, 8, 18))
+    blue, disc, shadow = _photo((40, 70, 170))
+    masks = np.stack([disc | shadow] * 4)
+    assert castshadow.dark_share(np.stack([dark, dark, dark, blue]), masks) == 0.75
+    assert castshadow.dark_share(np.stack([blue] * 4), masks) == 0.0
+    assert castshadow.dark_share(np.stack([dark] * 2), np.zeros((2, *disc.shape), bool)) == 0.0  # no mask
+    conf = confidence.ViewConfidence(np.ones(4), np.zeros(4, bool), np.ones(4), [], list("abcd"))
+    warned = conf.with_dark(0.75)
+    assert warned.dark == 0.75 and any("the object is dark in 75 %" in w for w in warned.info()["warnings"])
+    assert confidence.ADVICE in warned.info()["warnings"]  # it doubts the masks as a whole
+    quiet = conf.with_dark(0.25)
+    assert quiet.dark == 0.25 and quiet.info()["warnings"] == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "render", "gain"), [
     ("drawn-2-11", {"views": 16, "size": "320x240", "samples": 8}, 0.1),
@@ -99,3 +116,17 @@ def test_a_pale_half_lit_like_the_floor_is_not_cut(render_scene_cached, tmp_path
     monkeypatch.setattr(castshadow, "BRIGHTNESS", (castshadow.BRIGHTNESS[0], 1.3))
     old = iou(multiview.segment_views(images, cams).masks, truth).mean()
     assert new >= 0.9 and new >= old + 0.1, (new, old)
+
+
+@pytest.mark.slow
+def test_a_dark_bucket_is_warned_about_and_a_blue_cylinder_is_not(render_scene_cached, tmp_path_factory):
+    """A dark bucket on a wood floor (`drawn-5-5`) took its soft shadow in with it in several views; the
+    views agree on it, so only the dark-object warning tells the user. A glossy blue cylinder on a
+    turntable (`drawn-2-1`) is not dark and gets no such warning."""
+    warned = {}
+    for name in ("drawn-5-5", "drawn-2-1"):
+        images, _, cams = rendered(render_scene_cached, tmp_path_factory, name)
+        conf = multiview.segment_views(images, cams).confidence
+        warned[name] = (conf.dark, any("the object is dark" in w for w in conf.warnings))
+    assert warned["drawn-5-5"][0] >= confidence.DARK_VIEWS and warned["drawn-5-5"][1], warned
+    assert warned["drawn-2-1"][0] < confidence.DARK_VIEWS and not warned["drawn-2-1"][1], warned

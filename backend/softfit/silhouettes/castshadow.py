@@ -54,11 +54,12 @@ def _chroma(c: np.ndarray) -> np.ndarray:
     return c / np.maximum(c.sum(-1, keepdims=True), 1e-3)
 
 
-def candidates(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(H, W) bool: the regions of `mask` that look like the background around it in shadow (module
-    docstring); `image` RGB uint8."""
+def _core_and_ring(image: np.ndarray, mask: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(linear image, distance inside the mask, its core, the ring of background next to it), or None
+    when `mask` is empty or whole or has no core or ring."""
     if not mask.any() or mask.all():
-        return np.zeros(mask.shape, bool)
+        return None
     lin = cv2.GaussianBlur(to_linear(image), (5, 5), 1.0)  # the render's or the sensor's grain
     u8 = mask.astype(np.uint8)
     d_in = cv2.distanceTransform(u8, cv2.DIST_L2, 5)
@@ -66,8 +67,30 @@ def candidates(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ring = (d_out > RING[0]) & (d_out <= RING[1])
     core = mask & (d_in > 0.3 * d_in.max())
     if not ring.any() or not core.any():
+        return None
+    return lin, d_in, core, ring
+
+
+def _dark(lin: np.ndarray, core: np.ndarray, ring: np.ndarray) -> bool:
+    return bool(np.median(lin[core].sum(-1)) < DARK * np.median(lin[ring].sum(-1)))
+
+
+def dark_share(images: np.ndarray, masks: np.ndarray) -> float:
+    """Share of the views with a mask whose object is too dark for the colour test (`DARK`): there a
+    shadow the object casts is never looked for, and the views agree on one they all took in."""
+    parts = [_core_and_ring(im, m) for im, m in zip(images, masks, strict=True)]
+    judged = [_dark(p[0], p[2], p[3]) for p in parts if p is not None]
+    return float(np.mean(judged)) if judged else 0.0
+
+
+def candidates(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the regions of `mask` that look like the background around it in shadow (module
+    docstring); `image` RGB uint8."""
+    parts = _core_and_ring(image, mask)
+    if parts is None:
         return np.zeros(mask.shape, bool)
-    if np.median(lin[core].sum(-1)) < DARK * np.median(lin[ring].sum(-1)):
+    lin, d_in, core, ring = parts
+    if _dark(lin, core, ring):
         return np.zeros(mask.shape, bool)  # a dark object's colour is mostly what it mirrors
     back = nearest_window_mean(lin, ring, WINDOW)  # the background next to every pixel
     c, cb = _chroma(lin), _chroma(back)

@@ -491,6 +491,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
         conf = conf.with_unchanging(unchanging_share(static, masks))
     if left is not None:
         conf = conf.with_support_left(left)
+    if up is not None:  # where the shadow cut ran: say where its colour test could not
+        conf = conf.with_dark(castshadow.dark_share(small, masks))
     if conf.isolated_views() == 0:
         _fail(names, masks, "no view's mask agrees with the hull of the other views")
     edge = np.flatnonzero(conf.touches_border)
