@@ -634,8 +634,8 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
     the first run's masks held the disc's near half and the shadow on it in every view: offset 0.24 and
     agreement 0.860 before the cut, 0.08 and 0.947 after, so no retry ran from round 29's shadow cut on
     (mask IoU 0.978 -> 0.862). Reading the signs before the cut it retries and keeps the smaller seed
-    (0.978 again); of the other 88 photoreal scenes, three more retry and keep their first masks (0.2 s
-    per view more), none changes."""
+    (0.978 again); of the other 97 cached photoreal scenes, five more retry and keep their first masks
+    (about 0.2 s per view more), none changes."""
     t0 = time.perf_counter()
     try:
         first = run(seed)
