@@ -475,16 +475,20 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 notes.append("the hull left by the cut floated above the table's top: the object was taken "
                              "to stand on it, and what lies between was made object in every view's prior")
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
+
+    def judged(m: np.ndarray) -> ViewConfidence:  # one measure for the masks before the cut and after
+        return judge(cams, m, (lo, hi), resolution, max_misses, border, names, centers)
+
     before_cut = None
     if up is not None:  # a shadow lies on a support, and only cameras agreeing on up assume one
         cut = _cut_shadows(small, cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, prior_misses,
                            up, notes)
         if not (cut == masks).all():
-            raw = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
+            raw = judged(masks)
             before_cut = (float(np.median(raw.rel)), raw.aim_offset)
         masks = cut
     masks = _give_back(cams, masks, (lo0, hi0), (lo, hi), resolution, max_misses, band, up, plane, notes)
-    conf = judge(cams, masks, (lo, hi), resolution, max_misses, border, names, centers)
+    conf = judged(masks)
     # Filled holes: agreement cannot see them (the regions shown to be surfaces are no doubt).
     conf = conf.with_enclosed(enclosed_fractions(small, masks, surfaces))
     if static is not None:
