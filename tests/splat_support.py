@@ -68,10 +68,10 @@ def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int]]]
     return images, masks
 
 
-def rendered(render: Callable, tmp: pytest.TempPathFactory, name: str
-             ) -> tuple[np.ndarray, np.ndarray, Cameras]:
-    """(photos, true masks (bool) at 256 px, cameras) of scene `name` rendered with Cycles at 320x240,
-    16 views, 8 samples (`render`: the `render_scene_cached` fixture); the truth only scores."""
-    folder = render(name, views=16, size="320x240", samples=8)
+def rendered(render: Callable, tmp: pytest.TempPathFactory, name: str, size: str = "320x240",
+             samples: int = 8) -> tuple[np.ndarray, np.ndarray, Cameras]:
+    """(photos, true masks (bool) at 256 px, cameras) of scene `name` rendered with Cycles at `size`,
+    16 views, `samples` samples (`render`: the `render_scene_cached` fixture); the truth only scores."""
+    folder = render(name, views=16, size=size, samples=samples)
     data = load_dataset(truth_view(folder, tmp.mktemp(name)), silhouette="mask", image_size=256)
     return data.images, data.silhouettes > 0.5, data.cameras

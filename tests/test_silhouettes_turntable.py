@@ -4,12 +4,16 @@ renders against the true masks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from init_support import iou
 from splat_support import box, cylinder, photos, rendered
 
+from softfit.bench.silhouettes import truth_view
 from softfit.cameras import Cameras, turntable
+from softfit.data.load import load_dataset
 from softfit.silhouettes import multiview
 from softfit.silhouettes import turntable as disc_step
 from softfit.silhouettes.staticbackground import StaticBackground
@@ -107,3 +111,82 @@ def test_a_turntable_seen_edge_on_finds_nothing():
                      height=150)
     images, masks = photos(cams, [(cylinder(0.8, -0.06, 0.0), GREY), (box(0.3, 0.0, 0.6), BLUE)])
     assert disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images)) is None
+
+
+CREAM = (225, 215, 185)
+
+
+def _two_tone(cams: Cameras, with_disc: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(photos, masks of the box's blue upper half only, median photo): a box cream below and blue
+    above, on a grey disc or on the bare floor; the masks lost the cream half in every view."""
+    lower, upper = cylinder(0.35, 0.0, 0.4), cylinder(0.35, 0.4, 0.8)
+    disc = [(cylinder(0.8, -0.06, 0.0), GREY)] if with_disc else []
+    images, _ = photos(cams, [*disc, (lower, CREAM), (upper, BLUE)])
+    _, top_only = photos(cams, [(upper, BLUE)])
+    return images, top_only, np.median(images.astype(np.float32), 0)
+
+
+def test_the_disc_under_masks_that_lost_the_lower_part_is_found_in_the_photo():
+    """The masks hold only the object's upper half: the disc they stop above is found by its rims' colour
+    edges in the median photo, at a height within its thickness (its rims are 4 px apart here: the edge
+    test's tolerance)."""
+    cams = _cams()
+    _, masks, median = _two_tone(cams, with_disc=True)
+    found = disc_step.find_below(masks, cams, np.array([0.0, 0.0, 1.0]), median)
+    assert found is not None
+    assert -0.08 < found.top < 0.02 and abs(found.radius - 0.8) < 0.08, found
+
+
+def test_no_disc_in_the_photo_finds_nothing_below():
+    """On the bare floor there is no rim pair to stand on: the search says so rather than guessing (the
+    cream half's own bottom rim has no far arc in sight)."""
+    cams = _cams()
+    _, masks, median = _two_tone(cams, with_disc=False)
+    assert disc_step.find_below(masks, cams, np.array([0.0, 0.0, 1.0]), median) is None
+
+
+def _as_benchmarked(render, tmp: pytest.TempPathFactory, name: str
+                    ) -> tuple[Callable[[], tuple[np.ndarray, list[str]]], np.ndarray]:
+    """(a function that segments scene `name` as `softfit fit` loads a user's photos -> (masks at 256 px,
+    the segmentation's notes), the true masks): rendered as the benchmark renders it (400x300, 16 views,
+    12 samples); the lost part and the steps that bring it back depend on the photos' size."""
+    folder = render(name, views=16, size="400x300", samples=12)
+    truth = load_dataset(truth_view(folder, tmp.mktemp("truth")), silhouette="mask",
+                         image_size=256).silhouettes > 0.5
+
+    def masks() -> tuple[np.ndarray, list[str]]:
+        data = load_dataset(folder, silhouette="auto", image_size=256)
+        return data.silhouettes > 0.5, data.info["segmentation"]["multiview"]["notes"]
+
+    return masks, truth
+
+
+@pytest.mark.slow
+def test_a_lower_part_lost_on_a_turntable_stands_on_the_disc_found_in_the_photo(
+        render_scene_cached, tmp_path_factory, monkeypatch):
+    """A mug cream below and red above on a pale turntable (drawn-8-0): every view lost the cream half,
+    whose colour is the disc's and the floor's. The disc's rims in the median photo give the height the
+    standing rule fills down to. Mask IoU against the true masks, without the rim search and with it."""
+    masks, truth = _as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-8-0")
+    new, notes = masks()
+    monkeypatch.setattr(disc_step, "find_below", lambda *args: None)
+    old, _ = masks()
+    assert iou(new, truth).mean() >= iou(old, truth).mean() + 0.3 and iou(new, truth).mean() > 0.9, (
+        iou(new, truth).mean(), iou(old, truth).mean())
+    assert any("found by its rim in the median photo" in n for n in notes), notes
+
+
+@pytest.mark.slow
+def test_what_stood_on_a_cut_disc_is_filled_down_to_it(render_scene_cached, tmp_path_factory, monkeypatch):
+    """A bucket cream below and red above on a pale turntable (drawn-7-5): the masks took the disc in with
+    the red half, the disc's cut took the cream half with it, and the masks sat above the aim point. The
+    disc's top is then the height the standing rule fills down to. Mask IoU against the true masks,
+    without that step and with it."""
+    masks, truth = _as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-7-5")
+    new, notes = masks()
+    cut_disc = multiview._cut_disc
+    monkeypatch.setattr(multiview, "_cut_disc", lambda *args: (*cut_disc(*args)[:2], None))  # no top
+    old, _ = masks()
+    assert iou(new, truth).mean() >= iou(old, truth).mean() + 0.2 and iou(new, truth).mean() > 0.9, (
+        iou(new, truth).mean(), iou(old, truth).mean())
+    assert any("disc's cut floated above its top" in n for n in notes), notes

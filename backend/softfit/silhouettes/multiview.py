@@ -23,8 +23,10 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
 4. repeat until the masks stop changing;
 5. when they all sit above the point the cameras aim at (a lower part every view lost alike, which
    agreement cannot reveal) and their hull floats above the support plane (the capture's 3-D points',
-   or else the one `supportsweep.find_height` finds in the photos), take the object to stand on it: the
-   gap under the hull is made object in the priors (`standing`) and the rounds run again;
+   or else the one `supportsweep.find_height` finds in the photos; on a fixed-camera turntable, whose
+   photos the sweep cannot use, the disc's top, found by its rims' colour edges in the median photo:
+   `turntable.find_below`), take the object to stand on it: the gap under the hull is made object in
+   the priors (`standing`) and the rounds run again;
 6. on a fixed-camera turntable, cut off the turntable's disc when the masks took it in (`turntable`: its
    rim lies on their outlines and something stands on it); with moving cameras, a table's top seen
    whole (`tabletop`: the hull widens sharply at its height, and the far views see its plane alike);
@@ -445,16 +447,19 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     before = aim_offset(masks, centers)
     if up is not None and before is not None and before > AIM_OFFSET and aim_side(masks, centers) == "above":
         # Every mask may miss the object's lower part: if the hull floats above the support, fill the gap.
-        stand_on = plane
-        if stand_on is None:
+        stand_on, how = plane, ""
+        if stand_on is None and fixed:
+            stand_on = _disc_below(cams, masks, still.median, up)
+            how = " (a turntable's top, found by its rim in the median photo)"
+        elif stand_on is None:
             h = once.get("height", lambda: supportsweep.find_height(small, cams, up, region,
                                                                    min_share=standing.MIN_SHARE))
             stand_on = None if h is None else Plane(h.up, h.height, 0)
+            how = " that a plane sweep of the photos found"
         if stand_on is not None:
             masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), stand_on)
             done += more
         if stood:
-            how = "" if plane is not None else " that a plane sweep of the photos found"
             notes.append(
                 f"the masks sat above the point the cameras aim at (offset {before:.2f}) and their hull "
                 f"floated above the support plane{how}: the object was taken to stand on it, and what lies "
@@ -462,7 +467,16 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"{aim_offset(masks, centers) or 0:.2f})")
     left = None  # the support found in the masks but left there: the object has its colour
     if fixed and up is not None:
-        masks, left = _cut_disc(small, cams, masks, static, up, iterations, notes)
+        masks, left, disc = _cut_disc(small, cams, masks, static, up, iterations, notes)
+        off = aim_offset(masks, centers)
+        if disc is not None and off is not None and off > AIM_OFFSET and aim_side(masks, centers) == "above":
+            # The disc's cut left masks above the aim point: what stood on it reaches down to it.
+            floor, had_stood = None, stood
+            masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), disc)
+            done += more
+            if stood > had_stood:
+                notes.append("the hull left by the disc's cut floated above its top: the object was taken "
+                             "to stand on it, and what lies between was made object in every view's prior")
     elif up is not None:
         cut_top, top = _cut_top(cams, small, masks, up, (lo0, hi0), (lo, hi), resolution, max_misses,
                                 iterations, notes)
@@ -523,20 +537,29 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
     return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
 
 
+def _disc_below(cams: Cameras, masks: np.ndarray, median: np.ndarray, up: np.ndarray) -> Plane | None:
+    """The plane of a fixed-camera turntable's top under masks that stop above it (`turntable.find_below`
+    in the `median` photo), or None."""
+    disc = turntable.find_below(masks, cams, up, median)
+    return None if disc is None else Plane(disc.up, float(disc.origin @ disc.up) + disc.top, 0)
+
+
 def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, static: np.ndarray, up: np.ndarray,
-              iterations: int, notes: list[str]) -> tuple[np.ndarray, str | None]:
+              iterations: int, notes: list[str]) -> tuple[np.ndarray, str | None, Plane | None]:
     """(`masks` less a fixed-camera turntable's disc they took in with the object (`turntable`), what was
-    found but left in, the object on it having its colour, or None)."""
+    found but left in, the object on it having its colour, or None; the plane of its top when it was cut
+    off, else None)."""
     disc = turntable.find(masks, cams, up, static)
     if disc is None:
-        return masks, None
+        return masks, None, None
     done = turntable.cut(disc, cams, masks, small, static,
                          lambda image, labels: grabcut(image, labels, iterations)[0])
     if done.views:
         notes.append(f"a turntable's disc taken with the object was cut off the masks of {done.views} "
                      f"view(s): its rim (radius {disc.radius:.3g} about the cameras' axis) lies on their "
                      "outlines and something stands on it")
-    return done.masks, "the turntable's disc" if done.ambiguous else None
+    top = Plane(disc.up, float(disc.origin @ disc.up) + disc.top, 0) if done.views else None
+    return done.masks, "the turntable's disc" if done.ambiguous else None, top
 
 
 def _cut_top(cams: Cameras, small: np.ndarray, masks: np.ndarray, up: np.ndarray, outer: tuple,

@@ -23,7 +23,16 @@ Cutting it (`cut`): the top face's colour is read just inside the far arc where 
 of the disc's image with those colours that also match the fixed camera's median background (the disc
 looks the same in every view; the object turning on it does not, unless it is round too), or leaves
 the disc when the object above it has its colour. Measured on the development scenes:
-benchmarks/silhouettes.md, round 28."""
+benchmarks/silhouettes.md, round 28.
+
+Under masks that lost the object's lower part (`find_below`): a part in the colour of the disc or the
+floor (a mug cream below and red above) is lost by every view alike, so the masks stop above the disc
+and its rim is on no outline. The disc is then looked for in the fixed camera's median photo, below the
+masks: the same rim pair, scored by colour edges across it (`EDGE`) instead of outlines. Only the rims
+beside the masks' columns count: under the masks stands what they lost, which hides the far rim and
+shows edges of its own (a round lost part's bottom rim looks like a small disc). The rim must also pass
+outside the masks, as a disc carrying the object does. Its top is the height `multiview`'s standing rule
+fills down to (round 38 in benchmarks/silhouettes.md)."""
 
 from __future__ import annotations
 
@@ -49,6 +58,9 @@ NEAR_MIN = 0.6  # share of the bottom rim's near arc on the outline
 ABOVE = 0.5  # something stands on it: the masks rise this x the ellipse's half-height above its top ...
 CHANGING = 0.1  # ... or this share of the ellipse's pixels differ from the median background
 BELOW = 0.3  # the masks end within this x the half-height under the ellipse's bottom (nothing hangs lower)
+SEEN_MIN = 0.3  # an arc scores only when this share of its points is seen (not hidden by the object)
+EDGE = 12.0  # RGB distance (of 255) across a rim in the median photo
+FAR_EDGE, NEAR_EDGE = 0.6, 0.6  # shares of the far and near arcs on edges for a disc found in the photo
 
 
 @dataclass(frozen=True)
@@ -111,11 +123,13 @@ def _lookup(masks: np.ndarray, proj: np.ndarray) -> np.ndarray:
     return ok & masks[np.arange(n)[:, None], yi, xi]
 
 
-def _arc_shares(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.ndarray, heights: np.ndarray,
-                radii: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+def _arc_shares(hit: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], cams: Cameras,
+                origin: np.ndarray, up: np.ndarray, heights: np.ndarray, radii: np.ndarray, delta: float
+                ) -> tuple[np.ndarray, np.ndarray]:
     """((T, R) far, (T, R) near): median over the views of the share of the far arc's upper part, and of
-    the near arc's lower part, whose point `delta` inside the circle is in the mask and `delta` outside
-    is not."""
+    the near arc's lower part, whose points `delta` inside and outside the circle `hit` calls a rim
+    (`hit(p_in, p_out)` -> ((N, P) rim, (N, P) seen), of the points projected into every view), out of
+    those it has seen; an arc less than `SEEN_MIN` seen scores 0."""
     t, r = len(heights), len(radii)
     pts = _circles(origin, up, heights, radii)  # (T, R, K, 3)
     centre = origin + heights[:, None] * up  # (T, 3)
@@ -124,7 +138,7 @@ def _arc_shares(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.nda
     p_in = cams.project_points((pts - delta * outward).reshape(-1, 3), np.float32)
     p_out = cams.project_points((pts + delta * outward).reshape(-1, 3), np.float32)
     p_on = p_in.reshape(len(cams), t, r, ARC_POINTS, 3)  # a pixel inside: close enough to say where it lies
-    hit = (_lookup(masks, p_in) & ~_lookup(masks, p_out)).reshape(len(cams), t, r, ARC_POINTS)
+    rim, seen = (a.reshape(len(cams), t, r, ARC_POINTS) for a in hit(p_in, p_out))
     y = p_on[..., 1]
     yc = 0.5 * (y.max(-1) + y.min(-1))[..., None]
     half = 0.5 * (y.max(-1) - y.min(-1))[..., None]
@@ -133,9 +147,53 @@ def _arc_shares(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.nda
     near = ~behind & (y > yc + UPPER_ARC * half)
 
     def share(sel: np.ndarray) -> np.ndarray:
-        return np.median((hit & sel).sum(-1) / np.maximum(sel.sum(-1), 1), axis=0)
+        looked = (sel & seen).sum(-1)
+        s = (rim & seen & sel).sum(-1) / np.maximum(looked, 1)
+        return np.median(np.where(looked >= SEEN_MIN * sel.sum(-1), s, 0.0), axis=0)
 
     return share(far), share(near)
+
+
+def _outline_hits(masks: np.ndarray) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A rim on the masks' outlines: the point inside the circle in the mask, the one outside not."""
+    def hit(p_in: np.ndarray, p_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rim = _lookup(masks, p_in) & ~_lookup(masks, p_out)
+        return rim, np.ones_like(rim)
+    return hit
+
+
+def _edge_hits(photo: np.ndarray, hidden: np.ndarray
+               ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A rim in one `photo` (H, W, 3): the colours inside and outside the circle differ by more than
+    `EDGE`; points on the object (`hidden` (H, W)) or off the photo are not seen."""
+    h, w = hidden.shape
+    smooth = cv2.GaussianBlur(photo.astype(np.float32), (5, 5), 0)
+
+    def hit(p_in: np.ndarray, p_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inside, outside = (_lookup(np.ones((1, h, w), bool), p) for p in (p_in, p_out))
+        seen = inside & outside & ~_lookup(hidden[None], p_in) & ~_lookup(hidden[None], p_out)
+        a, b = _sample(smooth, p_in), _sample(smooth, p_out)
+        return seen & (np.linalg.norm(a - b, axis=-1) > EDGE), seen
+    return hit
+
+
+def _sample(image: np.ndarray, proj: np.ndarray) -> np.ndarray:
+    """(..., C) the pixel of `image` (H, W, C) at each projected point (clamped to the image)."""
+    h, w = image.shape[:2]
+    x = np.clip(proj[..., 0].astype(np.int64), 0, w - 1)
+    return image[np.clip(proj[..., 1].astype(np.int64), 0, h - 1), x]
+
+
+def _axis_extent(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.ndarray
+                 ) -> tuple[float, float] | None:
+    """(lowest, highest) heights along the axis from `origin` where it lies inside the masks (the
+    object's extent along it), or None when it meets none."""
+    ts = np.linspace(-1, 1, 1601) * 4 * float(np.median(np.linalg.norm(cams.centers - origin, axis=1)))
+    axis_px = cams.subset([0]).project_points(origin + ts[:, None] * up)
+    on_axis = _lookup(masks.any(0, keepdims=True), axis_px)[0]
+    if not on_axis.any():
+        return None
+    return float(ts[on_axis].min()), float(ts[on_axis].max())
 
 
 def _pair(far: np.ndarray, near: np.ndarray, heights: np.ndarray, radii: np.ndarray
@@ -151,38 +209,46 @@ def _pair(far: np.ndarray, near: np.ndarray, heights: np.ndarray, radii: np.ndar
     return score, bottom
 
 
+def _search(hit: Callable, cams: Cameras, origin: np.ndarray, up: np.ndarray, heights: np.ndarray,
+            radii: np.ndarray, px: float, far_min: float, near_min: float, fine_delta: float = 0.75
+            ) -> Disc | None:
+    """The best-scoring rim pair (`_pair`) on a coarse grid of `heights` and `radii` (testing 2 px either
+    side of each circle), refined on a fine one around it (`fine_delta` px either side); None when its
+    far or near arc's share is below `far_min` or `near_min`."""
+    score, bottom = _pair(*_arc_shares(hit, cams, origin, up, heights, radii, 2.0 / px), heights, radii)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    dt, dr = heights[1] - heights[0], radii[1] - radii[0]
+    fine_heights = np.linspace(heights[max(0, bottom[i, j] - 1)], heights[i] + 1.5 * dt, FINE + 4)
+    radii = np.maximum(radii[j] + np.linspace(-1.5, 1.5, FINE) * dr, radii[0])
+    far, near = _arc_shares(hit, cams, origin, up, fine_heights, radii, fine_delta / px)
+    score, bottom = _pair(far, near, fine_heights, radii)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    k = bottom[i, j]
+    if far[i, j] < far_min or near[k, j] < near_min:
+        return None
+    return Disc(origin, up, float(fine_heights[i]), float(fine_heights[k]), float(radii[j]),
+                float(far[i, j]), float(near[k, j]), 0.0, 0.0)
+
+
 def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, static: np.ndarray) -> Disc | None:
     """The turntable's disc the masks (N, H, W) took in, or None (module docstring). `static` (N, H, W):
     the pixels that match the fixed camera's median photo (`staticbackground`)."""
     n, h, w = masks.shape
     up = np.asarray(up, float) / np.linalg.norm(up)
     origin = axis(cams, up)
-    # The heights where the axis lies inside the masks: the object's extent along it.
-    ts = np.linspace(-1, 1, 1601) * 4 * float(np.median(np.linalg.norm(cams.centers - origin, axis=1)))
-    axis_px = cams.subset([0]).project_points(origin + ts[:, None] * up)
-    on_axis = _lookup(masks.any(0, keepdims=True), axis_px)[0]
-    if not on_axis.any():
+    extent = _axis_extent(masks, cams, origin, up)
+    if extent is None:
         return None
-    lo, hi = float(ts[on_axis].min()), float(ts[on_axis].max())
+    lo, hi = extent
     px = _pixels_per_unit(cams, origin + lo * up)
     if px is None:
         return None
     span = max(hi - lo, 4 / px)
     heights = np.linspace(lo - 0.4 * span, lo + 0.7 * span, HEIGHTS)  # a disc lies low
     radii = np.linspace(4 / px, 0.5 * w / px, RADII)
-    score, bottom = _pair(*_arc_shares(masks, cams, origin, up, heights, radii, 2.0 / px), heights, radii)
-    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
-    dt, dr = heights[1] - heights[0], radii[1] - radii[0]
-    heights = np.linspace(heights[max(0, bottom[i, j] - 1)], heights[i] + 1.5 * dt, FINE + 4)
-    radii = np.maximum(radii[j] + np.linspace(-1.5, 1.5, FINE) * dr, radii[0])
-    far, near = _arc_shares(masks, cams, origin, up, heights, radii, 0.75 / px)
-    score, bottom = _pair(far, near, heights, radii)
-    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
-    k = bottom[i, j]
-    if far[i, j] < FAR_MIN or near[k, j] < NEAR_MIN:
+    disc = _search(_outline_hits(masks), cams, origin, up, heights, radii, px, FAR_MIN, NEAR_MIN)
+    if disc is None:
         return None
-    disc = Disc(origin, up, float(heights[i]), float(heights[k]), float(radii[j]), float(far[i, j]),
-                float(near[k, j]), 0.0, 0.0)
     top_y = cams.project_points(disc.rim(disc.top, disc.radius))[..., 1]
     bottom_y = cams.project_points(disc.rim(disc.bottom, disc.radius))[..., 1]
     half = np.maximum(0.5 * (top_y.max(1) - top_y.min(1)), 1.0)
@@ -197,6 +263,42 @@ def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, static: np.ndarray) -
     if above < ABOVE and changing < CHANGING:
         return None  # nothing stands on it: a round object's own rim (a torus's, a tin's)
     return replace(disc, above=above, changing=changing)
+
+
+def find_below(masks: np.ndarray, cams: Cameras, up: np.ndarray, median: np.ndarray,
+               gap: float = 1.5) -> Disc | None:
+    """The turntable's disc under masks that stop above it, found in the fixed camera's `median` photo
+    (H, W, 3): the rim pair whose far and near arcs lie on colour edges, with its top below the lowest
+    point of the axis inside the masks by at most `gap` x their extent along it; None when no such rim
+    stands out (module docstring)."""
+    n, h, w = masks.shape
+    up = np.asarray(up, float) / np.linalg.norm(up)
+    origin = axis(cams, up)
+    extent = _axis_extent(masks, cams, origin, up)
+    if extent is None:
+        return None
+    lo, hi = extent
+    px = _pixels_per_unit(cams, origin + lo * up)
+    if px is None:
+        return None
+    span = max(hi - lo, 4 / px)
+    heights = np.linspace(lo - gap * span, lo - 2 / px, HEIGHTS)
+    # The disc carries the object: its rim passes outside the masks (a circle narrower than them finds
+    # the lost part's own edges: a cream box's bottom on a bare floor did).
+    centre_x = cams.project_points((origin + lo * up)[None])[:, 0, 0]
+    half = [np.abs(np.flatnonzero(m.any(0)) + 0.5 - c).max() for m, c in zip(masks, centre_x, strict=True)
+            if m.any()]
+    widest = float(np.median(half)) / px if half else 4 / px
+    if widest >= 0.5 * w / px:
+        return None
+    radii = np.linspace(widest, 0.5 * w / px, RADII)
+    one = cams.subset([0])  # the circles about the axis look alike from every view of a fixed camera
+    # an edge blurred over a few pixels: tested 1.5 px either side in the fine search
+    # Under the masks stands what they lost, hiding the rims (and showing its own edges): only the rims
+    # beside the masks' columns count.
+    under = np.maximum.accumulate(masks.any(0), axis=0)
+    return _search(_edge_hits(median, under), one, origin, up, heights, radii, px, FAR_EDGE,
+                   NEAR_EDGE, fine_delta=1.5)
 
 
 def _filled(disc: Disc, cams: Cameras, heights: tuple[float, ...], h: int, w: int) -> np.ndarray:
