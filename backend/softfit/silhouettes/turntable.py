@@ -184,16 +184,22 @@ def _sample(image: np.ndarray, proj: np.ndarray) -> np.ndarray:
     return image[np.clip(proj[..., 1].astype(np.int64), 0, h - 1), x]
 
 
-def _axis_extent(masks: np.ndarray, cams: Cameras, origin: np.ndarray, up: np.ndarray
-                 ) -> tuple[float, float] | None:
-    """(lowest, highest) heights along the axis from `origin` where it lies inside the masks (the
-    object's extent along it), or None when it meets none."""
+def _on_axis(masks: np.ndarray, cams: Cameras, up: np.ndarray
+             ) -> tuple[np.ndarray, float, float, float] | None:
+    """(a point on the turntable's axis, the lowest height along it from there inside the masks, the
+    masks' extent along it (at least 4 px), pixels per unit there), or None when the axis meets no mask
+    or lies behind the cameras."""
+    origin = axis(cams, up)
     ts = np.linspace(-1, 1, 1601) * 4 * float(np.median(np.linalg.norm(cams.centers - origin, axis=1)))
     axis_px = cams.subset([0]).project_points(origin + ts[:, None] * up)
     on_axis = _lookup(masks.any(0, keepdims=True), axis_px)[0]
     if not on_axis.any():
         return None
-    return float(ts[on_axis].min()), float(ts[on_axis].max())
+    lo, hi = float(ts[on_axis].min()), float(ts[on_axis].max())
+    px = _pixels_per_unit(cams, origin + lo * up)
+    if px is None:
+        return None
+    return origin, lo, max(hi - lo, 4 / px), px
 
 
 def _pair(far: np.ndarray, near: np.ndarray, heights: np.ndarray, radii: np.ndarray
@@ -235,15 +241,10 @@ def find(masks: np.ndarray, cams: Cameras, up: np.ndarray, static: np.ndarray) -
     the pixels that match the fixed camera's median photo (`staticbackground`)."""
     n, h, w = masks.shape
     up = np.asarray(up, float) / np.linalg.norm(up)
-    origin = axis(cams, up)
-    extent = _axis_extent(masks, cams, origin, up)
-    if extent is None:
+    frame = _on_axis(masks, cams, up)
+    if frame is None:
         return None
-    lo, hi = extent
-    px = _pixels_per_unit(cams, origin + lo * up)
-    if px is None:
-        return None
-    span = max(hi - lo, 4 / px)
+    origin, lo, span, px = frame
     heights = np.linspace(lo - 0.4 * span, lo + 0.7 * span, HEIGHTS)  # a disc lies low
     radii = np.linspace(4 / px, 0.5 * w / px, RADII)
     disc = _search(_outline_hits(masks), cams, origin, up, heights, radii, px, FAR_MIN, NEAR_MIN)
@@ -271,17 +272,12 @@ def find_below(masks: np.ndarray, cams: Cameras, up: np.ndarray, median: np.ndar
     (H, W, 3): the rim pair whose far and near arcs lie on colour edges, with its top below the lowest
     point of the axis inside the masks by at most `gap` x their extent along it; None when no such rim
     stands out (module docstring)."""
-    n, h, w = masks.shape
+    w = masks.shape[2]
     up = np.asarray(up, float) / np.linalg.norm(up)
-    origin = axis(cams, up)
-    extent = _axis_extent(masks, cams, origin, up)
-    if extent is None:
+    frame = _on_axis(masks, cams, up)
+    if frame is None:
         return None
-    lo, hi = extent
-    px = _pixels_per_unit(cams, origin + lo * up)
-    if px is None:
-        return None
-    span = max(hi - lo, 4 / px)
+    origin, lo, span, px = frame
     heights = np.linspace(lo - gap * span, lo - 2 / px, HEIGHTS)
     # The disc carries the object: its rim passes outside the masks (a circle narrower than them finds
     # the lost part's own edges: a cream box's bottom on a bare floor did).
@@ -293,9 +289,9 @@ def find_below(masks: np.ndarray, cams: Cameras, up: np.ndarray, median: np.ndar
         return None
     radii = np.linspace(widest, 0.5 * w / px, RADII)
     one = cams.subset([0])  # the circles about the axis look alike from every view of a fixed camera
-    # an edge blurred over a few pixels: tested 1.5 px either side in the fine search
     # Under the masks stands what they lost, hiding the rims (and showing its own edges): only the rims
-    # beside the masks' columns count.
+    # beside the masks' columns count. An edge is blurred over a few pixels: the fine search tests 1.5 px
+    # either side.
     under = np.maximum.accumulate(masks.any(0), axis=0)
     return _search(_edge_hits(median, under), one, origin, up, heights, radii, px, FAR_EDGE,
                    NEAR_EDGE, fine_delta=1.5)
