@@ -164,8 +164,9 @@ def _outline_hits(masks: np.ndarray) -> Callable[[np.ndarray, np.ndarray], tuple
 
 def _edge_hits(photo: np.ndarray, hidden: np.ndarray
                ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """A rim in one `photo` (H, W, 3): the colours inside and outside the circle differ by more than
-    `EDGE`; points on the object (`hidden` (H, W)) or off the photo are not seen."""
+    """A rim in one `photo` (H, W, 3): the colours inside and outside the circle (blurred over 5 px)
+    differ by more than `EDGE`; points in `hidden` (H, W: the masks and what may stand under them) or
+    off the photo are not seen."""
     h, w = hidden.shape
     smooth = cv2.GaussianBlur(photo.astype(np.float32), (5, 5), 0)
 
