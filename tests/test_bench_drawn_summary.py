@@ -38,8 +38,8 @@ def test_each_committed_run_counts_what_its_own_table_says():
 
 
 def test_the_table_names_refused_scenes_and_mixed_code(tmp_path):
-    """Two runs with different code: the total says they are mixed; a scene without a result is named
-    as refused and left out of the means, not counted as a failure of 0."""
+    """Two runs with different code on different processors: the total says they are mixed; a scene
+    without a result is named as refused and left out of the means, not counted as a failure of 0."""
     src = json.loads((DRAWN / "seed7" / "silhouettes.json").read_text())
     first = next(iter(src["scenes"]))
     src["scenes"][first]["methods"]["auto"] = {"error": "no object could be isolated"}
@@ -47,6 +47,7 @@ def test_the_table_names_refused_scenes_and_mixed_code(tmp_path):
     (tmp_path / "a" / "silhouettes.json").write_text(json.dumps(src))
     other = json.loads((DRAWN / "seed5" / "silhouettes.json").read_text())
     other["machine"]["git"] = "0000000"
+    other["machine"]["cpu"] = "Another CPU"
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "silhouettes.json").write_text(json.dumps(other))
     rows = read_runs(tmp_path)
@@ -55,6 +56,7 @@ def test_the_table_names_refused_scenes_and_mixed_code(tmp_path):
     text = markdown(rows)
     assert f"1: {first}" in text
     assert "**The runs used 2 versions of the code**" in text
+    assert "**The runs ran on 2 processors**" in text and "| Another CPU |" in text
     assert "| all |" in text and "| 24 |" in text
 
 

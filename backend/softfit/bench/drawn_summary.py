@@ -51,12 +51,13 @@ def tally(scenes: list[tuple[str, dict | None]]) -> Tally:
 
 @dataclass
 class SeedRow:
-    """One benchmark file: where it is, its seed, the code it ran, and each scene's (name, drawn spec,
-    verdict or None)."""
+    """One benchmark file: where it is, its seed, the code it ran, the processor it ran on, and each
+    scene's (name, drawn spec, verdict or None)."""
 
     source: str
     seed: str
     git: str
+    cpu: str = "?"
     scenes: list[tuple[str, dict, dict | None]] = field(default_factory=list)
 
     @property
@@ -69,7 +70,9 @@ def read_run(path: Path, root: Path) -> SeedRow:
     doc = json.loads(path.read_text())
     argv = doc.get("argv") or []
     seed = argv[argv.index("--drawn-seed") + 1] if "--drawn-seed" in argv else "?"
-    row = SeedRow(str(path.relative_to(root)), seed, str(doc.get("machine", {}).get("git", "?")))
+    machine = doc.get("machine", {})
+    row = SeedRow(str(path.relative_to(root)), seed, str(machine.get("git", "?")),
+                  str(machine.get("cpu", "?")))
     for name, scene in doc["scenes"].items():
         v = verdict(scene["methods"].get("auto", {}), scene.get("true_masks", {}))
         row.scenes.append((name, scene.get("scene", {}), v or None))
@@ -111,8 +114,10 @@ def markdown(rows: list[SeedRow]) -> str:
         "",
         "Regenerate with `softfit bench drawn-summary` (it reads the runs' silhouettes.json files; it fits "
         "nothing). Each row is one `softfit bench silhouettes --drawn 12 --drawn-seed S` run, twelve scenes "
-        "drawn at random, and the code (*git*) that run used: rows run with different code are not one "
-        "experiment, and the total says so when they differ.",
+        "drawn at random, the code (*git*) that run used and the processor it ran on (*machine*): rows run "
+        "with different code are not one experiment, and the total says so when they differ. Nor are rows "
+        "run on different processors quite: Cycles renders a scene a little differently on each, and a "
+        "few scenes' masks change with that.",
         "",
         f"Verdicts for `auto` (what `softfit fit` does with photos), by the benchmark's own rule: "
         f"held-out IoU against the true masks (mean over the run's three held-out splits) >= {TARGET}; "
@@ -121,15 +126,16 @@ def markdown(rows: list[SeedRow]) -> str:
         "segmentation gave no warning. "
         "*refused*: no result (the segmentation isolated no object, or the fit failed), named.",
         "",
-        f"| seed | git | scenes | ≥ {TARGET} | within {FLATTER} | flatter | flatter unwarned | refused | "
-        "mean held-out (auto) | mean held-out (true masks) |",
-        "|---|---|---:|---:|---:|---:|---|---|---:|---:|",
+        f"| seed | git | machine | scenes | ≥ {TARGET} | within {FLATTER} | flatter | flatter unwarned | "
+        "refused | mean held-out (auto) | mean held-out (true masks) |",
+        "|---|---|---|---:|---:|---:|---:|---|---|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r.seed} | {r.git} | {_cells(r.counts)}")
+        lines.append(f"| {r.seed} | {r.git} | {r.cpu} | {_cells(r.counts)}")
     gits = sorted({r.git for r in rows})
+    cpus = sorted({r.cpu for r in rows})
     every = tally([(name, v) for r in rows for name, _, v in r.scenes])
-    lines.append(f"| all | {', '.join(gits)} | {_cells(every, named=False)}")
+    lines.append(f"| all | {', '.join(gits)} | {', '.join(cpus)} | {_cells(every, named=False)}")
     lines += ["", "## By what was drawn", "",
               "The same verdicts grouped by each property of the drawn scenes, worst first (a refused scene "
               "counts as 0 in the order, and is left out of the means)."] + by_kind(rows)
@@ -137,6 +143,11 @@ def markdown(rows: list[SeedRow]) -> str:
     if len(gits) > 1:
         lines += ["", f"**The runs used {len(gits)} versions of the code** ({', '.join(gits)}): the total "
                       "mixes them; run the older seeds again to compare like with like."]
+    if len(cpus) > 1:
+        lines += ["", f"**The runs ran on {len(cpus)} processors** ({', '.join(cpus)}): their renders of a "
+                      "scene differ a little, and a few scenes' masks with them (round 38 in "
+                      "benchmarks/silhouettes.md), so a row from one machine compared with a row from "
+                      "another mixes that in."]
     return "\n".join(lines) + "\n"
 
 
