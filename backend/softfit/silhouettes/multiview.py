@@ -466,28 +466,25 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
     left = None  # the support found in the masks but left there: the object has its colour
+    stand_after: tuple[Plane, str] | None = None  # a support cut off the masks, and how the note says so
     if fixed and up is not None:
         masks, left, disc = _cut_disc(small, cams, masks, static, up, iterations, notes)
         off = aim_offset(masks, centers)
         if disc is not None and off is not None and off > AIM_OFFSET and aim_side(masks, centers) == "above":
-            # The disc's cut left masks above the aim point: what stood on it reaches down to it.
-            floor, had_stood = None, stood
-            masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), disc)
-            done += more
-            if stood > had_stood:
-                notes.append("the hull left by the disc's cut floated above its top: the object was taken "
-                             "to stand on it, and what lies between was made object in every view's prior")
+            stand_after = disc, "the disc's cut floated above its top"  # the cut left masks above the aim
     elif up is not None:
         cut_top, top = _cut_top(cams, small, masks, up, (lo0, hi0), (lo, hi), resolution, max_misses,
                                 iterations, notes)
         masks, left = cut_top.masks, "a table's top" if cut_top.ambiguous else None
-        if cut_top.views:  # what stands on the top reaches down to it: a part lost with it is filled
-            floor, had_stood = None, stood  # `floor`: the pixels that see this plane, not another's
-            masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), Plane(up, top.height, 0))
-            done += more
-            if stood > had_stood:
-                notes.append("the hull left by the cut floated above the table's top: the object was taken "
-                             "to stand on it, and what lies between was made object in every view's prior")
+        if cut_top.views:
+            stand_after = Plane(up, top.height, 0), "the cut floated above the table's top"
+    if stand_after is not None:  # what stood on the support reaches down to it: a part lost with it is filled
+        floor, had_stood = None, stood  # `floor`: the pixels that see this plane, not another's
+        masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), stand_after[0])
+        done += more
+        if stood > had_stood:
+            notes.append(f"the hull left by {stand_after[1]}: the object was taken to stand on it, and what "
+                         "lies between was made object in every view's prior")
     masks, surfaces = _open_holes(small, cams, masks, bgr, still, notes)
 
     def judged(m: np.ndarray) -> ViewConfidence:  # one measure for the masks before the cut and after
