@@ -444,8 +444,13 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
         return masks, bg_like, box, done
 
     masks, bg_like, (lo, hi), done = iterate(masks, bg_like, (lo, hi))
+
+    def above_aim(m: np.ndarray) -> bool:  # masks that may all miss the object's lower part
+        off = aim_offset(m, centers)
+        return off is not None and off > AIM_OFFSET and aim_side(m, centers) == "above"
+
     before = aim_offset(masks, centers)
-    if up is not None and before is not None and before > AIM_OFFSET and aim_side(masks, centers) == "above":
+    if up is not None and above_aim(masks):
         # Every mask may miss the object's lower part: if the hull floats above the support, fill the gap.
         stand_on, how = plane, ""
         if stand_on is None and fixed:
@@ -469,8 +474,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
     stand_after: tuple[Plane, str] | None = None  # a support cut off the masks, and how the note says so
     if fixed and up is not None:
         masks, left, disc = _cut_disc(small, cams, masks, static, up, iterations, notes)
-        off = aim_offset(masks, centers)
-        if disc is not None and off is not None and off > AIM_OFFSET and aim_side(masks, centers) == "above":
+        if disc is not None and above_aim(masks):
             stand_after = disc, "the disc's cut floated above its top"  # the cut left masks above the aim
     elif up is not None:
         cut_top, top = _cut_top(cams, small, masks, up, (lo0, hi0), (lo, hi), resolution, max_misses,
@@ -538,7 +542,7 @@ def _disc_below(cams: Cameras, masks: np.ndarray, median: np.ndarray, up: np.nda
     """The plane of a fixed-camera turntable's top under masks that stop above it (`turntable.find_below`
     in the `median` photo), or None."""
     disc = turntable.find_below(masks, cams, up, median)
-    return None if disc is None else Plane(disc.up, float(disc.origin @ disc.up) + disc.top, 0)
+    return None if disc is None else Plane(disc.up, disc.top_height, 0)
 
 
 def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, static: np.ndarray, up: np.ndarray,
@@ -555,7 +559,7 @@ def _cut_disc(small: np.ndarray, cams: Cameras, masks: np.ndarray, static: np.nd
         notes.append(f"a turntable's disc taken with the object was cut off the masks of {done.views} "
                      f"view(s): its rim (radius {disc.radius:.3g} about the cameras' axis) lies on their "
                      "outlines and something stands on it")
-    top = Plane(disc.up, float(disc.origin @ disc.up) + disc.top, 0) if done.views else None
+    top = Plane(disc.up, disc.top_height, 0) if done.views else None
     return done.masks, "the turntable's disc" if done.ambiguous else None, top
 
 

@@ -80,6 +80,11 @@ class Disc:
     above: float
     changing: float
 
+    @property
+    def top_height(self) -> float:
+        """The top's height along `up` from the world origin: the plane up . x = top_height."""
+        return float(self.origin @ self.up) + self.top
+
     def rim(self, height: float, radius: float, points: int = ARC_POINTS) -> np.ndarray:
         """(points, 3) on the circle about the axis at `height`, of `radius`."""
         return self.origin + height * self.up + radius * _ring(self.up, points)
