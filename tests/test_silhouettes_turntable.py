@@ -4,16 +4,12 @@ renders against the true masks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 from init_support import iou
-from splat_support import box, cylinder, photos, rendered
+from splat_support import as_benchmarked, box, cylinder, photos, rendered
 
-from softfit.bench.silhouettes import truth_view
 from softfit.cameras import Cameras, turntable
-from softfit.data.load import load_dataset
 from softfit.silhouettes import multiview
 from softfit.silhouettes import turntable as disc_step
 from softfit.silhouettes.staticbackground import StaticBackground
@@ -145,29 +141,13 @@ def test_no_disc_in_the_photo_finds_nothing_below():
     assert disc_step.find_below(masks, cams, np.array([0.0, 0.0, 1.0]), median) is None
 
 
-def _as_benchmarked(render, tmp: pytest.TempPathFactory, name: str
-                    ) -> tuple[Callable[[], tuple[np.ndarray, list[str]]], np.ndarray]:
-    """(a function that segments scene `name` as `softfit fit` loads a user's photos -> (masks at 256 px,
-    the segmentation's notes), the true masks): rendered as the benchmark renders it (400x300, 16 views,
-    12 samples); the lost part and the steps that bring it back depend on the photos' size."""
-    folder = render(name, views=16, size="400x300", samples=12)
-    truth = load_dataset(truth_view(folder, tmp.mktemp("truth")), silhouette="mask",
-                         image_size=256).silhouettes > 0.5
-
-    def masks() -> tuple[np.ndarray, list[str]]:
-        data = load_dataset(folder, silhouette="auto", image_size=256)
-        return data.silhouettes > 0.5, data.info["segmentation"]["multiview"]["notes"]
-
-    return masks, truth
-
-
 @pytest.mark.slow
 def test_a_lower_part_lost_on_a_turntable_stands_on_the_disc_found_in_the_photo(
         render_scene_cached, tmp_path_factory, monkeypatch):
     """A mug cream below and red above on a pale turntable (drawn-8-0): every view lost the cream half,
     whose colour is the disc's and the floor's. The disc's rims in the median photo give the height the
     standing rule fills down to. Mask IoU against the true masks, without the rim search and with it."""
-    masks, truth = _as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-8-0")
+    masks, truth = as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-8-0")
     new, notes = masks()
     monkeypatch.setattr(disc_step, "find_below", lambda *args: None)
     old, _ = masks()
@@ -182,7 +162,7 @@ def test_what_stood_on_a_cut_disc_is_filled_down_to_it(render_scene_cached, tmp_
     the red half, the disc's cut took the cream half with it, and the masks sat above the aim point. The
     disc's top is then the height the standing rule fills down to. Mask IoU against the true masks,
     without that step and with it."""
-    masks, truth = _as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-7-5")
+    masks, truth = as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-7-5")
     new, notes = masks()
     cut_disc = multiview._cut_disc
     monkeypatch.setattr(multiview, "_cut_disc", lambda *args: (*cut_disc(*args)[:2], None))  # no top

@@ -26,7 +26,8 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    or else the one `supportsweep.find_height` finds in the photos; on a fixed-camera turntable, whose
    photos the sweep cannot use, the disc's top, found by its rims' colour edges in the median photo:
    `turntable.find_below`), take the object to stand on it: the gap under the hull is made object in
-   the priors (`standing`) and the rounds run again;
+   the priors (`standing`) and the rounds run again; when that plane is too far down (the floor under a
+   table), a table's top found near the object between it and the hull (`topsweep`) takes its place;
 6. on a fixed-camera turntable, cut off the turntable's disc when the masks took it in (`turntable`: its
    rim lies on their outlines and something stands on it); with moving cameras, a table's top seen
    whole (`tabletop`: the hull widens sharply at its height, and the far views see its plane alike);
@@ -72,6 +73,7 @@ from softfit.silhouettes import (
     staticbackground,
     supportsweep,
     tabletop,
+    topsweep,
     turntable,
 )
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
@@ -464,6 +466,13 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
         if stand_on is not None:
             masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), stand_on)
             done += more
+        if stand_on is not None and not stood and not fixed:  # the sweep's plane may be the floor
+            top = _top_above(small, cams, masks, up, stand_on.offset, (lo0, hi0), (lo, hi), resolution,
+                             prior_misses, plane)
+            if top is not None:
+                masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), top)
+                done += more
+                how = " (a table's top, found near the object above the floor the plane sweep found)"
         if stood:
             notes.append(
                 f"the masks sat above the point the cameras aim at (offset {before:.2f}) and their hull "
@@ -536,6 +545,18 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
         notes.append(f"{kept} of {len(verdicts)} background-coloured region(s) inside the masks kept as "
                      "object: the neighbouring views see the same colours on a surface there")
     return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
+
+
+def _top_above(small: np.ndarray, cams: Cameras, masks: np.ndarray, up: np.ndarray, floor: float,
+               outer: tuple, box: tuple, resolution: int, misses: int, plane: Plane | None) -> Plane | None:
+    """The plane of a table's top between the support plane at `floor` and the hull of `masks`, found near
+    the object (`topsweep`), or None."""
+    votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, misses)
+    occ = cut_support(votes, occ, up, plane=plane)
+    if float((votes.centers[occ] @ up).min(initial=np.inf)) - floor < standing.MIN_GAP * votes.h:
+        return None
+    top = topsweep.find_top(small, cams, up, floor, votes, occ, masks)
+    return None if top is None else Plane(top.up, top.height, 0)
 
 
 def _disc_below(cams: Cameras, masks: np.ndarray, median: np.ndarray, up: np.ndarray) -> Plane | None:
