@@ -107,7 +107,7 @@ def neighbours(cams: Cameras, k: int = NEIGHBOURS) -> np.ndarray:
     return np.argsort(-cos, axis=1)[:, : min(k, len(cams) - 1)]
 
 
-class _Views:
+class WindowedViews:
     """The images' grey levels and colours with the per-view window statistics computed once."""
 
     def __init__(self, images: np.ndarray):
@@ -150,7 +150,7 @@ def _on_plane(valid: np.ndarray, good: np.ndarray) -> np.ndarray:
 
 
 def find_height(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion,
-                views: _Views | None = None, min_share: float = MIN_SHARE) -> SupportHeight | None:
+                views: WindowedViews | None = None, min_share: float = MIN_SHARE) -> SupportHeight | None:
     """The support's height (module docstring), or None when no height makes clearly more of the textured
     pixels around the object (within three radii of `region`, where the cameras aim) agree than the
     others do. Cheaper than `sweep`: only `SWEEP_VIEWS` views take part and no pixel is labelled (what
@@ -160,7 +160,7 @@ def find_height(images: np.ndarray, cams: Cameras, up: np.ndarray, region: Objec
     if n < 3:
         return None
     up = np.asarray(up, float) / np.linalg.norm(up)
-    views = _Views(images) if views is None else views
+    views = WindowedViews(images) if views is None else views
     nb = neighbours(cams)
     aim, radius = float(region.center @ up), region.radius
     heights = aim + np.linspace(LOWEST, HIGHEST, HEIGHTS) * radius
@@ -191,7 +191,7 @@ def find_height(images: np.ndarray, cams: Cameras, up: np.ndarray, region: Objec
 
 def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:
     """The support plane (`find_height`) and the pixels that see it (module docstring), or None."""
-    views = _Views(images)
+    views = WindowedViews(images)
     found = find_height(images, cams, up, region, views)
     if found is None:
         return None
@@ -200,10 +200,10 @@ def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegio
 
 
 def plane_pixels(images: np.ndarray, cams: Cameras, up: np.ndarray, height: float, radius: float,
-                 views: _Views | None = None) -> np.ndarray:
+                 views: WindowedViews | None = None) -> np.ndarray:
     """(N, H, W) bool: the pixels that see the plane up . x = `height`: textured, agreeing with their
     neighbours through it, and with neither `OFF_PLANE` x `radius` above nor below it (module docstring)."""
-    views = _Views(images) if views is None else views
+    views = WindowedViews(images) if views is None else views
     nb = neighbours(cams)
     up = np.asarray(up, float) / np.linalg.norm(up)
 

@@ -32,7 +32,13 @@ import numpy as np
 
 from softfit.cameras import Cameras
 from softfit.silhouettes.common import per_view
-from softfit.silhouettes.supportsweep import SWEEP_VIEWS, SupportHeight, _Views, neighbours, plane_points
+from softfit.silhouettes.supportsweep import (
+    SWEEP_VIEWS,
+    SupportHeight,
+    WindowedViews,
+    neighbours,
+    plane_points,
+)
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
 REACH = 2.0  # x the hull's footprint radius: the part of the plane counted (a table is wider than its load)
@@ -64,7 +70,7 @@ def find_top(images: np.ndarray, cams: Cameras, up: np.ndarray, floor: float, vo
     n = len(images)
     chosen = np.unique(np.linspace(0, n - 1, min(n, SWEEP_VIEWS)).round().astype(int))
     outside = {int(i): cv2.dilate(masks[i].astype(np.uint8), np.ones((5, 5), np.uint8)) == 0 for i in chosen}
-    views, nb = _Views(images), neighbours(cams)
+    views, nb = WindowedViews(images), neighbours(cams)
 
     def share(t: float) -> float:
         v = g = 0
