@@ -472,7 +472,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
             if top is not None:
                 masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), top)
                 done += more
-                how = " (a table's top, found near the object above the floor the plane sweep found)"
+                how = (" (a table's top, found near the object by a second plane sweep, above the plane "
+                       "found first)")
         if stood:
             notes.append(
                 f"the masks sat above the point the cameras aim at (offset {before:.2f}) and their hull "
