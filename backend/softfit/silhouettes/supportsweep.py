@@ -27,6 +27,7 @@ within 0.003 of before; see `multiview.segment_views`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -161,32 +162,47 @@ def find_height(images: np.ndarray, cams: Cameras, up: np.ndarray, region: Objec
         return None
     up = np.asarray(up, float) / np.linalg.norm(up)
     views = WindowedViews(images) if views is None else views
-    nb = neighbours(cams)
     aim, radius = float(region.center @ up), region.radius
     heights = aim + np.linspace(LOWEST, HIGHEST, HEIGHTS) * radius
-    chosen = np.unique(np.linspace(0, n - 1, min(n, SWEEP_VIEWS)).round().astype(int))
+    chosen = sweep_views(n)
     centres, radii = region.projected(cams)
     yy, xx = np.mgrid[: cams.height, : cams.width] + 0.5
     near = {int(i): (xx - centres[i, 0]) ** 2 + (yy - centres[i, 1]) ** 2 <= (3 * radii[i]) ** 2
             for i in chosen}
+    best, t, median = best_height(views, cams, up, heights, 0.5 * (heights[1] - heights[0]), chosen,
+                                  lambda i, _t: near[i])
+    if best < min_share or best < PEAK * median:
+        return None
+    return SupportHeight(up, t, best, median)
+
+
+def sweep_views(n: int) -> np.ndarray:
+    """The (at most `SWEEP_VIEWS`) views a height is chosen on, spread over the capture's `n`."""
+    return np.unique(np.linspace(0, n - 1, min(n, SWEEP_VIEWS)).round().astype(int))
+
+
+def best_height(views: WindowedViews, cams: Cameras, up: np.ndarray, heights: np.ndarray, half: float,
+                chosen: np.ndarray, counted: Callable[[int, float], np.ndarray]
+                ) -> tuple[float, float, float]:
+    """(best share, its height, median share over `heights`): the share of the textured pixels
+    `counted(i, height)` of each `chosen` view that agree with its neighbours through the plane at each
+    height (heights in parallel); the agreement peaks sharply at a plane, so the best height is tried
+    `half` a step either side as well."""
+    nb = neighbours(cams)
 
     def share(t: float) -> float:
         v = g = 0
         for i in chosen:
             valid, good = views.votes(cams, int(i), nb, up, t)
-            v += int(valid[near[int(i)]].sum())
-            g += int(good[near[int(i)]].sum())
+            sel = counted(int(i), t)
+            v += int(valid[sel].sum())
+            g += int(good[sel].sum())
         return g / max(v, 1)
 
-    shares = np.array(per_view(lambda k: share(float(heights[k])), len(heights)))  # heights in parallel
-    median = float(np.median(shares))
-    # the agreement peaks sharply at the plane: half a step either side of the best height as well
-    half = 0.5 * (heights[1] - heights[0])
+    shares = np.array(per_view(lambda k: share(float(heights[k])), len(heights)))
     peak = float(heights[int(np.argmax(shares))])
     best, t = max((float(shares.max()), peak), *((share(peak + d), peak + d) for d in (-half, half)))
-    if best < min_share or best < PEAK * median:
-        return None
-    return SupportHeight(up, t, best, median)
+    return best, t, float(np.median(shares))
 
 
 def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:

@@ -31,13 +31,12 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
-from softfit.silhouettes.common import per_view
 from softfit.silhouettes.supportsweep import (
-    SWEEP_VIEWS,
     SupportHeight,
     WindowedViews,
-    neighbours,
+    best_height,
     plane_points,
+    sweep_views,
 )
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
@@ -67,27 +66,16 @@ def find_top(images: np.ndarray, cams: Cameras, up: np.ndarray, floor: float, vo
     flat = votes.centers[occ] - centre
     flat -= np.outer(flat @ up, up)
     reach = REACH * float(np.linalg.norm(flat, axis=1).max() + votes.h)
-    n = len(images)
-    chosen = np.unique(np.linspace(0, n - 1, min(n, SWEEP_VIEWS)).round().astype(int))
+    chosen = sweep_views(len(images))
     outside = {int(i): cv2.dilate(masks[i].astype(np.uint8), np.ones((5, 5), np.uint8)) == 0 for i in chosen}
-    views, nb = WindowedViews(images), neighbours(cams)
 
-    def share(t: float) -> float:
-        v = g = 0
-        for i in chosen:
-            pts, ok = plane_points(cams, int(i), up, t)
-            off = pts - centre
-            off -= (off @ up)[..., None] * up
-            near = ok & outside[int(i)] & (np.einsum("hwk,hwk->hw", off, off) < reach**2)
-            valid, good = views.votes(cams, int(i), nb, up, t)
-            v += int(valid[near].sum())
-            g += int(good[near].sum())
-        return g / max(v, 1)
+    def near(i: int, t: float) -> np.ndarray:  # outside the masks, the plane point within reach
+        pts, ok = plane_points(cams, i, up, t)
+        off = pts - centre
+        off -= (off @ up)[..., None] * up
+        return ok & outside[i] & (np.einsum("hwk,hwk->hw", off, off) < reach**2)
 
-    shares = np.array(per_view(lambda k: share(float(heights[k])), len(heights)))
-    median = float(np.median(shares))
-    peak = float(heights[int(np.argmax(shares))])
-    best, t = max((float(shares.max()), peak), *((share(peak + d), peak + d) for d in (-step / 2, step / 2)))
+    best, t, median = best_height(WindowedViews(images), cams, up, heights, step / 2, chosen, near)
     if best < MIN_SHARE or best < PEAK * median:
         return None
     return SupportHeight(up, min(t, bottom), best, median)
