@@ -44,14 +44,14 @@ def box(half: float, z0: float, z1: float, half_y: float | None = None, turn_deg
     return p @ np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]])
 
 
-def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int] | np.ndarray]]
+def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int]]]
            ) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, H, W, 3) uint8, masks (N, H, W) bool): the parts' points splatted far to near on a
     grainy floor; the masks are every part's pixels (what a segmentation that took the support in
-    gives). A part's colour is one for all its points or one per point (`grained`)."""
+    gives)."""
     rng = np.random.default_rng(0)
     pts = np.concatenate([p for p, _ in parts])
-    rgb = np.concatenate([np.broadcast_to(np.asarray(c, np.float64), (len(p), 3)) for p, c in parts])
+    rgb = np.concatenate([np.tile(c, (len(p), 1)) for p, c in parts]).astype(np.float64)
     proj = cams.project_points(pts)
     h, w = cams.height, cams.width
     images = np.clip(np.array(FLOOR) + rng.normal(0, 5, (len(cams), h, w, 3)), 0, 255)
@@ -68,15 +68,6 @@ def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int] | n
     return images, masks
 
 
-def grained(points: np.ndarray, colour: tuple[int, int, int], spread: float = 30.0, cell: float = 0.02
-            ) -> np.ndarray:
-    """(len(points), 3) colours: `colour` varied by a grain fixed on the surface (cells of side `cell`,
-    each lighter or darker by up to `spread`), which every view sees alike, as a wooden top's."""
-    keys = np.floor(points / cell).astype(np.int64) @ np.array([73856093, 19349663, 83492791])
-    shade = (keys % 1009) / 1008.0 * 2 * spread - spread
-    return np.clip(np.asarray(colour, np.float64) + shade[:, None], 0, 255)
-
-
 def rendered(render: Callable, tmp: pytest.TempPathFactory, name: str, size: str = "320x240",
              samples: int = 8) -> tuple[np.ndarray, np.ndarray, Cameras]:
     """(photos, true masks (bool) at 256 px, cameras) of scene `name` rendered with Cycles at `size`,
@@ -89,16 +80,14 @@ def rendered(render: Callable, tmp: pytest.TempPathFactory, name: str, size: str
 def as_benchmarked(render: Callable, tmp: pytest.TempPathFactory, name: str
                    ) -> tuple[Callable[[], tuple[np.ndarray, list[str]]], np.ndarray]:
     """(a function that segments scene `name` as `softfit fit` loads a user's photos -> (masks at 256 px,
-    the segmentation's notes and warnings), the true masks): rendered as the benchmark renders it
-    (400x300, 16 views, 12 samples); the lost part and the steps that bring it back depend on the photos'
-    size."""
+    the segmentation's notes), the true masks): rendered as the benchmark renders it (400x300, 16 views,
+    12 samples); the lost part and the steps that bring it back depend on the photos' size."""
     folder = render(name, views=16, size="400x300", samples=12)
     truth = load_dataset(truth_view(folder, tmp.mktemp("truth")), silhouette="mask",
                          image_size=256).silhouettes > 0.5
 
     def masks() -> tuple[np.ndarray, list[str]]:
         data = load_dataset(folder, silhouette="auto", image_size=256)
-        seg = data.info["segmentation"]
-        return data.silhouettes > 0.5, [*seg["multiview"]["notes"], *seg["warnings"]]
+        return data.silhouettes > 0.5, data.info["segmentation"]["multiview"]["notes"]
 
     return masks, truth
