@@ -44,14 +44,14 @@ def box(half: float, z0: float, z1: float, half_y: float | None = None, turn_deg
     return p @ np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]])
 
 
-def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int]]]
+def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int] | np.ndarray]]
            ) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, H, W, 3) uint8, masks (N, H, W) bool): the parts' points splatted far to near on a
     grainy floor; the masks are every part's pixels (what a segmentation that took the support in
-    gives)."""
+    gives). A part's colour is one for all its points or one per point (`grained`)."""
     rng = np.random.default_rng(0)
     pts = np.concatenate([p for p, _ in parts])
-    rgb = np.concatenate([np.tile(c, (len(p), 1)) for p, c in parts]).astype(np.float64)
+    rgb = np.concatenate([np.broadcast_to(np.asarray(c, np.float64), (len(p), 3)) for p, c in parts])
     proj = cams.project_points(pts)
     h, w = cams.height, cams.width
     images = np.clip(np.array(FLOOR) + rng.normal(0, 5, (len(cams), h, w, 3)), 0, 255)
@@ -66,6 +66,15 @@ def photos(cams: Cameras, parts: list[tuple[np.ndarray, tuple[int, int, int]]]
             masks[v, y[ok] + dy, x[ok] + dx] = True
     images = np.clip(images + rng.normal(0, 3, images.shape), 0, 255).astype(np.uint8)
     return images, masks
+
+
+def grained(points: np.ndarray, colour: tuple[int, int, int], spread: float = 30.0, cell: float = 0.02
+            ) -> np.ndarray:
+    """(len(points), 3) colours: `colour` varied by a grain fixed on the surface (cells of side `cell`,
+    each lighter or darker by up to `spread`), which every view sees alike, as a wooden top's."""
+    keys = np.floor(points / cell).astype(np.int64) @ np.array([73856093, 19349663, 83492791])
+    shade = (keys % 1009) / 1008.0 * 2 * spread - spread
+    return np.clip(np.asarray(colour, np.float64) + shade[:, None], 0, 255)
 
 
 def rendered(render: Callable, tmp: pytest.TempPathFactory, name: str, size: str = "320x240",

@@ -30,9 +30,11 @@ After Campbell, Vogiatzis, Hernández and Cipolla (2010, 2011), in our own simpl
    table), a table's top found near the object between it and the hull (`topsweep`) takes its place;
 6. on a fixed-camera turntable, cut off the turntable's disc when the masks took it in (`turntable`: its
    rim lies on their outlines and something stands on it); with moving cameras, a table's top seen
-   whole (`tabletop`: the hull widens sharply at its height, and the far views see its plane alike);
+   whole (`tabletop`: the hull widens sharply at its height, or, under a flat object, the views agree
+   on the grain of its plane inside the masks; and the far views see its plane alike);
    either is cut by its colour (`supportcut`), and left, with a warning, when the object on it has
-   that colour;
+   that colour; a table's top cut off is the support in the rounds that follow (a shadow on it, which
+   the views agree on along its plane, is background);
 7. open what still looks like the background around each mask (`colourmodel.background_regions`),
    unless the neighbouring views see a surface there (`seenthrough`: a patch of the object painted in a
    colour of its surroundings).
@@ -492,6 +494,12 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
         masks, left = cut_top.masks, "a table's top" if cut_top.ambiguous else None
         if cut_top.views:
             stand_after = Plane(up, top.height, 0), "the cut floated above the table's top"
+            if sweep:  # the top is the support now: its grain beside the object (a cast shadow) is background
+                plane = stand_after[0]
+                found = supportsweep.SupportSweep(up, top.height, 0.0, 0.0, supportsweep.plane_pixels(
+                    small, cams, up, top.height, region.radius))
+                notes.append("the table's top is the support from here on: the hull is cut at its height, "
+                             "and what the views agree on along its plane beside the object is background")
     if stand_after is not None:  # what stood on the support reaches down to it: a part lost with it is filled
         floor, had_stood = None, stood  # `floor`: the pixels that see this plane, not another's
         masks, bg_like, (lo, hi), more = iterate(masks, bg_like, (lo, hi), stand_after[0])
@@ -590,14 +598,17 @@ def _cut_top(cams: Cameras, small: np.ndarray, masks: np.ndarray, up: np.ndarray
              ) -> tuple[tabletop.Cut, tabletop.Top | None]:
     """(`masks` less a table's top they took in with the object (`tabletop`), the top found)."""
     votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, misses)
-    top = tabletop.find(votes, occ, up)
+    top = tabletop.find(votes, occ, up) or tabletop.find_by_grain(small, cams, votes, occ, up, masks)
     if top is None:
         return tabletop.Cut(masks, 0), None
     done = tabletop.cut(top, cams, masks, small, lambda image, labels: grabcut(image, labels, iterations)[0])
     if done.views:
+        how = (f"the hull widens to {top.wide:.1f} x its section above at the top's height"
+               if top.grain is None else
+               f"{top.grain:.0%} of the textured pixels inside the masks agree between views on the top's "
+               "plane, more than at the hull's other heights")
         notes.append(f"a table's top taken with the object was cut off the masks of {done.views} view(s): "
-                     f"the hull widens to {top.wide:.1f} x its section above at the top's height, and the "
-                     "far views see the top's colour there")
+                     f"{how}, and the far views see the top's colour there")
     return done, top
 
 
