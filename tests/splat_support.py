@@ -89,14 +89,16 @@ def rendered(render: Callable, tmp: pytest.TempPathFactory, name: str, size: str
 def as_benchmarked(render: Callable, tmp: pytest.TempPathFactory, name: str
                    ) -> tuple[Callable[[], tuple[np.ndarray, list[str]]], np.ndarray]:
     """(a function that segments scene `name` as `softfit fit` loads a user's photos -> (masks at 256 px,
-    the segmentation's notes), the true masks): rendered as the benchmark renders it (400x300, 16 views,
-    12 samples); the lost part and the steps that bring it back depend on the photos' size."""
+    the segmentation's notes and warnings), the true masks): rendered as the benchmark renders it
+    (400x300, 16 views, 12 samples); the lost part and the steps that bring it back depend on the photos'
+    size."""
     folder = render(name, views=16, size="400x300", samples=12)
     truth = load_dataset(truth_view(folder, tmp.mktemp("truth")), silhouette="mask",
                          image_size=256).silhouettes > 0.5
 
     def masks() -> tuple[np.ndarray, list[str]]:
         data = load_dataset(folder, silhouette="auto", image_size=256)
-        return data.silhouettes > 0.5, data.info["segmentation"]["multiview"]["notes"]
+        seg = data.info["segmentation"]
+        return data.silhouettes > 0.5, [*seg["multiview"]["notes"], *seg["warnings"]]
 
     return masks, truth

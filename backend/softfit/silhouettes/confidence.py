@@ -162,6 +162,15 @@ class ViewConfidence:
                               "object has its colour, so it was not cut): the fit may stand on a slab; check "
                               "overlays.png, or give masks"])
 
+    def with_support_cut(self, what: str) -> ViewConfidence:
+        """This judgement plus a doubt: a support (`what`: a table's top) was cut off the masks by its
+        colour (`supportcut`), and a part of the object in that colour goes with it in every view alike,
+        where agreement cannot see it (drawn-6-9: a clay mug's handle went with a wooden top; with the
+        top's plane as the support its masks sat just under the aim check, and nothing else warned)."""
+        return self._doubted([f"{what} was cut off the masks by its colour: a part of the object in that "
+                              "colour may have gone with it in every view, which agreement between views "
+                              "cannot reveal; check overlays.png"])
+
     def _doubted(self, said: list[str], **measured) -> ViewConfidence:
         """This judgement with a new measurement (`measured` fields) and the warnings it gave, each one a
         doubt about the masks as a whole."""

@@ -483,6 +483,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 f"between was made object in every view's prior (offset now "
                 f"{aim_offset(masks, centers) or 0:.2f})")
     left = None  # the support found in the masks but left there: the object has its colour
+    cut_off = None  # the support cut off the masks by its colour: a part of the object in it may go too
     stand_after: tuple[Plane, str] | None = None  # a support cut off the masks, and how the note says so
     if fixed and up is not None:
         masks, left, disc = _cut_disc(small, cams, masks, static, up, iterations, notes)
@@ -493,6 +494,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                                 iterations, notes)
         masks, left = cut_top.masks, "a table's top" if cut_top.ambiguous else None
         if cut_top.views:
+            cut_off = "a table's top"
             stand_after = Plane(up, top.height, 0), "the cut floated above the table's top"
             if sweep:  # the top is the support now: its grain beside the object (a cast shadow) is background
                 plane = stand_after[0]
@@ -528,6 +530,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
         conf = conf.with_unchanging(unchanging_share(static, masks))
     if left is not None:
         conf = conf.with_support_left(left)
+    if cut_off is not None:
+        conf = conf.with_support_cut(cut_off)
     if up is not None:  # where the shadow cut ran: say where its colour test could not
         conf = conf.with_dark(castshadow.dark_share(small, masks))
     if conf.isolated_views() == 0:

@@ -101,8 +101,11 @@ class Top:
     grain: float | None = None  # found by its grain (`find_by_grain`): the agreeing share there
 
 
-def find(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray) -> Top | None:
-    """The top the hull `occ` stands on (module docstring), or None."""
+def _layers(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray
+            ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
+    """(unit up, the hull's bottom along it, every voxel's layer above the bottom, the hull's section per
+    layer), or None when the hull has fewer than `MIN_LAYERS` layers: too few for its profile to say
+    anything."""
     if not occ.any():
         return None
     up = np.asarray(up, float) / np.linalg.norm(up)
@@ -110,9 +113,16 @@ def find(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray) -> Top | None:
     bottom = float(t[occ].min())
     layer = np.floor((t - bottom) / votes.h + 1e-6).astype(np.int64)
     area = np.bincount(layer[occ])
-    n = len(area)
-    if n < MIN_LAYERS:
+    return None if len(area) < MIN_LAYERS else (up, bottom, layer, area)
+
+
+def find(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray) -> Top | None:
+    """The top the hull `occ` stands on (module docstring), or None."""
+    layers = _layers(votes, occ, up)
+    if layers is None:
         return None
+    up, bottom, layer, area = layers
+    n = len(area)
     k = int(np.argmax(area))
     if k >= LOW * n or n - 1 - k < RISE * k or n - 1 - k < 3:
         return None
@@ -129,15 +139,10 @@ def find_by_grain(images: np.ndarray, cams: Cameras, votes: VoxelVotes, occ: np.
     """A top under a flat object (module docstring): the height in the hull `occ` at which the textured
     pixels well inside the `masks` agree between neighbouring views clearly more than at its other
     heights, where the hull is about as wide as it gets; or None."""
-    if not occ.any():
+    layers = _layers(votes, occ, up)
+    if layers is None:
         return None
-    up = np.asarray(up, float) / np.linalg.norm(up)
-    t = votes.centers @ up
-    bottom = float(t[occ].min())
-    layer = np.floor((t - bottom) / votes.h + 1e-6).astype(np.int64)
-    area = np.bincount(layer[occ])
-    if len(area) < MIN_LAYERS:
-        return None
+    up, bottom, layer, area = layers
     heights = bottom + (np.arange(len(area)) + 0.5) * votes.h
     chosen = sweep_views(len(images))
     kernel = np.ones((5, 5), np.uint8)  # the outline's pixels see what lies behind the object too
