@@ -602,7 +602,7 @@ def _cut_top(cams: Cameras, small: np.ndarray, masks: np.ndarray, up: np.ndarray
              ) -> tuple[tabletop.Cut, tabletop.Top | None]:
     """(`masks` less a table's top they took in with the object (`tabletop`), the top found)."""
     votes, occ, _ = tight_hull(cams, masks, outer, box, resolution, misses)
-    top = tabletop.find(votes, occ, up) or tabletop.find_by_grain(small, cams, votes, occ, up, masks)
+    top = tabletop.find(votes, occ, up) or tabletop.find_by_grain(small, cams, votes, occ, misses, up, masks)
     if top is None:
         return tabletop.Cut(masks, 0), None
     done = tabletop.cut(top, cams, masks, small, lambda image, labels: grabcut(image, labels, iterations)[0])
