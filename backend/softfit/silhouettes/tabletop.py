@@ -33,14 +33,16 @@ part lost with the top in some views is lost from the hull, and is filled down t
 Measured on the development scenes: benchmarks/silhouettes.md, round 29.
 
 A flat object on a table seen whole (a torus lying on it) rises too little for the profile, but the
-top has a grain that the object's faces lack: through the plane at the top's height, neighbouring views
+top has a grain: through the plane at the top's height, neighbouring views
 agree on the textured pixels inside the masks, and at the hull's other heights they do not
 (`find_by_grain`: `supportsweep`'s sweep and rule, counting the masks' own pixels). A top found so must
 also be about the hull's widest part (`SECTION`), and something must stand on it (`CARRIED` of the
-masks not in the top's colour: a board lying alone has a grain too); the cut and its `PRESENT` guard
-are the same. Once the top is cut off, its plane is the support: what sees it beside the object (a
-shadow cast on the top) is background in the rounds that follow (`multiview`). Round 40: drawn-2-2 (a
-dark torus on a side table) mask IoU 0.213 -> 0.861 against the true masks; benchmarks/silhouettes.md."""
+masks not in the top's colour: a board lying alone has a grain too) and lie above it rather than
+below (`RESTS`: a painted object's own grained face, found halfway up, has the rest of the object
+below it as well); the cut and its `PRESENT` guard are the same. Once the top is cut off, its plane is
+the support: what sees it beside the object (a shadow cast on the top) is background in the rounds
+that follow (`multiview`). Round 41: drawn-2-2 (a dark torus on a side table) mask IoU 0.213 -> 0.861
+against the true masks; benchmarks/silhouettes.md."""
 
 from __future__ import annotations
 
