@@ -33,9 +33,9 @@ part lost with the top in some views is lost from the hull, and is filled down t
 Measured on the development scenes: benchmarks/silhouettes.md, round 29.
 
 A flat object on a table seen whole (a torus lying on it) rises too little for the profile, but the
-top has a grain: through the plane at the top's height, neighbouring views
-agree on the textured pixels inside the masks, and at the hull's other heights they do not
-(`find_by_grain`: `supportsweep`'s sweep and rule, counting the masks' own pixels). A top found so must
+top has a grain: through the plane at the top's height, neighbouring views agree on the textured pixels
+inside the masks, and at the hull's other heights they do not (`find_by_grain`: `supportsweep`'s sweep
+and rule, counting the masks' own pixels). A top found so must
 also be about the hull's widest part (`SECTION`), and something must stand on it (`CARRIED` of the
 masks not in the top's colour: a board lying alone has a grain too) and lie above it rather than
 below (`RESTS`: a painted object's own grained face, found halfway up, has the rest of the object
