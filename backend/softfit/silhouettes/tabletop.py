@@ -35,11 +35,11 @@ Measured on the development scenes: benchmarks/silhouettes.md, round 29.
 A flat object on a table seen whole (a torus lying on it) rises too little for the profile, but the
 top has a grain: through the plane at the top's height, neighbouring views agree on the textured pixels
 inside the masks, and at the hull's other heights they do not (`find_by_grain`: `supportsweep`'s sweep
-and rule, counting the masks' own pixels). A top found so must
-also be about the hull's widest part (`SECTION`), and something must stand on it (`CARRIED` of the
-masks not in the top's colour: a board lying alone has a grain too) and lie above it rather than
-below (`RESTS`: a painted object's own grained face, found halfway up, has the rest of the object
-below it as well); the cut and its `PRESENT` guard are the same. Once the top is cut off, its plane is
+and rule, counting the masks' own pixels). A top found so must also be about the hull's widest part
+(`SECTION`), and something must stand on it (`CARRIED` of the masks not in the top's colour: a board
+lying alone has a grain too) and lie above it rather than below (`RESTS`: a painted object's own
+grained face, found halfway up, has the rest of the object below it as well); the cut and its
+`PRESENT` guard are the same. Once the top is cut off, its plane is
 the support: what sees it beside the object (a shadow cast on the top) is background in the rounds
 that follow (`multiview`). Round 41: drawn-2-2 (a dark torus on a side table) mask IoU 0.213 -> 0.861
 against the true masks; benchmarks/silhouettes.md."""
@@ -194,22 +194,27 @@ def _seen_alike(top: Top, cams: Cameras, masks: np.ndarray, images: np.ndarray, 
     return out
 
 
-def _share(sure: np.ndarray, masks: np.ndarray, images: np.ndarray, model: supportcut.Model) -> float:
-    """Median over the views of the share of the mask that surely sees the top: seen alike by the far
-    views and in its colour."""
-    shares = []
-    for s, m, im in zip(sure, masks, images, strict=True):
+def _like(masks: np.ndarray, images: np.ndarray, model: supportcut.Model) -> np.ndarray:
+    """(N, H, W) pixels in the top's colour (`model`), in the views whose mask holds anything."""
+    like = np.zeros(masks.shape, bool)
+    for i, (m, im) in enumerate(zip(masks, images, strict=True)):
         if m.any():
-            like = supportcut.distance(im.astype(np.float64), *model) < supportcut.COLOUR_SIGMAS
-            shares.append(float((s & m & like).sum() / m.sum()))
+            like[i] = supportcut.distance(im.astype(np.float64), *model) < supportcut.COLOUR_SIGMAS
+    return like
+
+
+def _share(sure: np.ndarray, masks: np.ndarray, like: np.ndarray) -> float:
+    """Median over the views of the share of the mask that surely sees the top: seen alike by the far
+    views and in its colour (`like`)."""
+    shares = [float((s & m & k).sum() / m.sum())
+              for s, m, k in zip(sure, masks, like, strict=True) if m.any()]
     return float(np.median(shares)) if shares else 0.0
 
 
-def _stands_on(top: Top, masks: np.ndarray, images: np.ndarray, model: supportcut.Model) -> bool:
-    """Something not in the top's colour stands on it (`CARRIED`), and lies above it rather than below
-    (`RESTS`: a face of the object found by its grain has the object's other parts below it too)."""
-    other = np.stack([(supportcut.distance(im.astype(np.float64), *model) >= supportcut.COLOUR_SIGMAS) & m
-                      for m, im in zip(masks, images, strict=True)])
+def _stands_on(top: Top, masks: np.ndarray, like: np.ndarray) -> bool:
+    """Something not in the top's colour (`like`) stands on it (`CARRIED`), and lies above it rather than
+    below (`RESTS`: a face of the object found by its grain has the object's other parts below it too)."""
+    other = masks & ~like
     shares = [float(o[m].mean()) for o, m in zip(other, masks, strict=True) if m.any()]
     if not shares or float(np.median(shares)) < CARRIED or top.hull is None:
         return False
@@ -228,9 +233,12 @@ def cut(top: Top, cams: Cameras, masks: np.ndarray, images: np.ndarray,
     sure = _seen_alike(top, cams, masks, images, region)
     samples = [im[s].astype(np.float64) for im, s in zip(images, sure, strict=True)]
     pooled = supportcut.robust_gaussian(np.concatenate(samples))
-    if pooled is None or _share(sure, masks, images, pooled) < PRESENT:
+    if pooled is None:
         return Cut(masks, 0)
-    if top.grain is not None and not _stands_on(top, masks, images, pooled):
+    like = _like(masks, images, pooled)
+    if _share(sure, masks, like) < PRESENT:
+        return Cut(masks, 0)
+    if top.grain is not None and not _stands_on(top, masks, like):
         return Cut(masks, 0)  # a flat object with a grain of its own (a book), or a face of the object
     own = [supportcut.robust_gaussian(x) if len(x) >= VIEW_SAMPLES else None for x in samples]
     models = [[pooled] if m is None else [pooled, m] for m in own]
