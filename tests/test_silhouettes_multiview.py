@@ -58,6 +58,34 @@ def test_agreement_flags_a_wrong_view_and_weights_it_down(backdrop_scene):
                                                                          range(len(gt))))).warnings)
 
 
+def test_a_part_only_some_views_keep_is_warned_about(backdrop_scene):
+    """Most views lose the object's lower third (as where it has the colour of what lies behind it);
+    the views that keep it agree with each other, not with the rest: agreement cannot say which side is
+    right, so the judgement must say there is a part only some views keep."""
+    _, gt, cams = backdrop_scene
+    names = [f"v{i}" for i in range(len(gt))]
+
+    def lose_lower_third(views):
+        out = gt.copy()
+        for i in views:
+            ys = np.flatnonzero(gt[i].any(1))
+            out[i, ys[0] + 2 * (ys[-1] - ys[0]) // 3:] = False
+        return out
+
+    kept = [0, 4, 8]  # a quarter of the 12 views, spread round the object
+    judged = confidence.assess(cams, lose_lower_third([i for i in range(len(gt)) if i not in kept]), names)
+    said = [x for x in judged.warnings if "a part of their own" in x]
+    assert len(said) == 1 and all(f"v{i}," in said[0] or f"v{i};" in said[0] for i in kept), judged.warnings
+    assert all(judged.alone[i] >= confidence.ALONE for i in kept), judged.alone
+    assert judged.info()["view_part_alone"] is not None and judged.doubts >= 1
+    # Two views keeping it are two doubtful views, not a doubt on the whole capture.
+    two = confidence.assess(cams, lose_lower_third([i for i in range(len(gt)) if i not in (0, 6)]), names)
+    assert not any("a part of their own" in x for x in two.warnings), two.warnings
+    # True masks: the other views' hull is looser than the object, never tighter, so no view keeps one.
+    good = confidence.assess(cams, gt, names)
+    assert (good.alone < confidence.ALONE).all(), good.alone
+
+
 def _ring(n: int = 8, size: int = 64) -> Cameras:
     return turntable(np.arange(n) * 360.0 / n, distance=3.0, elevation_deg=25.0, fov_deg=40.0, width=size,
                      height=size)
