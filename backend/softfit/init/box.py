@@ -14,6 +14,7 @@ from scipy.optimize import linprog
 from softfit.cameras import Cameras
 from softfit.data.framing import leaves_frame
 from softfit.errors import InputError
+from softfit.pixelbox import around
 
 
 def mask_bboxes(silhouettes: np.ndarray) -> np.ndarray:
@@ -23,10 +24,10 @@ def mask_bboxes(silhouettes: np.ndarray) -> np.ndarray:
     m = np.asarray(silhouettes) > 0.5
     out = np.empty((len(m), 4))
     for i, v in enumerate(m):
-        cols, rows = np.flatnonzero(v.any(axis=0)), np.flatnonzero(v.any(axis=1))
-        if len(cols) == 0:
+        box = around(v)
+        if box is None:
             raise InputError(f"silhouette of view {i} is empty: cannot place an initial mesh")
-        out[i] = cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
+        out[i] = box[1].start, box[0].start, box[1].stop, box[0].stop
     return out
 
 

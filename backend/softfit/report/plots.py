@@ -12,6 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from softfit.pixelbox import around
+
 # Overlay colours (RGB): where the fit and the target agree, and where each one alone covers a pixel.
 BOTH = (60, 175, 75)
 TARGET_ONLY = (225, 40, 60)
@@ -106,15 +108,11 @@ def _crop(targets: np.ndarray, fitted: np.ndarray, margin: float = 0.1, photos: 
     """Crop every view to one box around everything either silhouette covers (plus a margin), so a small
     object fills its cell; one box for all views keeps their scale comparable."""
     cover = ((targets > 0.5) | (fitted > 0.5)).any(0) if len(targets) else np.zeros((0, 0), bool)
-    if not cover.any():
+    box = around(cover, 2, margin) if cover.size else None
+    if box is None:
         return targets, fitted, photos
-    rows, cols = np.flatnonzero(cover.any(1)), np.flatnonzero(cover.any(0))
-    h, w = cover.shape
-    pad = int(margin * max(rows[-1] - rows[0], cols[-1] - cols[0])) + 2
-    r0, r1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, h)
-    c0, c1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)
-    return (targets[:, r0:r1, c0:c1], fitted[:, r0:r1, c0:c1],
-            None if photos is None else photos[:, r0:r1, c0:c1])
+    crop = (slice(None), *box)
+    return targets[crop], fitted[crop], None if photos is None else photos[crop]
 
 
 def overlays_plot(path: str | Path, targets: np.ndarray, fitted: np.ndarray, names: list[str],

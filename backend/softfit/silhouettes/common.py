@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from softfit.errors import InputError
+from softfit.pixelbox import around
 from softfit.sysinfo import machine_cpus
 
 T = TypeVar("T")
@@ -217,12 +218,9 @@ def refine_edges(image: np.ndarray, mask: np.ndarray, band: int = 1, window: int
     if not m.any() or m.all() or band < 1:
         return m
     # Work in the outline's bounding box (plus room for the sure pixels around it): edges are few pixels.
-    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
-    pad = 2 * band + window + 2
-    y0, y1 = max(0, rows[0] - pad), min(m.shape[0], rows[-1] + pad + 1)
-    x0, x1 = max(0, cols[0] - pad), min(m.shape[1], cols[-1] + pad + 1)
+    box = around(m, 2 * band + window + 2)
     out = m.copy()
-    out[y0:y1, x0:x1] = _refine_crop(image[y0:y1, x0:x1], m[y0:y1, x0:x1], band, window, min_contrast)
+    out[box] = _refine_crop(image[box], m[box], band, window, min_contrast)
     return out
 
 

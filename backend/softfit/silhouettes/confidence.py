@@ -323,7 +323,7 @@ def judge(cameras: Cameras, masks: np.ndarray, box: tuple[np.ndarray, np.ndarray
     votes = VoxelVotes(cameras, box[0], box[1], resolution)
     inside = votes.inside(m)
     misses = max_misses // 2  # a tighter hull than the segmentation prior's
-    others = [votes.project(votes.hull(inside, misses, leave_out=i), i) for i in range(n)]
+    others = others_hulls(votes, inside, misses)
     agreement = np.array([_iou(x, o) for x, o in zip(m, others, strict=True)])
     alone = np.array([alone_share(x, o) for x, o in zip(m, others, strict=True)])
     # What perfectly consistent masks (the hull's own outlines) score with these cameras: the leave-one-out
@@ -342,10 +342,14 @@ def judge(cameras: Cameras, masks: np.ndarray, box: tuple[np.ndarray, np.ndarray
                           doubts=len(doubts))
 
 
+def others_hulls(votes: VoxelVotes, inside: np.ndarray, misses: int) -> list[np.ndarray]:
+    """Per view, the hull of the other views' masks (`inside`: their votes) reprojected into it."""
+    return [votes.project(votes.hull(inside, misses, leave_out=i), i) for i in range(len(inside))]
+
+
 def leave_one_out(votes: VoxelVotes, masks: np.ndarray, inside: np.ndarray, misses: int) -> np.ndarray:
     """(N,) IoU of each mask with the hull of the other views' masks, reprojected into its view."""
-    return np.array([_iou(masks[i], votes.project(votes.hull(inside, misses, leave_out=i), i))
-                     for i in range(len(masks))])
+    return np.array([_iou(x, o) for x, o in zip(masks, others_hulls(votes, inside, misses), strict=True)])
 
 
 def alone_share(mask: np.ndarray, others: np.ndarray) -> float:

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from softfit.cameras import Cameras
+from softfit.pixelbox import Box, around
 from softfit.silhouettes.common import per_view
 from softfit.silhouettes.convergence import ObjectRegion
 from softfit.silhouettes.supportplane import in_plane_axes
@@ -73,7 +74,6 @@ class SupportSweep(SupportHeight):
     pixels: np.ndarray
 
 
-Box = tuple[slice, slice]  # rows and columns of a view's pixels
 
 
 def plane_points(cams: Cameras, i: int, up: np.ndarray, height: float, box: Box | None = None
@@ -217,17 +217,6 @@ def best_height(views: WindowedViews, cams: Cameras, up: np.ndarray, heights: np
     peak = float(heights[int(np.argmax(shares))])
     best, t = max((float(shares.max()), peak), *((share(peak + d), peak + d) for d in (-half, half)))
     return best, t, float(np.median(shares))
-
-
-def around(sel: np.ndarray, pad: int) -> Box | None:
-    """The box around the (H, W) pixels `sel`, `pad` px wider on every side within the image; None when
-    there are none."""
-    rows, cols = np.flatnonzero(sel.any(1)), np.flatnonzero(sel.any(0))
-    if not len(rows):
-        return None
-    h, w = sel.shape
-    return (slice(max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, h)),
-            slice(max(cols[0] - pad, 0), min(cols[-1] + 1 + pad, w)))
 
 
 def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:
