@@ -126,6 +126,8 @@ def _run_with(results: dict[float, tuple]):
     ((0.82, 0.05, False), (0.83, 0.02, False), 0.5),  # ... only a little better: not kept
     ((0.82, 0.17, False), (0.95, 0.22, False), 0.5),  # ... better, but further off the aim point
     ((0.82, 0.17, False), (0.95, 0.17, False), 0.25),  # ... no further off it
+    ((0.79, 0.141, False), (0.97, 0.142, False), 0.25),  # ... further by less than a working-size pixel
+    ((0.79, 0.141, False), (0.97, 0.165, False), 0.5),  # ... by more
     ((0.90, 0.10, True), (1.00, 0.50, False), None),  # the standing rule acted: no retry
     ((0.95, 0.28, False), (0.94, 0.10, False), 0.25),  # off the aim point: closer, agreeing no worse
     ((0.95, 0.28, False), (0.80, 0.10, False), 0.5),  # ... but agreeing worse
