@@ -108,7 +108,7 @@ def _crop(targets: np.ndarray, fitted: np.ndarray, margin: float = 0.1, photos: 
     """Crop every view to one box around everything either silhouette covers (plus a margin), so a small
     object fills its cell; one box for all views keeps their scale comparable."""
     cover = ((targets > 0.5) | (fitted > 0.5)).any(0) if len(targets) else np.zeros((0, 0), bool)
-    box = around(cover, 2, margin) if cover.size else None
+    box = around(cover, 2, margin)
     if box is None:
         return targets, fitted, photos
     crop = (slice(None), *box)

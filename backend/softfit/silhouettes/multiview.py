@@ -673,7 +673,7 @@ def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: floa
       (`confidence.WARN_MEDIAN`); kept when the second's is higher by `tolerance` and its masks sit no
       further off the aim point (or the aim check's bound) than `tolerance` more: a pixel at the working
       size is 0.02 of an object 50 px across, and drawn-5-10's second masks, agreeing 0.97 against
-      0.79, sat 0.0017 further off and were left (mask IoU 0.751; kept, 0.953; round 43).
+      0.79, sat 0.0017 further off and were left (mask IoU against the true masks 0.751; kept, 0.953).
     The seed's size comes from the framing; an object much smaller in the frame than that (a mug on a
     table shot from afar) leaves the disc mostly on the table, every view then cuts out the table, and
     the masks agree with each other: only the aim check notices. Where the disc takes in a patch of the

@@ -74,8 +74,6 @@ class SupportSweep(SupportHeight):
     pixels: np.ndarray
 
 
-
-
 def plane_points(cams: Cameras, i: int, up: np.ndarray, height: float, box: Box | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """((H, W, 3) where each pixel's ray meets the plane, (H, W) whether it meets it in front); within
