@@ -27,7 +27,8 @@ ADDON_LOGIC = Path(__file__).resolve().parent.parent / "addon" / "logic"
 BLENDER_MODULES = {"bpy", "bpy_extras", "mathutils", "bmesh", "addon_utils", "bl_ui", "bl_operators", "gpu",
                    "gpu_extras", "blf", "idprop", "imbuf", "aud", "freestyle"}
 LAYERS = {
-    "core": ("errors", "atomic", "cameras", "projection", "raster", "mesh", "wire", "sysinfo", "_C"),
+    "core": ("errors", "atomic", "cameras", "projection", "pixelbox", "raster", "mesh", "wire", "sysinfo",
+             "_C"),
     "stages": ("data", "silhouettes", "sfm", "init", "fit", "metrics", "texture", "report"),
     "pipeline": ("pipeline",),
     "services": ("server", "bench", "experiments", "batch", "dataset"),
