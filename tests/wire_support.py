@@ -75,7 +75,9 @@ def launch(*args: str, env: dict[str, str] | None = None):
 
 def raw_dealer(ctx, address: str, token: str | None, timeout_ms: int = 5000):
     """A bare DEALER speaking to a server as an attacker or fuzzer would: with the transport credential
-    derived from `token` (None: none at all, refused by the server's authenticator)."""
+    derived from `token` (None: none at all, refused by the server's authenticator). Sends time out too
+    (zmq.Again): a refused peer can be left without a connection to queue on, and a DEALER's send then
+    waits for one, for ever without a timeout (a CI run hung there once)."""
     import zmq
 
     from softfit.wire.protocol import ZAP_USER, zap_password
@@ -83,6 +85,7 @@ def raw_dealer(ctx, address: str, token: str | None, timeout_ms: int = 5000):
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    sock.setsockopt(zmq.SNDTIMEO, timeout_ms)
     if token is not None:
         sock.plain_username, sock.plain_password = ZAP_USER, zap_password(token)
     sock.connect(address)
