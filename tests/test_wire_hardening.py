@@ -44,15 +44,15 @@ def test_unauthenticated_burst_is_refused_before_it_is_buffered(one_worker):
         before = rss_kb(pid)
         frame = b"\0" * (1 << 20)  # one shared buffer: the attacker's cost stays small too
         attackers = [raw_dealer(ctx, one_worker.address, None) for _ in range(2)]
-        sent = 0
-        for a in attackers:
+        sent = [0] * len(attackers)
+        for k, a in enumerate(attackers):
             for _ in range(8):  # 8 messages x 4 frames x 1 MiB per attacker
                 try:
                     a.send_multipart([MAGIC, b"", frame, frame, frame, frame], copy=False)
                 except zmq.Again:  # refused before it could queue them all: left with nowhere to send
                     break
-                sent += 1
-        assert sent >= 2, sent  # each queued at least one burst on its first connection
+                sent[k] += 1
+        assert min(sent) >= 1, sent  # each queued at least one burst on its first connection
         insider = raw_dealer(ctx, one_worker.address, one_worker.token, 1000)
         insider.send_multipart([MAGIC, b"", b"{}", frame + frame], copy=False)  # frame over MAXMSGSIZE
         rtts = [good.ping() for _ in range(50)]

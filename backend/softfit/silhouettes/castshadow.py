@@ -139,7 +139,7 @@ def restore(votes: VoxelVotes, masks: np.ndarray, cleared: np.ndarray, misses: i
     for i in np.flatnonzero((cleared != masks).reshape(len(masks), -1).any(1)):
         i = int(i)
         labels, n = ndimage.label(masks[i] & ~cleared[i])
-        others = votes.project(votes.hull(inside, misses, leave_out=i), i)
+        others = votes.others(inside, misses, i)
         total = np.bincount(labels.ravel(), minlength=n + 1)
         held = np.bincount(labels[others].ravel(), minlength=n + 1)
         low = np.bincount(labels[votes.project(base, i)].ravel(), minlength=n + 1)

@@ -344,7 +344,7 @@ def judge(cameras: Cameras, masks: np.ndarray, box: tuple[np.ndarray, np.ndarray
 
 def others_hulls(votes: VoxelVotes, inside: np.ndarray, misses: int) -> list[np.ndarray]:
     """Per view, the hull of the other views' masks (`inside`: their votes) reprojected into it."""
-    return [votes.project(votes.hull(inside, misses, leave_out=i), i) for i in range(len(inside))]
+    return [votes.others(inside, misses, i) for i in range(len(inside))]
 
 
 def leave_one_out(votes: VoxelVotes, masks: np.ndarray, inside: np.ndarray, misses: int) -> np.ndarray:

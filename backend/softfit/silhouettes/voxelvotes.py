@@ -60,6 +60,11 @@ class VoxelVotes:
             misses = misses - (~inside[leave_out])
         return misses <= max_misses
 
+    def others(self, inside: np.ndarray, max_misses: int, view: int) -> np.ndarray:
+        """(H, W) bool: the hull of the other views' masks (`hull` leaving `view` out) as `view` sees it:
+        what the rest of the capture says that view's mask should be."""
+        return self.project(self.hull(inside, max_misses, leave_out=view), view)
+
     def grid(self, occ: np.ndarray) -> np.ndarray:
         return occ.reshape(tuple(self.dims))
 
