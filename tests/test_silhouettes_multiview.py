@@ -12,7 +12,7 @@ from init_support import BACKDROP, iou, load_views
 from softfit import silhouettes as S
 from softfit.cameras import Cameras, look_at, turntable
 from softfit.errors import InputError
-from softfit.silhouettes import confidence, convergence, multiview, staticbackground
+from softfit.silhouettes import confidence, convergence, cutlabels, multiview, staticbackground
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
 
 
@@ -210,10 +210,10 @@ def test_fixed_camera_veto_needs_the_colour_models_to_agree():
     static = np.ones_like(prior)  # the whole view matches the median background
     bg_like = np.ones_like(prior)
     bg_like[48:52, 70:73] = False  # a dark loop just outside the prior, object-coloured
-    labels = multiview.prior_labels(prior, prior, static, 0.0, 0.15, bg_like)
+    labels = cutlabels.prior_labels(prior, prior, static, 0.0, 0.15, bg_like)
     assert (labels[48:52, 70:73] == cv2.GC_PR_BGD).all()  # GrabCut may still take it
     assert (labels[30:34, 70:73] == cv2.GC_BGD).all()  # background by both tests: vetoed
-    assert (multiview.prior_labels(prior, prior, static, 0.0, 0.15)[48:52, 70:73] == cv2.GC_BGD).all()
+    assert (cutlabels.prior_labels(prior, prior, static, 0.0, 0.15)[48:52, 70:73] == cv2.GC_BGD).all()
 
 
 def test_multiview_needs_cameras():

@@ -13,7 +13,7 @@ from softfit.bench.silhouettes import truth_view
 from softfit.data.load import load_dataset
 from softfit.errors import InputError
 from softfit.metrics import silhouette_iou
-from softfit.silhouettes import confidence, multiview
+from softfit.silhouettes import confidence, multiview, seedretry
 
 
 @pytest.mark.slow
@@ -87,7 +87,7 @@ def test_only_a_failure_to_isolate_is_retried_with_the_smaller_seed():
         raise InputError("12 images but 11 cameras")
 
     with pytest.raises(InputError, match="12 images but 11 cameras"):
-        multiview._with_smaller_seed(mismatched, 0.5)
+        seedretry.with_smaller_seed(mismatched, 0.5)
     assert seeds == [0.5]
 
     seeds.clear()
@@ -97,14 +97,14 @@ def test_only_a_failure_to_isolate_is_retried_with_the_smaller_seed():
         raise multiview.NotIsolated(f"no object could be isolated (seed {seed})")
 
     with pytest.raises(InputError, match=r"seed 0\.5\)"):  # the first run's error, unchanged
-        multiview._with_smaller_seed(nothing, 0.5)
+        seedretry.with_smaller_seed(nothing, 0.5)
     assert seeds == [0.5, 0.25]
 
 
 def _run_with(results: dict[float, tuple]):
-    """A `run(seed)` for `_with_smaller_seed` whose masks' confidence is fixed per seed: (median relative
-    agreement, aim offset, whether the standing rule acted[, the signs before the shadow cut]); the seeds
-    asked for are recorded."""
+    """A `run(seed)` for `seedretry.with_smaller_seed` whose masks' confidence is fixed per seed: (median
+    relative agreement, aim offset, whether the standing rule acted[, the signs before the shadow cut]);
+    the seeds asked for are recorded."""
     asked: list[float] = []
 
     def run(seed: float) -> multiview.MultiViewSegmentation:
@@ -133,10 +133,10 @@ def _run_with(results: dict[float, tuple]):
     ((0.95, 0.28, False), (0.80, 0.10, False), 0.5),  # ... but agreeing worse
 ])
 def test_the_smaller_seed_is_tried_on_poor_agreement_or_off_aim_and_kept_on_evidence(first, second, kept):
-    """The retry's two triggers and what each keeps (`_with_smaller_seed`): the masks agree poorly
+    """The retry's two triggers and what each keeps (`seedretry.with_smaller_seed`): the masks agree poorly
     (median relative agreement under the warning's level) or sit off the point the cameras aim at."""
     run, asked = _run_with({0.5: first, 0.25: second})
-    seg = multiview._with_smaller_seed(run, 0.5)
+    seg = seedretry.with_smaller_seed(run, 0.5)
     assert asked == ([0.5] if kept is None else [0.5, 0.25])
     assert seg.masks.all() == (kept != 0.25)  # the first run's masks are all True, the second's False
     if kept is not None:
@@ -155,7 +155,7 @@ def test_the_retry_reads_the_signs_before_the_shadow_cut(before_cut, retried):
     """A shadow cut that took away most of the support a misled seed brought in leaves masks whose final
     agreement and aim look sound; the signs read before the cut still call for the smaller seed."""
     run, asked = _run_with({0.5: (0.95, 0.08, False, before_cut), 0.25: (0.99, 0.01, False)})
-    seg = multiview._with_smaller_seed(run, 0.5)
+    seg = seedretry.with_smaller_seed(run, 0.5)
     assert asked == ([0.5, 0.25] if retried else [0.5])
     assert seg.masks.all() == (not retried)  # the second run's masks are kept when tried
     if retried:

@@ -9,7 +9,7 @@ import pytest
 
 from softfit.cameras import turntable
 from softfit.silhouettes import standing
-from softfit.silhouettes.multiview import prior_labels
+from softfit.silhouettes.cutlabels import prior_labels
 from softfit.silhouettes.voxelvotes import VoxelVotes
 
 UP = np.array([0.0, 0.0, 1.0])

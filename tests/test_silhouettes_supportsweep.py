@@ -10,7 +10,7 @@ from softfit.cameras import Cameras, turntable
 from softfit.pixelbox import around
 from softfit.silhouettes import supportsweep
 from softfit.silhouettes.convergence import ObjectRegion
-from softfit.silhouettes.multiview import prior_labels
+from softfit.silhouettes.cutlabels import prior_labels
 
 FLOOR = -0.35  # the floor's height (world +Z up); the ball of radius 0.35 rests on it at the origin
 BALL = 0.35

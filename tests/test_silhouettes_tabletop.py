@@ -10,7 +10,7 @@ from init_support import iou
 from splat_support import as_benchmarked, box, cylinder, grained, photos, rendered
 
 from softfit.cameras import Cameras, turntable
-from softfit.silhouettes import multiview, tabletop, topsweep
+from softfit.silhouettes import cutlabels, multiview, tabletop, topsweep
 
 WOOD, BLUE = (150, 105, 65), (40, 70, 170)
 UP = np.array([0.0, 0.0, 1.0])
@@ -45,7 +45,7 @@ def _find_by_grain(cams: Cameras, masks: np.ndarray, images: np.ndarray) -> tabl
 
 
 def _cut(top: tabletop.Top, cams: Cameras, masks: np.ndarray, images: np.ndarray) -> tabletop.Cut:
-    return tabletop.cut(top, cams, masks, images, lambda im, lab: multiview.grabcut(im, lab, 4)[0])
+    return tabletop.cut(top, cams, masks, images, lambda im, lab: cutlabels.grabcut(im, lab, 4)[0])
 
 
 def test_the_top_under_a_box_is_found_in_the_hull_and_cut_by_its_colour():

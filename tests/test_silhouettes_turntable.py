@@ -10,7 +10,7 @@ from init_support import iou
 from splat_support import as_benchmarked, box, cylinder, photos, rendered
 
 from softfit.cameras import Cameras, turntable
-from softfit.silhouettes import multiview
+from softfit.silhouettes import cutlabels, multiview
 from softfit.silhouettes import turntable as disc_step
 from softfit.silhouettes.staticbackground import StaticBackground
 
@@ -39,7 +39,7 @@ def test_the_disc_under_a_box_is_found_by_its_rim_and_cut_by_its_colour():
     assert abs(found.top) < 0.03 and abs(found.radius - 0.8) < 0.04, found
     assert found.above > disc_step.ABOVE  # the box rises above its far rim
     done = disc_step.cut(found, cams, masks, images, _static(images),
-                         lambda im, lab: multiview.grabcut(im, lab, 4)[0])
+                         lambda im, lab: cutlabels.grabcut(im, lab, 4)[0])
     assert not done.ambiguous and done.views == len(cams)
     before, after = iou(masks, box_only).mean(), iou(done.masks, box_only).mean()
     assert before < 0.7 and after > 0.9, (before, after)
@@ -52,7 +52,7 @@ def test_a_box_in_the_discs_own_colour_is_left_alone():
     found = disc_step.find(masks, cams, np.array([0.0, 0.0, 1.0]), _static(images))
     assert found is not None
     done = disc_step.cut(found, cams, masks, images, _static(images),
-                         lambda im, lab: multiview.grabcut(im, lab, 4)[0])
+                         lambda im, lab: cutlabels.grabcut(im, lab, 4)[0])
     assert done.ambiguous and done.views == 0 and (done.masks == masks).all()
 
 

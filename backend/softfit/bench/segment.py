@@ -79,7 +79,7 @@ def markdown(rows: dict[str, dict], info: dict, command: str = "softfit bench se
                      f"| {met} |")
     lines += ["", "A capture whose masks sit off the point the cameras aim at, or agree poorly with each "
               f"other (median relative agreement below {WARN_MEDIAN}, the level that warns), is segmented "
-              "twice (a second first-round seed half the size, `multiview._with_smaller_seed`); both runs "
+              "twice (a second first-round seed half the size, `seedretry.with_smaller_seed`); both runs "
               "count. The "
               "threads cannot reach 2x on two cores: part of each view's work holds Python's lock (the "
               "mask cleaning, the colour models' bookkeeping), OpenCV already spreads some of its calls "

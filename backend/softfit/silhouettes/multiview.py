@@ -55,12 +55,9 @@ drawn-6-5 0.900 -> 0.126), at about 4 x the time."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -78,10 +75,8 @@ from softfit.silhouettes import (
     topsweep,
     turntable,
 )
-from softfit.silhouettes.colourmodel import background_regions, enclosed_background, looks_like_background
+from softfit.silhouettes.colourmodel import background_regions, enclosed_background
 from softfit.silhouettes.common import (
-    band_pixels,
-    border_width,
     check_images,
     clean_mask,
     per_view,
@@ -89,7 +84,6 @@ from softfit.silhouettes.common import (
 )
 from softfit.silhouettes.confidence import (
     AIM_OFFSET,
-    WARN_MEDIAN,
     ViewConfidence,
     aim_offset,
     aim_side,
@@ -98,27 +92,24 @@ from softfit.silhouettes.confidence import (
     unchanging_share,
 )
 from softfit.silhouettes.convergence import object_region
+from softfit.silhouettes.cutlabels import grabcut, prior_labels, seed_labels
+from softfit.silhouettes.seedretry import NotIsolated, SeedFree, with_smaller_seed
 from softfit.silhouettes.supportplane import Plane, find_support
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
 
 KEEP_AFTER_CUT = 0.5  # a support plane found in the photos that cuts more of the hull away is not the support
 GAP_CLOSE = 5  # px: gaps between support pixels closed before they are taken out of the footprint's hull
 LEAVES_FRAME = 0.75  # masks reaching the border in this fraction of views: no whole object to fit
-T = TypeVar("T")
 TRY = ("try --silhouette grabcut, give masks (--silhouette mask with a masks/ folder), or photograph the "
        "empty scene and pass it (--silhouette backdrop:backdrop=EMPTY.png)")
-
-
-class NotIsolated(InputError):
-    """The segmentation ran but isolated no object: the error a smaller seed may cure (`_with_smaller_seed`
-    retries on it, and on no other)."""
 
 
 @dataclass
 class MultiViewSegmentation:
     """masks (N, H, W) bool; confidence: per-view agreement with the other views' hull; rounds run;
     notes: what the method found about the capture (static background, support cut), for the report;
-    stood: whether the standing rule acted (then no smaller-seed retry runs: `_with_smaller_seed`)."""
+    stood: whether the standing rule acted (then no smaller-seed retry runs:
+    `seedretry.with_smaller_seed`)."""
 
     masks: np.ndarray
     confidence: ViewConfidence
@@ -142,95 +133,6 @@ def _small(images: np.ndarray, cameras: Cameras, max_side: int) -> tuple[np.ndar
     ws, hs = max(8, round(w * s)), max(8, round(h * s))
     small = np.stack([cv2.resize(im, (ws, hs), interpolation=cv2.INTER_AREA) for im in images])
     return small, cameras.resized(ws, hs)
-
-
-def _frame(labels: np.ndarray, border: float) -> None:
-    bw = border_width(*labels.shape, border)
-    labels[:bw], labels[-bw:], labels[:, :bw], labels[:, -bw:] = (cv2.GC_BGD,) * 4
-
-
-def seed_labels(shape: tuple[int, int], center: np.ndarray, radius: float, changed: np.ndarray | None,
-                border: float) -> np.ndarray:
-    """Round-one labels: a disc of `radius` px around the projected centre probable object; with a fixed
-    camera, pixels unlike the background inside twice that radius too; the frame sure background."""
-    labels = np.full(shape, cv2.GC_PR_BGD, np.uint8)
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    r2 = (xx + 0.5 - center[0]) ** 2 + (yy + 0.5 - center[1]) ** 2
-    labels[r2 <= radius**2] = cv2.GC_PR_FGD
-    if changed is not None:
-        labels[changed & (r2 <= (3 * radius) ** 2)] = cv2.GC_PR_FGD
-    _frame(labels, border)
-    return labels
-
-
-def prior_labels(prior: np.ndarray, mask: np.ndarray, static: np.ndarray | None, border: float, band: float,
-                 bg_like: np.ndarray | None = None, core: float = 3.0, support: np.ndarray | None = None,
-                 stands: np.ndarray | None = None) -> np.ndarray:
-    """Labels from the reprojected hull `prior` and the view's own last `mask`: sure object in a ring
-    inside both, deeper than the band but at most `core` bands deep (the hull is looser than the object
-    wherever few views constrain it, so it alone never forces a pixel in); sure background farther than
-    the band outside the prior (or in the band, matching a fixed camera's background and, when `bg_like`
-    is given, looking like background to the colour models too: a dark object on a dark cloth matches
-    the median background within its noise, and the median test alone cut its outer loops off for good;
-    dev dark knot mask IoU 0.57 -> 0.66 with both tests required); probable object
-    elsewhere inside the prior, probable background in the band. The band is `band` x the prior's
-    equivalent radius (at least 2 px). A hole the hull cannot carve (a torus seen from above, a knot's
-    loops) sits deep inside the prior, so the deep interior is only probable object: forced in, its
-    pixels taught GrabCut's object model the colours of the floor seen through the hole, and the hole
-    stayed filled round after round. `bg_like`: pixels that look like background (by the last round's
-    GrabCut models, or by models of the mask's rim against its surroundings, which the hole's colours
-    have not tainted); inside the prior they start as probable background and are never forced in.
-    Measured on the development scenes (mask IoU against the true masks), both together: a torus on a
-    table 0.81 -> 0.96 (0.84 or 0.90 with either alone), a clay knot 0.69 -> 0.73, a glossy torus
-    0.80 -> 0.83; the other three within 0.001. `support`: pixels that see the support plane outside the
-    object's footprint (`supportsweep`): sure background, whatever the prior says. `stands`: the
-    projection of what a hull floating above its support is missing (`standing`): deeper than the band
-    inside it and the prior, sure object whatever the last mask and the colour models said (they lost
-    that part in every view, so only a forced label teaches GrabCut its colours)."""
-    labels = np.full(prior.shape, cv2.GC_PR_BGD, np.uint8)
-    if not prior.any():
-        _frame(labels, border)
-        return labels
-    m = band_pixels(prior, band)
-    u8 = prior.astype(np.uint8)
-    d_in = cv2.distanceTransform(u8 & mask.astype(np.uint8), cv2.DIST_L2, 5)
-    d_out = cv2.distanceTransform(1 - u8, cv2.DIST_L2, 5)
-    labels[prior] = cv2.GC_PR_FGD
-    sure = (d_in > m) & (d_in <= core * m)
-    if bg_like is not None:
-        labels[prior & bg_like] = cv2.GC_PR_BGD
-        sure &= ~bg_like
-    labels[sure] = cv2.GC_FGD
-    if stands is not None:
-        d_st = cv2.distanceTransform((stands & prior).astype(np.uint8), cv2.DIST_L2, 5)
-        labels[d_st > m] = cv2.GC_FGD
-    labels[d_out > m] = cv2.GC_BGD
-    if static is not None:
-        veto = static & ~prior
-        labels[veto if bg_like is None else veto & bg_like] = cv2.GC_BGD
-    if support is not None:
-        labels[support] = cv2.GC_BGD
-    _frame(labels, border)
-    return labels
-
-
-def grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> tuple[np.ndarray, np.ndarray]:
-    """((H, W) bool object pixels, (H, W) bool pixels the learnt background colour model explains better
-    than the object's) after GrabCut from `labels` (kept as they are if the colour models
-    degenerate, e.g. on a flat image). The whole image takes part even when the prior confines the
-    object: the background model learns every background colour (measured: cropping to the object's
-    neighbourhood lost 0.05 IoU on a textured floor)."""
-    if (labels == cv2.GC_BGD).all():
-        return np.zeros(labels.shape, bool), np.ones(labels.shape, bool)
-    lab = labels.copy()
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.setRNGSeed(0)  # GrabCut's k-means initialisation: same photos, same masks
-    bgr = np.ascontiguousarray(image[..., ::-1])
-    with contextlib.suppress(cv2.error):
-        cv2.grabCut(bgr, lab, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    fg = (lab == cv2.GC_FGD) | (lab == cv2.GC_PR_FGD)
-    return (clean_mask(fg, open_radius=1, keep="large", min_frac=0.1, holes=0.02),
-            looks_like_background(bgr, bgd, fgd))
 
 
 def _round_cut(i: int, *, small: np.ndarray, bgr: np.ndarray, votes: VoxelVotes, occ: np.ndarray,
@@ -319,23 +221,23 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     round; `band`: uncertain band around the prior (x its radius); `settle`: stop when successive rounds'
     masks agree to this mean IoU; `seed`: the first round's disc radius, x the object's radius the framing
     suggests; `retry`: when no object is isolated or the masks sit off the point the cameras aim at,
-    segment again with half the seed (`_with_smaller_seed`); `sweep`: without 3-D points, look for the
-    support plane in the photos (`supportsweep`; never for a fixed camera; on by default since round 35,
-    `multiview:sweep=no` turns it off: on the 76 photoreal scenes the fits from its masks lost on 4 and
-    gained on 9, held-out IoU against the true masks +0.015 on average over the 16 scenes whose masks it
-    changed (drawn-3-11 0.770 -> 0.935, drawn-3-9 0.750 -> 0.865; drawn-4-7 0.961 -> 0.866, whose
+    segment again with half the seed (`seedretry.with_smaller_seed`); `sweep`: without 3-D points, look
+    for the support plane in the photos (`supportsweep`; never for a fixed camera; on by default since
+    round 35, `multiview:sweep=no` turns it off: on the 76 photoreal scenes the fits from its masks lost
+    on 4 and gained on 9, held-out IoU against the true masks +0.015 on average over the 16 scenes whose
+    masks it changed (drawn-3-11 0.770 -> 0.935, drawn-3-9 0.750 -> 0.865; drawn-4-7 0.961 -> 0.866, whose
     cleaner first run no longer calls for the smaller-seed retry that dropped a distractor cube); round
     11's loss on the benchmark's glossy-table and small-desk is gone with the later steps)."""
     if isinstance(seed, bool) or not isinstance(seed, int | float) or not 0 < seed <= 2:
         raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
                          f"got {seed}")
-    once = _SeedFree()
+    once = SeedFree()
 
     def run(s: float) -> MultiViewSegmentation:
         return _segment_once(images, cameras, names, rounds, max_side, resolution, miss_frac, band,
                              iterations, border, settle, prior_miss_frac, points, s, sweep, once)
 
-    chosen = _with_smaller_seed(run, seed) if retry else run(seed)
+    chosen = with_smaller_seed(run, seed) if retry else run(seed)
     # To the photos' size once, for the run kept (a retry's loser is never upsampled).
     t0, imgs = time.perf_counter(), check_images(images)
     full = np.stack(per_view(lambda i: _upsample(imgs[i], chosen.masks[i]), len(imgs)))
@@ -345,7 +247,7 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
 def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None, rounds: int, max_side: int,
                   resolution: int, miss_frac: float, band: float, iterations: int, border: float,
                   settle: float, prior_miss_frac: float, points: np.ndarray | None, seed: float, sweep: bool,
-                  once: _SeedFree) -> MultiViewSegmentation:
+                  once: SeedFree) -> MultiViewSegmentation:
     """One segmentation from a first-round seed of `seed` (the options are `segment_views`'), its masks at
     the working size (`segment_views` upsamples the one kept); `once` keeps what depends only on the photos
     and cameras for the smaller-seed retry."""
@@ -648,104 +550,6 @@ def _give_back(cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple, resol
                      f"the hull of the other views holds ({int(added.sum())} pixels at {masks.shape[2]}x"
                      f"{masks.shape[1]})")
     return masks
-
-
-@dataclass
-class _SeedFree:
-    """Results a run computes from the photos and cameras alone, computed once for a run and its
-    smaller-seed retry (the plane sweep: 2-3 s for 16 views at 200 px, which the retry used to repeat)."""
-
-    values: dict = field(default_factory=dict)
-
-    def get(self, key: str, compute: Callable[[], T]) -> T:
-        if key not in self.values:
-            self.values[key] = compute()
-        return self.values[key]
-
-
-def _with_smaller_seed(run: Callable[[float], MultiViewSegmentation], seed: float, tolerance: float = 0.02
-                       ) -> MultiViewSegmentation:
-    """`run(seed)`, or `run(seed / 2)` when the first isolated no object, or on either of two label-free
-    signs that the framing's seed misled it, when the second run answers that sign better:
-    - the aim check: the first's masks sit off the point the cameras aim at; kept when the second's sit
-      closer and agree with each other no worse (median relative agreement within `tolerance`);
-    - poor agreement: the first's median relative agreement is below the level that warns the user
-      (`confidence.WARN_MEDIAN`); kept when the second's is higher by `tolerance` and its masks sit no
-      further off the aim point (or the aim check's bound) than `tolerance` more: a pixel at the working
-      size is 0.02 of an object 50 px across, and drawn-5-10's second masks, agreeing 0.97 against
-      0.79, sat 0.0017 further off and were left (mask IoU against the true masks 0.751; kept, 0.953).
-    The seed's size comes from the framing; an object much smaller in the frame than that (a mug on a
-    table shot from afar) leaves the disc mostly on the table, every view then cuts out the table, and
-    the masks agree with each other: only the aim check notices. Where the disc takes in a patch of the
-    support that differs from view to view (the turntable under a Suzanne's head), the views disagree
-    instead. A smaller seed everywhere broke normal framing (a torus's seed then sat in its hole;
-    the dev torus fell from 0.96 to 0.01 mask IoU), so it is tried only on that evidence. Measured (mask
-    IoU against the true masks), the aim check: `dev-small-torus` 0.045 -> 0.793, the clay knot at the
-    same 0.4 of its size 0.202 -> 0.681; the dev clay knot at full size kept it too (0.850 -> 0.847); the
-    benchmark's hand-held bucket and the dev dark knot tried it and kept the first (the bucket's agreement
-    fell from 0.99 to 0.80); the benchmark's dark knot too (agreement 0.82 -> 0.64). Poor agreement, on
-    the 76 development and seed-7 scenes: two gained (a clay Suzanne on a turntable, agreement 0.82 ->
-    0.97, mask IoU 0.772 -> 0.967; a dark cylinder on one, 0.874 -> 0.984 and 0.888 -> 0.983), the other
-    74 unchanged; it retried 4 more of them (43 of the 76 now segment twice). Without the aim condition
-    three would have lost (0.776 -> 0.705, 0.704 -> 0.569, 0.773 -> 0.639: their second masks agreed
-    better on a part of the object off the aim point); with the warning's level raised to 0.95 one more
-    gained (0.862 -> 0.978) and one lost (0.867 -> 0.841).
-    Not retried when the first run's standing rule acted: the masks sat off the aim point because they
-    missed a lower part, which that rule has filled, not because the seed lay on the table (a two-tone
-    Suzanne on a tiled floor: 0.863 mask IoU without the retry, 0.872 with it at 2.3 x the time, 1.6 s
-    per view; on a painted Suzanne on a table, the smaller seed's masks agreed better, 0.91 -> 1.00,
-    and held only a part of it, 0.797 -> 0.477).
-    Both signs are also read on the masks as they were before the shadow cut (`castshadow`), when it
-    changed them: a cut that takes away most of the support a misled seed brought in leaves masks that
-    agree and sit on aim while they still hold the rest. On a glossy cylinder on a turntable (drawn-2-1)
-    the first run's masks held the disc's near half and the shadow on it in every view: offset 0.24 and
-    agreement 0.860 before the cut, 0.08 and 0.947 after, so no retry ran from round 29's shadow cut on
-    (mask IoU 0.978 -> 0.862). Reading the signs before the cut it retries and keeps the smaller seed
-    (0.978 again); of the other 97 cached photoreal scenes, five more retry and keep their first masks
-    (about 0.2 s per view more), none changes."""
-    t0 = time.perf_counter()
-    try:
-        first = run(seed)
-    except NotIsolated as e:  # other bad input (unreadable images, cameras that miss) fails the same way
-        try:
-            second = run(seed / 2)
-        except NotIsolated:
-            raise e from None
-        return replace(second, seconds=time.perf_counter() - t0, notes=[
-            *second.notes, "the first-round seed sized from the framing isolated no object; a seed half the "
-            "size did"])
-    a = first.confidence
-    ra = float(np.median(a.rel))
-    # The signs are read on the final masks and on those before the shadow cut: a cut that took away the
-    # support a misled seed brought in can leave masks that look sound while they still hold part of it.
-    signs = [(ra, a.aim_offset, "")] + ([(*first.before_cut, " before the shadow cut")]
-                                        if first.before_cut is not None else [])
-    off_at = [(aim, when) for _, aim, when in signs if aim is not None and aim > AIM_OFFSET]
-    poor_at = [(rel, when) for rel, _, when in signs if rel < WARN_MEDIAN]
-    off, poor = bool(off_at), bool(poor_at)
-    if first.stood or not (off or poor):
-        return first
-    why = "the masks " + " and ".join(
-        ([f"sat off the point the cameras aim at (offset {off_at[0][0]:.2f}{off_at[0][1]})"] if off else [])
-        + ([f"agreed poorly (median relative agreement {poor_at[0][0]:.3f}{poor_at[0][1]})"] if poor else []))
-    try:
-        second = run(seed / 2)
-    except NotIsolated:
-        return replace(first, seconds=time.perf_counter() - t0, notes=[
-            *first.notes, f"{why}, and a first-round seed half the size isolated no object"
-        ])  # the time includes the retry that failed
-    b = second.confidence
-    rb = float(np.median(b.rel))
-    closer = off and b.aim_offset is not None and b.aim_offset < (
-        a.aim_offset if a.aim_offset is not None else float("inf"))
-    keep = (closer and rb >= ra - tolerance) or (
-        poor and rb >= ra + tolerance and b.aim_offset is not None
-        and b.aim_offset <= max(a.aim_offset or 0.0, AIM_OFFSET) + tolerance)
-    how = (f"{why}, so a first-round seed half the size was tried: {'kept' if keep else 'not kept'} (offset "
-           f"{b.aim_offset if b.aim_offset is not None else float('nan'):.2f}, median relative agreement "
-           f"{rb:.3f} against {ra:.3f})")
-    chosen = second if keep else first
-    return replace(chosen, seconds=first.seconds + second.seconds, notes=[*chosen.notes, how])
 
 
 def _upsample(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
