@@ -101,3 +101,28 @@ def test_the_committed_summary_is_the_runs_counted_now():
     """benchmarks/drawn/summary.md must be what the committed runs say today (the README quotes it): a
     run committed without its summary, or a verdict rule changed since, fails here."""
     assert (DRAWN / "summary.md").read_text() == markdown(read_runs(DRAWN))
+
+
+def test_where_the_masks_go_wrong_counts_each_kind_over_the_scenes_with_masks(tmp_path):
+    """The error table reads each scene's `mask_errors`: the mean over the scenes that have masks (a
+    refused scene has none and is left out), how many reach LARGE, and the worst named, largest first."""
+    from softfit.bench.drawn_summary import LARGE, where_wrong
+
+    src = json.loads((DRAWN / "seed7" / "silhouettes.json").read_text())
+    names = list(src["scenes"])
+    zero = {"missed_edge": 0.0, "missed_hole": 0.0, "missed_far": 0.0, "extra_edge": 0.0, "extra_hole": 0.0,
+            "extra_far": 0.0, "inward_px": 0.0}
+    for name in names:
+        src["scenes"][name]["methods"]["auto"]["mask_errors"] = dict(zero)
+    src["scenes"][names[1]]["methods"]["auto"]["mask_errors"]["extra_far"] = 0.5
+    src["scenes"][names[2]]["methods"]["auto"]["mask_errors"]["extra_far"] = LARGE + 0.01
+    src["scenes"][names[0]]["methods"]["auto"] = {"error": "no object could be isolated"}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "silhouettes.json").write_text(json.dumps(src))
+    lines = where_wrong(read_runs(tmp_path))
+    assert f"over the {len(names) - 1} scenes with masks" in "\n".join(lines)
+    row = next(ln for ln in lines if ln.startswith("| extra far |"))
+    mean = (0.5 + LARGE + 0.01) / (len(names) - 1)
+    assert row == f"| extra far | {mean:.3f} | 2 | {names[1]} 0.50, {names[2]} {LARGE + 0.01:.2f} |"
+    assert next(ln for ln in lines if ln.startswith("| missed edge |")) == "| missed edge | 0.000 | 0 | — |"
+    assert where_wrong([]) == []

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from softfit.bench import repo_root
+from softfit.bench.maskerrors import EDGE_PX
 from softfit.bench.targets import FLATTER, TARGET, verdict
 
 
@@ -59,6 +60,7 @@ class SeedRow:
     git: str
     cpu: str = "?"
     scenes: list[tuple[str, dict, dict | None]] = field(default_factory=list)
+    errors: dict[str, dict] = field(default_factory=dict)  # scene -> auto's `maskerrors` shares
 
     @property
     def counts(self) -> Tally:
@@ -74,8 +76,11 @@ def read_run(path: Path, root: Path) -> SeedRow:
     row = SeedRow(str(path.relative_to(root)), seed, str(machine.get("git", "?")),
                   str(machine.get("cpu", "?")))
     for name, scene in doc["scenes"].items():
-        v = verdict(scene["methods"].get("auto", {}), scene.get("true_masks", {}))
+        auto = scene["methods"].get("auto", {})
+        v = verdict(auto, scene.get("true_masks", {}))
         row.scenes.append((name, scene.get("scene", {}), v or None))
+        if auto.get("mask_errors"):
+            row.errors[name] = auto["mask_errors"]
     return row
 
 
@@ -139,6 +144,7 @@ def markdown(rows: list[SeedRow]) -> str:
     lines += ["", "## By what was drawn", "",
               "The same verdicts grouped by each property of the drawn scenes, worst first (a refused scene "
               "counts as 0 in the order, and is left out of the means)."] + by_kind(rows)
+    lines += where_wrong(rows)
     lines += ["", "Sources (each run's own tables): " + ", ".join(_link(r.source) for r in rows) + "."]
     if len(gits) > 1:
         lines += ["", f"**The runs used {len(gits)} versions of the code** ({', '.join(gits)}): the total "
@@ -171,6 +177,35 @@ def by_kind(rows: list[SeedRow]) -> list[str]:
         for kind, t in sorted(counted, key=lambda kt: sum(kt[1].held) / kt[1].scenes):
             out.append(f"| {kind} | {t.scenes} | {t.meets} | {len(t.refused)} | {len(t.unwarned)} | "
                        f"{_mean(t.held)} | {_mean(t.ceiling)} |")
+    return out
+
+
+ERRORS = tuple((f"{side}_{place}", f"{side} {place}") for side in ("missed", "extra")
+               for place in ("edge", "hole", "far"))
+WORST = 4  # scenes named per kind of error
+LARGE = 0.05  # a kind of error this large a share of a scene's union counts the scene in
+
+
+def where_wrong(rows: list[SeedRow]) -> list[str]:
+    """Which kind of error costs `auto`'s masks most over every run (`maskerrors`: wrong pixels as shares
+    of the union of mask and true mask, by side and place), and in which scenes: what a change should aim
+    at, read off the runs without fitting again."""
+    errs = {name: e for r in rows for name, e in r.errors.items()}
+    if not errs:
+        return []
+    out = ["", "## Where auto's masks go wrong", "",
+           f"Wrong pixels against the true masks, as shares of the union of mask and true mask "
+           f"(`softfit.bench.maskerrors`: *edge* within {EDGE_PX:g} px of the other outline, *hole* inside a "
+           "hole the mask opened or a true hole, *far* the rest), per scene, over the "
+           f"{len(errs)} scenes with masks; *scenes ≥ {LARGE}*: those where that kind alone is at least "
+           f"{LARGE} of the union; the {WORST} worst named.", "",
+           f"| error | mean share | scenes ≥ {LARGE} | worst scenes |", "|---|---:|---:|---|"]
+    for key, title in ERRORS:
+        share = {name: float(e.get(key, 0.0)) for name, e in errs.items()}
+        worst = sorted(share, key=lambda n: -share[n])[:WORST]
+        named = ", ".join(f"{n} {share[n]:.2f}" for n in worst if share[n] > 0)
+        out.append(f"| {title} | {sum(share.values()) / len(share):.3f} | "
+                   f"{sum(v >= LARGE for v in share.values())} | {named or '—'} |")
     return out
 
 
