@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from softfit.bench import repo_root
-from softfit.bench.maskerrors import EDGE_PX
+from softfit.bench.maskerrors import EDGE_PX, MaskErrors
 from softfit.bench.targets import FLATTER, TARGET, verdict
 
 
@@ -180,8 +180,8 @@ def by_kind(rows: list[SeedRow]) -> list[str]:
     return out
 
 
-ERRORS = tuple((f"{side}_{place}", f"{side} {place}") for side in ("missed", "extra")
-               for place in ("edge", "hole", "far"))
+# The kinds of error `maskerrors` counts, as it names them (the inward offset is no share of the union).
+ERRORS = tuple(f.name for f in fields(MaskErrors) if f.name != "inward_px")
 WORST = 4  # scenes named per kind of error
 LARGE = 0.05  # a kind of error this large a share of a scene's union counts the scene in
 
@@ -200,11 +200,11 @@ def where_wrong(rows: list[SeedRow]) -> list[str]:
            f"{len(errs)} scenes with masks; *scenes ≥ {LARGE}*: those where that kind alone is at least "
            f"{LARGE} of the union; the {WORST} worst named.", "",
            f"| error | mean share | scenes ≥ {LARGE} | worst scenes |", "|---|---:|---:|---|"]
-    for key, title in ERRORS:
+    for key in ERRORS:
         share = {name: float(e.get(key, 0.0)) for name, e in errs.items()}
         worst = sorted(share, key=lambda n: -share[n])[:WORST]
         named = ", ".join(f"{n} {share[n]:.2f}" for n in worst if share[n] > 0)
-        out.append(f"| {title} | {sum(share.values()) / len(share):.3f} | "
+        out.append(f"| {key.replace('_', ' ')} | {sum(share.values()) / len(share):.3f} | "
                    f"{sum(v >= LARGE for v in share.values())} | {named or '—'} |")
     return out
 
