@@ -24,7 +24,7 @@ def _frame(labels: np.ndarray, border: float) -> None:
 def seed_labels(shape: tuple[int, int], center: np.ndarray, radius: float, changed: np.ndarray | None,
                 border: float) -> np.ndarray:
     """Round-one labels: a disc of `radius` px around the projected centre probable object; with a fixed
-    camera, pixels unlike the background inside twice that radius too; the frame sure background."""
+    camera, pixels unlike the background within three times that radius too; the frame sure background."""
     labels = np.full(shape, cv2.GC_PR_BGD, np.uint8)
     yy, xx = np.mgrid[: shape[0], : shape[1]]
     r2 = (xx + 0.5 - center[0]) ** 2 + (yy + 0.5 - center[1]) ** 2
