@@ -24,6 +24,8 @@ BENCHES: dict[str, tuple[str, str]] = {
     "segment": ("softfit.bench.segment", "photo segmentation: time per view, one thread vs every core"),
     "silhouettes": ("softfit.bench.silhouettes",
                     "every silhouette method on photoreal Cycles scenes, scored against the true masks"),
+    "masks": ("softfit.bench.masks", "the default masks on every photoreal scene against the true masks, "
+              "no fits; --against an earlier run, with held-out seeds apart"),
     "drawn-summary": ("softfit.bench.drawn_summary",
                       "every drawn-scene run of `bench silhouettes` in one table (reads, fits nothing)"),
 }
