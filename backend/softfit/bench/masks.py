@@ -104,7 +104,9 @@ def markdown(doc: dict) -> str:
              "the default (`auto`) masks against the true masks, mean over the views (worst view), at 256 "
              "px. Errors: `maskerrors`' shares of the union (missed / extra at the edge, in a hole, far). "
              "The fits' figures are in silhouettes.md and drawn/summary.md.", "",
-             f"Machine: {info.get('cpu')}, {info.get('logical_cpus')} logical CPUs, git {info.get('git')}.",
+             f"Machine: {info.get('cpu')}, {info.get('logical_cpus')} logical CPUs, git {info.get('git')}, "
+             f"load average {info.get('load_average_1min_at_start')} at the start (a shared machine: the "
+             "seconds are pessimistic; the masks do not depend on load).",
              "", _totals(doc["scenes"]), "",
              "| scene | mask IoU (worst view) | missed edge / hole / far | extra edge / hole / far "
              "| warnings | seg s/view |", "|---|---:|---|---|---:|---:|"]
