@@ -68,3 +68,15 @@ def test_on_a_real_render_it_scores_what_the_loader_gives(render_scene_cached, t
     share = ((mine ^ truth).reshape(len(mine), -1).sum(1).sum() / union.sum())
     assert wrong == pytest.approx(share, abs=2e-3), (wrong, share)
     assert np.isfinite(row["seconds_per_view"]) and row["warnings"] >= 0
+
+
+def test_the_committed_baseline_covers_every_scene_and_its_table_says_what_its_json_does():
+    """benchmarks/masks.json is what `--against` compares with: it must hold every scene the default run
+    measures (a trial against a partial baseline would leave scenes out unseen), and masks.md must be
+    its table."""
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    doc = json.loads((bench / "masks.json").read_text())
+    assert list(doc["scenes"]) == bench_masks.scene_list(bench_masks.SEEDS, bench_masks.DRAWN, None)
+    assert (bench / "masks.md").read_text() == bench_masks.markdown(doc)
