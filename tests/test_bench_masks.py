@@ -34,10 +34,14 @@ def test_the_held_out_seeds_are_counted_apart():
     assert shaped["sum"] == pytest.approx(0.05 + 0.0005 + 0.01)
     assert (held["scenes"], held["better"], held["worse"], held["worst"]) == (2, 0, 2, "drawn-6-1")
     assert held["worst_change"] == pytest.approx(-0.90) and held["sum"] == pytest.approx(-0.92)
-    assert "drawn-7-0" not in got["scenes"]
+    assert "drawn-7-0" not in got["scenes"] and got["one_run_only"] == ["drawn-7-0"]
     doc = {"command": "softfit bench masks", "machine": {"cpu": "x", "git": "abc"}, "scenes": now,
-           "against": {"file": "prev.json", **got}}
+           "against": {"file": "prev.json", "caveat": bench_masks.machine_caveat({"cpu": "x"}, {"cpu": "y"}),
+                       **got}}
     md = bench_masks.markdown(doc)
+    assert "**Warning:** the baseline ran on y, this run on x" in md  # renders differ between machines
+    assert bench_masks.machine_caveat({"cpu": "x"}, {"cpu": "x"}) is None
+    assert "Left out, in one run only (1): drawn-7-0." in md
     assert "| drawn-6-1 | refused: no object could be isolated |" in md
     assert "| held out | 2 | -0.9200 | -0.4600 | 0 | 2 | drawn-6-1 -0.9000 |" in md
     assert "| drawn-4-1 |" not in md.split("## Against")[1]  # moved by 0.0005: not listed as moved

@@ -69,9 +69,9 @@ def seed_of(scene: str) -> str | None:
 
 
 def compare(now: dict, before: dict, holdout: set[str]) -> dict:
-    """Per scene in both runs, the change in mask IoU (a scene refused in either counts as 0 there); and
-    per group (scenes of the `holdout` seeds apart from the rest): scenes, sum and mean of the changes,
-    how many moved up and down by more than CHANGED, the largest loss."""
+    """Per scene in both runs, the change in mask IoU (a scene refused in either counts as 0 there); per
+    group (scenes of the `holdout` seeds apart from the rest): scenes, sum and mean of the changes, how
+    many moved up and down by more than CHANGED, the largest loss; and the scenes in one run only."""
     def iou(row: dict) -> float:
         return row.get("mask_iou", 0.0)
 
@@ -86,7 +86,19 @@ def compare(now: dict, before: dict, holdout: set[str]) -> dict:
         groups[group] = {"scenes": len(names), "sum": float(d.sum()), "mean": float(d.mean()),
                          "better": int((d > CHANGED).sum()), "worse": int((d < -CHANGED).sum()),
                          "worst": worst, "worst_change": float(d.min())}
-    return {"scenes": {n: {"before": a, "now": b} for n, (a, b) in rows.items()}, "groups": groups}
+    return {"scenes": {n: {"before": a, "now": b} for n, (a, b) in rows.items()}, "groups": groups,
+            "one_run_only": sorted(set(now) ^ set(before))}
+
+
+def machine_caveat(now: dict, before: dict) -> str | None:
+    """A line for a comparison across processors: the renders themselves differ a little between them
+    (benchmarks/silhouettes.md, round 40: up to 0.02 of a scene's mask IoU), which the comparison would
+    put down to the change."""
+    a, b = before.get("cpu"), now.get("cpu")
+    if a == b:
+        return None
+    return (f"the baseline ran on {a}, this run on {b}: the scenes were rendered on each machine and the "
+            "renders differ a little, so part of each change is the renders'; run the baseline again here")
 
 
 def _totals(scenes: dict) -> str:
@@ -126,8 +138,14 @@ def markdown(doc: dict) -> str:
 
 def against_lines(against: dict) -> list[str]:
     """The `--against` comparison as markdown: the groups, then every scene that moved."""
-    lines = [f"## Against {against['file']}", "",
-             "| group | scenes | sum of changes | mean | better | worse | largest loss |",
+    lines = [f"## Against {against['file']}", ""]
+    if against.get("caveat"):
+        lines += [f"**Warning:** {against['caveat']}.", ""]
+    if against.get("one_run_only"):
+        alone = against["one_run_only"]
+        more = f" and {len(alone) - 8} more" if len(alone) > 8 else ""
+        lines += [f"Left out, in one run only ({len(alone)}): {', '.join(alone[:8])}{more}.", ""]
+    lines += ["| group | scenes | sum of changes | mean | better | worse | largest loss |",
              "|---|---:|---:|---:|---:|---:|---|"]
     for group, g in against["groups"].items():
         lines.append(f"| {group} | {g['scenes']} | {g['sum']:+.4f} | {g['mean']:+.4f} | {g['better']} | "
@@ -165,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.against)
         if not path.is_file():
             raise InputError(f"--against {path}: no such file (a masks.json `softfit bench masks` wrote)")
-        before = json.loads(path.read_text()).get("scenes")
+        baseline = json.loads(path.read_text())
+        before = baseline.get("scenes")
         if not isinstance(before, dict):
             raise InputError(f"--against {path}: not a masks.json (no 'scenes' table)")
     names = scene_list(args.seeds, args.drawn, args.scenes)
@@ -179,14 +198,16 @@ def run(args: argparse.Namespace) -> int:
             r = scenes[name]
             print(f"{name}: " + (f"refused: {r['refused'][:120]}" if "refused" in r else
                                  f"mask IoU {r['mask_iou']:.4f}"), flush=True)
+    given = (("seeds", args.seeds), ("drawn", args.drawn), ("scenes", args.scenes))
     command = "softfit bench masks" + "".join(
-        f" --{k} {v}" for k, v in (("seeds", args.seeds), ("drawn", args.drawn), ("scenes", args.scenes))
+        f" --{k} {v if v != '' else repr(v)}" for k, v in given
         if v is not None and (k, v) not in (("seeds", SEEDS), ("drawn", DRAWN)))
     doc = {"command": command, "machine": machine_info(), "seconds": time.perf_counter() - t0,
            "scenes": scenes}
     if before is not None:
         holdout = {s.strip() for s in args.holdout.split(",") if s.strip()}
         doc["against"] = {"file": str(args.against), "holdout": sorted(holdout),
+                          "caveat": machine_caveat(doc["machine"], baseline.get("machine") or {}),
                           **compare(scenes, before, holdout)}
     out = Path(args.out) if args.out else repo_root() / ("out/masks" if args.against else "benchmarks")
     out.mkdir(parents=True, exist_ok=True)
