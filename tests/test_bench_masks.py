@@ -48,12 +48,17 @@ def test_the_held_out_seeds_are_counted_apart():
 
 
 def test_a_missing_or_foreign_baseline_is_one_clear_error(tmp_path):
-    for path, says in ((tmp_path / "none.json", "no such file"), (tmp_path / "x.json", "not a masks.json")):
-        if path.name == "x.json":
-            path.write_text(json.dumps({"rows": []}))
+    (tmp_path / "x.json").write_text(json.dumps({"rows": []}))
+    (tmp_path / "list.json").write_text(json.dumps([1, 2]))
+    (tmp_path / "broken.json").write_text('{"scenes": {')
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    for path, says in ((tmp_path / "none.json", "no such file"), (tmp_path / "x.json", "not a masks.json"),
+                       (tmp_path / "list.json", "not a masks.json"), (tmp_path / "broken.json", "not JSON"),
+                       (tmp_path / "binary.json", "not JSON")):
         run = subprocess.run([sys.executable, "-m", "softfit", "bench", "masks", "--against", str(path),
                               "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
         assert run.returncode != 0 and says in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr, run.stderr
         assert not (tmp_path / "o").exists()  # nothing was measured or written
 
 

@@ -63,6 +63,9 @@ def test_names_are_checked_by_the_cli_and_the_benchmark(capsys):
         scene_names("dark-cloth", 2, 1)
     with pytest.raises(InputError, match="unknown scene"):
         scene_names("dark-cloth,moon", None, 1)
+    # the seed a name carries, read the one way the names are parsed (bench masks --holdout counts by it)
+    assert [drawn.seed_of(n) for n in ("drawn-12-3", "drawn-7-0", "dark-cloth", "drawn-1", "xdrawn-2-2")] == [
+        12, 7, None, None, None]
 
 
 def test_cli_renders_a_drawn_scene_with_its_truth(tmp_path):

@@ -25,6 +25,8 @@ import numpy as np
 
 from softfit.bench import machine_info, maskerrors, repo_root
 from softfit.bench.silhouettes import IMAGE_SIZE, _load, truth_view
+from softfit.dataset import drawn
+from softfit.metrics import silhouette_iou
 
 SEEDS = "2,4,5,6,7,8"  # the seeds `softfit bench silhouettes --drawn 12` has run (benchmarks/drawn)
 DRAWN = 12  # scenes per seed
@@ -53,8 +55,7 @@ def measure(folder: Path, tmp: Path) -> dict:
     if data is None:
         return {"refused": err}
     masks, true = np.asarray(data.silhouettes) > 0.5, np.asarray(truth.silhouettes) > 0.5
-    inter = (masks & true).reshape(len(masks), -1).sum(1)
-    ious = inter / np.maximum((masks | true).reshape(len(masks), -1).sum(1), 1)
+    ious = silhouette_iou(masks, true)
     seg = data.info.get("segmentation") or {}
     return {"mask_iou": float(ious.mean()), "worst_view": float(ious.min()),
             "errors": maskerrors.classify(masks, true).info(),
@@ -63,9 +64,9 @@ def measure(folder: Path, tmp: Path) -> dict:
 
 
 def seed_of(scene: str) -> str | None:
-    from softfit.dataset.drawn import is_drawn
-
-    return scene.split("-")[1] if is_drawn(scene) else None
+    """The drawn scene's seed as --holdout names it; None for a benchmark scene."""
+    seed = drawn.seed_of(scene)
+    return None if seed is None else str(seed)
 
 
 def compare(now: dict, before: dict, holdout: set[str]) -> dict:
@@ -183,8 +184,12 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.against)
         if not path.is_file():
             raise InputError(f"--against {path}: no such file (a masks.json `softfit bench masks` wrote)")
-        baseline = json.loads(path.read_text())
-        before = baseline.get("scenes")
+        try:
+            baseline = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f"--against {path}: not JSON ({e}); give a masks.json that "
+                             "`softfit bench masks` wrote") from None
+        before = baseline.get("scenes") if isinstance(baseline, dict) else None
         if not isinstance(before, dict):
             raise InputError(f"--against {path}: not a masks.json (no 'scenes' table)")
     names = scene_list(args.seeds, args.drawn, args.scenes)

@@ -38,6 +38,12 @@ def is_drawn(scene: str) -> bool:
     return PATTERN.fullmatch(scene) is not None
 
 
+def seed_of(scene: str) -> int | None:
+    """The seed a drawn scene's name carries (`drawn-7-0` -> 7); None for any other name."""
+    m = PATTERN.fullmatch(scene)
+    return None if m is None else int(m.group(1))
+
+
 def names(count: int, seed: int) -> list[str]:
     return [name(seed, i) for i in range(count)]
 
