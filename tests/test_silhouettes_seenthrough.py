@@ -17,7 +17,7 @@ from softfit.dataset.primitives import torus
 from softfit.mesh.sphere import uv_sphere
 from softfit.mesh.types import Mesh
 from softfit.silhouettes.common import fill_holes
-from softfit.silhouettes.seenthrough import keep_surfaces
+from softfit.silhouettes.seenthrough import keep_surfaces, open_regions
 from softfit.texture.zbuffer import fragments
 
 SIZE = 128
@@ -106,10 +106,14 @@ def test_a_hole_seen_through_to_the_floor_it_rests_on_stays_a_hole():
     asked = [i for i, h in enumerate(hole) if h.sum() >= 20]
     assert len(asked) >= 8  # the point of the scene: the hole shows the floor in many views
     regions = [(hole[i] if i in asked else np.zeros_like(hole[i])).astype(np.int32) for i in range(len(hole))]
-    keep, verdicts = keep_surfaces(photos, cams, filled, regions)
+    opened, keep, verdicts = open_regions(photos, cams, filled, regions)
     assert len(verdicts) == len(asked)
     assert not any(v.object for v in verdicts), verdicts
     assert not keep.any()
+    # Every asked hole is opened again, and nothing else of the masks is touched.
+    asked_px = np.stack([r > 0 for r in regions])
+    assert not opened[asked_px].any()
+    assert np.array_equal(opened[~asked_px], filled[~asked_px])
     # Further along the rays (the floor, at the hull's back) the colours agree better in most views; in
     # the low ring's views the floor spot seen through the hole is hidden from the neighbours by the tube.
     assert sum(v.far < v.near for v in verdicts) >= 0.8 * len(verdicts), verdicts

@@ -458,13 +458,13 @@ def _open_holes(small: np.ndarray, cams: Cameras, masks: np.ndarray, bgr: np.nda
     """(`masks` less the regions that look like the background around them, except those the other views
     show to be the object's surface (`seenthrough`); those surfaces' pixels)."""
     regions = per_view(lambda i: background_regions(bgr[i], masks[i]), len(masks))
-    keep, verdicts = seenthrough.keep_surfaces(small, cams, masks, regions,
-                                               None if still is None else still.median)
+    opened, keep, verdicts = seenthrough.open_regions(small, cams, masks, regions,
+                                                      None if still is None else still.median)
     kept = sum(v.object for v in verdicts)
     if kept:
         notes.append(f"{kept} of {len(verdicts)} background-coloured region(s) inside the masks kept as "
                      "object: the neighbouring views see the same colours on a surface there")
-    return np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)]), keep
+    return opened, keep
 
 
 def _top_above(small: np.ndarray, cams: Cameras, masks: np.ndarray, up: np.ndarray, floor: float,

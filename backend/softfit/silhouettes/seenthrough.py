@@ -112,6 +112,16 @@ def keep_surfaces(rgb: np.ndarray, cams: Cameras, masks: np.ndarray, regions: li
     return keep, verdicts
 
 
+def open_regions(rgb: np.ndarray, cams: Cameras, masks: np.ndarray, regions: list[np.ndarray],
+                 static: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[RegionVerdict]]:
+    """(`masks` less their `regions`, except the pixels `keep_surfaces` shows to be the object's surface;
+    those pixels; the verdicts). One place for the rule that a background-coloured region is opened
+    unless the neighbouring views see a surface there, shared by the working size and `widenholes`."""
+    keep, verdicts = keep_surfaces(rgb, cams, masks, regions, static)
+    opened = np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)])
+    return opened, keep, verdicts
+
+
 def _neighbours(cams: Cameras) -> list[np.ndarray]:
     """Per view, the `VIEWS` views whose optical axes are nearest its own, within `MAX_ANGLE`: a view from
     further round sees other sides of the object, and its colours would disagree for that reason."""

@@ -50,6 +50,5 @@ def widen(images: np.ndarray, cameras: Cameras, masks: np.ndarray) -> tuple[np.n
     regions = per_view(lambda i: touching_regions(images[i], masks[i]), len(masks))
     if not any(r.any() for r in regions):
         return masks, 0
-    keep, _ = seenthrough.keep_surfaces(images, cameras, masks, regions)
-    out = np.stack([m & ((r == 0) | k) for m, r, k in zip(masks, regions, keep, strict=True)])
+    out, _, _ = seenthrough.open_regions(images, cameras, masks, regions)
     return out, int((out != masks).reshape(len(masks), -1).any(1).sum())
