@@ -72,6 +72,26 @@ def test_a_box_in_the_tops_own_colour_is_left_alone():
     assert done.ambiguous and done.views == 0 and (done.masks == masks).all()
 
 
+def test_what_lay_on_the_top_as_a_hole_in_the_masks_is_kept_by_the_cut(monkeypatch):
+    """A dark mottled disc on a grained table, which a third of the views' masks took in as a hole (its
+    colours learnt as background, as a dark airplane's on a beige table top in half the views, drawn-9-9):
+    the cut decides the masks with their holes filled, so in every view the disc is what is left; cut as
+    they are, those views would keep nothing of it."""
+    cams = _cams()
+    table, disc = _table(), cylinder(0.3, 0.0, 0.08)
+    images, masks = photos(cams, [(table, grained(table, WOOD)), (disc, grained(disc, (35, 35, 45)))])
+    _, disc_only = photos(cams, [(disc, BLUE)])
+    holed = masks.copy()
+    holed[::3] &= ~disc_only[::3]
+    top = _find_by_grain(cams, masks, images)
+    assert top is not None and abs(top.height - TABLE[2]) < top.size, top
+    done = _cut(top, cams, holed, images)
+    assert done.views >= len(cams) - 1, done.views
+    assert iou(done.masks, disc_only)[::3].mean() > 0.8, iou(done.masks, disc_only)
+    monkeypatch.setattr(tabletop, "fill_holes", lambda m: m)  # cut as they are
+    assert iou(_cut(top, cams, holed, images).masks, disc_only)[::3].mean() < 0.3
+
+
 @pytest.mark.parametrize("solid", [
     pytest.param(lambda: cylinder(0.4, 0.0, 0.8), id="tall cylinder"),  # widest everywhere alike
     pytest.param(_table, id="bare table top"),  # a flat object: nothing stands on it
@@ -193,3 +213,23 @@ def test_the_table_top_is_cut_on_real_renders(render_scene_cached, tmp_path_fact
     old = iou(multiview.segment_views(images, cams, sweep=False).masks, truth).mean()
     print(f"mask IoU with the cut {new:.3f}, without {old:.3f}")
     assert new >= old + NEW_OLD, (new, old)
+
+
+@pytest.mark.slow
+def test_a_flat_dark_object_on_a_table_top_is_isolated_on_real_renders(render_scene_cached, tmp_path_factory,
+                                                                       monkeypatch):
+    """A dark airplane lying on a beige table top seen whole, hand-held (drawn-9-9): the masks took the
+    top in, with the airplane a hole in about half of them. The top is found by its grain; the airplane
+    lies too flat for the hull test that something stands on it, but its pixels agree best at the top's
+    plane (`_rests_by_sweep`); the cut decides the masks with their holes filled, and from then on the
+    top's plane does not make the airplane's own pixels background, since they agree on it as the top's
+    do (`multiview.FLAT`). Mask IoU against the true masks (measured on the benchmark's render: 0.791;
+    0.016 before round 48; with `FLAT` off 0.149)."""
+    masks, truth = as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-9-9")
+    new, notes = masks()
+    assert any("table's top taken with the object was cut" in n for n in notes), notes
+    monkeypatch.setattr(multiview, "FLAT", 0.0)
+    old, _ = masks()
+    gained, lost = iou(new, truth).mean(), iou(old, truth).mean()
+    print(f"mask IoU {gained:.3f}, with FLAT off {lost:.3f}")
+    assert gained >= 0.65 and gained >= lost + 0.3, (gained, lost)

@@ -23,6 +23,7 @@ from softfit.silhouettes.common import per_view
 COLOUR_SIGMAS = 3.0  # a pixel has the support's colour within this many standard deviations
 AMBIGUOUS = 0.1  # no cut when this share of the object above the support passes its colour test
 MIN_SAMPLES = 20  # colour samples a model needs
+MIN_ABOVE = 20  # pixels of the object above the support's image a view needs to say what colour it is
 
 Model = tuple[np.ndarray, np.ndarray]  # (mean, inverse covariance) of an RGB Gaussian
 
@@ -79,7 +80,9 @@ def cut(models: list[list[Model]], region: np.ndarray, masks: np.ndarray, images
             like[v] &= alike[v]
     above = np.stack([cv2.erode((m & ~r).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
                       for m, r in zip(masks, region, strict=True)])
-    seen = [v for v in range(n) if above[v].any()]
+    # a share of a few pixels says nothing (drawn-9-9: one pixel of one view, of a table's rim, made a dark
+    # airplane on the table 'ambiguous'): only views with `MIN_ABOVE` pixels of the object above count
+    seen = [v for v in range(n) if int(above[v].sum()) >= MIN_ABOVE]
     if seen and float(np.median([like[v][above[v]].mean() for v in seen])) > AMBIGUOUS:
         return Cut(masks, 0, ambiguous=True)  # the object above has the support's colour
 
