@@ -187,20 +187,20 @@ def tight_hull(cams: Cameras, masks: np.ndarray, outer: tuple, box: tuple, resol
 
 
 def _beside(votes: VoxelVotes, masks: np.ndarray, found: supportsweep.SupportSweep, cams: Cameras,
-            misses: int, plane: Plane) -> np.ndarray:
+            misses: int, plane: Plane, carved: int) -> np.ndarray:
     """(N, H, W) pixels that see the support plane outside the object's footprint: the cells under the hull
-    carved from the masks less the support pixels, cut at the plane, grown by a cell. The support pixels
-    are scattered (only textured windows take part), so for this hull their gaps of up to GAP_CLOSE px are
-    closed first: a cast shadow the masks took in widens a hull of the masks themselves, and a hull with
-    only its scattered pixels taken out (measured: the matte texture-benchmark torus 0.782 mask IoU
-    against 0.790 closed, dev glossy torus 0.864 against 0.876, the other development scenes within
-    0.001). Only the hull sees the closed pixels: a thin part between two support pixels stays the
-    colour models' to decide."""
+    carved from the masks less the support pixels, cut at the plane, grown by a cell; none when that hull
+    keeps less than `FLAT` of the one carved from the masks themselves in `votes` (`carved` voxels, the
+    round's own hull). The support pixels are scattered (only textured windows take part), so for this hull
+    their gaps of up to GAP_CLOSE px are closed first: a cast shadow the masks took in widens a hull of the
+    masks themselves, and a hull with only its scattered pixels taken out (measured: the matte
+    texture-benchmark torus 0.782 mask IoU against 0.790 closed, dev glossy torus 0.864 against 0.876, the
+    other development scenes within 0.001). Only the hull sees the closed pixels: a thin part between two
+    support pixels stays the colour models' to decide."""
     k = np.ones((GAP_CLOSE, GAP_CLOSE), np.uint8)
     closed = np.stack([cv2.morphologyEx(p.astype(np.uint8), cv2.MORPH_CLOSE, k) > 0 for p in found.pixels])
     occ = cut_support(votes, votes.hull(_votes(votes, masks & ~closed), misses), found.up, plane=plane)
-    whole = int(votes.hull(_votes(votes, masks), misses).sum())
-    if occ.sum() < FLAT * whole:  # the object lies flat on the plane: its pixels cannot tell it apart
+    if occ.sum() < FLAT * carved:  # the object lies flat on the plane: its pixels cannot tell it apart
         return np.zeros_like(found.pixels)
     cells = supportsweep.plane_cells(votes.centers[occ], found.up, votes.h)
     return found.pixels & ~supportsweep.footprint(cells, cams, found.up, found.height, votes.h)
@@ -331,6 +331,7 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
         for _ in range(rounds):
             done += 1
             votes, occ, box = tight_hull(cams, masks, (lo0, hi0), box, resolution, prior_misses)
+            carved = int(occ.sum())
             if up is not None:
                 cut = cut_support(votes, occ, up, plane=plane)
                 if found is not None and cut.sum() < KEEP_AFTER_CUT * occ.sum():
@@ -347,7 +348,8 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                 if floor is None:  # what sees the support itself is never forced in (module `standing`)
                     floor = supportsweep.plane_pixels(small, cams, stand_on.normal, stand_on.offset,
                                                       region.radius)
-            support = None if found is None else _beside(votes, masks, found, cams, prior_misses, plane)
+            support = (None if found is None
+                       else _beside(votes, masks, found, cams, prior_misses, plane, carved))
 
             cuts = per_view(partial(_round_cut, small=small, bgr=bgr, votes=votes, occ=occ, masks=masks,
                                     static=static, border=border, band=band, bg_like=bg_like, support=support,
