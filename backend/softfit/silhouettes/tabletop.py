@@ -166,13 +166,10 @@ def find_by_grain(images: np.ndarray, cams: Cameras, votes: VoxelVotes, occ: np.
         return None
     up, bottom, layer, area = layers
     heights = bottom + (np.arange(len(area)) + 0.5) * votes.h
-    chosen = sweep_views(len(images))
-    kernel = np.ones((5, 5), np.uint8)  # the outline's pixels see what lies behind the object too
-    inside = {int(i): cv2.erode(masks[i].astype(np.uint8), kernel) > 0 for i in chosen}
-    best, height, median = best_height(WindowedViews(images), cams, up, heights, 0.5 * votes.h, chosen,
-                                       lambda i, _t: inside[i])
+    # the outline's pixels see what lies behind the object too
+    best, height, clear = _agree_inside(images, cams, up, heights, 0.5 * votes.h, masks, 5)
     k = int(np.clip(np.floor((height - bottom) / votes.h), 0, len(area) - 1))
-    if best < MIN_SHARE or best < PEAK * median or area[k] < SECTION * area.max():
+    if not clear or area[k] < SECTION * area.max():
         return None
     wide = float(area[k] / max(np.median(area[k + 1:]), 1.0)) if k + 1 < len(area) else 1.0
     # the height found is within a layer or so: the top's section is the widest of the layers about it
@@ -244,13 +241,22 @@ def _stands_on(top: Top, cams: Cameras, masks: np.ndarray, images: np.ndarray, l
 def _rests_by_sweep(top: Top, cams: Cameras, images: np.ndarray, other: np.ndarray) -> bool:
     """The textured pixels of `other` (well inside it) agree between neighbouring views best on a plane
     near the top's or above it (`BELOW`), and clearly (`supportsweep`'s `MIN_SHARE` and `PEAK`)."""
-    chosen = sweep_views(len(images))
-    kernel = np.ones((3, 3), np.uint8)
-    inside = {int(i): cv2.erode(other[i].astype(np.uint8), kernel) > 0 for i in chosen}
     heights = top.height + top.size * np.arange(-SPAN, SPAN + 1)
-    best, height, median = best_height(WindowedViews(images), cams, top.up, heights, 0.5 * top.size, chosen,
+    _, height, clear = _agree_inside(images, cams, top.up, heights, 0.5 * top.size, other, 3)
+    return clear and height >= top.height - BELOW * top.size
+
+
+def _agree_inside(images: np.ndarray, cams: Cameras, up: np.ndarray, heights: np.ndarray, band: float,
+                  pixels: np.ndarray, erode: int) -> tuple[float, float, bool]:
+    """(the best share, the height of the plane among `heights` at which the textured pixels well inside
+    `pixels` (eroded by `erode` px) agree best between neighbouring views, whether that peak is clear:
+    `supportsweep`'s `MIN_SHARE` and `PEAK` x the median over the heights)."""
+    chosen = sweep_views(len(images))
+    kernel = np.ones((erode, erode), np.uint8)
+    inside = {int(i): cv2.erode(pixels[i].astype(np.uint8), kernel) > 0 for i in chosen}
+    best, height, median = best_height(WindowedViews(images), cams, up, heights, band, chosen,
                                        lambda i, _t: inside[i])
-    return best >= MIN_SHARE and best >= PEAK * median and height >= top.height - BELOW * top.size
+    return best, height, best >= MIN_SHARE and best >= PEAK * median
 
 
 def cut(top: Top, cams: Cameras, masks: np.ndarray, images: np.ndarray,
