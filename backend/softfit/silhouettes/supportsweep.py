@@ -14,7 +14,9 @@ when the capture brought no 3-D points (`voxelvotes.cut_support`), and support p
 lies outside the object's footprint (the cut hull's cells on the plane, carved from the masks less the
 support pixels, so that a cast shadow the masks took in does not widen it) are sure background: that is
 the floor seen through a torus's hole, a patch of table beside the object, a cast shadow. Inside the
-footprint they are left alone: the object's base touches the plane and agrees there too.
+footprint they are left alone: the object's base touches the plane and agrees there too. A support pixel
+also says that nothing stands between its camera and the plane, so the voxels that two views see the plane
+through (`seen_through`) are no part of that hull: a shadow under an overhang, scattered with them.
 Hand-held captures and rings of cameras around a static scene are what it is for; on a fixed-camera
 turntable the light turns with the camera, shadows move over the disc, and the sweep finds no plane (none
 on the photoreal turntables) or a weak, wrong one (an 8-view ALOI-style capture), so `multiview` does not
@@ -54,6 +56,7 @@ SWEEP_VIEWS = 8  # views the height is chosen on (spread over the capture)
 OFF_PLANE = 0.3  # x the region radius: "a little above or below the plane" for the per-pixel test
 MIN_SHARE = 0.1  # the best height must make at least this share of textured pixels agree ...
 PEAK = 1.5  # ... and this many times the median share over all heights (else: no plane found)
+SEEN_THROUGH = 2  # views that see the plane through a voxel (on a support pixel) for it to be empty
 
 
 @dataclass
@@ -242,6 +245,15 @@ def plane_pixels(images: np.ndarray, cams: Cameras, up: np.ndarray, height: floa
         return on
 
     return np.stack(per_view(sees, len(images))).reshape(images.shape[:3])
+
+
+def seen_through(inside: np.ndarray, views: int = SEEN_THROUGH) -> np.ndarray:
+    """(V,) bool: the voxels above the plane that at least `views` views see the plane through. `inside`
+    (N, V): whether each voxel's centre projects onto a support pixel of each view (`VoxelVotes.inside`
+    of the pixels): that view's ray passes the voxel and reaches the plane, so nothing is there. One
+    view is not enough: a part of the object close to the plane (its base) now and then agrees there
+    as the plane does."""
+    return np.asarray(inside, bool).sum(0) >= views
 
 
 def footprint(cells: tuple[np.ndarray, np.ndarray, np.ndarray], cams: Cameras, up: np.ndarray, height: float,
