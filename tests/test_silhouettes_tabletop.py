@@ -10,7 +10,7 @@ from init_support import iou
 from splat_support import as_benchmarked, box, cylinder, grained, photos, rendered
 
 from softfit.cameras import Cameras, turntable
-from softfit.silhouettes import cutlabels, multiview, tabletop, topsweep
+from softfit.silhouettes import cutlabels, multiview, supportsweep, tabletop, topsweep
 
 WOOD, BLUE = (150, 105, 65), (40, 70, 170)
 UP = np.array([0.0, 0.0, 1.0])
@@ -224,9 +224,21 @@ def test_a_flat_dark_object_on_a_table_top_is_isolated_on_real_renders(render_sc
     plane (`_rests_by_sweep`); the cut decides the masks with their holes filled, and from then on the
     top's plane does not make the airplane's own pixels background, since they agree on it as the top's
     do (`multiview.FLAT`). Mask IoU against the true masks (measured on the benchmark's render: 0.791;
-    0.016 before round 48; with `FLAT` off 0.149)."""
+    0.016 before round 48; with `FLAT` off 0.149). Every plane sweep on the way (the support's, the top's
+    grain, where the airplane's pixels agree best) reads one `WindowedViews` of the photos (five builds
+    before round 50)."""
     masks, truth = as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-9-9")
+    built = []
+
+    class Counted(supportsweep.WindowedViews):
+        def __init__(self, images: np.ndarray):
+            built.append(len(images))
+            super().__init__(images)
+
+    for module in (supportsweep, tabletop, topsweep):
+        monkeypatch.setattr(module, "WindowedViews", Counted)
     new, notes = masks()
+    assert built == [16], built
     assert any("table's top taken with the object was cut" in n for n in notes), notes
     monkeypatch.setattr(multiview, "FLAT", 0.0)
     old, _ = masks()

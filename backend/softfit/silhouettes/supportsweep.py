@@ -220,9 +220,11 @@ def best_height(views: WindowedViews, cams: Cameras, up: np.ndarray, heights: np
     return best, t, float(np.median(shares))
 
 
-def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion) -> SupportSweep | None:
-    """The support plane (`find_height`) and the pixels that see it (module docstring), or None."""
-    views = WindowedViews(images)
+def sweep(images: np.ndarray, cams: Cameras, up: np.ndarray, region: ObjectRegion,
+          views: WindowedViews | None = None) -> SupportSweep | None:
+    """The support plane (`find_height`) and the pixels that see it (module docstring), or None. `views`:
+    the photos' `WindowedViews`, when the caller has them already."""
+    views = WindowedViews(images) if views is None else views
     found = find_height(images, cams, up, region, views)
     if found is None:
         return None

@@ -119,8 +119,9 @@ class Top:
     size: float
     wide: float  # its section over the median section above it
     grain: float | None = None  # found by its grain (`find_by_grain`): the agreeing share there
-    # a top found by its grain: the hull it was found in (the grid, its voxels, the views it may miss)
+    # a top found by its grain: the hull it was found in (the grid, its voxels, the views it may miss) ...
     hull: tuple[VoxelVotes, np.ndarray, int] | None = None
+    views: WindowedViews | None = None  # ... and the photos' windows, which `_rests_by_sweep` reads again
 
 
 def _layers(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray
@@ -157,24 +158,26 @@ def find(votes: VoxelVotes, occ: np.ndarray, up: np.ndarray) -> Top | None:
 
 
 def find_by_grain(images: np.ndarray, cams: Cameras, votes: VoxelVotes, occ: np.ndarray, misses: int,
-                  up: np.ndarray, masks: np.ndarray) -> Top | None:
+                  up: np.ndarray, masks: np.ndarray, views: WindowedViews | None = None) -> Top | None:
     """A top under a flat object (module docstring): the height in the hull `occ` at which the textured
     pixels well inside the `masks` agree between neighbouring views clearly more than at its other
-    heights, where the hull is about as wide as it gets; or None."""
+    heights, where the hull is about as wide as it gets; or None. `views`: the photos' `WindowedViews`,
+    when the caller has them already."""
     layers = _layers(votes, occ, up)
     if layers is None:
         return None
     up, bottom, layer, area = layers
     heights = bottom + (np.arange(len(area)) + 0.5) * votes.h
     # the outline's pixels see what lies behind the object too
-    best, height, clear = _agree_inside(images, cams, up, heights, 0.5 * votes.h, masks, 5)
+    views = WindowedViews(images) if views is None else views
+    best, height, clear = _agree_inside(views, cams, up, heights, 0.5 * votes.h, masks, 5)
     k = int(np.clip(np.floor((height - bottom) / votes.h), 0, len(area) - 1))
     if not clear or area[k] < SECTION * area.max():
         return None
     wide = float(area[k] / max(np.median(area[k + 1:]), 1.0)) if k + 1 < len(area) else 1.0
     # the height found is within a layer or so: the top's section is the widest of the layers about it
     cells = plane_cells(votes.centers[occ & (np.abs(layer - k) <= 1)], up, votes.h)
-    return Top(up, height, cells, votes.h, wide, best, (votes, occ, misses))
+    return Top(up, height, cells, votes.h, wide, best, (votes, occ, misses), views)
 
 
 def _seen_alike(top: Top, cams: Cameras, masks: np.ndarray, images: np.ndarray, region: np.ndarray
@@ -242,19 +245,20 @@ def _rests_by_sweep(top: Top, cams: Cameras, images: np.ndarray, other: np.ndarr
     """The textured pixels of `other` (well inside it) agree between neighbouring views best on a plane
     near the top's or above it (`BELOW`), and clearly (`supportsweep`'s `MIN_SHARE` and `PEAK`)."""
     heights = top.height + top.size * np.arange(-SPAN, SPAN + 1)
-    _, height, clear = _agree_inside(images, cams, top.up, heights, 0.5 * top.size, other, 3)
+    views = WindowedViews(images) if top.views is None else top.views
+    _, height, clear = _agree_inside(views, cams, top.up, heights, 0.5 * top.size, other, 3)
     return clear and height >= top.height - BELOW * top.size
 
 
-def _agree_inside(images: np.ndarray, cams: Cameras, up: np.ndarray, heights: np.ndarray, band: float,
+def _agree_inside(views: WindowedViews, cams: Cameras, up: np.ndarray, heights: np.ndarray, band: float,
                   pixels: np.ndarray, erode: int) -> tuple[float, float, bool]:
     """(the best share, the height of the plane among `heights` at which the textured pixels well inside
     `pixels` (eroded by `erode` px) agree best between neighbouring views, whether that peak is clear:
     `supportsweep`'s `MIN_SHARE` and `PEAK` x the median over the heights)."""
-    chosen = sweep_views(len(images))
+    chosen = sweep_views(len(pixels))
     kernel = np.ones((erode, erode), np.uint8)
     inside = {int(i): cv2.erode(pixels[i].astype(np.uint8), kernel) > 0 for i in chosen}
-    best, height, median = best_height(WindowedViews(images), cams, up, heights, band, chosen,
+    best, height, median = best_height(views, cams, up, heights, band, chosen,
                                        lambda i, _t: inside[i])
     return best, height, best >= MIN_SHARE and best >= PEAK * median
 

@@ -48,10 +48,10 @@ PEAK = 3.0  # ... and its ratio to the median over the heights swept
 
 
 def find_top(images: np.ndarray, cams: Cameras, up: np.ndarray, floor: float, votes: VoxelVotes,
-             occ: np.ndarray, masks: np.ndarray) -> SupportHeight | None:
+             occ: np.ndarray, masks: np.ndarray, views: WindowedViews | None = None) -> SupportHeight | None:
     """The height of a top between the plane up . x = `floor` and the bottom of the hull `occ`, where the
     pixels near the object outside `masks` agree between views clearly more than at the other heights
-    there (module docstring), or None."""
+    there (module docstring), or None. `views`: the photos' `WindowedViews`, when the caller has them."""
     if not occ.any():
         return None
     up = np.asarray(up, float) / np.linalg.norm(up)
@@ -75,7 +75,8 @@ def find_top(images: np.ndarray, cams: Cameras, up: np.ndarray, floor: float, vo
         off -= (off @ up)[..., None] * up
         return ok & outside[i] & (np.einsum("hwk,hwk->hw", off, off) < reach**2)
 
-    best, t, median = best_height(WindowedViews(images), cams, up, heights, step / 2, chosen, near)
+    views = WindowedViews(images) if views is None else views
+    best, t, median = best_height(views, cams, up, heights, step / 2, chosen, near)
     if best < MIN_SHARE or best < PEAK * median:
         return None
     return SupportHeight(up, min(t, bottom), best, median)
