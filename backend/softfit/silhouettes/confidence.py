@@ -19,6 +19,7 @@ numbers should not be believed."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -190,6 +191,21 @@ class ViewConfidence:
                               "colour may have gone with it in every view, which agreement between views "
                               "cannot reveal; check overlays.png"])
 
+    def on_frame(self, edge: np.ndarray, earlier: ViewConfidence) -> ViewConfidence:
+        """This judgement of masks found in a window of the photos (`zoomin`), put back on the whole frame:
+        `edge` (N,) bool, which frame masks touch the frame's border, replaces the window's border test
+        (the window's edge is not the photo's); and each whole-capture doubt of the `earlier` judgement
+        (the first pass's, on the whole frame) that this one does not raise again stands: a doubt either
+        pass raised is not dropped."""
+        edge = np.asarray(edge, bool)
+        own = [x for x in self.warnings if not x.startswith(BORDER_LINE)]
+        said = border_doubt(edge)
+        have = {_doubt_key(x) for x in own}
+        carried = [x for x in earlier.warnings
+                   if _doubt_key(x) and not x.startswith(BORDER_LINE) and _doubt_key(x) not in have]
+        doubts = self.doubts - (len(self.warnings) - len(own)) + len(said) + len(carried)
+        return replace(self, touches_border=edge, warnings=[*said, *own, *carried], doubts=doubts)
+
     def _doubted(self, said: list[str], **measured) -> ViewConfidence:
         """This judgement with a new measurement (`measured` fields) and the warnings it gave, each one a
         doubt about the masks as a whole."""
@@ -279,17 +295,32 @@ def doubtful_line(doubtful: list[int], names: list[str]) -> list[str]:
     return [f"{len(doubtful)} doubtful view(s), down-weighted in the fit: {listed}"]
 
 
+BORDER_LINE = "masks touch the image border"
+
+
+def border_doubt(border: np.ndarray) -> list[str]:
+    """The doubt when most masks touch the image border (`border`: (N,) bool), or none."""
+    n = len(border)
+    if border.sum() <= BORDER_MAJORITY * n:
+        return []
+    return [f"{BORDER_LINE} in {int(border.sum())} of {n} views: the object may leave the frame, or the "
+            "floor/table was taken for the object"]
+
+
+def _doubt_key(warning: str) -> str:
+    """A whole-capture doubt's words before its first figure, which name its kind whatever the figures
+    ('' for the doubtful-views line, which begins with its count and is no doubt of the whole)."""
+    return re.split(r"[\d(]", warning, maxsplit=1)[0].strip()
+
+
 def doubts_for(agreement: np.ndarray, border: np.ndarray, offset: float | None = None,
                side: str | None = None, alone: np.ndarray | None = None, names: list[str] | None = None
                ) -> list[str]:
     """The warnings that doubt a capture's masks as a whole: most touch the border, they agree poorly,
     they sit off the aim point, or many views keep a part the others carve away (`alone`: each view's
     `alone_share`)."""
-    out = []
+    out = border_doubt(border)
     n = len(agreement)
-    if border.sum() > BORDER_MAJORITY * n:
-        out.append(f"masks touch the image border in {int(border.sum())} of {n} views: the object may leave "
-                   "the frame, or the floor/table was taken for the object")
     med = float(np.median(agreement))
     if med < WARN_MEDIAN:
         out.append(f"the views' masks agree poorly (median relative agreement {med:.3f} with the hull of the "

@@ -103,3 +103,16 @@ def grabcut(image: np.ndarray, labels: np.ndarray, iterations: int) -> tuple[np.
     fg = (lab == cv2.GC_FGD) | (lab == cv2.GC_PR_FGD)
     return (clean_mask(fg, open_radius=1, keep="large", min_frac=0.1, holes=0.02),
             looks_like_background(bgr, bgd, fgd))
+
+
+def mask_labels(mask: np.ndarray, inner: int = 3, outer: int = 8) -> np.ndarray:
+    """Labels that begin from an earlier segmentation's `mask` (`zoomin`'s second pass): deeper than
+    `inner` px inside it sure object, farther than `outer` px outside it sure background, probable object
+    or background between as the mask says; GrabCut moves the outline within that band."""
+    k = np.ones((3, 3), np.uint8)
+    u8 = np.asarray(mask, bool).astype(np.uint8)
+    labels = np.full(u8.shape, cv2.GC_PR_BGD, np.uint8)
+    labels[u8 > 0] = cv2.GC_PR_FGD
+    labels[cv2.erode(u8, k, iterations=inner) > 0] = cv2.GC_FGD
+    labels[cv2.dilate(u8, k, iterations=outer) == 0] = cv2.GC_BGD
+    return labels

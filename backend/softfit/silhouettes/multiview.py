@@ -77,6 +77,7 @@ from softfit.silhouettes import (
     topsweep,
     turntable,
     widenholes,
+    zoomin,
 )
 from softfit.silhouettes.colourmodel import background_regions, enclosed_background
 from softfit.silhouettes.common import (
@@ -92,10 +93,11 @@ from softfit.silhouettes.confidence import (
     aim_side,
     enclosed_fractions,
     judge,
+    touches_border,
     unchanging_share,
 )
 from softfit.silhouettes.convergence import object_region
-from softfit.silhouettes.cutlabels import grabcut, prior_labels, seed_labels
+from softfit.silhouettes.cutlabels import grabcut, mask_labels, prior_labels, seed_labels
 from softfit.silhouettes.seedretry import NotIsolated, SeedFree, with_smaller_seed
 from softfit.silhouettes.supportplane import Plane, find_support
 from softfit.silhouettes.voxelvotes import VoxelVotes, cut_support
@@ -231,7 +233,8 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
                   max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2, band: float = 0.15,
                   iterations: int = 4, border: float = 0.03, settle: float = 0.99,
                   prior_miss_frac: float = 0.3, points: np.ndarray | None = None, seed: float = 0.5,
-                  retry: bool = True, sweep: bool = True) -> MultiViewSegmentation:
+                  retry: bool = True, sweep: bool = True, zoom: float = zoomin.ZOOM,
+                  start: np.ndarray | None = None) -> MultiViewSegmentation:
     """Segment every view (see the module docstring). `points`: the capture's 3-D points (SfM), where the
     support plane is looked for (`supportplane`); without them the hull's own shape has to tell. `rounds`:
     hull-prior rounds at most; `max_side`: working resolution (px); `resolution`: hull voxels along the box
@@ -246,30 +249,76 @@ def segment_views(images: np.ndarray, cameras: Cameras, names: list[str] | None 
     on 4 and gained on 9, held-out IoU against the true masks +0.015 on average over the 16 scenes whose
     masks it changed (drawn-3-11 0.770 -> 0.935, drawn-3-9 0.750 -> 0.865; drawn-4-7 0.961 -> 0.866, whose
     cleaner first run no longer calls for the smaller-seed retry that dropped a distractor cube); round
-    11's loss on the benchmark's glossy-table and small-desk is gone with the later steps)."""
+    11's loss on the benchmark's glossy-table and small-desk is gone with the later steps); `zoom`: when the
+    masks are small, segment again in a window around them up to this much closer (`zoomin`; 1: never);
+    `start`: (N, H, W) masks at the photos' size to begin from instead of the cameras' aim (`zoomin`'s
+    second pass; no retry then)."""
     if isinstance(seed, bool) or not isinstance(seed, int | float) or not 0 < seed <= 2:
         raise InputError(f"multiview seed must be in (0, 2] (x the object's radius the framing suggests), "
                          f"got {seed}")
+    if isinstance(zoom, bool) or not isinstance(zoom, int | float) or not 1 <= zoom <= zoomin.ZOOM:
+        raise InputError(f"multiview zoom must be in [1, {zoomin.ZOOM:g}] (1: never segment again closer), "
+                         f"got {zoom}")
+    if start is not None and np.shape(start) != np.shape(images)[:3]:
+        raise InputError(f"multiview start masks must be (N, H, W) as the images, got {np.shape(start)} for "
+                         f"{np.shape(images)[:3]}")
     once = SeedFree()
 
     def run(s: float) -> MultiViewSegmentation:
         return _segment_once(images, cameras, names, rounds, max_side, resolution, miss_frac, band,
-                             iterations, border, settle, prior_miss_frac, points, s, sweep, once)
+                             iterations, border, settle, prior_miss_frac, points, s, sweep, once, start)
 
-    chosen = with_smaller_seed(run, seed) if retry else run(seed)
+    chosen = with_smaller_seed(run, seed) if retry and start is None else run(seed)
     # To the photos' size once, for the run kept (a retry's loser is never upsampled).
     t0, imgs = time.perf_counter(), check_images(images)
     full = np.stack(per_view(lambda i: _upsample(imgs[i], chosen.masks[i]), len(imgs)))
     full, widened = widenholes.widen(imgs, cameras, full)
     notes = chosen.notes + ([f"the holes of {widened} view(s) widened at the photos' size, where more of the "
                              "background seen through them shows"] if widened else [])
-    return replace(chosen, masks=full, notes=notes, seconds=chosen.seconds + time.perf_counter() - t0)
+    first = replace(chosen, masks=full, notes=notes, seconds=chosen.seconds + time.perf_counter() - t0)
+    if zoom <= 1 or start is not None:
+        return first
+    again = partial(segment_views, names=names, rounds=rounds, max_side=max_side, resolution=resolution,
+                    miss_frac=miss_frac, band=band, iterations=iterations, border=border, settle=settle,
+                    prior_miss_frac=prior_miss_frac, points=points, seed=seed, retry=False, sweep=sweep)
+    return _zoomed(imgs, cameras, first, zoom, max_side, border, again)
+
+
+def _zoomed(imgs: np.ndarray, cameras: Cameras, first: MultiViewSegmentation, zoom: float, max_side: int,
+            border: float, again: Callable[..., MultiViewSegmentation]) -> MultiViewSegmentation:
+    """`first`, or, when its masks are small, the segmentation run `again` in a window around them up to
+    `zoom` x closer, beginning from them (`zoomin`), if it refines them rather than redraws them. Its
+    confidence is the second pass's, with the border test on the frame (the window's edge is not the
+    photo's) and every whole-capture doubt of the first pass that the second did not raise again."""
+    n, h, w = imgs.shape[:3]
+    cams = cameras.resized(w, h) if (cameras.width, cameras.height) != (w, h) else cameras
+    win = zoomin.around(first.masks, cams, max_side, zoom)
+    if win is None:
+        return first
+    where = f"in a {win.width}x{win.height} window around the masks ({w / win.width:.1f} x closer)"
+    try:
+        second = again(win.crop(imgs), win.cameras(cams), start=win.crop(first.masks))
+    except NotIsolated:
+        return replace(first, notes=[*first.notes, f"segmenting again {where} isolated no object: the first "
+                                     "masks are kept"])
+    agree = zoomin.agreement(win.crop(first.masks), second.masks)
+    if agree < zoomin.AGREE:
+        return replace(first, seconds=first.seconds + second.seconds,
+                       notes=[*first.notes, f"segmenting again {where} redrew the masks (median IoU "
+                              f"{agree:.2f} with the first) rather than refined them: the first are kept"])
+    masks = win.paste(second.masks)
+    conf = second.confidence.on_frame(np.array([touches_border(m, border) for m in masks]),
+                                      first.confidence)
+    return replace(second, masks=masks, confidence=conf, seconds=first.seconds + second.seconds,
+                   notes=[*first.notes, f"the object is small in the frame: segmented again {where}, "
+                          f"beginning from the first masks (median IoU {agree:.2f} with them)",
+                          *(f"in the window: {x}" for x in second.notes)])
 
 
 def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None, rounds: int, max_side: int,
                   resolution: int, miss_frac: float, band: float, iterations: int, border: float,
                   settle: float, prior_miss_frac: float, points: np.ndarray | None, seed: float, sweep: bool,
-                  once: SeedFree) -> MultiViewSegmentation:
+                  once: SeedFree, start: np.ndarray | None = None) -> MultiViewSegmentation:
     """One segmentation from a first-round seed of `seed` (the options are `segment_views`'), its masks at
     the working size (`segment_views` upsamples the one kept); `once` keeps what depends only on the photos
     and cameras for the smaller-seed retry."""
@@ -299,9 +348,15 @@ def _segment_once(images: np.ndarray, cameras: Cameras, names: list[str] | None,
                      "background; the cameras do not move on one circle, so this is not a fixed camera")
     centers, radii = region.projected(cams)
     bgr = np.ascontiguousarray(small[..., ::-1])
-    cuts = per_view(lambda i: grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] * seed,
-                                                            None if static is None else ~static[i], border),
-                                      iterations), n)
+    if start is None:
+        cuts = per_view(lambda i: grabcut(small[i], seed_labels(small.shape[1:3], centers[i], radii[i] * seed,
+                                                                None if static is None else ~static[i],
+                                                                border), iterations), n)
+    else:  # begin from the masks given, at the working size
+        size = (small.shape[2], small.shape[1])
+        begun = np.stack([cv2.resize(np.asarray(m, np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+                          for m in start])
+        cuts = per_view(lambda i: grabcut(small[i], mask_labels(begun[i]), iterations), n)
     masks, bg_like = np.stack([c[0] for c in cuts]), np.stack([c[1] for c in cuts])
     max_misses = int(np.floor(miss_frac * n)) if n >= 5 else 0
     prior_misses = int(np.floor(prior_miss_frac * n)) if n >= 5 else 0
@@ -605,11 +660,11 @@ def _fail(names: list[str], masks: np.ndarray, why: str) -> None:
 def segment(images: np.ndarray, cameras: Cameras | None = None, names: list[str] | None = None,
             rounds: int = 4, max_side: int = 200, resolution: int = 56, miss_frac: float = 0.2,
             band: float = 0.15, iterations: int = 4, border: float = 0.03, settle: float = 0.99,
-            prior_miss_frac: float = 0.3, seed: float = 0.5, retry: bool = True, sweep: bool = True
-            ) -> np.ndarray:
+            prior_miss_frac: float = 0.3, seed: float = 0.5, retry: bool = True, sweep: bool = True,
+            zoom: float = zoomin.ZOOM) -> np.ndarray:
     """(N, H, W) bool masks; needs the views' `cameras` (the options are `segment_views`')."""
     if cameras is None:
         raise InputError("silhouette method 'multiview' needs the views' cameras")
     return segment_views(images, cameras, names, rounds, max_side, resolution, miss_frac, band, iterations,
                          border, settle, prior_miss_frac, seed=seed, retry=bool(retry),
-                         sweep=bool(sweep)).masks
+                         sweep=bool(sweep), zoom=zoom).masks
