@@ -225,9 +225,8 @@ def test_a_flat_dark_object_on_a_table_top_is_isolated_on_real_renders(render_sc
     top's plane does not make the airplane's own pixels background, since they agree on it as the top's
     do (`multiview.FLAT`). Mask IoU against the true masks (measured on the benchmark's render: 0.791;
     0.016 before round 48; with `FLAT` off 0.149). Every plane sweep on the way (the support's, the top's
-    grain, where the airplane's pixels agree best) reads one `WindowedViews` of the photos per pass (five
-    builds before round 50; the second pass, in a window around the small airplane (`zoomin`), builds
-    its own from its crops)."""
+    grain, where the airplane's pixels agree best) reads one `WindowedViews` of the photos (five builds
+    before round 50)."""
     masks, truth = as_benchmarked(render_scene_cached, tmp_path_factory, "drawn-9-9")
     built = []
 
@@ -239,8 +238,7 @@ def test_a_flat_dark_object_on_a_table_top_is_isolated_on_real_renders(render_sc
     for module in (supportsweep, tabletop, topsweep):
         monkeypatch.setattr(module, "WindowedViews", Counted)
     new, notes = masks()
-    passes = 1 + any("segmented again" in n or "segmenting again" in n for n in notes)
-    assert built == [16] * passes, (built, notes)
+    assert built == [16], built
     assert any("table's top taken with the object was cut" in n for n in notes), notes
     monkeypatch.setattr(multiview, "FLAT", 0.0)
     old, _ = masks()

@@ -46,12 +46,13 @@ def scene_list(seeds: str, drawn: int, named: str | None) -> list[str]:
     return out
 
 
-def measure(folder: Path, tmp: Path) -> dict:
-    """One scene: the default (`auto`) masks against the true masks, or the error that refused it."""
+def measure(folder: Path, tmp: Path, silhouette: str = "auto") -> dict:
+    """One scene: the default (`auto`) masks, or those of `silhouette` (a `--silhouette` spec, to measure
+    an option before it becomes the default), against the true masks, or the error that refused it."""
     truth, err, t_truth = _load(truth_view(folder, tmp), "mask", IMAGE_SIZE)
     if truth is None:
         raise RuntimeError(f"{folder}: the true masks do not load: {err}")
-    data, err, secs = _load(folder, "auto", IMAGE_SIZE)
+    data, err, secs = _load(folder, silhouette, IMAGE_SIZE)
     if data is None:
         return {"refused": err}
     masks, true = np.asarray(data.silhouettes) > 0.5, np.asarray(truth.silhouettes) > 0.5
@@ -112,9 +113,12 @@ def _totals(scenes: dict) -> str:
 
 def markdown(doc: dict) -> str:
     info = doc["machine"]
-    lines = ["# Default masks against the true masks (no fits)", "",
+    spec = doc.get("silhouette", "auto")
+    which = "the default (`auto`) masks" if spec == "auto" else f"the `--silhouette {spec}` masks"
+    lines = [f"# {'Default masks' if spec == 'auto' else spec} against the true masks (no fits)", "",
+             *([doc["note"], ""] if doc.get("note") else []),
              f"Regenerate with `{doc['command']}`; see `softfit.bench.masks` for what it is for. Mask IoU: "
-             "the default (`auto`) masks against the true masks, mean over the views (worst view), at 256 "
+             f"{which} against the true masks, mean over the views (worst view), at 256 "
              "px. Errors: `maskerrors`' shares of the union (missed / extra at the edge, in a hole, far). "
              "The fits' figures are in silhouettes.md and drawn/summary.md.", "",
              f"Machine: {info.get('cpu')}, {info.get('logical_cpus')} logical CPUs, git {info.get('git')}, "
@@ -169,6 +173,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="an earlier run's masks.json: every scene's change in mask IoU, by group")
     parser.add_argument("--holdout", default="", metavar="SEEDS",
                         help="with --against: drawn seeds whose scenes are counted apart (held out)")
+    parser.add_argument("--silhouette", default="auto", metavar="SPEC",
+                        help="the masks measured, as `softfit fit --silhouette` takes them (default auto; "
+                             "e.g. multiview:zoom=2 for an option that is not the default yet)")
     parser.add_argument("--cache", default=None, help="scene cache (default: the demo's)")
     parser.add_argument("--out", default=None,
                         help="output folder (default: <repo>/benchmarks, or with --against <repo>/out/masks, "
@@ -199,16 +206,17 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             folder = cached_scene(name, cache, quiet=False)
-            scenes[name] = measure(folder, Path(tmp))
+            scenes[name] = measure(folder, Path(tmp), args.silhouette)
             r = scenes[name]
             print(f"{name}: " + (f"refused: {r['refused'][:120]}" if "refused" in r else
                                  f"mask IoU {r['mask_iou']:.4f}"), flush=True)
-    given = (("seeds", args.seeds), ("drawn", args.drawn), ("scenes", args.scenes))
+    given = (("seeds", args.seeds), ("drawn", args.drawn), ("scenes", args.scenes),
+             ("silhouette", args.silhouette))
     command = "softfit bench masks" + "".join(
         f" --{k} {v if v != '' else repr(v)}" for k, v in given
-        if v is not None and (k, v) not in (("seeds", SEEDS), ("drawn", DRAWN)))
+        if v is not None and (k, v) not in (("seeds", SEEDS), ("drawn", DRAWN), ("silhouette", "auto")))
     doc = {"command": command, "machine": machine_info(), "seconds": time.perf_counter() - t0,
-           "scenes": scenes}
+           "silhouette": args.silhouette, "scenes": scenes}
     if before is not None:
         holdout = {s.strip() for s in args.holdout.split(",") if s.strip()}
         doc["against"] = {"file": str(args.against), "holdout": sorted(holdout),
