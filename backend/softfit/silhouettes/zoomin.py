@@ -11,8 +11,10 @@ cameras' principal points move with the crop, and a second segmentation runs the
 first one's masks rather than from where the cameras aim (from the aim point, the object was lost
 on drawn-7-6: off-centre, it was not in the seed at all). The second pass must refine the first, not
 redraw it: it is kept only when the median view's masks agree with the first's to `AGREE`.
-Measured in round 51 (mask IoU against the true masks, `softfit bench masks`): see
-benchmarks/silhouettes.md."""
+Off by default (`multiview:zoom=2` turns it on). Measured in round 51 on the 89 scenes of `softfit bench
+masks` (benchmarks/masks_zoom.md): mask IoU against the true masks +0.006 on average (drawn-6-10 +0.124,
+drawn-5-3 -0.040), but the second pass costs about as much as the first, up to 1.46 s per view at
+400 x 300 on 2 cores, over the issue's 1 s on 14 scenes (benchmarks/silhouettes.md)."""
 
 from __future__ import annotations
 
