@@ -64,7 +64,7 @@ def around(masks: np.ndarray, cameras: Cameras, max_side: int, zoom: float = ZOO
     """The window around the objects of `masks` (N, H, W) bool, or None when it would span more than
     `max_share` of the frame's width (or no mask holds anything). It is never narrower than `max_side`,
     the working size: a window the working copy would not shrink shows no more of the object than the
-    first pass saw, only less of its surroundings (photos 256 px wide get none). One window for all
+    first pass saw, only less of its surroundings (photos narrower than 250 px get none). One window for all
     views, where their union fits it well inside (a fixed camera's crops then keep its per-pixel median
     background); else each view's window is centred on its own mask. Each window holds its camera's
     principal point (of `cameras`, at the frame's size), 1 px clear of its edges, as `Cameras` asks: it
