@@ -109,3 +109,26 @@ def test_a_small_torus_hole_opens_closer(render_scene_cached, tmp_path_factory):
     gained, before = iou(closer, truth).mean(), iou(first, truth).mean()
     print(f"mask IoU {gained:.3f} closer, {before:.3f} at the working size")
     assert gained >= before + 0.08 and gained >= 0.8, (gained, before)
+
+
+def test_a_window_pass_that_fails_keeps_the_first_masks():
+    """The second pass is a refinement: an error in it (the point the cameras converge on outside a window,
+    no object isolated there) leaves the first pass's masks and says why, never fails the load."""
+    cams = turntable([0, 90, 180], width=400, height=300)
+    masks = _masks(3, 300, 400, [(180, 130, 220, 160)] * 3)
+    conf = ViewConfidence(np.ones(3), np.zeros(3, bool), np.ones(3), [], ["a", "b", "c"])
+    first = multiview.MultiViewSegmentation(masks, conf, 2, 1.0, ["first"])
+    images = np.zeros((3, 300, 400, 3), np.uint8)
+
+    def fails(*_a, **_k):
+        raise InputError("the point the cameras converge on is behind or outside view(s) 1")
+
+    kept = multiview._zoomed(images, cams, first, 2.0, 200, 0.03, fails)
+    assert kept.masks is masks and kept.notes[0] == "first"
+    assert "segmenting again in a 200x150 window" in kept.notes[-1] and "outside view(s) 1" in kept.notes[-1]
+
+    def lost(*_a, **_k):
+        raise multiview.NotIsolated("no object")
+
+    kept = multiview._zoomed(images, cams, first, 2.0, 200, 0.03, lost)
+    assert kept.masks is masks and "isolated no object" in kept.notes[-1]

@@ -300,9 +300,10 @@ def _zoomed(imgs: np.ndarray, cameras: Cameras, first: MultiViewSegmentation, zo
     where = f"in a {win.width}x{win.height} window around the masks ({w / win.width:.1f} x closer)"
     try:
         second = again(win.crop(imgs), win.cameras(cams), start=win.crop(first.masks))
-    except NotIsolated:
-        return replace(first, notes=[*first.notes, f"segmenting again {where} isolated no object: the first "
-                                     "masks are kept"])
+    except InputError as exc:  # a refinement that fails leaves the first pass's masks, not the user without
+        why = "isolated no object" if isinstance(exc, NotIsolated) else f"failed ({str(exc)[:160]})"
+        return replace(first, notes=[*first.notes, f"segmenting again {where} {why}: the first masks are "
+                                     "kept"])
     agree = zoomin.agreement(win.crop(first.masks), second.masks)
     if agree < zoomin.AGREE:
         return replace(first, seconds=first.seconds + second.seconds,
